@@ -1,0 +1,12 @@
+// Benchmarks: `npm run bench -- <name>`. Each prints its figures next to a baseline measured in the same run.
+const benches: Record<string, () => Promise<void>> = {
+  stations: async () => (await import('./stations.js')).main(),
+};
+
+const name = process.argv[2];
+const bench = name ? benches[name] : undefined;
+if (!bench) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
+  process.exit(2);
+}
+await bench();

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+
+// Each action loads its module on demand: `ecluse --help` and light commands start without DuckDB or exceljs.
+const program = new Command()
+  .name('ecluse')
+  .description('A data platform that lifts data level by level: raw -> staging -> curated.')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('run a pipeline once and print its summary')
+  .argument('<pipeline>', 'pipeline name (stations)')
+  .option('-i, --input <paths...>', 'files or folders to ingest')
+  .option('--json', 'print the run summary as JSON')
+  .action(async (pipeline: string, opts: { input?: string[]; json?: boolean }) => {
+    const { runCommand } = await import('./run.js');
+    await runCommand(pipeline, opts);
+  });
+
+program
+  .command('rebuild')
+  .description('drop staging and curated data of a pipeline and rebuild them from the raw zone alone')
+  .argument('<pipeline>', 'pipeline name')
+  .option('--json', 'print the run summary as JSON')
+  .action(async (pipeline: string, opts: { json?: boolean }) => {
+    const { rebuildCommand } = await import('./rebuild.js');
+    await rebuildCommand(pipeline, opts);
+  });
+
+program
+  .command('sql')
+  .description('run a SQL query on the warehouse')
+  .argument('<query>', 'SQL text')
+  .option('--json', 'print an array of row objects')
+  .action(async (query: string, opts: { json?: boolean }) => {
+    const { sqlCommand } = await import('./sql.js');
+    await sqlCommand(query, opts);
+  });
+
+program
+  .command('runs')
+  .description('list runs, newest first')
+  .option('-p, --pipeline <name>', 'only this pipeline')
+  .addOption(new Option('-s, --status <status>', 'only this status').choices(['running', 'succeeded', 'failed']))
+  .option('-n, --limit <n>', 'how many', '20')
+  .option('--json', 'print JSON')
+  .action(async (opts: { pipeline?: string; status?: 'running' | 'succeeded' | 'failed'; limit: string; json?: boolean }) => {
+    const { runsCommand } = await import('./runs.js');
+    await runsCommand(opts);
+  });
+
+program
+  .command('rejects')
+  .description('list rejected records and values with their reasons')
+  .option('-r, --run <id>', 'only this run')
+  .option('-p, --pipeline <name>', 'only this pipeline')
+  .option('-n, --limit <n>', 'how many', '50')
+  .option('--offset <n>', 'skip this many', '0')
+  .option('--json', 'print JSON')
+  .action(async (opts: { run?: string; pipeline?: string; limit: string; offset: string; json?: boolean }) => {
+    const { rejectsCommand } = await import('./rejects.js');
+    await rejectsCommand(opts);
+  });
+
+program
+  .command('generate')
+  .description('write sample input files in the real formats')
+  .argument('<pipeline>', 'pipeline name (stations)')
+  .option('--stations <n>', 'number of stations', '10')
+  .option('--days <n>', 'number of days', '7')
+  .option('--start <date>', 'first day, YYYY-MM-DD', '2024-10-01')
+  .option('--seed <n>', 'random seed', '1')
+  .requiredOption('-o, --out <dir>', 'output folder')
+  .action(async (pipeline: string, opts: { stations: string; days: string; start: string; seed: string; out: string }) => {
+    const { generateCommand } = await import('./generate.js');
+    await generateCommand(pipeline, opts);
+  });
+
+program
+  .command('start')
+  .description('on an empty home: generate a sample, run the pipeline once and print the summary')
+  .action(async () => {
+    const { startCommand } = await import('./start.js');
+    await startCommand();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const { CliError } = await import('./platform.js');
+  const e = err as Error;
+  process.stderr.write(`ecluse: ${e.message}\n`);
+  process.exitCode = err instanceof CliError ? err.exitCode : 1;
+}

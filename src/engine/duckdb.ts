@@ -1,0 +1,123 @@
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+
+export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
+export type Row = Record<string, unknown>;
+
+/** Raised when another process has the DuckDB file open for writing. */
+export class DatabaseBusyError extends Error {
+  override name = 'DatabaseBusyError';
+  constructor(
+    readonly path: string,
+    readonly holderPid: number | null,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** Converts DuckDB's JS values into plain JSON-friendly ones: safe integers as numbers, instants as ISO UTC. */
+export function plainValue(v: unknown): unknown {
+  if (typeof v === 'bigint') {
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+  }
+  if (v instanceof Date) return isoUtc(v);
+  if (Array.isArray(v)) return v.map(plainValue);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = plainValue(x);
+    return out;
+  }
+  return v;
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ`, the contract's instant format. */
+export function isoUtc(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+/** A JS instant as a DuckDB TIMESTAMP literal value (UTC, naive). */
+export function timestampValue(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** One DuckDB database (file or in memory) with a single connection: the engine's unit of work. */
+export class DuckSession {
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(path = ':memory:', options: { memoryLimit?: string; threads?: number } = {}): Promise<DuckSession> {
+    const config: Record<string, string> = {};
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    if (options.threads) config.threads = String(options.threads);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, config);
+    } catch (err) {
+      const message = (err as Error).message;
+      const m = /Conflicting lock is held in (.*?) \(PID (\d+)\)/.exec(message);
+      if (m) {
+        throw new DatabaseBusyError(path, Number(m[2]), `${path} is held by another process: ${m[1]} (PID ${m[2]})`);
+      }
+      throw err;
+    }
+    const connection = await instance.connect();
+    return new DuckSession(path, instance, connection);
+  }
+
+  async run(sql: string, params?: Params): Promise<void> {
+    await this.connection.run(sql, params);
+  }
+
+  /** Runs a query and returns its rows with raw DuckDB JS values (bigint, Date, …). */
+  async rows<T = Row>(sql: string, params?: Params): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, params);
+    return reader.getRowObjectsJS() as T[];
+  }
+
+  /** Runs a query and returns plain JSON-friendly rows (see plainValue). */
+  async plainRows(sql: string, params?: Params): Promise<Row[]> {
+    const rows = await this.rows(sql, params);
+    return rows.map((r) => plainValue(r) as Row);
+  }
+
+  async scalar<T = unknown>(sql: string, params?: Params): Promise<T | undefined> {
+    const reader = await this.connection.runAndReadAll(sql, params);
+    const rows = reader.getRowsJS();
+    return rows[0]?.[0] as T | undefined;
+  }
+
+  /** Runs `fn` in a transaction; any error rolls everything back. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      const result = await fn();
+      await this.connection.run('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await this.connection.run('ROLLBACK');
+      } catch {
+        // The transaction may already be aborted by DuckDB; the original error matters.
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Quotes an identifier for SQL (names we build ourselves, never user values: those are parameters). */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A SQL string literal, for paths given to table functions that do not take parameters everywhere. */
+export function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}

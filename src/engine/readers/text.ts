@@ -1,0 +1,64 @@
+/** Errors a reader raises about a file as a whole, with the line where it went wrong when known. */
+export class FileFormatError extends Error {
+  override name = 'FileFormatError';
+  constructor(
+    message: string,
+    readonly line: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** 1-based line number of a byte or character offset. */
+export function lineAt(text: string | Uint8Array, offset: number): number {
+  let line = 1;
+  const end = Math.min(offset, text.length);
+  if (typeof text === 'string') {
+    for (let i = 0; i < end; i++) if (text.charCodeAt(i) === 10) line++;
+  } else {
+    for (let i = 0; i < end; i++) if (text[i] === 10) line++;
+  }
+  return line;
+}
+
+/** Decodes UTF-8 strictly (dropping a BOM); a non-UTF-8 file gets an error naming the line of the first bad byte. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    let offset = 0;
+    // Find the first invalid sequence by decoding growing prefixes line by line: cheap, and only on the error path.
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i === bytes.length || bytes[i] === 10) {
+        try {
+          utf8.decode(bytes.subarray(start, i));
+        } catch {
+          offset = start;
+          break;
+        }
+        start = i + 1;
+      }
+    }
+    const line = lineAt(bytes, offset);
+    throw new FileFormatError(`not valid UTF-8 (first bad byte on line ${line}); re-export the file as UTF-8`, line);
+  }
+}
+
+/** Parses JSON, turning V8's "at position N" into a line number. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const pos = /position (\d+)/.exec(message);
+    const line = pos ? lineAt(text, Number(pos[1])) : lineAt(text, text.length);
+    const truncated = /end of JSON input|Unterminated|Unexpected end/i.test(message);
+    throw new FileFormatError(
+      truncated ? `truncated JSON (ends unexpectedly at line ${line})` : `invalid JSON at line ${line}: ${message}`,
+      line,
+    );
+  }
+}

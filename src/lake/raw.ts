@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import type { ObjectStore } from './objectStore.js';
+import { isRawMetaKey, rawKey, rawMetaKey, rawPrefix } from './layout.js';
+
+export interface RawFile {
+  key: string;
+  sha256: string;
+  size: number;
+  receivedAt: Date;
+  /** The name the file had when it arrived (the raw key keeps only its hash). */
+  originalName: string;
+  source: string;
+}
+
+export async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Extension kept on the raw key: the reader is chosen from it. `.json.gz`-style doubles are not used by our sources. */
+export function extensionOf(name: string): string {
+  return extname(name).replace(/^\./, '').toLowerCase();
+}
+
+/** Stores a local file unchanged in the raw zone, with a sidecar naming its origin. */
+export async function storeRawFile(
+  store: ObjectStore,
+  pipeline: string,
+  source: string,
+  localPath: string,
+  receivedAt = new Date(),
+  sha256?: string,
+): Promise<RawFile> {
+  const [hash, info] = await Promise.all([sha256 ?? sha256OfFile(localPath), stat(localPath)]);
+  const originalName = basename(localPath);
+  const key = rawKey(pipeline, source, receivedAt, hash, extensionOf(originalName));
+  const file: RawFile = { key, sha256: hash, size: info.size, receivedAt, originalName, source };
+  // Sidecar first: a raw file is never visible without its metadata.
+  await store.putBytes(
+    rawMetaKey(key),
+    JSON.stringify({ original_name: originalName, sha256: hash, size: info.size, received_at: receivedAt.toISOString(), source }),
+  );
+  await store.putFile(key, localPath);
+  return file;
+}
+
+/** Every raw file of a pipeline, in key order (the order of arrival). */
+export async function listRawFiles(store: ObjectStore, pipeline: string): Promise<RawFile[]> {
+  const objects = await store.list(rawPrefix(pipeline));
+  const metaKeys = new Set(objects.filter((o) => isRawMetaKey(o.key)).map((o) => o.key));
+  const out: RawFile[] = [];
+  for (const o of objects) {
+    if (isRawMetaKey(o.key)) continue;
+    const source = o.key.split('/')[2] ?? 'unknown';
+    const sha = /-([0-9a-f]{64})(\.[a-z0-9]+)?$/.exec(o.key)?.[1] ?? '';
+    let originalName = o.key.split('/').pop() ?? o.key;
+    let receivedAt = o.modifiedAt;
+    if (metaKeys.has(rawMetaKey(o.key))) {
+      const meta = JSON.parse((await store.getBytes(rawMetaKey(o.key))).toString('utf8')) as {
+        original_name?: string;
+        received_at?: string;
+      };
+      originalName = meta.original_name ?? originalName;
+      if (meta.received_at) receivedAt = new Date(meta.received_at);
+    }
+    out.push({ key: o.key, sha256: sha, size: o.size, receivedAt, originalName, source });
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+import type { Config } from '../config/config.js';
+import type { ObjectStore } from '../lake/objectStore.js';
+import type { DuckDBWarehouse } from '../warehouse/duckdbWarehouse.js';
+import type { RunCounts } from '../warehouse/metadata.js';
+
+export interface ProgressEvent {
+  step: string;
+  done: number;
+  total: number;
+  /** What is being worked on (a file name). */
+  item?: string;
+}
+
+/** The platform's parts, opened once per process (or per command). */
+export interface Platform {
+  config: Config;
+  lake: ObjectStore;
+  warehouse: DuckDBWarehouse;
+}
+
+/** What a pipeline gets to do its work: the platform's parts, and where to report progress. */
+export interface RunContext extends Platform {
+  runId: number;
+  progress: (e: ProgressEvent) => void;
+  /** Called by the pipeline inside the transaction that commits its data, so the run record commits with it. */
+  commitRun: (counts: RunCounts) => Promise<void>;
+  /** Times one step; the timings are stored with the run. */
+  step: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+export interface RunRequest {
+  /** Local files or folders to ingest (`--input`); absent for scheduled runs of a source. */
+  inputs?: string[];
+  /** A day (`YYYY-MM-DD`); `--input` runs are `adhoc-<run_id>`. */
+  partition?: string;
+  trigger: 'cli' | 'schedule' | 'api' | 'rebuild' | 'start';
+}
+
+export interface Schedule {
+  cron: string;
+  timezone: string;
+}
+
+/** A pipeline as the orchestrator, the CLI and (later) the server see it. */
+export interface Pipeline {
+  name: string;
+  description: string;
+  schedule: Schedule;
+  run(ctx: RunContext, request: RunRequest): Promise<void>;
+  /** Drops the pipeline's staging and curated data (warehouse and lake), keeping the raw zone. */
+  reset(platform: Platform): Promise<void>;
+}

@@ -1,0 +1,9 @@
+import type { Pipeline } from '../orchestrator/pipeline.js';
+import { stationsPipeline } from './stations/pipeline.js';
+
+/** Every pipeline ecluse ships, by name. */
+export const PIPELINES: ReadonlyMap<string, Pipeline> = new Map([[stationsPipeline.name, stationsPipeline]]);
+
+export function pipelineNamed(name: string): Pipeline | undefined {
+  return PIPELINES.get(name);
+}

@@ -1,0 +1,87 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { literal } from '../../engine/duckdb.js';
+import type { DuckSession } from '../../engine/duckdb.js';
+import { bulkInsert, readCsvSql } from '../../engine/bulk.js';
+import type { ObjectStore } from '../../lake/objectStore.js';
+import { datasetPrefix } from '../../lake/layout.js';
+import { MEASURES, REPORTS_DDL, STATIONS_DDL, STATION_COLUMNS, type StationRow } from './schema.js';
+
+/** Columns of the batch CSV written by ReportBatch, in order. */
+const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['seq', 'BIGINT'],
+  ['station_id', 'VARCHAR'],
+  ['observed_ms', 'BIGINT'],
+  ...MEASURES.map((m) => [m, m === 'weather_code' ? 'INTEGER' : 'DOUBLE'] as const),
+  ['source', 'VARCHAR'],
+  ['raw_file', 'VARCHAR'],
+];
+
+export async function createStationsTables(s: DuckSession): Promise<void> {
+  await s.run(STATIONS_DDL);
+  await s.run(REPORTS_DDL);
+}
+
+/**
+ * Stages a batch: keeps, per key, the first report of the batch that is not already in `reports`
+ * (first value wins; an identical re-delivery writes nothing). Returns the number of new reports,
+ * left in the temporary table `new_reports` for the lake step.
+ */
+export async function stageReports(s: DuckSession, batchLines: readonly string[], scratch: string): Promise<number> {
+  const path = join(scratch, 'reports.csv');
+  await writeFile(path, batchLines.length ? batchLines.join('\n') + '\n' : '');
+  await s.run(`DROP TABLE IF EXISTS new_reports`);
+  const measures = MEASURES.join(', ');
+  const source = batchLines.length ? readCsvSql(path, BATCH_COLUMNS) : `(SELECT ${BATCH_COLUMNS.map(([c, t]) => `NULL::${t} AS ${c}`).join(', ')} LIMIT 0)`;
+  await s.run(`CREATE TEMP TABLE new_reports AS
+    SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, b.raw_file
+    FROM ${source} b
+    ANTI JOIN reports r ON r.station_id = b.station_id AND r.observed_at = make_timestamp(b.observed_ms * 1000)
+    QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.seq) = 1`);
+  await s.run(`INSERT INTO reports (station_id, observed_at, ${measures}, source, raw_file)
+    SELECT station_id, observed_at, ${measures}, source, raw_file FROM new_reports`);
+  return Number(await s.scalar<bigint>(`SELECT count(*) FROM new_reports`));
+}
+
+/** Inserts new stations and refreshes known ones (metadata may be corrected over time). */
+export async function upsertStations(s: DuckSession, rows: readonly StationRow[], scratch: string): Promise<void> {
+  if (rows.length === 0) return;
+  await s.run(`DROP TABLE IF EXISTS new_stations`);
+  await s.run(`CREATE TEMP TABLE new_stations AS SELECT * FROM stations LIMIT 0`);
+  await bulkInsert(
+    s,
+    'new_stations',
+    STATION_COLUMNS.map((c) => [c, ['latitude', 'longitude', 'elevation_m'].includes(c) ? 'DOUBLE' : 'VARCHAR'] as const),
+    rows.map((r) => STATION_COLUMNS.map((c) => r[c])),
+    scratch,
+  );
+  await s.run(`INSERT OR REPLACE INTO stations SELECT * FROM new_stations`);
+}
+
+/**
+ * Rewrites, whole, the lake's staging partitions (station, month) that received new reports: one Parquet
+ * file per partition, written under a temporary name and swapped in. Runs inside the load transaction,
+ * before commit: if the process dies after publishing, the next run rewrites the same partitions.
+ */
+export async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
+  const out = join(scratch, 'staging-reports');
+  await mkdir(out, { recursive: true });
+  const affected = Number(await s.scalar<bigint>(`SELECT count(*) FROM (SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') FROM new_reports)`));
+  if (affected === 0) return 0;
+  await s.run(`COPY (
+      SELECT r.*, strftime(r.observed_at, '%Y-%m') AS month
+      FROM reports r
+      SEMI JOIN (SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM new_reports) a
+        ON r.station_id = a.station_id AND strftime(r.observed_at, '%Y-%m') = a.month
+      ORDER BY r.station_id, r.observed_at
+    ) TO ${literal(out)} (FORMAT parquet, PARTITION_BY (station_id, month), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true)`);
+  const files = (await readdir(out, { recursive: true })).filter((f) => f.endsWith('.parquet'));
+  const byPartition = new Map<string, string>();
+  for (const f of files) {
+    const dir = relative(out, join(out, f)).split(sep).slice(0, -1).join('/');
+    if (byPartition.has(dir)) throw new Error(`DuckDB wrote more than one file for partition ${dir}`);
+    byPartition.set(dir, join(out, f));
+  }
+  await Promise.all([...byPartition].map(([dir, path]) => lake.putFile(`${datasetPrefix('staging', 'reports')}${dir}/data.parquet`, path)));
+  return byPartition.size;
+}

@@ -1,0 +1,226 @@
+import { hostname } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DatabaseBusyError, DuckSession, plainValue, timestampValue, type Row } from '../engine/duckdb.js';
+import { bulkInsert } from '../engine/bulk.js';
+import type { Reject } from '../quality/rejects.js';
+import { METADATA_DDL, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
+import type { FileRecord, RejectRow, RunFilter, Warehouse } from './warehouse.js';
+
+/** Raised when the warehouse is held by another process; the CLI exits with code 2 on it. */
+export class WarehouseBusyError extends Error {
+  override name = 'WarehouseBusyError';
+}
+
+interface LockInfo {
+  pid: number;
+  command: string;
+  started_at: string;
+}
+
+function lockInfoPath(path: string): string {
+  return `${path}.holder.json`;
+}
+
+const RUN_COLUMNS = `run_id, pipeline, status, partition, files, files_skipped, rows_read, rows_written, rows_rejected,
+  values_rejected, duration_ms, error, trigger, attempt, started_at, finished_at, pid, host, steps`;
+
+function toRun(r: Row): RunRecord {
+  const p = plainValue(r) as Record<string, unknown>;
+  return { ...(p as unknown as RunRecord), steps: typeof p.steps === 'string' ? (JSON.parse(p.steps) as Record<string, number>) : null };
+}
+
+/** The embedded warehouse: one DuckDB file, one writer process at a time. */
+export class DuckDBWarehouse implements Warehouse {
+  readonly kind = 'duckdb' as const;
+
+  private constructor(
+    readonly location: string,
+    readonly session: DuckSession,
+  ) {}
+
+  /**
+   * Opens the file, creating the metadata tables. A run left `running` can only belong to a dead process
+   * (DuckDB lets one process write), so it is marked failed here.
+   */
+  static async open(path: string, options: { memoryLimit?: string; command?: string } = {}): Promise<DuckDBWarehouse> {
+    await mkdir(dirname(path), { recursive: true });
+    let session: DuckSession;
+    try {
+      session = await DuckSession.open(path, { memoryLimit: options.memoryLimit });
+    } catch (err) {
+      if (err instanceof DatabaseBusyError) {
+        let holder = err.holderPid !== null ? `process ${err.holderPid}` : 'another process';
+        try {
+          const info = JSON.parse(await readFile(lockInfoPath(path), 'utf8')) as LockInfo;
+          if (info.pid === err.holderPid) holder = `process ${info.pid} (\`${info.command}\`, since ${info.started_at})`;
+        } catch {
+          // No holder note: the PID from DuckDB is all we know.
+        }
+        throw new WarehouseBusyError(`the warehouse ${path} is in use by ${holder}; wait for it to finish or stop it`);
+      }
+      throw err;
+    }
+    const info: LockInfo = { pid: process.pid, command: options.command ?? process.argv.slice(1).join(' '), started_at: new Date().toISOString() };
+    await writeFile(lockInfoPath(path), JSON.stringify(info));
+    const wh = new DuckDBWarehouse(path, session);
+    for (const ddl of METADATA_DDL) await session.run(ddl);
+    await session.run(
+      `UPDATE runs SET status = 'failed', finished_at = now()::TIMESTAMP,
+         error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ') stopped before it finished'
+       WHERE status = 'running'`,
+    );
+    return wh;
+  }
+
+  async startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string): Promise<number> {
+    const id = Number(await this.session.scalar<bigint>(`SELECT nextval('runs_seq')`));
+    const part = typeof partition === 'function' ? partition(id) : partition;
+    await this.session.run(
+      `INSERT INTO runs (run_id, pipeline, partition, status, trigger, started_at, pid, host)
+       VALUES ($id, $pipeline, $partition, 'running', $trigger, $started::TIMESTAMP, $pid, $host)`,
+      { id, pipeline, partition: part, trigger, started: timestampValue(new Date()), pid: process.pid, host: hostname() },
+    );
+    return id;
+  }
+
+  async finishRun(runId: number, status: RunStatus, c: RunCounts, steps: Record<string, number>, error: string | null = null): Promise<void> {
+    await this.session.run(
+      // now() is the transaction's start in DuckDB: the finishing instant comes from the clock.
+      `UPDATE runs SET status = $status, finished_at = $finished::TIMESTAMP,
+         duration_ms = epoch_ms($finished::TIMESTAMP) - epoch_ms(started_at),
+         files = $files, files_skipped = $skipped, rows_read = $read, rows_written = $written,
+         rows_rejected = $rejected, values_rejected = $vrejected, error = $error, steps = $steps
+       WHERE run_id = $id`,
+      {
+        id: runId,
+        status,
+        files: c.files,
+        skipped: c.files_skipped,
+        read: c.rows_read,
+        written: c.rows_written,
+        rejected: c.rows_rejected,
+        vrejected: c.values_rejected,
+        error,
+        steps: JSON.stringify(steps),
+        finished: timestampValue(new Date()),
+      },
+    );
+  }
+
+  async recordSteps(runId: number, steps: Record<string, number>): Promise<void> {
+    await this.session.run(`UPDATE runs SET steps = $steps WHERE run_id = $id`, { id: runId, steps: JSON.stringify(steps) });
+  }
+
+  async getRun(runId: number): Promise<RunRecord | null> {
+    const rows = await this.session.rows(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $id`, { id: runId });
+    return rows[0] ? toRun(rows[0]) : null;
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<{ items: RunRecord[]; total: number }> {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (filter.pipeline) {
+      where.push('pipeline = $pipeline');
+      params.pipeline = filter.pipeline;
+    }
+    if (filter.status) {
+      where.push('status = $status');
+      params.status = filter.status;
+    }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = Number(await this.session.scalar<bigint>(`SELECT count(*) FROM runs ${w}`, params));
+    const rows = await this.session.rows(
+      `SELECT ${RUN_COLUMNS} FROM runs ${w} ORDER BY run_id DESC LIMIT ${Math.trunc(filter.limit ?? 1000)} OFFSET ${Math.trunc(filter.offset ?? 0)}`,
+      params,
+    );
+    return { items: rows.map(toRun), total };
+  }
+
+  async listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }> {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (filter.runId !== undefined) {
+      where.push('run_id = $run');
+      params.run = filter.runId;
+    }
+    if (filter.pipeline) {
+      where.push('pipeline = $pipeline');
+      params.pipeline = filter.pipeline;
+    }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = Number(await this.session.scalar<bigint>(`SELECT count(*) FROM rejects ${w}`, params));
+    const rows = await this.session.plainRows(
+      `SELECT run_id, pipeline, file, sheet, "row", field, value, reason, whole_record FROM rejects ${w}
+       ORDER BY run_id DESC, rowid LIMIT ${Math.trunc(filter.limit ?? 1000)} OFFSET ${Math.trunc(filter.offset ?? 0)}`,
+      params,
+    );
+    return { items: rows as unknown as RejectRow[], total };
+  }
+
+  async insertRejects(runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void> {
+    await bulkInsert(
+      this.session,
+      'rejects',
+      [
+        ['run_id', 'BIGINT'],
+        ['pipeline', 'VARCHAR'],
+        ['file', 'VARCHAR'],
+        ['sheet', 'VARCHAR'],
+        ['row', 'BIGINT'],
+        ['field', 'VARCHAR'],
+        ['value', 'VARCHAR'],
+        ['reason', 'VARCHAR'],
+        ['whole_record', 'BOOLEAN'],
+      ],
+      rejects.map((r) => [runId, pipeline, r.file, r.sheet, r.row, r.field, r.value, r.reason, r.whole_record]),
+    );
+  }
+
+  async seenFiles(pipeline: string, hashes: readonly string[]): Promise<Set<string>> {
+    if (hashes.length === 0) return new Set();
+    const rows = await this.session.rows<{ sha256: string }>(
+      `SELECT sha256 FROM files WHERE pipeline = $pipeline AND status = 'loaded' AND list_contains($hashes::VARCHAR[], sha256)`,
+      { pipeline, hashes: `[${hashes.map((h) => `"${h}"`).join(',')}]` },
+    );
+    return new Set(rows.map((r) => r.sha256));
+  }
+
+  async registerFiles(runId: number, files: readonly FileRecord[]): Promise<void> {
+    await bulkInsert(
+      this.session,
+      'files',
+      [
+        ['pipeline', 'VARCHAR'],
+        ['sha256', 'VARCHAR'],
+        ['key', 'VARCHAR'],
+        ['original_name', 'VARCHAR'],
+        ['source', 'VARCHAR'],
+        ['size', 'BIGINT'],
+        ['received_at', 'TIMESTAMP'],
+        ['run_id', 'BIGINT'],
+        ['status', 'VARCHAR'],
+      ],
+      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, timestampValue(f.received_at), runId, 'loaded']),
+    );
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    return this.session.rows(sql);
+  }
+
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.session.transaction(fn);
+  }
+
+  async close(): Promise<void> {
+    try {
+      // CHECKPOINT folds the WAL into the file so the next open is fast and the file stands alone.
+      await this.session.run('CHECKPOINT');
+    } catch {
+      // A failed checkpoint leaves the WAL, which DuckDB replays on the next open.
+    }
+    this.session.close();
+    await rm(lockInfoPath(this.location), { force: true });
+  }
+}

@@ -1,0 +1,95 @@
+/** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
+
+export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const METADATA_DDL = [
+  `CREATE SEQUENCE IF NOT EXISTS runs_seq START 1`,
+  `CREATE TABLE IF NOT EXISTS runs (
+    run_id BIGINT PRIMARY KEY,
+    pipeline VARCHAR NOT NULL,
+    partition VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    trigger VARCHAR NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 1,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    files INTEGER NOT NULL DEFAULT 0,
+    files_skipped INTEGER NOT NULL DEFAULT 0,
+    rows_read BIGINT NOT NULL DEFAULT 0,
+    rows_written BIGINT NOT NULL DEFAULT 0,
+    rows_rejected BIGINT NOT NULL DEFAULT 0,
+    values_rejected BIGINT NOT NULL DEFAULT 0,
+    duration_ms BIGINT,
+    error VARCHAR,
+    pid INTEGER,
+    host VARCHAR,
+    steps JSON
+  )`,
+  `CREATE TABLE IF NOT EXISTS files (
+    pipeline VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    original_name VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    size BIGINT NOT NULL,
+    received_at TIMESTAMP NOT NULL,
+    run_id BIGINT NOT NULL,
+    status VARCHAR NOT NULL,
+    PRIMARY KEY (pipeline, sha256)
+  )`,
+  `CREATE TABLE IF NOT EXISTS rejects (
+    run_id BIGINT NOT NULL,
+    pipeline VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    sheet VARCHAR,
+    "row" BIGINT,
+    field VARCHAR,
+    value VARCHAR,
+    reason VARCHAR NOT NULL,
+    whole_record BOOLEAN NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS cursors (
+    pipeline VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    cursor VARCHAR NOT NULL,
+    run_id BIGINT NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (pipeline, source)
+  )`,
+];
+
+/** The run summary of DESIGN.md "Contracts", shared by the CLI (`--json`) and the API. */
+export interface RunSummary {
+  run_id: number;
+  pipeline: string;
+  status: RunStatus;
+  partition: string;
+  files: number;
+  files_skipped: number;
+  rows_read: number;
+  rows_written: number;
+  rows_rejected: number;
+  values_rejected: number;
+  duration_ms: number | null;
+  error?: string | null;
+}
+
+export interface RunRecord extends RunSummary {
+  trigger: string;
+  attempt: number;
+  started_at: string;
+  finished_at: string | null;
+  pid: number | null;
+  host: string | null;
+  steps: Record<string, number> | null;
+}
+
+export interface RunCounts {
+  files: number;
+  files_skipped: number;
+  rows_read: number;
+  rows_written: number;
+  rows_rejected: number;
+  values_rejected: number;
+}

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeUtf8, FileFormatError, parseJson } from '../../../src/engine/readers/text.js';
+import { readCsv, detectDelimiter } from '../../../src/engine/readers/csv.js';
+import { readJsonLines } from '../../../src/engine/readers/jsonl.js';
+
+test('parseJson names the line where a truncated file ends', () => {
+  const text = '{\n  "a": 1,\n  "b": [1, 2,\n';
+  assert.throws(() => parseJson(text), (e: unknown) => e instanceof FileFormatError && /truncated JSON/.test(e.message) && e.line === 4);
+});
+
+test('decodeUtf8 drops a BOM and refuses Latin-1 with the line of the bad byte', () => {
+  assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])), 'a');
+  const latin1 = Buffer.concat([Buffer.from('a;b\nok;1\n'), Buffer.from([0x54, 0xe9, 0x6c]), Buffer.from(';2\n')]);
+  assert.throws(() => decodeUtf8(latin1), (e: unknown) => e instanceof FileFormatError && e.line === 3 && /UTF-8/.test(e.message));
+});
+
+test('readCsv detects ; and , and keeps record lines', () => {
+  assert.equal(detectDelimiter('a;b;"c,d"'), ';');
+  assert.equal(detectDelimiter('a,b,c'), ',');
+  const t = readCsv(Buffer.from('\uFEFFx;y\n1;"two\nlines"\n3;4\n'));
+  assert.deepEqual(t.header, ['x', 'y']);
+  assert.equal(t.rows.length, 2);
+  assert.deepEqual(t.rows[0]?.cells, ['1', 'two\nlines']);
+  assert.equal(t.rows[1]?.line, 4);
+});
+
+test('readJsonLines reports a truncated line and goes on', () => {
+  const errors: [number, string][] = [];
+  const lines = [...readJsonLines(Buffer.from('{"a":1}\n{"a":\n\n{"a":3}\n'), (l, m) => errors.push([l, m]))];
+  assert.deepEqual(lines.map((l) => l.line), [1, 4]);
+  assert.equal(errors[0]?.[0], 2);
+});
