@@ -28,9 +28,10 @@ export async function withScratchDir<T>(fn: (dir: string) => Promise<T>, base = 
 }
 
 /** SQL reading a headerless CSV written by csvLine, with the given column types. */
-export function readCsvSql(path: string, columns: ReadonlyArray<readonly [string, string]>): string {
+export function readCsvSql(path: string | readonly string[], columns: ReadonlyArray<readonly [string, string]>): string {
   const struct = columns.map(([name, type]) => `${literal(name)}: ${literal(type)}`).join(', ');
-  return `read_csv(${literal(path)}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, columns = {${struct}})`;
+  const paths = typeof path === 'string' ? literal(path) : `[${path.map(literal).join(', ')}]`;
+  return `read_csv(${paths}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, columns = {${struct}})`;
 }
 
 /**

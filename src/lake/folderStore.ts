@@ -33,8 +33,19 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  putFile(key: string, localPath: string): Promise<void> {
-    return this.publish(key, (tmp) => copyFile(localPath, tmp));
+  putFile(key: string, localPath: string, options: { consume?: boolean } = {}): Promise<void> {
+    return this.publish(key, async (tmp) => {
+      if (options.consume) {
+        try {
+          await rename(localPath, tmp);
+          return;
+        } catch (err) {
+          // Another file system: fall back to a copy.
+          if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        }
+      }
+      await copyFile(localPath, tmp);
+    });
   }
 
   putStream(key: string, body: Readable): Promise<void> {

@@ -13,8 +13,11 @@ export interface ObjectInfo {
 export interface ObjectStore {
   /** Where the store lives, for messages (`/path/lake`, `s3://bucket/prefix`). */
   readonly location: string;
-  /** Publishes a local file under `key`, atomically: readers see the old object or the new one, never a part. */
-  putFile(key: string, localPath: string): Promise<void>;
+  /**
+   * Publishes a local file under `key`, atomically: readers see the old object or the new one, never a part.
+   * With `consume`, the local file is the store's afterwards (the folder store renames it instead of copying).
+   */
+  putFile(key: string, localPath: string, options?: { consume?: boolean }): Promise<void>;
   /** Publishes a stream under `key`, atomically. */
   putStream(key: string, body: Readable): Promise<void>;
   putBytes(key: string, body: Uint8Array | string): Promise<void>;

@@ -9,12 +9,12 @@ import { MEASURES, REPORTS_DDL, STATIONS_DDL, STATION_COLUMNS, type StationRow }
 
 /** Columns of the batch CSV written by ReportBatch, in order. */
 const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['file_seq', 'INTEGER'],
   ['seq', 'BIGINT'],
   ['station_id', 'VARCHAR'],
   ['observed_ms', 'BIGINT'],
   ...MEASURES.map((m) => [m, m === 'weather_code' ? 'INTEGER' : 'DOUBLE'] as const),
   ['source', 'VARCHAR'],
-  ['raw_file', 'VARCHAR'],
 ];
 
 export async function createStationsTables(s: DuckSession): Promise<void> {
@@ -22,22 +22,38 @@ export async function createStationsTables(s: DuckSession): Promise<void> {
   await s.run(REPORTS_DDL);
 }
 
+function rawKeysList(keys: readonly string[]): string {
+  return keys.length ? `[${keys.map(literal).join(', ')}]::VARCHAR[]` : `[]::VARCHAR[]`;
+}
+
+/** Writes a batch's CSV lines where stageReports will read them. */
+export async function writeBatchFile(path: string, lines: readonly string[]): Promise<void> {
+  await writeFile(path, lines.length ? lines.join('\n') + '\n' : '');
+}
+
+/** The run's reports, typed and validated, in arrival order (file_seq, seq): CSV batches and the SQL fast path both land here. */
+export async function createBatchTable(s: DuckSession): Promise<void> {
+  await s.run(`CREATE OR REPLACE TEMP TABLE batch (${BATCH_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`);
+}
+
+export async function loadBatchFiles(s: DuckSession, batchFiles: readonly string[]): Promise<void> {
+  if (batchFiles.length) await s.run(`INSERT INTO batch SELECT * FROM ${readCsvSql(batchFiles, BATCH_COLUMNS)}`);
+}
+
 /**
- * Stages a batch: keeps, per key, the first report of the batch that is not already in `reports`
- * (first value wins; an identical re-delivery writes nothing). Returns the number of new reports,
- * left in the temporary table `new_reports` for the lake step.
+ * Stages the batch: keeps, per key, the first report that is not already in `reports` (first value wins;
+ * an identical re-delivery writes nothing). Returns the number of new reports, left in the temporary
+ * table `new_reports` for the lake step. `rawKeys[file_seq]` is each file's raw key.
  */
-export async function stageReports(s: DuckSession, batchLines: readonly string[], scratch: string): Promise<number> {
-  const path = join(scratch, 'reports.csv');
-  await writeFile(path, batchLines.length ? batchLines.join('\n') + '\n' : '');
+export async function stageReports(s: DuckSession, rawKeys: readonly string[]): Promise<number> {
   await s.run(`DROP TABLE IF EXISTS new_reports`);
   const measures = MEASURES.join(', ');
-  const source = batchLines.length ? readCsvSql(path, BATCH_COLUMNS) : `(SELECT ${BATCH_COLUMNS.map(([c, t]) => `NULL::${t} AS ${c}`).join(', ')} LIMIT 0)`;
   await s.run(`CREATE TEMP TABLE new_reports AS
-    SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, b.raw_file
-    FROM ${source} b
+    SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
+    FROM batch b
+    JOIN (SELECT unnest(range(${rawKeys.length})::INTEGER[]) AS file_seq, unnest(${rawKeysList(rawKeys)}) AS raw_file) f ON f.file_seq = b.file_seq
     ANTI JOIN reports r ON r.station_id = b.station_id AND r.observed_at = make_timestamp(b.observed_ms * 1000)
-    QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.seq) = 1`);
+    QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.file_seq, b.seq) = 1`);
   await s.run(`INSERT INTO reports (station_id, observed_at, ${measures}, source, raw_file)
     SELECT station_id, observed_at, ${measures}, source, raw_file FROM new_reports`);
   return Number(await s.scalar<bigint>(`SELECT count(*) FROM new_reports`));
@@ -82,6 +98,6 @@ export async function publishReportPartitions(s: DuckSession, lake: ObjectStore,
     if (byPartition.has(dir)) throw new Error(`DuckDB wrote more than one file for partition ${dir}`);
     byPartition.set(dir, join(out, f));
   }
-  await Promise.all([...byPartition].map(([dir, path]) => lake.putFile(`${datasetPrefix('staging', 'reports')}${dir}/data.parquet`, path)));
+  await Promise.all([...byPartition].map(([dir, path]) => lake.putFile(`${datasetPrefix('staging', 'reports')}${dir}/data.parquet`, path, { consume: true })));
   return byPartition.size;
 }

@@ -63,9 +63,10 @@ export const REPORTS_DDL = `CREATE TABLE IF NOT EXISTS reports (
   observed_at TIMESTAMP NOT NULL,
 ${MEASURES.map((m) => `  ${m} ${m === 'weather_code' ? 'INTEGER' : 'DOUBLE'}`).join(',\n')},
   source VARCHAR NOT NULL,
-  raw_file VARCHAR NOT NULL,
-  PRIMARY KEY (station_id, observed_at)
+  raw_file VARCHAR NOT NULL
 )`;
+// No PRIMARY KEY constraint in DuckDB: the load's ANTI JOIN + QUALIFY keeps (station_id, observed_at) unique
+// (tested), and maintaining an ART index made bulk inserts ~3× slower (docs/BENCHMARKS.md).
 
 export const STATIONS_DDL = `CREATE TABLE IF NOT EXISTS stations (
   id VARCHAR PRIMARY KEY,

@@ -19,7 +19,7 @@ import {
 } from '../../../src/connectors/wunderground/workbookWriter.js';
 import { readXlsx } from '../../../src/engine/readers/xlsx.js';
 import { ReportBatch, type MeasureValues, type ReportSink } from '../../../src/pipelines/stations/reportBatch.js';
-import type { StationRow } from '../../../src/pipelines/stations/schema.js';
+import { MEASURES, type StationRow } from '../../../src/pipelines/stations/schema.js';
 import type { RecordLocation } from '../../../src/quality/rejects.js';
 
 const ICHTEGEM = DEFAULT_WU_STATIONS.find((s) => s.id === 'IICHTE19') as StationConfig; // Europe/Brussels
@@ -55,6 +55,13 @@ class RecordingSink implements ReportSink {
   stations: StationRow[] = [];
   report(loc: RecordLocation, stationId: string, observedAtMs: number, values: MeasureValues): void {
     this.reports.push({ loc, stationId, at: new Date(observedAtMs).toISOString(), values });
+  }
+  reportValues(sheet: string | null, row: number, stationId: string, observedAtMs: number, values: Float64Array): void {
+    const obj: MeasureValues = {};
+    MEASURES.forEach((m, i) => {
+      if (!Number.isNaN(values[i])) obj[m] = values[i];
+    });
+    this.report({ file: '?', sheet, row }, stationId, observedAtMs, obj);
   }
   rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void {
     this.valueRejects.push({ loc, field, value, reason });

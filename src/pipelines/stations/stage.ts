@@ -1,0 +1,46 @@
+import type { StationConfig } from '../../config/config.js';
+import type { Reject } from '../../quality/rejects.js';
+import { ReportBatch } from './reportBatch.js';
+import { readStationsFile } from './readers.js';
+import { writeBatchFile } from './load.js';
+import type { StationRow } from './schema.js';
+
+/** One file to stage: read it, validate it, and leave its reports as a CSV batch file. */
+export interface StageJob {
+  fileIndex: number;
+  /** Local path of the file's bytes. */
+  path: string;
+  /** Original name, for messages and for finding a WU station. */
+  file: string;
+  rawKey: string;
+  /** Where to write the batch CSV. */
+  batchPath: string;
+  stations: StationConfig[];
+}
+
+export interface StageResult {
+  fileIndex: number;
+  reports: number;
+  rowsRead: number;
+  rowsRejected: number;
+  valuesRejected: number;
+  filesRejected: number;
+  rejects: Reject[];
+  stations: StationRow[];
+}
+
+export async function stageFile(job: StageJob): Promise<StageResult> {
+  const batch = new ReportBatch(job.fileIndex);
+  await readStationsFile(job.path, job.file, job.rawKey, batch, { stations: job.stations, configuredIds: new Set(job.stations.map((s) => s.id)) });
+  await writeBatchFile(job.batchPath, batch.lines);
+  return {
+    fileIndex: job.fileIndex,
+    reports: batch.lines.length,
+    rowsRead: batch.rowsRead,
+    rowsRejected: batch.rowsRejected,
+    valuesRejected: batch.valuesRejected,
+    filesRejected: batch.filesRejected,
+    rejects: batch.rejects,
+    stations: [...batch.stations.values()],
+  };
+}
