@@ -115,7 +115,7 @@ export async function stageInfoclimatDocs(
       SELECT file_seq, k, known, k_pos, unnest(arr) AS j, generate_subscripts(arr, 1) AS rn FROM ic_keys
     ), x AS (
       SELECT file_seq, k, known, rn, k_pos::BIGINT * 4294967296 + rn AS seq, 'hourly.' || k AS sheet,
-             starts_with(j::VARCHAR, '{') AS is_object, json_extract_string(j, ${paths}) AS v
+             coalesce(starts_with(j::VARCHAR, '{'), false) AS is_object, json_extract_string(j, ${paths}) AS v
       FROM r
     ), t AS (
       SELECT *, coalesce(try_strptime(v[2], '%Y-%m-%d %H:%M:%S'), ${TIME}) AS observed_at,
