@@ -26,19 +26,19 @@ test('a valid day gives every report, skips _params, and registers the stations'
   assert.equal(b.rejects.length, 0);
   assert.deepEqual([...b.stations.keys()].sort(), ['00052', '07015']);
   assert.equal(b.stations.get('00052')?.license, 'CC BY');
-  // seq, station, epoch ms, then temperature first among measures
+  // file_seq, seq, station, epoch ms, then temperature first among measures
   const first = b.lines[0]?.split(',') ?? [];
-  assert.equal(first[1], '07015');
-  assert.equal(first[2], String(Date.UTC(2024, 9, 5)));
-  assert.equal(first[3], '7.6');
+  assert.equal(first[2], '07015');
+  assert.equal(first[3], String(Date.UTC(2024, 9, 5)));
+  assert.equal(first[4], '7.6');
 });
 
 test('"0" is a real zero and "" / null are missing, never rejects', () => {
   const b = read(response({ '00052': [staticRow('2024-10-05 00:00:00', '', { vent_moyen: '0', humidite: null })] }));
   assert.equal(b.rejects.length, 0);
   const cells = b.lines[0]?.split(',') ?? [];
-  assert.equal(cells[3], ''); // temperature missing
-  assert.equal(cells[3 + 4], '0'); // wind_speed_kmh (5th measure) is a real zero
+  assert.equal(cells[4], ''); // temperature missing
+  assert.equal(cells[4 + 4], '0'); // wind_speed_kmh (5th measure) is a real zero
 });
 
 test('non-numeric and out-of-range values are rejected with file, row and field, the report kept', () => {
