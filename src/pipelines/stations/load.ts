@@ -41,22 +41,19 @@ export async function loadBatchFiles(s: DuckSession, batchFiles: readonly string
 }
 
 /**
- * Stages the batch: keeps, per key, the first report that is not already in `reports` (first value wins;
- * an identical re-delivery writes nothing). Returns the number of new reports, left in the temporary
- * table `new_reports` for the lake step. `rawKeys[file_seq]` is each file's raw key.
+ * Stages the batch: inserts, per key, the first report that is not already in `reports` (first value wins;
+ * an identical re-delivery writes nothing), and returns how many. `rawKeys[file_seq]` is each file's raw
+ * key: new rows carry this run's keys, which is how the lake step finds the partitions they touched.
  */
 export async function stageReports(s: DuckSession, rawKeys: readonly string[]): Promise<number> {
-  await s.run(`DROP TABLE IF EXISTS new_reports`);
   const measures = MEASURES.join(', ');
-  await s.run(`CREATE TEMP TABLE new_reports AS
-    SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
+  const result = await s.connection.run(`INSERT INTO reports (station_id, observed_at, ${measures}, source, raw_file)
+    SELECT b.station_id, make_timestamp(b.observed_ms * 1000), ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
     FROM batch b
     JOIN (SELECT unnest(range(${rawKeys.length})::INTEGER[]) AS file_seq, unnest(${rawKeysList(rawKeys)}) AS raw_file) f ON f.file_seq = b.file_seq
     ANTI JOIN reports r ON r.station_id = b.station_id AND r.observed_at = make_timestamp(b.observed_ms * 1000)
     QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.file_seq, b.seq) = 1`);
-  await s.run(`INSERT INTO reports (station_id, observed_at, ${measures}, source, raw_file)
-    SELECT station_id, observed_at, ${measures}, source, raw_file FROM new_reports`);
-  return Number(await s.scalar<bigint>(`SELECT count(*) FROM new_reports`));
+  return result.rowsChanged;
 }
 
 /** Inserts new stations and refreshes known ones (metadata may be corrected over time). */
@@ -75,19 +72,22 @@ export async function upsertStations(s: DuckSession, rows: readonly StationRow[]
 }
 
 /**
- * Rewrites, whole, the lake's staging partitions (station, month) that received new reports: one Parquet
+ * Rewrites, whole, the lake's staging partitions (station, month) that received new reports (rows whose
+ * raw_file is one of this run's `rawKeys`): one Parquet
  * file per partition, written under a temporary name and swapped in. Runs inside the load transaction,
  * before commit: if the process dies after publishing, the next run rewrites the same partitions.
  */
-export async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
+export async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string, rawKeys: readonly string[]): Promise<number> {
   const out = join(scratch, 'staging-reports');
   await mkdir(out, { recursive: true });
-  const affected = Number(await s.scalar<bigint>(`SELECT count(*) FROM (SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') FROM new_reports)`));
+  await s.run(`CREATE OR REPLACE TEMP TABLE touched AS
+    SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM reports WHERE list_contains(${rawKeysList(rawKeys)}, raw_file)`);
+  const affected = Number(await s.scalar<bigint>(`SELECT count(*) FROM touched`));
   if (affected === 0) return 0;
   await s.run(`COPY (
       SELECT r.*, strftime(r.observed_at, '%Y-%m') AS month
       FROM reports r
-      SEMI JOIN (SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM new_reports) a
+      SEMI JOIN touched a
         ON r.station_id = a.station_id AND strftime(r.observed_at, '%Y-%m') = a.month
       ORDER BY r.station_id, r.observed_at
     ) TO ${literal(out)} (FORMAT parquet, PARTITION_BY (station_id, month), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true)`);

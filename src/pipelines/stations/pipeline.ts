@@ -136,8 +136,9 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
       });
       await ctx.step('load', async () => {
         ctx.progress({ step: 'load', done: 0, total: 1 });
-        const written = await stageReports(s, pending.map((f) => f.raw.key));
-        await publishReportPartitions(s, ctx.lake, scratch);
+        const rawKeys = pending.map((f) => f.raw.key);
+        const written = await stageReports(s, rawKeys);
+        await publishReportPartitions(s, ctx.lake, scratch, rawKeys);
         await upsertStations(s, mergeStations(staged.stations, configuredStationRows(ctx)), scratch);
         const files: FileRecord[] = pending.map((f) => ({
           pipeline: NAME,
