@@ -36,6 +36,11 @@ test('a first run loads every report; the same input again writes nothing', asyn
   assert.equal(third.rows_written, 1);
   const rows = await reportsOf(home);
   assert.equal(rows.length, 13);
+  // The key is kept unique by the load itself (DuckDB holds no index on it).
+  const keys = await withPlatform(home, (p) =>
+    p.warehouse.session.plainRows(`SELECT count(*) AS n, count(DISTINCT (station_id, observed_at)) AS k FROM reports`),
+  );
+  assert.equal(keys[0]?.n, keys[0]?.k);
   const stations = await withPlatform(home, (p) => p.warehouse.session.plainRows(`SELECT id, type, timezone FROM stations ORDER BY id`));
   assert.deepEqual(stations.map((s) => s.id), ['00052', '07015', 'IICHTE19', 'ILAMAD25']);
 });
