@@ -59,18 +59,21 @@ export const METADATA_DDL = [
   )`,
 ];
 
-/** The run summary of DESIGN.md "Contracts", shared by the CLI (`--json`) and the API. */
-export interface RunSummary {
-  run_id: number;
-  pipeline: string;
-  status: RunStatus;
-  partition: string;
+export interface RunCounts {
   files: number;
   files_skipped: number;
   rows_read: number;
   rows_written: number;
   rows_rejected: number;
   values_rejected: number;
+}
+
+/** The run summary of DESIGN.md "Contracts", shared by the CLI (`--json`) and the API. */
+export interface RunSummary extends RunCounts {
+  run_id: number;
+  pipeline: string;
+  status: RunStatus;
+  partition: string;
   duration_ms: number | null;
   error?: string | null;
 }
@@ -85,11 +88,3 @@ export interface RunRecord extends RunSummary {
   steps: Record<string, number> | null;
 }
 
-export interface RunCounts {
-  files: number;
-  files_skipped: number;
-  rows_read: number;
-  rows_written: number;
-  rows_rejected: number;
-  values_rejected: number;
-}

@@ -5,7 +5,8 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
-import { generateStations, compassWord, stationList, INFOCLIMAT_PARAMS } from '../../../src/connectors/generators/stations.js';
+import { generateStations, compassWord, stationList } from '../../../src/connectors/generators/stations.js';
+import { INFOCLIMAT_PARAMS } from '../../../src/connectors/infoclimat/format.js';
 import { Rng, hashSeed } from '../../../src/connectors/generators/random.js';
 import {
   createRegion,
