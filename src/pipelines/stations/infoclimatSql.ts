@@ -64,10 +64,10 @@ export async function infoclimatStations(s: DuckSession): Promise<{ fileSeq: num
   return rows.map((r) => ({ fileSeq: Number(r.file_seq), station: JSON.parse(r.st) as unknown }));
 }
 
-function rangeCheck(i: number): string {
-  const m = MEASURES[i] as (typeof MEASURES)[number];
-  const r = RANGES[m];
-  const cond = [r.min !== undefined ? `x < ${r.min}` : null, r.max !== undefined ? `x > ${r.max}` : null].filter(Boolean).join(' OR ');
+/** SQL true when `expr` lies outside the physical range of measure `i`. */
+function outOfRange(i: number, expr: string): string {
+  const r = RANGES[MEASURES[i] as (typeof MEASURES)[number]];
+  const cond = [r.min !== undefined ? `${expr} < ${r.min}` : null, r.max !== undefined ? `${expr} > ${r.max}` : null].filter(Boolean).join(' OR ');
   return cond || 'false';
 }
 
@@ -106,7 +106,7 @@ export async function stageInfoclimatDocs(
     return `CASE WHEN trim(coalesce(${f.raw}, '')) = '' THEN NULL
              WHEN ${f.num} IS NULL THEN 'not a number'
              WHEN NOT isfinite(${f.num}) THEN 'not a finite number'
-             WHEN ${rangeCheck(f.idx).replaceAll('x', f.num)} THEN ${literal(`out of range for ${m} (${bounds})`)}
+             WHEN ${outOfRange(f.idx, f.num)} THEN ${literal(`out of range for ${m} (${bounds})`)}
              ${r.integer ? `WHEN ${f.num} <> trunc(${f.num}) THEN ${literal(`${m} must be an integer code`)}` : ''}
         END`;
   };
