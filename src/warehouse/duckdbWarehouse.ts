@@ -5,7 +5,7 @@ import { DatabaseBusyError, DuckSession, plainValue, timestampValue, type Row } 
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { METADATA_DDL, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
-import type { FileRecord, RejectRow, RunFilter, Warehouse } from './warehouse.js';
+import type { FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 
 /** Raised when the warehouse is held by another process; the CLI exits with code 2 on it. */
 export class WarehouseBusyError extends Error {
@@ -33,6 +33,7 @@ function toRun(r: Row): RunRecord {
 /** The embedded warehouse: one DuckDB file, one writer process at a time. */
 export class DuckDBWarehouse implements Warehouse {
   readonly kind = 'duckdb' as const;
+  private version = 0;
 
   private constructor(
     readonly location: string,
@@ -205,12 +206,19 @@ export class DuckDBWarehouse implements Warehouse {
     );
   }
 
-  async query(sql: string): Promise<Row[]> {
-    return this.session.rows(sql);
+  async query(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    return this.session.plainRows(sql, params.length ? [...params] : undefined);
   }
 
-  transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return this.session.transaction(fn);
+  dataVersion(): number {
+    return this.version;
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const result = await this.session.transaction(fn);
+    // Only this process writes the file, so counting its own commits is enough to invalidate caches.
+    this.version++;
+    return result;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,7 @@
 import type { Reject } from '../quality/rejects.js';
 import type { Row } from '../engine/duckdb.js';
+
+export type SqlParam = string | number | boolean | null;
 import type { RunCounts, RunRecord, RunStatus } from './metadata.js';
 
 export interface RunFilter {
@@ -44,8 +46,16 @@ export interface Warehouse {
   /** Which of these hashes belong to files a committed run already loaded. */
   seenFiles(pipeline: string, hashes: readonly string[]): Promise<Set<string>>;
   registerFiles(runId: number, files: readonly FileRecord[]): Promise<void>;
-  /** Arbitrary read-only SQL for `ecluse sql`. */
-  query(sql: string): Promise<Row[]>;
+  /**
+   * Rows of a query (`ecluse sql`, API reads), with positional parameters `$1`, `$2`… (the same syntax on
+   * DuckDB and PostgreSQL). Values are plain: instants as ISO UTC strings, integers as numbers when safe.
+   */
+  query(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+  /**
+   * A number that changes whenever a run commits, by this process or (on PostgreSQL) any other: the key
+   * under which served responses may be cached.
+   */
+  dataVersion(): number;
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
