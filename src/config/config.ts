@@ -36,6 +36,11 @@ const fileSchema = z
     lake: z.string().optional(),
     warehouse: z.string().optional(),
     duckdb_memory_limit: z.string().optional(),
+    s3_endpoint: z.string().optional(),
+    landing: z.string().optional(),
+    infoclimat_url: z.string().optional(),
+    max_upload_mb: z.number().positive().optional(),
+    port: z.number().int().min(0).max(65535).optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof fileSchema>;
@@ -83,6 +88,17 @@ export interface Config {
   schedules: ConfigFile['schedules'];
   retries: ConfigFile['retries'];
   duckdbMemoryLimit: string | undefined;
+  /** Endpoint of an S3-protocol server (MinIO, s3rver…) for an `s3://` lake or landing; AWS when unset. */
+  s3Endpoint: string | undefined;
+  /** Where daily files are dropped for scheduled runs: a folder or `s3://bucket/prefix`. */
+  landing: string | undefined;
+  /** Token of the API's write endpoints (secret: never logged). */
+  apiToken: string | undefined;
+  /** InfoClimat open-data token (secret); scheduled runs fetch the previous day when it is set. */
+  infoclimatToken: string | undefined;
+  infoclimatUrl: string;
+  maxUploadBytes: number;
+  port: number;
   /** The file the configuration was read from, if any. */
   source: string | null;
 }
@@ -125,6 +141,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     schedules: file.schedules,
     retries: file.retries,
     duckdbMemoryLimit: env.ECLUSE_DUCKDB_MEMORY_LIMIT ?? file.duckdb_memory_limit,
+    s3Endpoint: env.ECLUSE_S3_ENDPOINT ?? file.s3_endpoint,
+    landing: landingOf(env.ECLUSE_LANDING ?? file.landing, cwd),
+    apiToken: env.ECLUSE_API_TOKEN || undefined,
+    infoclimatToken: env.ECLUSE_INFOCLIMAT_TOKEN || undefined,
+    infoclimatUrl: env.ECLUSE_INFOCLIMAT_URL ?? file.infoclimat_url ?? 'https://www.infoclimat.fr/opendata/',
+    maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,
+    port: numberFrom(env, 'PORT', file.port ?? 8080),
     source,
   };
+}
+
+function landingOf(value: string | undefined, cwd: string): string | undefined {
+  if (!value) return undefined;
+  return value.includes('://') ? value : resolve(cwd, value);
+}
+
+function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}=${raw}: expected a non-negative number`);
+  return n;
 }
