@@ -1,0 +1,240 @@
+import { createWriteStream } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+/**
+ * The InfoClimat open-data API (FORMATS.md §1): one day of the given stations, saved unchanged as the
+ * response JSON. The token is a secret: it appears in no message, no error and no returned URL.
+ */
+
+export interface FetchInfoclimatDayOptions {
+  /** Base URL, e.g. `https://www.infoclimat.fr/opendata/` (`ECLUSE_INFOCLIMAT_URL`). */
+  baseUrl: string;
+  token: string;
+  /** InfoClimat station ids (`00052`, `07015`, …). */
+  stations: readonly string[];
+  /** The day to fetch, `YYYY-MM-DD` (used as both `start` and `end`). */
+  day: string;
+  /** Local file the response body is written to. */
+  dest: string;
+  /** Defaults to the global `fetch`. */
+  fetchImpl?: typeof fetch;
+  /** Attempts in all, the first included (default 3). */
+  attempts?: number;
+  /** Delay before the second attempt, doubled for each further one (default 1000 ms). */
+  backoffMs?: number;
+  /** Time allowed per attempt, body download included (default 60 000 ms). */
+  timeoutMs?: number;
+  /** A `Retry-After` asking for longer than this fails at once rather than stalling the run (default 120 000 ms). */
+  maxRetryAfterMs?: number;
+  signal?: AbortSignal;
+  /** Waits between attempts (tests may record the delays). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface InfoclimatDay {
+  path: string;
+  /** The URL fetched, with the token replaced by `***`. */
+  url: string;
+  bytes: number;
+}
+
+/** An InfoClimat request that failed; `url` never holds the token. */
+export class InfoclimatApiError extends Error {
+  override name = 'InfoclimatApiError';
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function assertDay(day: string): void {
+  const m = DAY.exec(day);
+  const ok = m !== null && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day);
+  if (!ok) throw new Error(`InfoClimat: invalid day ${JSON.stringify(day)}; expected an existing YYYY-MM-DD`);
+}
+
+/**
+ * The request URL. Keys are written `stations[]` as the API documents them (brackets are legal in a query
+ * string); values are percent-encoded. Parameters already in the base URL are kept.
+ */
+export function infoclimatDayUrl(baseUrl: string, stations: readonly string[], day: string, token: string): URL {
+  const url = new URL(baseUrl);
+  const q = (k: string, v: string) => `${k}=${encodeURIComponent(v)}`;
+  const parts = [q('method', 'get'), q('format', 'json'), ...stations.map((s) => q('stations[]', s)), q('start', day), q('end', day), q('token', token)];
+  const existing = url.search.replace(/^\?/, '');
+  url.search = (existing ? [existing, ...parts] : parts).join('&');
+  return url;
+}
+
+/** Replaces every occurrence of the token (raw or percent-encoded) in a text. */
+function scrub(text: string, token: string): string {
+  let out = text;
+  for (const form of new Set([token, encodeURIComponent(token)])) {
+    if (form) out = out.split(form).join('***');
+  }
+  return out;
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
+function retryAfterMs(header: string | null, now = Date.now()): number | null {
+  if (!header) return null;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** The API's own words from an error body: its `errors` list, or the start of the text. */
+function apiMessage(text: string): string {
+  try {
+    const doc = JSON.parse(text) as unknown;
+    if (doc && typeof doc === 'object') {
+      const errors = (doc as { errors?: unknown }).errors;
+      if (Array.isArray(errors) && errors.length > 0) return errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ');
+      const message = (doc as { message?: unknown }).message;
+      if (typeof message === 'string') return message;
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
+
+/** Reads at most `limit` bytes of an error body: enough for a message, bounded whatever the server sends. */
+async function readSome(res: Response, limit = 4096): Promise<string> {
+  if (!res.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= limit) break;
+    }
+  } catch {
+    // a broken error body still leaves the status to report
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+/**
+ * Checks the saved response: JSON, `status: "OK"`, no `errors`. The download is streamed to disk; this
+ * check reads the file back once, which is fine for a day's response (a few MB for a hundred stations).
+ */
+async function checkResponse(path: string, url: string, token: string): Promise<void> {
+  const text = await readFile(path, 'utf8');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new InfoclimatApiError(`InfoClimat ${url}: the response is not JSON: ${scrub(apiMessage(text), token)}`, url);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new InfoclimatApiError(`InfoClimat ${url}: the response is not a JSON object`, url);
+  }
+  const { status, errors } = doc as { status?: unknown; errors?: unknown };
+  const hasErrors = Array.isArray(errors) ? errors.length > 0 : errors !== undefined && errors !== null;
+  if (status !== 'OK' || hasErrors) {
+    const why = hasErrors ? apiMessage(JSON.stringify({ errors: Array.isArray(errors) ? errors : [errors] })) : `status ${JSON.stringify(status ?? null)}`;
+    throw new InfoclimatApiError(`InfoClimat ${url}: the API answered with an error: ${scrub(why, token)}`, url);
+  }
+}
+
+/** Outcome of one attempt: done, or worth another try after `delayMs` (null = the usual backoff). */
+type Attempt = { ok: true; bytes: number } | { ok: false; error: InfoclimatApiError; delayMs: number | null };
+
+async function attempt(opts: FetchInfoclimatDayOptions, url: URL, shown: string): Promise<Attempt> {
+  const fetchImpl = opts.fetchImpl ?? fetch;
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetchImpl(url, { signal, headers: { accept: 'application/json' } });
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    return { ok: false, error: networkError(err, shown, opts.token, timeout.aborted), delayMs: null };
+  }
+  if (res.status === 429 || res.status >= 500) {
+    const body = scrub(apiMessage(await readSome(res)), opts.token);
+    const error = new InfoclimatApiError(`InfoClimat ${shown}: HTTP ${res.status}${body ? `: ${body}` : ''}`, shown, res.status);
+    return { ok: false, error, delayMs: retryAfterMs(res.headers.get('retry-after')) };
+  }
+  if (res.status === 401 || res.status === 403) {
+    const body = scrub(apiMessage(await readSome(res)), opts.token);
+    throw new InfoclimatApiError(`InfoClimat rejected the token (HTTP ${res.status}) for ${shown}${body ? `: ${body}` : ''}`, shown, res.status);
+  }
+  if (!res.ok) {
+    const body = scrub(apiMessage(await readSome(res)), opts.token);
+    throw new InfoclimatApiError(`InfoClimat ${shown}: HTTP ${res.status}${body ? `: ${body}` : ''}`, shown, res.status);
+  }
+  if (!res.body) throw new InfoclimatApiError(`InfoClimat ${shown}: empty response`, shown, res.status);
+  let bytes = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), count, createWriteStream(opts.dest));
+  } catch (err) {
+    await rm(opts.dest, { force: true });
+    if (opts.signal?.aborted) throw err;
+    // Cut off mid-body (reset, timeout): as retryable as a failed connection.
+    return { ok: false, error: networkError(err, shown, opts.token, timeout.aborted), delayMs: null };
+  }
+  return { ok: true, bytes };
+}
+
+function networkError(err: unknown, shown: string, token: string, timedOut: boolean): InfoclimatApiError {
+  if (timedOut) return new InfoclimatApiError(`InfoClimat ${shown}: no complete answer in time`, shown);
+  // undici reports "fetch failed" with the socket error as the cause.
+  const e = err as Error & { cause?: { message?: string; code?: string } };
+  const detail = [e.message, e.cause?.code ?? e.cause?.message].filter(Boolean).join(': ');
+  return new InfoclimatApiError(`InfoClimat ${shown}: ${scrub(detail, token)}`, shown);
+}
+
+/**
+ * Fetches one day of `stations` and writes the response to `dest`. Network errors, timeouts, 5xx and 429
+ * are retried with exponential backoff (honouring `Retry-After`); other 4xx and error bodies fail at once.
+ */
+export async function fetchInfoclimatDay(opts: FetchInfoclimatDayOptions): Promise<InfoclimatDay> {
+  assertDay(opts.day);
+  if (opts.stations.length === 0) throw new Error('InfoClimat: no station to fetch');
+  if (!opts.token) throw new Error('InfoClimat: no token');
+  const url = infoclimatDayUrl(opts.baseUrl, opts.stations, opts.day, opts.token);
+  // Built the same way, so the shown URL keeps the documented `stations[]` spelling.
+  const shown = infoclimatDayUrl(opts.baseUrl, opts.stations, opts.day, '***').toString();
+  const attempts = Math.max(1, opts.attempts ?? 3);
+  const backoff = opts.backoffMs ?? 1000;
+  const maxRetryAfter = opts.maxRetryAfterMs ?? 120_000;
+  const sleep = opts.sleep ?? ((ms: number) => sleepFor(ms, undefined, { signal: opts.signal }));
+  let last: InfoclimatApiError | null = null;
+  for (let i = 0; i < attempts; i++) {
+    const r = await attempt(opts, url, shown);
+    if (r.ok) {
+      await checkResponse(opts.dest, shown, opts.token).catch(async (err: unknown) => {
+        await rm(opts.dest, { force: true });
+        throw err;
+      });
+      return { path: opts.dest, url: shown, bytes: r.bytes };
+    }
+    last = r.error;
+    if (i === attempts - 1) break;
+    if (r.delayMs !== null && r.delayMs > maxRetryAfter) {
+      throw new InfoclimatApiError(`${r.error.message} (the server asks to retry after ${Math.ceil(r.delayMs / 1000)} s)`, shown, r.error.status);
+    }
+    await sleep(r.delayMs ?? backoff * 2 ** i);
+  }
+  throw new InfoclimatApiError(`${last?.message ?? 'InfoClimat: failed'} (after ${attempts} attempts)`, shown, last?.status);
+}
