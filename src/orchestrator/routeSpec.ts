@@ -1,0 +1,62 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Warehouse } from '../warehouse/warehouse.js';
+
+/**
+ * HTTP routes declared as data by a pipeline: the server mounts them, so pipelines never import the
+ * server. Handlers read through the warehouse and return plain data, or throw an HttpError.
+ */
+
+/** An error with an HTTP status; the server answers `{error: code, message}` with that status. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, 'bad_request', message);
+export const notFound = (message: string) => new HttpError(404, 'not_found', message);
+
+export interface RouteContext<P = Record<string, string>, Q = Record<string, unknown>> {
+  warehouse: Warehouse;
+  params: P;
+  query: Q;
+}
+
+export interface RouteSchema<P extends TSchema = TSchema, Q extends TSchema = TSchema> {
+  params?: P;
+  querystring?: Q;
+  /** Response schemas by status: they document the route and serialise its answer. */
+  response?: Record<number, TSchema>;
+}
+
+export interface RouteSpec {
+  method: 'GET';
+  /** Fastify-style path: `/stations/:id`. */
+  url: string;
+  summary: string;
+  description?: string;
+  tags?: readonly string[];
+  schema: RouteSchema;
+  /**
+   * The answer depends only on the URL and the warehouse's committed data: the server may keep the
+   * serialised response until `warehouse.dataVersion()` changes.
+   */
+  cacheable?: boolean;
+  handler(ctx: RouteContext): Promise<unknown>;
+}
+
+/** Declares a route with handler arguments typed from its schemas. */
+export function defineRoute<P extends TSchema, Q extends TSchema>(
+  spec: Omit<RouteSpec, 'schema' | 'handler'> & {
+    schema: RouteSchema<P, Q>;
+    handler(ctx: RouteContext<Static<P>, Static<Q>>): Promise<unknown>;
+  },
+): RouteSpec {
+  // The server validates params and query against these schemas before calling the handler.
+  return spec as unknown as RouteSpec;
+}

@@ -1,0 +1,208 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { assertTimeZone, dayBounds, parseDay, UnknownTimeZoneError } from '../../engine/zonedTime.js';
+import { badRequest, defineRoute, notFound, type RouteSpec } from '../../orchestrator/routeSpec.js';
+import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
+import { MEASURES, REPORT_COLUMNS, STATION_COLUMNS, type StationRow } from './schema.js';
+
+/** The stations API (DESIGN "Contracts"): stations, their reports by day or instant range, the day document. */
+
+const DEFAULT_TZ = 'Europe/Paris';
+const MAX_LIMIT = 10_000;
+const DEFAULT_LIMIT = 1000;
+
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+const Station = Type.Object(
+  {
+    id: Type.String(),
+    name: nullable(Type.String()),
+    city: nullable(Type.String()),
+    latitude: nullable(Type.Number()),
+    longitude: nullable(Type.Number()),
+    elevation_m: nullable(Type.Number()),
+    type: nullable(Type.String()),
+    hardware: nullable(Type.String()),
+    software: nullable(Type.String()),
+    timezone: nullable(Type.String()),
+    license: nullable(Type.String()),
+  },
+  { $id: 'Station' },
+);
+
+const measureProps = Object.fromEntries(MEASURES.map((m) => [m, nullable(m === 'weather_code' ? Type.Integer() : Type.Number())]));
+const reportTail = { source: Type.String(), raw_file: Type.String({ description: 'raw-zone key of the file the report came from' }) };
+const Report = Type.Object({
+  station_id: Type.String(),
+  observed_at: Type.String({ description: 'instant, UTC, YYYY-MM-DDTHH:MM:SSZ' }),
+  ...measureProps,
+  ...reportTail,
+});
+const DocumentReport = Type.Object({ observed_at: Type.String(), ...measureProps, ...reportTail });
+
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+
+const list = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
+
+const Paging = {
+  limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+};
+const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
+const Day = Type.String({ description: 'a calendar day YYYY-MM-DD in the station’s time zone (or tz)', examples: ['2024-10-05'] });
+const Tz = Type.String({ description: 'IANA time zone overriding the station’s (default Europe/Paris)', examples: ['Europe/Paris'] });
+
+const STATION_SELECT = `SELECT ${STATION_COLUMNS.join(', ')} FROM stations`;
+const REPORT_SELECT = `SELECT ${REPORT_COLUMNS.join(', ')} FROM reports`;
+
+/** A missing table (no run yet) reads as an empty one; the message differs between DuckDB and PostgreSQL. */
+function isMissingTable(err: unknown): boolean {
+  return err instanceof Error && /does not exist/i.test(err.message);
+}
+
+async function rows(warehouse: Warehouse, sql: string, params: SqlParam[]): Promise<Record<string, unknown>[]> {
+  try {
+    return await warehouse.query(sql, params);
+  } catch (err) {
+    if (isMissingTable(err)) return [];
+    throw err;
+  }
+}
+
+async function station(warehouse: Warehouse, id: string): Promise<StationRow> {
+  const [row] = await rows(warehouse, `${STATION_SELECT} WHERE id = $1`, [id]);
+  if (!row) throw notFound(`no station "${id}"`);
+  return row as unknown as StationRow;
+}
+
+/** A naive UTC TIMESTAMP literal value, the way `reports.observed_at` is stored. */
+const sqlInstant = (d: Date) => d.toISOString().slice(0, 23).replace('T', ' ');
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function instant(name: string, value: string): Date {
+  const ms = INSTANT.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw badRequest(`${name} must be an ISO 8601 instant with a zone (2024-10-05T00:00:00Z), got "${value}"`);
+  return new Date(ms);
+}
+
+function zone(tz: string): string {
+  try {
+    assertTimeZone(tz);
+    return tz;
+  } catch (err) {
+    if (err instanceof UnknownTimeZoneError) throw badRequest(err.message);
+    throw err;
+  }
+}
+
+function day(date: string, tz: string): { from: Date; to: Date } {
+  if (parseDay(date) === null) throw badRequest(`date must be a calendar day YYYY-MM-DD, got "${date}"`);
+  return dayBounds(date, zone(tz));
+}
+
+/** The time window of a reports request: a day, or an instant range (from inclusive, to exclusive). */
+function window(s: StationRow, q: { date?: string; tz?: string; from?: string; to?: string }): { from?: Date; to?: Date } {
+  if (q.date !== undefined) {
+    if (q.from !== undefined || q.to !== undefined) throw badRequest('give either date or from/to, not both');
+    return day(q.date, q.tz ?? s.timezone ?? DEFAULT_TZ);
+  }
+  if (q.from === undefined && q.to === undefined) throw badRequest('give date=YYYY-MM-DD, or from and/or to (ISO instants)');
+  const from = q.from === undefined ? undefined : instant('from', q.from);
+  const to = q.to === undefined ? undefined : instant('to', q.to);
+  if (from && to && from > to) throw badRequest('from must not be after to');
+  return { from, to };
+}
+
+async function reportsIn(warehouse: Warehouse, id: string, w: { from?: Date; to?: Date }, limit: number, offset: number) {
+  const where = ['station_id = $1'];
+  const params: SqlParam[] = [id];
+  if (w.from) {
+    params.push(sqlInstant(w.from));
+    where.push(`observed_at >= $${params.length}::TIMESTAMP`);
+  }
+  if (w.to) {
+    params.push(sqlInstant(w.to));
+    where.push(`observed_at < $${params.length}::TIMESTAMP`);
+  }
+  const cond = where.join(' AND ');
+  // limit and offset are integers checked by the route schema.
+  const items = await rows(warehouse, `${REPORT_SELECT} WHERE ${cond} ORDER BY observed_at LIMIT ${limit} OFFSET ${offset}`, params);
+  // A first page shorter than the limit is the whole list: no count query needed (the common day request).
+  const total =
+    offset === 0 && items.length < limit
+      ? items.length
+      : Number((await rows(warehouse, `SELECT count(*) AS n FROM reports WHERE ${cond}`, params))[0]?.n ?? 0);
+  return { items, total };
+}
+
+export const stationsRoutes: readonly RouteSpec[] = [
+  defineRoute({
+    method: 'GET',
+    url: '/stations',
+    summary: 'List stations',
+    tags: ['stations'],
+    schema: { querystring: Type.Object(Paging), response: { 200: list(Station) } },
+    async handler({ warehouse, query }) {
+      const items = await rows(warehouse, `${STATION_SELECT} ORDER BY id LIMIT ${query.limit} OFFSET ${query.offset}`, []);
+      const total = Number((await rows(warehouse, 'SELECT count(*) AS n FROM stations', []))[0]?.n ?? 0);
+      return { items, total, limit: query.limit, offset: query.offset };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/stations/:id',
+    summary: 'One station',
+    tags: ['stations'],
+    schema: { params: IdParams, response: { 200: Station, 404: ErrorBody } },
+    async handler({ warehouse, params }) {
+      return station(warehouse, params.id);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/stations/:id/reports',
+    summary: 'Reports of a station: a calendar day (date, in the station’s time zone unless tz) or an instant range (from inclusive, to exclusive)',
+    tags: ['stations'],
+    cacheable: true,
+    schema: {
+      params: IdParams,
+      querystring: Type.Object({
+        date: Type.Optional(Day),
+        tz: Type.Optional(Tz),
+        from: Type.Optional(Type.String({ description: 'ISO 8601 instant, inclusive', examples: ['2024-10-05T00:00:00Z'] })),
+        to: Type.Optional(Type.String({ description: 'ISO 8601 instant, exclusive' })),
+        ...Paging,
+      }),
+      response: { 200: list(Report), 400: ErrorBody, 404: ErrorBody },
+    },
+    async handler({ warehouse, params, query }) {
+      const s = await station(warehouse, params.id);
+      const { items, total } = await reportsIn(warehouse, s.id, window(s, query), query.limit, query.offset);
+      return { items, total, limit: query.limit, offset: query.offset };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/stations/:id/document',
+    summary: 'A station and its reports of one day, as one embedded document (the shape the former MongoDB held)',
+    tags: ['stations'],
+    cacheable: true,
+    schema: {
+      params: IdParams,
+      querystring: Type.Object({ date: Day, tz: Type.Optional(Tz) }),
+      response: {
+        200: Type.Object({ ...Station.properties, date: Type.String(), reports: Type.Array(DocumentReport) }),
+        400: ErrorBody,
+        404: ErrorBody,
+      },
+    },
+    async handler({ warehouse, params, query }) {
+      const s = await station(warehouse, params.id);
+      const { items } = await reportsIn(warehouse, s.id, day(query.date, query.tz ?? s.timezone ?? DEFAULT_TZ), MAX_LIMIT, 0);
+      // The document embeds its reports: the station id is the document's own.
+      const reports = items.map(({ station_id: _id, ...r }) => r);
+      return { ...s, date: query.date, reports };
+    },
+  }),
+];
