@@ -2,6 +2,7 @@ import type { Config } from '../config/config.js';
 import type { ObjectStore } from '../lake/objectStore.js';
 import type { DuckDBWarehouse } from '../warehouse/duckdbWarehouse.js';
 import type { RunCounts } from '../warehouse/metadata.js';
+import type { RouteSpec } from './routeSpec.js';
 
 export interface ProgressEvent {
   step: string;
@@ -49,4 +50,6 @@ export interface Pipeline {
   run(ctx: RunContext, request: RunRequest): Promise<void>;
   /** Drops the pipeline's staging and curated data (warehouse and lake), keeping the raw zone. */
   reset(platform: Platform): Promise<void>;
+  /** HTTP routes the server mounts for this pipeline (declared as data: pipelines never import the server). */
+  routes?: readonly RouteSpec[];
 }

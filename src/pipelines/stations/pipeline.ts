@@ -11,6 +11,7 @@ import { createBatchTable, createStationsTables, loadBatchFiles, publishReportPa
 import { infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
 import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
+import { stationsRoutes } from './routes.js';
 
 const NAME = 'stations';
 
@@ -228,6 +229,7 @@ export const stationsPipeline: Pipeline = {
   name: NAME,
   description: 'GreenAndCoop weather stations: InfoClimat JSON and Weather Underground XLSX into stations and reports',
   schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris' },
+  routes: stationsRoutes,
   async run(ctx, request: RunRequest) {
     if (request.trigger === 'rebuild') return runRebuild(ctx);
     if (!request.inputs || request.inputs.length === 0) {
