@@ -1,0 +1,55 @@
+import { performance } from 'node:perf_hooks';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../app.js';
+
+const CHECK_TIMEOUT_MS = 5000;
+
+async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; ms: number; error?: string }> {
+  const t0 = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { ok: true, ms: Math.round((performance.now() - t0) * 10) / 10 };
+  } catch (err) {
+    return { ok: false, ms: Math.round(performance.now() - t0), error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const Dependency = Type.Object({ kind: Type.String(), ok: Type.Boolean(), ms: Type.Number(), error: Type.Optional(Type.String()) });
+
+export function healthRoutes(app: FastifyInstance, { platform }: ServerContext): void {
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'State of each dependency: 200 when all answer, 503 otherwise',
+        tags: ['platform'],
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), warehouse: Dependency, lake: Dependency }),
+          503: Type.Object({ status: Type.Literal('degraded'), warehouse: Dependency, lake: Dependency }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const [warehouse, lake] = await Promise.all([
+        check(() => platform.warehouse.query('SELECT 1 AS ok')),
+        // A lookup of an absent key: the folder store checks its root, S3 a round trip with the credentials.
+        check(() => platform.lake.exists('health/probe')),
+      ]);
+      const ok = warehouse.ok && lake.ok;
+      return reply.code(ok ? 200 : 503).send({
+        status: ok ? 'ok' : 'degraded',
+        warehouse: { kind: platform.warehouse.kind, ...warehouse },
+        lake: { kind: platform.lake.location.startsWith('s3://') ? 's3' : 'folder', ...lake },
+      });
+    },
+  );
+}

@@ -1,0 +1,133 @@
+import { isAbsolute } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { executeRun, summaryOf } from '../../orchestrator/runner.js';
+import { HttpError } from '../../orchestrator/routeSpec.js';
+import { RUN_STATUSES, type RunStatus } from '../../warehouse/metadata.js';
+import { BEARER, type ServerContext } from '../app.js';
+import { answerRun } from '../runStream.js';
+
+const Paging = {
+  limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+};
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+const RunSummary = Type.Object({
+  run_id: Type.Integer(),
+  pipeline: Type.String(),
+  status: Type.Union(RUN_STATUSES.map((s) => Type.Literal(s))),
+  partition: Type.String(),
+  files: Type.Integer({ description: 'files processed' }),
+  files_skipped: Type.Integer({ description: 'files already seen' }),
+  rows_read: Type.Integer(),
+  rows_written: Type.Integer(),
+  rows_rejected: Type.Integer({ description: 'records rejected whole' }),
+  values_rejected: Type.Integer({ description: 'fields set to null' }),
+  duration_ms: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+const RunRecord = Type.Composite([
+  RunSummary,
+  Type.Object({
+    trigger: Type.String(),
+    attempt: Type.Integer(),
+    started_at: Type.String(),
+    finished_at: Type.Union([Type.String(), Type.Null()]),
+    pid: Type.Union([Type.Integer(), Type.Null()]),
+    host: Type.Union([Type.String(), Type.Null()]),
+    steps: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
+  }),
+]);
+const Reject = Type.Object({
+  run_id: Type.Integer(),
+  pipeline: Type.String(),
+  file: Type.String(),
+  sheet: Type.Union([Type.String(), Type.Null()]),
+  row: Type.Union([Type.Integer(), Type.Null()]),
+  field: Type.Union([Type.String(), Type.Null()]),
+  value: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.String(),
+  whole_record: Type.Boolean(),
+});
+const list = (item: ReturnType<typeof Type.Object>) => Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
+
+export const RUN_SUMMARY_SCHEMA = RunSummary;
+
+export function runRoutes(app: FastifyInstance, { platform, pipelines, requireToken, runs }: ServerContext): void {
+  const { warehouse } = platform;
+
+  app.get(
+    '/runs',
+    {
+      schema: {
+        summary: 'Run history, newest first',
+        tags: ['runs'],
+        querystring: Type.Object({ pipeline: Type.Optional(Type.String()), status: Type.Optional(Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)))), ...Paging }),
+        response: { 200: list(RunRecord) },
+      },
+    },
+    async (request) => {
+      const q = request.query as { pipeline?: string; status?: RunStatus; limit: number; offset: number };
+      const { items, total } = await warehouse.listRuns(q);
+      return { items, total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.get(
+    '/runs/:id',
+    {
+      schema: {
+        summary: 'Summary of one run',
+        tags: ['runs'],
+        params: Type.Object({ id: Type.Integer() }),
+        response: { 200: RunSummary, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: number };
+      const run = await warehouse.getRun(id);
+      if (!run) throw new HttpError(404, 'not_found', `no run ${id}`);
+      return summaryOf(run);
+    },
+  );
+
+  app.post(
+    '/runs',
+    {
+      preHandler: requireToken,
+      schema: {
+        summary: 'Runs a pipeline once (runs are queued, one at a time) and answers with its summary; with Accept: application/x-ndjson, streams progress lines first',
+        description: '`inputs` are files or folders on the server’s machine, as absolute paths (what `ecluse run --input` sends).',
+        tags: ['runs'],
+        security: BEARER,
+        body: Type.Object({ pipeline: Type.String(), inputs: Type.Optional(Type.Array(Type.String({ minLength: 1 }))) }),
+        response: { 200: RunSummary, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { pipeline: string; inputs?: string[] };
+      const pipeline = pipelines.get(body.pipeline);
+      if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${body.pipeline}" (known: ${[...pipelines.keys()].join(', ')})`);
+      const relative = body.inputs?.find((p) => !isAbsolute(p));
+      if (relative !== undefined) throw new HttpError(400, 'bad_request', `inputs must be absolute paths on the server’s machine, got "${relative}"`);
+      return answerRun(request, reply, runs, (progress) => executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress));
+    },
+  );
+
+  app.get(
+    '/rejects',
+    {
+      schema: {
+        summary: 'Rejected records and values with their reasons, newest run first',
+        tags: ['runs'],
+        querystring: Type.Object({ run: Type.Optional(Type.Integer()), pipeline: Type.Optional(Type.String()), ...Paging }),
+        response: { 200: list(Reject) },
+      },
+    },
+    async (request) => {
+      const q = request.query as { run?: number; pipeline?: string; limit: number; offset: number };
+      const { items, total } = await warehouse.listRejects({ runId: q.run, pipeline: q.pipeline, limit: q.limit, offset: q.offset });
+      return { items, total, limit: q.limit, offset: q.offset };
+    },
+  );
+}
