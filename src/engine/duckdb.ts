@@ -46,7 +46,16 @@ export class DuckSession {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
+    private readonly ownsInstance = true,
   ) {}
+
+  /**
+   * Another connection to the same database: it sees only committed data (MVCC), so reads through it
+   * neither see nor disturb a transaction in progress on this one. Closing it leaves the database open.
+   */
+  async fork(): Promise<DuckSession> {
+    return new DuckSession(this.path, this.instance, await this.instance.connect(), false);
+  }
 
   static async open(path = ':memory:', options: { memoryLimit?: string; threads?: number } = {}): Promise<DuckSession> {
     const config: Record<string, string> = {};
@@ -108,7 +117,7 @@ export class DuckSession {
 
   close(): void {
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { ObjectStore } from '../lake/objectStore.js';
-import type { DuckDBWarehouse } from '../warehouse/duckdbWarehouse.js';
+import type { DuckSession } from '../engine/duckdb.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 import type { RunCounts } from '../warehouse/metadata.js';
 import type { RouteSpec } from './routeSpec.js';
 
@@ -16,12 +17,14 @@ export interface ProgressEvent {
 export interface Platform {
   config: Config;
   lake: ObjectStore;
-  warehouse: DuckDBWarehouse;
+  warehouse: Warehouse;
 }
 
 /** What a pipeline gets to do its work: the platform's parts, and where to report progress. */
 export interface RunContext extends Platform {
   runId: number;
+  /** DuckDB session for the run's engine work (the warehouse's own when it is DuckDB). */
+  engine: DuckSession;
   progress: (e: ProgressEvent) => void;
   /** Called by the pipeline inside the transaction that commits its data, so the run record commits with it. */
   commitRun: (counts: RunCounts) => Promise<void>;

@@ -20,27 +20,33 @@ export async function executeRun(
   let committed = false;
   let lastCounts = NO_COUNTS;
   try {
-    await pipeline.run(
-      {
-        ...platform,
-        runId,
-        progress,
-        step: async (name, fn) => {
-          const t0 = performance.now();
-          try {
-            return await fn();
-          } finally {
-            steps[name] = Math.round(performance.now() - t0);
-          }
+    const lease = await warehouse.openEngine();
+    try {
+      await pipeline.run(
+        {
+          ...platform,
+          runId,
+          engine: lease.engine,
+          progress,
+          step: async (name, fn) => {
+            const t0 = performance.now();
+            try {
+              return await fn();
+            } finally {
+              steps[name] = Math.round(performance.now() - t0);
+            }
+          },
+          commitRun: async (counts) => {
+            lastCounts = counts;
+            await warehouse.finishRun(runId, 'succeeded', counts, steps);
+            committed = true;
+          },
         },
-        commitRun: async (counts) => {
-          lastCounts = counts;
-          await warehouse.finishRun(runId, 'succeeded', counts, steps);
-          committed = true;
-        },
-      },
-      request,
-    );
+        request,
+      );
+    } finally {
+      await lease.release();
+    }
     if (!committed) throw new Error(`pipeline ${pipeline.name} returned without committing its run`);
     // The run committed inside its last step; record that step's time now that it is known.
     await warehouse.recordSteps(runId, steps).catch(() => {

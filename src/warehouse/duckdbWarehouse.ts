@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DatabaseBusyError, DuckSession, plainValue, timestampValue, type Row } from '../engine/duckdb.js';
+import { DatabaseBusyError, DuckSession, timestampValue, type Row } from '../engine/duckdb.js';
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
-import { METADATA_DDL, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
-import type { FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
+import { METADATA_DDL, RUN_COLUMNS, toRunRecord as toRun, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
+import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
+import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 
 /** Raised when the warehouse is held by another process; the CLI exits with code 2 on it. */
 export class WarehouseBusyError extends Error {
@@ -22,14 +23,6 @@ function lockInfoPath(path: string): string {
   return `${path}.holder.json`;
 }
 
-const RUN_COLUMNS = `run_id, pipeline, status, partition, files, files_skipped, rows_read, rows_written, rows_rejected,
-  values_rejected, duration_ms, error, trigger, attempt, started_at, finished_at, pid, host, steps`;
-
-function toRun(r: Row): RunRecord {
-  const p = plainValue(r) as Record<string, unknown>;
-  return { ...(p as unknown as RunRecord), steps: typeof p.steps === 'string' ? (JSON.parse(p.steps) as Record<string, number>) : null };
-}
-
 /** The embedded warehouse: one DuckDB file, one writer process at a time. */
 export class DuckDBWarehouse implements Warehouse {
   readonly kind = 'duckdb' as const;
@@ -37,7 +30,10 @@ export class DuckDBWarehouse implements Warehouse {
 
   private constructor(
     readonly location: string,
+    /** The run's connection: writes, and the engine work of runs (temp tables live here). */
     readonly session: DuckSession,
+    /** Reads for `query()`: committed data only, so an API read never enters a run's transaction. */
+    private readonly reader: DuckSession,
   ) {}
 
   /**
@@ -64,7 +60,7 @@ export class DuckDBWarehouse implements Warehouse {
     }
     const info: LockInfo = { pid: process.pid, command: options.command ?? process.argv.slice(1).join(' '), started_at: new Date().toISOString() };
     await writeFile(lockInfoPath(path), JSON.stringify(info));
-    const wh = new DuckDBWarehouse(path, session);
+    const wh = new DuckDBWarehouse(path, session, await session.fork());
     for (const ddl of METADATA_DDL) await session.run(ddl);
     await session.run(
       `UPDATE runs SET status = 'failed', finished_at = now()::TIMESTAMP,
@@ -207,7 +203,52 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async query(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
-    return this.session.plainRows(sql, params.length ? [...params] : undefined);
+    return this.reader.plainRows(sql, params.length ? [...params] : undefined);
+  }
+
+  async execute(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    return (await this.session.connection.run(sql, params.length ? [...params] : undefined)).rowsChanged;
+  }
+
+  async ensureDataset(ds: Dataset): Promise<void> {
+    await this.session.run(createTableSql(ds, false));
+  }
+
+  async openEngine(): Promise<EngineLease> {
+    return { engine: this.session, release: async () => {} };
+  }
+
+  private requireOwnEngine(engine: DuckSession): void {
+    // Engine results are temp tables of this connection; another session's tables are out of reach.
+    if (engine !== this.session) throw new Error('the DuckDB warehouse takes data only from its own engine session (openEngine)');
+  }
+
+  async insertNew(ds: Dataset, engine: DuckSession, select: string): Promise<number> {
+    this.requireOwnEngine(engine);
+    const cols = columnNames(ds).map(quoteIdent).join(', ');
+    const on = ds.primaryKey.map((k) => `t.${quoteIdent(k)} = n.${quoteIdent(k)}`).join(' AND ');
+    const result = await this.session.connection.run(
+      `INSERT INTO ${quoteIdent(ds.name)} (${cols}) SELECT n.* FROM (${select}) n ANTI JOIN ${quoteIdent(ds.name)} t ON ${on}`,
+    );
+    return result.rowsChanged;
+  }
+
+  async appendFromEngine(table: string, columns: readonly string[], engine: DuckSession, select: string): Promise<number> {
+    this.requireOwnEngine(engine);
+    const result = await this.session.connection.run(`INSERT INTO ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) ${select}`);
+    return result.rowsChanged;
+  }
+
+  async upsert(ds: Dataset, rows: readonly (readonly SqlParam[])[]): Promise<void> {
+    if (rows.length === 0) return;
+    const keyIdx = ds.primaryKey.map((k) => columnNames(ds).indexOf(k));
+    const keys = rows.map((r) => keyIdx.map((i) => r[i] ?? null));
+    // No key constraint in DuckDB tables (see createTableSql): replace = delete the keys, then insert.
+    const where = keys
+      .map((_, n) => `(${ds.primaryKey.map((k, j) => `${quoteIdent(k)} = $${n * keyIdx.length + j + 1}`).join(' AND ')})`)
+      .join(' OR ');
+    await this.session.run(`DELETE FROM ${quoteIdent(ds.name)} WHERE ${where}`, keys.flat());
+    await bulkInsert(this.session, ds.name, ds.columns, rows);
   }
 
   dataVersion(): number {
@@ -228,6 +269,7 @@ export class DuckDBWarehouse implements Warehouse {
     } catch {
       // A failed checkpoint leaves the WAL, which DuckDB replays on the next open.
     }
+    this.reader.close();
     this.session.close();
     await rm(lockInfoPath(this.location), { force: true });
   }

@@ -1,3 +1,5 @@
+import { plainValue } from '../engine/duckdb.js';
+
 /** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
 
 export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
@@ -88,3 +90,13 @@ export interface RunRecord extends RunSummary {
   steps: Record<string, number> | null;
 }
 
+
+export const RUN_COLUMNS = `run_id, pipeline, status, partition, files, files_skipped, rows_read, rows_written, rows_rejected,
+  values_rejected, duration_ms, error, trigger, attempt, started_at, finished_at, pid, host, steps`;
+
+/** A `runs` row as a RunRecord (plain values; `steps` is JSON text in DuckDB, already parsed by pg). */
+export function toRunRecord(r: Record<string, unknown>): RunRecord {
+  const p = plainValue(r) as Record<string, unknown>;
+  const steps = typeof p.steps === 'string' ? (JSON.parse(p.steps) as Record<string, number>) : ((p.steps as Record<string, number> | null) ?? null);
+  return { ...(p as unknown as RunRecord), steps };
+}

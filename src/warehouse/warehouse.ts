@@ -1,8 +1,9 @@
+import type { DuckSession, Row } from '../engine/duckdb.js';
 import type { Reject } from '../quality/rejects.js';
-import type { Row } from '../engine/duckdb.js';
+import type { Dataset } from './dataset.js';
+import type { RunCounts, RunRecord, RunStatus } from './metadata.js';
 
 export type SqlParam = string | number | boolean | null;
-import type { RunCounts, RunRecord, RunStatus } from './metadata.js';
 
 export interface RunFilter {
   pipeline?: string;
@@ -26,12 +27,23 @@ export interface RejectRow extends Reject {
   pipeline: string;
 }
 
+/** Columns of the `rejects` table a run fills, in order (engine-side reject tables use the same layout). */
+export const REJECT_COLUMNS = ['run_id', 'pipeline', 'file', 'sheet', 'row', 'field', 'value', 'reason', 'whole_record'] as const;
+
+/** A DuckDB session for a run's engine work, and how to give it back. */
+export interface EngineLease {
+  engine: DuckSession;
+  release(): Promise<void>;
+}
+
 /**
- * Serving and metadata storage. The embedded DuckDB file implements it now; PostgreSQL will implement
- * the same contract. Pipelines' own tables are loaded through the engine (see each pipeline).
+ * Serving and metadata storage: the embedded DuckDB file or PostgreSQL, one contract, one test suite.
+ * Pipelines compute in a DuckDB engine session (`openEngine`) and move results in with `insertNew`,
+ * `appendFromEngine` and `upsert`, which each warehouse does its own bulk way.
  */
 export interface Warehouse {
-  readonly kind: 'duckdb';
+  readonly kind: 'duckdb' | 'postgres';
+  /** Where it is, for messages (a path, or a URL without password). */
   readonly location: string;
   /** Creates a run record (status `running`, committed at once so a crash leaves a trace). */
   startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string): Promise<number>;
@@ -49,13 +61,29 @@ export interface Warehouse {
   /**
    * Rows of a query (`ecluse sql`, API reads), with positional parameters `$1`, `$2`… (the same syntax on
    * DuckDB and PostgreSQL). Values are plain: instants as ISO UTC strings, integers as numbers when safe.
+   * Reads see committed data only, whatever transaction is open for a run.
    */
   query(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+  /** A statement in the run's connection (inside its transaction if one is open): portable SQL only. */
+  execute(sql: string, params?: readonly SqlParam[]): Promise<number>;
   /**
    * A number that changes whenever a run commits, by this process or (on PostgreSQL) any other: the key
    * under which served responses may be cached.
    */
   dataVersion(): number;
+  /** Creates the dataset's table if missing. */
+  ensureDataset(ds: Dataset): Promise<void>;
+  /** A DuckDB session for a run's engine work (the warehouse's own on DuckDB: nothing to copy). */
+  openEngine(): Promise<EngineLease>;
+  /**
+   * Inserts the rows of an engine query (the dataset's columns, in order, keys unique among them) whose key
+   * is not in the table yet; returns how many were inserted. First value wins.
+   */
+  insertNew(ds: Dataset, engine: DuckSession, select: string): Promise<number>;
+  /** Appends the rows of an engine query to a table (columns in the given order). */
+  appendFromEngine(table: string, columns: readonly string[], engine: DuckSession, select: string): Promise<number>;
+  /** Inserts or replaces a few rows by key (reference data such as stations). */
+  upsert(ds: Dataset, rows: readonly (readonly SqlParam[])[]): Promise<void>;
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

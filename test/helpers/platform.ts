@@ -2,8 +2,8 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
-import { FolderStore } from '../../src/lake/folderStore.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdbWarehouse.js';
+import { openLake } from '../../src/lake/open.js';
+import { openWarehouse } from '../../src/warehouse/open.js';
 import type { Platform } from '../../src/orchestrator/pipeline.js';
 
 /** A fresh ecluse home in a temporary folder. */
@@ -11,14 +11,17 @@ export async function tempHome(prefix = 'ecluse-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-export async function openPlatform(home: string): Promise<Platform> {
-  const config = loadConfig({ ECLUSE_HOME: home }, home);
-  const warehouse = await DuckDBWarehouse.open(config.warehouse, { command: 'test' });
-  return { config, lake: new FolderStore(config.lake), warehouse };
+/** Overrides of the home's configuration, as environment variables (ECLUSE_WAREHOUSE, ECLUSE_LAKE…). */
+export type PlatformEnv = Record<string, string | undefined>;
+
+export async function openPlatform(home: string, env: PlatformEnv = {}): Promise<Platform> {
+  const config = loadConfig({ ECLUSE_HOME: home, ...env }, home);
+  const warehouse = await openWarehouse(config, { command: 'test' });
+  return { config, lake: openLake(config), warehouse };
 }
 
-export async function withPlatform<T>(home: string, fn: (p: Platform) => Promise<T>): Promise<T> {
-  const p = await openPlatform(home);
+export async function withPlatform<T>(home: string, fn: (p: Platform) => Promise<T>, env: PlatformEnv = {}): Promise<T> {
+  const p = await openPlatform(home, env);
   try {
     return await fn(p);
   } finally {

@@ -73,7 +73,7 @@ function outOfRange(i: number, expr: string): string {
 
 /**
  * Types and validates the loaded reports: appends good reports to `batch` (same layout as the CSV batches)
- * and writes rejects for run `runId`. `names` maps file_seq to the original file name. Returns counts.
+ * and writes rejects for run `runId` to `run_rejects`. `names` maps file_seq to the original file name. Returns counts.
  */
 export async function stageInfoclimatDocs(
   s: DuckSession,
@@ -131,7 +131,7 @@ export async function stageInfoclimatDocs(
     FROM t`);
   const recordField = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN 'id_station' ELSE 'dh_utc' END`;
   const recordValue = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN coalesce(v[1], k) ELSE v[2] END`;
-  await s.run(`INSERT INTO rejects (run_id, pipeline, file, sheet, "row", field, value, reason, whole_record)
+  await s.run(`INSERT INTO run_rejects (run_id, pipeline, file, sheet, "row", field, value, reason, whole_record)
     SELECT ${runId}, 'stations', f.file, c.sheet, c.rn, ${recordField}, ${recordValue}, c.record_reason, true
     FROM ic_checked c JOIN ${fileNames} f USING (file_seq) WHERE c.record_reason IS NOT NULL ORDER BY c.file_seq, c.seq`);
 
@@ -140,7 +140,7 @@ export async function stageInfoclimatDocs(
       SELECT file_seq, seq, sheet, rn, list_filter([${fields.map((f, j) => `{'j': ${j}, 'field': ${literal(f.field)}, 'value': ${f.raw}, 'reason': w${j}}`).join(', ')}], p -> p.reason IS NOT NULL) AS problems
       FROM ic_checked WHERE record_reason IS NULL AND (${fields.map((_, j) => `w${j} IS NOT NULL`).join(' OR ')})
     )`);
-  await s.run(`INSERT INTO rejects (run_id, pipeline, file, sheet, "row", field, value, reason, whole_record)
+  await s.run(`INSERT INTO run_rejects (run_id, pipeline, file, sheet, "row", field, value, reason, whole_record)
     SELECT ${runId}, 'stations', f.file, c.sheet, c.rn, c.field, c.value, c.reason, false
     FROM ic_value_rejects c JOIN ${fileNames} f USING (file_seq) ORDER BY c.file_seq, c.seq, c.j`);
 

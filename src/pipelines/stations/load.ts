@@ -5,7 +5,9 @@ import type { DuckSession } from '../../engine/duckdb.js';
 import { bulkInsert, readCsvSql } from '../../engine/bulk.js';
 import type { ObjectStore } from '../../lake/objectStore.js';
 import { datasetPrefix } from '../../lake/layout.js';
-import { MEASURES, REPORTS_DDL, STATIONS_DDL, STATION_COLUMNS, type StationRow } from './schema.js';
+import type { Reject } from '../../quality/rejects.js';
+import { REJECT_COLUMNS, type Warehouse } from '../../warehouse/warehouse.js';
+import { MEASURES, REPORTS, STATIONS, STATION_COLUMNS, type StationRow } from './schema.js';
 
 /** Columns of the batch CSV written by ReportBatch, in order. */
 const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
@@ -17,80 +19,120 @@ const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['source', 'VARCHAR'],
 ];
 
-export async function createStationsTables(s: DuckSession): Promise<void> {
-  await s.run(STATIONS_DDL);
-  await s.run(REPORTS_DDL);
+const REJECT_TYPES: Record<(typeof REJECT_COLUMNS)[number], string> = {
+  run_id: 'BIGINT',
+  pipeline: 'VARCHAR',
+  file: 'VARCHAR',
+  sheet: 'VARCHAR',
+  row: 'BIGINT',
+  field: 'VARCHAR',
+  value: 'VARCHAR',
+  reason: 'VARCHAR',
+  whole_record: 'BOOLEAN',
+};
+const REJECT_LAYOUT = REJECT_COLUMNS.map((c) => [c, REJECT_TYPES[c]] as const);
+
+export async function createStationsTables(warehouse: Warehouse): Promise<void> {
+  await warehouse.ensureDataset(STATIONS);
+  await warehouse.ensureDataset(REPORTS);
 }
 
 function rawKeysList(keys: readonly string[]): string {
   return keys.length ? `[${keys.map(literal).join(', ')}]::VARCHAR[]` : `[]::VARCHAR[]`;
 }
 
-/** Writes a batch's CSV lines where stageReports will read them. */
+/** Writes a batch's CSV lines where loadBatchFiles will read them. */
 export async function writeBatchFile(path: string, lines: readonly string[]): Promise<void> {
   await writeFile(path, lines.length ? lines.join('\n') + '\n' : '');
 }
 
-/** The run's reports, typed and validated, in arrival order (file_seq, seq): CSV batches and the SQL fast path both land here. */
-export async function createBatchTable(s: DuckSession): Promise<void> {
+/**
+ * The run's engine tables: `batch`, its reports typed and validated in arrival order (file_seq, seq), where
+ * CSV batches and the SQL fast path both land; `run_rejects`, its rejects in the warehouse's layout.
+ */
+export async function createRunTables(s: DuckSession): Promise<void> {
   await s.run(`CREATE OR REPLACE TEMP TABLE batch (${BATCH_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`);
+  await s.run(`CREATE OR REPLACE TEMP TABLE run_rejects (${REJECT_LAYOUT.map(([c, t]) => `"${c}" ${t}`).join(', ')})`);
 }
 
 export async function loadBatchFiles(s: DuckSession, batchFiles: readonly string[]): Promise<void> {
   if (batchFiles.length) await s.run(`INSERT INTO batch SELECT * FROM ${readCsvSql(batchFiles, BATCH_COLUMNS)}`);
 }
 
+export async function addRejects(s: DuckSession, runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void> {
+  await bulkInsert(
+    s,
+    'run_rejects',
+    REJECT_LAYOUT,
+    rejects.map((r) => [runId, pipeline, r.file, r.sheet, r.row, r.field, r.value, r.reason, r.whole_record]),
+  );
+}
+
+/** Moves the run's rejects into the warehouse, in the order they were found. */
+export async function saveRejects(warehouse: Warehouse, s: DuckSession): Promise<void> {
+  await warehouse.appendFromEngine('rejects', REJECT_COLUMNS, s, `SELECT * FROM run_rejects`);
+}
+
 /**
- * Stages the batch: inserts, per key, the first report that is not already in `reports` (first value wins;
- * an identical re-delivery writes nothing), and returns how many. `rawKeys[file_seq]` is each file's raw
- * key: new rows carry this run's keys, which is how the lake step finds the partitions they touched.
+ * `run_reports`: the batch as `reports` rows, one per key (the first delivered wins within the run).
+ * `rawKeys[file_seq]` is each file's raw key.
  */
-export async function stageReports(s: DuckSession, rawKeys: readonly string[]): Promise<number> {
-  const measures = MEASURES.join(', ');
-  const result = await s.connection.run(`INSERT INTO reports (station_id, observed_at, ${measures}, source, raw_file)
-    SELECT b.station_id, make_timestamp(b.observed_ms * 1000), ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
+export async function collectRunReports(s: DuckSession, rawKeys: readonly string[]): Promise<void> {
+  await s.run(`CREATE OR REPLACE TEMP TABLE run_reports AS
+    SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
     FROM batch b
     JOIN (SELECT unnest(range(${rawKeys.length})::INTEGER[]) AS file_seq, unnest(${rawKeysList(rawKeys)}) AS raw_file) f ON f.file_seq = b.file_seq
-    ANTI JOIN reports r ON r.station_id = b.station_id AND r.observed_at = make_timestamp(b.observed_ms * 1000)
     QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.file_seq, b.seq) = 1`);
-  return result.rowsChanged;
+}
+
+/** Inserts the run's reports whose key is new (first value wins; an identical re-delivery writes nothing). */
+export async function stageReports(warehouse: Warehouse, s: DuckSession): Promise<number> {
+  return warehouse.insertNew(REPORTS, s, `SELECT * FROM run_reports`);
 }
 
 /** Inserts new stations and refreshes known ones (metadata may be corrected over time). */
-export async function upsertStations(s: DuckSession, rows: readonly StationRow[], scratch: string): Promise<void> {
-  if (rows.length === 0) return;
-  await s.run(`DROP TABLE IF EXISTS new_stations`);
-  await s.run(`CREATE TEMP TABLE new_stations AS SELECT * FROM stations LIMIT 0`);
-  await bulkInsert(
-    s,
-    'new_stations',
-    STATION_COLUMNS.map((c) => [c, ['latitude', 'longitude', 'elevation_m'].includes(c) ? 'DOUBLE' : 'VARCHAR'] as const),
+export async function upsertStations(warehouse: Warehouse, rows: readonly StationRow[]): Promise<void> {
+  await warehouse.upsert(
+    STATIONS,
     rows.map((r) => STATION_COLUMNS.map((c) => r[c])),
-    scratch,
   );
-  await s.run(`INSERT OR REPLACE INTO stations SELECT * FROM new_stations`);
+}
+
+/** Gives `fn` local paths of these lake objects (the folder lake's own files; downloads for a remote lake). */
+async function withLocalFiles<T>(lake: ObjectStore, keys: readonly string[], fn: (paths: string[]) => Promise<T>, acc: string[] = []): Promise<T> {
+  const [first, ...rest] = keys;
+  if (first === undefined) return fn(acc);
+  return lake.withLocalFile(first, (path) => withLocalFiles(lake, rest, fn, [...acc, path]));
 }
 
 /**
- * Rewrites, whole, the lake's staging partitions (station, month) that received new reports (rows whose
- * raw_file is one of this run's `rawKeys`): one Parquet
- * file per partition, written under a temporary name and swapped in. Runs inside the load transaction,
- * before commit: if the process dies after publishing, the next run rewrites the same partitions.
+ * Rewrites, whole, the lake's staging partitions (station, month) the run's reports fall in: each is read,
+ * merged with the run's reports (what the partition holds wins, as in the warehouse), and written as one
+ * Parquet file under a temporary name, then swapped in. Runs before the warehouse commits: if the process
+ * dies after publishing, the next run merges the same reports again and writes the same partitions.
  */
-export async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string, rawKeys: readonly string[]): Promise<number> {
+export async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
   const out = join(scratch, 'staging-reports');
   await mkdir(out, { recursive: true });
-  await s.run(`CREATE OR REPLACE TEMP TABLE touched AS
-    SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM reports WHERE list_contains(${rawKeysList(rawKeys)}, raw_file)`);
-  const affected = Number(await s.scalar<bigint>(`SELECT count(*) FROM touched`));
-  if (affected === 0) return 0;
-  await s.run(`COPY (
-      SELECT r.*, strftime(r.observed_at, '%Y-%m') AS month
-      FROM reports r
-      SEMI JOIN touched a
-        ON r.station_id = a.station_id AND strftime(r.observed_at, '%Y-%m') = a.month
-      ORDER BY r.station_id, r.observed_at
-    ) TO ${literal(out)} (FORMAT parquet, PARTITION_BY (station_id, month), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true)`);
+  const prefix = datasetPrefix('staging', 'reports');
+  const touched = await s.rows<{ station_id: string; month: string }>(
+    `SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM run_reports ORDER BY 1, 2`,
+  );
+  if (touched.length === 0) return 0;
+  const keyOf = (t: { station_id: string; month: string }) => `${prefix}station_id=${t.station_id}/month=${t.month}/data.parquet`;
+  const existing = (await Promise.all(touched.map(async (t) => ((await lake.exists(keyOf(t))) ? keyOf(t) : null)))).filter((k): k is string => k !== null);
+  const fresh = `SELECT *, strftime(observed_at, '%Y-%m') AS month FROM run_reports`;
+  await withLocalFiles(lake, existing, async (paths) => {
+    const merged = paths.length
+      ? `SELECT * EXCLUDE (prio) FROM (
+           SELECT *, 0 AS prio FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)
+           UNION ALL BY NAME
+           SELECT *, 1 AS prio FROM (${fresh})
+         ) QUALIFY row_number() OVER (PARTITION BY station_id, observed_at ORDER BY prio) = 1`
+      : fresh;
+    await s.run(`COPY (SELECT * FROM (${merged}) ORDER BY station_id, observed_at)
+      TO ${literal(out)} (FORMAT parquet, PARTITION_BY (station_id, month), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true)`);
+  });
   const files = (await readdir(out, { recursive: true })).filter((f) => f.endsWith('.parquet'));
   const byPartition = new Map<string, string>();
   for (const f of files) {
@@ -98,6 +140,6 @@ export async function publishReportPartitions(s: DuckSession, lake: ObjectStore,
     if (byPartition.has(dir)) throw new Error(`DuckDB wrote more than one file for partition ${dir}`);
     byPartition.set(dir, join(out, f));
   }
-  await Promise.all([...byPartition].map(([dir, path]) => lake.putFile(`${datasetPrefix('staging', 'reports')}${dir}/data.parquet`, path, { consume: true })));
+  await Promise.all([...byPartition].map(([dir, path]) => lake.putFile(`${prefix}${dir}/data.parquet`, path, { consume: true })));
   return byPartition.size;
 }

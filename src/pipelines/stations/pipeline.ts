@@ -7,7 +7,17 @@ import type { Pipeline, Platform, RunContext, RunRequest } from '../../orchestra
 import type { FileRecord } from '../../warehouse/warehouse.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
 import { stageFile, type StageResult } from './stage.js';
-import { createBatchTable, createStationsTables, loadBatchFiles, publishReportPartitions, stageReports, upsertStations } from './load.js';
+import {
+  addRejects,
+  collectRunReports,
+  createRunTables,
+  createStationsTables,
+  loadBatchFiles,
+  publishReportPartitions,
+  saveRejects,
+  stageReports,
+  upsertStations,
+} from './load.js';
 import { infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
 import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
@@ -100,15 +110,15 @@ async function stageInTypeScript(ctx: RunContext, pending: PendingFile[], skip: 
 
 /** Stages files and loads them, committing data, metadata and the run record together. */
 async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: number): Promise<void> {
-  const s = ctx.warehouse.session;
+  const s = ctx.engine;
   const configuredIds = ctx.config.stations.map((st) => st.id);
-  await createStationsTables(s);
+  await createStationsTables(ctx.warehouse);
   await withScratchDir(async (scratch) => {
     // Parsing happens before the transaction: a file DuckDB cannot read fails its statement, and inside a
     // transaction that would abort everything.
     const json = pending.flatMap((f, fileSeq) => (extensionOf(f.raw.originalName) === 'json' ? [{ fileSeq, path: f.path, name: f.raw.originalName }] : []));
     const parsed = await ctx.step('stage', async () => {
-      await createBatchTable(s);
+      await createRunTables(s);
       ctx.progress({ step: 'stage', done: 0, total: pending.length, item: `${json.length} JSON files (DuckDB)` });
       const fast = await readInfoclimatDocs(s, json);
       const results = await stageInTypeScript(ctx, pending, fast, scratch);
@@ -137,10 +147,10 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
       });
       await ctx.step('load', async () => {
         ctx.progress({ step: 'load', done: 0, total: 1 });
-        const rawKeys = pending.map((f) => f.raw.key);
-        const written = await stageReports(s, rawKeys);
-        await publishReportPartitions(s, ctx.lake, scratch, rawKeys);
-        await upsertStations(s, mergeStations(staged.stations, configuredStationRows(ctx)), scratch);
+        await collectRunReports(s, pending.map((f) => f.raw.key));
+        const written = await stageReports(ctx.warehouse, s);
+        await publishReportPartitions(s, ctx.lake, scratch);
+        await upsertStations(ctx.warehouse, mergeStations(staged.stations, configuredStationRows(ctx)));
         const files: FileRecord[] = pending.map((f) => ({
           pipeline: NAME,
           sha256: f.raw.sha256,
@@ -151,7 +161,8 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
           received_at: f.raw.receivedAt,
         }));
         await ctx.warehouse.registerFiles(ctx.runId, files);
-        await ctx.warehouse.insertRejects(ctx.runId, NAME, staged.rejects);
+        await addRejects(s, ctx.runId, NAME, staged.rejects);
+        await saveRejects(ctx.warehouse, s);
         await ctx.commitRun({
           files: pending.length,
           files_skipped: skipped,
@@ -219,10 +230,14 @@ async function runRebuild(ctx: RunContext): Promise<void> {
     seen.add(raw.sha256);
     pending.push({ path: '', raw });
   }
-  // The folder lake hands out its own paths; a remote lake will download to the scratch folder here.
-  const local: PendingFile[] = [];
-  for (const p of pending) local.push({ ...p, path: await ctx.lake.withLocalFile(p.raw.key, async (x) => x) });
-  await stageAndCommit(ctx, local, skipped);
+  // Local paths for the engine: the folder lake's own files, downloads from a remote lake (kept until the
+  // run has committed).
+  const withLocal = async (i: number, acc: PendingFile[]): Promise<void> => {
+    const p = pending[i];
+    if (!p) return stageAndCommit(ctx, acc, skipped);
+    return ctx.lake.withLocalFile(p.raw.key, (path) => withLocal(i + 1, [...acc, { ...p, path }]));
+  };
+  await withLocal(0, []);
 }
 
 export const stationsPipeline: Pipeline = {
@@ -238,12 +253,12 @@ export const stationsPipeline: Pipeline = {
     return runInputs(ctx, request.inputs);
   },
   async reset(ctx) {
-    const s = ctx.warehouse.session;
-    await createStationsTables(s);
-    await ctx.warehouse.transaction(async () => {
-      await s.run(`DELETE FROM reports`);
-      await s.run(`DELETE FROM stations`);
-      await s.run(`DELETE FROM files WHERE pipeline = $p`, { p: NAME });
+    const wh = ctx.warehouse;
+    await createStationsTables(wh);
+    await wh.transaction(async () => {
+      await wh.execute(`DELETE FROM reports`);
+      await wh.execute(`DELETE FROM stations`);
+      await wh.execute(`DELETE FROM files WHERE pipeline = $1`, [NAME]);
     });
     await ctx.lake.deletePrefix(datasetPrefix('staging', 'reports'));
     await ctx.lake.deletePrefix(datasetPrefix('curated', NAME));

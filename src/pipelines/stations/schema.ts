@@ -1,3 +1,5 @@
+import type { Dataset } from '../../warehouse/dataset.js';
+
 /** The canonical `stations` and `reports` tables (DESIGN.md, Contracts). */
 
 export const MEASURES = [
@@ -58,29 +60,25 @@ export const STATION_COLUMNS = [
   'license',
 ] as const;
 
-export const REPORTS_DDL = `CREATE TABLE IF NOT EXISTS reports (
-  station_id VARCHAR NOT NULL,
-  observed_at TIMESTAMP NOT NULL,
-${MEASURES.map((m) => `  ${m} ${m === 'weather_code' ? 'INTEGER' : 'DOUBLE'}`).join(',\n')},
-  source VARCHAR NOT NULL,
-  raw_file VARCHAR NOT NULL
-)`;
-// No PRIMARY KEY constraint in DuckDB: the load's ANTI JOIN + QUALIFY keeps (station_id, observed_at) unique
-// (tested), and maintaining an ART index made bulk inserts ~3× slower (docs/BENCHMARKS.md).
+/** `reports`, keyed by (station_id, observed_at); instants are UTC. */
+export const REPORTS: Dataset = {
+  name: 'reports',
+  columns: [
+    ['station_id', 'VARCHAR'],
+    ['observed_at', 'TIMESTAMP'],
+    ...MEASURES.map((m) => [m, m === 'weather_code' ? 'INTEGER' : 'DOUBLE PRECISION'] as const),
+    ['source', 'VARCHAR'],
+    ['raw_file', 'VARCHAR'],
+  ],
+  primaryKey: ['station_id', 'observed_at'],
+  required: ['source', 'raw_file'],
+};
 
-export const STATIONS_DDL = `CREATE TABLE IF NOT EXISTS stations (
-  id VARCHAR PRIMARY KEY,
-  name VARCHAR,
-  city VARCHAR,
-  latitude DOUBLE,
-  longitude DOUBLE,
-  elevation_m DOUBLE,
-  type VARCHAR,
-  hardware VARCHAR,
-  software VARCHAR,
-  timezone VARCHAR,
-  license VARCHAR
-)`;
+export const STATIONS: Dataset = {
+  name: 'stations',
+  columns: STATION_COLUMNS.map((c) => [c, ['latitude', 'longitude', 'elevation_m'].includes(c) ? 'DOUBLE PRECISION' : 'VARCHAR'] as const),
+  primaryKey: ['id'],
+};
 
 export interface StationRow {
   id: string;

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DuckSession } from '../../../src/engine/duckdb.js';
-import { METADATA_DDL } from '../../../src/warehouse/metadata.js';
-import { createBatchTable, loadBatchFiles } from '../../../src/pipelines/stations/load.js';
+import { createRunTables, loadBatchFiles } from '../../../src/pipelines/stations/load.js';
 import { readInfoclimatDocs, stageInfoclimatDocs, infoclimatStations } from '../../../src/pipelines/stations/infoclimatSql.js';
 import { stageFile } from '../../../src/pipelines/stations/stage.js';
 import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
@@ -40,7 +39,7 @@ interface Staged {
 async function viaTypeScript(dir: string, names: string[]): Promise<Staged> {
   const s = await DuckSession.open();
   try {
-    await createBatchTable(s);
+    await createRunTables(s);
     const results = [];
     for (const [i, name] of names.entries()) {
       results.push(await stageFile({ fileIndex: i, path: join(dir, name), file: name, rawKey: name, batchPath: join(dir, `b${i}.csv`), stations: DEFAULT_WU_STATIONS }));
@@ -59,15 +58,14 @@ async function viaTypeScript(dir: string, names: string[]): Promise<Staged> {
 async function viaDuckDB(dir: string, names: string[]): Promise<Staged & { fast: Set<number> }> {
   const s = await DuckSession.open();
   try {
-    for (const d of METADATA_DDL) await s.run(d);
-    await createBatchTable(s);
+    await createRunTables(s);
     const files = names.map((name, fileSeq) => ({ fileSeq, path: join(dir, name), name }));
     const fast = await readInfoclimatDocs(s, files);
     const c = await stageInfoclimatDocs(s, 1, new Map(files.map((f) => [f.fileSeq, f.name])), DEFAULT_WU_STATIONS.map((x) => x.id));
     return {
       fast,
       reports: (await s.rows(`SELECT file_seq, station_id, observed_ms, ${MEASURES.join(', ')} FROM batch ORDER BY file_seq, seq`)).map((r) => Object.values(r)),
-      rejects: (await s.rows(`SELECT file, sheet, "row", field, reason, whole_record FROM rejects ORDER BY rowid`)).map((r) => Object.values(r).map((v) => (typeof v === 'bigint' ? Number(v) : v))),
+      rejects: (await s.rows(`SELECT file, sheet, "row", field, reason, whole_record FROM run_rejects ORDER BY rowid`)).map((r) => Object.values(r).map((v) => (typeof v === 'bigint' ? Number(v) : v))),
       counts: [c.rowsRead, c.rowsRejected, c.valuesRejected],
     };
   } finally {

@@ -1,127 +1,147 @@
-import { test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { executeRun } from '../../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../../src/pipelines/stations/pipeline.js';
 import { dayResponse, response, staticRow, synopRow } from '../../fixtures/infoclimat.js';
-import { tempHome, withPlatform, writeInputs } from '../../helpers/platform.js';
+import { DuckSession } from '../../../src/engine/duckdb.js';
+import { REPORTS } from '../../../src/pipelines/stations/schema.js';
+import { tempHome as newHome, withPlatform as withHomePlatform, writeInputs } from '../../helpers/platform.js';
+import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../../helpers/warehouses.js';
 
-const run = (home: string, inputs: string[]) =>
-  withPlatform(home, (p) => executeRun(p, stationsPipeline, { inputs, trigger: 'cli' }));
+/** Reports as users see them (raw_file differs between homes: arrival times). */
+const REPORT_COLUMNS = REPORTS.columns.map(([c]) => c).filter((c) => c !== 'raw_file').join(', ');
 
-const reportsOf = (home: string) =>
-  withPlatform(home, (p) => p.warehouse.session.plainRows(`SELECT * EXCLUDE (raw_file) FROM reports ORDER BY station_id, observed_at`));
+for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseKind[]) {
+  describe(`stations pipeline on ${kind}`, { skip: await skipUnless(kind) }, () => {
+    const homes: string[] = [];
+    after(() => dropSchemas(homes));
+    const tempHome = async () => {
+      const h = await newHome();
+      homes.push(h);
+      return h;
+    };
+    const withPlatform = <T>(home: string, fn: (p: Platform) => Promise<T>) => withHomePlatform(home, fn, { ECLUSE_WAREHOUSE: warehouseFor(kind, home) });
 
-test('a first run loads every report; the same input again writes nothing', async () => {
-  const home = await tempHome();
-  const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-05'), 'd2.json': dayResponse('2024-10-06') });
-  const first = await run(home, [input]);
-  assert.equal(first.status, 'succeeded', first.error ?? '');
-  assert.equal(first.files, 2);
-  assert.equal(first.rows_read, 12);
-  assert.equal(first.rows_written, 12);
-  assert.equal(first.partition, `adhoc-${first.run_id}`);
-  const again = await run(home, [input]);
-  assert.equal(again.status, 'succeeded');
-  assert.equal(again.files, 0);
-  assert.equal(again.files_skipped, 2);
-  assert.equal(again.rows_written, 0);
-  // Identical content under another name is recognised too; new reports in a changed file are added.
-  const changed = dayResponse('2024-10-06');
-  (changed.hourly as Record<string, unknown[]>)['07015']?.push(synopRow('2024-10-06 03:00:00', '6.5'));
-  const more = await writeInputs(join(home, 'in2'), { 'copy.json': dayResponse('2024-10-05'), 'd2-fixed.json': changed });
-  const third = await run(home, [more]);
-  assert.equal(third.files_skipped, 1);
-  assert.equal(third.rows_written, 1);
-  const rows = await reportsOf(home);
-  assert.equal(rows.length, 13);
-  // The key is kept unique by the load itself (DuckDB holds no index on it).
-  const keys = await withPlatform(home, (p) =>
-    p.warehouse.session.plainRows(`SELECT count(*) AS n, count(DISTINCT (station_id, observed_at)) AS k FROM reports`),
-  );
-  assert.equal(keys[0]?.n, keys[0]?.k);
-  const stations = await withPlatform(home, (p) => p.warehouse.session.plainRows(`SELECT id, type, timezone FROM stations ORDER BY id`));
-  assert.deepEqual(stations.map((s) => s.id), ['00052', '07015', 'IICHTE19', 'ILAMAD25']);
-});
+    const run = (home: string, inputs: string[]) =>
+      withPlatform(home, (p) => executeRun(p, stationsPipeline, { inputs, trigger: 'cli' }));
 
-test('first value wins when two files carry the same key', async () => {
-  const home = await tempHome();
-  const a = response({ '07015': [synopRow('2024-10-05 00:00:00', '7.6')] });
-  const b = response({ '07015': [synopRow('2024-10-05 00:00:00', '9.9')] });
-  const input = await writeInputs(join(home, 'in'), { 'a.json': a, 'b.json': b });
-  const s = await run(home, [input]);
-  assert.equal(s.rows_read, 2);
-  assert.equal(s.rows_written, 1);
-  const rows = await reportsOf(home);
-  assert.equal(rows[0]?.temperature_c, 7.6);
-  assert.equal(rows[0]?.observed_at, '2024-10-05T00:00:00Z');
-});
+    const reportsOf = (home: string) =>
+      withPlatform(home, (p) => p.warehouse.query(`SELECT ${REPORT_COLUMNS} FROM reports ORDER BY station_id, observed_at`));
 
-test('bad input is explained and nothing else is lost', async () => {
-  const home = await tempHome();
-  const good = dayResponse('2024-10-05');
-  const unknown = response({
-    '07015': [synopRow('2024-10-07 00:00:00', 'abc')],
-    ZZZ999: [staticRow('2024-10-07 00:00:00', '5', { id_station: 'ZZZ999' })],
+    test('a first run loads every report; the same input again writes nothing', async () => {
+      const home = await tempHome();
+      const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-05'), 'd2.json': dayResponse('2024-10-06') });
+      const first = await run(home, [input]);
+      assert.equal(first.status, 'succeeded', first.error ?? '');
+      assert.equal(first.files, 2);
+      assert.equal(first.rows_read, 12);
+      assert.equal(first.rows_written, 12);
+      assert.equal(first.partition, `adhoc-${first.run_id}`);
+      const again = await run(home, [input]);
+      assert.equal(again.status, 'succeeded');
+      assert.equal(again.files, 0);
+      assert.equal(again.files_skipped, 2);
+      assert.equal(again.rows_written, 0);
+      // Identical content under another name is recognised too; new reports in a changed file are added.
+      const changed = dayResponse('2024-10-06');
+      (changed.hourly as Record<string, unknown[]>)['07015']?.push(synopRow('2024-10-06 03:00:00', '6.5'));
+      const more = await writeInputs(join(home, 'in2'), { 'copy.json': dayResponse('2024-10-05'), 'd2-fixed.json': changed });
+      const third = await run(home, [more]);
+      assert.equal(third.files_skipped, 1);
+      assert.equal(third.rows_written, 1);
+      const rows = await reportsOf(home);
+      assert.equal(rows.length, 13);
+      // The key is kept unique by the load itself (DuckDB holds no index on it).
+      const keys = await withPlatform(home, (p) =>
+        p.warehouse.query(`SELECT count(*) AS n, count(DISTINCT (station_id, observed_at)) AS k FROM reports`),
+      );
+      assert.equal(keys[0]?.n, keys[0]?.k);
+      const stations = await withPlatform(home, (p) => p.warehouse.query(`SELECT id, type, timezone FROM stations ORDER BY id`));
+      assert.deepEqual(stations.map((s) => s.id), ['00052', '07015', 'IICHTE19', 'ILAMAD25']);
+    });
+
+    test('first value wins when two files carry the same key', async () => {
+      const home = await tempHome();
+      const a = response({ '07015': [synopRow('2024-10-05 00:00:00', '7.6')] });
+      const b = response({ '07015': [synopRow('2024-10-05 00:00:00', '9.9')] });
+      const input = await writeInputs(join(home, 'in'), { 'a.json': a, 'b.json': b });
+      const s = await run(home, [input]);
+      assert.equal(s.rows_read, 2);
+      assert.equal(s.rows_written, 1);
+      const rows = await reportsOf(home);
+      assert.equal(rows[0]?.temperature_c, 7.6);
+      assert.equal(rows[0]?.observed_at, '2024-10-05T00:00:00Z');
+    });
+
+    test('bad input is explained and nothing else is lost', async () => {
+      const home = await tempHome();
+      const good = dayResponse('2024-10-05');
+      const unknown = response({
+        '07015': [synopRow('2024-10-07 00:00:00', 'abc')],
+        ZZZ999: [staticRow('2024-10-07 00:00:00', '5', { id_station: 'ZZZ999' })],
+      });
+      const input = await writeInputs(join(home, 'in'), {
+        'good.json': good,
+        'mixed.json': unknown,
+        'truncated.json': JSON.stringify(dayResponse('2024-10-08')).slice(0, 200),
+        'empty.json': '',
+        'latin1.csv': Buffer.from([0x5f, 0x61, 0x69, 0x72, 0x62, 0x79, 0x74, 0x65, 0x5f, 0x64, 0x61, 0x74, 0x61, 0x0a, 0xe9, 0x0a]),
+      });
+      const s = await run(home, [input]);
+      assert.equal(s.status, 'succeeded', s.error ?? '');
+      assert.equal(s.files, 5);
+      assert.equal(s.rows_written, 7); // 6 good + the report whose temperature was nulled
+      assert.equal(s.values_rejected, 1);
+      const rejects = await withPlatform(home, (p) => p.warehouse.listRejects({ runId: s.run_id }));
+      const byFile = new Map(rejects.items.map((r) => [r.file, r]));
+      assert.match(byFile.get('truncated.json')?.reason ?? '', /truncated JSON/);
+      assert.match(byFile.get('empty.json')?.reason ?? '', /empty file/);
+      assert.match(byFile.get('latin1.csv')?.reason ?? '', /not valid UTF-8 .*line 2/);
+      const mixed = rejects.items.filter((r) => r.file === 'mixed.json');
+      assert.equal(mixed.length, 2);
+      assert.ok(mixed.some((r) => r.field === 'temperature' && r.value === 'abc' && r.row === 1 && !r.whole_record));
+      assert.ok(mixed.some((r) => /unknown station "ZZZ999"/.test(r.reason) && r.whole_record));
+      const nulled = await reportsOf(home);
+      assert.equal(nulled.find((r) => r.observed_at === '2024-10-07T00:00:00Z')?.temperature_c, null);
+    });
+
+    test('staging partitions are written to the lake, one file per station and month', async () => {
+      const home = await tempHome();
+      const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-31'), 'd2.json': dayResponse('2024-11-01') });
+      await run(home, [input]);
+      const files = (await readdir(join(home, 'lake', 'staging', 'reports'), { recursive: true })).filter((f) => f.endsWith('.parquet')).sort();
+      assert.deepEqual(files, [
+        'station_id=00052/month=2024-10/data.parquet',
+        'station_id=00052/month=2024-11/data.parquet',
+        'station_id=07015/month=2024-10/data.parquet',
+        'station_id=07015/month=2024-11/data.parquet',
+      ]);
+      const engine = await DuckSession.open();
+      const counted = await engine.plainRows(`SELECT count(*) AS n FROM read_parquet('${join(home, 'lake', 'staging', 'reports')}/**/*.parquet')`);
+      engine.close();
+      assert.equal(counted[0]?.n, 12);
+    });
+
+    test('rebuild from the raw zone alone gives the same tables', async () => {
+      const home = await tempHome();
+      const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-05') });
+      await run(home, [input]);
+      const input2 = await writeInputs(join(home, 'in2'), {
+        'd2.json': response({ '07015': [synopRow('2024-10-05 00:00:00', '99'), synopRow('2024-10-06 00:00:00', '8')] }),
+      });
+      await run(home, [input2]);
+      const before = await reportsOf(home);
+      const summary = await withPlatform(home, async (p) => {
+        await stationsPipeline.reset(p);
+        assert.equal((await p.warehouse.query('SELECT count(*) AS n FROM reports'))[0]?.n, 0);
+        return executeRun(p, stationsPipeline, { trigger: 'rebuild', partition: 'rebuild' });
+      });
+      assert.equal(summary.status, 'succeeded', summary.error ?? '');
+      assert.equal(summary.files, 2);
+      assert.deepEqual(await reportsOf(home), before);
+    });
   });
-  const input = await writeInputs(join(home, 'in'), {
-    'good.json': good,
-    'mixed.json': unknown,
-    'truncated.json': JSON.stringify(dayResponse('2024-10-08')).slice(0, 200),
-    'empty.json': '',
-    'latin1.csv': Buffer.from([0x5f, 0x61, 0x69, 0x72, 0x62, 0x79, 0x74, 0x65, 0x5f, 0x64, 0x61, 0x74, 0x61, 0x0a, 0xe9, 0x0a]),
-  });
-  const s = await run(home, [input]);
-  assert.equal(s.status, 'succeeded', s.error ?? '');
-  assert.equal(s.files, 5);
-  assert.equal(s.rows_written, 7); // 6 good + the report whose temperature was nulled
-  assert.equal(s.values_rejected, 1);
-  const rejects = await withPlatform(home, (p) => p.warehouse.listRejects({ runId: s.run_id }));
-  const byFile = new Map(rejects.items.map((r) => [r.file, r]));
-  assert.match(byFile.get('truncated.json')?.reason ?? '', /truncated JSON/);
-  assert.match(byFile.get('empty.json')?.reason ?? '', /empty file/);
-  assert.match(byFile.get('latin1.csv')?.reason ?? '', /not valid UTF-8 .*line 2/);
-  const mixed = rejects.items.filter((r) => r.file === 'mixed.json');
-  assert.equal(mixed.length, 2);
-  assert.ok(mixed.some((r) => r.field === 'temperature' && r.value === 'abc' && r.row === 1 && !r.whole_record));
-  assert.ok(mixed.some((r) => /unknown station "ZZZ999"/.test(r.reason) && r.whole_record));
-  const nulled = await reportsOf(home);
-  assert.equal(nulled.find((r) => r.observed_at === '2024-10-07T00:00:00Z')?.temperature_c, null);
-});
-
-test('staging partitions are written to the lake, one file per station and month', async () => {
-  const home = await tempHome();
-  const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-31'), 'd2.json': dayResponse('2024-11-01') });
-  await run(home, [input]);
-  const files = (await readdir(join(home, 'lake', 'staging', 'reports'), { recursive: true })).filter((f) => f.endsWith('.parquet')).sort();
-  assert.deepEqual(files, [
-    'station_id=00052/month=2024-10/data.parquet',
-    'station_id=00052/month=2024-11/data.parquet',
-    'station_id=07015/month=2024-10/data.parquet',
-    'station_id=07015/month=2024-11/data.parquet',
-  ]);
-  const counted = await withPlatform(home, (p) =>
-    p.warehouse.session.plainRows(`SELECT count(*) AS n FROM read_parquet('${join(home, 'lake', 'staging', 'reports')}/**/*.parquet')`),
-  );
-  assert.equal(counted[0]?.n, 12);
-});
-
-test('rebuild from the raw zone alone gives the same tables', async () => {
-  const home = await tempHome();
-  const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-05') });
-  await run(home, [input]);
-  const input2 = await writeInputs(join(home, 'in2'), {
-    'd2.json': response({ '07015': [synopRow('2024-10-05 00:00:00', '99'), synopRow('2024-10-06 00:00:00', '8')] }),
-  });
-  await run(home, [input2]);
-  const before = await reportsOf(home);
-  const summary = await withPlatform(home, async (p) => {
-    await stationsPipeline.reset(p);
-    assert.equal((await p.warehouse.session.plainRows('SELECT count(*) AS n FROM reports'))[0]?.n, 0);
-    return executeRun(p, stationsPipeline, { trigger: 'rebuild', partition: 'rebuild' });
-  });
-  assert.equal(summary.status, 'succeeded', summary.error ?? '');
-  assert.equal(summary.files, 2);
-  assert.deepEqual(await reportsOf(home), before);
-});
+}

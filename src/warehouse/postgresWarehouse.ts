@@ -1,0 +1,354 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { DuckSession, isoUtc, literal, type Row } from '../engine/duckdb.js';
+import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
+import type { Reject } from '../quality/rejects.js';
+import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
+import { METADATA_DDL, RUN_COLUMNS, toRunRecord, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
+import { REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
+
+/** Channel on which every committed run is announced, so other processes' caches follow. */
+const COMMITS_CHANNEL = 'ecluse_commits';
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Values as the contract wants them, the same as the DuckDB warehouse gives: `timestamp` (UTC, naive) as
+ * `YYYY-MM-DDTHH:MM:SSZ`, bigint as a number when safe, numeric as a number.
+ */
+const PARSERS: Record<number, (text: string) => unknown> = {
+  20: (t) => {
+    const b = BigInt(t);
+    return b <= MAX_SAFE && b >= -MAX_SAFE ? Number(b) : t;
+  },
+  1700: (t) => Number(t),
+  1114: (t) => `${t.slice(0, 10)}T${t.slice(11, 19)}Z`,
+  1184: (t) => isoUtc(new Date(t)),
+};
+
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    PARSERS[oid] ?? (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+interface Target {
+  config: pg.ClientConfig;
+  schema: string | null;
+  /** The URL without its password, for messages. */
+  display: string;
+}
+
+/** `postgres://user:pw@host:port/db?schema=name`: `schema` (ours) sets the search path, created if missing. */
+export function parsePostgresUrl(url: string): Target {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`not a PostgreSQL URL: ${url.replace(/:[^:@/]*@/, ':***@')}`);
+  }
+  const schema = u.searchParams.get('schema');
+  u.searchParams.delete('schema');
+  if (schema !== null && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) throw new Error(`schema=${schema}: expected a plain SQL identifier`);
+  const display = new URL(u.toString());
+  if (display.password) display.password = '***';
+  return {
+    config: { connectionString: u.toString(), types, options: schema ? `-c search_path=${schema}` : undefined, application_name: 'ecluse' },
+    schema,
+    display: display.toString() + (schema ? `${display.search ? '&' : '?'}schema=${schema}` : ''),
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The warehouse on PostgreSQL: many processes may write; bulk loads go through COPY into a temporary table
+ * and an `INSERT … ON CONFLICT`. One client carries runs (and their transactions), a small pool serves reads,
+ * and a listening client follows commits made elsewhere.
+ */
+export class PostgresWarehouse implements Warehouse {
+  readonly kind = 'postgres' as const;
+  private version = 0;
+  private inTransaction = false;
+
+  private constructor(
+    readonly location: string,
+    private readonly writer: pg.Client,
+    private readonly readers: pg.Pool,
+    private readonly listener: pg.Client,
+    private readonly memoryLimit: string | undefined,
+  ) {}
+
+  static async open(url: string, options: { memoryLimit?: string } = {}): Promise<PostgresWarehouse> {
+    const target = parsePostgresUrl(url);
+    const connect = async () => {
+      const c = new pg.Client(target.config);
+      try {
+        await c.connect();
+      } catch (err) {
+        throw new Error(`cannot connect to the PostgreSQL warehouse ${target.display}: ${(err as Error).message}`, { cause: err });
+      }
+      return c;
+    };
+    const writer = await connect();
+    try {
+      if (target.schema) await writer.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`);
+      // Two processes creating the tables at once would collide on PostgreSQL's catalog: serialise.
+      await writer.query(`SELECT pg_advisory_lock(hashtext('ecluse-ddl'))`);
+      try {
+        for (const ddl of METADATA_DDL) await writer.query(ddl);
+      } finally {
+        await writer.query(`SELECT pg_advisory_unlock(hashtext('ecluse-ddl'))`);
+      }
+      const listener = await connect();
+      const readers = new pg.Pool({ ...target.config, max: 4 });
+      const wh = new PostgresWarehouse(target.display, writer, readers, listener, options.memoryLimit);
+      listener.on('notification', () => wh.version++);
+      listener.on('error', () => {
+        // Losing the listener only makes caches follow other processes less promptly; ours still bump.
+      });
+      await listener.query(`LISTEN ${COMMITS_CHANNEL}`);
+      await wh.failDeadRuns();
+      return wh;
+    } catch (err) {
+      await writer.end().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Runs left `running` by a process of this host that no longer exists (other hosts' runs are theirs to judge). */
+  private async failDeadRuns(): Promise<void> {
+    const { rows } = await this.writer.query<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM runs WHERE status = 'running' AND host = $1`, [hostname()]);
+    const dead = rows.filter((r) => r.pid === null || !isAlive(r.pid)).map((r) => r.run_id);
+    if (dead.length === 0) return;
+    await this.writer.query(
+      `UPDATE runs SET status = 'failed', finished_at = $2::TIMESTAMP,
+         error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ') stopped before it finished'
+       WHERE run_id = ANY($1::BIGINT[]) AND status = 'running'`,
+      [dead, isoUtc(new Date())],
+    );
+  }
+
+  private async run(sql: string, params: readonly unknown[] = []): Promise<pg.QueryResult> {
+    return this.writer.query(sql, params as unknown[]);
+  }
+
+  async startRun(pipelineName: string, partition: string | ((runId: number) => string), trigger: string): Promise<number> {
+    const { rows } = await this.run(`SELECT nextval('runs_seq') AS id`);
+    const id = Number(rows[0].id);
+    const part = typeof partition === 'function' ? partition(id) : partition;
+    await this.run(
+      `INSERT INTO runs (run_id, pipeline, partition, status, trigger, started_at, pid, host)
+       VALUES ($1, $2, $3, 'running', $4, $5::TIMESTAMP, $6, $7)`,
+      [id, pipelineName, part, trigger, new Date().toISOString().replace('Z', ''), process.pid, hostname()],
+    );
+    return id;
+  }
+
+  async finishRun(runId: number, status: RunStatus, c: RunCounts, steps: Record<string, number>, error: string | null = null): Promise<void> {
+    const finished = new Date();
+    await this.run(
+      `UPDATE runs SET status = $2, finished_at = $3::TIMESTAMP,
+         duration_ms = round(EXTRACT(EPOCH FROM ($3::TIMESTAMP - started_at)) * 1000)::BIGINT,
+         files = $4, files_skipped = $5, rows_read = $6, rows_written = $7,
+         rows_rejected = $8, values_rejected = $9, error = $10, steps = $11::JSON
+       WHERE run_id = $1`,
+      [runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, JSON.stringify(steps)],
+    );
+    // Delivered at commit (or dropped with a rollback), to every listening process.
+    await this.run(`SELECT pg_notify($1, $2)`, [COMMITS_CHANNEL, String(runId)]);
+    if (!this.inTransaction) this.version++;
+  }
+
+  async recordSteps(runId: number, steps: Record<string, number>): Promise<void> {
+    await this.run(`UPDATE runs SET steps = $2::JSON WHERE run_id = $1`, [runId, JSON.stringify(steps)]);
+  }
+
+  async getRun(runId: number): Promise<RunRecord | null> {
+    const { rows } = await this.run(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]);
+    return rows[0] ? toRunRecord(rows[0] as Row) : null;
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<{ items: RunRecord[]; total: number }> {
+    const { where, params } = conditions([
+      ['pipeline', filter.pipeline],
+      ['status', filter.status],
+    ]);
+    const total = await this.run(`SELECT count(*) AS n FROM runs ${where}`, params);
+    const { rows } = await this.run(
+      `SELECT ${RUN_COLUMNS} FROM runs ${where} ORDER BY run_id DESC LIMIT ${Math.trunc(filter.limit ?? 1000)} OFFSET ${Math.trunc(filter.offset ?? 0)}`,
+      params,
+    );
+    return { items: rows.map((r) => toRunRecord(r as Row)), total: Number(total.rows[0].n) };
+  }
+
+  async listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }> {
+    const { where, params } = conditions([
+      ['run_id', filter.runId],
+      ['pipeline', filter.pipeline],
+    ]);
+    const total = await this.run(`SELECT count(*) AS n FROM rejects ${where}`, params);
+    const { rows } = await this.run(
+      `SELECT run_id, pipeline, file, sheet, "row", field, value, reason, whole_record FROM rejects ${where}
+       ORDER BY run_id DESC, ctid LIMIT ${Math.trunc(filter.limit ?? 1000)} OFFSET ${Math.trunc(filter.offset ?? 0)}`,
+      params,
+    );
+    return { items: rows as RejectRow[], total: Number(total.rows[0].n) };
+  }
+
+  async insertRejects(runId: number, pipelineName: string, rejects: readonly Reject[]): Promise<void> {
+    await this.copyRows(
+      'rejects',
+      REJECT_COLUMNS,
+      rejects.map((r) => [runId, pipelineName, r.file, r.sheet, r.row, r.field, r.value, r.reason, r.whole_record]),
+    );
+  }
+
+  async seenFiles(pipelineName: string, hashes: readonly string[]): Promise<Set<string>> {
+    if (hashes.length === 0) return new Set();
+    const { rows } = await this.run(`SELECT sha256 FROM files WHERE pipeline = $1 AND status = 'loaded' AND sha256 = ANY($2::VARCHAR[])`, [pipelineName, hashes]);
+    return new Set(rows.map((r: { sha256: string }) => r.sha256));
+  }
+
+  async registerFiles(runId: number, files: readonly FileRecord[]): Promise<void> {
+    await this.copyRows(
+      'files',
+      ['pipeline', 'sha256', 'key', 'original_name', 'source', 'size', 'received_at', 'run_id', 'status'],
+      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, f.received_at.toISOString().replace('Z', ''), runId, 'loaded']),
+    );
+  }
+
+  async query(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    const { rows } = await this.readers.query(sql, params as SqlParam[]);
+    return rows as Row[];
+  }
+
+  async execute(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    return (await this.run(sql, params)).rowCount ?? 0;
+  }
+
+  dataVersion(): number {
+    return this.version;
+  }
+
+  async ensureDataset(ds: Dataset): Promise<void> {
+    await this.run(`SELECT pg_advisory_lock(hashtext('ecluse-ddl'))`);
+    try {
+      await this.run(createTableSql(ds, true));
+    } finally {
+      await this.run(`SELECT pg_advisory_unlock(hashtext('ecluse-ddl'))`);
+    }
+  }
+
+  async openEngine(): Promise<EngineLease> {
+    const engine = await DuckSession.open(':memory:', { memoryLimit: this.memoryLimit });
+    return {
+      engine,
+      release: async () => engine.close(),
+    };
+  }
+
+  /** Streams an engine query's rows into a PostgreSQL table through COPY (CSV: empty = NULL, `""` = ''). */
+  private async copyFromEngine(table: string, columns: readonly string[], engine: DuckSession, select: string): Promise<number> {
+    return withScratchDir(async (dir) => {
+      const path = join(dir, 'rows.csv');
+      await engine.run(`COPY (${select}) TO ${literal(path)} (FORMAT csv, HEADER false)`);
+      const copy = this.writer.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN (FORMAT csv)`));
+      await pipeline(createReadStream(path), copy);
+      return Number(copy.rowCount ?? 0);
+    });
+  }
+
+  /** COPY of rows held in memory (metadata: rejects, files). */
+  private async copyRows(table: string, columns: readonly string[], rows: readonly (readonly CsvValue[])[]): Promise<void> {
+    if (rows.length === 0) return;
+    const copy = this.writer.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN (FORMAT csv)`));
+    await pipeline(
+      Readable.from((function* () {
+        for (const r of rows) yield csvLine(r) + '\n';
+      })()),
+      copy,
+    );
+  }
+
+  async insertNew(ds: Dataset, engine: DuckSession, select: string): Promise<number> {
+    const cols = columnNames(ds);
+    const temp = `incoming_${ds.name}`;
+    await this.run(`DROP TABLE IF EXISTS ${quoteIdent(temp)}`);
+    // No constraints on the temporary table: COPY at full speed, the key is enforced by the INSERT below.
+    await this.run(`CREATE TEMP TABLE ${quoteIdent(temp)} (LIKE ${quoteIdent(ds.name)} INCLUDING DEFAULTS)`);
+    try {
+      await this.copyFromEngine(temp, cols, engine, select);
+      const list = cols.map(quoteIdent).join(', ');
+      const result = await this.run(
+        `INSERT INTO ${quoteIdent(ds.name)} (${list}) SELECT ${list} FROM ${quoteIdent(temp)} ON CONFLICT (${ds.primaryKey.map(quoteIdent).join(', ')}) DO NOTHING`,
+      );
+      return result.rowCount ?? 0;
+    } finally {
+      await this.run(`DROP TABLE IF EXISTS ${quoteIdent(temp)}`);
+    }
+  }
+
+  async appendFromEngine(table: string, columns: readonly string[], engine: DuckSession, select: string): Promise<number> {
+    return this.copyFromEngine(table, columns, engine, select);
+  }
+
+  async upsert(ds: Dataset, rows: readonly (readonly SqlParam[])[]): Promise<void> {
+    const cols = columnNames(ds);
+    const update = cols.filter((c) => !ds.primaryKey.includes(c));
+    // PostgreSQL takes at most 65535 parameters per statement.
+    const perStatement = Math.max(1, Math.floor(60000 / cols.length));
+    for (let i = 0; i < rows.length; i += perStatement) {
+      const chunk = rows.slice(i, i + perStatement);
+      const values = chunk.map((_, r) => `(${cols.map((__, c) => `$${r * cols.length + c + 1}`).join(', ')})`).join(', ');
+      await this.run(
+        `INSERT INTO ${quoteIdent(ds.name)} (${cols.map(quoteIdent).join(', ')}) VALUES ${values}
+         ON CONFLICT (${ds.primaryKey.map(quoteIdent).join(', ')}) DO ${update.length ? `UPDATE SET ${update.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')}` : 'NOTHING'}`,
+        chunk.flat(),
+      );
+    }
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run('BEGIN');
+    this.inTransaction = true;
+    try {
+      const result = await fn();
+      await this.run('COMMIT');
+      this.version++;
+      return result;
+    } catch (err) {
+      await this.run('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.writer.end(), this.listener.end(), this.readers.end()]);
+  }
+}
+
+/** `WHERE a = $1 AND b = $2` from the conditions that are set. */
+function conditions(pairs: ReadonlyArray<readonly [string, string | number | undefined]>): { where: string; params: (string | number)[] } {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [col, value] of pairs) {
+    if (value === undefined || value === '') continue;
+    params.push(value);
+    parts.push(`${quoteIdent(col)} = $${params.length}`);
+  }
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
