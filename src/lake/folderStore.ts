@@ -76,9 +76,9 @@ export class FolderStore implements ObjectStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
     try {
-      await stat(this.pathOf(key));
-      return true;
+      return (await stat(path)).isFile();
     } catch {
       return false;
     }
@@ -100,7 +100,9 @@ export class FolderStore implements ObjectStore {
     try {
       names = await readdir(dir, { recursive: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      // No such folder, or the prefix is an object's key rather than a folder: nothing under it.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
       throw err;
     }
     const out: ObjectInfo[] = [];
@@ -121,6 +123,9 @@ export class FolderStore implements ObjectStore {
 
   async deletePrefix(prefix: string): Promise<void> {
     const base = prefix.replace(/\/+$/, '');
-    await rm(base === '' ? this.root : this.pathOf(base), { recursive: true, force: true });
+    const dir = base === '' ? this.root : this.pathOf(base);
+    // A prefix names a folder: an object whose key equals it is not under it (as on S3).
+    const info = await stat(dir).catch(() => null);
+    if (info?.isDirectory()) await rm(dir, { recursive: true, force: true });
   }
 }

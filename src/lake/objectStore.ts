@@ -8,7 +8,7 @@ export interface ObjectInfo {
 
 /**
  * The lake's storage: a flat key space with atomic publication. Keys use `/` and never start with it.
- * The folder store implements it now; an S3 store will implement the same contract.
+ * Implemented by `FolderStore` and `S3Store`; `test/lake/objectStore.contract.ts` holds both to it.
  */
 export interface ObjectStore {
   /** Where the store lives, for messages (`/path/lake`, `s3://bucket/prefix`). */
@@ -25,20 +25,27 @@ export interface ObjectStore {
   getBytes(key: string): Promise<Buffer>;
   /**
    * Gives `fn` a local file path holding the object. DuckDB reads local files only, so a remote store
-   * downloads to a temporary file here; the folder store hands out its own path.
+   * downloads to a temporary file here; the folder store hands out its own path. The path is valid
+   * only until `fn` settles: a remote store deletes it then (use `withLocalFiles` for several at once).
    */
   withLocalFile<T>(key: string, fn: (path: string) => Promise<T>): Promise<T>;
   exists(key: string): Promise<boolean>;
-  /** Lists objects under a prefix, sorted by key. */
+  /**
+   * Lists objects under a prefix, sorted by key (UTF-16 code units, as `<` on strings). The prefix
+   * names a folder: `a` and `a/` list `a/…`, never `ab/…`; '' lists everything.
+   */
   list(prefix: string): Promise<ObjectInfo[]>;
+  /** Deletes one object; a missing object is not an error. */
   delete(key: string): Promise<void>;
+  /** Deletes every object `list(prefix)` would return. */
   deletePrefix(prefix: string): Promise<void>;
 }
 
 export class ObjectNotFoundError extends Error {
   override name = 'ObjectNotFoundError';
-  constructor(readonly key: string, location: string) {
-    super(`no object ${key} in lake ${location}`);
+  /** `detail`: what the store itself said, e.g. `s3://bucket/prefix/key: NoSuchKey`. */
+  constructor(readonly key: string, location: string, detail?: string) {
+    super(`no object ${key} in lake ${location}${detail ? ` (${detail})` : ''}`);
   }
 }
 

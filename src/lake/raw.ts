@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import type { ObjectStore } from './objectStore.js';
+import type { ObjectInfo, ObjectStore } from './objectStore.js';
 import { isRawMetaKey, rawKey, rawMetaKey, rawPrefix } from './layout.js';
 
 export interface RawFile {
@@ -48,26 +48,34 @@ export async function storeRawFile(
   return file;
 }
 
+/** Sidecars read at once: one round trip each on a remote store, so not one after the other. */
+const META_READS = 16;
+
 /** Every raw file of a pipeline, in key order (the order of arrival). */
 export async function listRawFiles(store: ObjectStore, pipeline: string): Promise<RawFile[]> {
   const objects = await store.list(rawPrefix(pipeline));
   const metaKeys = new Set(objects.filter((o) => isRawMetaKey(o.key)).map((o) => o.key));
-  const out: RawFile[] = [];
-  for (const o of objects) {
-    if (isRawMetaKey(o.key)) continue;
-    const source = o.key.split('/')[2] ?? 'unknown';
-    const sha = /-([0-9a-f]{64})(\.[a-z0-9]+)?$/.exec(o.key)?.[1] ?? '';
-    let originalName = o.key.split('/').pop() ?? o.key;
-    let receivedAt = o.modifiedAt;
-    if (metaKeys.has(rawMetaKey(o.key))) {
-      const meta = JSON.parse((await store.getBytes(rawMetaKey(o.key))).toString('utf8')) as {
-        original_name?: string;
-        received_at?: string;
-      };
-      originalName = meta.original_name ?? originalName;
-      if (meta.received_at) receivedAt = new Date(meta.received_at);
+  const files = objects.filter((o) => !isRawMetaKey(o.key));
+  const out: RawFile[] = new Array<RawFile>(files.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < files.length; i = next++) {
+      const o = files[i] as ObjectInfo;
+      const source = o.key.split('/')[2] ?? 'unknown';
+      const sha = /-([0-9a-f]{64})(\.[a-z0-9]+)?$/.exec(o.key)?.[1] ?? '';
+      let originalName = o.key.split('/').pop() ?? o.key;
+      let receivedAt = o.modifiedAt;
+      if (metaKeys.has(rawMetaKey(o.key))) {
+        const meta = JSON.parse((await store.getBytes(rawMetaKey(o.key))).toString('utf8')) as {
+          original_name?: string;
+          received_at?: string;
+        };
+        originalName = meta.original_name ?? originalName;
+        if (meta.received_at) receivedAt = new Date(meta.received_at);
+      }
+      out[i] = { key: o.key, sha256: sha, size: o.size, receivedAt, originalName, source };
     }
-    out.push({ key: o.key, sha256: sha, size: o.size, receivedAt, originalName, source });
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(META_READS, files.length) }, worker));
   return out;
 }

@@ -1,39 +1,48 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { FolderStore } from '../../src/lake/folderStore.js';
-import { listRawFiles, storeRawFile } from '../../src/lake/raw.js';
-import { rawKey } from '../../src/lake/layout.js';
+import { objectStoreContract } from './objectStore.contract.js';
 
-test('folder store publishes atomically and lists in key order', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'lake-'));
-  const store = new FolderStore(root);
-  await store.putBytes('b/2.txt', 'two');
-  await store.putStream('a/1.txt', Readable.from(['o', 'ne']));
-  assert.equal((await store.getBytes('a/1.txt')).toString(), 'one');
-  assert.deepEqual((await store.list('')).map((o) => o.key), ['a/1.txt', 'b/2.txt']);
-  // A failed stream leaves nothing behind, not even a temporary file.
-  const failing = new Readable({ read() { this.destroy(new Error('boom')); } });
-  await assert.rejects(store.putStream('a/3.txt', failing), /boom/);
-  assert.deepEqual(await readdir(join(root, 'a')), ['1.txt']);
-  await assert.rejects(store.getBytes('nope'), /no object nope/);
-  assert.throws(() => store.pathOf('../escape'), /invalid lake key/);
+objectStoreContract('FolderStore', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ecluse-lake-'));
+  return { store: new FolderStore(root), close: () => rm(root, { recursive: true, force: true }) };
 });
 
-test('raw files are content-addressed and keep their original name', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'lake-'));
-  const store = new FolderStore(root);
-  const src = join(root, '..', `in-${process.pid}.json`);
-  await writeFile(src, '{"a":1}');
-  const when = new Date(Date.UTC(2024, 9, 5, 13, 4, 5, 7));
-  const raw = await storeRawFile(store, 'stations', 'infoclimat', src, when);
-  assert.equal(raw.sha256, '015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862');
-  assert.equal(raw.key, rawKey('stations', 'infoclimat', when, raw.sha256, 'json'));
-  assert.match(raw.key, /^raw\/stations\/infoclimat\/received=2024-10-05\/130405007-015abd.*\.json$/);
-  const listed = await listRawFiles(store, 'stations');
-  assert.equal(listed.length, 1);
-  assert.equal(listed[0]?.originalName, `in-${process.pid}.json`);
+test('folder store: a failed stream leaves not even a temporary file; paths never escape the root', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ecluse-lake-'));
+  try {
+    const store = new FolderStore(root);
+    await store.putBytes('a/1.txt', 'one');
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('boom'));
+      },
+    });
+    await assert.rejects(store.putStream('a/3.txt', failing), /boom/);
+    assert.deepEqual(await readdir(join(root, 'a')), ['1.txt']);
+    assert.throws(() => store.pathOf('../escape'), /invalid lake key/);
+    assert.equal(store.pathOf('a/1.txt'), join(root, 'a', '1.txt'));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('folder store: withLocalFile lends the object itself, without copying or deleting it', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ecluse-lake-'));
+  try {
+    const store = new FolderStore(root);
+    await store.putBytes('raw/x.json', '{}');
+    const lent = await store.withLocalFile('raw/x.json', async (path) => path);
+    assert.equal(lent, store.pathOf('raw/x.json'));
+    assert.equal(await store.exists('raw/x.json'), true);
+    // A stray temporary name (a writer killed mid-publish) is never listed.
+    await writeFile(join(root, 'raw', '.tmp-1-abc'), 'half');
+    assert.deepEqual((await store.list('raw')).map((o) => o.key), ['raw/x.json']);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });
