@@ -54,6 +54,11 @@ export interface CollectOptions {
   minAgeMs?: number;
 }
 
+/** Stores that hold resources (the S3 store's client); not part of the ObjectStore contract. */
+interface Closable {
+  close(): void;
+}
+
 /** Raised when a scheduled run has no source configured. */
 export class NothingToReadError extends Error {
   override name = 'NothingToReadError';
@@ -128,22 +133,22 @@ export async function collectScheduledInputs(
     return true;
   };
 
-  if (landing) {
-    const files = await listLanding(landing, {
-      extensions: SUPPORTED_EXTENSIONS,
-      minAgeMs: options.minAgeMs,
-      now: options.now,
-      openStore: options.openStore ?? ((url) => openLake({ ...p.config, lake: url })),
-    });
-    const own = landing.includes('://') ? [] : ownPaths(p);
-    for (const [i, f] of files.entries()) {
-      if (landing.includes('://')) {
-        await keepRemote(f, join(scratchDir, 'landing', String(i)), keep);
-      } else {
-        const path = join(landing, ...f.name.split('/'));
-        if (own.some((x) => path === x || path.startsWith(x))) continue;
-        await keep(path, f.name, 'landing', f.size);
-      }
+  if (landing?.startsWith('s3://')) {
+    const store = options.openStore ? options.openStore(landing) : openLake({ ...p.config, lake: landing });
+    try {
+      const files = await listLanding(store, { extensions: SUPPORTED_EXTENSIONS });
+      for (const [i, f] of files.entries()) await keepRemote(f, join(scratchDir, 'landing', String(i)), keep);
+    } finally {
+      // A store we opened holds an S3 client's sockets; one handed to us is the caller's to close.
+      if (!options.openStore) (store as Partial<Closable>).close?.();
+    }
+  } else if (landing) {
+    const files = await listLanding(landing, { extensions: SUPPORTED_EXTENSIONS, minAgeMs: options.minAgeMs, now: options.now });
+    const own = ownPaths(p);
+    for (const f of files) {
+      const path = join(landing, ...f.name.split('/'));
+      if (own.some((x) => path === x || path.startsWith(x))) continue;
+      await keep(path, f.name, 'landing', f.size);
     }
   }
 

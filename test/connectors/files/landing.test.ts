@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isPartialName, LandingError, listLanding } from '../../../src/connectors/files/landing.js';
 import { FolderStore } from '../../../src/lake/folderStore.js';
 import type { ObjectStore } from '../../../src/lake/objectStore.js';
+import { startS3rver } from '../../helpers/s3.js';
 
 const EXTENSIONS = ['json', 'jsonl', 'csv', 'xlsx', 'zip'];
 const NOW = new Date('2024-10-06T00:00:30Z');
@@ -113,4 +115,27 @@ test('an s3:// landing is opened through the given constructor', async () => {
   });
   assert.deepEqual(opened, ['s3://bucket/drop']);
   assert.deepEqual(files.map((f) => f.name), ['in/a.csv']);
+});
+
+test('an S3 landing on s3rver: listed under its prefix, partial keys left, objects downloaded on demand', async (t) => {
+  // s3rver is pure JS, started with the tests: this case never skips.
+  const s3 = await startS3rver();
+  t.after(() => s3.close());
+  const bucket = await s3.newBucket();
+  const writer = s3.store({ bucket, prefix: 'greenandcoop' });
+  await writer.putBytes('infoclimat/2024-10-05.json', '{"day":5}');
+  await writer.putBytes('infoclimat/2024-10-06.json.crdownload', 'partial');
+  await writer.putBytes('a/x.csv', 'x');
+  await s3.store({ bucket, prefix: 'elsewhere' }).putBytes('y.json', '{}');
+  const files = await listLanding(`s3://${bucket}/greenandcoop`, {
+    extensions: EXTENSIONS,
+    openStore: (url) => {
+      assert.equal(url, `s3://${bucket}/greenandcoop`);
+      return s3.store({ bucket, prefix: 'greenandcoop', listPageSize: 1 });
+    },
+  });
+  assert.deepEqual(files.map((f) => [f.name, f.size]), [['a/x.csv', 1], ['infoclimat/2024-10-05.json', 9]]);
+  let downloaded = '';
+  assert.equal(await files[1]!.withLocalFile(async (p) => ((downloaded = p), readFile(p, 'utf8'))), '{"day":5}');
+  assert.ok(!downloaded.startsWith(tmpdir()) || !existsSync(downloaded), 'the download is removed once read');
 });

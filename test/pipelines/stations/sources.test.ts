@@ -18,6 +18,7 @@ import { sha256OfFile } from '../../../src/lake/raw.js';
 import type { Platform } from '../../../src/orchestrator/pipeline.js';
 import { dayResponse } from '../../fixtures/infoclimat.js';
 import { openPlatform, tempHome } from '../../helpers/platform.js';
+import { startS3rver } from '../../helpers/s3.js';
 
 const TOKEN = 'tok-3n7';
 const OLD = new Date('2024-10-05T12:00:00Z');
@@ -208,4 +209,40 @@ test('InfoClimat station ids: defaults, configured non-WU stations, and the ware
   await p.warehouse.query(`INSERT INTO stations VALUES ('07005', 'synop'), ('ILAMAD25', 'wunderground'), ('00052', 'static')`);
   const ids = await infoclimatStationIds(withConfig);
   assert.deepEqual(ids, ['00052', '000R5', '07005', '07015', 'STATIC0010', 'STATIC0042']);
+});
+
+test('an s3:// landing on s3rver, opened the way the lake is (ECLUSE_S3_ENDPOINT, SDK credentials)', async (t) => {
+  // s3rver is pure JS, started with the tests: this case never skips.
+  const s3 = await startS3rver();
+  t.after(() => s3.close());
+  const bucket = await s3.newBucket();
+  const writer = s3.store({ bucket, prefix: 'drop' });
+  t.after(() => writer.close());
+  const doc = JSON.stringify(dayResponse('2024-10-04'));
+  await writer.putBytes('2024/10/infoclimat-2024-10-04.json', doc);
+  await writer.putBytes('2024/10/infoclimat-2024-10-05.json.part', 'partial');
+  // The store's client takes its credentials from the SDK's default chain, as in production.
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
+  t.after(() => {
+    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+  const base = await platform({ landing: `s3://${bucket}/drop` });
+  const p: Platform = { ...base, config: { ...base.config, s3Endpoint: s3.endpoint } };
+  t.after(() => p.warehouse.close());
+  const scratch = await mkdtemp(join(tmpdir(), 'ecluse-scratch-'));
+  const got = await collectScheduledInputs(p, { trigger: 'schedule' }, scratch);
+  assert.deepEqual(got.inputs.map((i) => [i.source, i.name]), [['landing', '2024/10/infoclimat-2024-10-04.json']]);
+  assert.equal(basename(got.inputs[0]!.path), 'infoclimat-2024-10-04.json');
+  assert.equal(await readFile(got.inputs[0]!.path, 'utf8'), doc);
+
+  // Loaded by a committed run: the next collection downloads it, recognises it and keeps nothing.
+  await markLoaded(p, got.inputs[0]!.path);
+  const again = await collectScheduledInputs(p, { trigger: 'schedule' }, await mkdtemp(join(tmpdir(), 'ecluse-scratch-')));
+  assert.deepEqual(again.inputs, []);
+  assert.equal(again.skipped, 1);
 });
