@@ -45,9 +45,9 @@ export function parseS3Url(url: string): S3Location {
   return { bucket, prefix };
 }
 
-/** Is `location` a URL (`scheme://…`) rather than a folder path? */
+/** Is `location` a URL rather than a folder path? The same test as `loadConfig`, which resolves paths only. */
 function isUrl(location: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location);
+  return location.includes('://');
 }
 
 /**
@@ -59,8 +59,9 @@ export function openStore(location: string, s3Endpoint?: string): ObjectStore {
   if (s3Endpoint === '') s3Endpoint = undefined;
   if (!isUrl(location)) return new FolderStore(location);
   if (!location.startsWith('s3://')) {
+    // Only the scheme is echoed: the rest of an unknown URL may hold credentials.
     const scheme = location.slice(0, location.indexOf('://'));
-    throw new LakeConfigError(`${scheme}:// locations are not supported; use a folder or s3://bucket/prefix`);
+    throw new LakeConfigError(`${JSON.stringify(scheme)}:// locations are not supported; use a folder or s3://bucket/prefix`);
   }
   const { bucket, prefix } = parseS3Url(location);
   if (s3Endpoint !== undefined) {

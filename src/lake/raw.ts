@@ -51,11 +51,25 @@ export async function storeRawFile(
 /** Sidecars read at once: one round trip each on a remote store, so not one after the other. */
 const META_READS = 16;
 
-/** Every raw file of a pipeline, in key order (the order of arrival). */
+/** `<date><HHMMSSmmm>` of a raw key: fixed width, so comparing strings compares arrival instants. */
+function arrivalOf(key: string): string {
+  const m = /\/received=(\d{4}-\d{2}-\d{2})\/(\d{9})-[^/]*$/.exec(key);
+  return m ? `${m[1]}${m[2]}` : '';
+}
+
+/**
+ * Every raw file of a pipeline, in the order of arrival: by the instant in the key, then by key. Plain
+ * key order would not do: the source comes before the date in the key, so it would replay one source's
+ * files after the other's.
+ */
 export async function listRawFiles(store: ObjectStore, pipeline: string): Promise<RawFile[]> {
   const objects = await store.list(rawPrefix(pipeline));
   const metaKeys = new Set(objects.filter((o) => isRawMetaKey(o.key)).map((o) => o.key));
-  const files = objects.filter((o) => !isRawMetaKey(o.key));
+  const files = objects
+    .filter((o) => !isRawMetaKey(o.key))
+    .map((o) => ({ o, arrival: arrivalOf(o.key) }))
+    .sort((a, b) => (a.arrival < b.arrival ? -1 : a.arrival > b.arrival ? 1 : a.o.key < b.o.key ? -1 : a.o.key > b.o.key ? 1 : 0))
+    .map(({ o }) => o);
   const out: RawFile[] = new Array<RawFile>(files.length);
   let next = 0;
   const worker = async (): Promise<void> => {
