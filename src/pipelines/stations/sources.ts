@@ -2,7 +2,7 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join, posix, resolve, sep } from 'node:path';
 import { listLanding, type LandingFile } from '../../connectors/files/landing.js';
 import { fetchInfoclimatDay } from '../../connectors/infoclimat/api.js';
-import { openLake } from '../../lake/open.js';
+import { LakeConfigError, openStore } from '../../lake/open.js';
 import type { ObjectStore } from '../../lake/objectStore.js';
 import { sha256OfFile } from '../../lake/raw.js';
 import type { Platform, RunRequest } from '../../orchestrator/pipeline.js';
@@ -48,7 +48,7 @@ export interface CollectOptions {
   fetchImpl?: typeof fetch;
   /** API retry tuning (tests shorten the waits). */
   api?: { attempts?: number; backoffMs?: number; timeoutMs?: number };
-  /** Builds the store of an `s3://` landing; default: the lake's own construction with that URL. */
+  /** Builds the store of an `s3://` landing; default: `openStore` of the lake, on `ECLUSE_S3_ENDPOINT`. */
   openStore?: (url: string) => ObjectStore;
   /** Folder landings: files younger than this are left for the next run (default 10 s). */
   minAgeMs?: number;
@@ -134,7 +134,7 @@ export async function collectScheduledInputs(
   };
 
   if (landing?.startsWith('s3://')) {
-    const store = options.openStore ? options.openStore(landing) : openLake({ ...p.config, lake: landing });
+    const store = options.openStore ? options.openStore(landing) : openLandingStore(landing, p.config.s3Endpoint);
     try {
       const files = await listLanding(store, { extensions: SUPPORTED_EXTENSIONS });
       for (const [i, f] of files.entries()) await keepRemote(f, join(scratchDir, 'landing', String(i)), keep);
@@ -171,6 +171,16 @@ export async function collectScheduledInputs(
     if (!(await keep(got.path, name, 'infoclimat-api', got.bytes))) await rm(got.path, { force: true });
   }
   return { inputs, skipped, day };
+}
+
+/** The landing's store, built like the lake's; configuration errors name the landing, not the lake. */
+function openLandingStore(landing: string, s3Endpoint: string | undefined): ObjectStore {
+  try {
+    return openStore(landing, s3Endpoint);
+  } catch (err) {
+    if (err instanceof LakeConfigError) throw new LakeConfigError(`landing: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Downloads a remote landing file under its own base name; drops the copy when its content is not new. */

@@ -246,3 +246,9 @@ test('an s3:// landing on s3rver, opened the way the lake is (ECLUSE_S3_ENDPOINT
   assert.deepEqual(again.inputs, []);
   assert.equal(again.skipped, 1);
 });
+
+test('a malformed s3:// landing is a configuration error naming the landing', async (t) => {
+  const p = await platform({ landing: 's3://Not_A_Bucket/drop' });
+  t.after(() => p.warehouse.close());
+  await assert.rejects(collectScheduledInputs(p, { trigger: 'schedule' }, await mkdtemp(join(tmpdir(), 'ecluse-scratch-'))), /^LakeConfigError: landing: .*not a valid bucket name/);
+});
