@@ -78,8 +78,16 @@ program
   });
 
 program
+  .command('up')
+  .description('serve the HTTP API (PORT, default 8080; OpenAPI at /docs); CLI commands then go through it')
+  .action(async () => {
+    const { upCommand } = await import('./up.js');
+    await upCommand();
+  });
+
+program
   .command('start')
-  .description('on an empty home: generate a sample, run the pipeline once and print the summary')
+  .description('on an empty home, generate a sample and run the pipeline once; then serve the API like `up`')
   .action(async () => {
     const { startCommand } = await import('./start.js');
     await startCommand();

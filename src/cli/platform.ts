@@ -1,9 +1,10 @@
 import { loadConfig, ConfigError, type Config } from '../config/config.js';
 import { LakeConfigError, openLake } from '../lake/open.js';
-import type { ObjectStore } from '../lake/objectStore.js';
 import { WarehouseBusyError } from '../warehouse/duckdbWarehouse.js';
 import { openWarehouse, WarehouseConfigError } from '../warehouse/open.js';
 import type { Platform } from '../orchestrator/pipeline.js';
+import { readServerFile } from '../server/serverFile.js';
+import type { ServerClient } from './client.js';
 
 /** Exit codes: 1 a failure of the work itself, 2 the platform could not be used (busy, misconfigured). */
 export class CliError extends Error {
@@ -25,21 +26,42 @@ export function readConfig(): Config {
   }
 }
 
-/** Opens lake and warehouse for one command, and closes them after, whatever happens. */
-export async function withPlatform<T>(command: string, fn: (p: Platform) => Promise<T>): Promise<T> {
-  const config = readConfig();
-  let lake: ObjectStore;
-  let warehouse: Awaited<ReturnType<typeof openWarehouse>>;
+/** Opens lake and warehouse; the caller closes the warehouse. */
+export async function openPlatform(command: string, config = readConfig()): Promise<Platform> {
   try {
-    lake = openLake(config);
-    warehouse = await openWarehouse(config, { command: `ecluse ${command}` });
+    return { config, lake: openLake(config), warehouse: await openWarehouse(config, { command: `ecluse ${command}` }) };
   } catch (err) {
-    if (err instanceof WarehouseBusyError || err instanceof WarehouseConfigError || err instanceof LakeConfigError) throw new CliError(err.message, 2);
+    if (err instanceof WarehouseBusyError) {
+      const server = await readServerFile(config.home);
+      // The holder may be an `ecluse up` that does not answer (starting, stuck): say so, it is the likely fix.
+      const hint = server ? ` (an ecluse server, pid ${server.pid}, is registered at ${server.url} but did not answer)` : '';
+      throw new CliError(err.message + hint, 2);
+    }
+    if (err instanceof WarehouseConfigError || err instanceof LakeConfigError) throw new CliError(err.message, 2);
     throw err;
   }
+}
+
+/** Opens lake and warehouse for one command, and closes them after, whatever happens. */
+export async function withPlatform<T>(command: string, fn: (p: Platform) => Promise<T>): Promise<T> {
+  const platform = await openPlatform(command);
   try {
-    return await fn({ config, lake, warehouse });
+    return await fn(platform);
   } finally {
-    await warehouse.close();
+    await platform.warehouse.close();
   }
+}
+
+/**
+ * Runs a command through the running `ecluse up` of this home when there is one (it holds the embedded
+ * warehouse), else in process. Both paths must print the same thing.
+ */
+export async function throughServerOr<T>(
+  command: string,
+  remote: (server: ServerClient) => Promise<T>,
+  local: (p: Platform) => Promise<T>,
+): Promise<T> {
+  const { localServer } = await import('./client.js');
+  const server = await localServer(readConfig());
+  return server ? remote(server) : withPlatform(command, local);
 }

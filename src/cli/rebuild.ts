@@ -1,5 +1,5 @@
 import { executeRun } from '../orchestrator/runner.js';
-import { withPlatform } from './platform.js';
+import { throughServerOr } from './platform.js';
 import { printJson } from './format.js';
 import { progressReporter } from './progress.js';
 import { requirePipeline } from './run.js';
@@ -7,15 +7,21 @@ import { describeRun } from './summary.js';
 
 export async function rebuildCommand(name: string, opts: { json?: boolean }): Promise<void> {
   const pipeline = requirePipeline(name);
-  const summary = await withPlatform(`rebuild ${name}`, async (platform) => {
-    await pipeline.reset(platform);
-    const progress = progressReporter(!opts.json);
-    try {
-      return await executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress.onProgress);
-    } finally {
-      progress.stop();
-    }
-  });
+  const progress = progressReporter(!opts.json);
+  let summary;
+  try {
+    summary = await throughServerOr(
+      `rebuild ${name}`,
+      (server) => server.run(`/pipelines/${encodeURIComponent(name)}/rebuild`, {}, progress.onProgress),
+      async (platform) => {
+        // The server's rebuild route does the same two steps.
+        await pipeline.reset(platform);
+        return executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress.onProgress);
+      },
+    );
+  } finally {
+    progress.stop();
+  }
   if (opts.json) printJson(summary);
   else console.log(describeRun(summary));
   if (summary.status !== 'succeeded') process.exitCode = 1;

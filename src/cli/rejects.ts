@@ -1,4 +1,5 @@
-import { withPlatform, CliError } from './platform.js';
+import type { RejectRow } from '../warehouse/warehouse.js';
+import { throughServerOr, CliError } from './platform.js';
 import { formatTable, printJson } from './format.js';
 
 export async function rejectsCommand(opts: { run?: string; pipeline?: string; limit: string; offset: string; json?: boolean }): Promise<void> {
@@ -6,7 +7,11 @@ export async function rejectsCommand(opts: { run?: string; pipeline?: string; li
   if (runId !== undefined && !Number.isInteger(runId)) throw new CliError(`--run must be a run id (a number), got "${opts.run}"`, 2);
   const limit = Number(opts.limit);
   const offset = Number(opts.offset);
-  const list = await withPlatform('rejects', ({ warehouse }) => warehouse.listRejects({ runId, pipeline: opts.pipeline, limit, offset }));
+  const list = await throughServerOr(
+    'rejects',
+    (server) => server.get<{ items: RejectRow[]; total: number }>('/rejects', { run: runId, pipeline: opts.pipeline, limit, offset }),
+    ({ warehouse }) => warehouse.listRejects({ runId, pipeline: opts.pipeline, limit, offset }),
+  );
   if (opts.json) {
     printJson({ items: list.items, total: list.total, limit, offset });
     return;

@@ -1,12 +1,17 @@
-import { withPlatform } from './platform.js';
+import type { RunRecord } from '../warehouse/metadata.js';
+import { throughServerOr } from './platform.js';
 import { formatTable, printJson } from './format.js';
 
 export async function runsCommand(opts: { pipeline?: string; status?: 'running' | 'succeeded' | 'failed'; limit: string; json?: boolean }): Promise<void> {
-  const list = await withPlatform('runs', ({ warehouse }) =>
-    warehouse.listRuns({ pipeline: opts.pipeline, status: opts.status, limit: Number(opts.limit) }),
+  const limit = Number(opts.limit);
+  const filter = { pipeline: opts.pipeline, status: opts.status, limit };
+  const list = await throughServerOr(
+    'runs',
+    (server) => server.get<{ items: RunRecord[]; total: number }>('/runs', filter),
+    ({ warehouse }) => warehouse.listRuns(filter),
   );
   if (opts.json) {
-    printJson({ items: list.items, total: list.total, limit: Number(opts.limit), offset: 0 });
+    printJson({ items: list.items, total: list.total, limit, offset: 0 });
     return;
   }
   console.log(

@@ -1,0 +1,113 @@
+import http from 'node:http';
+import type { Config } from '../config/config.js';
+import type { ProgressEvent } from '../orchestrator/pipeline.js';
+import type { RunSummary } from '../warehouse/metadata.js';
+import { processAlive, readServerFile, type ServerFile } from '../server/serverFile.js';
+import { CliError } from './platform.js';
+
+/**
+ * The running `ecluse up` of this home, as the CLI talks to it. While it holds the embedded warehouse
+ * (DuckDB lets one process open the file), commands go through its API instead (DESIGN "One writer").
+ */
+export class ServerClient {
+  constructor(readonly info: ServerFile) {}
+
+  get url(): string {
+    return this.info.url;
+  }
+
+  async get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
+    const res = await this.request('GET', qs.size ? `${path}?${qs}` : path);
+    return (await this.json(res)) as T;
+  }
+
+  async post<T>(path: string, body: unknown): Promise<T> {
+    return (await this.json(await this.request('POST', path, body))) as T;
+  }
+
+  /** Starts a run (or rebuild) and follows its NDJSON progress lines until the summary. */
+  async run(path: string, body: unknown, onProgress: (e: ProgressEvent) => void): Promise<RunSummary> {
+    const res = await this.request('POST', path, body, { accept: 'application/x-ndjson' });
+    if (res.statusCode !== 200) await this.json(res);
+    let buffered = '';
+    let summary: RunSummary | null = null;
+    res.setEncoding('utf8');
+    for await (const chunk of res as AsyncIterable<string>) {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffered.slice(0, nl)) as { progress?: ProgressEvent; summary?: RunSummary; error?: { message: string }; queued?: number };
+        buffered = buffered.slice(nl + 1);
+        if (line.progress) onProgress(line.progress);
+        else if (line.queued !== undefined) onProgress({ step: 'queued', done: 0, total: line.queued + 1, item: 'waiting for runs ahead' });
+        else if (line.summary) summary = line.summary;
+        else if (line.error) throw new CliError(line.error.message, 1);
+      }
+    }
+    if (!summary) throw new CliError(`the server at ${this.url} ended the run's answer without a summary (did it stop?)`, 1);
+    return summary;
+  }
+
+  private request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        new URL(path, this.url),
+        {
+          method,
+          headers: {
+            ...headers,
+            // The server's own token (server.json, readable by its owner only); never printed.
+            authorization: `Bearer ${this.info.token}`,
+            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          },
+        },
+        resolve,
+      );
+      req.on('error', (err) => reject(new CliError(`lost the ecluse server at ${this.url}: ${err.message}`, 2)));
+      req.end(payload);
+    });
+  }
+
+  private async json(res: http.IncomingMessage): Promise<unknown> {
+    let text = '';
+    res.setEncoding('utf8');
+    for await (const chunk of res as AsyncIterable<string>) text += chunk;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new CliError(`unexpected answer from the ecluse server at ${this.url} (HTTP ${res.statusCode}): ${text.slice(0, 200)}`, 1);
+    }
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return body;
+    const message = (body as { message?: string }).message ?? `HTTP ${status}`;
+    // A refused token means the platform cannot be used (2); a refused query is the work failing (1).
+    throw new CliError(message, status === 401 || status === 403 ? 2 : 1);
+  }
+}
+
+/** Whether something answers `/health` at this URL (any status: a degraded server still holds the warehouse). */
+export function answersHealth(url: string, timeoutMs = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(new URL('/health', url), { timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * The server commands must go through, or null to work in process: none registered, its process gone,
+ * it does not answer, it serves another warehouse, or the warehouse is PostgreSQL (many writers).
+ */
+export async function localServer(config: Config): Promise<ServerClient | null> {
+  if (config.warehouse.includes('://')) return null;
+  const info = await readServerFile(config.home);
+  if (!info || info.warehouse !== config.warehouse || !processAlive(info.pid)) return null;
+  return (await answersHealth(info.url)) ? new ServerClient(info) : null;
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/config.js';
+import type { Platform } from '../orchestrator/pipeline.js';
+import { processAlive, readServerFile, removeServerFile, writeServerFile } from '../server/serverFile.js';
+import { answersHealth } from './client.js';
+import { CliError, openPlatform, readConfig } from './platform.js';
+
+/** Refuses to start a second server for the same home (its CLI would not know which one to use). */
+export async function assertNoServer(config: Config): Promise<void> {
+  const info = await readServerFile(config.home);
+  if (info && info.pid !== process.pid && processAlive(info.pid) && (await answersHealth(info.url))) {
+    throw new CliError(`an ecluse server already runs for ${config.home}: ${info.url} (pid ${info.pid}); stop it first`, 2);
+  }
+}
+
+function urlOf(host: string, port: number): string {
+  // A wildcard address is reached locally through loopback.
+  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${local.includes(':') ? `[${local}]` : local}:${port}`;
+}
+
+/**
+ * Serves the API over an open platform until SIGINT or SIGTERM, then closes the server (waiting for the
+ * run in progress), the warehouse, and removes `server.json`. A second signal exits at once: the run in
+ * progress is then left to the next start, which marks it failed (nothing of it was committed).
+ */
+export async function serve(platform: Platform): Promise<void> {
+  const { config } = platform;
+  const { buildApp } = await import('../server/app.js');
+  // The local CLI's token: it lives in server.json (mode 0600) and dies with the server.
+  const token = randomBytes(32).toString('base64url');
+  const app = await buildApp({ platform, tokens: [token] });
+  // HOST is read here until the configuration has a field for it; loopback unless asked otherwise.
+  const host = process.env.HOST || '127.0.0.1';
+  try {
+    await app.listen({ port: config.port, host });
+  } catch (err) {
+    await app.close();
+    throw new CliError(`cannot listen on ${host}:${config.port}: ${(err as Error).message}`, 2);
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const url = urlOf(host, port);
+  await writeServerFile(config.home, { pid: process.pid, url, port, started_at: new Date().toISOString(), warehouse: config.warehouse, token });
+  console.log(`ecluse API on ${url} (OpenAPI: ${url}/docs) — home ${config.home}; Ctrl-C to stop`);
+  console.log(`Try: curl ${url}/stations · npx ecluse runs · npx ecluse sql "select station_id, count(*) from reports group by 1"`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  const force = () => {
+    console.error('ecluse: stopping now; the run in progress will be marked failed on the next start');
+    process.exit(130);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  console.log(`${signal}: stopping (waiting for the run in progress, if any) …`);
+  await app.close();
+  await removeServerFile(config.home);
+  console.log('stopped');
+}
+
+/** `ecluse up`: opens the platform for as long as it serves (the embedded warehouse allows one writer). */
+export async function upCommand(): Promise<void> {
+  const config = readConfig();
+  await assertNoServer(config);
+  const platform = await openPlatform('up', config);
+  try {
+    await serve(platform);
+  } finally {
+    await platform.warehouse.close();
+  }
+}
