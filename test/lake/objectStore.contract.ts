@@ -105,6 +105,21 @@ export function objectStoreContract(name: string, open: () => Promise<StoreUnder
       assert.ok(first.modifiedAt.getTime() >= before && first.modifiedAt.getTime() <= Date.now() + 5_000, `${first.modifiedAt.toISOString()} is now`);
     });
 
+    it('keys with =, +, commas, spaces and accents round trip and list as given', async (store) => {
+      const odd = [
+        'staging/reports/station_id=000R5/month=2024-10/data.parquet',
+        'raw/in/Weather+Underground+-+Ichtegem,+BE.xlsx',
+        'raw/in/Armentières relevé (1).json',
+        'raw/in/a%20b&c=d;e',
+      ];
+      for (const k of odd) await store.putBytes(k, k);
+      for (const k of odd) assert.equal((await store.getBytes(k)).toString(), k);
+      assert.deepEqual(await keys(store, ''), [...odd].sort());
+      assert.equal(await store.exists(odd[1] as string), true);
+      await store.deletePrefix('raw/in');
+      assert.deepEqual(await keys(store, ''), [odd[0]]);
+    });
+
     it('list reads every page of a long listing', async (store) => {
       const expected = Array.from({ length: 11 }, (_, i) => `p/${String(i).padStart(2, '0')}.json`);
       for (const k of [...expected].reverse()) await store.putBytes(k, '{}');
