@@ -1,6 +1,7 @@
 // Benchmarks: `npm run bench -- <name>`. Each prints its figures next to a baseline measured in the same run.
 const benches: Record<string, () => Promise<void>> = {
   stations: async () => (await import('./stations.js')).main(),
+  postgres: async () => (await import('./postgres.js')).main(),
 };
 
 const name = process.argv[2];

@@ -51,11 +51,12 @@ function ecluseRun(dir: string, home: string): { ms: number; summary: Record<str
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-export async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`);
-  console.log('building dist/ …');
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+export function machine(): string {
+  return `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`;
+}
 
+/** The benchmark's input (100 stations × 28 days of InfoClimat JSON, one WU workbook), generated once. */
+export async function ensureStationsInput(): Promise<{ jsonDir: string; wuDir: string }> {
   const jsonDir = join(WORK, 'json');
   const wuDir = join(WORK, 'wu');
   if (!existsSync(join(jsonDir, 'infoclimat-2024-10-28.json'))) {
@@ -66,6 +67,14 @@ export async function main(): Promise<void> {
     console.log(`generated ${g.files.length} InfoClimat files, ${g.reports} reports in ${fmt(performance.now() - t0)}`);
     await generateStations({ stations: 1, days: 28, out: wuDir, wunderground: true });
   }
+  return { jsonDir, wuDir };
+}
+
+export async function main(): Promise<void> {
+  console.log(`machine: ${machine()}`);
+  console.log('building dist/ …');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const { jsonDir, wuDir } = await ensureStationsInput();
   const size = await dirSize(jsonDir, '.json');
   console.log(`input: ${size.files} JSON files, ${(size.bytes / 1024 ** 2).toFixed(1)} MB`);
 

@@ -1,4 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { constants, createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -259,13 +261,32 @@ export class PostgresWarehouse implements Warehouse {
     };
   }
 
-  /** Streams an engine query's rows into a PostgreSQL table through COPY (CSV: empty = NULL, `""` = ''). */
+  /**
+   * Streams an engine query's rows into a PostgreSQL table through COPY (CSV: empty = NULL, `""` = ''). DuckDB
+   * writes into a named pipe that PostgreSQL reads at the same time, so export and load overlap (a plain file
+   * where named pipes are missing). Call inside a transaction: a failed export must roll back what was loaded.
+   */
   private async copyFromEngine(table: string, columns: readonly string[], engine: DuckSession, select: string): Promise<number> {
     return withScratchDir(async (dir) => {
       const path = join(dir, 'rows.csv');
-      await engine.run(`COPY (${select}) TO ${literal(path)} (FORMAT csv, HEADER false)`);
       const copy = this.writer.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN (FORMAT csv)`));
-      await pipeline(createReadStream(path), copy);
+      const exportSql = `COPY (${select}) TO ${literal(path)} (FORMAT csv, HEADER false, USE_TMP_FILE false)`;
+      if (!makeFifo(path)) {
+        await engine.run(exportSql);
+        await pipeline(createReadStream(path), copy);
+        return Number(copy.rowCount ?? 0);
+      }
+      const exporting = engine.run(exportSql).catch(async (err: unknown) => {
+        // DuckDB may fail before opening the pipe: open it ourselves (without blocking) so the reader ends.
+        await open(path, constants.O_WRONLY | constants.O_NONBLOCK)
+          .then((fh) => fh.close())
+          .catch(() => {});
+        throw err;
+      });
+      const [exported, loaded] = await Promise.allSettled([exporting, pipeline(createReadStream(path), copy)]);
+      if (loaded.status === 'rejected' && isUniqueViolation(loaded.reason)) throw loaded.reason;
+      if (exported.status === 'rejected') throw exported.reason;
+      if (loaded.status === 'rejected') throw loaded.reason;
       return Number(copy.rowCount ?? 0);
     });
   }
@@ -282,8 +303,26 @@ export class PostgresWarehouse implements Warehouse {
     );
   }
 
+  /**
+   * Optimistic first: COPY straight into the table, which is as fast as loading gets and succeeds whenever
+   * all keys are new (a day's new reports). On a key conflict the attempt is rolled back to its savepoint and
+   * the rows are merged: COPY into a temporary table, then `INSERT … ON CONFLICT DO NOTHING`.
+   */
   async insertNew(ds: Dataset, engine: DuckSession, select: string): Promise<number> {
+    return this.inTransaction ? this.insertNewInTransaction(ds, engine, select) : this.transaction(() => this.insertNewInTransaction(ds, engine, select));
+  }
+
+  private async insertNewInTransaction(ds: Dataset, engine: DuckSession, select: string): Promise<number> {
     const cols = columnNames(ds);
+    await this.run('SAVEPOINT ecluse_direct_copy');
+    try {
+      const n = await this.copyFromEngine(ds.name, cols, engine, select);
+      await this.run('RELEASE SAVEPOINT ecluse_direct_copy');
+      return n;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      await this.run('ROLLBACK TO SAVEPOINT ecluse_direct_copy');
+    }
     const temp = `incoming_${ds.name}`;
     await this.run(`DROP TABLE IF EXISTS ${quoteIdent(temp)}`);
     // No constraints on the temporary table: COPY at full speed, the key is enforced by the INSERT below.
@@ -301,7 +340,9 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async appendFromEngine(table: string, columns: readonly string[], engine: DuckSession, select: string): Promise<number> {
-    return this.copyFromEngine(table, columns, engine, select);
+    return this.inTransaction
+      ? this.copyFromEngine(table, columns, engine, select)
+      : this.transaction(() => this.copyFromEngine(table, columns, engine, select));
   }
 
   async upsert(ds: Dataset, rows: readonly (readonly SqlParam[])[]): Promise<void> {
@@ -338,6 +379,20 @@ export class PostgresWarehouse implements Warehouse {
 
   async close(): Promise<void> {
     await Promise.allSettled([this.writer.end(), this.listener.end(), this.readers.end()]);
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === '23505';
+}
+
+/** A named pipe at `path`; false where the system has none (the caller then goes through a plain file). */
+function makeFifo(path: string): boolean {
+  try {
+    execFileSync('mkfifo', [path], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
