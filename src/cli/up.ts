@@ -33,6 +33,11 @@ export async function serve(platform: Platform): Promise<void> {
   const app = await buildApp({ platform, tokens: [token] });
   // HOST is read here until the configuration has a field for it; loopback unless asked otherwise.
   const host = process.env.HOST || '127.0.0.1';
+  // Handlers first: a signal that comes as soon as the URL is printed must already stop us cleanly.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   try {
     await app.listen({ port: config.port, host });
   } catch (err) {
@@ -45,10 +50,7 @@ export async function serve(platform: Platform): Promise<void> {
   console.log(`ecluse API on ${url} (OpenAPI: ${url}/docs) — home ${config.home}; Ctrl-C to stop`);
   console.log(`Try: curl ${url}/stations · npx ecluse runs · npx ecluse sql "select station_id, count(*) from reports group by 1"`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await stopSignal;
   const force = () => {
     console.error('ecluse: stopping now; the run in progress will be marked failed on the next start');
     process.exit(130);
