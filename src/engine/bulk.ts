@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ident, literal, type DuckSession } from './duckdb.js';
@@ -19,6 +19,8 @@ export function csvLine(values: readonly CsvValue[]): string {
 
 /** A scratch folder for an engine step, removed afterwards whatever happens. */
 export async function withScratchDir<T>(fn: (dir: string) => Promise<T>, base = tmpdir()): Promise<T> {
+  // The base may not exist yet: with an S3 lake and a PostgreSQL warehouse nothing else creates the home.
+  await mkdir(base, { recursive: true });
   const dir = await mkdtemp(join(base, 'ecluse-'));
   try {
     return await fn(dir);

@@ -5,6 +5,7 @@ import type { DuckSession } from '../../engine/duckdb.js';
 import { bulkInsert, readCsvSql } from '../../engine/bulk.js';
 import type { ObjectStore } from '../../lake/objectStore.js';
 import { datasetPrefix } from '../../lake/layout.js';
+import { withLocalFiles } from '../../lake/localFiles.js';
 import type { Reject } from '../../quality/rejects.js';
 import { REJECT_COLUMNS, type Warehouse } from '../../warehouse/warehouse.js';
 import { MEASURES, REPORTS, STATIONS, STATION_COLUMNS, type StationRow } from './schema.js';
@@ -96,13 +97,6 @@ export async function upsertStations(warehouse: Warehouse, rows: readonly Statio
     STATIONS,
     rows.map((r) => STATION_COLUMNS.map((c) => r[c])),
   );
-}
-
-/** Gives `fn` local paths of these lake objects (the folder lake's own files; downloads for a remote lake). */
-async function withLocalFiles<T>(lake: ObjectStore, keys: readonly string[], fn: (paths: string[]) => Promise<T>, acc: string[] = []): Promise<T> {
-  const [first, ...rest] = keys;
-  if (first === undefined) return fn(acc);
-  return lake.withLocalFile(first, (path) => withLocalFiles(lake, rest, fn, [...acc, path]));
 }
 
 /**

@@ -2,6 +2,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { withScratchDir } from '../../engine/bulk.js';
 import { datasetPrefix } from '../../lake/layout.js';
+import { withLocalFiles } from '../../lake/localFiles.js';
+import { collectScheduledInputs } from './sources.js';
 import { extensionOf, listRawFiles, storeRawFile, sha256OfFile, type RawFile } from '../../lake/raw.js';
 import type { Pipeline, Platform, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
 import type { FileRecord } from '../../warehouse/warehouse.js';
@@ -232,12 +234,33 @@ async function runRebuild(ctx: RunContext): Promise<void> {
   }
   // Local paths for the engine: the folder lake's own files, downloads from a remote lake (kept until the
   // run has committed).
-  const withLocal = async (i: number, acc: PendingFile[]): Promise<void> => {
-    const p = pending[i];
-    if (!p) return stageAndCommit(ctx, acc, skipped);
-    return ctx.lake.withLocalFile(p.raw.key, (path) => withLocal(i + 1, [...acc, { ...p, path }]));
-  };
-  await withLocal(0, []);
+  await withLocalFiles(
+    ctx.lake,
+    pending.map((p) => p.raw.key),
+    (paths) => stageAndCommit(ctx, pending.map((p, i) => ({ ...p, path: paths[i] as string })), skipped),
+  );
+}
+
+/**
+ * A scheduled run: new files of the landing location and, with a token, the InfoClimat API's day. The
+ * scratch folder outlives the commit: downloaded inputs live in it.
+ */
+async function runScheduled(ctx: RunContext, request: RunRequest): Promise<void> {
+  await withScratchDir(async (scratch) => {
+    const { inputs, skipped } = await ctx.step('list', () => collectScheduledInputs(ctx, request, scratch));
+    const pending: PendingFile[] = [];
+    await ctx.step('extract', async () => {
+      let last = 0;
+      for (const [i, f] of inputs.entries()) {
+        ctx.progress({ step: 'extract', done: i, total: inputs.length, item: f.name });
+        const now = Math.max(Date.now(), last + 1);
+        last = now;
+        pending.push({ path: f.path, raw: await storeRawFile(ctx.lake, NAME, f.source, f.path, new Date(now), f.sha256) });
+      }
+      ctx.progress({ step: 'extract', done: inputs.length, total: inputs.length });
+    });
+    await stageAndCommit(ctx, pending, skipped);
+  }, ctx.config.home);
 }
 
 export const stationsPipeline: Pipeline = {
@@ -247,9 +270,7 @@ export const stationsPipeline: Pipeline = {
   routes: stationsRoutes,
   async run(ctx, request: RunRequest) {
     if (request.trigger === 'rebuild') return runRebuild(ctx);
-    if (!request.inputs || request.inputs.length === 0) {
-      throw new Error('stations: nothing to read; give --input <dir|file…> (scheduled sources come with the landing zone and the InfoClimat API)');
-    }
+    if (!request.inputs || request.inputs.length === 0) return runScheduled(ctx, request);
     return runInputs(ctx, request.inputs);
   },
   async reset(ctx) {

@@ -1,7 +1,6 @@
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readdir } from 'node:fs/promises';
 import { executeRun } from '../../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../../src/pipelines/stations/pipeline.js';
 import { dayResponse, response, staticRow, synopRow } from '../../fixtures/infoclimat.js';
@@ -9,21 +8,18 @@ import { DuckSession } from '../../../src/engine/duckdb.js';
 import { REPORTS } from '../../../src/pipelines/stations/schema.js';
 import { tempHome as newHome, withPlatform as withHomePlatform, writeInputs } from '../../helpers/platform.js';
 import type { Platform } from '../../../src/orchestrator/pipeline.js';
-import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../../helpers/warehouses.js';
+import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
+import { datasetPrefix } from '../../../src/lake/layout.js';
+import { withLocalFiles } from '../../../src/lake/localFiles.js';
 
 /** Reports as users see them (raw_file differs between homes: arrival times). */
 const REPORT_COLUMNS = REPORTS.columns.map(([c]) => c).filter((c) => c !== 'raw_file').join(', ');
 
-for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseKind[]) {
-  describe(`stations pipeline on ${kind}`, { skip: await skipUnless(kind) }, () => {
-    const homes: string[] = [];
-    after(() => dropSchemas(homes));
-    const tempHome = async () => {
-      const h = await newHome();
-      homes.push(h);
-      return h;
-    };
-    const withPlatform = <T>(home: string, fn: (p: Platform) => Promise<T>) => withHomePlatform(home, fn, { ECLUSE_WAREHOUSE: warehouseFor(kind, home) });
+for (const setup of SETUPS) {
+  describe(`stations pipeline on ${setup.name}`, { skip: await skipSetup(setup) }, () => {
+    const envOf = setupEnv(setup);
+    const tempHome = () => newHome();
+    const withPlatform = async <T>(home: string, fn: (p: Platform) => Promise<T>) => withHomePlatform(home, fn, await envOf(home));
 
     const run = (home: string, inputs: string[]) =>
       withPlatform(home, (p) => executeRun(p, stationsPipeline, { inputs, trigger: 'cli' }));
@@ -112,16 +108,24 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       const home = await tempHome();
       const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-31'), 'd2.json': dayResponse('2024-11-01') });
       await run(home, [input]);
-      const files = (await readdir(join(home, 'lake', 'staging', 'reports'), { recursive: true })).filter((f) => f.endsWith('.parquet')).sort();
-      assert.deepEqual(files, [
-        'station_id=00052/month=2024-10/data.parquet',
-        'station_id=00052/month=2024-11/data.parquet',
-        'station_id=07015/month=2024-10/data.parquet',
-        'station_id=07015/month=2024-11/data.parquet',
-      ]);
-      const engine = await DuckSession.open();
-      const counted = await engine.plainRows(`SELECT count(*) AS n FROM read_parquet('${join(home, 'lake', 'staging', 'reports')}/**/*.parquet')`);
-      engine.close();
+      const prefix = datasetPrefix('staging', 'reports');
+      const counted = await withPlatform(home, async (p) => {
+        const keys = (await p.lake.list(prefix)).map((o) => o.key).sort();
+        assert.deepEqual(keys, [
+          `${prefix}station_id=00052/month=2024-10/data.parquet`,
+          `${prefix}station_id=00052/month=2024-11/data.parquet`,
+          `${prefix}station_id=07015/month=2024-10/data.parquet`,
+          `${prefix}station_id=07015/month=2024-11/data.parquet`,
+        ]);
+        const engine = await DuckSession.open();
+        try {
+          return await withLocalFiles(p.lake, keys, (paths) =>
+            engine.plainRows(`SELECT count(*) AS n FROM read_parquet([${paths.map((x) => `'${x}'`).join(', ')}], hive_partitioning = false)`),
+          );
+        } finally {
+          engine.close();
+        }
+      });
       assert.equal(counted[0]?.n, 12);
     });
 
