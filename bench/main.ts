@@ -1,6 +1,7 @@
 // Benchmarks: `npm run bench -- <name>`. Each prints its figures next to a baseline measured in the same run.
 const benches: Record<string, () => Promise<void>> = {
   stations: async () => (await import('./stations.js')).main(),
+  api: async () => (await import('./api.js')).main(),
   postgres: async () => (await import('./postgres.js')).main(),
 };
 
