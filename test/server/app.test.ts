@@ -8,6 +8,7 @@ import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { response, synopRow, dayResponse } from '../fixtures/infoclimat.js';
 import { openPlatform, tempHome, writeInputs } from '../helpers/platform.js';
+import { SETUPS, setupEnv, skipSetup } from '../helpers/setups.js';
 
 const TOKEN = 'test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -19,14 +20,15 @@ interface List<T = Record<string, unknown>> {
   offset: number;
 }
 
-describe('API on the embedded warehouse', () => {
+for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipSetup(setup) }, () => {
+  const envOf = setupEnv(setup);
   let home: string;
   let platform: Platform;
   let app: FastifyInstance;
 
   before(async () => {
     home = await tempHome('ecluse-server-');
-    platform = await openPlatform(home);
+    platform = await openPlatform(home, await envOf(home));
     // 2024-10-27 is the 25-hour day in Paris: it runs from 2024-10-26T22:00Z to 2024-10-27T23:00Z.
     const input = await writeInputs(join(home, 'in'), {
       'a.json': dayResponse('2024-10-05'),
@@ -55,9 +57,9 @@ describe('API on the embedded warehouse', () => {
     assert.equal(r.statusCode, 200);
     const body = r.json();
     assert.equal(body.status, 'ok');
-    assert.deepEqual({ kind: body.warehouse.kind, ok: body.warehouse.ok }, { kind: 'duckdb', ok: true });
+    assert.deepEqual({ kind: body.warehouse.kind, ok: body.warehouse.ok }, { kind: setup.warehouse, ok: true });
     assert.equal(typeof body.warehouse.ms, 'number');
-    assert.deepEqual({ kind: body.lake.kind, ok: body.lake.ok }, { kind: 'folder', ok: true });
+    assert.deepEqual({ kind: body.lake.kind, ok: body.lake.ok }, { kind: setup.lake, ok: true });
   });
 
   test('stations: list, one, unknown', async () => {
@@ -257,4 +259,24 @@ describe('API on the embedded warehouse', () => {
     const unknown = await app.inject('/nowhere');
     assert.deepEqual(unknown.json(), { error: 'not_found', message: 'no route GET /nowhere' });
   });
+});
+
+test('GET /health is 503 naming the dependency that does not answer', async () => {
+  const home = await tempHome('ecluse-server-');
+  // An S3 lake whose endpoint nothing listens on (port 9, discard).
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'x', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'x', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' });
+  const platform = await openPlatform(home, { ECLUSE_LAKE: 's3://nowhere/lake', ECLUSE_S3_ENDPOINT: 'http://127.0.0.1:9' });
+  const app = await buildApp({ platform, logger: false });
+  try {
+    const r = await app.inject('/health');
+    assert.equal(r.statusCode, 503);
+    const body = r.json();
+    assert.equal(body.status, 'degraded');
+    assert.equal(body.warehouse.ok, true);
+    assert.deepEqual([body.lake.kind, body.lake.ok], ['s3', false]);
+    assert.equal(typeof body.lake.error, 'string');
+  } finally {
+    await app.close();
+    await platform.warehouse.close();
+  }
 });
