@@ -31,6 +31,9 @@ export interface ServerContext {
   /** Runs and rebuilds, one at a time. */
   runs: RunQueue;
   cache: ResponseCache;
+  /** The version cached answers belong to: the warehouse's, moved on by SQL sent through `/sql` too. */
+  dataVersion(): number;
+  bumpVersion(): void;
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -78,7 +81,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // swagger-ui serves its own bundled assets: /docs works offline.
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  let sqlWrites = 0;
   const ctx: ServerContext = {
+    dataVersion: () => platform.warehouse.dataVersion() + sqlWrites,
+    bumpVersion: () => {
+      sqlWrites++;
+    },
     platform,
     pipelines,
     requireToken: bearerAuth([platform.config.apiToken, ...(options.tokens ?? [])]),

@@ -1,7 +1,7 @@
 /**
  * Serialised responses kept until the warehouse's data changes. A DuckDB query costs milliseconds even on
  * a small table, a cached body microseconds; every entry belongs to one data version and the whole cache
- * empties when the version moves, so a committed run is visible on the next request.
+ * empties when the version moves, so a committed run is visible on the next request. Versions only grow.
  */
 export class ResponseCache {
   private readonly entries = new Map<string, Buffer>();

@@ -223,6 +223,23 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     assert.equal(third.json().total, first.json().total + 1);
   });
 
+  test('SQL sent through /sql also invalidates cached answers', async () => {
+    const url = '/stations/07015/reports?date=2024-10-05';
+    const before = (await app.inject(url)).json<List>();
+    assert.equal((await app.inject(url)).headers['x-cache'], 'hit');
+    const r = await app.inject({
+      method: 'POST',
+      url: '/sql',
+      payload: { sql: "UPDATE reports SET temperature_c = 99 WHERE station_id = '07015' AND observed_at = '2024-10-05 00:00:00'" },
+      headers: auth,
+    });
+    assert.equal(r.statusCode, 200, r.body);
+    const after = await app.inject(url);
+    assert.equal(after.headers['x-cache'], 'miss');
+    assert.equal(after.json<List>().items[0]?.temperature_c, 99);
+    assert.notEqual(before.items[0]?.temperature_c, 99);
+  });
+
   test('runs are queued one at a time, and NDJSON streams progress then the summary', async () => {
     const dirs = await Promise.all(
       ['q1', 'q2'].map((d, i) => writeInputs(join(home, d), { [`${d}.json`]: dayResponse(`2024-11-0${i + 1}`) })),

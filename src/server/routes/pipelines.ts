@@ -7,7 +7,7 @@ import { answerRun } from '../runStream.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';
 
 /** Mounts one route a pipeline declared; cacheable ones answer from the response cache while the data has not changed. */
-function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache }: ServerContext): void {
+function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVersion }: ServerContext): void {
   const { warehouse } = platform;
   app.route({
     method: spec.method,
@@ -17,13 +17,13 @@ function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache }: Serve
     // so a cached URL is a valid one.
     onRequest: spec.cacheable
       ? async (request: FastifyRequest, reply: FastifyReply) => {
-          const body = cache.get(request.url, warehouse.dataVersion());
+          const body = cache.get(request.url, dataVersion());
           if (body) return reply.type(JSON_TYPE).header('x-cache', 'hit').send(body);
         }
       : undefined,
     handler: async (request, reply) => {
       // The version is read before the query: if a run commits meanwhile, the answer is stored under the old one.
-      const version = warehouse.dataVersion();
+      const version = dataVersion();
       const data = await spec.handler({ warehouse, params: request.params as Record<string, string>, query: request.query as Record<string, unknown> });
       if (!spec.cacheable) return data;
       const body = Buffer.from(JSON.stringify(data));

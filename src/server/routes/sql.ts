@@ -4,7 +4,7 @@ import { BEARER, type ServerContext } from '../app.js';
 
 const SqlBody = Type.Object({ sql: Type.String({ minLength: 1 }) });
 
-export function sqlRoutes(app: FastifyInstance, { platform, requireToken }: ServerContext): void {
+export function sqlRoutes(app: FastifyInstance, { platform, requireToken, bumpVersion }: ServerContext): void {
   app.post(
     '/sql',
     {
@@ -21,7 +21,10 @@ export function sqlRoutes(app: FastifyInstance, { platform, requireToken }: Serv
     async (request, reply) => {
       const { sql } = request.body as { sql: string };
       try {
-        return await platform.warehouse.query(sql);
+        const rows = await platform.warehouse.query(sql);
+        // The statement may have changed data outside any run, which the warehouse's version does not count.
+        bumpVersion();
+        return rows;
       } catch (err) {
         // The engine's message is what a person needs to fix the query.
         return reply.code(400).send({ error: 'sql_error', message: err instanceof Error ? err.message : String(err) });
