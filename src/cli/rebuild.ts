@@ -1,4 +1,4 @@
-import { executeRun } from '../orchestrator/runner.js';
+import { rebuildPipeline } from '../orchestrator/runner.js';
 import { throughServerOr } from './platform.js';
 import { printJson } from './format.js';
 import { progressReporter } from './progress.js';
@@ -13,11 +13,7 @@ export async function rebuildCommand(name: string, opts: { json?: boolean }): Pr
     summary = await throughServerOr(
       `rebuild ${name}`,
       (server) => server.run(`/pipelines/${encodeURIComponent(name)}/rebuild`, {}, progress.onProgress),
-      async (platform) => {
-        // The server's rebuild route does the same two steps.
-        await pipeline.reset(platform);
-        return executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress.onProgress);
-      },
+      (platform) => rebuildPipeline(platform, pipeline, progress.onProgress),
     );
   } finally {
     progress.stop();

@@ -65,3 +65,9 @@ export function summaryOf(run: RunSummary): RunSummary {
   const { run_id, pipeline, status, partition, files, files_skipped, rows_read, rows_written, rows_rejected, values_rejected, duration_ms, error } = run;
   return { run_id, pipeline, status, partition, files, files_skipped, rows_read, rows_written, rows_rejected, values_rejected, duration_ms, error: error ?? null };
 }
+
+/** Drops a pipeline's staging and curated data, then rebuilds them from the raw zone alone. */
+export async function rebuildPipeline(platform: Platform, pipeline: Pipeline, progress?: (e: ProgressEvent) => void): Promise<RunSummary> {
+  await pipeline.reset(platform);
+  return executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress);
+}

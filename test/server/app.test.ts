@@ -9,6 +9,7 @@ import { buildApp } from '../../src/server/app.js';
 import { response, synopRow, dayResponse } from '../fixtures/infoclimat.js';
 import { openPlatform, tempHome, writeInputs } from '../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../helpers/setups.js';
+import { startS3rver } from '../helpers/s3.js';
 
 const TOKEN = 'test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -295,5 +296,22 @@ test('GET /health is 503 naming the dependency that does not answer', async () =
   } finally {
     await app.close();
     await platform.warehouse.close();
+  }
+});
+
+test('GET /health is 503 when the S3 server answers but the lake bucket does not exist', async () => {
+  const home = await tempHome('ecluse-server-');
+  const s3 = await startS3rver();
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: 'us-east-1' });
+  const platform = await openPlatform(home, { ECLUSE_LAKE: 's3://no-such-bucket/lake', ECLUSE_S3_ENDPOINT: s3.endpoint });
+  const app = await buildApp({ platform, logger: false });
+  try {
+    const r = await app.inject('/health');
+    assert.equal(r.statusCode, 503);
+    assert.match(r.json().lake.error, /NoSuchBucket/);
+  } finally {
+    await app.close();
+    await platform.warehouse.close();
+    await s3.close();
   }
 });

@@ -41,8 +41,8 @@ export function healthRoutes(app: FastifyInstance, { platform }: ServerContext):
     async (_request, reply) => {
       const [warehouse, lake] = await Promise.all([
         check(() => platform.warehouse.query('SELECT 1 AS ok')),
-        // A lookup of an absent key: the folder store checks its root, S3 a round trip with the credentials.
-        check(() => platform.lake.exists('health/probe')),
+        // A listing, not a lookup: on S3 a missing bucket answers a lookup like a missing object would.
+        check(() => platform.lake.list('health/')),
       ]);
       const ok = warehouse.ok && lake.ok;
       return reply.code(ok ? 200 : 503).send({

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { executeRun } from '../../orchestrator/runner.js';
+import { rebuildPipeline } from '../../orchestrator/runner.js';
 import { HttpError, type RouteSpec } from '../../orchestrator/routeSpec.js';
 import { BEARER, JSON_TYPE, type ServerContext } from '../app.js';
 import { answerRun } from '../runStream.js';
@@ -75,10 +75,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const { name } = request.params as { name: string };
       const pipeline = pipelines.get(name);
       if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${name}" (known: ${[...pipelines.keys()].join(', ')})`);
-      return answerRun(request, reply, runs, async (progress) => {
-        await pipeline.reset(platform);
-        return executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress);
-      });
+      return answerRun(request, reply, runs, (progress) => rebuildPipeline(platform, pipeline, progress));
     },
   );
 }
