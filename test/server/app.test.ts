@@ -101,6 +101,21 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     assert.deepEqual([open.total, open.limit, open.offset], [4, 2, 1]);
   });
 
+  test('max_points downsamples to the min and max of each time bucket', async () => {
+    const all = (await app.inject('/stations/07015/reports?from=2024-10-05T00:00:00Z&to=2024-10-28T00:00:00Z')).json<List>();
+    assert.equal(all.total, 8);
+    const same = (await app.inject('/stations/07015/reports?from=2024-10-05T00:00:00Z&to=2024-10-28T00:00:00Z&max_points=8')).json<List>();
+    assert.deepEqual(same.items, all.items, 'a window within max_points is returned whole');
+    const r = (await app.inject('/stations/07015/reports?from=2024-10-05T00:00:00Z&to=2024-10-28T00:00:00Z&max_points=4')).json<List>();
+    // Two buckets of 11.5 days: October 5–6 (4 reports) and October 26–27 (4 reports).
+    assert.deepEqual(r.items.map((x) => x.observed_at), ['2024-10-05T00:00:00Z', '2024-10-06T00:00:00Z', '2024-10-26T21:00:00Z', '2024-10-27T23:00:00Z']);
+    assert.deepEqual(r.items.slice(2).map((x) => x.temperature_c), [8.0, 9.1]);
+    assert.equal(r.total, 4);
+    const open = await app.inject('/stations/07015/reports?from=2024-10-05T00:00:00Z&max_points=2');
+    assert.equal(open.statusCode, 400);
+    assert.match(open.json().message, /bounded window/);
+  });
+
   test('an empty day is 200 with no items', async () => {
     const r = await app.inject('/stations/00052/reports?date=2030-01-01');
     assert.equal(r.statusCode, 200);

@@ -136,6 +136,27 @@ async function reportsIn(warehouse: Warehouse, id: string, w: { from?: Date; to?
   return { items, total };
 }
 
+/**
+ * `max_points`: when the window holds more reports than that, the window is cut into max_points/2 equal
+ * time buckets and each gives two items: its minima (every measure's minimum, at the bucket's first
+ * instant) and its maxima (at its last instant), so a chart keeps the peaks a plain sample would lose.
+ */
+async function downsampled(warehouse: Warehouse, id: string, w: { from: Date; to: Date }, maxPoints: number) {
+  const buckets = Math.max(1, Math.floor(maxPoints / 2));
+  const width = Math.max(1e-3, (w.to.getTime() - w.from.getTime()) / 1000 / buckets);
+  const params: SqlParam[] = [id, sqlInstant(w.from), sqlInstant(w.to), w.from.getTime() / 1000, width];
+  const pick = (agg: 'min' | 'max', k: number) =>
+    `SELECT station_id, ${agg}(observed_at) AS observed_at, ${MEASURES.map((m) => `${agg}(${m}) AS ${m}`).join(', ')},
+       ${agg}(source) AS source, ${agg}(raw_file) AS raw_file, b, ${k} AS k
+     FROM w GROUP BY station_id, b`;
+  const sql = `WITH w AS (
+      SELECT *, floor((extract(epoch FROM observed_at) - $4::DOUBLE PRECISION) / $5::DOUBLE PRECISION) AS b
+      FROM reports WHERE station_id = $1 AND observed_at >= $2::TIMESTAMP AND observed_at < $3::TIMESTAMP
+    )
+    SELECT ${REPORT_COLUMNS.join(', ')} FROM (${pick('min', 0)} UNION ALL ${pick('max', 1)}) x ORDER BY b, k`;
+  return rows(warehouse, sql, params);
+}
+
 export const stationsRoutes: readonly RouteSpec[] = [
   defineRoute({
     method: 'GET',
@@ -172,14 +193,21 @@ export const stationsRoutes: readonly RouteSpec[] = [
         tz: Type.Optional(Tz),
         from: Type.Optional(Type.String({ description: 'ISO 8601 instant, inclusive', examples: ['2024-10-05T00:00:00Z'] })),
         to: Type.Optional(Type.String({ description: 'ISO 8601 instant, exclusive' })),
+        max_points: Type.Optional(
+          Type.Integer({ minimum: 2, maximum: MAX_LIMIT, description: 'downsample to at most this many items: min and max of each time bucket' }),
+        ),
         ...Paging,
       }),
       response: { 200: list(Report), 400: ErrorBody, 404: ErrorBody },
     },
     async handler({ warehouse, params, query }) {
       const s = await station(warehouse, params.id);
-      const { items, total } = await reportsIn(warehouse, s.id, window(s, query), query.limit, query.offset);
-      return { items, total, limit: query.limit, offset: query.offset };
+      const w = window(s, query);
+      const { items, total } = await reportsIn(warehouse, s.id, w, query.limit, query.offset);
+      if (query.max_points === undefined || total <= query.max_points) return { items, total, limit: query.limit, offset: query.offset };
+      if (!w.from || !w.to) throw badRequest('max_points needs a bounded window: date, or both from and to');
+      const points = await downsampled(warehouse, s.id, { from: w.from, to: w.to }, query.max_points);
+      return { items: points, total: points.length, limit: query.limit, offset: 0 };
     },
   }),
   defineRoute({
