@@ -31,8 +31,7 @@ export async function serve(platform: Platform): Promise<void> {
   // The local CLI's token: it lives in server.json (mode 0600) and dies with the server.
   const token = randomBytes(32).toString('base64url');
   const app = await buildApp({ platform, tokens: [token] });
-  // HOST is read here until the configuration has a field for it; loopback unless asked otherwise.
-  const host = process.env.HOST || '127.0.0.1';
+  const host = config.host;
   // Handlers first: a signal that comes as soon as the URL is printed must already stop us cleanly.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);

@@ -41,6 +41,7 @@ const fileSchema = z
     infoclimat_url: z.string().optional(),
     max_upload_mb: z.number().positive().optional(),
     port: z.number().int().min(0).max(65535).optional(),
+    host: z.string().optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof fileSchema>;
@@ -99,6 +100,8 @@ export interface Config {
   infoclimatUrl: string;
   maxUploadBytes: number;
   port: number;
+  /** Interface `ecluse up` listens on: loopback unless asked otherwise. */
+  host: string;
   /** The file the configuration was read from, if any. */
   source: string | null;
 }
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     infoclimatUrl: env.ECLUSE_INFOCLIMAT_URL ?? file.infoclimat_url ?? 'https://www.infoclimat.fr/opendata/',
     maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,
     port: numberFrom(env, 'PORT', file.port ?? 8080),
+    host: env.HOST || file.host || '127.0.0.1',
     source,
   };
 }
