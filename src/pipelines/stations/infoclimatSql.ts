@@ -72,7 +72,7 @@ function outOfRange(i: number, expr: string): string {
 }
 
 /**
- * Types and validates the loaded reports: appends good reports to `batch` (same layout as the CSV batches)
+ * Types and validates the loaded reports: good reports in the view `ic_batch` (the layout of the CSV batches)
  * and writes rejects for run `runId` to `run_rejects`. `names` maps file_seq to the original file name. Returns counts.
  */
 export async function stageInfoclimatDocs(
@@ -110,35 +110,46 @@ export async function stageInfoclimatDocs(
              ${r.integer ? `WHEN ${f.num} <> trunc(${f.num}) THEN ${literal(`${m} must be an integer code`)}` : ''}
         END`;
   };
+  // One row per report, materialised apart from the typing below (a few thousand station arrays fit in one
+  // row group: the typing then scans 400k rows, which DuckDB can split between threads).
+  await s.run(`CREATE OR REPLACE TEMP TABLE ic_rows AS
+    SELECT file_seq, k, known, k_pos, unnest(arr) AS j, generate_subscripts(arr, 1) AS rn FROM ic_keys`);
+  const recordField = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN 'id_station' ELSE 'dh_utc' END`;
+  const recordValue = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN coalesce(v[1], k) ELSE v[2] END`;
+  const anyValueProblem = fields.map((_, j) => `w${j} IS NOT NULL`).join(' OR ');
+  // Materialised narrow: the raw texts (a list of 16 strings per report) are kept only for reports with a
+  // problem, which the reject rows quote; storing them for every report cost more than computing them.
   await s.run(`CREATE OR REPLACE TEMP TABLE ic_checked AS
-    WITH r AS (
-      SELECT file_seq, k, known, k_pos, unnest(arr) AS j, generate_subscripts(arr, 1) AS rn FROM ic_keys
-    ), x AS (
-      SELECT file_seq, k, known, rn, k_pos::BIGINT * 4294967296 + rn AS seq, 'hourly.' || k AS sheet,
+    WITH r AS (SELECT * FROM ic_rows), x AS (
+      SELECT file_seq, k, known, rn, k_pos::BIGINT * 4294967296 + rn AS seq,
              coalesce(starts_with(j::VARCHAR, '{'), false) AS is_object, json_extract_string(j, ${paths}) AS v
       FROM r
     ), t AS (
       SELECT *, coalesce(try_strptime(v[2], '%Y-%m-%d %H:%M:%S'), ${TIME}) AS observed_at,
              ${fields.map((f) => `TRY_CAST(${f.raw} AS DOUBLE) AS ${f.num}`).join(', ')}
       FROM x
+    ), c AS (
+      SELECT *, ${fields.map((f, j) => `${why(f)} AS w${j}`).join(', ')}, CASE
+          WHEN NOT is_object THEN 'report is not an object'
+          WHEN coalesce(v[1], k) <> k THEN 'id_station does not match its hourly key "' || k || '"'
+          WHEN NOT known THEN 'unknown station "' || k || '": not in the file''s stations nor in ecluse.config.json'
+          WHEN observed_at IS NULL THEN 'missing, malformed or nonexistent time (expected YYYY-MM-DD HH:MM:SS UTC)'
+        END AS record_reason
+      FROM t
     )
-    SELECT *, ${fields.map((f, j) => `${why(f)} AS w${j}`).join(', ')}, CASE
-        WHEN NOT is_object THEN 'report is not an object'
-        WHEN coalesce(v[1], k) <> k THEN 'id_station does not match its hourly key "' || k || '"'
-        WHEN NOT known THEN 'unknown station "' || k || '": not in the file''s stations nor in ecluse.config.json'
-        WHEN observed_at IS NULL THEN 'missing, malformed or nonexistent time (expected YYYY-MM-DD HH:MM:SS UTC)'
-      END AS record_reason
-    FROM t`);
-  const recordField = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN 'id_station' ELSE 'dh_utc' END`;
-  const recordValue = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN coalesce(v[1], k) ELSE v[2] END`;
+    SELECT file_seq, seq, rn, k, observed_at, ${fields.map((f, j) => `${f.num}, w${j}`).join(', ')}, record_reason,
+           CASE WHEN record_reason IS NOT NULL THEN ${recordField} END AS record_field,
+           CASE WHEN record_reason IS NOT NULL THEN ${recordValue} END AS record_value,
+           CASE WHEN record_reason IS NULL AND (${anyValueProblem}) THEN v END AS v
+    FROM c`);
   await s.run(`INSERT INTO run_rejects (run_id, pipeline, file, sheet, "row", field, value, reason, whole_record)
-    SELECT ${runId}, 'stations', f.file, c.sheet, c.rn, ${recordField}, ${recordValue}, c.record_reason, true
+    SELECT ${runId}, 'stations', f.file, 'hourly.' || c.k, c.rn, c.record_field, c.record_value, c.record_reason, true
     FROM ic_checked c JOIN ${fileNames} f USING (file_seq) WHERE c.record_reason IS NOT NULL ORDER BY c.file_seq, c.seq`);
 
   await s.run(`CREATE OR REPLACE TEMP TABLE ic_value_rejects AS
-    SELECT file_seq, seq, sheet, rn, unnest(problems, recursive := true) FROM (
-      SELECT file_seq, seq, sheet, rn, list_filter([${fields.map((f, j) => `{'j': ${j}, 'field': ${literal(f.field)}, 'value': ${f.raw}, 'reason': w${j}}`).join(', ')}], p -> p.reason IS NOT NULL) AS problems
-      FROM ic_checked WHERE record_reason IS NULL AND (${fields.map((_, j) => `w${j} IS NOT NULL`).join(' OR ')})
+    SELECT file_seq, seq, 'hourly.' || k AS sheet, rn, unnest(problems, recursive := true) FROM (
+      SELECT file_seq, seq, k, rn, list_filter([${fields.map((f, j) => `{'j': ${j}, 'field': ${literal(f.field)}, 'value': ${f.raw}, 'reason': w${j}}`).join(', ')}], p -> p.reason IS NOT NULL) AS problems
+      FROM ic_checked WHERE v IS NOT NULL
     )`);
   await s.run(`INSERT INTO run_rejects (run_id, pipeline, file, sheet, "row", field, value, reason, whole_record)
     SELECT ${runId}, 'stations', f.file, c.sheet, c.rn, c.field, c.value, c.reason, false
@@ -149,8 +160,9 @@ export async function stageInfoclimatDocs(
     const type = m === 'weather_code' ? 'INTEGER' : 'DOUBLE';
     return f ? `CASE WHEN w${fields.indexOf(f)} IS NULL THEN ${f.num} END::${type} AS ${ident(m)}` : `NULL::${type} AS ${ident(m)}`;
   });
-  await s.run(`INSERT INTO batch
-    SELECT file_seq, seq, k AS station_id, epoch_ms(observed_at) AS observed_ms, ${measureCols.join(', ')}, 'infoclimat'
+  // A view, not a copy: run_reports reads it once with the CSV batches (createRunTables defines it empty).
+  await s.run(`CREATE OR REPLACE TEMP VIEW ic_batch AS
+    SELECT file_seq, seq, k AS station_id, epoch_ms(observed_at) AS observed_ms, ${measureCols.join(', ')}, 'infoclimat' AS source
     FROM ic_checked WHERE record_reason IS NULL`);
   const counts = await s.rows<{ read: bigint; rejected: bigint }>(`SELECT count(*) AS read, count(record_reason) AS rejected FROM ic_checked`);
   const values = await s.scalar<bigint>(`SELECT count(*) FROM ic_value_rejects`);

@@ -54,6 +54,8 @@ export async function writeBatchFile(path: string, lines: readonly string[]): Pr
 export async function createRunTables(s: DuckSession): Promise<void> {
   await s.run(`CREATE OR REPLACE TEMP TABLE batch (${BATCH_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`);
   await s.run(`CREATE OR REPLACE TEMP TABLE run_rejects (${REJECT_LAYOUT.map(([c, t]) => `"${c}" ${t}`).join(', ')})`);
+  // Where the InfoClimat SQL path puts its good reports (stageInfoclimatDocs redefines it).
+  await s.run(`CREATE OR REPLACE TEMP VIEW ic_batch AS SELECT * FROM batch WHERE false`);
 }
 
 export async function loadBatchFiles(s: DuckSession, batchFiles: readonly string[]): Promise<void> {
@@ -75,15 +77,25 @@ export async function saveRejects(warehouse: Warehouse, s: DuckSession): Promise
 }
 
 /**
- * `run_reports`: the batch as `reports` rows, one per key (the first delivered wins within the run).
- * `rawKeys[file_seq]` is each file's raw key.
+ * `run_reports`: the run's reports (CSV batches and the InfoClimat SQL path) as `reports` rows, one per key:
+ * the first delivered wins within the run. `rawKeys[file_seq]` is each file's raw key. Without duplicate
+ * keys (the usual case, checked by one aggregate) it is a view: materialising and de-duplicating 400k
+ * reports cost more than reading them again for the lake.
  */
 export async function collectRunReports(s: DuckSession, rawKeys: readonly string[]): Promise<void> {
-  await s.run(`CREATE OR REPLACE TEMP TABLE run_reports AS
-    SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
-    FROM batch b
-    JOIN (SELECT unnest(range(${rawKeys.length})::INTEGER[]) AS file_seq, unnest(${rawKeysList(rawKeys)}) AS raw_file) f ON f.file_seq = b.file_seq
-    QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.file_seq, b.seq) = 1`);
+  const all = `(SELECT * FROM batch UNION ALL SELECT * FROM ic_batch)`;
+  const rows = `SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
+    FROM ${all} b
+    JOIN (SELECT unnest(range(${rawKeys.length})::INTEGER[]) AS file_seq, unnest(${rawKeysList(rawKeys)}) AS raw_file) f ON f.file_seq = b.file_seq`;
+  await s.run(`DROP VIEW IF EXISTS run_reports`);
+  await s.run(`DROP TABLE IF EXISTS run_reports`);
+  const dup = await s.scalar<boolean>(`SELECT count(*) <> count(DISTINCT (station_id, observed_ms)) FROM ${all}`);
+  if (dup) {
+    await s.run(`CREATE TEMP TABLE run_reports AS ${rows}
+      QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.file_seq, b.seq) = 1`);
+  } else {
+    await s.run(`CREATE TEMP VIEW run_reports AS ${rows}`);
+  }
 }
 
 /** Inserts the run's reports whose key is new (first value wins; an identical re-delivery writes nothing). */

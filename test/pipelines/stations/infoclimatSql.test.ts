@@ -64,7 +64,7 @@ async function viaDuckDB(dir: string, names: string[]): Promise<Staged & { fast:
     const c = await stageInfoclimatDocs(s, 1, new Map(files.map((f) => [f.fileSeq, f.name])), DEFAULT_WU_STATIONS.map((x) => x.id));
     return {
       fast,
-      reports: (await s.rows(`SELECT file_seq, station_id, observed_ms, ${MEASURES.join(', ')} FROM batch ORDER BY file_seq, seq`)).map((r) => Object.values(r)),
+      reports: (await s.rows(`SELECT file_seq, station_id, observed_ms, ${MEASURES.join(', ')} FROM ic_batch ORDER BY file_seq, seq`)).map((r) => Object.values(r)),
       rejects: (await s.rows(`SELECT file, sheet, "row", field, reason, whole_record FROM run_rejects ORDER BY rowid`)).map((r) => Object.values(r).map((v) => (typeof v === 'bigint' ? Number(v) : v))),
       counts: [c.rowsRead, c.rowsRejected, c.valuesRejected],
     };
