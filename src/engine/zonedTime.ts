@@ -8,7 +8,7 @@ const DAY_MS = 86_400_000;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Raised for a time-zone name `Intl` does not know. */
-export class UnknownTimeZoneError extends Error {
+export class UnknownTimeZoneError extends RangeError {
   override name = 'UnknownTimeZoneError';
 }
 
@@ -39,14 +39,39 @@ export function assertTimeZone(timeZone: string): void {
   formatterFor(timeZone);
 }
 
-/** The zone's offset from UTC at an instant, in milliseconds (positive east of Greenwich). */
-export function zoneOffsetMs(instant: number, timeZone: string): number {
+/** The wall clock of `timeZone` at an instant: calendar fields as numbers (hour 0–23). */
+export function wallClock(instant: number, timeZone: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
   const parts: Record<string, number> = {};
   for (const p of formatterFor(timeZone).formatToParts(new Date(instant))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
   }
-  const wall = Date.UTC(parts.year ?? 0, (parts.month ?? 1) - 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0);
-  return wall - Math.floor(instant / 1000) * 1000;
+  return {
+    year: parts.year ?? 0,
+    month: parts.month ?? 1,
+    day: parts.day ?? 1,
+    hour: (parts.hour ?? 0) % 24,
+    minute: parts.minute ?? 0,
+    second: parts.second ?? 0,
+  };
+}
+
+/** The zone's offset from UTC at an instant, in milliseconds (positive east of Greenwich). */
+export function zoneOffsetMs(instant: number, timeZone: string): number {
+  const w = wallClock(instant, timeZone);
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(instant / 1000) * 1000;
+}
+
+/**
+ * Every instant at which the wall clock of `timeZone` shows `wallMs` (a wall time encoded as if UTC): one
+ * normally, two (earlier first) when the time repeats as clocks go back, none when a jump skips it.
+ */
+export function wallToInstants(wallMs: number, timeZone: string): number[] {
+  const out: number[] = [];
+  for (const offset of new Set([zoneOffsetMs(wallMs - DAY_MS, timeZone), zoneOffsetMs(wallMs + DAY_MS, timeZone)])) {
+    const t = wallMs - offset;
+    if (zoneOffsetMs(t, timeZone) === offset && !out.includes(t)) out.push(t);
+  }
+  return out.sort((x, y) => x - y);
 }
 
 /**

@@ -22,6 +22,7 @@ import {
 import { hashSeed, Rng } from './random.js';
 import { createRegion, relativeHumidity, StationWeather, type Region, type WeatherSample } from './weather.js';
 import { INFOCLIMAT_METADATA, INFOCLIMAT_PARAMS } from '../infoclimat/format.js';
+import { wallClock } from '../../engine/zonedTime.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -496,34 +497,12 @@ export function compassWord(deg: number): string {
   return COMPASS[i] as string;
 }
 
-const localFormatters = new Map<string, Intl.DateTimeFormat>();
-
 /** Wall-clock fields of instant `t` in `timeZone`. */
 function localParts(t: number, timeZone: string): { date: string; minutes: number; offsetMs: number } {
-  let f = localFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    localFormatters.set(timeZone, f);
-  }
-  const p: Record<string, string> = {};
-  for (const part of f.formatToParts(t)) p[part.type] = part.value;
-  const y = Number(p.year);
-  const mo = Number(p.month);
-  const d = Number(p.day);
-  const h = Number(p.hour) % 24;
-  const mi = Number(p.minute);
-  const s = Number(p.second);
-  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
-  return { date: `${p.year}-${p.month}-${p.day}`, minutes: h * 60 + mi, offsetMs: wall - Math.floor(t / 1000) * 1000 };
+  const w = wallClock(t, timeZone);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const wall = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return { date: `${w.year}-${pad(w.month)}-${pad(w.day)}`, minutes: w.hour * 60 + w.minute, offsetMs: wall - Math.floor(t / 1000) * 1000 };
 }
 
 /** The UTC instant of local midnight starting `date` (`YYYY-MM-DD`) in `timeZone`. */

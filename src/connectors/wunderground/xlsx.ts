@@ -26,6 +26,7 @@ import { readXlsx, XlsxFormatError, type CellValue, type XlsxRow } from '../../e
 import type { FileContext, MeasureValues, ReportSink } from '../../pipelines/stations/reportBatch.js';
 import type { Measure } from '../../pipelines/stations/schema.js';
 import type { RecordLocation } from '../../quality/rejects.js';
+import { assertTimeZone, wallToInstants, zoneOffsetMs } from '../../engine/zonedTime.js';
 
 /** The header of every sheet, in order. */
 export const WUNDERGROUND_COLUMNS = [
@@ -108,48 +109,6 @@ export function stationForFileName(name: string, stations: readonly StationConfi
 // Local time → UTC
 
 const DAY_MS = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Throws RangeError for an unknown zone. */
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** Offset of `timeZone` from UTC at the instant `utcMs`, in milliseconds (local = UTC + offset). */
-export function zoneOffsetMs(timeZone: string, utcMs: number): number {
-  const parts = formatterFor(timeZone).formatToParts(new Date(utcMs));
-  const get = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? NaN);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour') % 24, get('minute'), get('second'));
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
-}
-
-/**
- * The UTC instants at which the wall clock of `timeZone` shows `localMs` (a local date-time written
- * as if it were UTC): one normally, two (earlier first) when the time repeats at a change back,
- * none when it is skipped at a change forward.
- */
-export function localToUtcCandidates(timeZone: string, localMs: number): number[] {
-  const out: number[] = [];
-  for (const offset of new Set([zoneOffsetMs(timeZone, localMs - DAY_MS), zoneOffsetMs(timeZone, localMs + DAY_MS)])) {
-    const utc = localMs - offset;
-    if (zoneOffsetMs(timeZone, utc) === offset && !out.includes(utc)) out.push(utc);
-  }
-  return out.sort((a, b) => a - b);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -381,8 +340,8 @@ async function readSheet(
   const dayMs = sheetDate(name);
   const state: SheetState = { name, dayMs, fixedOffsetMs: null, header: null, previousTimeMs: null, wentBackwards: false };
   if (dayMs !== null) {
-    const before = zoneOffsetMs(zone, dayMs - DAY_MS);
-    const after = zoneOffsetMs(zone, dayMs + 2 * DAY_MS);
+    const before = zoneOffsetMs(dayMs - DAY_MS, zone);
+    const after = zoneOffsetMs(dayMs + 2 * DAY_MS, zone);
     if (before === after) state.fixedOffsetMs = before;
   }
 
@@ -453,7 +412,7 @@ function readDataRow(
   if (state.fixedOffsetMs !== null) {
     utcMs = localMs - state.fixedOffsetMs;
   } else {
-    const candidates = localToUtcCandidates(ctx.station.timezone, localMs);
+    const candidates = wallToInstants(localMs, ctx.station.timezone);
     const chosen = candidates.length > 1 && state.wentBackwards ? candidates[candidates.length - 1] : candidates[0];
     if (chosen === undefined) {
       sink.rejectRecord(
@@ -496,7 +455,7 @@ export async function readWundergroundWorkbook(
   sink: ReportSink,
 ): Promise<void> {
   try {
-    formatterFor(ctx.station.timezone);
+    assertTimeZone(ctx.station.timezone);
   } catch {
     sink.rejectFile(ctx.file, `station ${ctx.station.id} has an unknown time zone "${ctx.station.timezone}"`);
     return;
