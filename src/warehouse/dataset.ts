@@ -2,7 +2,7 @@
  * A dataset's table, described once and created by each warehouse in its dialect. The types are the
  * spelling both DuckDB and PostgreSQL accept.
  */
-export type SqlType = 'VARCHAR' | 'DOUBLE PRECISION' | 'INTEGER' | 'BIGINT' | 'TIMESTAMP' | 'BOOLEAN' | 'JSON';
+export type SqlType = 'VARCHAR' | 'DOUBLE PRECISION' | 'INTEGER' | 'BIGINT' | 'TIMESTAMP' | 'DATE' | 'BOOLEAN' | 'JSON';
 
 export interface Dataset {
   /** Table name in the warehouse. */
