@@ -7,6 +7,7 @@ import { bearerAuth } from './auth.js';
 import { ResponseCache } from './cache.js';
 import { RunQueue } from './runQueue.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { runRoutes } from './routes/runs.js';
 import { sqlRoutes } from './routes/sql.js';
@@ -93,6 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     runs: new RunQueue(),
     cache: options.cache ?? new ResponseCache(),
   };
+  metricsRoutes(app, ctx);
   healthRoutes(app, ctx);
   pipelineRoutes(app, ctx);
   runRoutes(app, ctx);
