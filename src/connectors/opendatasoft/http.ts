@@ -1,0 +1,217 @@
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+/**
+ * One HTTP GET against an OpenDataSoft portal, retried: network errors, timeouts, 5xx and 429 wait with
+ * exponential backoff and jitter (or as long as `X-RateLimit-Reset` / `Retry-After` ask) and try again, a
+ * bounded number of times; any other 4xx fails at once with the API's own `error_code` and `message`.
+ */
+
+export interface RetryOptions {
+  /** Attempts in all, the first included (default 5). */
+  attempts?: number;
+  /** Delay before the second attempt, doubled for each further one (default 500 ms). */
+  backoffMs?: number;
+  /** Ceiling of one backoff delay (default 30 000 ms). */
+  maxBackoffMs?: number;
+  /** A server asking to wait longer than this fails at once rather than stalling a run (default 300 000 ms). */
+  maxRetryWaitMs?: number;
+  /** Time allowed without receiving anything: before the headers, then between two chunks (default 60 000 ms). */
+  timeoutMs?: number;
+  /** Defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Waits between attempts; tests record the delays. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Source of jitter in [0, 1) (default `Math.random`). */
+  random?: () => number;
+  /** Clock for rate-limit reset times (default `Date.now`). */
+  now?: () => number;
+}
+
+/** An OpenDataSoft request that failed: the HTTP status and the API's `error_code`/`message` when it sent them. */
+export class OdsApiError extends Error {
+  override name = 'OdsApiError';
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly status: number | null = null,
+    readonly errorCode: string | null = null,
+    readonly apiMessage: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** What an attempt's caller does with a 200 response; throwing `RetryableBodyError` retries the request. */
+export type BodyHandler<T> = (res: Response, touch: () => void, signal: AbortSignal) => Promise<T>;
+
+/** A body that broke off mid-way (reset, idle timeout): worth another attempt, like a failed connection. */
+export class RetryableBodyError extends Error {
+  override name = 'RetryableBodyError';
+}
+
+/** The API's words from an error body `{"error_code","message"}`, else the start of the text. */
+export function parseErrorBody(text: string): { errorCode: string | null; message: string | null } {
+  try {
+    const doc = JSON.parse(text) as unknown;
+    if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
+      const { error_code: code, message } = doc as { error_code?: unknown; message?: unknown };
+      return { errorCode: typeof code === 'string' ? code : null, message: typeof message === 'string' ? message : null };
+    }
+  } catch {
+    // not JSON: the text itself is the message
+  }
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return { errorCode: null, message: flat ? (flat.length > 300 ? `${flat.slice(0, 300)}…` : flat) : null };
+}
+
+/**
+ * A wait the server asks for, in ms: `X-RateLimit-Reset` (epoch seconds or an HTTP date) and `Retry-After`
+ * (delta seconds or an HTTP date); the longer wins. Null when neither says anything usable.
+ */
+export function serverWaitMs(headers: Headers, now: number): number | null {
+  const waits: number[] = [];
+  const reset = headers.get('x-ratelimit-reset')?.trim();
+  if (reset) {
+    if (/^\d+(\.\d+)?$/.test(reset)) {
+      const n = Number(reset);
+      // Epoch seconds are what the header carries; a small number can only be a delay in seconds.
+      waits.push(n > 1e12 ? n - now : n > 1e9 ? n * 1000 - now : n * 1000);
+    } else {
+      const at = Date.parse(reset);
+      if (!Number.isNaN(at)) waits.push(at - now);
+    }
+  }
+  const retryAfter = headers.get('retry-after')?.trim();
+  if (retryAfter) {
+    if (/^\d+$/.test(retryAfter)) waits.push(Number(retryAfter) * 1000);
+    else {
+      const at = Date.parse(retryAfter);
+      if (!Number.isNaN(at)) waits.push(at - now);
+    }
+  }
+  return waits.length === 0 ? null : Math.max(0, ...waits);
+}
+
+/** Reads at most `limit` bytes of an error body: enough for a message, bounded whatever the server sends. */
+async function readSome(res: Response, limit = 8192): Promise<string> {
+  if (!res.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= limit) break;
+    }
+  } catch {
+    // a broken error body still leaves the status to report
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+/** An abort signal that fires after `ms` without a `touch()`. */
+function idleSignal(ms: number, outer?: AbortSignal): { signal: AbortSignal; touch(): void; timedOut(): boolean; stop(): void } {
+  const ctl = new AbortController();
+  let fired = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      fired = true;
+      ctl.abort(new Error(`no data for ${ms} ms`));
+    }, ms);
+    timer.unref();
+  };
+  arm();
+  const signal = outer ? AbortSignal.any([outer, ctl.signal]) : ctl.signal;
+  return { signal, touch: arm, timedOut: () => fired, stop: () => clearTimeout(timer) };
+}
+
+function describe(err: unknown): string {
+  // undici reports "fetch failed" with the socket error as the cause.
+  const e = err as Error & { cause?: { message?: string; code?: string } };
+  return [e?.message ?? String(err), e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ');
+}
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: OdsApiError; waitMs: number | null };
+
+/**
+ * GETs `url` and hands a 200 response to `onBody`, retrying as described above. `shown` is the URL used in
+ * messages (the same URL: ecluse puts no secret in OpenDataSoft URLs, an API key goes in a header).
+ */
+export async function getWithRetry<T>(url: URL, headers: Record<string, string>, onBody: BodyHandler<T>, opts: RetryOptions & { signal?: AbortSignal }): Promise<T> {
+  const shown = url.toString();
+  const attempts = Math.max(1, opts.attempts ?? 5);
+  const backoff = opts.backoffMs ?? 500;
+  const maxBackoff = opts.maxBackoffMs ?? 30_000;
+  const maxWait = opts.maxRetryWaitMs ?? 300_000;
+  const random = opts.random ?? Math.random;
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => sleepFor(ms, undefined, { signal: opts.signal }));
+  let last: OdsApiError | null = null;
+  for (let i = 0; i < attempts; i++) {
+    const r = await attempt(url, shown, headers, onBody, opts, now);
+    if (r.ok) return r.value;
+    last = r.error;
+    if (i === attempts - 1) break;
+    if (r.waitMs !== null && r.waitMs > maxWait) {
+      throw new OdsApiError(`${r.error.message} (the server asks to wait ${Math.ceil(r.waitMs / 1000)} s, more than the ${Math.ceil(maxWait / 1000)} s allowed)`, shown, r.error.status, r.error.errorCode, r.error.apiMessage);
+    }
+    // Exponential backoff with "equal jitter": half fixed, half random, so clients that failed together
+    // do not come back together; a server-given wait is a floor.
+    const exp = Math.min(maxBackoff, backoff * 2 ** i);
+    const jittered = exp / 2 + random() * (exp / 2);
+    await sleep(r.waitMs !== null ? Math.max(r.waitMs, 0) + random() * Math.min(1000, backoff) : jittered);
+  }
+  const e = last!;
+  throw new OdsApiError(`${e.message} (after ${attempts} attempts)`, shown, e.status, e.errorCode, e.apiMessage);
+}
+
+async function attempt<T>(url: URL, shown: string, headers: Record<string, string>, onBody: BodyHandler<T>, opts: RetryOptions & { signal?: AbortSignal }, now: () => number): Promise<Attempt<T>> {
+  const fetchImpl = opts.fetch ?? fetch;
+  const idle = idleSignal(opts.timeoutMs ?? 60_000, opts.signal);
+  try {
+    let res: Response;
+    try {
+      res = await fetchImpl(url, { signal: idle.signal, headers });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const why = idle.timedOut() ? 'no answer in time' : describe(err);
+      return { ok: false, error: new OdsApiError(`OpenDataSoft ${shown}: ${why}`, shown), waitMs: null };
+    }
+    idle.touch();
+    if (res.status === 429 || res.status >= 500) {
+      const body = parseErrorBody(await readSome(res));
+      return { ok: false, error: httpError(shown, res.status, body), waitMs: serverWaitMs(res.headers, now()) };
+    }
+    if (res.status !== 200) {
+      throw httpError(shown, res.status, parseErrorBody(await readSome(res)));
+    }
+    try {
+      return { ok: true, value: await onBody(res, idle.touch, idle.signal) };
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      if (err instanceof RetryableBodyError || idle.timedOut() || isNetworkError(err)) {
+        const why = idle.timedOut() ? 'the body stalled' : describe(err);
+        return { ok: false, error: new OdsApiError(`OpenDataSoft ${shown}: ${why}`, shown, res.status), waitMs: null };
+      }
+      throw err;
+    }
+  } finally {
+    idle.stop();
+  }
+}
+
+/** Errors of a body cut off mid-way, as undici and Node streams report them. */
+function isNetworkError(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; cause?: { code?: string } };
+  const code = e?.code ?? e?.cause?.code ?? '';
+  return e?.name === 'AbortError' || /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_|ERR_STREAM_PREMATURE_CLOSE)/.test(code) || (e?.name === 'TypeError' && /terminated|fetch failed/.test(String((err as Error).message)));
+}
+
+function httpError(shown: string, status: number, body: { errorCode: string | null; message: string | null }): OdsApiError {
+  const what = [body.errorCode, body.message].filter(Boolean).join(': ');
+  return new OdsApiError(`OpenDataSoft ${shown}: HTTP ${status}${what ? ` ${what}` : ''}`, shown, status, body.errorCode, body.message);
+}
