@@ -28,8 +28,13 @@ export interface RunContext extends Platform {
   progress: (e: ProgressEvent) => void;
   /** Called by the pipeline inside the transaction that commits its data, so the run record commits with it. */
   commitRun: (counts: RunCounts) => Promise<void>;
-  /** Times one step; the timings are stored with the run. */
+  /**
+   * Times one step; the timings are stored with the run. It also stops a cancelled or timed-out run: it
+   * throws before and after the step once `signal` is aborted.
+   */
   step: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+  /** Aborted when the run is cancelled or times out: pass it to long waits (fetch) to stop them early. */
+  signal: AbortSignal;
 }
 
 export interface RunRequest {
@@ -37,7 +42,8 @@ export interface RunRequest {
   inputs?: string[];
   /** A day (`YYYY-MM-DD`); `--input` runs are `adhoc-<run_id>`. */
   partition?: string;
-  trigger: 'cli' | 'schedule' | 'api' | 'rebuild' | 'start';
+  /** `catch-up`: the last scheduled tick, missed while no server ran; `recovery`: a run whose process died, again. */
+  trigger: 'cli' | 'schedule' | 'catch-up' | 'backfill' | 'recovery' | 'api' | 'rebuild' | 'start';
 }
 
 export interface Schedule {

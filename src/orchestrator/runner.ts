@@ -1,8 +1,27 @@
 import { performance } from 'node:perf_hooks';
-import type { RunCounts, RunSummary } from '../warehouse/metadata.js';
+import type { RunCounts, RunStatus, RunSummary } from '../warehouse/metadata.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
 
 const NO_COUNTS: RunCounts = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
+
+/** The abort reason of a cancelled run: the run ends `cancelled` (any other reason ends it `failed`). */
+export class RunCancelledError extends Error {
+  override name = 'RunCancelledError';
+}
+
+/** The abort reason of a run that exceeded its time. */
+export class RunTimeoutError extends Error {
+  override name = 'RunTimeoutError';
+}
+
+export interface ExecuteOptions {
+  /** Aborts the run between steps (cancel: a RunCancelledError reason; timeout: any other). */
+  signal?: AbortSignal;
+  /** Which attempt at its partition this run is (recorded in `runs.attempt`). */
+  attempt?: number;
+  /** Called once the run is recorded, with its id (to find it for a cancel while it works). */
+  onStart?: (runId: number) => void;
+}
 
 /**
  * Runs a pipeline once: records the run, gives the pipeline its context, and records a failure if it
@@ -13,13 +32,17 @@ export async function executeRun(
   pipeline: Pipeline,
   request: RunRequest,
   progress: (e: ProgressEvent) => void = () => {},
+  options: ExecuteOptions = {},
 ): Promise<RunSummary> {
   const { warehouse } = platform;
-  const runId = await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger);
+  const signal = options.signal ?? new AbortController().signal;
+  const runId = await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1);
+  options.onStart?.(runId);
   const steps: Record<string, number> = {};
   let committed = false;
   let lastCounts = NO_COUNTS;
   try {
+    signal.throwIfAborted();
     const lease = await warehouse.openEngine();
     try {
       await pipeline.run(
@@ -28,7 +51,9 @@ export async function executeRun(
           runId,
           engine: lease.engine,
           progress,
+          signal,
           step: async (name, fn) => {
+            signal.throwIfAborted();
             const t0 = performance.now();
             try {
               return await fn();
@@ -37,6 +62,8 @@ export async function executeRun(
             }
           },
           commitRun: async (counts) => {
+            // The last gate: throwing here rolls back the pipeline's transaction, so an aborted run commits nothing.
+            signal.throwIfAborted();
             lastCounts = counts;
             await warehouse.finishRun(runId, 'succeeded', counts, steps);
             committed = true;
@@ -53,8 +80,12 @@ export async function executeRun(
       // Timings are informative; the run itself has committed.
     });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    await warehouse.finishRun(runId, 'failed', committed ? lastCounts : NO_COUNTS, steps, message);
+    // A step's own error after an abort (a fetch stopped by the signal) is the abort's consequence.
+    const cause: unknown = signal.aborted && !committed ? signal.reason : err;
+    const status: RunStatus = cause instanceof RunCancelledError ? 'cancelled' : 'failed';
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (!committed) await warehouse.finishRun(runId, status, NO_COUNTS, steps, message);
+    else await warehouse.finishRun(runId, 'failed', lastCounts, steps, message);
   }
   const run = await warehouse.getRun(runId);
   if (!run) throw new Error(`run ${runId} vanished from the runs table`);

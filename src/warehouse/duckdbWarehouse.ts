@@ -5,6 +5,7 @@ import { DatabaseBusyError, DuckSession, timestampValue, type Row } from '../eng
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { METADATA_DDL, RUN_COLUMNS, toRunRecord as toRun, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
+import { acquireRunLock, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 
@@ -67,16 +68,18 @@ export class DuckDBWarehouse implements Warehouse {
          error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ') stopped before it finished'
        WHERE status = 'running'`,
     );
+    // Same reason: every lock in the file belongs to a process that is gone.
+    await session.run(`DELETE FROM run_locks`);
     return wh;
   }
 
-  async startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string): Promise<number> {
+  async startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string, attempt = 1): Promise<number> {
     const id = Number(await this.session.scalar<bigint>(`SELECT nextval('runs_seq')`));
     const part = typeof partition === 'function' ? partition(id) : partition;
     await this.session.run(
-      `INSERT INTO runs (run_id, pipeline, partition, status, trigger, started_at, pid, host)
-       VALUES ($id, $pipeline, $partition, 'running', $trigger, $started::TIMESTAMP, $pid, $host)`,
-      { id, pipeline, partition: part, trigger, started: timestampValue(new Date()), pid: process.pid, host: hostname() },
+      `INSERT INTO runs (run_id, pipeline, partition, status, trigger, attempt, started_at, pid, host)
+       VALUES ($id, $pipeline, $partition, 'running', $trigger, $attempt, $started::TIMESTAMP, $pid, $host)`,
+      { id, pipeline, partition: part, trigger, attempt, started: timestampValue(new Date()), pid: process.pid, host: hostname() },
     );
     return id;
   }
@@ -125,6 +128,15 @@ export class DuckDBWarehouse implements Warehouse {
       where.push('status = $status');
       params.status = filter.status;
     }
+    if (filter.from || filter.to) where.push(`partition LIKE '____-__-__'`);
+    if (filter.from) {
+      where.push('partition >= $from');
+      params.from = filter.from;
+    }
+    if (filter.to) {
+      where.push('partition <= $to');
+      params.to = filter.to;
+    }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = Number(await this.session.scalar<bigint>(`SELECT count(*) FROM runs ${w}`, params));
     const rows = await this.session.rows(
@@ -132,6 +144,35 @@ export class DuckDBWarehouse implements Warehouse {
       params,
     );
     return { items: rows.map(toRun), total };
+  }
+
+  /** The reader connection autocommits: lock rows and cancel requests never wait for a run's transaction. */
+  private get meta(): MetaSql {
+    return {
+      exec: async (sql, params) => (await this.reader.connection.run(sql, [...params])).rowsChanged,
+      rows: (sql, params) => this.reader.plainRows(sql, [...params]),
+    };
+  }
+
+  acquireRunLock(lock: RunLock, ttlMs: number): Promise<LockResult> {
+    return acquireRunLock(this.meta, lock, ttlMs);
+  }
+
+  renewRunLock(lock: RunLock, ttlMs: number, runId?: number): Promise<boolean> {
+    return renewRunLock(this.meta, lock, ttlMs, runId ?? null);
+  }
+
+  releaseRunLock(lock: RunLock): Promise<void> {
+    return releaseRunLock(this.meta, lock);
+  }
+
+  async requestCancel(runId: number): Promise<boolean> {
+    return (await this.meta.exec(`UPDATE runs SET cancel_requested = true WHERE run_id = $1 AND status = 'running'`, [runId])) === 1;
+  }
+
+  async cancelRequested(runId: number): Promise<boolean> {
+    const rows = await this.meta.rows(`SELECT cancel_requested FROM runs WHERE run_id = $1`, [runId]);
+    return rows[0]?.cancel_requested === true;
   }
 
   async listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }> {

@@ -2,7 +2,8 @@ import { plainValue } from '../engine/duckdb.js';
 
 /** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
 
-export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
+/** `cancelled`: stopped on request (`ecluse cancel`, `POST /runs/{id}/cancel`); never retried. */
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const METADATA_DDL = [
@@ -26,7 +27,23 @@ export const METADATA_DDL = [
     error VARCHAR,
     pid INTEGER,
     host VARCHAR,
-    steps JSON
+    steps JSON,
+    cancel_requested BOOLEAN NOT NULL DEFAULT false
+  )`,
+  // Warehouses created before cancellation existed.
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS cancel_requested BOOLEAN DEFAULT false`,
+  // One active run per (pipeline, partition): a row per held lock, with an expiry its holder keeps pushing
+  // forward, so a crashed holder cannot keep it (see runLocks.ts). Instants as epoch milliseconds: portable.
+  `CREATE TABLE IF NOT EXISTS run_locks (
+    pipeline VARCHAR NOT NULL,
+    partition VARCHAR NOT NULL,
+    owner VARCHAR NOT NULL,
+    run_id BIGINT,
+    pid INTEGER,
+    host VARCHAR,
+    acquired_at_ms BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (pipeline, partition)
   )`,
   `CREATE TABLE IF NOT EXISTS files (
     pipeline VARCHAR NOT NULL,

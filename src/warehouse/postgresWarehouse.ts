@@ -12,6 +12,7 @@ import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 import { METADATA_DDL, RUN_COLUMNS, toRunRecord, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
+import { acquireRunLock, isAlive, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
 
 /** Channel on which every committed run is announced, so other processes' caches follow. */
@@ -63,15 +64,6 @@ export function parsePostgresUrl(url: string): Target {
     schema,
     display: display.toString() + (schema ? `${display.search ? '&' : '?'}schema=${schema}` : ''),
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -146,14 +138,14 @@ export class PostgresWarehouse implements Warehouse {
     return this.writer.query(sql, params as unknown[]);
   }
 
-  async startRun(pipelineName: string, partition: string | ((runId: number) => string), trigger: string): Promise<number> {
+  async startRun(pipelineName: string, partition: string | ((runId: number) => string), trigger: string, attempt = 1): Promise<number> {
     const { rows } = await this.run(`SELECT nextval('runs_seq') AS id`);
     const id = Number(rows[0].id);
     const part = typeof partition === 'function' ? partition(id) : partition;
     await this.run(
-      `INSERT INTO runs (run_id, pipeline, partition, status, trigger, started_at, pid, host)
-       VALUES ($1, $2, $3, 'running', $4, $5::TIMESTAMP, $6, $7)`,
-      [id, pipelineName, part, trigger, new Date().toISOString().replace('Z', ''), process.pid, hostname()],
+      `INSERT INTO runs (run_id, pipeline, partition, status, trigger, attempt, started_at, pid, host)
+       VALUES ($1, $2, $3, 'running', $4, $8, $5::TIMESTAMP, $6, $7)`,
+      [id, pipelineName, part, trigger, new Date().toISOString().replace('Z', ''), process.pid, hostname(), attempt],
     );
     return id;
   }
@@ -183,16 +175,51 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async listRuns(filter: RunFilter = {}): Promise<{ items: RunRecord[]; total: number }> {
-    const { where, params } = conditions([
-      ['pipeline', filter.pipeline],
-      ['status', filter.status],
-    ]);
+    const { where, params } = conditions(
+      [
+        ['pipeline', filter.pipeline],
+        ['status', filter.status],
+      ],
+      [
+        ['partition', '>=', filter.from],
+        ['partition', '<=', filter.to],
+      ],
+    );
     const total = await this.run(`SELECT count(*) AS n FROM runs ${where}`, params);
     const { rows } = await this.run(
       `SELECT ${RUN_COLUMNS} FROM runs ${where} ORDER BY run_id DESC LIMIT ${Math.trunc(filter.limit ?? 1000)} OFFSET ${Math.trunc(filter.offset ?? 0)}`,
       params,
     );
     return { items: rows.map((r) => toRunRecord(r as Row)), total: Number(total.rows[0].n) };
+  }
+
+  /** Pooled connections autocommit: lock rows and cancel requests are seen at once, whatever a run's transaction holds. */
+  private get meta(): MetaSql {
+    return {
+      exec: async (sql, params) => (await this.readers.query(sql, [...params])).rowCount ?? 0,
+      rows: async (sql, params) => (await this.readers.query(sql, [...params])).rows as Row[],
+    };
+  }
+
+  acquireRunLock(lock: RunLock, ttlMs: number): Promise<LockResult> {
+    return acquireRunLock(this.meta, lock, ttlMs);
+  }
+
+  renewRunLock(lock: RunLock, ttlMs: number, runId?: number): Promise<boolean> {
+    return renewRunLock(this.meta, lock, ttlMs, runId ?? null);
+  }
+
+  releaseRunLock(lock: RunLock): Promise<void> {
+    return releaseRunLock(this.meta, lock);
+  }
+
+  async requestCancel(runId: number): Promise<boolean> {
+    return (await this.meta.exec(`UPDATE runs SET cancel_requested = true WHERE run_id = $1 AND status = 'running'`, [runId])) === 1;
+  }
+
+  async cancelRequested(runId: number): Promise<boolean> {
+    const rows = await this.meta.rows(`SELECT cancel_requested FROM runs WHERE run_id = $1`, [runId]);
+    return rows[0]?.cancel_requested === true;
   }
 
   async listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }> {
@@ -396,14 +423,26 @@ function makeFifo(path: string): boolean {
   }
 }
 
-/** `WHERE a = $1 AND b = $2` from the conditions that are set. */
-function conditions(pairs: ReadonlyArray<readonly [string, string | number | undefined]>): { where: string; params: (string | number)[] } {
+/**
+ * `WHERE a = $1 AND b = $2` from the conditions that are set; `days` bound a partition that is a day
+ * (ad-hoc partitions are then left out).
+ */
+function conditions(
+  pairs: ReadonlyArray<readonly [string, string | number | undefined]>,
+  days: ReadonlyArray<readonly [string, '>=' | '<=', string | undefined]> = [],
+): { where: string; params: (string | number)[] } {
   const parts: string[] = [];
   const params: (string | number)[] = [];
   for (const [col, value] of pairs) {
     if (value === undefined || value === '') continue;
     params.push(value);
     parts.push(`${quoteIdent(col)} = $${params.length}`);
+  }
+  const bounds = days.filter(([, , v]) => v !== undefined && v !== '');
+  if (bounds.length) parts.push(`${quoteIdent(bounds[0]![0])} LIKE '____-__-__'`);
+  for (const [col, op, value] of bounds) {
+    params.push(value as string);
+    parts.push(`${quoteIdent(col)} ${op} $${params.length}`);
   }
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }

@@ -2,12 +2,16 @@ import type { DuckSession, Row } from '../engine/duckdb.js';
 import type { Reject } from '../quality/rejects.js';
 import type { Dataset } from './dataset.js';
 import type { RunCounts, RunRecord, RunStatus } from './metadata.js';
+import type { LockResult, RunLock } from './runLocks.js';
 
 export type SqlParam = string | number | boolean | null;
 
 export interface RunFilter {
   pipeline?: string;
   status?: RunStatus;
+  /** Runs whose partition is a day from `from` to `to` (`YYYY-MM-DD`, both inclusive); ad-hoc runs are left out. */
+  from?: string;
+  to?: string;
   limit?: number;
   offset?: number;
 }
@@ -46,12 +50,23 @@ export interface Warehouse {
   /** Where it is, for messages (a path, or a URL without password). */
   readonly location: string;
   /** Creates a run record (status `running`, committed at once so a crash leaves a trace). */
-  startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string): Promise<number>;
+  startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string, attempt?: number): Promise<number>;
   /** Records a run's outcome. Call inside the transaction that commits its data. */
   finishRun(runId: number, status: RunStatus, counts: RunCounts, steps: Record<string, number>, error?: string | null): Promise<void>;
   /** Per-step timings, known only once the last step (which commits the run) has ended. */
   recordSteps(runId: number, steps: Record<string, number>): Promise<void>;
   getRun(runId: number): Promise<RunRecord | null>;
+  /**
+   * Run locks and cancel requests (see runLocks.ts): committed at once, outside any run's transaction, so
+   * other processes see them while a run works.
+   */
+  acquireRunLock(lock: RunLock, ttlMs: number): Promise<LockResult>;
+  /** False when the lock is no longer ours (taken over after we stopped renewing it). */
+  renewRunLock(lock: RunLock, ttlMs: number, runId?: number): Promise<boolean>;
+  releaseRunLock(lock: RunLock): Promise<void>;
+  /** Asks the process running this run to stop it; false when the run is not running. */
+  requestCancel(runId: number): Promise<boolean>;
+  cancelRequested(runId: number): Promise<boolean>;
   listRuns(filter?: RunFilter): Promise<{ items: RunRecord[]; total: number }>;
   listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }>;
   insertRejects(runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void>;

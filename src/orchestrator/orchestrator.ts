@@ -1,0 +1,373 @@
+import { randomUUID } from 'node:crypto';
+import type { RunSummary } from '../warehouse/metadata.js';
+import type { LockHolder, RunLock } from '../warehouse/runLocks.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { Limiter } from './limiter.js';
+import { daysBetween } from './partitions.js';
+import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
+import { executeRun, RunCancelledError, RunTimeoutError } from './runner.js';
+
+/** Raised when another live run holds the partition (one active run per pipeline and partition). */
+export class PartitionBusyError extends Error {
+  override name = 'PartitionBusyError';
+  constructor(
+    readonly pipeline: string,
+    readonly partition: string,
+    readonly holder: LockHolder,
+  ) {
+    super(
+      `${pipeline} [${partition}] is already running` +
+        (holder.run_id !== null ? ` (run ${holder.run_id}` : ' (') +
+        `, pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}); try again when it has finished`,
+    );
+  }
+}
+
+export interface OrchestratorOptions {
+  /** Attempts per partition run (config `retries.max_attempts`). */
+  maxAttempts?: number;
+  /** Base of the exponential backoff between attempts (config `retries.backoff_ms`). */
+  backoffMs?: number;
+  /** Time allowed to one attempt; past it the run is aborted at its next step and fails. */
+  timeoutMs?: number;
+  /** A lock not renewed for this long is free to take over (its holder is presumed dead). */
+  lockTtlMs?: number;
+  /** How often a running partition renews its lock and looks for a cancel request from another process. */
+  pollMs?: number;
+  /** Randomness of the jitter (tests pin it). */
+  random?: () => number;
+  /**
+   * Opens another connection to the same warehouse, for runs in parallel (PostgreSQL: one writer client
+   * carries one transaction at a time, so each concurrent run gets its own warehouse). Absent: runs one at a time.
+   */
+  openWarehouse?: () => Promise<Warehouse>;
+}
+
+export interface PartitionRunOptions {
+  progress?: (e: ProgressEvent) => void;
+  /** First attempt number (a recovery continues the count of the run that died). */
+  firstAttempt?: number;
+  /** The platform to run on (a parallel slot's own warehouse); default the orchestrator's, one run at a time. */
+  platform?: Platform;
+}
+
+export interface BackfillProgress {
+  total: number;
+  skipped: number;
+  done: number;
+  failed: number;
+  remaining: number;
+  /** Estimated milliseconds left, from the mean time of the partitions run so far (null before the first). */
+  eta_ms: number | null;
+  partition?: string;
+}
+
+export interface BackfillResult {
+  partition: string;
+  status: RunSummary['status'] | 'skipped' | 'busy';
+  run_id: number | null;
+  attempt: number | null;
+  error: string | null;
+}
+
+export interface BackfillSummary {
+  pipeline: string;
+  from: string;
+  to: string;
+  partitions: number;
+  skipped: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  busy: number;
+  /** Runs at a time, as asked and as possible (1 on the embedded warehouse, which has one writer). */
+  parallel: number;
+  parallel_effective: number;
+  duration_ms: number;
+  interrupted: boolean;
+  results: BackfillResult[];
+}
+
+export interface BackfillOptions {
+  parallel?: number;
+  /** Runs partitions that already succeeded too (without it, rerunning a backfill resumes it). */
+  force?: boolean;
+  trigger?: RunRequest['trigger'];
+  onProgress?: (p: BackfillProgress) => void;
+  /** Stops taking new partitions (Ctrl-C); runs in progress finish. */
+  signal?: AbortSignal;
+}
+
+export type CancelOutcome = 'cancelled' | 'requested' | 'not_running' | 'not_found';
+
+interface Execution {
+  controller: AbortController;
+}
+
+const DEFAULT_TIMEOUT_MS = 6 * 3_600_000;
+
+/**
+ * Runs pipelines by partition, in this process: a lock per (pipeline, partition), attempts with
+ * exponential backoff and jitter, a timeout per attempt, cancellation, and backfills of day ranges with
+ * bounded concurrency. The scheduler, the API and the CLI all run partitions through it. Distributed
+ * workers (a PostgreSQL job queue) would call `runPartition` the same way.
+ */
+export class Orchestrator {
+  /** Runs on the orchestrator's own platform, one at a time (its warehouse has one write connection). */
+  readonly queue = new Limiter(1);
+  private readonly active = new Map<number, Execution>();
+  private readonly maxAttempts: number;
+  private readonly backoffMs: number;
+  private readonly timeoutMs: number;
+  private readonly lockTtlMs: number;
+  private readonly pollMs: number;
+  private readonly random: () => number;
+
+  constructor(
+    readonly platform: Platform,
+    readonly pipelines: ReadonlyMap<string, Pipeline>,
+    private readonly options: OrchestratorOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? platform.config.retries.max_attempts;
+    this.backoffMs = options.backoffMs ?? platform.config.retries.backoff_ms;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.lockTtlMs = options.lockTtlMs ?? 60_000;
+    this.pollMs = options.pollMs ?? Math.min(1000, Math.floor(this.lockTtlMs / 3));
+    this.random = options.random ?? Math.random;
+  }
+
+  pipeline(name: string): Pipeline | undefined {
+    return this.pipelines.get(name);
+  }
+
+  /** Delay before attempt `attempt + 1`: base × 2^(attempt-1), jittered to between half and all of it. */
+  backoff(attempt: number): number {
+    const full = this.backoffMs * 2 ** (attempt - 1);
+    return Math.round(full / 2 + (full / 2) * this.random());
+  }
+
+  /**
+   * Runs one partition to its end: holds the partition's lock, tries up to `maxAttempts` times (each
+   * attempt is a run of its own in `runs`, numbered), and answers with the last attempt's summary.
+   * Throws PartitionBusyError when a live run holds the partition.
+   */
+  async runPartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger'], options: PartitionRunOptions = {}): Promise<RunSummary> {
+    const platform = options.platform ?? this.platform;
+    const { warehouse } = platform;
+    const lock: RunLock = { pipeline: pipeline.name, partition, owner: randomUUID() };
+    const got = await warehouse.acquireRunLock(lock, this.lockTtlMs);
+    if (!got.acquired) throw new PartitionBusyError(pipeline.name, partition, got.holder);
+    const exec: Execution = { controller: new AbortController() };
+    const runIds: number[] = [];
+    let current: number | undefined;
+    let polling = false;
+    const poll = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      void (async () => {
+        if (!(await warehouse.renewRunLock(lock, this.lockTtlMs, current))) {
+          exec.controller.abort(new Error(`lost the lock of ${pipeline.name} [${partition}] (not renewed in time; another process took it over)`));
+        } else if (current !== undefined && (await warehouse.cancelRequested(current))) {
+          exec.controller.abort(new RunCancelledError(`run ${current} cancelled on request`));
+        }
+      })()
+        .catch(() => {
+          // A failed poll is retried at the next one; the lock lasts several polls.
+        })
+        .finally(() => {
+          polling = false;
+        });
+    }, this.pollMs);
+    poll.unref();
+    try {
+      let summary: RunSummary | undefined;
+      const first = options.firstAttempt ?? 1;
+      // Attempts are numbered across a recovery: at most maxAttempts in all, at least one more.
+      const last = Math.max(first, this.maxAttempts);
+      for (let attempt = first; attempt <= last; attempt++) {
+        const timeout = new AbortController();
+        const timer = setTimeout(() => timeout.abort(new RunTimeoutError(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+        timer.unref();
+        const signal = AbortSignal.any([exec.controller.signal, timeout.signal]);
+        const job = () =>
+          executeRun(platform, pipeline, { partition, trigger }, options.progress, {
+            signal,
+            attempt,
+            onStart: (id) => {
+              current = id;
+              runIds.push(id);
+              this.active.set(id, exec);
+            },
+          });
+        try {
+          summary = options.platform ? await job() : await this.queue.push(job);
+        } finally {
+          clearTimeout(timer);
+        }
+        if (summary.status !== 'failed' || exec.controller.signal.aborted || attempt >= last) break;
+        try {
+          await sleep(this.backoff(attempt), exec.controller.signal);
+        } catch {
+          break;
+        }
+      }
+      if (!summary) throw new Error('no attempt was made (maxAttempts < 1)');
+      return summary;
+    } finally {
+      clearInterval(poll);
+      for (const id of runIds) this.active.delete(id);
+      await warehouse.releaseRunLock(lock).catch(() => {
+        // Left to expire: the next run takes it over after lockTtlMs.
+      });
+    }
+  }
+
+  /**
+   * Cancels a run: at once when this process runs it (it stops at its next step, or during its backoff);
+   * otherwise the request is recorded in `runs`, and the process running it (PostgreSQL) sees it at its next poll.
+   */
+  async cancel(runId: number): Promise<CancelOutcome> {
+    const exec = this.active.get(runId);
+    if (exec) {
+      exec.controller.abort(new RunCancelledError(`run ${runId} cancelled on request`));
+      return 'cancelled';
+    }
+    const run = await this.platform.warehouse.getRun(runId);
+    if (!run) return 'not_found';
+    if (run.status !== 'running') return 'not_running';
+    return (await this.platform.warehouse.requestCancel(runId)) ? 'requested' : 'not_running';
+  }
+
+  /** Partitions of a pipeline that have a succeeded run between two days. */
+  async succeededPartitions(pipeline: string, from: string, to: string): Promise<Set<string>> {
+    const done = new Set<string>();
+    for (let offset = 0; ; offset += 10_000) {
+      const { items } = await this.platform.warehouse.listRuns({ pipeline, status: 'succeeded', from, to, limit: 10_000, offset });
+      for (const r of items) done.add(r.partition);
+      if (items.length < 10_000) return done;
+    }
+  }
+
+  /**
+   * Runs every day from `from` to `to` as a partition, `parallel` at a time where the warehouse allows it.
+   * Partitions already succeeded are skipped unless `force`: rerunning an interrupted backfill resumes it.
+   */
+  async backfill(pipeline: Pipeline, from: string, to: string, options: BackfillOptions = {}): Promise<BackfillSummary> {
+    const t0 = Date.now();
+    const days = daysBetween(from, to);
+    const done = options.force ? new Set<string>() : await this.succeededPartitions(pipeline.name, from, to);
+    const todo = days.filter((d) => !done.has(d));
+    const parallel = Math.max(1, Math.trunc(options.parallel ?? 1));
+    const canParallel = this.platform.warehouse.kind === 'postgres' && this.options.openWarehouse !== undefined;
+    const effective = canParallel ? Math.min(parallel, Math.max(1, todo.length)) : 1;
+    const results = new Map<string, BackfillResult>(
+      days.filter((d) => done.has(d)).map((d) => [d, { partition: d, status: 'skipped', run_id: null, attempt: null, error: null }]),
+    );
+    const progress: BackfillProgress = { total: days.length, skipped: days.length - todo.length, done: 0, failed: 0, remaining: todo.length, eta_ms: null };
+    const started = Date.now();
+    const report = (partition?: string) => {
+      const finished = progress.done + progress.failed;
+      progress.eta_ms = finished > 0 ? Math.round(((Date.now() - started) / finished) * progress.remaining / effective) : null;
+      options.onProgress?.({ ...progress, partition });
+    };
+    report();
+
+    const slots: Platform[] = [];
+    try {
+      // Slot 0 uses the orchestrator's own warehouse; the others open their own connection.
+      slots.push(this.platform);
+      if (canParallel && this.options.openWarehouse) {
+        for (let i = 1; i < effective; i++) slots.push({ ...this.platform, warehouse: await this.options.openWarehouse() });
+      }
+      let next = 0;
+      await Promise.all(
+        slots.map(async (slot, i) => {
+          while (next < todo.length && !options.signal?.aborted) {
+            const day = todo[next++] as string;
+            const result = await this.backfillOne(pipeline, day, options.trigger ?? 'backfill', i === 0 ? undefined : slot);
+            results.set(day, result);
+            progress.remaining--;
+            if (result.status === 'succeeded') progress.done++;
+            else progress.failed++;
+            report(day);
+          }
+        }),
+      );
+    } finally {
+      await Promise.allSettled(slots.slice(1).map((s) => s.warehouse.close()));
+    }
+    const ordered = days.map((d) => results.get(d)).filter((r): r is BackfillResult => r !== undefined);
+    const count = (s: BackfillResult['status']) => ordered.filter((r) => r.status === s).length;
+    return {
+      pipeline: pipeline.name,
+      from,
+      to,
+      partitions: days.length,
+      skipped: count('skipped'),
+      succeeded: count('succeeded'),
+      failed: count('failed'),
+      cancelled: count('cancelled'),
+      busy: count('busy'),
+      parallel,
+      parallel_effective: effective,
+      duration_ms: Date.now() - t0,
+      interrupted: ordered.length < days.length,
+      results: ordered,
+    };
+  }
+
+  private async backfillOne(pipeline: Pipeline, day: string, trigger: RunRequest['trigger'], platform: Platform | undefined): Promise<BackfillResult> {
+    try {
+      const s = await this.runPartition(pipeline, day, trigger, { platform });
+      const run = await (platform ?? this.platform).warehouse.getRun(s.run_id);
+      return { partition: day, status: s.status, run_id: s.run_id, attempt: run?.attempt ?? null, error: s.error ?? null };
+    } catch (err) {
+      if (err instanceof PartitionBusyError) return { partition: day, status: 'busy', run_id: err.holder.run_id, attempt: null, error: err.message };
+      return { partition: day, status: 'failed', run_id: null, attempt: null, error: (err as Error).message };
+    }
+  }
+
+  /**
+   * Partitions whose last run was left `running` by a process that died (the warehouse marked it failed
+   * when opened) are run again, continuing the attempt count, while attempts remain.
+   */
+  async recoverInterrupted(): Promise<RunSummary[]> {
+    const rows = await this.platform.warehouse.query(
+      `SELECT r.pipeline, r.partition, r.attempt FROM runs r
+       WHERE r.status = 'failed' AND r.error LIKE 'the process running it %' AND r.partition LIKE '____-__-__'
+         AND NOT EXISTS (SELECT 1 FROM runs n WHERE n.pipeline = r.pipeline AND n.partition = r.partition AND n.run_id > r.run_id)
+       ORDER BY r.run_id`,
+    );
+    const out: RunSummary[] = [];
+    for (const r of rows as { pipeline: string; partition: string; attempt: number }[]) {
+      const p = this.pipelines.get(r.pipeline);
+      if (!p || Number(r.attempt) >= this.maxAttempts) continue;
+      try {
+        out.push(await this.runPartition(p, r.partition, 'recovery', { firstAttempt: Number(r.attempt) + 1 }));
+      } catch (err) {
+        if (!(err instanceof PartitionBusyError)) throw err;
+      }
+    }
+    return out;
+  }
+
+  /** Waits for every run queued on the orchestrator's own warehouse. */
+  async drain(): Promise<void> {
+    await this.queue.drain();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

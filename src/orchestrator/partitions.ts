@@ -1,0 +1,29 @@
+import { parseDay, wallClock } from '../engine/zonedTime.js';
+
+/** Partitions are days in this zone unless a schedule says otherwise (DESIGN "Partitions"). */
+export const PARTITION_ZONE = 'Europe/Paris';
+
+const DAY_MS = 86_400_000;
+
+/** The calendar day (`YYYY-MM-DD`) an instant falls on in a time zone. */
+export function dayOf(instant: Date, timeZone = PARTITION_ZONE): string {
+  const w = wallClock(instant.getTime(), timeZone);
+  return `${String(w.year).padStart(4, '0')}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
+}
+
+/** Whether a string is a real calendar day `YYYY-MM-DD`. */
+export function isDay(s: string): boolean {
+  return parseDay(s) !== null;
+}
+
+/** Every day from `from` to `to`, both inclusive; throws on a bad day or a reversed range. */
+export function daysBetween(from: string, to: string): string[] {
+  const a = parseDay(from);
+  const b = parseDay(to);
+  if (a === null) throw new RangeError(`--from ${from}: expected a day YYYY-MM-DD`);
+  if (b === null) throw new RangeError(`--to ${to}: expected a day YYYY-MM-DD`);
+  if (b < a) throw new RangeError(`--to ${to} is before --from ${from}`);
+  const days: string[] = [];
+  for (let t = a; t <= b; t += DAY_MS) days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}

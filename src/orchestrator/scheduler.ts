@@ -1,0 +1,141 @@
+import { Cron } from 'croner';
+import type { Config } from '../config/config.js';
+import type { RunSummary } from '../warehouse/metadata.js';
+import { Orchestrator, PartitionBusyError } from './orchestrator.js';
+import { dayOf } from './partitions.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface EffectiveSchedule {
+  pipeline: string;
+  cron: string;
+  timezone: string;
+  enabled: boolean;
+  /** `config` when `ecluse.config.json` overrides the pipeline's own. */
+  origin: 'pipeline' | 'config';
+}
+
+/** A pipeline's schedule after the configuration's `schedules` override (or disable) it. */
+export function effectiveSchedule(pipeline: Pipeline, config: Config): EffectiveSchedule {
+  const override = config.schedules[pipeline.name];
+  if (override) return { pipeline: pipeline.name, cron: override.cron, timezone: override.timezone, enabled: override.enabled, origin: 'config' };
+  return { pipeline: pipeline.name, ...pipeline.schedule, enabled: true, origin: 'pipeline' };
+}
+
+/**
+ * The last tick of a schedule strictly before `now`, or null when there was none in the last year.
+ * Looked for in growing windows: a daily schedule is found in the first.
+ */
+export function lastTickBefore(cron: string, timezone: string, now: Date): Date | null {
+  const job = new Cron(cron, { timezone, paused: true });
+  try {
+    for (const days of [2, 40, 400]) {
+      const ticks = job.nextRuns(100_000, new Date(now.getTime() - days * 86_400_000)).filter((t) => t < now);
+      if (ticks.length) return ticks[ticks.length - 1] ?? null;
+    }
+    return null;
+  } finally {
+    job.stop();
+  }
+}
+
+export interface SchedulerOptions {
+  /** The clock (tests move it). */
+  now?: () => Date;
+  log?: (message: string) => void;
+}
+
+/**
+ * Runs each pipeline's schedule (croner) while the server is up. A tick runs the partition of its day
+ * (Europe/Paris). On start, the last tick before now is caught up once if its partition has no succeeded
+ * or running run (a server down for a week runs one catch-up, not seven), and runs whose process died are
+ * retried.
+ */
+export class Scheduler {
+  private readonly jobs: Cron[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly now: () => Date;
+  private readonly log: (message: string) => void;
+
+  constructor(
+    private readonly orchestrator: Orchestrator,
+    options: SchedulerOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.log = options.log ?? (() => {});
+  }
+
+  schedules(): EffectiveSchedule[] {
+    return [...this.orchestrator.pipelines.values()].map((p) => effectiveSchedule(p, this.orchestrator.platform.config));
+  }
+
+  /** Starts the cron jobs, then (in the background) recovery and catch-up; `stop()` waits for them. */
+  start(): void {
+    for (const s of this.schedules()) {
+      if (!s.enabled) {
+        this.log(`schedule of ${s.pipeline} disabled by configuration`);
+        continue;
+      }
+      const pipeline = this.orchestrator.pipelines.get(s.pipeline) as Pipeline;
+      const job = new Cron(s.cron, { timezone: s.timezone, protect: true }, (self: Cron) => {
+        const at = self.currentRun() ?? this.now();
+        this.track(this.tick(pipeline, at, 'schedule'));
+      });
+      this.jobs.push(job);
+      this.log(`schedule of ${s.pipeline}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}`);
+    }
+    this.track(
+      (async () => {
+        await this.orchestrator.recoverInterrupted();
+        await this.catchUp();
+      })(),
+    );
+  }
+
+  /** Runs the last missed tick of each enabled schedule, once. */
+  async catchUp(): Promise<RunSummary[]> {
+    const out: RunSummary[] = [];
+    const now = this.now();
+    for (const s of this.schedules()) {
+      if (!s.enabled) continue;
+      const tick = lastTickBefore(s.cron, s.timezone, now);
+      if (!tick) continue;
+      const partition = dayOf(tick);
+      const { items } = await this.orchestrator.platform.warehouse.listRuns({ pipeline: s.pipeline, from: partition, to: partition, limit: 10_000 });
+      if (items.some((r) => r.status === 'succeeded' || r.status === 'running')) continue;
+      this.log(`catching up ${s.pipeline} [${partition}] (tick of ${tick.toISOString()} missed)`);
+      const summary = await this.tick(this.orchestrator.pipelines.get(s.pipeline) as Pipeline, tick, 'catch-up');
+      if (summary) out.push(summary);
+    }
+    return out;
+  }
+
+  /** Runs the partition of a tick; a partition already running elsewhere is left to that run. */
+  async tick(pipeline: Pipeline, at: Date, trigger: 'schedule' | 'catch-up'): Promise<RunSummary | null> {
+    const partition = dayOf(at);
+    try {
+      const s = await this.orchestrator.runPartition(pipeline, partition, trigger);
+      this.log(`${trigger} run ${s.run_id} ${pipeline.name} [${partition}]: ${s.status}${s.error ? ` (${s.error})` : ''}`);
+      return s;
+    } catch (err) {
+      if (err instanceof PartitionBusyError) {
+        this.log(err.message);
+        return null;
+      }
+      this.log(`${trigger} run of ${pipeline.name} [${partition}] could not start: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    const guarded = p.catch((err: unknown) => this.log(`scheduler: ${(err as Error).message}`));
+    this.inFlight.add(guarded);
+    void guarded.finally(() => this.inFlight.delete(guarded));
+  }
+
+  /** Stops the cron jobs and waits for the runs they started. */
+  async stop(): Promise<void> {
+    for (const j of this.jobs) j.stop();
+    this.jobs.length = 0;
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -1,0 +1,86 @@
+import { hostname } from 'node:os';
+import type { Row } from '../engine/duckdb.js';
+
+/**
+ * One active run per (pipeline, partition), across processes and machines, on any warehouse: a `run_locks`
+ * row per held lock. Its holder pushes `expires_at_ms` forward while it works (a heartbeat); a holder that
+ * crashed stops doing so, and its lock can be taken over once expired, or at once when the holder is a
+ * process of this host that no longer exists. Taking over is a compare-and-swap on the owner, so two
+ * contenders cannot both win.
+ */
+
+/** Whom a lock is for: `owner` is unique per execution of a partition (it holds across retries). */
+export interface RunLock {
+  pipeline: string;
+  partition: string;
+  owner: string;
+}
+
+export interface LockHolder {
+  owner: string;
+  run_id: number | null;
+  pid: number | null;
+  host: string | null;
+  expires_at_ms: number;
+}
+
+export type LockResult = { acquired: true; tookOverFrom: LockHolder | null } | { acquired: false; holder: LockHolder };
+
+/** Autocommitted statements outside any run's transaction (`$1` parameters): what each warehouse lends. */
+export interface MetaSql {
+  exec(sql: string, params: readonly (string | number | null)[]): Promise<number>;
+  rows(sql: string, params: readonly (string | number | null)[]): Promise<Row[]>;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether a holder can no longer be working: its lock expired, or its process (on this host) is gone. */
+export function holderIsDead(h: LockHolder, now: number, host = hostname()): boolean {
+  if (h.expires_at_ms <= now) return true;
+  return h.host === host && (h.pid === null || !isAlive(h.pid));
+}
+
+export async function acquireRunLock(db: MetaSql, lock: RunLock, ttlMs: number, now = Date.now()): Promise<LockResult> {
+  const host = hostname();
+  const inserted = await db.exec(
+    `INSERT INTO run_locks (pipeline, partition, owner, run_id, pid, host, acquired_at_ms, expires_at_ms)
+     VALUES ($1, $2, $3, NULL, $4, $5, $6, $7) ON CONFLICT (pipeline, partition) DO NOTHING`,
+    [lock.pipeline, lock.partition, lock.owner, process.pid, host, now, now + ttlMs],
+  );
+  if (inserted === 1) return { acquired: true, tookOverFrom: null };
+  const rows = await db.rows(`SELECT owner, run_id, pid, host, expires_at_ms FROM run_locks WHERE pipeline = $1 AND partition = $2`, [lock.pipeline, lock.partition]);
+  const holder = rows[0] as unknown as LockHolder | undefined;
+  // Released between our insert and our read: try once more from the start.
+  if (!holder) return acquireRunLock(db, lock, ttlMs, now);
+  const current = { ...holder, expires_at_ms: Number(holder.expires_at_ms) };
+  if (current.owner === lock.owner) return { acquired: true, tookOverFrom: null };
+  if (!holderIsDead(current, now, host)) return { acquired: false, holder: current };
+  const taken = await db.exec(
+    `UPDATE run_locks SET owner = $3, run_id = NULL, pid = $4, host = $5, acquired_at_ms = $6, expires_at_ms = $7
+     WHERE pipeline = $1 AND partition = $2 AND owner = $8`,
+    [lock.pipeline, lock.partition, lock.owner, process.pid, host, now, now + ttlMs, current.owner],
+  );
+  if (taken === 1) return { acquired: true, tookOverFrom: current };
+  // Someone else took it over first.
+  return acquireRunLock(db, lock, ttlMs, now);
+}
+
+/** Pushes the expiry forward (and records the attempt's run); false when the lock is no longer ours. */
+export async function renewRunLock(db: MetaSql, lock: RunLock, ttlMs: number, runId: number | null = null, now = Date.now()): Promise<boolean> {
+  const n = await db.exec(
+    `UPDATE run_locks SET expires_at_ms = $4, run_id = coalesce($5::BIGINT, run_id) WHERE pipeline = $1 AND partition = $2 AND owner = $3`,
+    [lock.pipeline, lock.partition, lock.owner, now + ttlMs, runId],
+  );
+  return n === 1;
+}
+
+export async function releaseRunLock(db: MetaSql, lock: RunLock): Promise<void> {
+  await db.exec(`DELETE FROM run_locks WHERE pipeline = $1 AND partition = $2 AND owner = $3`, [lock.pipeline, lock.partition, lock.owner]);
+}

@@ -1,0 +1,209 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Orchestrator, PartitionBusyError } from '../../src/orchestrator/orchestrator.js';
+import type { Platform } from '../../src/orchestrator/pipeline.js';
+import { openPlatform, tempHome } from '../helpers/platform.js';
+import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../helpers/warehouses.js';
+import { testPipeline } from './testPipelines.js';
+
+/** A pid that surely belongs to no process: a child that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseKind[]) {
+  describe(`orchestrator on ${kind}`, { skip: await skipUnless(kind) }, () => {
+    const homes: string[] = [];
+    after(() => dropSchemas(homes));
+
+    async function platform(): Promise<Platform> {
+      const home = await tempHome('ecluse-orch-');
+      homes.push(home);
+      const url = warehouseFor(kind, home);
+      return openPlatform(home, url ? { ECLUSE_WAREHOUSE: url } : {});
+    }
+
+    async function attempts(p: Platform, pipeline: string, partition: string) {
+      const { items } = await p.warehouse.listRuns({ pipeline, from: partition, to: partition });
+      return items.sort((a, b) => a.run_id - b.run_id);
+    }
+
+    test('a failing run is retried with backoff, then succeeds; each attempt is a numbered run', async () => {
+      const p = await platform();
+      try {
+        const flaky = testPipeline('flaky', async (_ctx, _req, call) => {
+          if (call < 3) throw new Error(`transient failure ${call}`);
+        });
+        const orch = new Orchestrator(p, new Map([['flaky', flaky]]), { maxAttempts: 3, backoffMs: 20, random: () => 1 });
+        const t0 = Date.now();
+        const s = await orch.runPartition(flaky, '2024-10-01', 'cli');
+        assert.equal(s.status, 'succeeded');
+        assert.ok(Date.now() - t0 >= 20 + 40, 'backoff waits 20 then 40 ms');
+        const runs = await attempts(p, 'flaky', '2024-10-01');
+        assert.deepEqual(runs.map((r) => [r.attempt, r.status]), [[1, 'failed'], [2, 'failed'], [3, 'succeeded']]);
+        assert.equal(runs[0]?.error, 'transient failure 1');
+        assert.ok(runs.every((r) => r.finished_at !== null && r.started_at));
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('retries exhausted: the partition ends failed with the last error', async () => {
+      const p = await platform();
+      try {
+        const broken = testPipeline('broken', async () => {
+          throw new Error('source unreachable');
+        });
+        const orch = new Orchestrator(p, new Map([['broken', broken]]), { maxAttempts: 2, backoffMs: 1 });
+        const s = await orch.runPartition(broken, '2024-10-02', 'cli');
+        assert.equal(s.status, 'failed');
+        assert.equal(s.error, 'source unreachable');
+        assert.equal(broken.calls.length, 2);
+        assert.deepEqual((await attempts(p, 'broken', '2024-10-02')).map((r) => r.attempt), [1, 2]);
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('a run past its timeout is aborted at its next step and fails; nothing commits', async () => {
+      const p = await platform();
+      try {
+        const slow = testPipeline('slow', () => sleep(200));
+        const orch = new Orchestrator(p, new Map([['slow', slow]]), { maxAttempts: 1, timeoutMs: 50 });
+        const s = await orch.runPartition(slow, '2024-10-03', 'cli');
+        assert.equal(s.status, 'failed');
+        assert.match(s.error ?? '', /timed out after 50 ms/);
+        assert.equal(s.rows_read, 0);
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('cancel stops a running run (no retry), in process and by a request recorded in runs', async () => {
+      const p = await platform();
+      try {
+        let started!: () => void;
+        const running = new Promise<void>((r) => (started = r));
+        const long = testPipeline('long', async (ctx) => {
+          started();
+          // Waits like a fetch that honours the signal.
+          await sleep(5000, undefined, { signal: ctx.signal }).catch(() => {});
+        });
+        const orch = new Orchestrator(p, new Map([['long', long]]), { maxAttempts: 3, backoffMs: 1 });
+        const run = orch.runPartition(long, '2024-10-04', 'cli');
+        await running;
+        const id = (await attempts(p, 'long', '2024-10-04'))[0]!.run_id;
+        assert.equal(await orch.cancel(id), 'cancelled');
+        const s = await run;
+        assert.equal(s.status, 'cancelled');
+        assert.equal(long.calls.length, 1, 'a cancelled run is not retried');
+        assert.equal(await orch.cancel(id), 'not_running');
+        assert.equal(await orch.cancel(999_999), 'not_found');
+
+        // Another process's request: recorded in runs, seen by the running process at its next poll.
+        const polled = new Orchestrator(p, new Map([['long', long]]), { maxAttempts: 1, pollMs: 20 });
+        let started2!: () => void;
+        const running2 = new Promise<void>((r) => (started2 = r));
+        const long2 = testPipeline('long', async (ctx) => {
+          started2();
+          await sleep(5000, undefined, { signal: ctx.signal }).catch(() => {});
+        });
+        const run2 = polled.runPartition(long2, '2024-10-05', 'cli');
+        await running2;
+        const id2 = (await attempts(p, 'long', '2024-10-05'))[0]!.run_id;
+        assert.equal(await p.warehouse.requestCancel(id2), true);
+        const s2 = await run2;
+        assert.equal(s2.status, 'cancelled');
+        assert.match(s2.error ?? '', /cancelled on request/);
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('one active run per (pipeline, partition); a lock of a dead process or an expired one is taken over', async () => {
+      const p = await platform();
+      try {
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let entered!: () => void;
+        const inside = new Promise<void>((r) => (entered = r));
+        const held = testPipeline('locked', async () => {
+          entered();
+          await gate;
+        });
+        const orch = new Orchestrator(p, new Map([['locked', held]]), { maxAttempts: 1 });
+        const first = orch.runPartition(held, '2024-10-06', 'cli');
+        await inside;
+        const other = new Orchestrator(p, new Map([['locked', held]]), { maxAttempts: 1 });
+        await assert.rejects(other.runPartition(held, '2024-10-06', 'cli'), PartitionBusyError);
+        release();
+        assert.equal((await first).status, 'succeeded');
+
+        // A crashed holder on this host: its pid is gone, its lock is taken over at once.
+        await p.warehouse.execute(
+          `INSERT INTO run_locks (pipeline, partition, owner, run_id, pid, host, acquired_at_ms, expires_at_ms) VALUES ($1, $2, 'crashed', 7, $3, $4, $5, $6)`,
+          ['locked', '2024-10-07', deadPid(), hostname(), Date.now(), Date.now() + 3_600_000],
+        );
+        // A holder on another machine that stopped renewing: taken over once expired, not before.
+        await p.warehouse.execute(
+          `INSERT INTO run_locks (pipeline, partition, owner, run_id, pid, host, acquired_at_ms, expires_at_ms) VALUES ($1, $2, 'elsewhere', 8, 1, 'another-host', $3, $4)`,
+          ['locked', '2024-10-08', Date.now(), Date.now() + 3_600_000],
+        );
+        await p.warehouse.execute(
+          `INSERT INTO run_locks (pipeline, partition, owner, run_id, pid, host, acquired_at_ms, expires_at_ms) VALUES ($1, $2, 'expired', 9, 1, 'another-host', $3, $4)`,
+          ['locked', '2024-10-09', Date.now() - 120_000, Date.now() - 60_000],
+        );
+        const free = testPipeline('locked');
+        assert.equal((await orch.runPartition(free, '2024-10-07', 'cli')).status, 'succeeded');
+        await assert.rejects(orch.runPartition(free, '2024-10-08', 'cli'), /already running \(run 8, pid 1 on another-host\)/);
+        assert.equal((await orch.runPartition(free, '2024-10-09', 'cli')).status, 'succeeded');
+        const left = await p.warehouse.query(`SELECT partition FROM run_locks ORDER BY partition`);
+        assert.deepEqual(left, [{ partition: '2024-10-08' }], 'finished runs release their locks');
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('a backfill runs daily partitions; rerunning it resumes (skips succeeded ones) unless forced', async () => {
+      const p = await platform();
+      try {
+        let failOn: string | null = '2024-10-12';
+        const daily = testPipeline('daily', async (_ctx, req) => {
+          if (req.partition === failOn) throw new Error(`no data for ${req.partition}`);
+        });
+        const wh = p.warehouse;
+        const orch = new Orchestrator(p, new Map([['daily', daily]]), {
+          maxAttempts: 1,
+          openWarehouse: kind === 'postgres' ? async () => (await openPlatform(p.config.home, { ECLUSE_WAREHOUSE: p.config.warehouse })).warehouse : undefined,
+        });
+        const seen: number[] = [];
+        const first = await orch.backfill(daily, '2024-10-10', '2024-10-14', { parallel: 3, onProgress: (e) => seen.push(e.remaining) });
+        assert.equal(first.partitions, 5);
+        assert.equal(first.succeeded, 4);
+        assert.equal(first.failed, 1);
+        assert.equal(first.parallel_effective, kind === 'postgres' ? 3 : 1);
+        assert.deepEqual(seen, [5, 4, 3, 2, 1, 0]);
+        assert.deepEqual(daily.calls.map((c) => c.partition).sort(), ['2024-10-10', '2024-10-11', '2024-10-12', '2024-10-13', '2024-10-14']);
+
+        failOn = null;
+        daily.calls.length = 0;
+        const second = await orch.backfill(daily, '2024-10-10', '2024-10-14');
+        assert.equal(second.skipped, 4);
+        assert.equal(second.succeeded, 1);
+        assert.deepEqual(daily.calls.map((c) => c.partition), ['2024-10-12']);
+
+        daily.calls.length = 0;
+        const forced = await orch.backfill(daily, '2024-10-13', '2024-10-14', { force: true });
+        assert.equal(forced.succeeded, 2);
+        assert.equal(daily.calls.length, 2);
+        assert.equal((await wh.listRuns({ pipeline: 'daily' })).total, 5 + 1 + 2);
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+  });
+}
