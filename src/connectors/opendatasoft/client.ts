@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Readable, Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { getWithRetry, OdsApiError, type RetryOptions } from './http.js';
 
@@ -79,6 +79,11 @@ export interface DownloadedWindow {
   bytes: number;
 }
 
+/** More records match than the `records` endpoint can serve (`offset + limit` < 10000): use an export. */
+export class OdsCeilingError extends OdsApiError {
+  override name = 'OdsCeilingError';
+}
+
 interface RawRecords {
   total_count: number;
   results: OdsRecord[];
@@ -146,10 +151,16 @@ export class OdsClient {
     for (;;) {
       const room = RECORDS_CEILING - 1 - offset;
       const limit = Math.min(size, room, total === null ? size : total - offset);
-      if (limit <= 0) return;
+      if (limit <= 0) {
+        // The data grew under us past what `records` can reach: stopping here would lose records silently.
+        if (total !== null && offset < total) {
+          throw new OdsCeilingError(`OpenDataSoft ${dataset}: ${total} records match now, more than the ${MAX_RECORDS} the records endpoint serves; use an export`, this.url(dataset, 'records', this.params(query)).toString());
+        }
+        return;
+      }
       const page = await this.records(dataset, { ...query, limit, offset });
       if (total === null && page.totalCount > MAX_RECORDS) {
-        throw new OdsApiError(
+        throw new OdsCeilingError(
           `OpenDataSoft ${dataset}: ${page.totalCount} records match, more than the ${MAX_RECORDS} the records endpoint serves; use an export`,
           this.url(dataset, 'records', this.params(query)).toString(),
         );
@@ -219,10 +230,11 @@ export class OdsClient {
    */
   async downloadWindow(dataset: string, options: DownloadWindowOptions): Promise<DownloadedWindow> {
     const totalCount = await this.count(dataset, options);
-    if (totalCount > MAX_RECORDS) {
+    const viaExport = async (): Promise<DownloadedWindow> => {
       const got = await this.exportTo(dataset, 'jsonl', options.dest, { ...options, total: totalCount });
       return { path: got.path, via: 'export', totalCount, records: got.records ?? 0, bytes: got.bytes };
-    }
+    };
+    if (totalCount > MAX_RECORDS) return viaExport();
     const part = `${options.dest}.part`;
     const out = createWriteStream(part);
     let records = 0;
@@ -239,8 +251,12 @@ export class OdsClient {
       await once(out, 'finish');
       await rename(part, options.dest);
     } catch (err) {
-      out.destroy();
+      // Let pending writes settle before removing the file (destroying now would raise an unhandled error).
+      out.end();
+      await finished(out).catch(() => undefined);
       await rm(part, { force: true });
+      // The window grew past the ceiling between the count and the last page: start again as an export.
+      if (err instanceof OdsCeilingError) return viaExport();
       throw err;
     }
     return { path: options.dest, via: 'records', totalCount, records, bytes };
