@@ -1,0 +1,69 @@
+/**
+ * What the SYNOP readers produce: typed observations and rejects, through a `SynopSink`. `SynopBatch`
+ * is the in-memory sink (tests, small runs) that also keeps the run-summary counters.
+ */
+import type { SynopValues } from '../../connectors/opendatasoft/synop/values.js';
+import type { Reject, RecordLocation } from '../../quality/rejects.js';
+import type { ConvertedValues } from './convert.js';
+
+export interface SynopObservation {
+  /** `numer_sta`, leading zeros kept. */
+  stationId: string;
+  /** UTC instant of `date`, ms. */
+  observedAt: number;
+  /** The 82 fields in SYNOP_FIELDS order (see connectors/opendatasoft/synop/values.ts). */
+  values: SynopValues;
+  /** CONVERTED_COLUMNS order. */
+  converted: ConvertedValues;
+  loc: RecordLocation;
+}
+
+export interface SynopSink {
+  observation(obs: SynopObservation): void;
+  /** A value that could not be read or is out of range: the observation is kept with the field null. */
+  rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void;
+  /** A record without a usable key (`numer_sta`, `date`) or broken as a whole. */
+  rejectRecord(loc: RecordLocation, field: string | null, value: string | null, reason: string): void;
+  /** Columns (or JSON keys) the dataset does not have: reported once per file, their values ignored. */
+  rejectColumns(file: string, names: readonly string[]): void;
+  /** Nothing more could be read from the file (or a part of it: a bad JSONL line, a ZIP entry). */
+  rejectFile(file: string, reason: string, row?: number | null): void;
+}
+
+export class SynopBatch implements SynopSink {
+  readonly observations: SynopObservation[] = [];
+  readonly rejects: Reject[] = [];
+  rowsRead = 0;
+  rowsRejected = 0;
+  valuesRejected = 0;
+  filesRejected = 0;
+
+  observation(obs: SynopObservation): void {
+    this.rowsRead++;
+    this.observations.push(obs);
+  }
+  rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void {
+    this.valuesRejected++;
+    this.rejects.push({ ...loc, field, value, reason, whole_record: false });
+  }
+  rejectRecord(loc: RecordLocation, field: string | null, value: string | null, reason: string): void {
+    this.rowsRead++;
+    this.rowsRejected++;
+    this.rejects.push({ ...loc, field, value, reason, whole_record: true });
+  }
+  rejectColumns(file: string, names: readonly string[]): void {
+    this.rejects.push({
+      file,
+      sheet: null,
+      row: null,
+      field: names.join(', '),
+      value: null,
+      reason: `unknown column${names.length > 1 ? 's' : ''} ignored (not a field of donnees-synop-essentielles-omm)`,
+      whole_record: false,
+    });
+  }
+  rejectFile(file: string, reason: string, row: number | null = null): void {
+    this.filesRejected++;
+    this.rejects.push({ file, sheet: null, row, field: null, value: null, reason, whole_record: true });
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * Readers for every shape a user may hold of `donnees-synop-essentielles-omm` (FORMATS.md §3, §3a):
+ * an Explore API response (`{"total_count","results":[…]}`), an export as a JSON array, JSONL, a `;`
+ * CSV (BOM, header of field names or of French labels) and ZIP archives of those. Each record becomes
+ * a typed `SynopObservation` (all 82 fields, converted columns) or a reject; nothing is dropped silently.
+ */
+import { readCsv, detectDelimiter } from '../../engine/readers/csv.js';
+import { readJsonLines } from '../../engine/readers/jsonl.js';
+import { decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
+import { DEFAULT_ZIP_LIMITS, readZip, type ZipLimits } from '../../engine/readers/zip.js';
+import { extensionOf } from '../../lake/raw.js';
+import { fieldIndex, mapHeader, SYNOP_FIELDS, SYNOP_INDEX, type SynopField } from '../../connectors/opendatasoft/synop/fields.js';
+import {
+  formatCoordinates,
+  isoUtc,
+  parseCoordinates,
+  parseOffsetDateTime,
+  type SynopValue,
+  type SynopValues,
+} from '../../connectors/opendatasoft/synop/values.js';
+import type { RecordLocation } from '../../quality/rejects.js';
+import type { SynopSink } from './batch.js';
+import { convertObservation } from './convert.js';
+
+export const SYNOP_EXTENSIONS = ['json', 'jsonl', 'ndjson', 'csv', 'zip'] as const;
+
+export interface ReadSynopOptions {
+  zipLimits?: ZipLimits;
+}
+
+const N = SYNOP_FIELDS.length;
+const STA = fieldIndex('numer_sta');
+const DATE = fieldIndex('date');
+const COORD = fieldIndex('coordonnees');
+const LAT = fieldIndex('latitude');
+const LON = fieldIndex('longitude');
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+type Typed = { value: SynopValue } | { error: string };
+
+function shown(raw: unknown): string {
+  return typeof raw === 'string' ? raw : JSON.stringify(raw) ?? String(raw);
+}
+
+/** Types one raw value (JSON value or CSV cell) for its field. Empty and null are missing. */
+function typeValue(field: SynopField, raw: unknown): Typed {
+  if (raw === undefined || raw === null || raw === '') return { value: null };
+  switch (field.type) {
+    case 'text':
+      if (typeof raw === 'string') return { value: raw };
+      if (typeof raw === 'number' || typeof raw === 'boolean') return { value: String(raw) };
+      return { error: 'not a text value' };
+    case 'integer':
+    case 'number': {
+      let n: number;
+      if (typeof raw === 'number') n = raw;
+      else if (typeof raw === 'string' && NUMBER.test(raw.trim())) n = Number(raw.trim());
+      else return { error: 'not a number' };
+      if (!Number.isFinite(n)) return { error: 'not a finite number' };
+      if (field.type === 'integer' && !Number.isInteger(n)) return { error: 'not an integer' };
+      return { value: n };
+    }
+    case 'datetime': {
+      if (typeof raw !== 'string') return { error: 'not a datetime string' };
+      const t = parseOffsetDateTime(raw);
+      if (t === 'no-offset') return { error: 'datetime without UTC offset (ambiguous; export with timezone=UTC or keep the offset)' };
+      if (t === null) return { error: 'not an ISO 8601 datetime' };
+      return { value: isoUtc(t) };
+    }
+    case 'geo_point': {
+      const c = parseCoordinates(raw);
+      if (c === undefined) return { error: 'not a coordinate pair ("lat, lon" or {"lon","lat"})' };
+      return { value: c === null ? null : formatCoordinates(c.lat, c.lon) };
+    }
+  }
+}
+
+/** A WMO station number: text, leading zeros kept; a spreadsheet may have turned "07015" into 7015. */
+function stationNumber(raw: unknown): string | null {
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) return String(raw).padStart(5, '0');
+  if (typeof raw !== 'string') return null;
+  const s = raw.trim();
+  if (s === '') return null;
+  return /^\d{1,4}$/.test(s) ? s.padStart(5, '0') : s;
+}
+
+/** Types one record given as raw values by field index (undefined: absent) and feeds the sink. */
+function typeRecord(raw: readonly unknown[], loc: RecordLocation, sink: SynopSink): void {
+  const sta = stationNumber(raw[STA]);
+  if (sta === null) {
+    const v = raw[STA];
+    sink.rejectRecord(loc, 'numer_sta', v === undefined || v === null ? null : shown(v), v === undefined || v === null || v === '' ? 'missing station number (numer_sta)' : 'not a station number');
+    return;
+  }
+  const rawDate = raw[DATE];
+  if (rawDate === undefined || rawDate === null || rawDate === '') {
+    sink.rejectRecord(loc, 'date', null, 'missing observation time (date)');
+    return;
+  }
+  const date = typeValue(SYNOP_FIELDS[DATE] as SynopField, rawDate);
+  if ('error' in date || date.value === null) {
+    sink.rejectRecord(loc, 'date', shown(rawDate), 'error' in date ? date.error : 'missing observation time (date)');
+    return;
+  }
+  const values: SynopValues = new Array<SynopValue>(N);
+  values[STA] = sta;
+  values[DATE] = date.value;
+  for (let i = 0; i < N; i++) {
+    if (i === STA || i === DATE) continue;
+    const field = SYNOP_FIELDS[i] as SynopField;
+    const typed = typeValue(field, raw[i]);
+    if ('error' in typed) {
+      sink.rejectValue(loc, field.name, shown(raw[i]), typed.error);
+      values[i] = null;
+    } else {
+      values[i] = typed.value;
+    }
+  }
+  // coordonnees and latitude/longitude describe the same point: fill whichever is absent.
+  const coord = values[COORD];
+  const lat = values[LAT];
+  const lon = values[LON];
+  if (coord === null && typeof lat === 'number' && typeof lon === 'number') {
+    values[COORD] = formatCoordinates(lat, lon);
+  } else if (typeof coord === 'string' && (lat === null || lon === null)) {
+    const c = parseCoordinates(coord);
+    if (c) {
+      values[LAT] = c.lat;
+      values[LON] = c.lon;
+    }
+  }
+  const converted = convertObservation(values, (field, value, reason) => sink.rejectValue(loc, field, value, reason));
+  sink.observation({ stationId: sta, observedAt: Date.parse(String(date.value)), values, converted, loc });
+}
+
+/** Reads the keys of one JSON record; keys that are not fields are collected in `unknown`. */
+function typeObject(value: unknown, loc: RecordLocation, sink: SynopSink, unknown: Set<string>): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    sink.rejectRecord(loc, null, shown(value).slice(0, 200), 'not a JSON object');
+    return;
+  }
+  const raw = new Array<unknown>(N);
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const i = SYNOP_INDEX[key];
+    if (i === undefined) unknown.add(key);
+    else raw[i] = v;
+  }
+  typeRecord(raw, loc, sink);
+}
+
+function readJson(file: string, bytes: Uint8Array, sink: SynopSink): void {
+  if (bytes.length === 0) throw new FileFormatError('empty file', 1);
+  const doc = parseJson(decodeUtf8(bytes));
+  let records: unknown[];
+  let sheet: string | null = null;
+  if (Array.isArray(doc)) {
+    records = doc;
+  } else if (doc !== null && typeof doc === 'object' && Array.isArray((doc as { results?: unknown }).results)) {
+    records = (doc as { results: unknown[] }).results;
+    sheet = 'results';
+  } else if (doc !== null && typeof doc === 'object' && 'error_code' in doc) {
+    const e = doc as { error_code: unknown; message?: unknown };
+    throw new FileFormatError(`an OpenDataSoft error response, not data: ${String(e.error_code)}: ${String(e.message ?? '')}`);
+  } else {
+    throw new FileFormatError('expected an OpenDataSoft records response ({"total_count", "results": […]}) or a JSON export (an array of records)');
+  }
+  const unknown = new Set<string>();
+  records.forEach((r, k) => typeObject(r, { file, sheet, row: k + 1 }, sink, unknown));
+  if (unknown.size > 0) sink.rejectColumns(file, [...unknown]);
+}
+
+function readJsonl(file: string, bytes: Uint8Array, sink: SynopSink): void {
+  if (bytes.length === 0) throw new FileFormatError('empty file', 1);
+  const unknown = new Set<string>();
+  const lines = readJsonLines(bytes, (line, message) => sink.rejectRecord({ file, sheet: null, row: line }, null, null, message));
+  for (const { line, value } of lines) typeObject(value, { file, sheet: null, row: line }, sink, unknown);
+  if (unknown.size > 0) sink.rejectColumns(file, [...unknown]);
+}
+
+function readSynopCsv(file: string, bytes: Uint8Array, sink: SynopSink): void {
+  // Look at the header before parsing: a `,` file parsed with `;` would give one huge column.
+  const head = decodeUtf8(bytes.subarray(0, Math.min(bytes.length, 64 * 1024))).replace(/^\uFEFF/, '');
+  const firstLine = head.split(/\r?\n/, 1)[0] ?? '';
+  if (firstLine.trim() === '') throw new FileFormatError('empty file (no header line)', 1);
+  // A one-column header has no delimiter at all: read it as `;`.
+  const delimiter = /[,\t]/.test(firstLine) ? detectDelimiter(firstLine) : ';';
+  if (delimiter !== ';') {
+    const name = delimiter === '\t' ? 'tabs' : `'${delimiter}'`;
+    throw new FileFormatError(
+      `columns are separated by ${name}, expected ';' (OpenDataSoft CSV exports use ';'); re-export with delimiter=; or convert the file`,
+      1,
+    );
+  }
+  const table = readCsv(bytes, ';');
+  const map = mapHeader(table.header);
+  const mapped = map.columns.filter((c) => c !== null).length;
+  if (mapped === 0) throw new FileFormatError(`no column of donnees-synop-essentielles-omm in the header (${table.header.slice(0, 5).join('; ')}…)`, 1);
+  for (const key of ['numer_sta', 'date']) {
+    if (!map.columns.includes(SYNOP_INDEX[key] as number)) {
+      const label = (SYNOP_FIELDS[SYNOP_INDEX[key] as number] as SynopField).label;
+      throw new FileFormatError(`no ${key} column ("${label}" in a labels export): the records have no key`, 1);
+    }
+  }
+  if (map.unknown.length > 0) sink.rejectColumns(file, map.unknown);
+  const width = table.header.length;
+  const raw = new Array<unknown>(N);
+  for (const { line, cells } of table.rows) {
+    const loc = { file, sheet: null, row: line };
+    if (cells.length !== width) {
+      sink.rejectRecord(loc, null, null, `${cells.length} cells where the header has ${width} columns`);
+      continue;
+    }
+    raw.fill(undefined);
+    for (let c = 0; c < width; c++) {
+      const i = map.columns[c];
+      if (i !== null && i !== undefined) raw[i] = cells[c];
+    }
+    typeRecord(raw, loc, sink);
+  }
+}
+
+/**
+ * Reads one SYNOP file (by its extension) into the sink. A problem with the file as a whole — wrong
+ * delimiter, truncated JSON, a ZIP over its limits — becomes a file reject naming it; the caller goes on.
+ */
+export function readSynopFile(file: string, bytes: Uint8Array, sink: SynopSink, opts: ReadSynopOptions = {}): void {
+  const ext = extensionOf(file);
+  try {
+    switch (ext) {
+      case 'json':
+        readJson(file, bytes, sink);
+        return;
+      case 'jsonl':
+      case 'ndjson':
+        readJsonl(file, bytes, sink);
+        return;
+      case 'csv':
+        readSynopCsv(file, bytes, sink);
+        return;
+      case 'zip': {
+        const entries = readZip(bytes, (name, reason) => sink.rejectFile(`${file}/${name}`, reason), opts.zipLimits ?? DEFAULT_ZIP_LIMITS);
+        for (const entry of entries) {
+          const inner = `${file}/${entry.name}`;
+          const innerExt = extensionOf(entry.name);
+          if (innerExt === 'zip' || !(SYNOP_EXTENSIONS as readonly string[]).includes(innerExt)) {
+            sink.rejectFile(inner, 'unsupported file type in archive (accepted: json, jsonl, csv)');
+            continue;
+          }
+          readSynopFile(inner, entry.bytes, sink, opts);
+        }
+        return;
+      }
+      default:
+        sink.rejectFile(file, `unsupported file type ".${ext}" (accepted: ${SYNOP_EXTENSIONS.join(', ')})`);
+    }
+  } catch (err) {
+    if (err instanceof FileFormatError) {
+      sink.rejectFile(file, err.message, err.line);
+      return;
+    }
+    throw err;
+  }
+}
