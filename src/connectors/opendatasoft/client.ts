@@ -14,6 +14,9 @@ export { OdsApiError } from './http.js';
  * `downloadWindow`, which counts first and picks one of the two.
  */
 
+/** The public portal (SYNOP); `ECLUSE_ODS_URL` overrides it. eCO2mix lives on `https://odre.opendatasoft.com`. */
+export const DEFAULT_ODS_URL = 'https://public.opendatasoft.com';
+
 /** `records` refuses `offset + limit` at or beyond this. */
 export const RECORDS_CEILING = 10_000;
 /** The largest `limit` `records` accepts. */
@@ -128,7 +131,20 @@ export class OdsClient {
       throw new RangeError(`OpenDataSoft: offset ${offset} + limit ${limit} must stay below ${RECORDS_CEILING}; use an export for larger windows`);
     }
     const url = this.url(dataset, 'records', { ...this.params(query), limit, offset });
-    const doc = await getWithRetry(url, this.headers, async (res) => JSON.parse(await res.text()) as unknown, this.retry());
+    const doc = await getWithRetry(
+      url,
+      this.headers,
+      async (res) => {
+        const text = await res.text();
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          // A proxy's HTML page or a maintenance notice: say what came, not just "Unexpected token".
+          throw new OdsApiError(`OpenDataSoft ${url}: the answer is not JSON: ${text.slice(0, 200).replace(/\s+/g, ' ')}`, url.toString(), res.status);
+        }
+      },
+      this.retry(),
+    );
     if (!isRawRecords(doc)) throw new OdsApiError(`OpenDataSoft ${url}: the answer is not {total_count, results}`, url.toString(), 200);
     return { totalCount: doc.total_count, offset, results: doc.results };
   }
@@ -197,10 +213,12 @@ export class OdsClient {
           const declared = Number(res.headers.get('content-length'));
           let bytes = 0;
           let lines = 0;
+          let last = 10;
           const count = new Transform({
             transform(chunk: Buffer, _enc, done) {
               touch();
               bytes += chunk.length;
+              if (chunk.length) last = chunk[chunk.length - 1]!;
               if (format === 'jsonl') {
                 for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
                 options.onProgress?.({ fetched: lines, total: options.total ?? null, unit: 'records' });
@@ -211,7 +229,8 @@ export class OdsClient {
             },
           });
           await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), count, createWriteStream(part));
-          return { bytes, lines };
+          // A last line without its newline is still a record.
+          return { bytes, lines: last === 10 ? lines : lines + 1 };
         },
         this.retry(),
       );

@@ -355,3 +355,10 @@ test('an API key goes in the Authorization header, never in the URL; a path pref
   const prefixed = new OdsClient({ baseUrl: 'https://portal.example/sub/' });
   assert.equal(prefixed.url(DS, 'records', {}).toString(), `https://portal.example/sub/api/explore/v2.1/catalog/datasets/${DS}/records?timezone=UTC`);
 });
+
+test('a 200 that is not JSON is a clear OdsApiError, not a SyntaxError', async (t) => {
+  const api = await standIn(t, synopRecords(3));
+  const html: typeof fetch = async () => new Response('<html><body>Maintenance</body></html>', { status: 200, headers: { 'content-type': 'text/html' } });
+  const { ods } = client(api, { fetch: html });
+  await assert.rejects(ods.count(DS), (err: unknown) => err instanceof OdsApiError && err.status === 200 && /not JSON: <html><body>Maintenance/.test(err.message));
+});
