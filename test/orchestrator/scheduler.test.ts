@@ -1,0 +1,86 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
+import { effectiveSchedule, lastTickBefore, Scheduler } from '../../src/orchestrator/scheduler.js';
+import { withPlatform, tempHome } from '../helpers/platform.js';
+import { loadConfig } from '../../src/config/config.js';
+import { testPipeline } from './testPipelines.js';
+
+describe('scheduler', () => {
+  test('the last tick before now, in the schedule’s time zone', () => {
+    // 00:00 Europe/Paris on 2024-10-05 is 22:00 UTC the day before (summer time).
+    assert.equal(lastTickBefore('0 0 * * *', 'Europe/Paris', new Date('2024-10-05T09:00:00Z'))?.toISOString(), '2024-10-04T22:00:00.000Z');
+    assert.equal(lastTickBefore('0 1 * * *', 'Europe/Paris', new Date('2024-12-05T00:30:00Z'))?.toISOString(), '2024-12-05T00:00:00.000Z');
+    assert.equal(lastTickBefore('0 0 1 1 *', 'UTC', new Date('2024-12-05T00:30:00Z'))?.toISOString(), '2024-01-01T00:00:00.000Z');
+  });
+
+  test('configuration overrides or disables a pipeline’s schedule', () => {
+    const p = testPipeline('stations');
+    const home = '/nonexistent-home';
+    const config = loadConfig({ ECLUSE_HOME: home }, home);
+    assert.deepEqual(effectiveSchedule(p, config), { pipeline: 'stations', cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' });
+    config.schedules = { stations: { cron: '30 2 * * *', timezone: 'UTC', enabled: false } };
+    assert.deepEqual(effectiveSchedule(p, config), { pipeline: 'stations', cron: '30 2 * * *', timezone: 'UTC', enabled: false, origin: 'config' });
+  });
+
+  test('missed ticks are caught up once (the last one), recorded as catch-up; a done partition is not run again', async () => {
+    await withPlatform(await tempHome('ecluse-sched-'), async (platform) => {
+      const daily = testPipeline('daily');
+      const off = testPipeline('off');
+      platform.config.schedules = { off: { cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: false } };
+      const orch = new Orchestrator(platform, new Map([['daily', daily], ['off', off]]), { maxAttempts: 1 });
+      // The server was down for a week: the clock says 2024-10-08 09:00 Paris.
+      let now = new Date('2024-10-08T07:00:00Z');
+      const scheduler = new Scheduler(orch, { now: () => now });
+      const first = await scheduler.catchUp();
+      assert.deepEqual(first.map((s) => [s.pipeline, s.partition, s.status]), [['daily', '2024-10-08', 'succeeded']]);
+      assert.equal(daily.calls.length, 1, 'one catch-up, not one per missed tick');
+      assert.equal(off.calls.length, 0, 'a disabled schedule is not caught up');
+      const run = await platform.warehouse.getRun(first[0]!.run_id);
+      assert.equal(run?.trigger, 'catch-up');
+
+      // A restart the same day: the partition has succeeded, nothing to catch up.
+      assert.deepEqual(await scheduler.catchUp(), []);
+      // The next day's tick missed, and a failed run of it: caught up again.
+      now = new Date('2024-10-09T07:00:00Z');
+      await platform.warehouse.finishRun(
+        await platform.warehouse.startRun('daily', '2024-10-09', 'schedule'),
+        'failed',
+        { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 },
+        {},
+        'boom',
+      );
+      const again = await scheduler.catchUp();
+      assert.deepEqual(again.map((s) => s.partition), ['2024-10-09']);
+      assert.equal(daily.calls.length, 2);
+    });
+  });
+
+  test('a scheduled tick runs the partition of its day (Europe/Paris)', async () => {
+    await withPlatform(await tempHome('ecluse-sched-'), async (platform) => {
+      const daily = testPipeline('daily');
+      const scheduler = new Scheduler(new Orchestrator(platform, new Map([['daily', daily]]), { maxAttempts: 1 }));
+      // 00:00 Paris on 2024-10-05 = 22:00 UTC on 2024-10-04.
+      const s = await scheduler.tick(daily, new Date('2024-10-04T22:00:00Z'), 'schedule');
+      assert.equal(s?.partition, '2024-10-05');
+      assert.equal(s?.status, 'succeeded');
+    });
+  });
+
+  test('a run left running by a dead process is retried on start, continuing its attempt count', async () => {
+    const home = await tempHome('ecluse-sched-');
+    // The "dead process": a run recorded as running, then the warehouse closed without finishing it.
+    await withPlatform(home, async (platform) => {
+      await platform.warehouse.startRun('daily', '2024-10-03', 'schedule');
+    });
+    await withPlatform(home, async (platform) => {
+      const daily = testPipeline('daily');
+      const orch = new Orchestrator(platform, new Map([['daily', daily]]), { maxAttempts: 3 });
+      const recovered = await orch.recoverInterrupted();
+      assert.deepEqual(recovered.map((s) => [s.partition, s.status]), [['2024-10-03', 'succeeded']]);
+      const { items } = await platform.warehouse.listRuns({ pipeline: 'daily' });
+      assert.deepEqual(items.map((r) => [r.attempt, r.status, r.trigger]), [[2, 'succeeded', 'recovery'], [1, 'failed', 'schedule']]);
+      assert.match(items[1]?.error ?? '', /stopped before it finished/);
+    });
+  });
+});
