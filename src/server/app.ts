@@ -2,10 +2,10 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { HttpError } from '../orchestrator/routeSpec.js';
+import { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
 import { bearerAuth } from './auth.js';
 import { ResponseCache } from './cache.js';
-import { RunQueue } from './runQueue.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pipelineRoutes } from './routes/pipelines.js';
@@ -21,6 +21,8 @@ export interface AppOptions {
   /** Fastify's logger (pino): false in tests. Authorization headers are never logged. */
   logger?: FastifyServerOptions['logger'];
   cache?: ResponseCache;
+  /** Runs partitions, backfills and cancels (default: one over `platform` and `pipelines`, with the configured retries). */
+  orchestrator?: Orchestrator;
 }
 
 /** What every route module gets. */
@@ -29,8 +31,8 @@ export interface ServerContext {
   pipelines: ReadonlyMap<string, Pipeline>;
   /** preHandler of the write endpoints. */
   requireToken: ReturnType<typeof bearerAuth>;
-  /** Runs and rebuilds, one at a time. */
-  runs: RunQueue;
+  /** Partition runs, backfills, cancels; its queue takes ad-hoc runs and rebuilds, one at a time. */
+  orchestrator: Orchestrator;
   cache: ResponseCache;
   /** The version cached answers belong to: the warehouse's, moved on by SQL sent through `/sql` too. */
   dataVersion(): number;
@@ -42,7 +44,15 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 /** OpenAPI security requirement of the write endpoints. */
 export const BEARER = [{ bearer: [] }];
 
-const ERROR_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 404: 'not_found', 405: 'method_not_allowed', 413: 'too_large', 415: 'unsupported_media_type' };
+const ERROR_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+};
 
 /** Builds the API over an open platform; the caller listens, and closes the platform after `app.close()`. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -91,7 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     platform,
     pipelines,
     requireToken: bearerAuth([platform.config.apiToken, ...(options.tokens ?? [])]),
-    runs: new RunQueue(),
+    orchestrator: options.orchestrator ?? new Orchestrator(platform, pipelines),
     cache: options.cache ?? new ResponseCache(),
   };
   metricsRoutes(app, ctx);
@@ -100,6 +110,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   runRoutes(app, ctx);
   sqlRoutes(app, ctx);
   // Closing waits for the run in progress: the warehouse is closed after it, by the caller.
-  app.addHook('onClose', async () => ctx.runs.drain());
+  app.addHook('onClose', async () => ctx.orchestrator.drain());
   return app;
 }

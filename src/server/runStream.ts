@@ -1,44 +1,69 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
+import type { Limiter } from '../orchestrator/limiter.js';
 import type { ProgressEvent } from '../orchestrator/pipeline.js';
+import { HttpError } from '../orchestrator/routeSpec.js';
 import type { RunSummary } from '../warehouse/metadata.js';
-import type { RunQueue } from './runQueue.js';
 
 export const NDJSON = 'application/x-ndjson';
 
 /**
  * One line of a streamed run (`Accept: application/x-ndjson`): where it stands in the queue, its progress,
- * then its summary, or an error if it could not run at all.
+ * then its summary (a backfill: its progress, then its summary), or an error if it could not run at all.
  */
-export type RunLine = { queued: number } | { progress: ProgressEvent } | { summary: RunSummary } | { error: { error: string; message: string } };
+export type RunLine =
+  | { queued: number }
+  | { progress: ProgressEvent }
+  | { summary: RunSummary }
+  | { backfill: BackfillProgress }
+  | { backfill_summary: BackfillSummary }
+  | { error: { error: string; message: string } };
 
 /**
- * Queues a run and answers with its summary, or, when the client asks for NDJSON, streams its progress
- * and ends with the summary (the CLI shows its progress bar from these lines).
+ * Answers with a job's result, or, when the client asks for NDJSON, streams the lines the job sends and
+ * ends with its result (the CLI shows its progress from these lines). `ahead`: jobs queued before it.
  */
-export async function answerRun(
+export async function answerStreamed<T>(
   request: FastifyRequest,
   reply: FastifyReply,
-  queue: RunQueue,
-  job: (progress: (e: ProgressEvent) => void) => Promise<RunSummary>,
+  ahead: number,
+  job: (send: (line: RunLine) => void) => Promise<T>,
+  last: (result: T) => RunLine,
 ): Promise<unknown> {
-  if (!(request.headers.accept ?? '').includes(NDJSON)) return queue.push(() => job(() => {}));
+  if (!(request.headers.accept ?? '').includes(NDJSON)) return job(() => {});
   const out = new PassThrough();
   // A client that goes away does not stop the run; its lines are dropped.
   out.on('error', () => {});
   const send = (line: RunLine) => {
     if (!out.destroyed && !out.writableEnded) out.write(JSON.stringify(line) + '\n');
   };
-  if (queue.length > 0) send({ queued: queue.length });
-  queue
-    .push(() => job((e) => send({ progress: e })))
+  if (ahead > 0) send({ queued: ahead });
+  job(send)
     .then(
-      (summary) => send({ summary }),
+      (result) => send(last(result)),
       (err: unknown) => {
-        request.log.error({ err }, 'run failed to start');
-        send({ error: { error: 'internal', message: err instanceof Error ? err.message : String(err) } });
+        if (!(err instanceof HttpError)) request.log.error({ err }, 'run failed to start');
+        const code = err instanceof HttpError ? err.code : 'internal';
+        send({ error: { error: code, message: err instanceof Error ? err.message : String(err) } });
       },
     )
     .finally(() => out.end());
   return reply.type(NDJSON).send(out);
+}
+
+/** Queues a run (or rebuild) on the orchestrator's queue and answers with its summary, or streams it. */
+export async function answerRun(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  queue: Limiter,
+  job: (progress: (e: ProgressEvent) => void) => Promise<RunSummary>,
+): Promise<unknown> {
+  return answerStreamed(
+    request,
+    reply,
+    queue.length,
+    (send) => queue.push(() => job((e) => send({ progress: e }))),
+    (summary) => ({ summary }),
+  );
 }

@@ -1,9 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PartitionBusyError, type BackfillSummary } from '../../orchestrator/orchestrator.js';
+import { dayOf, daysBetween, isDay } from '../../orchestrator/partitions.js';
 import { rebuildPipeline } from '../../orchestrator/runner.js';
+import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import { HttpError, type RouteSpec } from '../../orchestrator/routeSpec.js';
 import { BEARER, JSON_TYPE, type ServerContext } from '../app.js';
-import { answerRun } from '../runStream.js';
+import { answerRun, answerStreamed } from '../runStream.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';
 
 /** Mounts one route a pipeline declared; cacheable ones answer from the response cache while the data has not changed. */
@@ -34,7 +37,12 @@ function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVer
 }
 
 export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const { platform, pipelines, requireToken, runs } = ctx;
+  const { platform, pipelines, requireToken, orchestrator } = ctx;
+  const pipelineNamed = (name: string) => {
+    const pipeline = pipelines.get(name);
+    if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${name}" (known: ${[...pipelines.keys()].join(', ')})`);
+    return pipeline;
+  };
   for (const p of pipelines.values()) for (const spec of p.routes ?? []) mount(app, spec, ctx);
 
   app.get(
@@ -45,7 +53,18 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
         tags: ['runs'],
         response: {
           200: Type.Object({
-            items: Type.Array(Type.Object({ name: Type.String(), description: Type.String(), schedule: Type.Object({ cron: Type.String(), timezone: Type.String() }) })),
+            items: Type.Array(
+              Type.Object({
+                name: Type.String(),
+                description: Type.String(),
+                schedule: Type.Object({
+                  cron: Type.String(),
+                  timezone: Type.String(),
+                  enabled: Type.Boolean(),
+                  origin: Type.Union([Type.Literal('pipeline'), Type.Literal('config')], { description: 'config: overridden by ecluse.config.json' }),
+                }),
+              }),
+            ),
             total: Type.Integer(),
             limit: Type.Integer(),
             offset: Type.Integer(),
@@ -54,7 +73,10 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
       },
     },
     async () => {
-      const items = [...pipelines.values()].map((p) => ({ name: p.name, description: p.description, schedule: p.schedule }));
+      const items = [...pipelines.values()].map((p) => {
+        const { cron, timezone, enabled, origin } = effectiveSchedule(p, platform.config);
+        return { name: p.name, description: p.description, schedule: { cron, timezone, enabled, origin } };
+      });
       return { items, total: items.length, limit: items.length, offset: 0 };
     },
   );
@@ -73,9 +95,72 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
     async (request, reply) => {
       const { name } = request.params as { name: string };
-      const pipeline = pipelines.get(name);
-      if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${name}" (known: ${[...pipelines.keys()].join(', ')})`);
-      return answerRun(request, reply, runs, (progress) => rebuildPipeline(platform, pipeline, progress));
+      const pipeline = pipelineNamed(name);
+      return answerRun(request, reply, orchestrator.queue, (progress) => rebuildPipeline(platform, pipeline, progress));
+    },
+  );
+
+  const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+  app.post(
+    '/pipelines/:name/runs',
+    {
+      preHandler: requireToken,
+      schema: {
+        summary: 'Runs a partition (a day; default today, Europe/Paris), or backfills a range of days',
+        description:
+          'Body `{partition}` runs one partition, with retries, and answers with its summary (409 when a run of that partition is active). ' +
+          '`{from, to}` runs every day of the range (both inclusive), skipping days already succeeded unless `force`, and answers with the backfill summary. ' +
+          'With `Accept: application/x-ndjson`, progress lines come first.',
+        tags: ['runs'],
+        security: BEARER,
+        params: Type.Object({ name: Type.String() }),
+        body: Type.Object({
+          partition: Type.Optional(Day),
+          from: Type.Optional(Day),
+          to: Type.Optional(Day),
+          force: Type.Optional(Type.Boolean()),
+          parallel: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+        }),
+        response: { 200: Type.Union([RUN_SUMMARY_SCHEMA, Type.Object({ pipeline: Type.String(), partitions: Type.Integer() }, { additionalProperties: true })]) },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      const body = request.body as { partition?: string; from?: string; to?: string; force?: boolean; parallel?: number };
+      const pipeline = pipelineNamed(name);
+      if (body.from !== undefined || body.to !== undefined) {
+        if (body.partition !== undefined) throw new HttpError(400, 'bad_request', 'give either partition or from and to, not both');
+        if (body.from === undefined || body.to === undefined) throw new HttpError(400, 'bad_request', 'a range needs both from and to');
+        try {
+          daysBetween(body.from, body.to);
+        } catch (err) {
+          throw new HttpError(400, 'bad_request', (err as Error).message.replace(/--/g, ''));
+        }
+        const { from, to } = body;
+        return answerStreamed<BackfillSummary>(
+          request,
+          reply,
+          orchestrator.queue.length,
+          (send) => orchestrator.backfill(pipeline, from, to, { force: body.force, parallel: body.parallel, trigger: 'api', onProgress: (p) => send({ backfill: p }) }),
+          (summary) => ({ backfill_summary: summary }),
+        );
+      }
+      const partition = body.partition ?? dayOf(new Date());
+      if (!isDay(partition)) throw new HttpError(400, 'bad_request', `partition ${partition} is not a calendar day`);
+      return answerStreamed(
+        request,
+        reply,
+        orchestrator.queue.length,
+        async (send) => {
+          try {
+            return await orchestrator.runPartition(pipeline, partition, 'api', { progress: (e) => send({ progress: e }) });
+          } catch (err) {
+            if (err instanceof PartitionBusyError) throw new HttpError(409, 'conflict', err.message);
+            throw err;
+          }
+        },
+        (summary) => ({ summary }),
+      );
     },
   );
 }

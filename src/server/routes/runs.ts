@@ -53,7 +53,9 @@ const list = (item: ReturnType<typeof Type.Object>) => Type.Object({ items: Type
 
 export const RUN_SUMMARY_SCHEMA = RunSummary;
 
-export function runRoutes(app: FastifyInstance, { platform, pipelines, requireToken, runs }: ServerContext): void {
+const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a day, YYYY-MM-DD' });
+
+export function runRoutes(app: FastifyInstance, { platform, pipelines, requireToken, orchestrator }: ServerContext): void {
   const { warehouse } = platform;
 
   app.get(
@@ -61,13 +63,20 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, requireTo
     {
       schema: {
         summary: 'Run history, newest first',
+        description: '`from`/`to` keep runs whose partition is a day in that range (both inclusive); ad-hoc runs are then left out.',
         tags: ['runs'],
-        querystring: Type.Object({ pipeline: Type.Optional(Type.String()), status: Type.Optional(Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)))), ...Paging }),
+        querystring: Type.Object({
+          pipeline: Type.Optional(Type.String()),
+          status: Type.Optional(Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)))),
+          from: Type.Optional(Day),
+          to: Type.Optional(Day),
+          ...Paging,
+        }),
         response: { 200: list(RunRecord) },
       },
     },
     async (request) => {
-      const q = request.query as { pipeline?: string; status?: RunStatus; limit: number; offset: number };
+      const q = request.query as { pipeline?: string; status?: RunStatus; from?: string; to?: string; limit: number; offset: number };
       const { items, total } = await warehouse.listRuns(q);
       return { items, total, limit: q.limit, offset: q.offset };
     },
@@ -110,7 +119,33 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, requireTo
       if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${body.pipeline}" (known: ${[...pipelines.keys()].join(', ')})`);
       const relative = body.inputs?.find((p) => !isAbsolute(p));
       if (relative !== undefined) throw new HttpError(400, 'bad_request', `inputs must be absolute paths on the server’s machine, got "${relative}"`);
-      return answerRun(request, reply, runs, (progress) => executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress));
+      return answerRun(request, reply, orchestrator.queue, (progress) => executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress));
+    },
+  );
+
+  app.post(
+    '/runs/:id/cancel',
+    {
+      preHandler: requireToken,
+      schema: {
+        summary: 'Cancels a running run: at once when this server runs it, else by a request its process sees within a second or two',
+        description: 'A cancelled run ends `cancelled` at its next step, commits nothing and is not retried.',
+        tags: ['runs'],
+        security: BEARER,
+        params: Type.Object({ id: Type.Integer() }),
+        response: {
+          200: Type.Object({ run_id: Type.Integer(), outcome: Type.Union([Type.Literal('cancelled'), Type.Literal('requested')]) }),
+          404: ErrorBody,
+          409: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: number };
+      const outcome = await orchestrator.cancel(id);
+      if (outcome === 'not_found') throw new HttpError(404, 'not_found', `no run ${id}`);
+      if (outcome === 'not_running') throw new HttpError(409, 'conflict', `run ${id} is not running`);
+      return { run_id: id, outcome };
     },
   );
 
