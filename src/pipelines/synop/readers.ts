@@ -148,9 +148,27 @@ function typeObject(value: unknown, loc: RecordLocation, sink: SynopSink, unknow
   typeRecord(raw, loc, sink);
 }
 
+/**
+ * Whether V8's JSON error points at the very end of the text: Node 20 reports a cut-off document as
+ * "Expected ',' or '}' … at position N" (N = its length), which the engine's wording check misses.
+ */
+function endsEarly(message: string, text: string): boolean {
+  const m = /position (\d+)/.exec(message);
+  return m !== null && Number(m[1]) >= text.trimEnd().length;
+}
+
 function readJson(file: string, bytes: Uint8Array, sink: SynopSink): void {
   if (bytes.length === 0) throw new FileFormatError('empty file', 1);
-  const doc = parseJson(decodeUtf8(bytes));
+  const text = decodeUtf8(bytes);
+  let doc: unknown;
+  try {
+    doc = parseJson(text);
+  } catch (err) {
+    if (err instanceof FileFormatError && endsEarly(err.message, text)) {
+      throw new FileFormatError(`truncated JSON (ends unexpectedly at line ${err.line ?? '?'})`, err.line);
+    }
+    throw err;
+  }
   let records: unknown[];
   let sheet: string | null = null;
   if (Array.isArray(doc)) {
@@ -172,7 +190,14 @@ function readJson(file: string, bytes: Uint8Array, sink: SynopSink): void {
 function readJsonl(file: string, bytes: Uint8Array, sink: SynopSink): void {
   if (bytes.length === 0) throw new FileFormatError('empty file', 1);
   const unknown = new Set<string>();
-  const lines = readJsonLines(bytes, (line, message) => sink.rejectRecord({ file, sheet: null, row: line }, null, null, message));
+  let text: string[] | null = null;
+  const onError = (line: number, message: string) => {
+    // Only on the error path: split the file to see whether the bad line was cut off.
+    text ??= decodeUtf8(bytes).split('\n');
+    const truncated = message === 'truncated JSON line' || endsEarly(message, (text[line - 1] ?? '').trim());
+    sink.rejectRecord({ file, sheet: null, row: line }, null, null, truncated ? 'truncated JSON line' : message);
+  };
+  const lines = readJsonLines(bytes, onError);
   for (const { line, value } of lines) typeObject(value, { file, sheet: null, row: line }, sink, unknown);
   if (unknown.size > 0) sink.rejectColumns(file, [...unknown]);
 }

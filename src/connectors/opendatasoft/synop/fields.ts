@@ -168,7 +168,8 @@ export function mapHeader(header: readonly string[]): HeaderMap {
     const trimmed = cell.trim();
     let idx: number | undefined = SYNOP_INDEX[trimmed];
     if (idx !== undefined) {
-      names++;
+      // `mois_de_l_annee` is its own label: it says nothing about the header's kind.
+      if (!BY_LABEL.has(normaliseLabel(trimmed))) names++;
     } else {
       const key = normaliseLabel(trimmed);
       const candidates = BY_LABEL.get(key);
