@@ -5,7 +5,7 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import { Limiter } from './limiter.js';
 import { daysBetween } from './partitions.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
-import { executeRun, RunCancelledError, RunTimeoutError } from './runner.js';
+import { executeRun, isRetryable, RunCancelledError, RunTimeoutError } from './runner.js';
 
 /** Raised when another live run holds the partition (one active run per pipeline and partition). */
 export class PartitionBusyError extends Error {
@@ -189,6 +189,7 @@ export class Orchestrator {
         const timer = setTimeout(() => timeout.abort(new RunTimeoutError(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
         timer.unref();
         const signal = AbortSignal.any([exec.controller.signal, timeout.signal]);
+        let retryable = true;
         const job = () =>
           executeRun(platform, pipeline, { partition, trigger }, options.progress, {
             signal,
@@ -198,13 +199,16 @@ export class Orchestrator {
               runIds.push(id);
               this.active.set(id, exec);
             },
+            onFailure: (err) => {
+              retryable = isRetryable(err);
+            },
           });
         try {
           summary = options.platform ? await job() : await this.queue.push(job);
         } finally {
           clearTimeout(timer);
         }
-        if (summary.status !== 'failed' || exec.controller.signal.aborted || attempt >= last) break;
+        if (summary.status !== 'failed' || !retryable || exec.controller.signal.aborted || attempt >= last) break;
         try {
           await sleep(this.backoff(attempt), exec.controller.signal);
         } catch {

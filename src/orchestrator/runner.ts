@@ -21,6 +21,17 @@ export interface ExecuteOptions {
   attempt?: number;
   /** Called once the run is recorded, with its id (to find it for a cancel while it works). */
   onStart?: (runId: number) => void;
+  /** Called with what made the run fail or stop (the orchestrator decides from it whether to retry). */
+  onFailure?: (err: unknown) => void;
+}
+
+/**
+ * Whether another attempt may succeed: not when the error says `retryable: false` (a pipeline's way to
+ * say "misconfigured", e.g. nothing to read), nor when the run was cancelled.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof RunCancelledError) return false;
+  return (err as { retryable?: unknown } | null)?.retryable !== false;
 }
 
 /**
@@ -82,6 +93,7 @@ export async function executeRun(
   } catch (err) {
     // A step's own error after an abort (a fetch stopped by the signal) is the abort's consequence.
     const cause: unknown = signal.aborted && !committed ? signal.reason : err;
+    options.onFailure?.(cause);
     const status: RunStatus = cause instanceof RunCancelledError ? 'cancelled' : 'failed';
     const message = cause instanceof Error ? cause.message : String(cause);
     if (!committed) await warehouse.finishRun(runId, status, NO_COUNTS, steps, message);

@@ -64,6 +64,14 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal(s.error, 'source unreachable');
         assert.equal(broken.calls.length, 2);
         assert.deepEqual((await attempts(p, 'broken', '2024-10-02')).map((r) => r.attempt), [1, 2]);
+
+        // An error that says another attempt cannot help (a missing configuration) is not retried.
+        const misconfigured = testPipeline('misconfigured', async () => {
+          throw Object.assign(new Error('nothing to read'), { retryable: false });
+        });
+        const once = await new Orchestrator(p, new Map(), { maxAttempts: 3, backoffMs: 1 }).runPartition(misconfigured, '2024-10-02', 'cli');
+        assert.equal(once.status, 'failed');
+        assert.equal(misconfigured.calls.length, 1);
       } finally {
         await p.warehouse.close();
       }
