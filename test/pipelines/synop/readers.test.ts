@@ -184,3 +184,25 @@ test('ZIP: entries read by type, ../ paths and other types refused, limits enfor
   assert.equal(limited.filesRejected, 1);
   assert.match(limited.rejects[0]?.reason ?? '', /more than 10 files/);
 });
+
+test('a labels export holding only the text twin of a repeated label: the cells decide', () => {
+  const csv = '\uFEFFID OMM station;Date;Temps présent;Type de tendance barométrique\n07015;2024-01-01T00:00:00+00:00;Brume;4\n07015;2024-01-01T03:00:00+00:00;;Stationnaire\n';
+  const b = read('twins.csv', csv);
+  assert.deepEqual(b.rejects, []);
+  const [a, c] = b.observations as [SynopObservation, SynopObservation];
+  assert.equal(field(a, 'temps_present'), 'Brume');
+  assert.equal(field(a, 'ww'), null);
+  // A column of codes and text mixed: the text wins, the code is read as text.
+  assert.equal(field(c, 'type_de_tendance_barometrique'), 'Stationnaire');
+  assert.equal(field(a, 'type_de_tendance_barometrique'), '4');
+  assert.equal(field(a, 'cod_tend'), null);
+});
+
+test('keys and columns named like Object properties are unknown, not fields', () => {
+  const b = read('proto.jsonl', '{"numer_sta":"07015","date":"2024-01-01T00:00:00Z","constructor":1,"toString":2}\n');
+  assert.equal(b.observations.length, 1);
+  assert.equal(b.rejects[0]?.field, 'constructor, toString');
+  const c = read('proto.csv', 'numer_sta;date;__proto__;hasOwnProperty\n07015;2024-01-01T00:00:00Z;1;2\n');
+  assert.equal(c.observations.length, 1);
+  assert.equal(c.rejects[0]?.field, '__proto__, hasOwnProperty');
+});

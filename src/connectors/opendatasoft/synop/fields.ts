@@ -121,7 +121,11 @@ export const SYNOP_FIELDS: readonly SynopField[] = ROWS.map(([name, label, type,
 export const SYNOP_FIELD_NAMES: readonly string[] = SYNOP_FIELDS.map((f) => f.name);
 
 /** Position of each field in SYNOP_FIELDS (and in every value array of this module's users). */
-export const SYNOP_INDEX: Readonly<Record<string, number>> = Object.fromEntries(SYNOP_FIELD_NAMES.map((n, i) => [n, i]));
+// Null prototype: a column or JSON key named `constructor` or `__proto__` must not find a field.
+export const SYNOP_INDEX: Readonly<Record<string, number | undefined>> = Object.assign(
+  Object.create(null) as Record<string, number>,
+  Object.fromEntries(SYNOP_FIELD_NAMES.map((n, i) => [n, i])),
+);
 
 /** Index of a field by name; throws on a typo, so callers fail at load time rather than read `undefined`. */
 export function fieldIndex(name: string): number {
