@@ -194,3 +194,12 @@ export function mapHeader(header: readonly string[]): HeaderMap {
   }
   return { columns, unknown, kind: labels === 0 ? 'names' : names === 0 ? 'labels' : 'mixed' };
 }
+
+/**
+ * Field names for a header, column by column (`unknown_<n>` for unmapped columns, n its 1-based
+ * position): for an engine that reads a CSV by position, e.g. DuckDB `read_csv(…, header = true,
+ * names = [...])`, so a labels export needs no label lookup in SQL.
+ */
+export function headerNames(header: readonly string[]): string[] {
+  return mapHeader(header).columns.map((i, c) => (i === null ? `unknown_${c + 1}` : (SYNOP_FIELD_NAMES[i] as string)));
+}

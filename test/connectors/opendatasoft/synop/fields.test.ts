@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fieldIndex, mapHeader, SYNOP_FIELDS, SYNOP_FIELD_NAMES } from '../../../../src/connectors/opendatasoft/synop/fields.js';
+import { fieldIndex, headerNames, mapHeader, SYNOP_FIELDS, SYNOP_FIELD_NAMES } from '../../../../src/connectors/opendatasoft/synop/fields.js';
 
 test('the table holds the 82 fields of donnees-synop-essentielles-omm, each once', () => {
   assert.equal(SYNOP_FIELDS.length, 82);
@@ -50,4 +50,9 @@ test('labels are matched whatever the spacing and case; unknown and third occurr
   assert.equal(m.columns[1], fieldIndex('nbas'));
   assert.deepEqual(m.unknown, ['Temps présent', 'humidex', 'numer_sta']);
   assert.deepEqual(m.columns.slice(4), [null, null, null]);
+});
+
+test('headerNames gives positional field names for an engine reading by position', () => {
+  assert.deepEqual(headerNames(SYNOP_FIELDS.map((f) => f.label)), SYNOP_FIELD_NAMES);
+  assert.deepEqual(headerNames(['ID OMM station', 'Date', 'Temps présent', 'x', 'Temps présent']), ['numer_sta', 'date', 'ww', 'unknown_4', 'temps_present']);
 });
