@@ -1,9 +1,20 @@
 import http from 'node:http';
 import type { Config } from '../config/config.js';
 import type { ProgressEvent } from '../orchestrator/pipeline.js';
+import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 import { processAlive, readServerFile, type ServerFile } from '../server/serverFile.js';
 import { CliError } from './platform.js';
+
+/** A line of a streamed answer (see server/runStream.ts). */
+interface StreamLine {
+  progress?: ProgressEvent;
+  summary?: RunSummary;
+  backfill?: BackfillProgress;
+  backfill_summary?: BackfillSummary;
+  queued?: number;
+  error?: { message: string };
+}
 
 /**
  * The running `ecluse up` of this home, as the CLI talks to it. While it holds the embedded warehouse
@@ -29,25 +40,43 @@ export class ServerClient {
 
   /** Starts a run (or rebuild) and follows its NDJSON progress lines until the summary. */
   async run(path: string, body: unknown, onProgress: (e: ProgressEvent) => void): Promise<RunSummary> {
+    let summary: RunSummary | null = null;
+    await this.stream(path, body, (line) => {
+      if (line.progress) onProgress(line.progress);
+      else if (line.queued !== undefined) onProgress({ step: 'queued', done: 0, total: line.queued + 1, item: 'waiting for runs ahead' });
+      else if (line.summary) summary = line.summary;
+    });
+    if (!summary) throw new CliError(`the server at ${this.url} ended the run's answer without a summary (did it stop?)`, 1);
+    return summary;
+  }
+
+  /** Starts a backfill and follows its NDJSON progress lines until its summary. */
+  async backfill(path: string, body: unknown, onProgress: (p: BackfillProgress) => void): Promise<BackfillSummary> {
+    let summary: BackfillSummary | null = null;
+    await this.stream(path, body, (line) => {
+      if (line.backfill) onProgress(line.backfill);
+      else if (line.backfill_summary) summary = line.backfill_summary;
+    });
+    if (!summary) throw new CliError(`the server at ${this.url} ended the backfill's answer without a summary (did it stop?)`, 1);
+    return summary;
+  }
+
+  /** POSTs and hands each NDJSON line of the answer to `onLine`; an error line ends it as a CliError. */
+  private async stream(path: string, body: unknown, onLine: (line: StreamLine) => void): Promise<void> {
     const res = await this.request('POST', path, body, { accept: 'application/x-ndjson' });
     if (res.statusCode !== 200) await this.json(res);
     let buffered = '';
-    let summary: RunSummary | null = null;
     res.setEncoding('utf8');
     for await (const chunk of res as AsyncIterable<string>) {
       buffered += chunk;
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffered.slice(0, nl)) as { progress?: ProgressEvent; summary?: RunSummary; error?: { message: string }; queued?: number };
+        const line = JSON.parse(buffered.slice(0, nl)) as StreamLine;
         buffered = buffered.slice(nl + 1);
-        if (line.progress) onProgress(line.progress);
-        else if (line.queued !== undefined) onProgress({ step: 'queued', done: 0, total: line.queued + 1, item: 'waiting for runs ahead' });
-        else if (line.summary) summary = line.summary;
-        else if (line.error) throw new CliError(line.error.message, 1);
+        if (line.error) throw new CliError(line.error.message, 1);
+        onLine(line);
       }
     }
-    if (!summary) throw new CliError(`the server at ${this.url} ended the run's answer without a summary (did it stop?)`, 1);
-    return summary;
   }
 
   private request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {

@@ -42,12 +42,58 @@ program
   .command('runs')
   .description('list runs, newest first')
   .option('-p, --pipeline <name>', 'only this pipeline')
-  .addOption(new Option('-s, --status <status>', 'only this status').choices(['running', 'succeeded', 'failed']))
+  .addOption(new Option('-s, --status <status>', 'only this status').choices(['running', 'succeeded', 'failed', 'cancelled']))
+  .option('--from <day>', 'only partitions from this day (YYYY-MM-DD)')
+  .option('--to <day>', 'only partitions up to this day, inclusive')
   .option('-n, --limit <n>', 'how many', '20')
   .option('--json', 'print JSON')
-  .action(async (opts: { pipeline?: string; status?: 'running' | 'succeeded' | 'failed'; limit: string; json?: boolean }) => {
+  .action(async (opts: { pipeline?: string; status?: 'running' | 'succeeded' | 'failed' | 'cancelled'; from?: string; to?: string; limit: string; json?: boolean }) => {
     const { runsCommand } = await import('./runs.js');
     await runsCommand(opts);
+  });
+
+program
+  .command('pipelines')
+  .description('list the pipelines and their schedules (after configuration)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const { pipelinesCommand } = await import('./pipelines.js');
+    await pipelinesCommand(opts);
+  });
+
+program
+  .command('trigger')
+  .description('run one partition of a pipeline (a day), with retries, and print its summary')
+  .argument('<pipeline>', 'pipeline name')
+  .option('--partition <day>', 'the day, YYYY-MM-DD (default: today, Europe/Paris)')
+  .option('--json', 'print the run summary as JSON')
+  .action(async (pipeline: string, opts: { partition?: string; json?: boolean }) => {
+    const { triggerCommand } = await import('./trigger.js');
+    await triggerCommand(pipeline, opts);
+  });
+
+program
+  .command('backfill')
+  .description('run every day of a range as a partition; rerunning resumes (succeeded days are skipped)')
+  .argument('<pipeline>', 'pipeline name')
+  .requiredOption('--from <day>', 'first day, YYYY-MM-DD')
+  .requiredOption('--to <day>', 'last day, inclusive')
+  .option('--parallel <n>', 'partitions at a time (PostgreSQL; the embedded warehouse runs one at a time)', '1')
+  .option('--force', 'run days that already succeeded too')
+  .option('--json', 'print the backfill summary as JSON')
+  .action(async (pipeline: string, opts: { from: string; to: string; parallel: string; force?: boolean; json?: boolean }) => {
+    const { backfillCommand } = await import('./backfill.js');
+    await backfillCommand(pipeline, opts);
+  });
+
+program
+  .command('cancel')
+  .description('cancel a running run (it stops at its next step and is not retried)')
+  .argument('<run>', 'run id')
+  .option('--json', 'print JSON')
+  .action(async (run: string, opts: { json?: boolean }) => {
+    const { cancelCommand } = await import('./cancel.js');
+    await cancelCommand(run, opts);
   });
 
 program

@@ -1,10 +1,12 @@
-import type { RunRecord } from '../warehouse/metadata.js';
-import { throughServerOr } from './platform.js';
+import { isDay } from '../orchestrator/partitions.js';
+import type { RunRecord, RunStatus } from '../warehouse/metadata.js';
+import { CliError, throughServerOr } from './platform.js';
 import { formatTable, printJson } from './format.js';
 
-export async function runsCommand(opts: { pipeline?: string; status?: 'running' | 'succeeded' | 'failed'; limit: string; json?: boolean }): Promise<void> {
+export async function runsCommand(opts: { pipeline?: string; status?: RunStatus; from?: string; to?: string; limit: string; json?: boolean }): Promise<void> {
   const limit = Number(opts.limit);
-  const filter = { pipeline: opts.pipeline, status: opts.status, limit };
+  for (const day of [opts.from, opts.to]) if (day !== undefined && !isDay(day)) throw new CliError(`${day}: expected a day YYYY-MM-DD`, 2);
+  const filter = { pipeline: opts.pipeline, status: opts.status, from: opts.from, to: opts.to, limit };
   const list = await throughServerOr(
     'runs',
     (server) => server.get<{ items: RunRecord[]; total: number }>('/runs', filter),
@@ -16,7 +18,7 @@ export async function runsCommand(opts: { pipeline?: string; status?: 'running' 
   }
   console.log(
     formatTable(list.items as unknown as Record<string, unknown>[], [
-      'run_id', 'pipeline', 'partition', 'status', 'started_at', 'duration_ms', 'files', 'files_skipped', 'rows_read', 'rows_written', 'rows_rejected', 'values_rejected', 'error',
+      'run_id', 'pipeline', 'partition', 'status', 'attempt', 'trigger', 'started_at', 'duration_ms', 'files', 'files_skipped', 'rows_read', 'rows_written', 'rows_rejected', 'values_rejected', 'error',
     ]),
   );
   if (list.total > list.items.length) console.log(`(${list.items.length} of ${list.total}; use --limit)`);

@@ -21,16 +21,22 @@ function urlOf(host: string, port: number): string {
 }
 
 /**
- * Serves the API over an open platform until SIGINT or SIGTERM, then closes the server (waiting for the
- * run in progress), the warehouse, and removes `server.json`. A second signal exits at once: the run in
- * progress is then left to the next start, which marks it failed (nothing of it was committed).
+ * Serves the API over an open platform until SIGINT or SIGTERM, and runs the pipelines' schedules (with
+ * a catch-up of the last missed tick, and a retry of runs a dead process left). On a signal: stops the
+ * schedules, closes the server (waiting for the run in progress), the warehouse, and removes `server.json`.
+ * A second signal exits at once: the run in progress is then left to the next start, which marks it
+ * failed (nothing of it was committed) and runs it again.
  */
 export async function serve(platform: Platform): Promise<void> {
   const { config } = platform;
   const { buildApp } = await import('../server/app.js');
+  const { Scheduler } = await import('../orchestrator/scheduler.js');
+  const { localOrchestrator } = await import('./orchestrate.js');
   // The local CLI's token: it lives in server.json (mode 0600) and dies with the server.
   const token = randomBytes(32).toString('base64url');
-  const app = await buildApp({ platform, tokens: [token] });
+  const orchestrator = localOrchestrator(platform);
+  const app = await buildApp({ platform, tokens: [token], orchestrator, pipelines: orchestrator.pipelines });
+  const scheduler = new Scheduler(orchestrator, { log: (message) => app.log.info({ scheduler: true }, message) });
   const host = config.host;
   // Handlers first: a signal that comes as soon as the URL is printed must already stop us cleanly.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -48,6 +54,7 @@ export async function serve(platform: Platform): Promise<void> {
   await writeServerFile(config.home, { pid: process.pid, url, port, started_at: new Date().toISOString(), warehouse: config.warehouse, token });
   console.log(`ecluse API on ${url} (OpenAPI: ${url}/docs) — home ${config.home}; Ctrl-C to stop`);
   console.log(`Try: curl ${url}/stations · npx ecluse runs · npx ecluse sql "select station_id, count(*) from reports group by 1"`);
+  scheduler.start();
 
   const signal = await stopSignal;
   const force = () => {
@@ -57,6 +64,7 @@ export async function serve(platform: Platform): Promise<void> {
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   console.log(`${signal}: stopping (waiting for the run in progress, if any) …`);
+  await scheduler.stop();
   await app.close();
   await removeServerFile(config.home);
   console.log('stopped');

@@ -21,18 +21,12 @@ export function effectiveSchedule(pipeline: Pipeline, config: Config): Effective
   return { pipeline: pipeline.name, ...pipeline.schedule, enabled: true, origin: 'pipeline' };
 }
 
-/**
- * The last tick of a schedule strictly before `now`, or null when there was none in the last year.
- * Looked for in growing windows: a daily schedule is found in the first.
- */
+/** The last tick of a schedule strictly before `now`, or null when it never ticked. */
 export function lastTickBefore(cron: string, timezone: string, now: Date): Date | null {
   const job = new Cron(cron, { timezone, paused: true });
   try {
-    for (const days of [2, 40, 400]) {
-      const ticks = job.nextRuns(100_000, new Date(now.getTime() - days * 86_400_000)).filter((t) => t < now);
-      if (ticks.length) return ticks[ticks.length - 1] ?? null;
-    }
-    return null;
+    const [tick] = job.previousRuns(2, now).filter((t) => t < now);
+    return tick ?? null;
   } finally {
     job.stop();
   }

@@ -19,6 +19,16 @@ async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   }
 }
 
+/**
+ * A configuration without the stations schedule: these tests count runs, and the schedule's catch-up
+ * (tested in orchestration.test.ts) would add one.
+ */
+async function unscheduled(home: string): Promise<Record<string, string>> {
+  const path = join(home, 'unscheduled.config.json');
+  await writeFile(path, JSON.stringify({ schedules: { stations: { cron: '0 0 * * *', enabled: false } } }));
+  return { ECLUSE_CONFIG: path };
+}
+
 /** The outputs a user sees from the inspect commands, human and JSON. */
 function inspect(home: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -39,7 +49,7 @@ test('while `ecluse up` holds the warehouse, commands go through its API with th
   assert.equal(ecluse(home, ['run', 'stations', '--input', input, '--json']).status, 0);
   const inProcess = inspect(home);
 
-  const server = await startServer(home);
+  const server = await startServer(home, 'up', await unscheduled(home));
   try {
     const info = JSON.parse(await readFile(join(home, 'server.json'), 'utf8')) as { pid: number; url: string; token: string };
     assert.equal(info.url, server.url);
@@ -118,7 +128,7 @@ test('a stale server.json is ignored; a registered server that does not answer g
 
 test('a second server for the same home is refused', async () => {
   const home = await tempHome('ecluse-up-');
-  const server = await startServer(home);
+  const server = await startServer(home, 'up', await unscheduled(home));
   try {
     const second = ecluse(home, ['up'], { PORT: '0' });
     assert.equal(second.status, 2);
@@ -131,7 +141,7 @@ test('a second server for the same home is refused', async () => {
 test('npm start on an empty home: sample, one run, then the API; on a second start only serves', async () => {
   const home = await tempHome('ecluse-start-');
   const t0 = Date.now();
-  const first = await startServer(home, 'start');
+  const first = await startServer(home, 'start', await unscheduled(home));
   let health: Response;
   try {
     health = await fetch(`${first.url}/health`);
@@ -145,7 +155,7 @@ test('npm start on an empty home: sample, one run, then the API; on a second sta
   } finally {
     assert.equal(await first.stop(), 0);
   }
-  const second = await startServer(home, 'start');
+  const second = await startServer(home, 'start', await unscheduled(home));
   try {
     assert.match(second.output(), /already holds data; serving it/);
     assert.doesNotMatch(second.output(), /generating a sample/);

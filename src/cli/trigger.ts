@@ -1,0 +1,36 @@
+import { PartitionBusyError } from '../orchestrator/orchestrator.js';
+import { dayOf, isDay } from '../orchestrator/partitions.js';
+import { printJson } from './format.js';
+import { localOrchestrator } from './orchestrate.js';
+import { CliError, throughServerOr } from './platform.js';
+import { progressReporter } from './progress.js';
+import { requirePipeline } from './run.js';
+import { describeRun } from './summary.js';
+
+/** `ecluse trigger <pipeline> [--partition DAY]`: runs one partition (default today, Europe/Paris), with retries. */
+export async function triggerCommand(name: string, opts: { partition?: string; json?: boolean }): Promise<void> {
+  const pipeline = requirePipeline(name);
+  const partition = opts.partition ?? dayOf(new Date());
+  if (!isDay(partition)) throw new CliError(`--partition ${partition}: expected a day YYYY-MM-DD`, 2);
+  const progress = progressReporter(!opts.json);
+  let summary;
+  try {
+    summary = await throughServerOr(
+      `trigger ${name}`,
+      (server) => server.run(`/pipelines/${encodeURIComponent(name)}/runs`, { partition }, progress.onProgress),
+      async (platform) => {
+        try {
+          return await localOrchestrator(platform).runPartition(pipeline, partition, 'cli', { progress: progress.onProgress });
+        } catch (err) {
+          if (err instanceof PartitionBusyError) throw new CliError(err.message, 1);
+          throw err;
+        }
+      },
+    );
+  } finally {
+    progress.stop();
+  }
+  if (opts.json) printJson(summary);
+  else console.log(describeRun(summary));
+  if (summary.status !== 'succeeded') process.exitCode = 1;
+}
