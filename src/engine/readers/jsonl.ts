@@ -1,4 +1,4 @@
-import { decodeUtf8, FileFormatError } from './text.js';
+import { decodeUtf8, FileFormatError, isTruncatedJson } from './text.js';
 
 export interface JsonLine {
   line: number;
@@ -23,7 +23,7 @@ export function* readJsonLines(bytes: Uint8Array, onError: (line: number, messag
     try {
       yield { line, value: JSON.parse(raw) };
     } catch (err) {
-      const truncated = /end of JSON input|Unterminated/i.test((err as Error).message);
+      const truncated = isTruncatedJson((err as Error).message, raw);
       onError(line, truncated ? 'truncated JSON line' : `invalid JSON: ${(err as Error).message}`);
     }
   }

@@ -55,6 +55,17 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * Whether a JSON.parse error means the text stopped early: V8 says so in words ("Unexpected end of JSON
+ * input", "Unterminated string") or, in Node 20 for a document cut after a value, only by failing at a
+ * position at or past the end of the text ("Expected ',' or '}' after property value … at position N").
+ */
+export function isTruncatedJson(message: string, text: string): boolean {
+  if (/end of JSON input|Unterminated|Unexpected end/i.test(message)) return true;
+  const pos = /position (\d+)/.exec(message);
+  return pos !== null && Number(pos[1]) >= text.trimEnd().length;
+}
+
 /** Parses JSON, turning V8's "at position N" into a line number. */
 export function parseJson(text: string): unknown {
   try {
@@ -63,7 +74,7 @@ export function parseJson(text: string): unknown {
     const message = (err as Error).message;
     const pos = /position (\d+)/.exec(message);
     const line = pos ? lineAt(text, Number(pos[1])) : lineAt(text, text.length);
-    const truncated = /end of JSON input|Unterminated|Unexpected end/i.test(message);
+    const truncated = isTruncatedJson(message, text);
     throw new FileFormatError(
       truncated ? `truncated JSON (ends unexpectedly at line ${line})` : `invalid JSON at line ${line}: ${message}`,
       line,

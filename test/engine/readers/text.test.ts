@@ -9,6 +9,15 @@ test('parseJson names the line where a truncated file ends', () => {
   assert.throws(() => parseJson(text), (e: unknown) => e instanceof FileFormatError && /truncated JSON/.test(e.message) && e.line === 4);
 });
 
+test('a document cut right after a value is truncated too (Node 20 says only "at position N")', () => {
+  const text = '{"a": 1, "b": "x"';
+  assert.throws(() => parseJson(text), (e: unknown) => e instanceof FileFormatError && /truncated JSON/.test(e.message));
+  const errors: string[] = [];
+  const read = [...readJsonLines(Buffer.from('{"a":1}\n{"a": 1, "b": 2\n'), (_l, m) => errors.push(m))];
+  assert.equal(read.length, 1);
+  assert.deepEqual(errors, ['truncated JSON line']);
+});
+
 test('decodeUtf8 drops a BOM and refuses Latin-1 with the line of the bad byte', () => {
   assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])), 'a');
   const latin1 = Buffer.concat([Buffer.from('a;b\nok;1\n'), Buffer.from([0x54, 0xe9, 0x6c]), Buffer.from(';2\n')]);
