@@ -1,0 +1,329 @@
+/**
+ * The synop run's engine work: typed observations as CSV batches → `synop_batch` → `run_obs` (one row
+ * per key) → the warehouse's `observations` and the lake's staging partitions; then the daily statistics
+ * of the days the run touched, recomputed from the lake's staging rows, replacing what the warehouse and
+ * the curated partitions held for those days.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { bulkInsert, readCsvSql } from '../../engine/bulk.js';
+import { literal, type DuckSession } from '../../engine/duckdb.js';
+import { datasetPrefix } from '../../lake/layout.js';
+import { withLocalFiles } from '../../lake/localFiles.js';
+import type { ObjectStore } from '../../lake/objectStore.js';
+import type { Reject, RecordLocation } from '../../quality/rejects.js';
+import { columnNames } from '../../warehouse/dataset.js';
+import { REJECT_COLUMNS, type Warehouse } from '../../warehouse/warehouse.js';
+import type { SynopObservation, SynopSink } from './batch.js';
+import { DAILY_CITY_STATS, dailyStatsSql } from './dailyStats.js';
+import { csvLine, observationRow } from './rows.js';
+import { OBSERVATIONS } from './schema.js';
+
+/** Calendar days of the curated table (DESIGN: a day is a Europe/Paris day unless told otherwise). */
+export const STATS_TIME_ZONE = 'Europe/Paris';
+
+const OBS_COLUMNS = columnNames(OBSERVATIONS);
+const OBS_LIST = OBS_COLUMNS.map((c) => `"${c}"`).join(', ');
+
+/** The batch CSV: arrival order (file_seq, seq), then the observation in SYNOP_COLUMNS order. */
+const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [['file_seq', 'INTEGER'], ['seq', 'BIGINT'], ...OBSERVATIONS.columns];
+
+const REJECT_TYPES: Record<(typeof REJECT_COLUMNS)[number], string> = {
+  run_id: 'BIGINT',
+  pipeline: 'VARCHAR',
+  file: 'VARCHAR',
+  sheet: 'VARCHAR',
+  row: 'BIGINT',
+  field: 'VARCHAR',
+  value: 'VARCHAR',
+  reason: 'VARCHAR',
+  whole_record: 'BOOLEAN',
+};
+const REJECT_LAYOUT = REJECT_COLUMNS.map((c) => [c, REJECT_TYPES[c]] as const);
+
+/**
+ * Station numbers become lake keys (`station=<numer_sta>`): anything beyond letters, digits, `_` and `-`
+ * could escape or collide there, so such a record is rejected whole.
+ */
+const STATION_KEY = /^[0-9A-Za-z_-]{1,32}$/;
+
+/** Flush the CSV buffer past this size: a year of observations never sits in memory as text. */
+const FLUSH_BYTES = 4 << 20;
+
+/**
+ * A sink writing the run's observations to one batch CSV as the readers produce them, keeping rejects and
+ * the run-summary counters. Synchronous writes: the readers call the sink synchronously.
+ */
+export class SynopCsvSink implements SynopSink {
+  readonly rejects: Reject[] = [];
+  rowsRead = 0;
+  rowsRejected = 0;
+  valuesRejected = 0;
+  filesRejected = 0;
+  observations = 0;
+  private fileSeq = 0;
+  private seq = 0;
+  private buffer = '';
+  private readonly fd: number;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w');
+  }
+
+  /** The following records come from the run's file number `fileSeq` (its place in arrival order). */
+  startFile(fileSeq: number): void {
+    this.fileSeq = fileSeq;
+    this.seq = 0;
+  }
+
+  observation(obs: SynopObservation): void {
+    if (!STATION_KEY.test(obs.stationId)) {
+      this.rejectRecord(obs.loc, 'numer_sta', obs.stationId, 'not a station number (letters, digits, _ and - only)');
+      return;
+    }
+    this.rowsRead++;
+    this.observations++;
+    this.buffer += `${this.fileSeq},${this.seq++},${csvLine(observationRow(obs))}\n`;
+    if (this.buffer.length > FLUSH_BYTES) this.flush();
+  }
+  rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void {
+    this.valuesRejected++;
+    this.rejects.push({ ...loc, field, value, reason, whole_record: false });
+  }
+  rejectRecord(loc: RecordLocation, field: string | null, value: string | null, reason: string): void {
+    this.rowsRead++;
+    this.rowsRejected++;
+    this.rejects.push({ ...loc, field, value, reason, whole_record: true });
+  }
+  rejectColumns(file: string, names: readonly string[]): void {
+    this.rejects.push({
+      file,
+      sheet: null,
+      row: null,
+      field: names.join(', '),
+      value: null,
+      reason: `unknown column${names.length > 1 ? 's' : ''} ignored (not a field of donnees-synop-essentielles-omm)`,
+      whole_record: false,
+    });
+  }
+  rejectFile(file: string, reason: string, row: number | null = null): void {
+    this.filesRejected++;
+    this.rejects.push({ file, sheet: null, row, field: null, value: null, reason, whole_record: true });
+  }
+
+  private flush(): void {
+    if (this.buffer) writeSync(this.fd, this.buffer);
+    this.buffer = '';
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+export async function createSynopTables(warehouse: Warehouse): Promise<void> {
+  await warehouse.ensureDataset(OBSERVATIONS);
+  await warehouse.ensureDataset(DAILY_CITY_STATS);
+}
+
+/** The run's engine tables: `synop_batch` (typed observations in arrival order), `run_rejects`. */
+export async function createRunTables(s: DuckSession): Promise<void> {
+  await s.run(`CREATE OR REPLACE TEMP TABLE synop_batch (${BATCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')})`);
+  await s.run(`CREATE OR REPLACE TEMP TABLE run_rejects (${REJECT_LAYOUT.map(([c, t]) => `"${c}" ${t}`).join(', ')})`);
+}
+
+export async function loadBatchFile(s: DuckSession, path: string): Promise<void> {
+  await s.run(`INSERT INTO synop_batch SELECT * FROM ${readCsvSql(path, BATCH_COLUMNS)}`);
+}
+
+/** `run_obs`: the run's observations, one per key, the first delivered winning (file order, then record order). */
+export async function collectRunObservations(s: DuckSession): Promise<number> {
+  await s.run(`CREATE OR REPLACE TEMP TABLE run_obs AS SELECT ${OBS_LIST} FROM synop_batch
+    QUALIFY row_number() OVER (PARTITION BY numer_sta, observed_at ORDER BY file_seq, seq) = 1`);
+  return Number((await s.scalar<bigint>(`SELECT count(*) FROM run_obs`)) ?? 0);
+}
+
+/** Inserts the run's observations whose key is new: first value wins, an identical re-delivery writes nothing. */
+export function stageObservations(warehouse: Warehouse, s: DuckSession): Promise<number> {
+  return warehouse.insertNew(OBSERVATIONS, s, `SELECT ${OBS_LIST} FROM run_obs`);
+}
+
+export async function addRejects(s: DuckSession, runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void> {
+  await bulkInsert(
+    s,
+    'run_rejects',
+    REJECT_LAYOUT,
+    rejects.map((r) => [runId, pipeline, r.file, r.sheet, r.row, r.field, r.value, r.reason, r.whole_record]),
+  );
+}
+
+export async function saveRejects(warehouse: Warehouse, s: DuckSession): Promise<void> {
+  await warehouse.appendFromEngine('rejects', REJECT_COLUMNS, s, `SELECT * FROM run_rejects`);
+}
+
+const STAGING_PREFIX = datasetPrefix('staging', OBSERVATIONS.name);
+const CURATED_PREFIX = datasetPrefix('curated', DAILY_CITY_STATS.name);
+
+function stagingKey(station: string, month: string): string {
+  return `${STAGING_PREFIX}station=${station}/month=${month}/data.parquet`;
+}
+
+function curatedKey(station: string): string {
+  return `${CURATED_PREFIX}station=${station}/data.parquet`;
+}
+
+function parquetList(paths: readonly string[]): string {
+  return `read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)`;
+}
+
+async function existingKeys(lake: ObjectStore, keys: readonly string[]): Promise<string[]> {
+  const found = await Promise.all(keys.map(async (k) => ((await lake.exists(k)) ? k : null)));
+  return found.filter((k): k is string => k !== null);
+}
+
+/**
+ * Writes `select` (which has the partition columns `partitionBy`, left out of the files) as one Parquet
+ * file per partition into a scratch folder, then puts each under `<prefix><hive dirs>/data.parquet`:
+ * a whole partition replaces the old one in one put.
+ */
+async function writePartitions(s: DuckSession, lake: ObjectStore, out: string, prefix: string, select: string, partitionBy: readonly string[]): Promise<number> {
+  await mkdir(out, { recursive: true });
+  await s.run(`COPY (${select}) TO ${literal(out)} (FORMAT parquet, PARTITION_BY (${partitionBy.join(', ')}), OVERWRITE_OR_IGNORE true)`);
+  const files = (await readdir(out, { recursive: true })).filter((f) => f.endsWith('.parquet'));
+  const byPartition = new Map<string, string>();
+  for (const f of files) {
+    const dir = relative(out, join(out, f)).split(sep).slice(0, -1).join('/');
+    if (byPartition.has(dir)) throw new Error(`DuckDB wrote more than one file for partition ${dir}`);
+    byPartition.set(dir, join(out, f));
+  }
+  await Promise.all([...byPartition].map(([dir, path]) => lake.putFile(`${prefix}${dir}/data.parquet`, path, { consume: true })));
+  return byPartition.size;
+}
+
+/**
+ * Rewrites, whole, the staging partitions (station, UTC month) the run's observations fall in: what a
+ * partition holds wins over the run's rows, as in the warehouse. Runs before the warehouse commits: if the
+ * process dies after this, the next run merges the same rows again and writes the same partitions.
+ */
+export async function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
+  const touched = await s.rows<{ numer_sta: string; month: string }>(
+    `SELECT DISTINCT numer_sta, strftime(observed_at, '%Y-%m') AS month FROM run_obs ORDER BY 1, 2`,
+  );
+  if (touched.length === 0) return 0;
+  const existing = await existingKeys(lake, touched.map((t) => stagingKey(t.numer_sta, t.month)));
+  return withLocalFiles(lake, existing, async (paths) => {
+    const merged = paths.length
+      ? `SELECT ${OBS_LIST} FROM (
+           SELECT *, 0 AS prio FROM ${parquetList(paths)}
+           UNION ALL BY NAME
+           SELECT *, 1 AS prio FROM run_obs
+         ) QUALIFY row_number() OVER (PARTITION BY numer_sta, observed_at ORDER BY prio) = 1`
+      : `SELECT ${OBS_LIST} FROM run_obs`;
+    return writePartitions(
+      s,
+      lake,
+      join(scratch, 'staging-observations'),
+      STAGING_PREFIX,
+      `SELECT *, numer_sta AS station, strftime(observed_at, '%Y-%m') AS month FROM (${merged}) ORDER BY numer_sta, observed_at`,
+      ['station', 'month'],
+    );
+  });
+}
+
+/** UTC months (`YYYY-MM`) from the one holding `from` to the one holding the instant just before `to`. */
+function monthsBetween(from: Date, to: Date): string[] {
+  const out: string[] = [];
+  const last = new Date(to.getTime() - 1);
+  let y = from.getUTCFullYear();
+  let m = from.getUTCMonth();
+  while (y < last.getUTCFullYear() || (y === last.getUTCFullYear() && m <= last.getUTCMonth())) {
+    out.push(`${y}-${String(m + 1).padStart(2, '0')}`);
+    m++;
+    if (m === 12) {
+      m = 0;
+      y++;
+    }
+  }
+  return out;
+}
+
+export interface DayRange {
+  numer_sta: string;
+  first_day: string;
+  last_day: string;
+}
+
+/**
+ * `run_daily`: the daily statistics of every (station, local day) from the first to the last day the run's
+ * observations fall in, computed over all the staging rows of those days read back from the lake (the
+ * partitions just written, plus neighbouring months a local day reaches into). The range covers every
+ * delivered observation, not only the new ones: after a crash between the lake and the warehouse commit,
+ * the rows are in the lake already but their days still need recomputing.
+ */
+export async function computeDailyStats(s: DuckSession, lake: ObjectStore): Promise<DayRange[]> {
+  const tz = literal(STATS_TIME_ZONE);
+  await s.run(`CREATE OR REPLACE TEMP TABLE run_days AS
+    SELECT numer_sta, first_day, last_day,
+      timezone('UTC', timezone(${tz}, first_day::TIMESTAMP)) AS start_utc,
+      timezone('UTC', timezone(${tz}, (last_day + 1)::TIMESTAMP)) AS end_utc
+    FROM (
+      SELECT numer_sta, min(day) AS first_day, max(day) AS last_day
+      FROM (SELECT numer_sta, CAST(timezone(${tz}, timezone('UTC', observed_at)) AS DATE) AS day FROM run_obs)
+      GROUP BY numer_sta
+    )`);
+  const ranges = await s.rows<DayRange & { start_utc: Date; end_utc: Date }>(
+    `SELECT numer_sta, strftime(first_day, '%Y-%m-%d') AS first_day, strftime(last_day, '%Y-%m-%d') AS last_day, start_utc, end_utc
+     FROM run_days ORDER BY numer_sta`,
+  );
+  const keys = ranges.flatMap((r) => monthsBetween(r.start_utc, r.end_utc).map((m) => stagingKey(r.numer_sta, m)));
+  const existing = await existingKeys(lake, keys);
+  await withLocalFiles(lake, existing, async (paths) => {
+    const rows = paths.length
+      ? `(SELECT o.* FROM ${parquetList(paths)} o JOIN run_days r
+           ON o.numer_sta = r.numer_sta AND o.observed_at >= r.start_utc AND o.observed_at < r.end_utc)`
+      : `(SELECT * FROM run_obs WHERE false)`;
+    await s.run(`CREATE OR REPLACE TEMP TABLE run_daily AS ${dailyStatsSql(rows, STATS_TIME_ZONE)}`);
+  });
+  return ranges.map(({ numer_sta, first_day, last_day }) => ({ numer_sta, first_day, last_day }));
+}
+
+/** Replaces the warehouse's daily statistics of the run's day ranges with `run_daily`: recompute, never append. */
+export async function replaceDailyStats(warehouse: Warehouse, s: DuckSession, ranges: readonly DayRange[]): Promise<number> {
+  for (const r of ranges) {
+    await warehouse.execute(`DELETE FROM daily_city_stats WHERE numer_sta = $1 AND day >= $2::DATE AND day <= $3::DATE`, [
+      r.numer_sta,
+      r.first_day,
+      r.last_day,
+    ]);
+  }
+  return warehouse.insertNew(DAILY_CITY_STATS, s, `SELECT * FROM run_daily ORDER BY numer_sta, day`);
+}
+
+/**
+ * Rewrites the curated partition of each station the run touched: its days outside the run's range as they
+ * were, the range's days from `run_daily`.
+ */
+export async function publishDailyStatsPartitions(s: DuckSession, lake: ObjectStore, scratch: string, ranges: readonly DayRange[]): Promise<number> {
+  if (ranges.length === 0) return 0;
+  const existing = await existingKeys(lake, ranges.map((r) => curatedKey(r.numer_sta)));
+  return withLocalFiles(lake, existing, async (paths) => {
+    const kept = paths.length
+      ? `SELECT c.* FROM ${parquetList(paths)} c JOIN run_days r ON c.numer_sta = r.numer_sta
+         WHERE c.day < r.first_day OR c.day > r.last_day
+         UNION ALL BY NAME `
+      : '';
+    return writePartitions(
+      s,
+      lake,
+      join(scratch, 'curated-daily'),
+      CURATED_PREFIX,
+      `SELECT *, numer_sta AS station FROM (${kept}SELECT * FROM run_daily) ORDER BY numer_sta, day`,
+      ['station'],
+    );
+  });
+}
+
+/** Lake prefixes of the pipeline's staging and curated datasets (reset removes them). */
+export const SYNOP_LAKE_PREFIXES = [STAGING_PREFIX, CURATED_PREFIX] as const;

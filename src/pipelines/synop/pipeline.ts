@@ -1,0 +1,197 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { withScratchDir } from '../../engine/bulk.js';
+import { withLocalFiles } from '../../lake/localFiles.js';
+import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } from '../../lake/raw.js';
+import type { Pipeline, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
+import type { FileRecord } from '../../warehouse/warehouse.js';
+import {
+  addRejects,
+  collectRunObservations,
+  computeDailyStats,
+  createRunTables,
+  createSynopTables,
+  loadBatchFile,
+  publishDailyStatsPartitions,
+  publishObservationPartitions,
+  replaceDailyStats,
+  saveRejects,
+  stageObservations,
+  SYNOP_LAKE_PREFIXES,
+  SynopCsvSink,
+} from './load.js';
+import { readSynopFile, SYNOP_EXTENSIONS } from './readers.js';
+
+const NAME = 'synop';
+/** Every file of this pipeline holds records of the OpenDataSoft dataset, whoever delivered it. */
+const SOURCE = 'opendatasoft';
+
+/**
+ * Files of `--input`: files as given, folders' supported files (recursively), in name order; paths under
+ * one of `exclude` (the home's own lake and warehouse) are left out.
+ */
+async function listInputFiles(inputs: readonly string[], exclude: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const input of inputs) {
+    const path = resolve(input);
+    const info = await stat(path).catch(() => null);
+    if (!info) throw new Error(`input not found: ${input}`);
+    if (!info.isDirectory()) {
+      out.push(path);
+      continue;
+    }
+    for (const name of (await readdir(path, { recursive: true })).sort()) {
+      const full = join(path, name);
+      if (exclude.some((x) => full === x || full.startsWith(x))) continue;
+      if ((SYNOP_EXTENSIONS as readonly string[]).includes(extensionOf(name)) && (await stat(full)).isFile()) out.push(full);
+    }
+  }
+  return out;
+}
+
+function ownFiles(ctx: RunContext): string[] {
+  const own = [ctx.config.warehouse];
+  if (!ctx.config.lake.includes('://')) own.push(resolve(ctx.config.lake) + sep);
+  return own;
+}
+
+interface PendingFile {
+  /** Where to read it: the input path, or the lake's copy during a rebuild. */
+  path: string;
+  raw: RawFile;
+}
+
+/** Reads, stages and loads the files, committing data, metadata and the run record together. */
+async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], skipped: number): Promise<void> {
+  const s = ctx.engine;
+  await createSynopTables(ctx.warehouse);
+  await withScratchDir(async (scratch) => {
+    // Parsing and the engine's first load happen before the transaction: a statement failing inside one
+    // would abort everything.
+    const sink = await ctx.step('stage', async () => {
+      await createRunTables(s);
+      const out = new SynopCsvSink(join(scratch, 'batch.csv'));
+      try {
+        for (const [i, f] of pending.entries()) {
+          ctx.progress({ step: 'stage', done: i, total: pending.length, item: f.raw.originalName });
+          out.startFile(i);
+          // Whole files in memory: the readers take bytes (a year of JSONL is ~190 MB).
+          readSynopFile(f.raw.originalName, await readFile(f.path), out);
+        }
+      } finally {
+        out.close();
+      }
+      if (out.observations > 0) await loadBatchFile(s, out.path);
+      await collectRunObservations(s);
+      ctx.progress({ step: 'stage', done: pending.length, total: pending.length });
+      return out;
+    });
+    await ctx.warehouse.transaction(async () => {
+      const written = await ctx.step('load', async () => {
+        ctx.progress({ step: 'load', done: 0, total: 1 });
+        const n = await stageObservations(ctx.warehouse, s);
+        await publishObservationPartitions(s, ctx.lake, scratch);
+        return n;
+      });
+      await ctx.step('curate', async () => {
+        const ranges = await computeDailyStats(s, ctx.lake);
+        await replaceDailyStats(ctx.warehouse, s, ranges);
+        await publishDailyStatsPartitions(s, ctx.lake, scratch, ranges);
+      });
+      await ctx.step('commit', async () => {
+        const files: FileRecord[] = pending.map((f) => ({
+          pipeline: NAME,
+          sha256: f.raw.sha256,
+          key: f.raw.key,
+          original_name: f.raw.originalName,
+          source: f.raw.source,
+          size: f.raw.size,
+          received_at: f.raw.receivedAt,
+        }));
+        await ctx.warehouse.registerFiles(ctx.runId, files);
+        await addRejects(s, ctx.runId, NAME, sink.rejects);
+        await saveRejects(ctx.warehouse, s);
+        await ctx.commitRun({
+          files: pending.length,
+          files_skipped: skipped,
+          rows_read: sink.rowsRead,
+          rows_written: written,
+          rows_rejected: sink.rowsRejected + sink.filesRejected,
+          values_rejected: sink.valuesRejected,
+        });
+        ctx.progress({ step: 'load', done: 1, total: 1 });
+      });
+    });
+  }, ctx.config.home);
+}
+
+async function runInputs(ctx: RunContext, inputs: readonly string[]): Promise<void> {
+  const paths = await ctx.step('list', () => listInputFiles(inputs, ownFiles(ctx)));
+  const pending: PendingFile[] = [];
+  let skipped = 0;
+  await ctx.step('extract', async () => {
+    const seenInRun = new Set<string>();
+    let last = 0;
+    for (const [i, path] of paths.entries()) {
+      ctx.progress({ step: 'extract', done: i, total: paths.length, item: path });
+      const sha = await sha256OfFile(path);
+      if (seenInRun.has(sha) || (await ctx.warehouse.seenFiles(NAME, [sha])).size > 0) {
+        skipped++;
+        continue;
+      }
+      seenInRun.add(sha);
+      // Strictly increasing arrival times keep raw keys in processing order (rebuild replays by arrival).
+      const now = Math.max(Date.now(), last + 1);
+      last = now;
+      pending.push({ path, raw: await storeRawFile(ctx.lake, NAME, SOURCE, path, new Date(now), sha) });
+    }
+    ctx.progress({ step: 'extract', done: paths.length, total: paths.length });
+  });
+  await stageAndCommit(ctx, pending, skipped);
+}
+
+/** Replays the raw zone in arrival order, each content once: the lake is the backup. */
+async function runRebuild(ctx: RunContext): Promise<void> {
+  const raws = await ctx.step('list', () => listRawFiles(ctx.lake, NAME));
+  const seen = new Set<string>();
+  const pending: PendingFile[] = [];
+  let skipped = 0;
+  for (const raw of raws) {
+    if (seen.has(raw.sha256)) {
+      skipped++;
+      continue;
+    }
+    seen.add(raw.sha256);
+    pending.push({ path: '', raw });
+  }
+  await withLocalFiles(
+    ctx.lake,
+    pending.map((p) => p.raw.key),
+    (paths) => stageAndCommit(ctx, pending.map((p, i) => ({ ...p, path: paths[i] as string })), skipped),
+  );
+}
+
+export const synopPipeline: Pipeline = {
+  name: NAME,
+  description: 'Météo-France SYNOP observations (OpenDataSoft donnees-synop-essentielles-omm) into observations and daily_city_stats',
+  schedule: { cron: '0 1 * * *', timezone: 'Europe/Paris' },
+  async run(ctx, request: RunRequest) {
+    if (request.trigger === 'rebuild') return runRebuild(ctx);
+    if (!request.inputs || request.inputs.length === 0) {
+      throw Object.assign(new Error('synop: the OpenDataSoft source comes next; give --input FILE… (json, jsonl, csv, zip)'), {
+        retryable: false,
+      });
+    }
+    return runInputs(ctx, request.inputs);
+  },
+  async reset(ctx) {
+    const wh = ctx.warehouse;
+    await createSynopTables(wh);
+    await wh.transaction(async () => {
+      await wh.execute(`DELETE FROM observations`);
+      await wh.execute(`DELETE FROM daily_city_stats`);
+      await wh.execute(`DELETE FROM files WHERE pipeline = $1`, [NAME]);
+    });
+    for (const prefix of SYNOP_LAKE_PREFIXES) await ctx.lake.deletePrefix(prefix);
+  },
+};
