@@ -10,7 +10,7 @@ const program = new Command()
 program
   .command('run')
   .description('run a pipeline once and print its summary')
-  .argument('<pipeline>', 'pipeline name (stations)')
+  .argument('<pipeline>', 'pipeline name (stations, synop)')
   .option('-i, --input <paths...>', 'files or folders to ingest')
   .option('--json', 'print the run summary as JSON')
   .action(async (pipeline: string, opts: { input?: string[]; json?: boolean }) => {
@@ -112,13 +112,17 @@ program
 program
   .command('generate')
   .description('write sample input files in the real formats')
-  .argument('<pipeline>', 'pipeline name (stations)')
+  .argument('<pipeline>', 'pipeline name (stations, synop)')
   .option('--stations <n>', 'number of stations', '10')
   .option('--days <n>', 'number of days', '7')
   .option('--start <date>', 'first day, YYYY-MM-DD', '2024-10-01')
   .option('--seed <n>', 'random seed', '1')
-  .requiredOption('-o, --out <dir>', 'output folder')
-  .action(async (pipeline: string, opts: { stations: string; days: string; start: string; seed: string; out: string }) => {
+  .option('--from <date>', 'synop: first day (UTC), YYYY-MM-DD')
+  .option('--to <date>', 'synop: last day (UTC, inclusive), YYYY-MM-DD')
+  .option('--format <format>', 'synop: jsonl, json, api-json, csv or csv-labels', 'jsonl')
+  .option('--timezone <zone>', 'synop: time zone of the dates written (UTC or an IANA zone)', 'UTC')
+  .requiredOption('-o, --out <path>', 'output folder (stations) or file (synop)')
+  .action(async (pipeline: string, opts: import('./generate.js').GenerateOptions) => {
     const { generateCommand } = await import('./generate.js');
     await generateCommand(pipeline, opts);
   });
