@@ -3,6 +3,7 @@ const benches: Record<string, () => Promise<void>> = {
   stations: async () => (await import('./stations.js')).main(),
   api: async () => (await import('./api.js')).main(),
   postgres: async () => (await import('./postgres.js')).main(),
+  orchestrator: async () => (await import('./orchestrator.js')).main(),
 };
 
 const name = process.argv[2];

@@ -49,6 +49,8 @@ export interface PartitionRunOptions {
   firstAttempt?: number;
   /** The platform to run on (a parallel slot's own warehouse); default the orchestrator's, one run at a time. */
   platform?: Platform;
+  /** Told of each attempt's run as it starts. */
+  onAttempt?: (runId: number, attempt: number) => void;
 }
 
 export interface BackfillProgress {
@@ -198,6 +200,7 @@ export class Orchestrator {
               current = id;
               runIds.push(id);
               this.active.set(id, exec);
+              options.onAttempt?.(id, attempt);
             },
             onFailure: (err) => {
               retryable = isRetryable(err);
@@ -322,9 +325,9 @@ export class Orchestrator {
 
   private async backfillOne(pipeline: Pipeline, day: string, trigger: RunRequest['trigger'], platform: Platform | undefined): Promise<BackfillResult> {
     try {
-      const s = await this.runPartition(pipeline, day, trigger, { platform });
-      const run = await (platform ?? this.platform).warehouse.getRun(s.run_id);
-      return { partition: day, status: s.status, run_id: s.run_id, attempt: run?.attempt ?? null, error: s.error ?? null };
+      let attempt: number | null = null;
+      const s = await this.runPartition(pipeline, day, trigger, { platform, onAttempt: (_id, n) => (attempt = n) });
+      return { partition: day, status: s.status, run_id: s.run_id, attempt, error: s.error ?? null };
     } catch (err) {
       if (err instanceof PartitionBusyError) return { partition: day, status: 'busy', run_id: err.holder.run_id, attempt: null, error: err.message };
       return { partition: day, status: 'failed', run_id: null, attempt: null, error: (err as Error).message };

@@ -5,7 +5,7 @@ import { DatabaseBusyError, DuckSession, timestampValue, type Row } from '../eng
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { METADATA_DDL, RUN_COLUMNS, toRunRecord as toRun, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
-import { acquireRunLock, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
+import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 
@@ -28,6 +28,8 @@ function lockInfoPath(path: string): string {
 export class DuckDBWarehouse implements Warehouse {
   readonly kind = 'duckdb' as const;
   private version = 0;
+  /** Run locks live in this process: DuckDB admits one process per file (see MemoryRunLocks). */
+  private readonly locks = new MemoryRunLocks();
 
   private constructor(
     readonly location: string,
@@ -68,18 +70,26 @@ export class DuckDBWarehouse implements Warehouse {
          error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ') stopped before it finished'
        WHERE status = 'running'`,
     );
-    // Same reason: every lock in the file belongs to a process that is gone.
-    await session.run(`DELETE FROM run_locks`);
     return wh;
   }
 
   async startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string, attempt = 1): Promise<number> {
+    const started = timestampValue(new Date());
+    if (typeof partition === 'string') {
+      // One statement when the partition is known: run records are the floor of every run's cost.
+      const id = await this.session.scalar<bigint>(
+        `INSERT INTO runs (run_id, pipeline, partition, status, trigger, attempt, started_at, pid, host)
+         VALUES (nextval('runs_seq'), $pipeline, $partition, 'running', $trigger, $attempt, $started::TIMESTAMP, $pid, $host) RETURNING run_id`,
+        { pipeline, partition, trigger, attempt, started, pid: process.pid, host: hostname() },
+      );
+      return Number(id);
+    }
     const id = Number(await this.session.scalar<bigint>(`SELECT nextval('runs_seq')`));
-    const part = typeof partition === 'function' ? partition(id) : partition;
+    const part = partition(id);
     await this.session.run(
       `INSERT INTO runs (run_id, pipeline, partition, status, trigger, attempt, started_at, pid, host)
        VALUES ($id, $pipeline, $partition, 'running', $trigger, $attempt, $started::TIMESTAMP, $pid, $host)`,
-      { id, pipeline, partition: part, trigger, attempt, started: timestampValue(new Date()), pid: process.pid, host: hostname() },
+      { id, pipeline, partition: part, trigger, attempt, started, pid: process.pid, host: hostname() },
     );
     return id;
   }
@@ -146,7 +156,7 @@ export class DuckDBWarehouse implements Warehouse {
     return { items: rows.map(toRun), total };
   }
 
-  /** The reader connection autocommits: lock rows and cancel requests never wait for a run's transaction. */
+  /** The reader connection autocommits: cancel requests never wait for a run's transaction. */
   private get meta(): MetaSql {
     return {
       exec: async (sql, params) => (await this.reader.connection.run(sql, [...params])).rowsChanged,
@@ -154,16 +164,16 @@ export class DuckDBWarehouse implements Warehouse {
     };
   }
 
-  acquireRunLock(lock: RunLock, ttlMs: number): Promise<LockResult> {
-    return acquireRunLock(this.meta, lock, ttlMs);
+  async acquireRunLock(lock: RunLock, ttlMs: number): Promise<LockResult> {
+    return this.locks.acquire(lock, ttlMs);
   }
 
-  renewRunLock(lock: RunLock, ttlMs: number, runId?: number): Promise<boolean> {
-    return renewRunLock(this.meta, lock, ttlMs, runId ?? null);
+  async renewRunLock(lock: RunLock, ttlMs: number, runId?: number): Promise<boolean> {
+    return this.locks.renew(lock, ttlMs, runId ?? null);
   }
 
-  releaseRunLock(lock: RunLock): Promise<void> {
-    return releaseRunLock(this.meta, lock);
+  async releaseRunLock(lock: RunLock): Promise<void> {
+    this.locks.release(lock);
   }
 
   async requestCancel(runId: number): Promise<boolean> {

@@ -32,8 +32,9 @@ export const METADATA_DDL = [
   )`,
   // Warehouses created before cancellation existed.
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS cancel_requested BOOLEAN DEFAULT false`,
-  // One active run per (pipeline, partition): a row per held lock, with an expiry its holder keeps pushing
-  // forward, so a crashed holder cannot keep it (see runLocks.ts). Instants as epoch milliseconds: portable.
+  // One active run per (pipeline, partition) on PostgreSQL: a row per held lock, with an expiry its holder
+  // keeps pushing forward, so a crashed holder cannot keep it (see runLocks.ts; the embedded warehouse keeps
+  // its locks in memory). Instants as epoch milliseconds: portable.
   `CREATE TABLE IF NOT EXISTS run_locks (
     pipeline VARCHAR NOT NULL,
     partition VARCHAR NOT NULL,

@@ -84,3 +84,37 @@ export async function renewRunLock(db: MetaSql, lock: RunLock, ttlMs: number, ru
 export async function releaseRunLock(db: MetaSql, lock: RunLock): Promise<void> {
   await db.exec(`DELETE FROM run_locks WHERE pipeline = $1 AND partition = $2 AND owner = $3`, [lock.pipeline, lock.partition, lock.owner]);
 }
+
+/**
+ * The same locks held in memory, for the embedded warehouse: DuckDB lets one process open the file, so
+ * every run of it runs in this process, and a crash takes the locks with it. A table row would cost two
+ * writes to the file per run for nothing.
+ */
+export class MemoryRunLocks {
+  private readonly held = new Map<string, LockHolder>();
+
+  private static key(lock: RunLock): string {
+    return `${lock.pipeline}\u0000${lock.partition}`;
+  }
+
+  acquire(lock: RunLock, ttlMs: number, now = Date.now()): LockResult {
+    const key = MemoryRunLocks.key(lock);
+    const current = this.held.get(key);
+    if (current && current.owner !== lock.owner && current.expires_at_ms > now) return { acquired: false, holder: { ...current } };
+    this.held.set(key, { owner: lock.owner, run_id: null, pid: process.pid, host: hostname(), expires_at_ms: now + ttlMs });
+    return { acquired: true, tookOverFrom: current && current.owner !== lock.owner ? current : null };
+  }
+
+  renew(lock: RunLock, ttlMs: number, runId: number | null = null, now = Date.now()): boolean {
+    const current = this.held.get(MemoryRunLocks.key(lock));
+    if (!current || current.owner !== lock.owner) return false;
+    current.expires_at_ms = now + ttlMs;
+    if (runId !== null) current.run_id = runId;
+    return true;
+  }
+
+  release(lock: RunLock): void {
+    const key = MemoryRunLocks.key(lock);
+    if (this.held.get(key)?.owner === lock.owner) this.held.delete(key);
+  }
+}

@@ -133,7 +133,7 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
     });
 
     test('one active run per (pipeline, partition); a lock of a dead process or an expired one is taken over', async () => {
-      const p = await platform();
+      let p = await platform();
       try {
         let release!: () => void;
         const gate = new Promise<void>((r) => (release = r));
@@ -151,26 +151,35 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         release();
         assert.equal((await first).status, 'succeeded');
 
-        // A crashed holder on this host: its pid is gone, its lock is taken over at once.
+        const free = testPipeline('locked');
+        // A holder that stopped renewing its lock (a hung or crashed process): taken over once it expired.
+        await p.warehouse.acquireRunLock({ pipeline: 'locked', partition: '2024-10-09', owner: 'stalled' }, 1);
+        await sleep(5);
+        assert.equal((await orch.runPartition(free, '2024-10-09', 'cli')).status, 'succeeded');
+        // A live holder (renewing): not taken over.
+        await p.warehouse.acquireRunLock({ pipeline: 'locked', partition: '2024-10-10', owner: 'live' }, 3_600_000);
+        await assert.rejects(orch.runPartition(free, '2024-10-10', 'cli'), /already running/);
+        if (kind === 'duckdb') {
+          // The embedded warehouse keeps its locks in the one process that may open the file: they go with it.
+          await p.warehouse.close();
+          p = await openPlatform(p.config.home);
+          assert.equal((await new Orchestrator(p, new Map()).runPartition(free, '2024-10-10', 'cli')).status, 'succeeded');
+          return;
+        }
+        // PostgreSQL, a crashed holder on this host: its pid is gone, its lock is taken over at once.
         await p.warehouse.execute(
           `INSERT INTO run_locks (pipeline, partition, owner, run_id, pid, host, acquired_at_ms, expires_at_ms) VALUES ($1, $2, 'crashed', 7, $3, $4, $5, $6)`,
           ['locked', '2024-10-07', deadPid(), hostname(), Date.now(), Date.now() + 3_600_000],
         );
-        // A holder on another machine that stopped renewing: taken over once expired, not before.
+        // A holder on another machine, within its expiry: its pid means nothing here, it is not taken over.
         await p.warehouse.execute(
           `INSERT INTO run_locks (pipeline, partition, owner, run_id, pid, host, acquired_at_ms, expires_at_ms) VALUES ($1, $2, 'elsewhere', 8, 1, 'another-host', $3, $4)`,
           ['locked', '2024-10-08', Date.now(), Date.now() + 3_600_000],
         );
-        await p.warehouse.execute(
-          `INSERT INTO run_locks (pipeline, partition, owner, run_id, pid, host, acquired_at_ms, expires_at_ms) VALUES ($1, $2, 'expired', 9, 1, 'another-host', $3, $4)`,
-          ['locked', '2024-10-09', Date.now() - 120_000, Date.now() - 60_000],
-        );
-        const free = testPipeline('locked');
         assert.equal((await orch.runPartition(free, '2024-10-07', 'cli')).status, 'succeeded');
         await assert.rejects(orch.runPartition(free, '2024-10-08', 'cli'), /already running \(run 8, pid 1 on another-host\)/);
-        assert.equal((await orch.runPartition(free, '2024-10-09', 'cli')).status, 'succeeded');
         const left = await p.warehouse.query(`SELECT partition FROM run_locks ORDER BY partition`);
-        assert.deepEqual(left, [{ partition: '2024-10-08' }], 'finished runs release their locks');
+        assert.deepEqual(left, [{ partition: '2024-10-08' }, { partition: '2024-10-10' }], 'finished runs release their locks');
       } finally {
         await p.warehouse.close();
       }
