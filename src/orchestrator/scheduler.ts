@@ -93,7 +93,7 @@ export class Scheduler {
       if (!s.enabled) continue;
       const tick = lastTickBefore(s.cron, s.timezone, now);
       if (!tick) continue;
-      const partition = dayOf(tick);
+      const partition = Scheduler.partitionOf(tick);
       const { items } = await this.orchestrator.platform.warehouse.listRuns({ pipeline: s.pipeline, from: partition, to: partition, limit: 10_000 });
       if (items.some((r) => r.status === 'succeeded' || r.status === 'running')) continue;
       this.log(`catching up ${s.pipeline} [${partition}] (tick of ${tick.toISOString()} missed)`);
@@ -103,9 +103,17 @@ export class Scheduler {
     return out;
   }
 
+  /**
+   * The partition a tick runs: the day of the tick in Europe/Paris (a midnight tick runs the day that
+   * starts). The one place to change if ticks should run the day that just ended instead.
+   */
+  static partitionOf(tick: Date): string {
+    return dayOf(tick);
+  }
+
   /** Runs the partition of a tick; a partition already running elsewhere is left to that run. */
   async tick(pipeline: Pipeline, at: Date, trigger: 'schedule' | 'catch-up'): Promise<RunSummary | null> {
-    const partition = dayOf(at);
+    const partition = Scheduler.partitionOf(at);
     try {
       const s = await this.orchestrator.runPartition(pipeline, partition, trigger);
       this.log(`${trigger} run ${s.run_id} ${pipeline.name} [${partition}]: ${s.status}${s.error ? ` (${s.error})` : ''}`);
