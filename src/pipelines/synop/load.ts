@@ -17,7 +17,6 @@ import { columnNames } from '../../warehouse/dataset.js';
 import { REJECT_COLUMNS, type Warehouse } from '../../warehouse/warehouse.js';
 import type { SynopObservation, SynopSink } from './batch.js';
 import { DAILY_CITY_STATS, dailyStatsSql } from './dailyStats.js';
-import { csvLine, observationRow } from './rows.js';
 import { OBSERVATIONS } from './schema.js';
 
 /** Calendar days of the curated table (DESIGN: a day is a Europe/Paris day unless told otherwise). */
@@ -48,7 +47,28 @@ const REJECT_LAYOUT = REJECT_COLUMNS.map((c) => [c, REJECT_TYPES[c]] as const);
  */
 const STATION_KEY = /^[0-9A-Za-z_-]{1,32}$/;
 
-/** Flush the CSV buffer past this size: a year of observations never sits in memory as text. */
+const NEEDS_QUOTES = /[",\n\r]/;
+
+/** A cell as rows.ts `csvLine` writes it: null empty, '' and text with `",\n\r` quoted. */
+function cell(v: string | number | boolean | null): string {
+  if (v === null) return '';
+  if (typeof v !== 'string') return String(v);
+  return v === '' || NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/**
+ * One batch line. Cells are joined from an array rather than appended to a string (as `csvLine` does):
+ * a line built by `+=` is a tree of ~190 pieces that V8 flattens when the lines are written, which made
+ * a year of observations (177k lines) take ~10 s instead of ~3.5 s.
+ */
+function batchLine(fileSeq: number, seq: number, obs: SynopObservation): string {
+  const cells: string[] = [String(fileSeq), String(seq)];
+  for (const v of obs.values) cells.push(cell(v));
+  for (const v of obs.converted) cells.push(cell(v));
+  return cells.join(',');
+}
+
+/** Flush the CSV lines past this size: a year of observations never sits in memory as text. */
 const FLUSH_BYTES = 4 << 20;
 
 /**
@@ -64,7 +84,8 @@ export class SynopCsvSink implements SynopSink {
   observations = 0;
   private fileSeq = 0;
   private seq = 0;
-  private buffer = '';
+  private lines: string[] = [];
+  private size = 0;
   private readonly fd: number;
 
   constructor(readonly path: string) {
@@ -84,8 +105,10 @@ export class SynopCsvSink implements SynopSink {
     }
     this.rowsRead++;
     this.observations++;
-    this.buffer += `${this.fileSeq},${this.seq++},${csvLine(observationRow(obs))}\n`;
-    if (this.buffer.length > FLUSH_BYTES) this.flush();
+    const line = batchLine(this.fileSeq, this.seq++, obs);
+    this.lines.push(line);
+    this.size += line.length;
+    if (this.size > FLUSH_BYTES) this.flush();
   }
   rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void {
     this.valuesRejected++;
@@ -113,8 +136,9 @@ export class SynopCsvSink implements SynopSink {
   }
 
   private flush(): void {
-    if (this.buffer) writeSync(this.fd, this.buffer);
-    this.buffer = '';
+    if (this.lines.length) writeSync(this.fd, this.lines.join('\n') + '\n');
+    this.lines = [];
+    this.size = 0;
   }
 
   close(): void {
@@ -139,10 +163,21 @@ export async function loadBatchFile(s: DuckSession, path: string): Promise<void>
 }
 
 /** `run_obs`: the run's observations, one per key, the first delivered winning (file order, then record order). */
-export async function collectRunObservations(s: DuckSession): Promise<number> {
-  await s.run(`CREATE OR REPLACE TEMP TABLE run_obs AS SELECT ${OBS_LIST} FROM synop_batch
-    QUALIFY row_number() OVER (PARTITION BY numer_sta, observed_at ORDER BY file_seq, seq) = 1`);
-  return Number((await s.scalar<bigint>(`SELECT count(*) FROM run_obs`)) ?? 0);
+export async function collectRunObservations(s: DuckSession): Promise<void> {
+  // The embedded warehouse's session outlives a run, and `DROP VIEW IF EXISTS` fails on a table.
+  const kind = await s.scalar<string>(`SELECT CASE
+      WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = 'run_obs' AND temporary) THEN 'VIEW'
+      WHEN EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = 'run_obs' AND temporary) THEN 'TABLE' END`);
+  if (kind) await s.run(`DROP ${kind} run_obs`);
+  // Without duplicate keys (the usual case, checked by one aggregate) a view: de-duplicating 180k wide
+  // rows by a window costs ~2 s, reading them again a few times far less.
+  const dup = await s.scalar<boolean>(`SELECT count(*) <> count(DISTINCT (numer_sta, observed_at)) FROM synop_batch`);
+  if (dup) {
+    await s.run(`CREATE TEMP TABLE run_obs AS SELECT ${OBS_LIST} FROM synop_batch
+      QUALIFY row_number() OVER (PARTITION BY numer_sta, observed_at ORDER BY file_seq, seq) = 1`);
+  } else {
+    await s.run(`CREATE TEMP VIEW run_obs AS SELECT ${OBS_LIST} FROM synop_batch`);
+  }
 }
 
 /** Inserts the run's observations whose key is new: first value wins, an identical re-delivery writes nothing. */

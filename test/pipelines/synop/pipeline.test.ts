@@ -187,6 +187,24 @@ for (const setup of SETUPS) {
       assert.deepEqual(untouched(after), untouched(before));
     });
 
+    test('runs in one process reuse the engine session: a run with duplicate keys, then one without', async () => {
+      const home = await tempHome('ecluse-synop-');
+      const lines = await generated(join(home, 'gen'), '2024-10-05', '2024-10-06');
+      await mkdir(join(home, 'in'), { recursive: true });
+      const dup = await writeLines(join(home, 'in', 'dup.jsonl'), [...lines.slice(0, 10), ...lines.slice(5, 10)].map((l) => l.text));
+      const rest = await writeLines(join(home, 'in', 'rest.jsonl'), lines.slice(10).map((l) => l.text));
+      const [a, b] = await withPlatform(home, async (p) => [
+        await executeRun(p, synopPipeline, { inputs: [dup], trigger: 'cli' }),
+        await executeRun(p, synopPipeline, { inputs: [rest], trigger: 'cli' }),
+      ]);
+      assert.equal(a?.status, 'succeeded', a?.error ?? '');
+      assert.equal(a?.rows_read, 15);
+      assert.equal(a?.rows_written, 10);
+      assert.equal(b?.status, 'succeeded', b?.error ?? '');
+      assert.equal(b?.rows_written, lines.length - 10);
+      assert.equal((await observationsOf(home)).length, lines.length);
+    });
+
     test('bad input is explained and the rest is loaded', async () => {
       const home = await tempHome('ecluse-synop-');
       const lines = await generated(join(home, 'gen'), '2024-10-05', '2024-10-05');
