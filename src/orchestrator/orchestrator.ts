@@ -5,7 +5,7 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import { Limiter } from './limiter.js';
 import { daysBetween } from './partitions.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
-import { executeRun, isRetryable, RunCancelledError, RunTimeoutError } from './runner.js';
+import { executeRun, isRetryable, RunCancelledError, RunTimeoutError, type ExecuteOptions } from './runner.js';
 
 /** Raised when another live run holds the partition (one active run per pipeline and partition). */
 export class PartitionBusyError extends Error {
@@ -227,6 +227,28 @@ export class Orchestrator {
         // Left to expire: the next run takes it over after lockTtlMs.
       });
     }
+  }
+
+  /**
+   * Runs a job that is not a partition run (an ad-hoc `--input` run, a rebuild: never locked, not retried)
+   * on the orchestrator's queue, cancellable like the others.
+   */
+  async runOnce(job: (options: ExecuteOptions) => Promise<RunSummary>): Promise<RunSummary> {
+    return this.queue.push(async () => {
+      const exec: Execution = { controller: new AbortController() };
+      let id: number | undefined;
+      try {
+        return await job({
+          signal: exec.controller.signal,
+          onStart: (runId) => {
+            id = runId;
+            this.active.set(runId, exec);
+          },
+        });
+      } finally {
+        if (id !== undefined) this.active.delete(id);
+      }
+    });
   }
 
   /**

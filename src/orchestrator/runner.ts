@@ -110,7 +110,7 @@ export function summaryOf(run: RunSummary): RunSummary {
 }
 
 /** Drops a pipeline's staging and curated data, then rebuilds them from the raw zone alone. */
-export async function rebuildPipeline(platform: Platform, pipeline: Pipeline, progress?: (e: ProgressEvent) => void): Promise<RunSummary> {
+export async function rebuildPipeline(platform: Platform, pipeline: Pipeline, progress?: (e: ProgressEvent) => void, options: ExecuteOptions = {}): Promise<RunSummary> {
   await pipeline.reset(platform);
-  return executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress);
+  return executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress, options);
 }

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
-import type { Limiter } from '../orchestrator/limiter.js';
+import type { BackfillProgress, BackfillSummary, Orchestrator } from '../orchestrator/orchestrator.js';
+import type { ExecuteOptions } from '../orchestrator/runner.js';
 import type { ProgressEvent } from '../orchestrator/pipeline.js';
 import { HttpError } from '../orchestrator/routeSpec.js';
 import type { RunSummary } from '../warehouse/metadata.js';
@@ -52,18 +52,18 @@ export async function answerStreamed<T>(
   return reply.type(NDJSON).send(out);
 }
 
-/** Queues a run (or rebuild) on the orchestrator's queue and answers with its summary, or streams it. */
+/** Queues an ad-hoc run (or rebuild) on the orchestrator, cancellable, and answers with its summary, or streams it. */
 export async function answerRun(
   request: FastifyRequest,
   reply: FastifyReply,
-  queue: Limiter,
-  job: (progress: (e: ProgressEvent) => void) => Promise<RunSummary>,
+  orchestrator: Orchestrator,
+  job: (progress: (e: ProgressEvent) => void, options: ExecuteOptions) => Promise<RunSummary>,
 ): Promise<unknown> {
   return answerStreamed(
     request,
     reply,
-    queue.length,
-    (send) => queue.push(() => job((e) => send({ progress: e }))),
+    orchestrator.queue.length,
+    (send) => orchestrator.runOnce((options) => job((e) => send({ progress: e }), options)),
     (summary) => ({ summary }),
   );
 }

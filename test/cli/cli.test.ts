@@ -61,7 +61,7 @@ test('usage errors are clear and exit 2', async () => {
   const home = await tempHome();
   const r = ecluse(home, ['run', 'nope']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /unknown pipeline "nope" \(known: stations\)/);
+  assert.match(r.stderr, /unknown pipeline "nope" \(known: stations(, [a-z0-9_-]+)*\)/);
   const missing = ecluse(home, ['run', 'stations', '--input', join(home, 'absent')]);
   assert.equal(missing.status, 1);
   assert.match(missing.stdout, /input not found/);

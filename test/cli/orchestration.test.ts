@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dayOf } from '../../src/orchestrator/partitions.js';
+import { PIPELINES } from '../../src/pipelines/index.js';
 import { tempHome } from '../helpers/platform.js';
 import { ecluse, ecluseJson, startServer } from '../helpers/cli.js';
 
@@ -20,7 +21,10 @@ async function landingHome(config: Record<string, unknown> = {}): Promise<{ home
   const landing = join(home, 'landing');
   await mkdir(landing);
   const path = join(home, 'ecluse.config.json');
-  await writeFile(path, JSON.stringify({ retries: { max_attempts: 2, backoff_ms: 1 }, ...config }));
+  // Only the stations schedule runs: the others would reach for their real sources.
+  const others = Object.fromEntries([...PIPELINES.values()].filter((p) => p.name !== 'stations').map((p) => [p.name, { ...p.schedule, enabled: false }]));
+  const schedules = { ...others, ...((config.schedules as Record<string, unknown> | undefined) ?? {}) };
+  await writeFile(path, JSON.stringify({ retries: { max_attempts: 2, backoff_ms: 1 }, ...config, schedules }));
   return { home, env: { ECLUSE_LANDING: landing, ECLUSE_CONFIG: path } };
 }
 
@@ -29,6 +33,7 @@ test('pipelines, trigger, backfill (resume, --force) and cancel in process', asy
   const pipelines = JSON.parse(ecluse(home, ['pipelines', '--json'], env).stdout) as { items: { name: string; schedule: Record<string, unknown> }[] };
   assert.deepEqual(pipelines.items.find((p) => p.name === 'stations')?.schedule, { cron: '15 3 * * *', timezone: 'UTC', enabled: true, origin: 'config' });
   assert.match(ecluse(home, ['pipelines'], env).stdout, /stations\s+15 3 \* \* \* \(UTC\)\s+config/);
+  assert.ok(pipelines.items.filter((p) => p.name !== 'stations').every((p) => p.schedule.enabled === false));
 
   const trig = ecluse(home, ['trigger', 'stations', '--partition', '2024-10-02', '--json'], env);
   assert.equal(trig.status, 0, trig.stderr);

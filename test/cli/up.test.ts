@@ -5,6 +5,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
 import { openWarehouse } from '../../src/warehouse/open.js';
+import { PIPELINES } from '../../src/pipelines/index.js';
 import { dayResponse, response, synopRow } from '../fixtures/infoclimat.js';
 import { tempHome, writeInputs } from '../helpers/platform.js';
 import { ecluse, startServer } from '../helpers/cli.js';
@@ -20,12 +21,13 @@ async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
 }
 
 /**
- * A configuration without the stations schedule: these tests count runs, and the schedule's catch-up
- * (tested in orchestration.test.ts) would add one.
+ * A configuration with every schedule disabled: these tests count runs, and the schedules' catch-up
+ * (tested in orchestration.test.ts) would add some.
  */
 async function unscheduled(home: string): Promise<Record<string, string>> {
   const path = join(home, 'unscheduled.config.json');
-  await writeFile(path, JSON.stringify({ schedules: { stations: { cron: '0 0 * * *', enabled: false } } }));
+  const schedules = Object.fromEntries([...PIPELINES.values()].map((p) => [p.name, { ...p.schedule, enabled: false }]));
+  await writeFile(path, JSON.stringify({ schedules }));
   return { ECLUSE_CONFIG: path };
 }
 

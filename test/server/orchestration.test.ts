@@ -20,7 +20,7 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
     let started: () => void = () => {};
     const daily = testPipeline('daily', async (ctx, req) => {
       if (req.partition === '2024-01-01') throw new Error('no data for new year');
-      if (req.partition === '2024-02-01') {
+      if (req.partition === '2024-02-01' || req.inputs?.[0] === '/block') {
         started();
         await new Promise<void>((r) => {
           release = r;
@@ -74,6 +74,17 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       assert.equal((await app.inject({ method: 'POST', url: `/runs/${id}/cancel`, headers: auth })).statusCode, 409);
       assert.equal((await app.inject({ method: 'POST', url: '/runs/987654/cancel', headers: auth })).statusCode, 404);
       release();
+    });
+
+    test('an ad-hoc run (POST /runs) is cancellable too', async () => {
+      const running = new Promise<void>((r) => (started = r));
+      const call = app.inject({ method: 'POST', url: '/runs', headers: auth, payload: { pipeline: 'daily', inputs: ['/block'] } });
+      await running;
+      const id = (await app.inject('/runs?pipeline=daily&status=running')).json().items[0].run_id as number;
+      assert.equal((await app.inject({ method: 'POST', url: `/runs/${id}/cancel`, headers: auth })).json().outcome, 'cancelled');
+      const summary = (await call).json();
+      assert.equal(summary.status, 'cancelled');
+      assert.equal(summary.partition, `adhoc-${id}`);
     });
 
     test('a range is a backfill: skipped partitions on a rerun, progress lines in NDJSON', async () => {

@@ -96,7 +96,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (request, reply) => {
       const { name } = request.params as { name: string };
       const pipeline = pipelineNamed(name);
-      return answerRun(request, reply, orchestrator.queue, (progress) => rebuildPipeline(platform, pipeline, progress));
+      return answerRun(request, reply, orchestrator, (progress, options) => rebuildPipeline(platform, pipeline, progress, options));
     },
   );
 

@@ -119,7 +119,7 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, requireTo
       if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${body.pipeline}" (known: ${[...pipelines.keys()].join(', ')})`);
       const relative = body.inputs?.find((p) => !isAbsolute(p));
       if (relative !== undefined) throw new HttpError(400, 'bad_request', `inputs must be absolute paths on the server’s machine, got "${relative}"`);
-      return answerRun(request, reply, orchestrator.queue, (progress) => executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress));
+      return answerRun(request, reply, orchestrator, (progress, options) => executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress, options));
     },
   );
 
