@@ -361,6 +361,7 @@ export class Orchestrator {
    * when opened) are run again, continuing the attempt count, while attempts remain.
    */
   async recoverInterrupted(): Promise<RunSummary[]> {
+    await this.failOrphans();
     const rows = await this.platform.warehouse.query(
       `SELECT r.pipeline, r.partition, r.attempt FROM runs r
        WHERE r.status = 'failed' AND r.error LIKE 'the process running it %' AND r.partition LIKE '____-__-__'
@@ -378,6 +379,27 @@ export class Orchestrator {
       }
     }
     return out;
+  }
+
+  /**
+   * On PostgreSQL, a partition run of another machine that died stays `running` (the warehouse only judges
+   * its own host's processes): one whose lock is gone or expired, started longer ago than a lock lasts,
+   * has no live holder and is marked failed like the others. Queued: the statement must not land in a run's
+   * transaction on the shared writer connection.
+   */
+  private async failOrphans(): Promise<void> {
+    const { warehouse } = this.platform;
+    if (warehouse.kind !== 'postgres') return;
+    const now = Date.now();
+    await this.queue.push(() =>
+      warehouse.execute(
+        `UPDATE runs SET status = 'failed', finished_at = $3::TIMESTAMP,
+           error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ' on ' || coalesce(host, '?') || ') stopped before it finished (its lock expired)'
+         WHERE status = 'running' AND partition LIKE '____-__-__' AND started_at < $1::TIMESTAMP
+           AND NOT EXISTS (SELECT 1 FROM run_locks l WHERE l.pipeline = runs.pipeline AND l.partition = runs.partition AND l.expires_at_ms > $2)`,
+        [new Date(now - this.lockTtlMs).toISOString().replace('Z', ''), now, new Date(now).toISOString().replace('Z', '')],
+      ),
+    );
   }
 
   /** Waits for every run queued on the orchestrator's own warehouse. */

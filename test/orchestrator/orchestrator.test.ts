@@ -185,6 +185,31 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       }
     });
 
+    test('a run another machine left running (its lock expired) is failed and retried, continuing its attempts', async () => {
+      const p = await platform();
+      try {
+        const id = await p.warehouse.startRun('orphan', '2024-10-20', 'schedule');
+        // Started two minutes ago on a machine that has since gone silent (no lock row renewed).
+        await p.warehouse.execute(`UPDATE runs SET host = 'another-host', started_at = started_at - INTERVAL '2 minutes' WHERE run_id = $1`, [id]);
+        const live = await p.warehouse.startRun('orphan', '2024-10-21', 'schedule');
+        const orphan = testPipeline('orphan');
+        const orch = new Orchestrator(p, new Map([['orphan', orphan]]), { maxAttempts: 3 });
+        const recovered = await orch.recoverInterrupted();
+        if (kind === 'duckdb') {
+          // One process per DuckDB file: a run left running by another process was failed when the file was opened.
+          assert.deepEqual(recovered, []);
+          return;
+        }
+        assert.deepEqual(recovered.map((s) => [s.partition, s.status]), [['2024-10-20', 'succeeded']]);
+        const runs = await attempts(p, 'orphan', '2024-10-20');
+        assert.deepEqual(runs.map((r) => [r.attempt, r.status, r.trigger]), [[1, 'failed', 'schedule'], [2, 'succeeded', 'recovery']]);
+        assert.match(runs[0]?.error ?? '', /pid \d+ on another-host\) stopped before it finished \(its lock expired\)/);
+        assert.equal((await p.warehouse.getRun(live))?.status, 'running', 'a run started within the lock time is left alone');
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
     test('a backfill runs daily partitions; rerunning it resumes (skips succeeded ones) unless forced', async () => {
       const p = await platform();
       try {
