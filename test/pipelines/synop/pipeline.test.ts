@@ -13,6 +13,7 @@ import { synopPipeline } from '../../../src/pipelines/synop/pipeline.js';
 import { PIPELINES } from '../../../src/pipelines/index.js';
 import { tempHome, withPlatform as withHomePlatform } from '../../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
+import { ecluse } from '../../helpers/cli.js';
 
 /** Generated JSONL lines, each with its parsed record. */
 interface Line {
@@ -265,3 +266,34 @@ for (const setup of SETUPS) {
     });
   });
 }
+
+describe('ecluse generate synop', () => {
+  test('writes a labels CSV with Paris offsets that the pipeline reads back whole; bad options exit 2', async () => {
+    const home = await tempHome('ecluse-synop-cli-');
+    const out = join(home, 'drop', 'week.csv');
+    const gen = ecluse(home, ['generate', 'synop', '--stations', '2', '--from', '2024-10-26', '--to', '2024-10-28', '--format', 'csv-labels', '--timezone', 'Europe/Paris', '--out', out]);
+    assert.equal(gen.status, 0, gen.stderr);
+    const m = /wrote (\d+) observations \(2 stations, 2024-10-26 to 2024-10-28, csv-labels\)/.exec(gen.stdout);
+    assert.ok(m, gen.stdout);
+    const text = await readFile(out, 'utf8');
+    assert.ok(text.startsWith('\uFEFFID OMM station;Date;'), 'a labels header');
+    assert.match(text, /2024-10-26T02:00:00\+02:00/);
+    const s = await withHomePlatform(home, (p) => executeRun(p, synopPipeline, { inputs: [out], trigger: 'cli' }));
+    assert.equal(s.status, 'succeeded', s.error ?? '');
+    assert.equal(s.rows_written, Number(m[1]));
+    assert.equal(s.rows_rejected, 0);
+    const first = await withHomePlatform(home, (p) => p.warehouse.query(`SELECT observed_at FROM observations ORDER BY observed_at LIMIT 1`));
+    assert.equal(first[0]?.observed_at, '2024-10-26T00:00:00Z');
+
+    for (const args of [
+      ['--from', '2024-10-28', '--to', '2024-10-26'],
+      ['--from', '2024-10-26', '--to', '2024-10-28', '--format', 'xml'],
+      ['--from', '2024-10-26', '--to', '2024-10-28', '--stations', '64'],
+      ['--to', '2024-10-28'],
+    ]) {
+      const r = ecluse(home, ['generate', 'synop', ...args, '--out', join(home, 'x.jsonl')]);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /--(to|format|stations|from)/);
+    }
+  });
+});
