@@ -98,6 +98,19 @@ export class DuckSession {
     return rows[0]?.[0] as T | undefined;
   }
 
+  /**
+   * Drops a temporary table or view of this connection, whichever it is (DuckDB refuses `DROP VIEW` on a
+   * table and the reverse), so that a step may make it either kind from one run to the next.
+   */
+  async dropTemp(name: string): Promise<void> {
+    const kind = await this.scalar<string>(
+      `SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = $1 AND temporary) THEN 'VIEW'
+                   WHEN EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = $1 AND temporary) THEN 'TABLE' END`,
+      [name],
+    );
+    if (kind) await this.run(`DROP ${kind} ${ident(name)}`);
+  }
+
   /** Runs `fn` in a transaction; any error rolls everything back. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     await this.connection.run('BEGIN TRANSACTION');

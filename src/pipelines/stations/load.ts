@@ -87,8 +87,7 @@ export async function collectRunReports(s: DuckSession, rawKeys: readonly string
   const rows = `SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
     FROM ${all} b
     JOIN (SELECT unnest(range(${rawKeys.length})::INTEGER[]) AS file_seq, unnest(${rawKeysList(rawKeys)}) AS raw_file) f ON f.file_seq = b.file_seq`;
-  await s.run(`DROP VIEW IF EXISTS run_reports`);
-  await s.run(`DROP TABLE IF EXISTS run_reports`);
+  await s.dropTemp('run_reports');
   const dup = await s.scalar<boolean>(`SELECT count(*) <> count(DISTINCT (station_id, observed_ms)) FROM ${all}`);
   if (dup) {
     await s.run(`CREATE TEMP TABLE run_reports AS ${rows}

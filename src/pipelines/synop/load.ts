@@ -164,11 +164,8 @@ export async function loadBatchFile(s: DuckSession, path: string): Promise<void>
 
 /** `run_obs`: the run's observations, one per key, the first delivered winning (file order, then record order). */
 export async function collectRunObservations(s: DuckSession): Promise<void> {
-  // The embedded warehouse's session outlives a run, and `DROP VIEW IF EXISTS` fails on a table.
-  const kind = await s.scalar<string>(`SELECT CASE
-      WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = 'run_obs' AND temporary) THEN 'VIEW'
-      WHEN EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = 'run_obs' AND temporary) THEN 'TABLE' END`);
-  if (kind) await s.run(`DROP ${kind} run_obs`);
+  // The embedded warehouse's session outlives a run: run_obs may be left from the last one, as either kind.
+  await s.dropTemp('run_obs');
   // Without duplicate keys (the usual case, checked by one aggregate) a view: de-duplicating 180k wide
   // rows by a window costs ~2 s, reading them again a few times far less.
   const dup = await s.scalar<boolean>(`SELECT count(*) <> count(DISTINCT (numer_sta, observed_at)) FROM synop_batch`);

@@ -72,6 +72,22 @@ for (const setup of SETUPS) {
       assert.equal(rows[0]?.observed_at, '2024-10-05T00:00:00Z');
     });
 
+    test('runs follow each other in one process, one with duplicate keys then one without', async () => {
+      const home = await tempHome();
+      const dup = await writeInputs(join(home, 'in'), {
+        'a.json': response({ '07015': [synopRow('2024-10-05 00:00:00', '7.6')] }),
+        'b.json': response({ '07015': [synopRow('2024-10-05 00:00:00', '9.9')] }),
+      });
+      const next = await writeInputs(join(home, 'in2'), { 'c.json': response({ '07015': [synopRow('2024-10-06 00:00:00', '5')] }) });
+      const [first, second] = await withPlatform(home, async (p) => [
+        await executeRun(p, stationsPipeline, { inputs: [dup], trigger: 'cli' }),
+        await executeRun(p, stationsPipeline, { inputs: [next], trigger: 'cli' }),
+      ]);
+      assert.equal(first?.status, 'succeeded', first?.error ?? '');
+      assert.equal(second?.status, 'succeeded', second?.error ?? '');
+      assert.equal(second?.rows_written, 1);
+    });
+
     test('bad input is explained and nothing else is lost', async () => {
       const home = await tempHome();
       const good = dayResponse('2024-10-05');
