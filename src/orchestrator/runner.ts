@@ -87,9 +87,11 @@ export async function executeRun(
     }
     if (!committed) throw new Error(`pipeline ${pipeline.name} returned without committing its run`);
     // The run committed inside its last step; record that step's time now that it is known.
-    await warehouse.recordSteps(runId, steps).catch(() => {
-      // Timings are informative; the run itself has committed.
+    const recorded = await warehouse.recordSteps(runId, steps).catch(() => {
+      // Timings are informative; the run itself has committed (and is read back below).
+      return null;
     });
+    if (recorded) return summaryOf(recorded);
   } catch (err) {
     // A step's own error after an abort (a fetch stopped by the signal) is the abort's consequence.
     const cause: unknown = signal.aborted && !committed ? signal.reason : err;

@@ -118,8 +118,9 @@ export class DuckDBWarehouse implements Warehouse {
     );
   }
 
-  async recordSteps(runId: number, steps: Record<string, number>): Promise<void> {
-    await this.session.run(`UPDATE runs SET steps = $steps WHERE run_id = $id`, { id: runId, steps: JSON.stringify(steps) });
+  async recordSteps(runId: number, steps: Record<string, number>): Promise<RunRecord | null> {
+    const rows = await this.session.rows(`UPDATE runs SET steps = $steps WHERE run_id = $id RETURNING ${RUN_COLUMNS}`, { id: runId, steps: JSON.stringify(steps) });
+    return rows[0] ? toRun(rows[0]) : null;
   }
 
   async getRun(runId: number): Promise<RunRecord | null> {

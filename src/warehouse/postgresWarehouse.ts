@@ -175,8 +175,9 @@ export class PostgresWarehouse implements Warehouse {
     if (!this.inTransaction) this.version++;
   }
 
-  async recordSteps(runId: number, steps: Record<string, number>): Promise<void> {
-    await this.run(`UPDATE runs SET steps = $2::JSON WHERE run_id = $1`, [runId, JSON.stringify(steps)]);
+  async recordSteps(runId: number, steps: Record<string, number>): Promise<RunRecord | null> {
+    const { rows } = await this.run(`UPDATE runs SET steps = $2::JSON WHERE run_id = $1 RETURNING ${RUN_COLUMNS}`, [runId, JSON.stringify(steps)]);
+    return rows[0] ? toRunRecord(rows[0] as Row) : null;
   }
 
   async getRun(runId: number): Promise<RunRecord | null> {

@@ -53,8 +53,11 @@ export interface Warehouse {
   startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string, attempt?: number): Promise<number>;
   /** Records a run's outcome. Call inside the transaction that commits its data. */
   finishRun(runId: number, status: RunStatus, counts: RunCounts, steps: Record<string, number>, error?: string | null): Promise<void>;
-  /** Per-step timings, known only once the last step (which commits the run) has ended. */
-  recordSteps(runId: number, steps: Record<string, number>): Promise<void>;
+  /**
+   * Per-step timings, known only once the last step (which commits the run) has ended; answers with the
+   * run record as it then stands (one statement: it is part of every run's cost).
+   */
+  recordSteps(runId: number, steps: Record<string, number>): Promise<RunRecord | null>;
   getRun(runId: number): Promise<RunRecord | null>;
   /**
    * Run locks and cancel requests (see runLocks.ts): committed at once, outside any run's transaction, so
