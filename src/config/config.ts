@@ -30,8 +30,13 @@ const fileSchema = z
     stations: z.array(stationConfigSchema).optional(),
     schedules: z.record(z.string(), scheduleSchema).default({}),
     retries: z
-      .object({ max_attempts: z.number().int().min(1).default(3), backoff_ms: z.number().int().min(0).default(1000) })
-      .default({ max_attempts: 3, backoff_ms: 1000 }),
+      .object({
+        max_attempts: z.number().int().min(1).default(3),
+        backoff_ms: z.number().int().min(0).default(1000),
+        /** A run still going after this long is aborted (and retried if attempts remain). */
+        timeout_ms: z.number().int().min(1000).default(6 * 3600 * 1000),
+      })
+      .default({ max_attempts: 3, backoff_ms: 1000, timeout_ms: 6 * 3600 * 1000 }),
     home: z.string().optional(),
     lake: z.string().optional(),
     warehouse: z.string().optional(),

@@ -86,10 +86,19 @@ export class DuckSession {
     return reader.getRowObjectsJS() as T[];
   }
 
-  /** Runs a query and returns plain JSON-friendly rows (see plainValue). */
+  /** Runs a query and returns plain JSON-friendly rows (see plainValue); DATE columns as `YYYY-MM-DD`. */
   async plainRows(sql: string, params?: Params): Promise<Row[]> {
-    const rows = await this.rows(sql, params);
-    return rows.map((r) => plainValue(r) as Row);
+    const reader = await this.connection.runAndReadAll(sql, params);
+    const names = reader.columnNames();
+    const dates = new Set(names.filter((_, i) => String(reader.columnType(i)) === 'DATE'));
+    return (reader.getRowObjectsJS() as Row[]).map((r) => {
+      const out = plainValue(r) as Row;
+      for (const c of dates) {
+        const v = r[c];
+        if (v instanceof Date) out[c] = v.toISOString().slice(0, 10);
+      }
+      return out;
+    });
   }
 
   async scalar<T = unknown>(sql: string, params?: Params): Promise<T | undefined> {

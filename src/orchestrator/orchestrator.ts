@@ -132,7 +132,7 @@ export class Orchestrator {
   ) {
     this.maxAttempts = options.maxAttempts ?? platform.config.retries.max_attempts;
     this.backoffMs = options.backoffMs ?? platform.config.retries.backoff_ms;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs ?? platform.config.retries.timeout_ms ?? DEFAULT_TIMEOUT_MS;
     this.lockTtlMs = options.lockTtlMs ?? 60_000;
     this.pollMs = options.pollMs ?? Math.min(1000, Math.floor(this.lockTtlMs / 3));
     this.random = options.random ?? Math.random;

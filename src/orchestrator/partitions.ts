@@ -11,6 +11,13 @@ export function dayOf(instant: Date, timeZone = PARTITION_ZONE): string {
   return `${String(w.year).padStart(4, '0')}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
 }
 
+/** The calendar day before `day` (`YYYY-MM-DD`). */
+export function previousDayOf(day: string): string {
+  const t = parseDay(day);
+  if (t === null) throw new RangeError(`not a day YYYY-MM-DD: ${day}`);
+  return new Date(t - DAY_MS).toISOString().slice(0, 10);
+}
+
 /** Whether a string is a real calendar day `YYYY-MM-DD`. */
 export function isDay(s: string): boolean {
   return parseDay(s) !== null;

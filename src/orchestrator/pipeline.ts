@@ -57,6 +57,11 @@ export interface Pipeline {
   description: string;
   schedule: Schedule;
   run(ctx: RunContext, request: RunRequest): Promise<void>;
+  /**
+   * Why a scheduled run would have nothing to read with this configuration (null when it can run): the
+   * scheduler skips such ticks with that message instead of recording failed runs.
+   */
+  scheduledSource?(config: Config): string | null;
   /** Drops the pipeline's staging and curated data (warehouse and lake), keeping the raw zone. */
   reset(platform: Platform): Promise<void>;
   /** HTTP routes the server mounts for this pipeline (declared as data: pipelines never import the server). */

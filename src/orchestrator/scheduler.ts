@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import type { Config } from '../config/config.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 import { Orchestrator, PartitionBusyError } from './orchestrator.js';
-import { dayOf } from './partitions.js';
+import { dayOf, previousDayOf } from './partitions.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface EffectiveSchedule {
@@ -104,16 +104,22 @@ export class Scheduler {
   }
 
   /**
-   * The partition a tick runs: the day of the tick in Europe/Paris (a midnight tick runs the day that
-   * starts). The one place to change if ticks should run the day that just ended instead.
+   * The partition a tick runs: the Europe/Paris day before the tick's day. A daily tick collects the day
+   * that has just ended (stations' midnight tick fetches yesterday's InfoClimat reports; synop's 01:00 tick
+   * yesterday's observations).
    */
   static partitionOf(tick: Date): string {
-    return dayOf(tick);
+    return previousDayOf(dayOf(tick));
   }
 
   /** Runs the partition of a tick; a partition already running elsewhere is left to that run. */
   async tick(pipeline: Pipeline, at: Date, trigger: 'schedule' | 'catch-up'): Promise<RunSummary | null> {
     const partition = Scheduler.partitionOf(at);
+    const missing = pipeline.scheduledSource?.(this.orchestrator.platform.config) ?? null;
+    if (missing !== null) {
+      this.log(`${trigger} of ${pipeline.name} [${partition}] skipped: ${missing}`);
+      return null;
+    }
     try {
       const s = await this.orchestrator.runPartition(pipeline, partition, trigger);
       this.log(`${trigger} run ${s.run_id} ${pipeline.name} [${partition}]: ${s.status}${s.error ? ` (${s.error})` : ''}`);

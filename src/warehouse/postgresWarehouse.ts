@@ -31,6 +31,8 @@ const PARSERS: Record<number, (text: string) => unknown> = {
   },
   1700: (t) => Number(t),
   1114: (t) => `${t.slice(0, 10)}T${t.slice(11, 19)}Z`,
+  // A calendar day stays the text `YYYY-MM-DD` (pg would make it a Date at local midnight).
+  1082: (t) => t,
   1184: (t) => isoUtc(new Date(t)),
 };
 

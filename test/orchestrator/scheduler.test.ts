@@ -33,7 +33,8 @@ describe('scheduler', () => {
       let now = new Date('2024-10-08T07:00:00Z');
       const scheduler = new Scheduler(orch, { now: () => now });
       const first = await scheduler.catchUp();
-      assert.deepEqual(first.map((s) => [s.pipeline, s.partition, s.status]), [['daily', '2024-10-08', 'succeeded']]);
+      // The last tick, 00:00 on the 8th, collects the day that ended: the 7th.
+      assert.deepEqual(first.map((s) => [s.pipeline, s.partition, s.status]), [['daily', '2024-10-07', 'succeeded']]);
       assert.equal(daily.calls.length, 1, 'one catch-up, not one per missed tick');
       assert.equal(off.calls.length, 0, 'a disabled schedule is not caught up');
       const run = await platform.warehouse.getRun(first[0]!.run_id);
@@ -44,26 +45,39 @@ describe('scheduler', () => {
       // The next day's tick missed, and a failed run of it: caught up again.
       now = new Date('2024-10-09T07:00:00Z');
       await platform.warehouse.finishRun(
-        await platform.warehouse.startRun('daily', '2024-10-09', 'schedule'),
+        await platform.warehouse.startRun('daily', '2024-10-08', 'schedule'),
         'failed',
         { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 },
         {},
         'boom',
       );
       const again = await scheduler.catchUp();
-      assert.deepEqual(again.map((s) => s.partition), ['2024-10-09']);
+      assert.deepEqual(again.map((s) => s.partition), ['2024-10-08']);
       assert.equal(daily.calls.length, 2);
     });
   });
 
-  test('a scheduled tick runs the partition of its day (Europe/Paris)', async () => {
+  test('a scheduled tick runs the Europe/Paris day that has just ended', async () => {
     await withPlatform(await tempHome('ecluse-sched-'), async (platform) => {
       const daily = testPipeline('daily');
       const scheduler = new Scheduler(new Orchestrator(platform, new Map([['daily', daily]]), { maxAttempts: 1 }));
-      // 00:00 Paris on 2024-10-05 = 22:00 UTC on 2024-10-04.
+      // 00:00 Paris on 2024-10-05 = 22:00 UTC on 2024-10-04: the day to collect is the 4th.
       const s = await scheduler.tick(daily, new Date('2024-10-04T22:00:00Z'), 'schedule');
-      assert.equal(s?.partition, '2024-10-05');
+      assert.equal(s?.partition, '2024-10-04');
       assert.equal(s?.status, 'succeeded');
+      // 01:00 Paris on 2024-10-27 (the 25-hour day) = 23:00 UTC on the 26th: the 26th.
+      assert.equal(Scheduler.partitionOf(new Date('2024-10-26T23:00:00Z')), '2024-10-26');
+    });
+  });
+
+  test('a tick whose pipeline has no source configured is skipped with the reason, no failed run recorded', async () => {
+    await withPlatform(await tempHome('ecluse-sched-'), async (platform) => {
+      const daily = { ...testPipeline('daily'), scheduledSource: () => 'no source configured' };
+      const logs: string[] = [];
+      const scheduler = new Scheduler(new Orchestrator(platform, new Map([['daily', daily]]), { maxAttempts: 1 }), { log: (m) => logs.push(m) });
+      assert.equal(await scheduler.tick(daily, new Date('2024-10-04T22:00:00Z'), 'schedule'), null);
+      assert.equal((await platform.warehouse.listRuns({})).total, 0);
+      assert.match(logs.join('\n'), /skipped: no source configured/);
     });
   });
 

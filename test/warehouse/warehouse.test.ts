@@ -168,6 +168,17 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       }
     });
 
+    test('days read back as YYYY-MM-DD on both warehouses', async () => {
+      const { wh } = await open();
+      try {
+        assert.deepEqual(await wh.query(`SELECT CAST('2024-10-27' AS DATE) AS d, CAST('2024-10-27 10:00:00' AS TIMESTAMP) AS t`), [
+          { d: '2024-10-27', t: '2024-10-27T10:00:00Z' },
+        ]);
+      } finally {
+        await wh.close();
+      }
+    });
+
     test('reads do not see a transaction in progress', async () => {
       const { wh } = await open();
       try {

@@ -267,6 +267,7 @@ export const stationsPipeline: Pipeline = {
   name: NAME,
   description: 'GreenAndCoop weather stations: InfoClimat JSON and Weather Underground XLSX into stations and reports',
   schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris' },
+  scheduledSource: (config) => (config.landing || config.infoclimatToken ? null : 'no source configured (set ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN)'),
   routes: stationsRoutes,
   async run(ctx, request: RunRequest) {
     if (request.trigger === 'rebuild') return runRebuild(ctx);

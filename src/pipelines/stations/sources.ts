@@ -62,6 +62,8 @@ interface Closable {
 /** Raised when a scheduled run has no source configured. */
 export class NothingToReadError extends Error {
   override name = 'NothingToReadError';
+  /** A configuration matter: another attempt would fail the same way. */
+  readonly retryable = false;
   constructor() {
     super('stations: nothing to read: set ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN, or give --input');
   }

@@ -175,6 +175,8 @@ export const synopPipeline: Pipeline = {
   name: NAME,
   description: 'Météo-France SYNOP observations (OpenDataSoft donnees-synop-essentielles-omm) into observations and daily_city_stats',
   schedule: { cron: '0 1 * * *', timezone: 'Europe/Paris' },
+  // Until the OpenDataSoft source lands, scheduled runs have nothing to read.
+  scheduledSource: () => 'the OpenDataSoft source is not built yet; run it with --input',
   async run(ctx, request: RunRequest) {
     if (request.trigger === 'rebuild') return runRebuild(ctx);
     if (!request.inputs || request.inputs.length === 0) {
