@@ -1,5 +1,5 @@
 import { PartitionBusyError } from '../orchestrator/orchestrator.js';
-import { dayOf, isDay } from '../orchestrator/partitions.js';
+import { defaultPartition, isDay } from '../orchestrator/partitions.js';
 import { printJson } from './format.js';
 import { localOrchestrator } from './orchestrate.js';
 import { CliError, throughServerOr } from './platform.js';
@@ -7,10 +7,10 @@ import { progressReporter } from './progress.js';
 import { requirePipeline } from './run.js';
 import { describeRun } from './summary.js';
 
-/** `ecluse trigger <pipeline> [--partition DAY]`: runs one partition (default today, Europe/Paris), with retries. */
+/** `ecluse trigger <pipeline> [--partition DAY]`: runs one partition (default yesterday, Europe/Paris: the day a daily tick collects), with retries. */
 export async function triggerCommand(name: string, opts: { partition?: string; json?: boolean }): Promise<void> {
   const pipeline = requirePipeline(name);
-  const partition = opts.partition ?? dayOf(new Date());
+  const partition = opts.partition ?? defaultPartition();
   if (!isDay(partition)) throw new CliError(`--partition ${partition}: expected a day YYYY-MM-DD`, 2);
   const progress = progressReporter(!opts.json);
   let summary;

@@ -11,6 +11,11 @@ export function dayOf(instant: Date, timeZone = PARTITION_ZONE): string {
   return `${String(w.year).padStart(4, '0')}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
 }
 
+/** The partition a run targets when none is given: the Europe/Paris day that last ended (what a daily tick collects). */
+export function defaultPartition(now = new Date()): string {
+  return previousDayOf(dayOf(now));
+}
+
 /** The calendar day before `day` (`YYYY-MM-DD`). */
 export function previousDayOf(day: string): string {
   const t = parseDay(day);

@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import type { Config } from '../config/config.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 import { Orchestrator, PartitionBusyError } from './orchestrator.js';
-import { dayOf, previousDayOf } from './partitions.js';
+import { defaultPartition } from './partitions.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface EffectiveSchedule {
@@ -109,7 +109,7 @@ export class Scheduler {
    * yesterday's observations).
    */
   static partitionOf(tick: Date): string {
-    return previousDayOf(dayOf(tick));
+    return defaultPartition(tick);
   }
 
   /** Runs the partition of a tick; a partition already running elsewhere is left to that run. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dayOf } from '../../src/orchestrator/partitions.js';
+import { defaultPartition } from '../../src/orchestrator/partitions.js';
 import { PIPELINES } from '../../src/pipelines/index.js';
 import { tempHome } from '../helpers/platform.js';
 import { ecluse, ecluseJson, startServer } from '../helpers/cli.js';
@@ -41,8 +41,8 @@ test('pipelines, trigger, backfill (resume, --force) and cancel in process', asy
     (({ status, partition }) => ({ status, partition }))(JSON.parse(trig.stdout) as { status: string; partition: string }),
     { status: 'succeeded', partition: '2024-10-02' },
   );
-  const today = JSON.parse(ecluse(home, ['trigger', 'stations', '--json'], env).stdout) as { partition: string };
-  assert.equal(today.partition, dayOf(new Date()));
+  const byDefault = JSON.parse(ecluse(home, ['trigger', 'stations', '--json'], env).stdout) as { partition: string };
+  assert.equal(byDefault.partition, defaultPartition(new Date()), 'yesterday in Paris: the day a daily tick collects');
 
   const first = JSON.parse(ecluse(home, ['backfill', 'stations', '--from', '2024-10-01', '--to', '2024-10-04', '--parallel', '3', '--json'], env).stdout) as Backfill;
   assert.deepEqual([first.partitions, first.skipped, first.succeeded, first.failed, first.parallel_effective], [4, 1, 3, 0, 1]);
@@ -65,29 +65,29 @@ test('pipelines, trigger, backfill (resume, --force) and cancel in process', asy
   assert.deepEqual(JSON.parse(cancel.stdout), { run_id: 1, outcome: 'not_running' });
 });
 
-test('a failing trigger is retried, recorded per attempt, and exits 1', async () => {
+test('a trigger with nothing to read fails once (another attempt would fail alike) and exits 1', async () => {
   const { home, env } = await landingHome();
   // No landing and no token: the stations pipeline has nothing to read.
   const r = ecluse(home, ['trigger', 'stations', '--partition', '2024-10-02', '--json'], { ECLUSE_CONFIG: env.ECLUSE_CONFIG as string });
   assert.equal(r.status, 1);
   assert.match((JSON.parse(r.stdout) as { error: string }).error, /nothing to read/);
   const runs = ecluseJson<{ items: { attempt: number; status: string }[] }>(home, ['runs']);
-  assert.deepEqual(runs.items.map((x) => [x.attempt, x.status]), [[2, 'failed'], [1, 'failed']]);
+  assert.deepEqual(runs.items.map((x) => [x.attempt, x.status]), [[1, 'failed']]);
 });
 
 test('ecluse up catches the last missed tick up once; commands go through it', async () => {
   const { home, env } = await landingHome();
   const server = await startServer(home, 'up', env);
   try {
-    const today = dayOf(new Date());
+    const yesterday = defaultPartition(new Date());
     // The catch-up runs in the background just after the start.
     let catchUps: { trigger: string; partition: string; status: string }[] = [];
     for (let i = 0; i < 100 && catchUps.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
       catchUps = ecluseJson<{ items: typeof catchUps }>(home, ['runs']).items.filter((x) => x.trigger === 'catch-up' && x.status !== 'running');
     }
-    // The last midnight (Paris) is today's tick.
-    assert.deepEqual(catchUps.map((x) => [x.partition, x.status]), [[today, 'succeeded']]);
+    // The last midnight (Paris) tick collects the day that ended then.
+    assert.deepEqual(catchUps.map((x) => [x.partition, x.status]), [[yesterday, 'succeeded']]);
 
     const trig = ecluse(home, ['trigger', 'stations', '--partition', '2024-11-01', '--json'], env);
     assert.equal(trig.status, 0, trig.stderr);

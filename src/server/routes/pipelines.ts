@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PartitionBusyError, type BackfillSummary } from '../../orchestrator/orchestrator.js';
-import { dayOf, daysBetween, isDay } from '../../orchestrator/partitions.js';
+import { daysBetween, defaultPartition, isDay } from '../../orchestrator/partitions.js';
 import { rebuildPipeline } from '../../orchestrator/runner.js';
 import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import { HttpError, type RouteSpec } from '../../orchestrator/routeSpec.js';
@@ -106,7 +106,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
     {
       preHandler: requireToken,
       schema: {
-        summary: 'Runs a partition (a day; default today, Europe/Paris), or backfills a range of days',
+        summary: 'Runs a partition (a day; default yesterday, Europe/Paris), or backfills a range of days',
         description:
           'Body `{partition}` runs one partition, with retries, and answers with its summary (409 when a run of that partition is active). ' +
           '`{from, to}` runs every day of the range (both inclusive), skipping days already succeeded unless `force`, and answers with the backfill summary. ' +
@@ -145,7 +145,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
           (summary) => ({ backfill_summary: summary }),
         );
       }
-      const partition = body.partition ?? dayOf(new Date());
+      const partition = body.partition ?? defaultPartition();
       if (!isDay(partition)) throw new HttpError(400, 'bad_request', `partition ${partition} is not a calendar day`);
       return answerStreamed(
         request,
