@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.ecluse/', 'test-artifacts/', 'web/dist/'] },
+  { ignores: ['dist/', 'node_modules/', '.ecluse/', 'test-artifacts/', 'web/dist/', 'bench/.work/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
