@@ -1,14 +1,15 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { literal } from '../../engine/duckdb.js';
 import type { DuckSession } from '../../engine/duckdb.js';
-import { bulkInsert, readCsvSql } from '../../engine/bulk.js';
+import { readCsvSql } from '../../engine/bulk.js';
 import type { ObjectStore } from '../../lake/objectStore.js';
 import { datasetPrefix } from '../../lake/layout.js';
 import { withLocalFiles } from '../../lake/localFiles.js';
-import type { Reject } from '../../quality/rejects.js';
-import { REJECT_COLUMNS, type Warehouse } from '../../warehouse/warehouse.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
 import { MEASURES, REPORTS, STATIONS, STATION_COLUMNS, type StationRow } from './schema.js';
+import { createRunRejects } from '../../quality/runRejects.js';
+import { writeParquetPartitions } from '../../engine/parquetPartitions.js';
 
 /** Columns of the batch CSV written by ReportBatch, in order. */
 const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
@@ -19,19 +20,6 @@ const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ...MEASURES.map((m) => [m, m === 'weather_code' ? 'INTEGER' : 'DOUBLE'] as const),
   ['source', 'VARCHAR'],
 ];
-
-const REJECT_TYPES: Record<(typeof REJECT_COLUMNS)[number], string> = {
-  run_id: 'BIGINT',
-  pipeline: 'VARCHAR',
-  file: 'VARCHAR',
-  sheet: 'VARCHAR',
-  row: 'BIGINT',
-  field: 'VARCHAR',
-  value: 'VARCHAR',
-  reason: 'VARCHAR',
-  whole_record: 'BOOLEAN',
-};
-const REJECT_LAYOUT = REJECT_COLUMNS.map((c) => [c, REJECT_TYPES[c]] as const);
 
 export async function createStationsTables(warehouse: Warehouse): Promise<void> {
   await warehouse.ensureDataset(STATIONS);
@@ -53,27 +41,13 @@ export async function writeBatchFile(path: string, lines: readonly string[]): Pr
  */
 export async function createRunTables(s: DuckSession): Promise<void> {
   await s.run(`CREATE OR REPLACE TEMP TABLE batch (${BATCH_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`);
-  await s.run(`CREATE OR REPLACE TEMP TABLE run_rejects (${REJECT_LAYOUT.map(([c, t]) => `"${c}" ${t}`).join(', ')})`);
+  await createRunRejects(s);
   // Where the InfoClimat SQL path puts its good reports (stageInfoclimatDocs redefines it).
   await s.run(`CREATE OR REPLACE TEMP VIEW ic_batch AS SELECT * FROM batch WHERE false`);
 }
 
 export async function loadBatchFiles(s: DuckSession, batchFiles: readonly string[]): Promise<void> {
   if (batchFiles.length) await s.run(`INSERT INTO batch SELECT * FROM ${readCsvSql(batchFiles, BATCH_COLUMNS)}`);
-}
-
-export async function addRejects(s: DuckSession, runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void> {
-  await bulkInsert(
-    s,
-    'run_rejects',
-    REJECT_LAYOUT,
-    rejects.map((r) => [runId, pipeline, r.file, r.sheet, r.row, r.field, r.value, r.reason, r.whole_record]),
-  );
-}
-
-/** Moves the run's rejects into the warehouse, in the order they were found. */
-export async function saveRejects(warehouse: Warehouse, s: DuckSession): Promise<void> {
-  await warehouse.appendFromEngine('rejects', REJECT_COLUMNS, s, `SELECT * FROM run_rejects`);
 }
 
 /**
@@ -118,7 +92,6 @@ export async function upsertStations(warehouse: Warehouse, rows: readonly Statio
  */
 export async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
   const out = join(scratch, 'staging-reports');
-  await mkdir(out, { recursive: true });
   const prefix = datasetPrefix('staging', 'reports');
   const touched = await s.rows<{ station_id: string; month: string }>(
     `SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM run_reports ORDER BY 1, 2`,
@@ -127,7 +100,7 @@ export async function publishReportPartitions(s: DuckSession, lake: ObjectStore,
   const keyOf = (t: { station_id: string; month: string }) => `${prefix}station_id=${t.station_id}/month=${t.month}/data.parquet`;
   const existing = (await Promise.all(touched.map(async (t) => ((await lake.exists(keyOf(t))) ? keyOf(t) : null)))).filter((k): k is string => k !== null);
   const fresh = `SELECT *, strftime(observed_at, '%Y-%m') AS month FROM run_reports`;
-  await withLocalFiles(lake, existing, async (paths) => {
+  return withLocalFiles(lake, existing, async (paths) => {
     const merged = paths.length
       ? `SELECT * EXCLUDE (prio) FROM (
            SELECT *, 0 AS prio FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)
@@ -135,16 +108,8 @@ export async function publishReportPartitions(s: DuckSession, lake: ObjectStore,
            SELECT *, 1 AS prio FROM (${fresh})
          ) QUALIFY row_number() OVER (PARTITION BY station_id, observed_at ORDER BY prio) = 1`
       : fresh;
-    await s.run(`COPY (SELECT * FROM (${merged}) ORDER BY station_id, observed_at)
-      TO ${literal(out)} (FORMAT parquet, PARTITION_BY (station_id, month), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true)`);
+    return writeParquetPartitions(s, lake, out, prefix, `SELECT * FROM (${merged}) ORDER BY station_id, observed_at`, ['station_id', 'month'], {
+      keepPartitionColumns: true,
+    });
   });
-  const files = (await readdir(out, { recursive: true })).filter((f) => f.endsWith('.parquet'));
-  const byPartition = new Map<string, string>();
-  for (const f of files) {
-    const dir = relative(out, join(out, f)).split(sep).slice(0, -1).join('/');
-    if (byPartition.has(dir)) throw new Error(`DuckDB wrote more than one file for partition ${dir}`);
-    byPartition.set(dir, join(out, f));
-  }
-  await Promise.all([...byPartition].map(([dir, path]) => lake.putFile(`${prefix}${dir}/data.parquet`, path, { consume: true })));
-  return byPartition.size;
 }

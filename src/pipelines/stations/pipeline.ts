@@ -10,13 +10,11 @@ import type { FileRecord } from '../../warehouse/warehouse.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
 import { stageFile, type StageResult } from './stage.js';
 import {
-  addRejects,
   collectRunReports,
   createRunTables,
   createStationsTables,
   loadBatchFiles,
   publishReportPartitions,
-  saveRejects,
   stageReports,
   upsertStations,
 } from './load.js';
@@ -24,6 +22,7 @@ import { infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './i
 import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
 import { stationsRoutes } from './routes.js';
+import { addRejects, saveRejects } from '../../quality/runRejects.js';
 
 const NAME = 'stations';
 

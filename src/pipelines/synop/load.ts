@@ -5,19 +5,20 @@
  * the curated partitions held for those days.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import { bulkInsert, readCsvSql } from '../../engine/bulk.js';
+import { join } from 'node:path';
+import { readCsvSql } from '../../engine/bulk.js';
 import { literal, type DuckSession } from '../../engine/duckdb.js';
 import { datasetPrefix } from '../../lake/layout.js';
 import { withLocalFiles } from '../../lake/localFiles.js';
 import type { ObjectStore } from '../../lake/objectStore.js';
 import type { Reject, RecordLocation } from '../../quality/rejects.js';
 import { columnNames } from '../../warehouse/dataset.js';
-import { REJECT_COLUMNS, type Warehouse } from '../../warehouse/warehouse.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
 import type { SynopObservation, SynopSink } from './batch.js';
 import { DAILY_CITY_STATS, dailyStatsSql } from './dailyStats.js';
 import { OBSERVATIONS } from './schema.js';
+import { createRunRejects } from '../../quality/runRejects.js';
+import { writeParquetPartitions } from '../../engine/parquetPartitions.js';
 
 /** Calendar days of the curated table (DESIGN: a day is a Europe/Paris day unless told otherwise). */
 export const STATS_TIME_ZONE = 'Europe/Paris';
@@ -27,19 +28,6 @@ const OBS_LIST = OBS_COLUMNS.map((c) => `"${c}"`).join(', ');
 
 /** The batch CSV: arrival order (file_seq, seq), then the observation in SYNOP_COLUMNS order. */
 const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [['file_seq', 'INTEGER'], ['seq', 'BIGINT'], ...OBSERVATIONS.columns];
-
-const REJECT_TYPES: Record<(typeof REJECT_COLUMNS)[number], string> = {
-  run_id: 'BIGINT',
-  pipeline: 'VARCHAR',
-  file: 'VARCHAR',
-  sheet: 'VARCHAR',
-  row: 'BIGINT',
-  field: 'VARCHAR',
-  value: 'VARCHAR',
-  reason: 'VARCHAR',
-  whole_record: 'BOOLEAN',
-};
-const REJECT_LAYOUT = REJECT_COLUMNS.map((c) => [c, REJECT_TYPES[c]] as const);
 
 /**
  * Station numbers become lake keys (`station=<numer_sta>`): anything beyond letters, digits, `_` and `-`
@@ -155,7 +143,7 @@ export async function createSynopTables(warehouse: Warehouse): Promise<void> {
 /** The run's engine tables: `synop_batch` (typed observations in arrival order), `run_rejects`. */
 export async function createRunTables(s: DuckSession): Promise<void> {
   await s.run(`CREATE OR REPLACE TEMP TABLE synop_batch (${BATCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')})`);
-  await s.run(`CREATE OR REPLACE TEMP TABLE run_rejects (${REJECT_LAYOUT.map(([c, t]) => `"${c}" ${t}`).join(', ')})`);
+  await createRunRejects(s);
 }
 
 export async function loadBatchFile(s: DuckSession, path: string): Promise<void> {
@@ -182,19 +170,6 @@ export function stageObservations(warehouse: Warehouse, s: DuckSession): Promise
   return warehouse.insertNew(OBSERVATIONS, s, `SELECT ${OBS_LIST} FROM run_obs`);
 }
 
-export async function addRejects(s: DuckSession, runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void> {
-  await bulkInsert(
-    s,
-    'run_rejects',
-    REJECT_LAYOUT,
-    rejects.map((r) => [runId, pipeline, r.file, r.sheet, r.row, r.field, r.value, r.reason, r.whole_record]),
-  );
-}
-
-export async function saveRejects(warehouse: Warehouse, s: DuckSession): Promise<void> {
-  await warehouse.appendFromEngine('rejects', REJECT_COLUMNS, s, `SELECT * FROM run_rejects`);
-}
-
 const STAGING_PREFIX = datasetPrefix('staging', OBSERVATIONS.name);
 const CURATED_PREFIX = datasetPrefix('curated', DAILY_CITY_STATS.name);
 
@@ -216,25 +191,6 @@ async function existingKeys(lake: ObjectStore, keys: readonly string[]): Promise
 }
 
 /**
- * Writes `select` (which has the partition columns `partitionBy`, left out of the files) as one Parquet
- * file per partition into a scratch folder, then puts each under `<prefix><hive dirs>/data.parquet`:
- * a whole partition replaces the old one in one put.
- */
-async function writePartitions(s: DuckSession, lake: ObjectStore, out: string, prefix: string, select: string, partitionBy: readonly string[]): Promise<number> {
-  await mkdir(out, { recursive: true });
-  await s.run(`COPY (${select}) TO ${literal(out)} (FORMAT parquet, PARTITION_BY (${partitionBy.join(', ')}), OVERWRITE_OR_IGNORE true)`);
-  const files = (await readdir(out, { recursive: true })).filter((f) => f.endsWith('.parquet'));
-  const byPartition = new Map<string, string>();
-  for (const f of files) {
-    const dir = relative(out, join(out, f)).split(sep).slice(0, -1).join('/');
-    if (byPartition.has(dir)) throw new Error(`DuckDB wrote more than one file for partition ${dir}`);
-    byPartition.set(dir, join(out, f));
-  }
-  await Promise.all([...byPartition].map(([dir, path]) => lake.putFile(`${prefix}${dir}/data.parquet`, path, { consume: true })));
-  return byPartition.size;
-}
-
-/**
  * Rewrites, whole, the staging partitions (station, UTC month) the run's observations fall in: what a
  * partition holds wins over the run's rows, as in the warehouse. Runs before the warehouse commits: if the
  * process dies after this, the next run merges the same rows again and writes the same partitions.
@@ -253,7 +209,7 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
            SELECT *, 1 AS prio FROM run_obs
          ) QUALIFY row_number() OVER (PARTITION BY numer_sta, observed_at ORDER BY prio) = 1`
       : `SELECT ${OBS_LIST} FROM run_obs`;
-    return writePartitions(
+    return writeParquetPartitions(
       s,
       lake,
       join(scratch, 'staging-observations'),
@@ -346,7 +302,7 @@ export async function publishDailyStatsPartitions(s: DuckSession, lake: ObjectSt
          WHERE c.day < r.first_day OR c.day > r.last_day
          UNION ALL BY NAME `
       : '';
-    return writePartitions(
+    return writeParquetPartitions(
       s,
       lake,
       join(scratch, 'curated-daily'),

@@ -6,7 +6,6 @@ import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } f
 import type { Pipeline, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
 import type { FileRecord } from '../../warehouse/warehouse.js';
 import {
-  addRejects,
   collectRunObservations,
   computeDailyStats,
   createRunTables,
@@ -15,12 +14,12 @@ import {
   publishDailyStatsPartitions,
   publishObservationPartitions,
   replaceDailyStats,
-  saveRejects,
   stageObservations,
   SYNOP_LAKE_PREFIXES,
   SynopCsvSink,
 } from './load.js';
 import { readSynopFile, SYNOP_EXTENSIONS } from './readers.js';
+import { addRejects, saveRejects } from '../../quality/runRejects.js';
 
 const NAME = 'synop';
 /** Every file of this pipeline holds records of the OpenDataSoft dataset, whoever delivered it. */

@@ -1,0 +1,43 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { ObjectStore } from '../lake/objectStore.js';
+import { literal, type DuckSession } from './duckdb.js';
+
+/** Uploads at a time: enough to keep an S3 connection pool busy without queueing hundreds of requests. */
+const PUT_CONCURRENCY = 8;
+
+/**
+ * Writes `select` as one Parquet file per partition (`partitionBy` columns, hive directories) into the
+ * scratch folder `out`, then puts each in the lake under `<prefix><dirs>/data.parquet`: a whole partition
+ * replaces the old one in one put (a rename on the folder lake, one PUT on S3). `keepPartitionColumns`
+ * also writes the partition columns inside the files. Returns the number of partitions written.
+ */
+export async function writeParquetPartitions(
+  s: DuckSession,
+  lake: ObjectStore,
+  out: string,
+  prefix: string,
+  select: string,
+  partitionBy: readonly string[],
+  options: { keepPartitionColumns?: boolean } = {},
+): Promise<number> {
+  await mkdir(out, { recursive: true });
+  const keep = options.keepPartitionColumns ? ', WRITE_PARTITION_COLUMNS true' : '';
+  await s.run(`COPY (${select}) TO ${literal(out)} (FORMAT parquet, PARTITION_BY (${partitionBy.join(', ')})${keep}, OVERWRITE_OR_IGNORE true)`);
+  const files = (await readdir(out, { recursive: true })).filter((f) => f.endsWith('.parquet'));
+  const byPartition = new Map<string, string>();
+  for (const f of files) {
+    const dir = relative(out, join(out, f)).split(sep).slice(0, -1).join('/');
+    if (byPartition.has(dir)) throw new Error(`DuckDB wrote more than one file for partition ${dir}`);
+    byPartition.set(dir, join(out, f));
+  }
+  const queue = [...byPartition];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [dir, path] = next;
+      await lake.putFile(`${prefix}${dir}/data.parquet`, path, { consume: true });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, queue.length) }, worker));
+  return byPartition.size;
+}
