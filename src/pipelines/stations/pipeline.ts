@@ -1,10 +1,8 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { withScratchDir } from '../../engine/bulk.js';
 import { datasetPrefix } from '../../lake/layout.js';
-import { withLocalFiles } from '../../lake/localFiles.js';
 import { collectScheduledInputs } from './sources.js';
-import { extensionOf, listRawFiles, storeRawFile, sha256OfFile, type RawFile } from '../../lake/raw.js';
+import { extensionOf } from '../../lake/raw.js';
 import type { Pipeline, Platform, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
 import type { FileRecord } from '../../warehouse/warehouse.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
@@ -23,33 +21,9 @@ import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
 import { stationsRoutes } from './routes.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
+import { extractFiles, listInputFiles, ownFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
 
 const NAME = 'stations';
-
-/**
- * Files of `--input`: files as given, folders' supported files (recursively), in name order. Paths
- * starting with one of `exclude` (our own lake and warehouse, when --input names a folder holding the
- * ecluse home) are left out.
- */
-export async function listInputFiles(inputs: readonly string[], exclude: readonly string[] = []): Promise<string[]> {
-  const out: string[] = [];
-  for (const input of inputs) {
-    const path = resolve(input);
-    const info = await stat(path).catch(() => null);
-    if (!info) throw new Error(`input not found: ${input}`);
-    if (info.isDirectory()) {
-      const names = (await readdir(path, { recursive: true })).sort();
-      for (const name of names) {
-        const full = join(path, name);
-        if (exclude.some((x) => full === x || full.startsWith(x))) continue;
-        if ((SUPPORTED_EXTENSIONS as readonly string[]).includes(extensionOf(name)) && (await stat(full)).isFile()) out.push(full);
-      }
-    } else {
-      out.push(path);
-    }
-  }
-  return out;
-}
 
 function configuredStationRows(ctx: Platform): StationRow[] {
   return ctx.config.stations.map((s) => ({
@@ -76,12 +50,6 @@ function mergeStations(fromFiles: Iterable<StationRow>, configured: StationRow[]
     byId.set(c.id, f ? { ...f, ...Object.fromEntries(Object.entries(c).filter(([, v]) => v !== null)) } : c);
   }
   return [...byId.values()];
-}
-
-interface PendingFile {
-  /** Where to read it: the input path, or the lake's copy during a rebuild. */
-  path: string;
-  raw: RawFile;
 }
 
 /**
@@ -183,61 +151,15 @@ function sourceOf(name: string): string {
   return extensionOf(name) === 'xlsx' ? 'wunderground' : 'infoclimat';
 }
 
-/** What ecluse itself writes: the folder lake and the warehouse file with its companions (.wal, holder note). */
-function ownFiles(ctx: RunContext): string[] {
-  const own = [ctx.config.warehouse];
-  if (!ctx.config.lake.includes('://')) own.push(resolve(ctx.config.lake) + sep);
-  return own;
-}
-
 async function runInputs(ctx: RunContext, inputs: readonly string[]): Promise<void> {
-  const paths = await ctx.step('list', () => listInputFiles(inputs, ownFiles(ctx)));
-  const pending: PendingFile[] = [];
-  let skipped = 0;
-  await ctx.step('extract', async () => {
-    const seenInRun = new Set<string>();
-    let last = 0;
-    for (let i = 0; i < paths.length; i++) {
-      const path = paths[i] as string;
-      ctx.progress({ step: 'extract', done: i, total: paths.length, item: path });
-      const sha = await sha256OfFile(path);
-      if (seenInRun.has(sha) || (await ctx.warehouse.seenFiles(NAME, [sha])).size > 0) {
-        skipped++;
-        continue;
-      }
-      seenInRun.add(sha);
-      // Strictly increasing arrival times keep raw keys in processing order (rebuild replays by key).
-      const now = Math.max(Date.now(), last + 1);
-      last = now;
-      const raw = await storeRawFile(ctx.lake, NAME, sourceOf(path), path, new Date(now), sha);
-      pending.push({ path, raw });
-    }
-    ctx.progress({ step: 'extract', done: paths.length, total: paths.length });
-  });
+  const paths = await ctx.step('list', () => listInputFiles(inputs, SUPPORTED_EXTENSIONS, ownFiles(ctx.config)));
+  const { pending, skipped } = await extractFiles(ctx, NAME, paths.map((path) => ({ path, source: sourceOf(path) })));
   await stageAndCommit(ctx, pending, skipped);
 }
 
-/** Replays the raw zone, in key order, each content once: the lake is the backup. */
+/** Replays the raw zone, in arrival order, each content once: the lake is the backup. */
 async function runRebuild(ctx: RunContext): Promise<void> {
-  const raws = await ctx.step('list', () => listRawFiles(ctx.lake, NAME));
-  const seen = new Set<string>();
-  const pending: PendingFile[] = [];
-  let skipped = 0;
-  for (const raw of raws) {
-    if (seen.has(raw.sha256)) {
-      skipped++;
-      continue;
-    }
-    seen.add(raw.sha256);
-    pending.push({ path: '', raw });
-  }
-  // Local paths for the engine: the folder lake's own files, downloads from a remote lake (kept until the
-  // run has committed).
-  await withLocalFiles(
-    ctx.lake,
-    pending.map((p) => p.raw.key),
-    (paths) => stageAndCommit(ctx, pending.map((p, i) => ({ ...p, path: paths[i] as string })), skipped),
-  );
+  await replayRawZone(ctx, NAME, (pending, skipped) => stageAndCommit(ctx, pending, skipped));
 }
 
 /**
@@ -247,18 +169,8 @@ async function runRebuild(ctx: RunContext): Promise<void> {
 async function runScheduled(ctx: RunContext, request: RunRequest): Promise<void> {
   await withScratchDir(async (scratch) => {
     const { inputs, skipped } = await ctx.step('list', () => collectScheduledInputs(ctx, request, scratch));
-    const pending: PendingFile[] = [];
-    await ctx.step('extract', async () => {
-      let last = 0;
-      for (const [i, f] of inputs.entries()) {
-        ctx.progress({ step: 'extract', done: i, total: inputs.length, item: f.name });
-        const now = Math.max(Date.now(), last + 1);
-        last = now;
-        pending.push({ path: f.path, raw: await storeRawFile(ctx.lake, NAME, f.source, f.path, new Date(now), f.sha256) });
-      }
-      ctx.progress({ step: 'extract', done: inputs.length, total: inputs.length });
-    });
-    await stageAndCommit(ctx, pending, skipped);
+    const extracted = await extractFiles(ctx, NAME, inputs);
+    await stageAndCommit(ctx, extracted.pending, skipped + extracted.skipped);
   }, ctx.config.home);
 }
 

@@ -1,8 +1,6 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { withScratchDir } from '../../engine/bulk.js';
-import { withLocalFiles } from '../../lake/localFiles.js';
-import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } from '../../lake/raw.js';
 import type { Pipeline, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
 import type { FileRecord } from '../../warehouse/warehouse.js';
 import {
@@ -20,45 +18,11 @@ import {
 } from './load.js';
 import { readSynopFile, SYNOP_EXTENSIONS } from './readers.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
+import { extractFiles, listInputFiles, ownFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
 
 const NAME = 'synop';
 /** Every file of this pipeline holds records of the OpenDataSoft dataset, whoever delivered it. */
 const SOURCE = 'opendatasoft';
-
-/**
- * Files of `--input`: files as given, folders' supported files (recursively), in name order; paths under
- * one of `exclude` (the home's own lake and warehouse) are left out.
- */
-async function listInputFiles(inputs: readonly string[], exclude: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const input of inputs) {
-    const path = resolve(input);
-    const info = await stat(path).catch(() => null);
-    if (!info) throw new Error(`input not found: ${input}`);
-    if (!info.isDirectory()) {
-      out.push(path);
-      continue;
-    }
-    for (const name of (await readdir(path, { recursive: true })).sort()) {
-      const full = join(path, name);
-      if (exclude.some((x) => full === x || full.startsWith(x))) continue;
-      if ((SYNOP_EXTENSIONS as readonly string[]).includes(extensionOf(name)) && (await stat(full)).isFile()) out.push(full);
-    }
-  }
-  return out;
-}
-
-function ownFiles(ctx: RunContext): string[] {
-  const own = [ctx.config.warehouse];
-  if (!ctx.config.lake.includes('://')) own.push(resolve(ctx.config.lake) + sep);
-  return own;
-}
-
-interface PendingFile {
-  /** Where to read it: the input path, or the lake's copy during a rebuild. */
-  path: string;
-  raw: RawFile;
-}
 
 /** Reads, stages and loads the files, committing data, metadata and the run record together. */
 async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], skipped: number): Promise<void> {
@@ -125,49 +89,14 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
 }
 
 async function runInputs(ctx: RunContext, inputs: readonly string[]): Promise<void> {
-  const paths = await ctx.step('list', () => listInputFiles(inputs, ownFiles(ctx)));
-  const pending: PendingFile[] = [];
-  let skipped = 0;
-  await ctx.step('extract', async () => {
-    const seenInRun = new Set<string>();
-    let last = 0;
-    for (const [i, path] of paths.entries()) {
-      ctx.progress({ step: 'extract', done: i, total: paths.length, item: path });
-      const sha = await sha256OfFile(path);
-      if (seenInRun.has(sha) || (await ctx.warehouse.seenFiles(NAME, [sha])).size > 0) {
-        skipped++;
-        continue;
-      }
-      seenInRun.add(sha);
-      // Strictly increasing arrival times keep raw keys in processing order (rebuild replays by arrival).
-      const now = Math.max(Date.now(), last + 1);
-      last = now;
-      pending.push({ path, raw: await storeRawFile(ctx.lake, NAME, SOURCE, path, new Date(now), sha) });
-    }
-    ctx.progress({ step: 'extract', done: paths.length, total: paths.length });
-  });
+  const paths = await ctx.step('list', () => listInputFiles(inputs, SYNOP_EXTENSIONS, ownFiles(ctx.config)));
+  const { pending, skipped } = await extractFiles(ctx, NAME, paths.map((path) => ({ path, source: SOURCE })));
   await stageAndCommit(ctx, pending, skipped);
 }
 
 /** Replays the raw zone in arrival order, each content once: the lake is the backup. */
 async function runRebuild(ctx: RunContext): Promise<void> {
-  const raws = await ctx.step('list', () => listRawFiles(ctx.lake, NAME));
-  const seen = new Set<string>();
-  const pending: PendingFile[] = [];
-  let skipped = 0;
-  for (const raw of raws) {
-    if (seen.has(raw.sha256)) {
-      skipped++;
-      continue;
-    }
-    seen.add(raw.sha256);
-    pending.push({ path: '', raw });
-  }
-  await withLocalFiles(
-    ctx.lake,
-    pending.map((p) => p.raw.key),
-    (paths) => stageAndCommit(ctx, pending.map((p, i) => ({ ...p, path: paths[i] as string })), skipped),
-  );
+  await replayRawZone(ctx, NAME, (pending, skipped) => stageAndCommit(ctx, pending, skipped));
 }
 
 export const synopPipeline: Pipeline = {

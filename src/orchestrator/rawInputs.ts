@@ -1,0 +1,105 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import type { Config } from '../config/config.js';
+import { withLocalFiles } from '../lake/localFiles.js';
+import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } from '../lake/raw.js';
+import type { RunContext } from './pipeline.js';
+
+/**
+ * The extract step every file-based pipeline shares: input files hashed, the ones a committed run already
+ * loaded skipped, the others stored unchanged in the raw zone; and the replay of the raw zone for rebuilds.
+ */
+
+/** A file a run will stage. */
+export interface PendingFile {
+  /** Where to read it: the input path, or a local copy of the raw file during a rebuild. */
+  path: string;
+  raw: RawFile;
+}
+
+/** A local file offered to the extract step. */
+export interface InputFile {
+  path: string;
+  /** Source name in the raw key (`raw/<pipeline>/<source>/…`). */
+  source: string;
+  /** Its SHA-256 when already computed. */
+  sha256?: string;
+}
+
+/** What ecluse itself writes (the folder lake, the warehouse file and its companions): never an input. */
+export function ownFiles(config: Config): string[] {
+  const own = [config.warehouse];
+  if (!config.lake.includes('://')) own.push(resolve(config.lake) + sep);
+  return own;
+}
+
+/**
+ * Files of `--input`: files as given, folders' files with one of `extensions` (recursively), in name order;
+ * paths under one of `exclude` are left out.
+ */
+export async function listInputFiles(inputs: readonly string[], extensions: readonly string[], exclude: readonly string[] = []): Promise<string[]> {
+  const out: string[] = [];
+  for (const input of inputs) {
+    const path = resolve(input);
+    const info = await stat(path).catch(() => null);
+    if (!info) throw new Error(`input not found: ${input}`);
+    if (!info.isDirectory()) {
+      out.push(path);
+      continue;
+    }
+    for (const name of (await readdir(path, { recursive: true })).sort()) {
+      const full = join(path, name);
+      if (exclude.some((x) => full === x || full.startsWith(x))) continue;
+      if (extensions.includes(extensionOf(name)) && (await stat(full)).isFile()) out.push(full);
+    }
+  }
+  return out;
+}
+
+/**
+ * The `extract` step: each file hashed (unless known), skipped when a committed run of `pipeline` loaded
+ * the same content or an earlier file of this run had it, else stored in the raw zone. Arrival times are
+ * strictly increasing, so raw keys keep the processing order a rebuild replays.
+ */
+export async function extractFiles(ctx: RunContext, pipeline: string, files: readonly InputFile[]): Promise<{ pending: PendingFile[]; skipped: number }> {
+  return ctx.step('extract', async () => {
+    const pending: PendingFile[] = [];
+    const seenInRun = new Set<string>();
+    let skipped = 0;
+    let last = 0;
+    for (const [i, f] of files.entries()) {
+      ctx.progress({ step: 'extract', done: i, total: files.length, item: f.path });
+      const sha = f.sha256 ?? (await sha256OfFile(f.path));
+      if (seenInRun.has(sha) || (await ctx.warehouse.seenFiles(pipeline, [sha])).size > 0) {
+        skipped++;
+        continue;
+      }
+      seenInRun.add(sha);
+      const now = Math.max(Date.now(), last + 1);
+      last = now;
+      pending.push({ path: f.path, raw: await storeRawFile(ctx.lake, pipeline, f.source, f.path, new Date(now), sha) });
+    }
+    ctx.progress({ step: 'extract', done: files.length, total: files.length });
+    return { pending, skipped };
+  });
+}
+
+/**
+ * A rebuild's input: the raw zone of `pipeline` in arrival order, each content once, handed to `fn` with
+ * local paths (the folder lake's own files; downloads from a remote lake, kept until `fn` has settled).
+ */
+export async function replayRawZone<T>(ctx: RunContext, pipeline: string, fn: (pending: PendingFile[], skipped: number) => Promise<T>): Promise<T> {
+  const raws = await ctx.step('list', () => listRawFiles(ctx.lake, pipeline));
+  const seen = new Set<string>();
+  const unique: RawFile[] = [];
+  for (const raw of raws) {
+    if (seen.has(raw.sha256)) continue;
+    seen.add(raw.sha256);
+    unique.push(raw);
+  }
+  return withLocalFiles(
+    ctx.lake,
+    unique.map((r) => r.key),
+    (paths) => fn(unique.map((raw, i) => ({ raw, path: paths[i] as string })), raws.length - unique.length),
+  );
+}
