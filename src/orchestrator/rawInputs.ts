@@ -103,3 +103,19 @@ export async function replayRawZone<T>(ctx: RunContext, pipeline: string, fn: (p
     (paths) => fn(unique.map((raw, i) => ({ raw, path: paths[i] as string })), raws.length - unique.length),
   );
 }
+
+/** Records the run's files in the warehouse: a committed run's files count as seen from then on. */
+export async function registerPendingFiles(ctx: RunContext, pipeline: string, pending: readonly PendingFile[]): Promise<void> {
+  await ctx.warehouse.registerFiles(
+    ctx.runId,
+    pending.map((f) => ({
+      pipeline,
+      sha256: f.raw.sha256,
+      key: f.raw.key,
+      original_name: f.raw.originalName,
+      source: f.raw.source,
+      size: f.raw.size,
+      received_at: f.raw.receivedAt,
+    })),
+  );
+}

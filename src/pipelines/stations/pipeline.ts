@@ -4,7 +4,6 @@ import { datasetPrefix } from '../../lake/layout.js';
 import { collectScheduledInputs } from './sources.js';
 import { extensionOf } from '../../lake/raw.js';
 import type { Pipeline, Platform, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
-import type { FileRecord } from '../../warehouse/warehouse.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
 import { stageFile, type StageResult } from './stage.js';
 import {
@@ -21,7 +20,7 @@ import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
 import { stationsRoutes } from './routes.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
-import { extractFiles, listInputFiles, ownFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
+import { extractFiles, listInputFiles, ownFiles, registerPendingFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
 
 const NAME = 'stations';
 
@@ -120,16 +119,7 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
         const written = await stageReports(ctx.warehouse, s);
         await publishReportPartitions(s, ctx.lake, scratch);
         await upsertStations(ctx.warehouse, mergeStations(staged.stations, configuredStationRows(ctx)));
-        const files: FileRecord[] = pending.map((f) => ({
-          pipeline: NAME,
-          sha256: f.raw.sha256,
-          key: f.raw.key,
-          original_name: f.raw.originalName,
-          source: f.raw.source,
-          size: f.raw.size,
-          received_at: f.raw.receivedAt,
-        }));
-        await ctx.warehouse.registerFiles(ctx.runId, files);
+        await registerPendingFiles(ctx, NAME, pending);
         await addRejects(s, ctx.runId, NAME, staged.rejects);
         await saveRejects(ctx.warehouse, s);
         await ctx.commitRun({

@@ -30,17 +30,21 @@ export interface SynopSink {
   rejectFile(file: string, reason: string, row?: number | null): void;
 }
 
-export class SynopBatch implements SynopSink {
-  readonly observations: SynopObservation[] = [];
+/**
+ * Rejects and the run-summary counters every sink keeps; a sink adds what it does with observations
+ * (and calls `countObservation` for each one it keeps).
+ */
+export abstract class SynopRejectKeeper implements SynopSink {
   readonly rejects: Reject[] = [];
   rowsRead = 0;
   rowsRejected = 0;
   valuesRejected = 0;
   filesRejected = 0;
 
-  observation(obs: SynopObservation): void {
+  abstract observation(obs: SynopObservation): void;
+
+  protected countObservation(): void {
     this.rowsRead++;
-    this.observations.push(obs);
   }
   rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void {
     this.valuesRejected++;
@@ -65,5 +69,15 @@ export class SynopBatch implements SynopSink {
   rejectFile(file: string, reason: string, row: number | null = null): void {
     this.filesRejected++;
     this.rejects.push({ file, sheet: null, row, field: null, value: null, reason, whole_record: true });
+  }
+}
+
+/** The in-memory sink. */
+export class SynopBatch extends SynopRejectKeeper {
+  readonly observations: SynopObservation[] = [];
+
+  observation(obs: SynopObservation): void {
+    this.countObservation();
+    this.observations.push(obs);
   }
 }

@@ -11,10 +11,9 @@ import { literal, type DuckSession } from '../../engine/duckdb.js';
 import { datasetPrefix } from '../../lake/layout.js';
 import { withLocalFiles } from '../../lake/localFiles.js';
 import type { ObjectStore } from '../../lake/objectStore.js';
-import type { Reject, RecordLocation } from '../../quality/rejects.js';
 import { columnNames } from '../../warehouse/dataset.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
-import type { SynopObservation, SynopSink } from './batch.js';
+import { SynopRejectKeeper, type SynopObservation } from './batch.js';
 import { DAILY_CITY_STATS, dailyStatsSql } from './dailyStats.js';
 import { OBSERVATIONS } from './schema.js';
 import { createRunRejects } from '../../quality/runRejects.js';
@@ -63,12 +62,7 @@ const FLUSH_BYTES = 4 << 20;
  * A sink writing the run's observations to one batch CSV as the readers produce them, keeping rejects and
  * the run-summary counters. Synchronous writes: the readers call the sink synchronously.
  */
-export class SynopCsvSink implements SynopSink {
-  readonly rejects: Reject[] = [];
-  rowsRead = 0;
-  rowsRejected = 0;
-  valuesRejected = 0;
-  filesRejected = 0;
+export class SynopCsvSink extends SynopRejectKeeper {
   observations = 0;
   private fileSeq = 0;
   private seq = 0;
@@ -77,6 +71,7 @@ export class SynopCsvSink implements SynopSink {
   private readonly fd: number;
 
   constructor(readonly path: string) {
+    super();
     this.fd = openSync(path, 'w');
   }
 
@@ -91,36 +86,12 @@ export class SynopCsvSink implements SynopSink {
       this.rejectRecord(obs.loc, 'numer_sta', obs.stationId, 'not a station number (letters, digits, _ and - only)');
       return;
     }
-    this.rowsRead++;
+    this.countObservation();
     this.observations++;
     const line = batchLine(this.fileSeq, this.seq++, obs);
     this.lines.push(line);
     this.size += line.length;
     if (this.size > FLUSH_BYTES) this.flush();
-  }
-  rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void {
-    this.valuesRejected++;
-    this.rejects.push({ ...loc, field, value, reason, whole_record: false });
-  }
-  rejectRecord(loc: RecordLocation, field: string | null, value: string | null, reason: string): void {
-    this.rowsRead++;
-    this.rowsRejected++;
-    this.rejects.push({ ...loc, field, value, reason, whole_record: true });
-  }
-  rejectColumns(file: string, names: readonly string[]): void {
-    this.rejects.push({
-      file,
-      sheet: null,
-      row: null,
-      field: names.join(', '),
-      value: null,
-      reason: `unknown column${names.length > 1 ? 's' : ''} ignored (not a field of donnees-synop-essentielles-omm)`,
-      whole_record: false,
-    });
-  }
-  rejectFile(file: string, reason: string, row: number | null = null): void {
-    this.filesRejected++;
-    this.rejects.push({ file, sheet: null, row, field: null, value: null, reason, whole_record: true });
   }
 
   private flush(): void {

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withScratchDir } from '../../engine/bulk.js';
 import type { Pipeline, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
-import type { FileRecord } from '../../warehouse/warehouse.js';
 import {
   collectRunObservations,
   computeDailyStats,
@@ -18,7 +17,7 @@ import {
 } from './load.js';
 import { readSynopFile, SYNOP_EXTENSIONS } from './readers.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
-import { extractFiles, listInputFiles, ownFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
+import { extractFiles, listInputFiles, ownFiles, registerPendingFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
 
 const NAME = 'synop';
 /** Every file of this pipeline holds records of the OpenDataSoft dataset, whoever delivered it. */
@@ -62,16 +61,7 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
         await publishDailyStatsPartitions(s, ctx.lake, scratch, ranges);
       });
       await ctx.step('commit', async () => {
-        const files: FileRecord[] = pending.map((f) => ({
-          pipeline: NAME,
-          sha256: f.raw.sha256,
-          key: f.raw.key,
-          original_name: f.raw.originalName,
-          source: f.raw.source,
-          size: f.raw.size,
-          received_at: f.raw.receivedAt,
-        }));
-        await ctx.warehouse.registerFiles(ctx.runId, files);
+        await registerPendingFiles(ctx, NAME, pending);
         await addRejects(s, ctx.runId, NAME, sink.rejects);
         await saveRejects(ctx.warehouse, s);
         await ctx.commitRun({
