@@ -7,10 +7,14 @@ import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
 import { bearerAuth } from './auth.js';
 import { ResponseCache } from './cache.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestRoutes } from './routes/ingest.js';
+import { lakeRoutes } from './routes/lake.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pipelineRoutes } from './routes/pipelines.js';
+import { rawRoutes } from './routes/raw.js';
 import { runRoutes } from './routes/runs.js';
 import { sqlRoutes } from './routes/sql.js';
+import { webRoutes } from './routes/web.js';
 
 export interface AppOptions {
   platform: Platform;
@@ -109,6 +113,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   pipelineRoutes(app, ctx);
   runRoutes(app, ctx);
   sqlRoutes(app, ctx);
+  await rawRoutes(app, ctx);
+  await ingestRoutes(app, ctx);
+  await lakeRoutes(app, ctx);
+  await webRoutes(app, ctx);
   // Closing waits for the run in progress: the warehouse is closed after it, by the caller.
   app.addHook('onClose', async () => ctx.orchestrator.drain());
   return app;

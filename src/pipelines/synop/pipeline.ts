@@ -1,21 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { withScratchDir } from '../../engine/bulk.js';
 import type { Pipeline, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
 import {
-  collectRunObservations,
   computeDailyStats,
-  createRunTables,
   createSynopTables,
-  loadBatchFile,
   publishDailyStatsPartitions,
   publishObservationPartitions,
   replaceDailyStats,
   stageObservations,
   SYNOP_LAKE_PREFIXES,
-  SynopCsvSink,
 } from './load.js';
-import { readSynopFile, SYNOP_EXTENSIONS } from './readers.js';
+import { SYNOP_EXTENSIONS } from './readers.js';
+import { synopRoutes } from './routes.js';
+import { stageFiles } from './stage.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
 import { extractFiles, listInputFiles, ownFiles, registerPendingFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
 
@@ -28,26 +24,7 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
   const s = ctx.engine;
   await createSynopTables(ctx.warehouse);
   await withScratchDir(async (scratch) => {
-    // Parsing and the engine's first load happen before the transaction: a statement failing inside one
-    // would abort everything.
-    const sink = await ctx.step('stage', async () => {
-      await createRunTables(s);
-      const out = new SynopCsvSink(join(scratch, 'batch.csv'));
-      try {
-        for (const [i, f] of pending.entries()) {
-          ctx.progress({ step: 'stage', done: i, total: pending.length, item: f.raw.originalName });
-          out.startFile(i);
-          // Whole files in memory: the readers take bytes (a year of JSONL is ~190 MB).
-          readSynopFile(f.raw.originalName, await readFile(f.path), out);
-        }
-      } finally {
-        out.close();
-      }
-      if (out.observations > 0) await loadBatchFile(s, out.path);
-      await collectRunObservations(s);
-      ctx.progress({ step: 'stage', done: pending.length, total: pending.length });
-      return out;
-    });
+    const sink = await ctx.step('stage', () => stageFiles(ctx, pending, scratch));
     await ctx.warehouse.transaction(async () => {
       const written = await ctx.step('load', async () => {
         ctx.progress({ step: 'load', done: 0, total: 1 });
@@ -93,6 +70,7 @@ export const synopPipeline: Pipeline = {
   name: NAME,
   description: 'Météo-France SYNOP observations (OpenDataSoft donnees-synop-essentielles-omm) into observations and daily_city_stats',
   schedule: { cron: '0 1 * * *', timezone: 'Europe/Paris' },
+  routes: synopRoutes,
   // Until the OpenDataSoft source lands, scheduled runs have nothing to read.
   scheduledSource: () => 'the OpenDataSoft source is not built yet; run it with --input',
   async run(ctx, request: RunRequest) {

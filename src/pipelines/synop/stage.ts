@@ -1,0 +1,44 @@
+/**
+ * The synop run's first engine step: the run's files read into the engine's `run_obs` (one row per key),
+ * with the rejects and counters of the run summary.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunContext } from '../../orchestrator/pipeline.js';
+import type { PendingFile } from '../../orchestrator/rawInputs.js';
+import type { Reject } from '../../quality/rejects.js';
+import { collectRunObservations, createRunTables, loadBatchFile, SynopCsvSink } from './load.js';
+import { readSynopFile } from './readers.js';
+
+/** What staging the run's files produced, besides `run_obs` in the engine. */
+export interface StagedFiles {
+  rejects: readonly Reject[];
+  rowsRead: number;
+  rowsRejected: number;
+  filesRejected: number;
+  valuesRejected: number;
+}
+
+/**
+ * Reads the run's files into the engine. Runs before the warehouse transaction: a statement failing inside
+ * one would abort everything.
+ */
+export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[], scratch: string): Promise<StagedFiles> {
+  const s = ctx.engine;
+  await createRunTables(s);
+  const out = new SynopCsvSink(join(scratch, 'batch.csv'));
+  try {
+    for (const [i, f] of pending.entries()) {
+      ctx.progress({ step: 'stage', done: i, total: pending.length, item: f.raw.originalName });
+      out.startFile(i);
+      // Whole files in memory: the readers take bytes (a year of JSONL is ~190 MB).
+      readSynopFile(f.raw.originalName, await readFile(f.path), out);
+    }
+  } finally {
+    out.close();
+  }
+  if (out.observations > 0) await loadBatchFile(s, out.path);
+  await collectRunObservations(s);
+  ctx.progress({ step: 'stage', done: pending.length, total: pending.length });
+  return out;
+}
