@@ -44,6 +44,8 @@ const fileSchema = z
     s3_endpoint: z.string().optional(),
     landing: z.string().optional(),
     infoclimat_url: z.string().optional(),
+    ods_url: z.string().optional(),
+    synop_mysql: z.string().optional(),
     max_upload_mb: z.number().positive().optional(),
     port: z.number().int().min(0).max(65535).optional(),
     host: z.string().optional(),
@@ -103,6 +105,10 @@ export interface Config {
   /** InfoClimat open-data token (secret); scheduled runs fetch the previous day when it is set. */
   infoclimatToken: string | undefined;
   infoclimatUrl: string;
+  /** OpenDataSoft portal (`ECLUSE_ODS_URL`): the public one unless a stand-in or mirror is named. */
+  odsUrl: string;
+  /** `mysql://…` URL where `run synop` also writes its staging rows (secret: may hold a password). */
+  synopMysql: string | undefined;
   maxUploadBytes: number;
   port: number;
   /** Interface `ecluse up` listens on: loopback unless asked otherwise. */
@@ -154,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiToken: env.ECLUSE_API_TOKEN || undefined,
     infoclimatToken: env.ECLUSE_INFOCLIMAT_TOKEN || undefined,
     infoclimatUrl: env.ECLUSE_INFOCLIMAT_URL ?? file.infoclimat_url ?? 'https://www.infoclimat.fr/opendata/',
+    odsUrl: env.ECLUSE_ODS_URL || file.ods_url || 'https://public.opendatasoft.com',
+    synopMysql: env.ECLUSE_SYNOP_MYSQL || file.synop_mysql || undefined,
     maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,
     port: numberFrom(env, 'PORT', file.port ?? 8080),
     host: env.HOST || file.host || '127.0.0.1',
