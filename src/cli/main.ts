@@ -12,8 +12,11 @@ program
   .description('run a pipeline once and print its summary')
   .argument('<pipeline>', 'pipeline name (stations, synop)')
   .option('-i, --input <paths...>', 'files or folders to ingest')
+  .option('--from <day>', 'first day (YYYY-MM-DD) to fetch from the source: a backfill of daily partitions')
+  .option('--to <day>', 'last day (YYYY-MM-DD, inclusive) to fetch')
+  .option('--staging <url>', 'synop: also write the staging rows to this mysql:// database (ECLUSE_SYNOP_MYSQL)')
   .option('--json', 'print the run summary as JSON')
-  .action(async (pipeline: string, opts: { input?: string[]; json?: boolean }) => {
+  .action(async (pipeline: string, opts: import('./run.js').RunOptions) => {
     const { runCommand } = await import('./run.js');
     await runCommand(pipeline, opts);
   });
@@ -125,6 +128,15 @@ program
   .action(async (pipeline: string, opts: import('./generate.js').GenerateOptions) => {
     const { generateCommand } = await import('./generate.js');
     await generateCommand(pipeline, opts);
+  });
+
+program
+  .command('worker')
+  .description('take partition runs from the PostgreSQL job queue (ECLUSE_WAREHOUSE=postgres://…) until stopped')
+  .option('-c, --concurrency <n>', 'runs at a time', (v) => Number(v), 1)
+  .action(async (opts: { concurrency: number }) => {
+    const { workerCommand } = await import('./worker.js');
+    await workerCommand(opts);
   });
 
 program

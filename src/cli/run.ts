@@ -13,7 +13,15 @@ export function requirePipeline(name: string): Pipeline {
   return p;
 }
 
-export async function runCommand(name: string, opts: { input?: string[]; json?: boolean }): Promise<void> {
+export interface RunOptions {
+  input?: string[];
+  from?: string;
+  to?: string;
+  staging?: string;
+  json?: boolean;
+}
+
+export async function runCommand(name: string, opts: RunOptions): Promise<void> {
   const pipeline = requirePipeline(name);
   const progress = progressReporter(!opts.json);
   let summary;
