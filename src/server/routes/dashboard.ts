@@ -1,0 +1,187 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { Cron } from 'croner';
+import type { FastifyInstance } from 'fastify';
+import { effectiveSchedule } from '../../orchestrator/scheduler.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
+import { HttpError } from '../../orchestrator/routeSpec.js';
+import type { ServerContext } from '../app.js';
+
+/**
+ * Aggregates the dashboard needs and the resource endpoints don't give in one request: per pipeline its
+ * last and next run and run-duration history, per dataset its row count, per station its report count
+ * and last report. Read-only, public like the other GET endpoints.
+ */
+
+/** The warehouse tables each pipeline writes (its datasets); a table not created yet counts as null. */
+const DATASETS: Record<string, readonly string[]> = {
+  stations: ['stations', 'reports'],
+  synop: ['observations', 'daily_city_stats'],
+};
+
+const HISTORY = 30;
+
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+const RunBrief = Type.Object({
+  run_id: Type.Integer(),
+  status: Type.String(),
+  partition: Type.String(),
+  started_at: Type.String(),
+  duration_ms: nullable(Type.Integer()),
+  rows_written: Type.Integer(),
+  rows_rejected: Type.Integer(),
+  values_rejected: Type.Integer(),
+});
+
+const Overview = Type.Object({
+  pipelines: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      description: Type.String(),
+      schedule: Type.Object({ cron: Type.String(), timezone: Type.String(), enabled: Type.Boolean() }),
+      last_run: nullable(RunBrief),
+      next_run_at: nullable(Type.String({ description: 'next scheduled tick, ISO UTC; null when disabled' })),
+      runs_total: Type.Integer(),
+      recent: Type.Array(RunBrief, { description: `the last ${HISTORY} runs, oldest first (the duration sparkline)` }),
+      datasets: Type.Array(Type.Object({ name: Type.String(), rows: nullable(Type.Integer({ description: 'null: table not created yet' })) })),
+    }),
+  ),
+  generated_at: Type.String(),
+});
+
+const StationStat = Type.Object({
+  id: Type.String(),
+  name: nullable(Type.String()),
+  type: nullable(Type.String()),
+  latitude: nullable(Type.Number()),
+  longitude: nullable(Type.Number()),
+  reports: Type.Integer(),
+  first_report: nullable(Type.String()),
+  last_report: nullable(Type.String()),
+});
+
+/** A missing table (no run yet) reads as an empty one; the message differs between DuckDB and PostgreSQL. */
+async function rowsOrEmpty(warehouse: Warehouse, sql: string): Promise<Record<string, unknown>[] | null> {
+  try {
+    return await warehouse.query(sql);
+  } catch (err) {
+    if (err instanceof Error && /does not exist/i.test(err.message)) return null;
+    throw err;
+  }
+}
+
+function nextTick(cron: string, timezone: string, enabled: boolean): string | null {
+  if (!enabled) return null;
+  const job = new Cron(cron, { timezone, paused: true });
+  try {
+    return job.nextRun()?.toISOString() ?? null;
+  } finally {
+    job.stop();
+  }
+}
+
+/** `observed_at` is a naive UTC TIMESTAMP: DuckDB gives a Date-like or string, PostgreSQL a string. */
+function isoInstant(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  const s = v instanceof Date ? v.toISOString() : String(v).replace(' ', 'T');
+  return /[zZ]|[+-]\d\d:?\d\d$/.test(s) ? new Date(s).toISOString().replace('.000Z', 'Z') : `${s.replace(/\.0+$/, '')}Z`;
+}
+
+export async function dashboardRoutes(app: FastifyInstance, { platform, pipelines }: ServerContext): Promise<void> {
+  const { warehouse, config } = platform;
+
+  app.get(
+    '/dashboard/overview',
+    {
+      schema: {
+        summary: 'Per pipeline: schedule, last and next run, recent run durations, row counts of its datasets (the dashboard’s Overview)',
+        tags: ['dashboard'],
+        response: { 200: Overview },
+      },
+    },
+    async () => {
+      const out = [];
+      for (const p of pipelines.values()) {
+        const { cron, timezone, enabled } = effectiveSchedule(p, config);
+        const { items, total } = await warehouse.listRuns({ pipeline: p.name, limit: HISTORY, offset: 0 });
+        const recent = items.map((r) => ({
+          run_id: r.run_id,
+          status: r.status,
+          partition: r.partition,
+          started_at: r.started_at,
+          duration_ms: r.duration_ms,
+          rows_written: r.rows_written,
+          rows_rejected: r.rows_rejected,
+          values_rejected: r.values_rejected,
+        }));
+        const datasets = [];
+        for (const name of DATASETS[p.name] ?? []) {
+          // Table names come from the constant above, never from the request.
+          const rows = await rowsOrEmpty(warehouse, `SELECT count(*) AS n FROM ${name}`);
+          datasets.push({ name, rows: rows ? Number(rows[0]?.n ?? 0) : null });
+        }
+        out.push({
+          name: p.name,
+          description: p.description,
+          schedule: { cron, timezone, enabled },
+          last_run: recent[0] ?? null,
+          next_run_at: nextTick(cron, timezone, enabled),
+          runs_total: total,
+          recent: recent.reverse(),
+          datasets,
+        });
+      }
+      return { pipelines: out, generated_at: new Date().toISOString() };
+    },
+  );
+
+  app.get(
+    '/dashboard/runs/:id',
+    {
+      schema: {
+        summary: 'One run in full: its summary plus trigger, attempt, start and end, and per-step timings (ms) (the dashboard’s run page)',
+        tags: ['dashboard'],
+        params: Type.Object({ id: Type.Integer() }),
+        response: { 200: Type.Object({}, { additionalProperties: true }), 404: Type.Object({ error: Type.String(), message: Type.String() }) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: number };
+      const run = await warehouse.getRun(id);
+      if (!run) throw new HttpError(404, 'not_found', `no run ${id}`);
+      return run;
+    },
+  );
+
+  app.get(
+    '/dashboard/stations',
+    {
+      schema: {
+        summary: 'Every station with its report count and first/last report instant (the dashboard’s Stations table and map)',
+        tags: ['dashboard'],
+        response: { 200: Type.Object({ items: Type.Array(StationStat), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }) },
+      },
+    },
+    async () => {
+      const rows =
+        (await rowsOrEmpty(
+          warehouse,
+          `SELECT s.id, s.name, s.type, s.latitude, s.longitude, count(r.observed_at) AS reports,
+                  min(r.observed_at) AS first_report, max(r.observed_at) AS last_report
+           FROM stations s LEFT JOIN reports r ON r.station_id = s.id
+           GROUP BY s.id, s.name, s.type, s.latitude, s.longitude ORDER BY s.id`,
+        )) ?? [];
+      const items = rows.map((r) => ({
+        id: String(r.id),
+        name: (r.name as string | null) ?? null,
+        type: (r.type as string | null) ?? null,
+        latitude: r.latitude === null ? null : Number(r.latitude),
+        longitude: r.longitude === null ? null : Number(r.longitude),
+        reports: Number(r.reports),
+        first_report: isoInstant(r.first_report),
+        last_report: isoInstant(r.last_report),
+      }));
+      return { items, total: items.length, limit: items.length, offset: 0 };
+    },
+  );
+}

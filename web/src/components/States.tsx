@@ -1,0 +1,55 @@
+import type { ReactNode } from 'react';
+import type { ApiState } from '../useApi.js';
+
+export function Loading({ what = 'data' }: { what?: string }) {
+  return (
+    <div className="state loading" role="status" data-state="loading">
+      Loading {what}…
+    </div>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return (
+    <div className="state empty" data-state="empty">
+      {children}
+    </div>
+  );
+}
+
+export function ErrorBox({ message, status }: { message: string; status?: number }) {
+  return (
+    <div className="state error" role="alert" data-state="error">
+      <strong>{status ? `Error ${status}` : 'Error'}:</strong> {message}
+    </div>
+  );
+}
+
+/** Renders loading and error states, else `children(data)`. */
+export function Async<T>({ state, what, children }: { state: ApiState<T>; what?: string; children: (data: T) => ReactNode }) {
+  if (state.status === 'loading') return <Loading what={what} />;
+  if (state.status === 'error') return <ErrorBox message={state.error.message} status={state.error.status || undefined} />;
+  return <>{children(state.data)}</>;
+}
+
+export function Pager({ total, limit, offset, onChange }: { total: number; limit: number; offset: number; onChange: (offset: number) => void }) {
+  if (total <= limit) return null;
+  const last = Math.max(0, Math.floor((total - 1) / limit) * limit);
+  return (
+    <div className="pager" data-testid="pager">
+      <button type="button" disabled={offset <= 0} onClick={() => onChange(Math.max(0, offset - limit))}>
+        ← Previous
+      </button>
+      <span>
+        {offset + 1}–{Math.min(total, offset + limit)} of {total}
+      </span>
+      <button type="button" disabled={offset >= last} onClick={() => onChange(Math.min(last, offset + limit))}>
+        Next →
+      </button>
+    </div>
+  );
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  return <span className={`badge status-${status}`}>{status}</span>;
+}

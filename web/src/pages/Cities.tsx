@@ -1,0 +1,225 @@
+import { useMemo } from 'react';
+import type { City, List } from '../lib/api.js';
+import { apiUrl } from '../lib/api.js';
+import { formatDay, formatValue } from '../lib/format.js';
+import { intParam, type QueryState } from '../lib/query.js';
+import { alignDays, daySeries, daysBetween, extreme, monthEnd } from '../lib/series.js';
+import { CITY_METRICS, isCityMetric, type CityMetric } from '../lib/units.js';
+import { Chart } from '../components/Chart.js';
+import { Async, Empty, ErrorBox, Loading } from '../components/States.js';
+import { update } from '../router.js';
+import { useApi, type ApiState } from '../useApi.js';
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+type Row = Record<string, unknown>;
+
+function Callouts({ rows, metric }: { rows: Row[]; metric: CityMetric }) {
+  const m = CITY_METRICS[metric];
+  // Nulls are missing days and are skipped; a real 0 (°C, mm) counts like any value.
+  const hi = extreme(rows, m.max, 'max');
+  const lo = m.min && m.minLabel ? extreme(rows, m.min, 'min') : null;
+  return (
+    <div className="callouts">
+      <div className="callout hot" data-testid="callout-max">
+        {m.maxLabel}: {hi ? <strong>{formatValue(hi.value, m.unit)}</strong> : '—'} {hi ? `on ${formatDay(hi.at)}` : '(no data)'}
+      </div>
+      {m.minLabel ? (
+        <div className="callout cold" data-testid="callout-min">
+          {m.minLabel}: {lo ? <strong>{formatValue(lo.value, m.unit)}</strong> : '—'} {lo ? `on ${formatDay(lo.at)}` : '(no data)'}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function DailyChart({ rows, metric, days }: { rows: Row[]; metric: CityMetric; days: string[] }) {
+  const m = CITY_METRICS[metric];
+  const option = useMemo(() => {
+    const line = (name: string, field: string, color: string, area = false) => ({
+      type: metric === 'rainfall' ? 'bar' : 'line',
+      name,
+      data: alignDays(days, daySeries(rows, field)),
+      connectNulls: false,
+      showSymbol: days.length <= 62,
+      symbolSize: 4,
+      itemStyle: { color },
+      lineStyle: { width: name === 'avg' ? 2 : 1.2 },
+      areaStyle: area ? { opacity: 0.12 } : undefined,
+    });
+    const series = [];
+    if (m.max) series.push(line(metric === 'wind' ? 'gust max' : metric === 'rainfall' ? 'rainfall' : 'max', m.max, metric === 'rainfall' ? '#1e88e5' : '#d84315', metric !== 'rainfall'));
+    if (m.avg) series.push(line('avg', m.avg, '#37474f'));
+    if (m.min) series.push(line('min', m.min, '#1565c0', true));
+    return {
+      animation: false,
+      grid: { left: 55, right: 20, top: 30, bottom: 55 },
+      legend: { top: 0 },
+      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatValue(typeof v === 'number' ? v : null, m.unit) },
+      xAxis: { type: 'category', data: days },
+      yAxis: { type: 'value', name: m.unit, scale: metric !== 'rainfall' },
+      dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
+      series,
+    };
+  }, [rows, metric, days, m]);
+  return <Chart option={option} height={340} testId="city-chart" label={`daily ${m.label.toLowerCase()}`} />;
+}
+
+function CompareChart({ a, b, aName, bName, metric, days }: { a: Row[]; b: Row[]; aName: string; bName: string; metric: CityMetric; days: string[] }) {
+  const m = CITY_METRICS[metric];
+  const field = m.avg ?? m.max;
+  const option = useMemo(
+    () => ({
+      animation: false,
+      grid: { left: 55, right: 20, top: 30, bottom: 55 },
+      legend: { top: 0 },
+      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatValue(typeof v === 'number' ? v : null, m.unit) },
+      xAxis: { type: 'category', data: days },
+      yAxis: { type: 'value', name: m.unit, scale: metric !== 'rainfall' },
+      dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
+      series: [
+        { type: metric === 'rainfall' ? 'bar' : 'line', name: aName, data: alignDays(days, daySeries(a, field)), connectNulls: false, showSymbol: false, itemStyle: { color: '#00897b' } },
+        { type: metric === 'rainfall' ? 'bar' : 'line', name: bName, data: alignDays(days, daySeries(b, field)), connectNulls: false, showSymbol: false, itemStyle: { color: '#8e24aa' } },
+      ],
+    }),
+    [a, b, aName, bName, metric, days, m, field],
+  );
+  return <Chart option={option} height={300} testId="compare-chart" label={`${aName} and ${bName}`} />;
+}
+
+function rowsOf(state: ApiState<List<Row>>): Row[] | null {
+  return state.status === 'ok' ? state.data.items : null;
+}
+
+function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
+  const wanted = q.city?.toLowerCase();
+  const city = cities.find((c) => c.slug === wanted || c.numer_sta === q.city || c.name.toLowerCase() === wanted) ?? cities[0];
+  const lastYear = Number((city?.last_day ?? new Date().toISOString()).slice(0, 4));
+  const firstYear = Number((city?.first_day ?? `${lastYear}`).slice(0, 4));
+  const year = intParam(q.year, lastYear);
+  const m1 = Math.min(12, Math.max(1, intParam(q.m1, 1)));
+  const m2 = Math.min(12, Math.max(m1, intParam(q.m2, 12)));
+  const metric: CityMetric = isCityMetric(q.metric) ? q.metric : 'temperature';
+  const from = `${year}-${String(m1).padStart(2, '0')}-01`;
+  const to = monthEnd(year, m2);
+  const days = useMemo(() => daysBetween(from, to), [from, to]);
+  const vs = cities.find((c) => c.slug === q.vs?.toLowerCase() || c.numer_sta === q.vs) ?? null;
+  const main = useApi<List<Row>>(city ? apiUrl(`/curated/cities/${encodeURIComponent(city.slug)}`, { from, to }) : null);
+  const other = useApi<List<Row>>(vs ? apiUrl(`/curated/cities/${encodeURIComponent(vs.slug)}`, { from, to }) : null);
+  const years: number[] = [];
+  for (let y = Math.max(lastYear, year); y >= Math.min(firstYear, year); y--) years.push(y);
+  const set = (changes: Record<string, string | number | undefined>) => update(q, changes);
+  if (!city) return <Empty>No city has daily statistics yet: run the synop pipeline.</Empty>;
+  const mainRows = rowsOf(main);
+  const otherRows = rowsOf(other);
+  return (
+    <>
+      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          City
+          <select name="city" value={city.slug} onChange={(e) => set({ city: e.target.value })}>
+            {cities.map((c) => (
+              <option key={c.slug} value={c.slug}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Year
+          <select name="year" value={year} onChange={(e) => set({ year: e.target.value })}>
+            {years.map((y) => (
+              <option key={y}>{y}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From
+          <select name="m1" value={m1} onChange={(e) => set({ m1: e.target.value, m2: Math.max(Number(e.target.value), m2) })}>
+            {MONTHS.map((name, i) => (
+              <option key={name} value={i + 1}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          To
+          <select name="m2" value={m2} onChange={(e) => set({ m2: e.target.value, m1: Math.min(Number(e.target.value), m1) })}>
+            {MONTHS.map((name, i) => (
+              <option key={name} value={i + 1}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Metric
+          <select name="metric" value={metric} onChange={(e) => set({ metric: e.target.value })}>
+            {Object.entries(CITY_METRICS).map(([k, v]) => (
+              <option key={k} value={k}>
+                {v.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Compare with
+          <select name="vs" value={vs?.slug ?? ''} onChange={(e) => set({ vs: e.target.value || undefined })}>
+            <option value="">—</option>
+            {cities
+              .filter((c) => c.slug !== city.slug)
+              .map((c) => (
+                <option key={c.slug} value={c.slug}>
+                  {c.name}
+                </option>
+              ))}
+          </select>
+        </label>
+      </form>
+      <h2>
+        {city.name}: {CITY_METRICS[metric].label.toLowerCase()}, {MONTHS[m1 - 1]}
+        {m2 !== m1 ? `–${MONTHS[m2 - 1]}` : ''} {year}
+      </h2>
+      {main.status === 'loading' ? (
+        <Loading what={`${city.name} days`} />
+      ) : main.status === 'error' ? (
+        <ErrorBox message={main.error.message} status={main.error.status} />
+      ) : mainRows && mainRows.length === 0 ? (
+        <Empty>
+          No daily statistics for {city.name} in this period (data from {city.first_day ?? '—'} to {city.last_day ?? '—'}).
+        </Empty>
+      ) : mainRows ? (
+        <>
+          <Callouts rows={mainRows} metric={metric} />
+          <DailyChart rows={mainRows} metric={metric} days={days} />
+        </>
+      ) : null}
+      {vs ? (
+        <>
+          <h2>
+            {city.name} vs {vs.name}
+          </h2>
+          {other.status === 'error' ? (
+            <ErrorBox message={other.error.message} status={other.error.status} />
+          ) : mainRows && otherRows ? (
+            <CompareChart a={mainRows} b={otherRows} aName={city.name} bName={vs.name} metric={metric} days={days} />
+          ) : (
+            <Loading what={`${vs.name} days`} />
+          )}
+        </>
+      ) : null}
+    </>
+  );
+}
+
+export function CitiesPage({ q }: { q: QueryState }) {
+  const cities = useApi<List<City>>('/curated/cities');
+  return (
+    <>
+      <h1>Cities</h1>
+      <Async state={cities} what="cities">
+        {(d) => (d.items.length === 0 ? <Empty>No city has daily statistics yet: run the synop pipeline.</Empty> : <CitiesView q={q} cities={d.items} />)}
+      </Async>
+    </>
+  );
+}

@@ -1,0 +1,107 @@
+import { useMemo } from 'react';
+import type { PipelineOverview } from '../lib/api.js';
+import { formatCount, formatDuration, formatInstant, formatRelative, statusColor } from '../lib/format.js';
+import { Chart } from '../components/Chart.js';
+import { Async, Empty, StatusBadge } from '../components/States.js';
+import { Link } from '../router.js';
+import { useApi } from '../useApi.js';
+
+function Sparkline({ p }: { p: PipelineOverview }) {
+  const option = useMemo(
+    () => ({
+      animation: false,
+      grid: { left: 2, right: 2, top: 4, bottom: 2 },
+      xAxis: { type: 'category', show: false, data: p.recent.map((r) => r.run_id) },
+      yAxis: { type: 'value', show: false, min: 0 },
+      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatDuration(typeof v === 'number' ? v : null) },
+      series: [
+        {
+          type: 'line',
+          name: 'duration',
+          smooth: false,
+          symbolSize: 5,
+          data: p.recent.map((r) => ({ value: r.duration_ms, itemStyle: { color: statusColor(r.status) } })),
+          lineStyle: { color: '#90a4ae', width: 1.5 },
+          areaStyle: { color: 'rgba(144,164,174,0.15)' },
+        },
+      ],
+    }),
+    [p.recent],
+  );
+  if (p.recent.length === 0) return <div className="spark-empty">no runs yet</div>;
+  return <Chart option={option} height={48} testId={`spark-${p.name}`} label={`durations of the last ${p.recent.length} ${p.name} runs`} />;
+}
+
+function PipelineCard({ p }: { p: PipelineOverview }) {
+  const last = p.last_run;
+  return (
+    <section className="card pipeline" data-testid={`pipeline-${p.name}`} style={{ borderTopColor: statusColor(last?.status) }}>
+      <header>
+        <h2>{p.name}</h2>
+        {last ? <StatusBadge status={last.status} /> : <span className="badge">never run</span>}
+      </header>
+      <p className="muted">{p.description}</p>
+      <dl className="facts">
+        <dt>Schedule</dt>
+        <dd>
+          <code>{p.schedule.cron}</code> {p.schedule.timezone}
+          {p.schedule.enabled ? '' : ' (disabled)'}
+        </dd>
+        <dt>Last run</dt>
+        <dd>
+          {last ? (
+            <Link to={{ page: 'run', id: last.run_id }}>
+              #{last.run_id} {formatRelative(last.started_at)}
+            </Link>
+          ) : (
+            '—'
+          )}
+          {last ? <span className="muted"> · {formatDuration(last.duration_ms)}</span> : null}
+        </dd>
+        <dt>Rows</dt>
+        <dd>
+          {last ? (
+            <>
+              {formatCount(last.rows_written)} written · <span className={last.rows_rejected + last.values_rejected > 0 ? 'warn' : ''}>{formatCount(last.rows_rejected)} rejected, {formatCount(last.values_rejected)} values nulled</span>
+            </>
+          ) : (
+            '—'
+          )}
+        </dd>
+        <dt>Next run</dt>
+        <dd title={formatInstant(p.next_run_at)}>{p.next_run_at ? `${formatInstant(p.next_run_at)} (${formatRelative(p.next_run_at)})` : 'not scheduled'}</dd>
+        <dt>Runs</dt>
+        <dd>
+          <Link to={{ page: 'runs', pipeline: p.name }}>{formatCount(p.runs_total)} in history</Link>
+        </dd>
+      </dl>
+      <h3>Run durations</h3>
+      <Sparkline p={p} />
+      <h3>Datasets</h3>
+      <table className="compact">
+        <tbody>
+          {p.datasets.map((d) => (
+            <tr key={d.name}>
+              <td>{d.name}</td>
+              <td className="num" data-testid={`dataset-${d.name}`}>
+                {d.rows === null ? <span className="muted">not created</span> : formatCount(d.rows)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export function OverviewPage() {
+  const state = useApi<{ pipelines: PipelineOverview[] }>('/dashboard/overview');
+  return (
+    <>
+      <h1>Overview</h1>
+      <Async state={state} what="pipelines">
+        {(d) => (d.pipelines.length === 0 ? <Empty>No pipeline is configured on this server.</Empty> : <div className="cards">{d.pipelines.map((p) => <PipelineCard key={p.name} p={p} />)}</div>)}
+      </Async>
+    </>
+  );
+}

@@ -1,0 +1,93 @@
+import type { List, RunRecord } from '../lib/api.js';
+import { apiUrl } from '../lib/api.js';
+import { formatCount, formatDuration, formatInstant } from '../lib/format.js';
+import { intParam, type QueryState } from '../lib/query.js';
+import { Async, Empty, Pager, StatusBadge } from '../components/States.js';
+import { Link, update } from '../router.js';
+import { useApi } from '../useApi.js';
+
+const STATUSES = ['succeeded', 'failed', 'running', 'cancelled'];
+const PAGE = 25;
+
+export function RunsPage({ q }: { q: QueryState }) {
+  const offset = intParam(q.offset, 0);
+  const pipelines = useApi<List<{ name: string }>>('/pipelines');
+  const runs = useApi<List<RunRecord>>(apiUrl('/runs', { pipeline: q.pipeline, status: q.status, from: q.from, to: q.to, limit: PAGE, offset }));
+  const set = (changes: Record<string, string | undefined>) => update(q, { ...changes, offset: undefined });
+  return (
+    <>
+      <h1>Runs</h1>
+      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Pipeline
+          <select name="pipeline" value={q.pipeline ?? ''} onChange={(e) => set({ pipeline: e.target.value || undefined })}>
+            <option value="">all</option>
+            {pipelines.status === 'ok' && pipelines.data.items.map((p) => <option key={p.name}>{p.name}</option>)}
+          </select>
+        </label>
+        <label>
+          Status
+          <select name="status" value={q.status ?? ''} onChange={(e) => set({ status: e.target.value || undefined })}>
+            <option value="">all</option>
+            {STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Partition from
+          <input type="date" name="from" value={q.from ?? ''} onChange={(e) => set({ from: e.target.value || undefined })} />
+        </label>
+        <label>
+          to
+          <input type="date" name="to" value={q.to ?? ''} onChange={(e) => set({ to: e.target.value || undefined })} />
+        </label>
+      </form>
+      <Async state={runs} what="runs">
+        {(d) =>
+          d.items.length === 0 ? (
+            <Empty>No run matches these filters.</Empty>
+          ) : (
+            <>
+              <div className="table-wrap">
+                <table data-testid="runs-table">
+                  <thead>
+                    <tr>
+                      <th>Run</th>
+                      <th>Pipeline</th>
+                      <th>Status</th>
+                      <th>Partition</th>
+                      <th>Started</th>
+                      <th className="num">Duration</th>
+                      <th className="num">Written</th>
+                      <th className="num">Rejected</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {d.items.map((r) => (
+                      <tr key={r.run_id}>
+                        <td>
+                          <Link to={{ page: 'run', id: r.run_id }}>#{r.run_id}</Link>
+                        </td>
+                        <td>{r.pipeline}</td>
+                        <td>
+                          <StatusBadge status={r.status} />
+                        </td>
+                        <td>{r.partition || <span className="muted">ad hoc</span>}</td>
+                        <td>{formatInstant(r.started_at)}</td>
+                        <td className="num">{formatDuration(r.duration_ms)}</td>
+                        <td className="num">{formatCount(r.rows_written)}</td>
+                        <td className="num">{formatCount(r.rows_rejected + r.values_rejected)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <Pager total={d.total} limit={PAGE} offset={offset} onChange={(o) => update(q, { offset: o || undefined })} />
+            </>
+          )
+        }
+      </Async>
+    </>
+  );
+}

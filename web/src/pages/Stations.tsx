@@ -1,0 +1,80 @@
+import { useMemo } from 'react';
+import type { List, StationStat } from '../lib/api.js';
+import { formatCount, formatInstant } from '../lib/format.js';
+import { Chart } from '../components/Chart.js';
+import { Async, Empty } from '../components/States.js';
+import { Link, navigate } from '../router.js';
+import { useApi } from '../useApi.js';
+
+/** Stations on plain lat/lon axes: no tiles to fetch, works offline. */
+function StationMap({ items }: { items: StationStat[] }) {
+  const located = items.filter((s) => s.latitude !== null && s.longitude !== null);
+  const option = useMemo(
+    () => ({
+      animation: false,
+      grid: { left: 50, right: 20, top: 20, bottom: 40 },
+      xAxis: { type: 'value', name: 'longitude °', nameLocation: 'middle', nameGap: 25, scale: true },
+      yAxis: { type: 'value', name: 'latitude °', nameLocation: 'middle', nameGap: 35, scale: true },
+      tooltip: { trigger: 'item', formatter: (p: { data: { name: string; value: [number, number, number] } }) => `${p.data.name}<br>${formatCount(p.data.value[2])} reports` },
+      series: [
+        {
+          type: 'scatter',
+          name: 'stations',
+          symbolSize: (v: [number, number, number]) => Math.max(8, Math.min(24, 4 + Math.sqrt(v[2]) / 4)),
+          itemStyle: { color: '#1565c0', opacity: 0.8 },
+          data: located.map((s) => ({ id: s.id, name: `${s.id} ${s.name ?? ''}`, value: [s.longitude, s.latitude, s.reports] })),
+        },
+      ],
+    }),
+    [located],
+  );
+  if (located.length === 0) return <Empty>No station has coordinates.</Empty>;
+  // ECharts handles clicks on its canvas; the table below is the accessible way to a station.
+  return <Chart option={option} height={360} testId="stations-map" label="stations by latitude and longitude" />;
+}
+
+export function StationsPage() {
+  const state = useApi<List<StationStat>>('/dashboard/stations');
+  return (
+    <>
+      <h1>Stations</h1>
+      <Async state={state} what="stations">
+        {(d) =>
+          d.items.length === 0 ? (
+            <Empty>No station yet: run the stations pipeline (ecluse run stations --input …).</Empty>
+          ) : (
+            <>
+              <StationMap items={d.items} />
+              <div className="table-wrap">
+                <table data-testid="stations-table">
+                  <thead>
+                    <tr>
+                      <th>Station</th>
+                      <th>Name</th>
+                      <th>Type</th>
+                      <th className="num">Reports</th>
+                      <th>Last report</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {d.items.map((s) => (
+                      <tr key={s.id} onDoubleClick={() => navigate({ page: 'station', id: s.id })}>
+                        <td>
+                          <Link to={{ page: 'station', id: s.id }}>{s.id}</Link>
+                        </td>
+                        <td>{s.name ?? '—'}</td>
+                        <td>{s.type ?? '—'}</td>
+                        <td className="num">{formatCount(s.reports)}</td>
+                        <td>{formatInstant(s.last_report)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </>
+          )
+        }
+      </Async>
+    </>
+  );
+}
