@@ -15,6 +15,7 @@ import { rawRoutes } from './routes/raw.js';
 import { runRoutes } from './routes/runs.js';
 import { sqlRoutes } from './routes/sql.js';
 import { webRoutes } from './routes/web.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 
 export interface AppOptions {
   platform: Platform;
@@ -116,6 +117,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await rawRoutes(app, ctx);
   await ingestRoutes(app, ctx);
   await lakeRoutes(app, ctx);
+  await dashboardRoutes(app, ctx);
   await webRoutes(app, ctx);
   // Closing waits for the run in progress: the warehouse is closed after it, by the caller.
   app.addHook('onClose', async () => ctx.orchestrator.drain());
