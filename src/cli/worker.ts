@@ -1,6 +1,134 @@
-import { CliError } from './platform.js';
+import { Orchestrator, PartitionBusyError } from '../orchestrator/orchestrator.js';
+import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
+import { RunQueue, type PartitionJob } from '../orchestrator/queue.js';
+import { RunNotQueuedError } from '../orchestrator/runner.js';
+import { isPostgresUrl, openWarehouse } from '../warehouse/open.js';
+import { CliError, openPlatform, readConfig } from './platform.js';
 
-/** `ecluse worker`: takes partition runs from the PostgreSQL job queue (issue 6 §5). */
-export async function workerCommand(_opts: { concurrency: number }): Promise<void> {
-  throw new CliError('ecluse worker is not built yet', 1);
+export interface WorkerOptions {
+  /** Runs at a time (each on its own warehouse connection). */
+  concurrency: number;
+  /** Wait between two fetches of an empty queue. */
+  pollMs?: number;
+  /** How often to look for runs a dead worker left `running`. */
+  reapMs?: number;
+  /** Stops taking jobs; the runs in progress finish. */
+  signal?: AbortSignal;
+  log?: (message: string) => void;
+  /** Passed to the orchestrator (tests shorten the lock TTL). */
+  lockTtlMs?: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/**
+ * Takes partition runs from the PostgreSQL queue until `signal` aborts: `concurrency` loops, each with its
+ * own warehouse, fetch a job, run its partition through `Orchestrator.runPartition` (lock, claim of the
+ * queued run, attempts, timeout, cancel polls) and fetch the next. Every `reapMs` it marks runs left
+ * `running` by a dead worker failed and queues their next attempt (any worker may do it; one wins each).
+ */
+export async function runWorker(platform: Platform, pipelines: ReadonlyMap<string, Pipeline>, options: WorkerOptions): Promise<void> {
+  const log = options.log ?? (() => {});
+  const concurrency = Math.max(1, Math.trunc(options.concurrency));
+  const queue = await RunQueue.open(platform.config.warehouse);
+  const orchestrator = new Orchestrator(platform, pipelines, { lockTtlMs: options.lockTtlMs });
+  const slots: Platform[] = [platform];
+  const reaping = { busy: false };
+  let reaper: NodeJS.Timeout | undefined;
+  try {
+    for (let i = 1; i < concurrency; i++) slots.push({ ...platform, warehouse: await openWarehouse(platform.config, { command: 'ecluse worker' }) });
+    const reap = async () => {
+      if (reaping.busy) return;
+      reaping.busy = true;
+      try {
+        for (const r of await queue.reapOrphans(orchestrator.maxAttempts, orchestrator.lockTtlMs)) {
+          log(`run ${r.run_id} ${r.pipeline} [${r.partition}] was left running by a dead worker: failed` + (r.requeued ? `, attempt ${r.attempt + 1} queued (run ${r.requeued.run_id})` : ', no attempt left'));
+        }
+      } catch (err) {
+        log(`reaper: ${(err as Error).message}`);
+      } finally {
+        reaping.busy = false;
+      }
+    };
+    await reap();
+    reaper = setInterval(() => void reap(), options.reapMs ?? 5000);
+    log(`worker pid ${process.pid}: ${concurrency} slot(s) on queue schema ${queue.schema}`);
+    await Promise.all(
+      slots.map(async (slot) => {
+        while (!options.signal?.aborted) {
+          let job;
+          try {
+            job = await queue.fetch();
+          } catch (err) {
+            log(`fetch: ${(err as Error).message}`);
+          }
+          if (!job) {
+            await sleep(options.pollMs ?? 500, options.signal);
+            continue;
+          }
+          await runJob(queue, orchestrator, slot, pipelines, job.id, job.data, log);
+        }
+      }),
+    );
+  } finally {
+    if (reaper) clearInterval(reaper);
+    await Promise.allSettled(slots.slice(1).map((s) => s.warehouse.close()));
+    await queue.close();
+  }
+}
+
+async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platform, pipelines: ReadonlyMap<string, Pipeline>, jobId: string, job: PartitionJob, log: (m: string) => void): Promise<void> {
+  // Once the run is claimed, the runs table and its lock own its fate: the job is done.
+  let completed: Promise<void> | undefined;
+  const complete = () => (completed ??= queue.complete(jobId).catch(() => {}));
+  try {
+    const pipeline = pipelines.get(job.pipeline);
+    if (!pipeline) {
+      await queue.dropQueued(job.run_id, `no pipeline ${job.pipeline} on the worker that took it (pid ${process.pid})`, 'failed');
+      return;
+    }
+    const s = await orchestrator.runPartition(pipeline, job.partition, job.trigger, {
+      platform: slot,
+      queuedRunId: job.run_id,
+      firstAttempt: job.attempt,
+      onAttempt: () => void complete(),
+    });
+    log(`run ${s.run_id} ${s.pipeline} [${s.partition}]: ${s.status}${s.error ? ` (${s.error})` : ''}`);
+  } catch (err) {
+    if (err instanceof PartitionBusyError) await queue.dropQueued(job.run_id, err.message, 'cancelled');
+    else if (!(err instanceof RunNotQueuedError)) {
+      log(`run ${job.run_id} ${job.pipeline} [${job.partition}]: ${(err as Error).message}`);
+      await queue.dropQueued(job.run_id, (err as Error).message, 'failed');
+    }
+  } finally {
+    await complete();
+  }
+}
+
+/** `ecluse worker`: takes partition runs from the PostgreSQL job queue until SIGINT or SIGTERM (issue 6 §5). */
+export async function workerCommand(opts: { concurrency: number }): Promise<void> {
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new CliError(`--concurrency ${opts.concurrency}: expected a positive integer`, 2);
+  const config = readConfig();
+  if (!isPostgresUrl(config.warehouse)) throw new CliError('ecluse worker needs a PostgreSQL warehouse (ECLUSE_WAREHOUSE=postgres://…): the embedded one runs its pipelines in `ecluse up`', 2);
+  const { PIPELINES } = await import('../pipelines/index.js');
+  const platform = await openPlatform('worker', config);
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error('ecluse worker: stopping after the runs in progress (again to quit now)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await runWorker(platform, PIPELINES, { concurrency: opts.concurrency, signal: stop.signal, log: (m) => console.log(`${new Date().toISOString()} ${m}`) });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await platform.warehouse.close();
+  }
 }

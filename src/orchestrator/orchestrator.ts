@@ -5,7 +5,8 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import { Limiter } from './limiter.js';
 import { daysBetween } from './partitions.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
-import { executeRun, isRetryable, RunCancelledError, RunTimeoutError, type ExecuteOptions } from './runner.js';
+import type { RunQueue } from './queue.js';
+import { executeRun, isRetryable, RunCancelledError, RunTimeoutError, summaryOf, type ExecuteOptions } from './runner.js';
 
 /** Raised when another live run holds the partition (one active run per pipeline and partition). */
 export class PartitionBusyError extends Error {
@@ -41,6 +42,11 @@ export interface OrchestratorOptions {
    * carries one transaction at a time, so each concurrent run gets its own warehouse). Absent: runs one at a time.
    */
   openWarehouse?: () => Promise<Warehouse>;
+  /**
+   * PostgreSQL job queue: when set, backfills, triggers and schedule ticks are queued for `ecluse worker`
+   * processes instead of run here (`runPartition` itself always runs here: it is what a worker calls).
+   */
+  runQueue?: RunQueue;
 }
 
 export interface PartitionRunOptions {
@@ -51,6 +57,8 @@ export interface PartitionRunOptions {
   platform?: Platform;
   /** Told of each attempt's run as it starts. */
   onAttempt?: (runId: number, attempt: number) => void;
+  /** The first attempt is this `queued` run (a worker's job), claimed rather than recorded anew. */
+  queuedRunId?: number;
 }
 
 export interface BackfillProgress {
@@ -87,6 +95,8 @@ export interface BackfillSummary {
   parallel_effective: number;
   duration_ms: number;
   interrupted: boolean;
+  /** The partitions went through the PostgreSQL queue to `ecluse worker` processes. */
+  queued?: boolean;
   results: BackfillResult[];
 }
 
@@ -118,10 +128,10 @@ export class Orchestrator {
   /** Runs on the orchestrator's own platform, one at a time (its warehouse has one write connection). */
   readonly queue = new Limiter(1);
   private readonly active = new Map<number, Execution>();
-  private readonly maxAttempts: number;
+  readonly maxAttempts: number;
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
-  private readonly lockTtlMs: number;
+  readonly lockTtlMs: number;
   private readonly pollMs: number;
   private readonly random: () => number;
 
@@ -159,6 +169,19 @@ export class Orchestrator {
     const lock: RunLock = { pipeline: pipeline.name, partition, owner: randomUUID() };
     const got = await warehouse.acquireRunLock(lock, this.lockTtlMs);
     if (!got.acquired) throw new PartitionBusyError(pipeline.name, partition, got.holder);
+    if (got.tookOverFrom) {
+      // Its holder died: a run of it still `running` is an orphan (only on a takeover: it costs a statement).
+      const orphans = () =>
+        warehouse.execute(
+          `UPDATE runs SET status = 'failed', finished_at = $3::TIMESTAMP,
+             error = 'the process running it (pid ' || coalesce(CAST(pid AS VARCHAR), '?') || ' on ' || coalesce(host, '?') || ') stopped before it finished'
+           WHERE pipeline = $1 AND partition = $2 AND status = 'running'`,
+          [pipeline.name, partition, new Date().toISOString().replace('Z', '')],
+        );
+      await (options.platform ? orphans() : this.queue.push(orphans)).catch(() => {
+        // Informative: the recovery pass (or a reaper) marks it later.
+      });
+    }
     const exec: Execution = { controller: new AbortController() };
     const runIds: number[] = [];
     let current: number | undefined;
@@ -196,6 +219,7 @@ export class Orchestrator {
           executeRun(platform, pipeline, { partition, trigger }, options.progress, {
             signal,
             attempt,
+            claimRunId: attempt === first ? options.queuedRunId : undefined,
             onStart: (id) => {
               current = id;
               runIds.push(id);
@@ -227,6 +251,21 @@ export class Orchestrator {
         // Left to expire: the next run takes it over after lockTtlMs.
       });
     }
+  }
+
+  /**
+   * Runs one partition where this orchestrator sends them: here (`runPartition`), or through the queue to a
+   * worker, waiting for its end. The API, `ecluse trigger` and the scheduler go through it.
+   */
+  async submitPartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger'], options: PartitionRunOptions & { wait?: boolean } = {}): Promise<RunSummary | null> {
+    const runQueue = this.options.runQueue;
+    if (!runQueue) return this.runPartition(pipeline, partition, trigger, options);
+    const queued = await runQueue.enqueue(pipeline.name, [partition], trigger);
+    if (options.wait === false) return null;
+    const [result] = await runQueue.waitFor(pipeline.name, queued);
+    const run = result?.run_id != null ? await this.platform.warehouse.getRun(result.run_id) : null;
+    if (!run) throw new Error(`queued run ${queued[0]?.run_id ?? '?'} of ${pipeline.name} [${partition}] vanished from the runs table`);
+    return summaryOf(run);
   }
 
   /**
@@ -263,6 +302,7 @@ export class Orchestrator {
     }
     const run = await this.platform.warehouse.getRun(runId);
     if (!run) return 'not_found';
+    if (run.status === 'queued' && this.options.runQueue) return (await this.options.runQueue.cancelQueued(runId)) ? 'cancelled' : 'not_running';
     if (run.status !== 'running') return 'not_running';
     return (await this.platform.warehouse.requestCancel(runId)) ? 'requested' : 'not_running';
   }
@@ -287,8 +327,10 @@ export class Orchestrator {
     const done = options.force ? new Set<string>() : await this.succeededPartitions(pipeline.name, from, to);
     const todo = days.filter((d) => !done.has(d));
     const parallel = Math.max(1, Math.trunc(options.parallel ?? 1));
+    const runQueue = this.options.runQueue;
     const canParallel = this.platform.warehouse.kind === 'postgres' && this.options.openWarehouse !== undefined;
-    const effective = canParallel ? Math.min(parallel, Math.max(1, todo.length)) : 1;
+    // Through the queue, the workers' concurrency decides.
+    const effective = runQueue ? parallel : canParallel ? Math.min(parallel, Math.max(1, todo.length)) : 1;
     const results = new Map<string, BackfillResult>(
       days.filter((d) => done.has(d)).map((d) => [d, { partition: d, status: 'skipped', run_id: null, attempt: null, error: null }]),
     );
@@ -302,28 +344,44 @@ export class Orchestrator {
     report();
 
     const slots: Platform[] = [];
-    try {
-      // Slot 0 uses the orchestrator's own warehouse; the others open their own connection.
-      slots.push(this.platform);
-      if (canParallel && this.options.openWarehouse) {
-        for (let i = 1; i < effective; i++) slots.push({ ...this.platform, warehouse: await this.options.openWarehouse() });
-      }
-      let next = 0;
-      await Promise.all(
-        slots.map(async (slot, i) => {
-          while (next < todo.length && !options.signal?.aborted) {
-            const day = todo[next++] as string;
-            const result = await this.backfillOne(pipeline, day, options.trigger ?? 'backfill', i === 0 ? undefined : slot);
-            results.set(day, result);
-            progress.remaining--;
-            if (result.status === 'succeeded') progress.done++;
-            else progress.failed++;
-            report(day);
-          }
-        }),
+    if (runQueue) {
+      const queued = await runQueue.enqueue(pipeline.name, todo, options.trigger ?? 'backfill');
+      await runQueue.waitFor(
+        pipeline.name,
+        queued,
+        (result) => {
+          results.set(result.partition, result);
+          progress.remaining--;
+          if (result.status === 'succeeded') progress.done++;
+          else progress.failed++;
+          report(result.partition);
+        },
+        { signal: options.signal },
       );
-    } finally {
-      await Promise.allSettled(slots.slice(1).map((s) => s.warehouse.close()));
+    } else {
+      try {
+        // Slot 0 uses the orchestrator's own warehouse; the others open their own connection.
+        slots.push(this.platform);
+        if (canParallel && this.options.openWarehouse) {
+          for (let i = 1; i < effective; i++) slots.push({ ...this.platform, warehouse: await this.options.openWarehouse() });
+        }
+        let next = 0;
+        await Promise.all(
+          slots.map(async (slot, i) => {
+            while (next < todo.length && !options.signal?.aborted) {
+              const day = todo[next++] as string;
+              const result = await this.backfillOne(pipeline, day, options.trigger ?? 'backfill', i === 0 ? undefined : slot);
+              results.set(day, result);
+              progress.remaining--;
+              if (result.status === 'succeeded') progress.done++;
+              else progress.failed++;
+              report(day);
+            }
+          }),
+        );
+      } finally {
+        await Promise.allSettled(slots.slice(1).map((s) => s.warehouse.close()));
+      }
     }
     const ordered = days.map((d) => results.get(d)).filter((r): r is BackfillResult => r !== undefined);
     const count = (s: BackfillResult['status']) => ordered.filter((r) => r.status === s).length;
@@ -341,6 +399,7 @@ export class Orchestrator {
       parallel_effective: effective,
       duration_ms: Date.now() - t0,
       interrupted: ordered.length < days.length,
+      ...(runQueue ? { queued: true } : {}),
       results: ordered,
     };
   }
@@ -361,6 +420,11 @@ export class Orchestrator {
    * when opened) are run again, continuing the attempt count, while attempts remain.
    */
   async recoverInterrupted(): Promise<RunSummary[]> {
+    if (this.options.runQueue) {
+      // Workers run them: mark the orphans failed and queue their next attempts.
+      await this.options.runQueue.reapOrphans(this.maxAttempts, this.lockTtlMs);
+      return [];
+    }
     await this.failOrphans();
     const rows = await this.platform.warehouse.query(
       `SELECT r.pipeline, r.partition, r.attempt FROM runs r

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { RunCounts, RunStatus, RunSummary } from '../warehouse/metadata.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
@@ -23,6 +24,26 @@ export interface ExecuteOptions {
   onStart?: (runId: number) => void;
   /** Called with what made the run fail or stop (the orchestrator decides from it whether to retry). */
   onFailure?: (err: unknown) => void;
+  /** Runs as this `queued` run (a job of the PostgreSQL queue) instead of recording a new one. */
+  claimRunId?: number;
+}
+
+/** The queued run a job stands for is no longer queued (cancelled, or taken by a duplicate delivery). */
+export class RunNotQueuedError extends Error {
+  override name = 'RunNotQueuedError';
+  constructor(readonly runId: number) {
+    super(`run ${runId} is no longer queued`);
+  }
+}
+
+/** Turns a `queued` run into this process's `running` one; one statement, so two workers cannot both claim it. */
+async function claimRun(platform: Platform, runId: number, attempt: number): Promise<number> {
+  const n = await platform.warehouse.execute(
+    `UPDATE runs SET status = 'running', started_at = $2::TIMESTAMP, pid = $3, host = $4, attempt = $5 WHERE run_id = $1 AND status = 'queued'`,
+    [runId, new Date().toISOString().replace('Z', ''), process.pid, hostname(), attempt],
+  );
+  if (n !== 1) throw new RunNotQueuedError(runId);
+  return runId;
 }
 
 /**
@@ -47,7 +68,10 @@ export async function executeRun(
 ): Promise<RunSummary> {
   const { warehouse } = platform;
   const signal = options.signal ?? new AbortController().signal;
-  const runId = await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1);
+  const runId =
+    options.claimRunId !== undefined
+      ? await claimRun(platform, options.claimRunId, options.attempt ?? 1)
+      : await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1);
   options.onStart?.(runId);
   const steps: Record<string, number> = {};
   let committed = false;

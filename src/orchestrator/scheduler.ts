@@ -95,7 +95,7 @@ export class Scheduler {
       if (!tick) continue;
       const partition = Scheduler.partitionOf(tick);
       const { items } = await this.orchestrator.platform.warehouse.listRuns({ pipeline: s.pipeline, from: partition, to: partition, limit: 10_000 });
-      if (items.some((r) => r.status === 'succeeded' || r.status === 'running')) continue;
+      if (items.some((r) => r.status === 'succeeded' || r.status === 'running' || r.status === 'queued')) continue;
       this.log(`catching up ${s.pipeline} [${partition}] (tick of ${tick.toISOString()} missed)`);
       const summary = await this.tick(this.orchestrator.pipelines.get(s.pipeline) as Pipeline, tick, 'catch-up');
       if (summary) out.push(summary);
@@ -121,7 +121,12 @@ export class Scheduler {
       return null;
     }
     try {
-      const s = await this.orchestrator.runPartition(pipeline, partition, trigger);
+      // Through the queue, the tick only queues the run (a worker takes it).
+      const s = await this.orchestrator.submitPartition(pipeline, partition, trigger, { wait: false });
+      if (!s) {
+        this.log(`${trigger} of ${pipeline.name} [${partition}] queued for the workers`);
+        return null;
+      }
       this.log(`${trigger} run ${s.run_id} ${pipeline.name} [${partition}]: ${s.status}${s.error ? ` (${s.error})` : ''}`);
       return s;
     } catch (err) {

@@ -2,8 +2,11 @@ import { plainValue } from '../engine/duckdb.js';
 
 /** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
 
-/** `cancelled`: stopped on request (`ecluse cancel`, `POST /runs/{id}/cancel`); never retried. */
-export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+/**
+ * `queued`: waiting in the PostgreSQL job queue for a worker (its `started_at` is when it was queued until a
+ * worker claims it). `cancelled`: stopped on request (`ecluse cancel`, `POST /runs/{id}/cancel`); never retried.
+ */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const METADATA_DDL = [

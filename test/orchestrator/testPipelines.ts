@@ -18,3 +18,34 @@ export function testPipeline(name: string, behaviour: (ctx: RunContext, request:
     async reset() {},
   };
 }
+
+/** The value a `writer` pipeline stores for a partition (deterministic: any process computes the same). */
+export function valueOf(partition: string): number {
+  let h = 0;
+  for (const c of partition) h = (h * 31 + c.charCodeAt(0)) % 1_000_003;
+  return h;
+}
+
+/**
+ * A pipeline whose runs take `workMs` (stoppable by the run's signal), then write one row per partition to
+ * `table` (created by the test) in the transaction that commits the run: what the worker tests compare.
+ */
+export function writerPipeline(name: string, table: string, workMs: number): Pipeline {
+  return {
+    name,
+    description: 'sleeps, then writes its partition',
+    schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris' },
+    async run(ctx, request) {
+      const partition = request.partition ?? 'none';
+      await ctx.step('work', () => new Promise<void>((resolve) => setTimeout(resolve, workMs)));
+      await ctx.step('commit', () =>
+        ctx.warehouse.transaction(async () => {
+          await ctx.warehouse.execute(`DELETE FROM ${table} WHERE partition = $1`, [partition]);
+          await ctx.warehouse.execute(`INSERT INTO ${table} (partition, value) VALUES ($1, $2)`, [partition, valueOf(partition)]);
+          await ctx.commitRun({ ...ZERO, rows_written: 1 });
+        }),
+      );
+    },
+    async reset() {},
+  };
+}

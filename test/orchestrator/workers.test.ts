@@ -1,0 +1,165 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
+import type { Platform } from '../../src/orchestrator/pipeline.js';
+import { queueSchemaFor, RunQueue } from '../../src/orchestrator/queue.js';
+import { openPlatform, tempHome } from '../helpers/platform.js';
+import { dropSchemas, PG_BASE, skipUnless, warehouseFor } from '../helpers/warehouses.js';
+import { valueOf, writerPipeline } from './testPipelines.js';
+
+const TABLE = 'wk_results';
+const WORK_MS = 400;
+const FROM = '2024-03-01';
+const TO = '2024-03-30';
+
+interface Worker {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+function startWorker(home: string, url: string): Worker {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), resolve(import.meta.dirname, 'workerProcess.ts')], {
+    env: { ...process.env, ECLUSE_HOME: home, ECLUSE_WAREHOUSE: url, WORKER_TABLE: TABLE, WORKER_WORK_MS: String(WORK_MS), WORKER_CONCURRENCY: '2' },
+    stdio: 'pipe',
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, output, exited };
+}
+
+interface RunRow {
+  run_id: number;
+  partition: string;
+  status: string;
+  attempt: number;
+  trigger: string;
+  pid: number | null;
+  error: string | null;
+  started_ms: number;
+  finished_ms: number | null;
+}
+
+async function runsOf(p: Platform): Promise<RunRow[]> {
+  const rows = await p.warehouse.query(
+    `SELECT run_id, partition, status, attempt, trigger, pid, error,
+       CAST(round(EXTRACT(EPOCH FROM started_at) * 1000) AS BIGINT) AS started_ms,
+       CAST(round(EXTRACT(EPOCH FROM finished_at) * 1000) AS BIGINT) AS finished_ms
+     FROM runs WHERE pipeline = 'writer' ORDER BY run_id`,
+  );
+  return rows as unknown as RunRow[];
+}
+
+async function tableOf(p: Platform): Promise<string> {
+  const rows = await p.warehouse.query(`SELECT partition, value FROM ${TABLE} ORDER BY partition`);
+  return JSON.stringify(rows);
+}
+
+describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('postgres') }, () => {
+  const homes: string[] = [];
+  const workers: Worker[] = [];
+  after(async () => {
+    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await dropSchemas(homes);
+    const c = new pg.Client({ connectionString: PG_BASE });
+    await c.connect();
+    try {
+      for (const h of homes) await c.query(`DROP SCHEMA IF EXISTS "${queueSchemaFor(warehouseFor('postgres', h) as string)}" CASCADE`);
+    } finally {
+      await c.end();
+    }
+  });
+
+  async function platform(): Promise<{ home: string; url: string; p: Platform }> {
+    const home = await tempHome('ecluse-workers-');
+    homes.push(home);
+    const url = warehouseFor('postgres', home) as string;
+    const p = await openPlatform(home, { ECLUSE_WAREHOUSE: url });
+    await p.warehouse.execute(`CREATE TABLE ${TABLE} (partition VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
+    return { home, url, p };
+  }
+
+  test('a 30-day backfill is split between two workers; one killed mid-run, the other finishes its partitions', async () => {
+    // The reference: the same backfill in one process.
+    const ref = await platform();
+    const single = await new Orchestrator(ref.p, new Map([['writer', writerPipeline('writer', TABLE, 5)]])).backfill(
+      writerPipeline('writer', TABLE, 5),
+      FROM,
+      TO,
+    );
+    assert.equal(single.succeeded, 30);
+    const expected = await tableOf(ref.p);
+    await ref.p.warehouse.close();
+
+    const { home, url, p } = await platform();
+    const queue = await RunQueue.open(url);
+    try {
+      const a = startWorker(home, url);
+      const b = startWorker(home, url);
+      workers.push(a, b);
+      const pipeline = writerPipeline('writer', TABLE, WORK_MS);
+      const orchestrator = new Orchestrator(p, new Map([['writer', pipeline]]), { runQueue: queue });
+      const backfill = orchestrator.backfill(pipeline, FROM, TO);
+
+      // Kill A once it has finished some partitions and is in the middle of another.
+      const aPid = a.child.pid as number;
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        assert.ok(Date.now() < deadline, `worker A never got going: ${a.output.join('')}`);
+        const runs = await runsOf(p);
+        const mine = runs.filter((r) => Number(r.pid) === aPid);
+        if (mine.filter((r) => r.status === 'succeeded').length >= 2 && mine.some((r) => r.status === 'running')) break;
+        await sleep(50);
+      }
+      a.child.kill('SIGKILL');
+      await a.exited;
+
+      const summary = await Promise.race([backfill, sleep(90_000).then(() => assert.fail(`the backfill did not end; worker B said: ${b.output.join('')}`))]);
+      assert.equal(summary.queued, true);
+      assert.equal(summary.succeeded, 30, JSON.stringify(summary.results.filter((r) => r.status !== 'succeeded')));
+
+      const runs = await runsOf(p);
+      const bPid = b.child.pid as number;
+      const succeeded = runs.filter((r) => r.status === 'succeeded');
+      assert.equal(new Set(succeeded.map((r) => r.partition)).size, 30);
+      assert.equal(succeeded.length, 30, 'each partition succeeded exactly once');
+      // Both took some.
+      assert.ok(succeeded.some((r) => Number(r.pid) === aPid), 'worker A ran some partitions');
+      assert.ok(succeeded.some((r) => Number(r.pid) === bPid), 'worker B ran some partitions');
+      // A's run in progress was marked failed, and its partition done again by B as the next attempt.
+      const orphans = runs.filter((r) => r.status === 'failed' && Number(r.pid) === aPid);
+      assert.ok(orphans.length >= 1, `a run of the killed worker is marked failed: ${JSON.stringify(runs.filter((r) => r.status !== 'succeeded'))}`);
+      for (const o of orphans) {
+        assert.match(o.error ?? '', /stopped before it finished/);
+        const redo = succeeded.find((r) => r.partition === o.partition);
+        assert.ok(redo && Number(redo.pid) === bPid && redo.attempt === o.attempt + 1 && redo.trigger === 'recovery', `partition ${o.partition} redone by B: ${JSON.stringify(redo)}`);
+      }
+      assert.equal(runs.filter((r) => r.status === 'queued' || r.status === 'running').length, 0);
+      // No partition ran twice at once: the runs of a partition do not overlap in time.
+      const byPartition = new Map<string, RunRow[]>();
+      for (const r of runs) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r]);
+      for (const [partition, rs] of byPartition) {
+        const sorted = rs.sort((x, y) => Number(x.started_ms) - Number(y.started_ms));
+        for (let i = 1; i < sorted.length; i++) {
+          assert.ok(Number(sorted[i - 1]?.finished_ms) <= Number(sorted[i]?.started_ms), `runs of ${partition} overlap: ${JSON.stringify(sorted)}`);
+        }
+      }
+      // The data: identical to the single-process run.
+      assert.equal(await tableOf(p), expected);
+      assert.equal(JSON.parse(expected).length, 30);
+      assert.equal(JSON.parse(expected)[0].value, valueOf(FROM));
+
+      b.child.kill('SIGTERM');
+      assert.equal(await Promise.race([b.exited, sleep(20_000).then(() => 'hung')]), 0, `worker B stops cleanly on SIGTERM: ${b.output.join('')}`);
+    } finally {
+      await queue.close();
+      await p.warehouse.close();
+    }
+  });
+});
