@@ -14,6 +14,11 @@ export function formatCount(n: number | null | undefined): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** "1 value", "2,054 values". */
+export function plural(n: number, word: string, words = `${word}s`): string {
+  return `${formatCount(n)} ${n === 1 ? word : words}`;
+}
+
 const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 
 /** Bytes in binary multiples (1 KB = 1024 B), one decimal above bytes. */

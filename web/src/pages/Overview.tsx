@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import type { PipelineOverview } from '../lib/api.js';
-import { formatCount, formatDuration, formatInstant, formatRelative, statusColor } from '../lib/format.js';
+import { formatCount, formatDuration, formatInstant, formatRelative, plural, statusColor } from '../lib/format.js';
 import { Chart } from '../components/Chart.js';
 import { Async, Empty, StatusBadge } from '../components/States.js';
 import { Link } from '../router.js';
@@ -62,7 +62,7 @@ function PipelineCard({ p }: { p: PipelineOverview }) {
         <dd>
           {last ? (
             <>
-              {formatCount(last.rows_written)} written · <span className={last.rows_rejected + last.values_rejected > 0 ? 'warn' : ''}>{formatCount(last.rows_rejected)} rejected, {formatCount(last.values_rejected)} values nulled</span>
+              {formatCount(last.rows_written)} written · <span className={last.rows_rejected + last.values_rejected > 0 ? 'warn' : ''}>{plural(last.rows_rejected, 'record')} rejected, {plural(last.values_rejected, 'value')} nulled</span>
             </>
           ) : (
             '—'
