@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
 import { daysBetween } from '../orchestrator/partitions.js';
 import { printJson } from './format.js';
-import { localOrchestrator } from './orchestrate.js';
+import { openOrchestrator } from './orchestrate.js';
 import { CliError, throughServerOr } from './platform.js';
 import { requirePipeline } from './run.js';
 
@@ -38,7 +38,7 @@ export function describeBackfill(s: BackfillSummary): string {
   const lines = [
     `backfill ${s.pipeline} ${s.from}..${s.to}: ${s.partitions} partitions in ${duration(s.duration_ms)}` + (s.interrupted ? ' (interrupted: rerun to resume)' : ''),
     `  ${s.succeeded} succeeded, ${s.failed} failed, ${s.cancelled} cancelled, ${s.busy} already running elsewhere, ${s.skipped} skipped (succeeded before; --force to rerun)`,
-    `  parallel ${s.parallel}` + (s.parallel_effective < s.parallel ? ` (effective ${s.parallel_effective}${s.parallel_effective === 1 ? ': the embedded warehouse has one writer, runs go one at a time' : ''})` : ''),
+    s.queued ? '  through the PostgreSQL queue (ecluse worker processes)' : `  parallel ${s.parallel}` + (s.parallel_effective < s.parallel ? ` (effective ${s.parallel_effective}${s.parallel_effective === 1 ? ': the embedded warehouse has one writer, runs go one at a time' : ''})` : ''),
   ];
   for (const r of s.results.filter((x) => x.status !== 'succeeded' && x.status !== 'skipped')) {
     lines.push(`  ${r.partition} ${r.status}${r.run_id !== null ? ` (run ${r.run_id})` : ''}: ${r.error ?? ''}`);
@@ -75,10 +75,13 @@ export async function backfillCommand(name: string, opts: { from: string; to: st
           stop.abort();
         };
         process.on('SIGINT', onSigint);
+        // Without a server, partitions run here unless ECLUSE_EXECUTION=queue hands them to the workers.
+        const { orchestrator, close } = await openOrchestrator(platform, 'local');
         try {
-          return await localOrchestrator(platform).backfill(pipeline, opts.from, opts.to, { ...body, trigger: 'backfill', onProgress: bar.onProgress, signal: stop.signal });
+          return await orchestrator.backfill(pipeline, opts.from, opts.to, { ...body, trigger: 'backfill', onProgress: bar.onProgress, signal: stop.signal });
         } finally {
           process.off('SIGINT', onSigint);
+          await close();
         }
       },
     );

@@ -1,7 +1,7 @@
 import { PartitionBusyError } from '../orchestrator/orchestrator.js';
 import { defaultPartition, isDay } from '../orchestrator/partitions.js';
 import { printJson } from './format.js';
-import { localOrchestrator } from './orchestrate.js';
+import { openOrchestrator } from './orchestrate.js';
 import { CliError, throughServerOr } from './platform.js';
 import { progressReporter } from './progress.js';
 import { requirePipeline } from './run.js';
@@ -19,11 +19,15 @@ export async function triggerCommand(name: string, opts: { partition?: string; j
       `trigger ${name}`,
       (server) => server.run(`/pipelines/${encodeURIComponent(name)}/runs`, { partition }, progress.onProgress),
       async (platform) => {
+        // Without a server, the run happens here unless ECLUSE_EXECUTION=queue hands it to the workers.
+        const { orchestrator, close } = await openOrchestrator(platform, 'local');
         try {
-          return await localOrchestrator(platform).runPartition(pipeline, partition, 'cli', { progress: progress.onProgress });
+          return await orchestrator.submitPartition(pipeline, partition, 'cli', { progress: progress.onProgress });
         } catch (err) {
           if (err instanceof PartitionBusyError) throw new CliError(err.message, 1);
           throw err;
+        } finally {
+          await close();
         }
       },
     );

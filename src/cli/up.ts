@@ -31,10 +31,12 @@ export async function serve(platform: Platform): Promise<void> {
   const { config } = platform;
   const { buildApp } = await import('../server/app.js');
   const { Scheduler } = await import('../orchestrator/scheduler.js');
-  const { localOrchestrator } = await import('./orchestrate.js');
+  const { openOrchestrator } = await import('./orchestrate.js');
   // The local CLI's token: it lives in server.json (mode 0600) and dies with the server.
   const token = randomBytes(32).toString('base64url');
-  const orchestrator = localOrchestrator(platform);
+  // On PostgreSQL, day partitions go to `ecluse worker` processes unless ECLUSE_EXECUTION=local.
+  const { orchestrator, close: closeQueue } = await openOrchestrator(platform, 'queue');
+  if (orchestrator.viaQueue) console.log('partition runs (schedules, triggers, backfills) are queued for `ecluse worker` processes (ECLUSE_EXECUTION=local runs them here)');
   const app = await buildApp({ platform, tokens: [token], orchestrator, pipelines: orchestrator.pipelines });
   const scheduler = new Scheduler(orchestrator, { log: (message) => app.log.info({ scheduler: true }, message) });
   const host = config.host;
@@ -47,6 +49,7 @@ export async function serve(platform: Platform): Promise<void> {
     await app.listen({ port: config.port, host });
   } catch (err) {
     await app.close();
+    await closeQueue();
     throw new CliError(`cannot listen on ${host}:${config.port}: ${(err as Error).message}`, 2);
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -66,6 +69,7 @@ export async function serve(platform: Platform): Promise<void> {
   console.log(`${signal}: stopping (waiting for the run in progress, if any) …`);
   await scheduler.stop();
   await app.close();
+  await closeQueue();
   await removeServerFile(config.home);
   console.log('stopped');
 }

@@ -253,15 +253,27 @@ export class Orchestrator {
     }
   }
 
+  /** Whether partition runs go through the PostgreSQL queue to workers (otherwise they run here). */
+  get viaQueue(): boolean {
+    return this.options.runQueue !== undefined;
+  }
+
+  /** Queues a partition run for the workers without waiting (a schedule tick); its run id. */
+  async enqueuePartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger']): Promise<number> {
+    const runQueue = this.options.runQueue;
+    if (!runQueue) throw new Error('enqueuePartition needs the PostgreSQL run queue (ECLUSE_EXECUTION=queue)');
+    const [q] = await runQueue.enqueue(pipeline.name, [partition], trigger);
+    return (q as { run_id: number }).run_id;
+  }
+
   /**
    * Runs one partition where this orchestrator sends them: here (`runPartition`), or through the queue to a
-   * worker, waiting for its end. The API, `ecluse trigger` and the scheduler go through it.
+   * worker, waiting for its end. The API and `ecluse trigger` go through it.
    */
-  async submitPartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger'], options: PartitionRunOptions & { wait?: boolean } = {}): Promise<RunSummary | null> {
+  async submitPartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger'], options: PartitionRunOptions = {}): Promise<RunSummary> {
     const runQueue = this.options.runQueue;
     if (!runQueue) return this.runPartition(pipeline, partition, trigger, options);
     const queued = await runQueue.enqueue(pipeline.name, [partition], trigger);
-    if (options.wait === false) return null;
     const [result] = await runQueue.waitFor(pipeline.name, queued);
     const run = result?.run_id != null ? await this.platform.warehouse.getRun(result.run_id) : null;
     if (!run) throw new Error(`queued run ${queued[0]?.run_id ?? '?'} of ${pipeline.name} [${partition}] vanished from the runs table`);
@@ -302,7 +314,17 @@ export class Orchestrator {
     }
     const run = await this.platform.warehouse.getRun(runId);
     if (!run) return 'not_found';
-    if (run.status === 'queued' && this.options.runQueue) return (await this.options.runQueue.cancelQueued(runId)) ? 'cancelled' : 'not_running';
+    if (run.status === 'queued') {
+      // Not started: ended here (a worker that fetches its job finds it no longer queued). Queued on the
+      // orchestrator's writer so the statement never lands in a local run's transaction.
+      const n = await this.queue.push(() =>
+        this.platform.warehouse.execute(
+          `UPDATE runs SET status = 'cancelled', finished_at = $2::TIMESTAMP, error = 'cancelled on request before it started' WHERE run_id = $1 AND status = 'queued'`,
+          [runId, new Date().toISOString().replace('Z', '')],
+        ),
+      );
+      if (n === 1) return 'cancelled';
+    }
     if (run.status !== 'running') return 'not_running';
     return (await this.platform.warehouse.requestCancel(runId)) ? 'requested' : 'not_running';
   }

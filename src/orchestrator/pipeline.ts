@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { ObjectStore } from '../lake/objectStore.js';
 import type { DuckSession } from '../engine/duckdb.js';
@@ -35,6 +36,8 @@ export interface RunContext extends Platform {
   step: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
   /** Aborted when the run is cancelled or times out: pass it to long waits (fetch) to stop them early. */
   signal: AbortSignal;
+  /** The run's logger (pino, lines carry the run id): stored with the run, read by `GET /runs/{id}/logs`. */
+  log?: Logger;
 }
 
 export interface RunRequest {
@@ -42,6 +45,8 @@ export interface RunRequest {
   inputs?: string[];
   /** A day (`YYYY-MM-DD`); `--input` runs are `adhoc-<run_id>`. */
   partition?: string;
+  /** A staging database the run also writes to (`--staging mysql://…`, synop); a secret, never printed. */
+  staging?: string;
   /** `catch-up`: the last scheduled tick, missed while no server ran; `recovery`: a run whose process died, again. */
   trigger: 'cli' | 'schedule' | 'catch-up' | 'backfill' | 'recovery' | 'api' | 'rebuild' | 'start';
 }

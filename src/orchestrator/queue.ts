@@ -255,10 +255,6 @@ export class RunQueue {
     return rowCount === 1;
   }
 
-  cancelQueued(runId: number): Promise<boolean> {
-    return this.dropQueued(runId, 'cancelled on request before it started', 'cancelled');
-  }
-
   async close(): Promise<void> {
     await this.boss.stop({ graceful: false, wait: true }).catch(() => {});
     await this.db.end().catch(() => {});

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { RunCounts, RunStatus, RunSummary } from '../warehouse/metadata.js';
+import { RunLogBuffer } from '../observability/runLog.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
 
 const NO_COUNTS: RunCounts = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
@@ -67,12 +68,32 @@ export async function executeRun(
   options: ExecuteOptions = {},
 ): Promise<RunSummary> {
   const { warehouse } = platform;
-  const signal = options.signal ?? new AbortController().signal;
   const runId =
     options.claimRunId !== undefined
       ? await claimRun(platform, options.claimRunId, options.attempt ?? 1)
       : await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1);
   options.onStart?.(runId);
+  const logs = new RunLogBuffer(runId, pipeline.name, request.partition ?? `adhoc-${runId}`, warehouse);
+  logs.log.info({ trigger: request.trigger, attempt: options.attempt ?? 1, pid: process.pid, host: hostname() }, 'run started');
+  try {
+    return await executeLogged(platform, pipeline, request, progress, options, runId, logs);
+  } finally {
+    // Logs are informative: a failed store never changes the run's outcome.
+    await logs.close().catch(() => {});
+  }
+}
+
+async function executeLogged(
+  platform: Platform,
+  pipeline: Pipeline,
+  request: RunRequest,
+  progress: (e: ProgressEvent) => void,
+  options: ExecuteOptions,
+  runId: number,
+  logs: RunLogBuffer,
+): Promise<RunSummary> {
+  const { warehouse } = platform;
+  const signal = options.signal ?? new AbortController().signal;
   const steps: Record<string, number> = {};
   let committed = false;
   let lastCounts = NO_COUNTS;
@@ -87,6 +108,7 @@ export async function executeRun(
           engine: lease.engine,
           progress,
           signal,
+          log: logs.log,
           step: async (name, fn) => {
             signal.throwIfAborted();
             const t0 = performance.now();
@@ -94,6 +116,8 @@ export async function executeRun(
               return await fn();
             } finally {
               steps[name] = Math.round(performance.now() - t0);
+              logs.log.info({ step: name, ms: steps[name] }, `step ${name} ended`);
+              await logs.maybeFlush().catch(() => {});
             }
           },
           commitRun: async (counts) => {
@@ -115,6 +139,7 @@ export async function executeRun(
       // Timings are informative; the run itself has committed (and is read back below).
       return null;
     });
+    logs.log.info({ counts: lastCounts }, 'run succeeded');
     if (recorded) return summaryOf(recorded);
   } catch (err) {
     // A step's own error after an abort (a fetch stopped by the signal) is the abort's consequence.
@@ -122,6 +147,7 @@ export async function executeRun(
     options.onFailure?.(cause);
     const status: RunStatus = cause instanceof RunCancelledError ? 'cancelled' : 'failed';
     const message = cause instanceof Error ? cause.message : String(cause);
+    logs.log.error({ status }, `run ${status}: ${message}`);
     if (!committed) await warehouse.finishRun(runId, status, NO_COUNTS, steps, message);
     else await warehouse.finishRun(runId, 'failed', lastCounts, steps, message);
   }

@@ -121,12 +121,13 @@ export class Scheduler {
       return null;
     }
     try {
-      // Through the queue, the tick only queues the run (a worker takes it).
-      const s = await this.orchestrator.submitPartition(pipeline, partition, trigger, { wait: false });
-      if (!s) {
-        this.log(`${trigger} of ${pipeline.name} [${partition}] queued for the workers`);
+      if (this.orchestrator.viaQueue) {
+        // The tick only queues the run: a worker takes it.
+        const runId = await this.orchestrator.enqueuePartition(pipeline, partition, trigger);
+        this.log(`${trigger} of ${pipeline.name} [${partition}] queued for the workers (run ${runId})`);
         return null;
       }
+      const s = await this.orchestrator.runPartition(pipeline, partition, trigger);
       this.log(`${trigger} run ${s.run_id} ${pipeline.name} [${partition}]: ${s.status}${s.error ? ` (${s.error})` : ''}`);
       return s;
     } catch (err) {

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { DatabaseBusyError, DuckSession, timestampValue, type Row } from '../engine/duckdb.js';
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
-import { METADATA_DDL, RUN_COLUMNS, toRunRecord as toRun, type RunCounts, type RunRecord, type RunStatus } from './metadata.js';
+import { METADATA_DDL, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
@@ -175,6 +175,13 @@ export class DuckDBWarehouse implements Warehouse {
 
   async releaseRunLock(lock: RunLock): Promise<void> {
     this.locks.release(lock);
+  }
+
+  /** Through the autocommitting reader connection: outside the run's transaction (appends never conflict). */
+  async insertRunLogs(lines: readonly RunLogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    const { sql, params } = runLogInsert(lines);
+    await this.meta.exec(sql, params);
   }
 
   async requestCancel(runId: number): Promise<boolean> {

@@ -49,6 +49,16 @@ export const METADATA_DDL = [
     expires_at_ms BIGINT NOT NULL,
     PRIMARY KEY (pipeline, partition)
   )`,
+  // Per-run log lines (observability/runLog.ts), stored in bulk outside the run's transaction.
+  `CREATE TABLE IF NOT EXISTS run_logs (
+    run_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    logged_at TIMESTAMP NOT NULL,
+    level VARCHAR NOT NULL,
+    msg VARCHAR NOT NULL,
+    data JSON
+  )`,
+  `CREATE INDEX IF NOT EXISTS run_logs_run ON run_logs (run_id)`,
   `CREATE TABLE IF NOT EXISTS files (
     pipeline VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
@@ -120,4 +130,26 @@ export function toRunRecord(r: Record<string, unknown>): RunRecord {
   const p = plainValue(r) as Record<string, unknown>;
   const steps = typeof p.steps === 'string' ? (JSON.parse(p.steps) as Record<string, number>) : ((p.steps as Record<string, number> | null) ?? null);
   return { ...(p as unknown as RunRecord), steps };
+}
+
+/** A stored log line of a run (`run_logs`). */
+export interface RunLogLine {
+  run_id: number;
+  seq: number;
+  /** ISO instant. */
+  at: string;
+  level: string;
+  msg: string;
+  data: Record<string, unknown> | null;
+}
+
+/** One multi-row INSERT of log lines, `$n` parameters (the same SQL on DuckDB and PostgreSQL). */
+export function runLogInsert(lines: readonly RunLogLine[]): { sql: string; params: (string | number | null)[] } {
+  const params: (string | number | null)[] = [];
+  const tuples = lines.map((l) => {
+    const i = params.length;
+    params.push(l.run_id, l.seq, l.at.replace('Z', ''), l.level, l.msg, l.data === null ? null : JSON.stringify(l.data));
+    return `($${i + 1}, $${i + 2}, CAST($${i + 3} AS TIMESTAMP), $${i + 4}, $${i + 5}, CAST($${i + 6} AS JSON))`;
+  });
+  return { sql: `INSERT INTO run_logs (run_id, seq, logged_at, level, msg, data) VALUES ${tuples.join(', ')}`, params };
 }

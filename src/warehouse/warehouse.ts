@@ -1,7 +1,7 @@
 import type { DuckSession, Row } from '../engine/duckdb.js';
 import type { Reject } from '../quality/rejects.js';
 import type { Dataset } from './dataset.js';
-import type { RunCounts, RunRecord, RunStatus } from './metadata.js';
+import type { RunCounts, RunLogLine, RunRecord, RunStatus } from './metadata.js';
 import type { LockResult, RunLock } from './runLocks.js';
 
 export type SqlParam = string | number | boolean | null;
@@ -70,6 +70,8 @@ export interface Warehouse {
   /** Asks the process running this run to stop it; false when the run is not running. */
   requestCancel(runId: number): Promise<boolean>;
   cancelRequested(runId: number): Promise<boolean>;
+  /** Stores per-run log lines in one statement, outside any run's transaction (a failed run keeps its logs). */
+  insertRunLogs(lines: readonly RunLogLine[]): Promise<void>;
   listRuns(filter?: RunFilter): Promise<{ items: RunRecord[]; total: number }>;
   listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }>;
   insertRejects(runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void>;

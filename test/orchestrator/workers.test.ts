@@ -120,7 +120,7 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       a.child.kill('SIGKILL');
       await a.exited;
 
-      const summary = await Promise.race([backfill, sleep(90_000).then(() => assert.fail(`the backfill did not end; worker B said: ${b.output.join('')}`))]);
+      const summary = await Promise.race([backfill, sleep(90_000, undefined, { ref: false }).then(() => assert.fail(`the backfill did not end; worker B said: ${b.output.join('')}`))]);
       assert.equal(summary.queued, true);
       assert.equal(summary.succeeded, 30, JSON.stringify(summary.results.filter((r) => r.status !== 'succeeded')));
 
@@ -156,7 +156,7 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       assert.equal(JSON.parse(expected)[0].value, valueOf(FROM));
 
       b.child.kill('SIGTERM');
-      assert.equal(await Promise.race([b.exited, sleep(20_000).then(() => 'hung')]), 0, `worker B stops cleanly on SIGTERM: ${b.output.join('')}`);
+      assert.equal(await Promise.race([b.exited, sleep(20_000, undefined, { ref: false }).then(() => 'hung')]), 0, `worker B stops cleanly on SIGTERM: ${b.output.join('')}`);
     } finally {
       await queue.close();
       await p.warehouse.close();

@@ -153,7 +153,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
         orchestrator.queue.length,
         async (send) => {
           try {
-            return await orchestrator.runPartition(pipeline, partition, 'api', { progress: (e) => send({ progress: e }) });
+            return await orchestrator.submitPartition(pipeline, partition, 'api', { progress: (e) => send({ progress: e }) });
           } catch (err) {
             if (err instanceof PartitionBusyError) throw new HttpError(409, 'conflict', err.message);
             throw err;
