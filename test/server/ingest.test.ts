@@ -126,7 +126,7 @@ for (const setup of SETUPS) {
     });
 
     test('401 without a valid token, before anything is read', async () => {
-      for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
         const r = await upload([{ name: 'a.jsonl', content: jsonl }], headers);
         assert.equal(r.statusCode, 401);
         assert.equal(r.json().error, 'unauthorized');

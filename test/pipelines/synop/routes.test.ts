@@ -209,7 +209,7 @@ for (const setup of SETUPS) {
       if (setup.warehouse === 'duckdb') {
         // The pipeline's own definition, in UTC, over the same rows.
         const reference = normalise(await platform.warehouse.query(`${dailyStatsSql('observations', 'UTC')} ORDER BY numer_sta, day`));
-        assert.deepEqual(normalise(utc.items), reference.filter((r) => r.numer_sta === '07015' && r.day >= '2024-01-11' && r.day <= '2024-01-13'));
+        assert.deepEqual(normalise(utc.items), reference.filter((r) => r.numer_sta === '07015' && String(r.day) >= '2024-01-11' && String(r.day) <= '2024-01-13'));
       }
     });
   });
