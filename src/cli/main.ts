@@ -45,12 +45,13 @@ program
   .command('runs')
   .description('list runs, newest first')
   .option('-p, --pipeline <name>', 'only this pipeline')
-  .addOption(new Option('-s, --status <status>', 'only this status').choices(['running', 'succeeded', 'failed', 'cancelled']))
+  .addOption(new Option('-s, --status <status>', 'only this status').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
   .option('--from <day>', 'only partitions from this day (YYYY-MM-DD)')
   .option('--to <day>', 'only partitions up to this day, inclusive')
   .option('-n, --limit <n>', 'how many', '20')
+  .option('--logs <run>', "print this run's log lines instead")
   .option('--json', 'print JSON')
-  .action(async (opts: { pipeline?: string; status?: 'running' | 'succeeded' | 'failed' | 'cancelled'; from?: string; to?: string; limit: string; json?: boolean }) => {
+  .action(async (opts: { pipeline?: string; status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'; from?: string; to?: string; limit: string; json?: boolean; logs?: string }) => {
     const { runsCommand } = await import('./runs.js');
     await runsCommand(opts);
   });

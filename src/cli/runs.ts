@@ -1,10 +1,35 @@
+import { readRunLogs, type RunLogItem } from '../observability/runLog.js';
 import { isDay } from '../orchestrator/partitions.js';
 import type { RunRecord, RunStatus } from '../warehouse/metadata.js';
 import { CliError, throughServerOr } from './platform.js';
 import { formatTable, printJson } from './format.js';
 
-export async function runsCommand(opts: { pipeline?: string; status?: RunStatus; from?: string; to?: string; limit: string; json?: boolean }): Promise<void> {
+/** `ecluse runs --logs RUN`: a run's stored log lines, whichever process ran it. */
+async function runLogsCommand(runArg: string, limit: number, json: boolean): Promise<void> {
+  const id = Number(runArg);
+  if (!Number.isInteger(id) || id < 1) throw new CliError(`--logs ${runArg}: expected a run id`, 2);
+  const page = await throughServerOr(
+    'runs --logs',
+    (server) => server.get<{ items: RunLogItem[]; total: number }>(`/runs/${id}/logs`, { limit }),
+    async ({ warehouse }) => {
+      if (!(await warehouse.getRun(id))) throw new CliError(`no run ${id}`, 1);
+      return readRunLogs(warehouse, id, { limit });
+    },
+  );
+  if (json) {
+    printJson({ items: page.items, total: page.total, limit, offset: 0 });
+    return;
+  }
+  for (const { at, level, msg, ...fields } of page.items) {
+    const extra = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
+    console.log(`${at} ${level.toUpperCase().padEnd(5)} ${msg}${extra}`);
+  }
+  if (page.total > page.items.length) console.log(`(${page.items.length} of ${page.total} lines; use --limit)`);
+}
+
+export async function runsCommand(opts: { pipeline?: string; status?: RunStatus; from?: string; to?: string; limit: string; json?: boolean; logs?: string }): Promise<void> {
   const limit = Number(opts.limit);
+  if (opts.logs !== undefined) return runLogsCommand(opts.logs, opts.limit === '20' ? 1000 : limit, opts.json === true);
   for (const day of [opts.from, opts.to]) if (day !== undefined && !isDay(day)) throw new CliError(`${day}: expected a day YYYY-MM-DD`, 2);
   const filter = { pipeline: opts.pipeline, status: opts.status, from: opts.from, to: opts.to, limit };
   const list = await throughServerOr(

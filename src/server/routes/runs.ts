@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { readRunLogs } from '../../observability/runLog.js';
 import { executeRun, summaryOf } from '../../orchestrator/runner.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import { RUN_STATUSES, type RunStatus } from '../../warehouse/metadata.js';
@@ -97,6 +98,35 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, requireTo
       const run = await warehouse.getRun(id);
       if (!run) throw new HttpError(404, 'not_found', `no run ${id}`);
       return summaryOf(run);
+    },
+  );
+
+  app.get(
+    '/runs/:id/logs',
+    {
+      schema: {
+        summary: 'Log lines of one run, oldest first (stored by whichever process ran it: a worker, the server, the CLI)',
+        description: 'Each item is a pino line of the run: `at`, `level`, `msg` and the line’s own fields (`step`, `ms`, `attempt`…).',
+        tags: ['runs'],
+        params: Type.Object({ id: Type.Integer() }),
+        querystring: Type.Object(Paging),
+        response: {
+          200: Type.Object({
+            items: Type.Array(Type.Object({ at: Type.String(), level: Type.String(), msg: Type.String() }, { additionalProperties: true })),
+            total: Type.Integer(),
+            limit: Type.Integer(),
+            offset: Type.Integer(),
+          }),
+          404: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: number };
+      const q = request.query as { limit: number; offset: number };
+      if (!(await warehouse.getRun(id))) throw new HttpError(404, 'not_found', `no run ${id}`);
+      const { items, total } = await readRunLogs(warehouse, id, q);
+      return { items, total, limit: q.limit, offset: q.offset };
     },
   );
 
