@@ -30,7 +30,7 @@ export type ConvertedColumn = (typeof CONVERTED_COLUMNS)[number];
 export type ConvertedValues = Array<string | number | boolean | null>;
 
 /** Physical ranges in the dataset's units: a value outside is rejected and its field set to null. */
-const RANGES: ReadonlyArray<readonly [field: string, min: number, max: number]> = [
+export const RANGES: ReadonlyArray<readonly [field: string, min: number, max: number]> = [
   ...['t', 'td', 'tn12', 'tn24', 'tx12', 'tx24', 'tminsol', 'tw'].map((f) => [f, 173, 343] as const),
   ...['tc', 'tn12c', 'tn24c', 'tx12c', 'tx24c', 'tminsolc'].map((f) => [f, -100, 70] as const),
   ['u', 0, 100],

@@ -32,7 +32,11 @@ const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [['file_seq', 'I
  * Station numbers become lake keys (`station=<numer_sta>`): anything beyond letters, digits, `_` and `-`
  * could escape or collide there, so such a record is rejected whole.
  */
-const STATION_KEY = /^[0-9A-Za-z_-]{1,32}$/;
+export const STATION_KEY_PATTERN = '[0-9A-Za-z_-]{1,32}';
+const STATION_KEY = new RegExp(`^${STATION_KEY_PATTERN}$`);
+
+/** The batch columns as an INSERT column list. */
+export const BATCH_INSERT_COLUMNS = BATCH_COLUMNS.map(([c]) => `"${c}"`).join(', ');
 
 const NEEDS_QUOTES = /[",\n\r]/;
 
@@ -64,6 +68,8 @@ const FLUSH_BYTES = 4 << 20;
  */
 export class SynopCsvSink extends SynopRejectKeeper {
   observations = 0;
+  /** Lines in the batch CSV (the SQL read path's observations go to `synop_batch` directly). */
+  csvRows = 0;
   private fileSeq = 0;
   private seq = 0;
   private lines: string[] = [];
@@ -81,6 +87,17 @@ export class SynopCsvSink extends SynopRejectKeeper {
     this.seq = 0;
   }
 
+  /** The next observation's `seq` (the SQL read path numbers a file's rows by line). */
+  atSeq(seq: number): void {
+    this.seq = seq;
+  }
+
+  /** Counts `n` observations the SQL read path put into `synop_batch` itself. */
+  countBulk(n: number): void {
+    this.rowsRead += n;
+    this.observations += n;
+  }
+
   observation(obs: SynopObservation): void {
     if (!STATION_KEY.test(obs.stationId)) {
       this.rejectRecord(obs.loc, 'numer_sta', obs.stationId, 'not a station number (letters, digits, _ and - only)');
@@ -88,6 +105,7 @@ export class SynopCsvSink extends SynopRejectKeeper {
     }
     this.countObservation();
     this.observations++;
+    this.csvRows++;
     const line = batchLine(this.fileSeq, this.seq++, obs);
     this.lines.push(line);
     this.size += line.length;

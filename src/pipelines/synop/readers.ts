@@ -4,7 +4,7 @@
  * CSV (BOM, header of field names or of French labels) and ZIP archives of those. Each record becomes
  * a typed `SynopObservation` (all 82 fields, converted columns) or a reject; nothing is dropped silently.
  */
-import { readCsv, detectDelimiter } from '../../engine/readers/csv.js';
+import { readCsv, detectDelimiter, type CsvTable } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
 import { decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
 import { DEFAULT_ZIP_LIMITS, readZip, type ZipLimits } from '../../engine/readers/zip.js';
@@ -134,7 +134,7 @@ function typeRecord(raw: readonly unknown[], loc: RecordLocation, sink: SynopSin
 }
 
 /** Reads the keys of one JSON record; keys that are not fields are collected in `unknown`. */
-function typeObject(value: unknown, loc: RecordLocation, sink: SynopSink, unknown: Set<string>): void {
+export function typeObject(value: unknown, loc: RecordLocation, sink: SynopSink, unknown: Set<string>): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     sink.rejectRecord(loc, null, shown(value).slice(0, 200), 'not a JSON object');
     return;
@@ -212,9 +212,27 @@ function resolveTwins(header: readonly string[], columns: (number | null)[], row
   });
 }
 
-function readSynopCsv(file: string, bytes: Uint8Array, sink: SynopSink): void {
-  // Look at the header before parsing: a `,` file parsed with `;` would give one huge column.
-  const head = decodeUtf8(bytes.subarray(0, Math.min(bytes.length, 64 * 1024))).replace(/^\uFEFF/, '');
+/** How a CSV file's columns map to fields, read from its header (and, for label twins, its first rows). */
+export interface CsvLayout {
+  width: number;
+  /** Field index of each column, null for a column the dataset does not have. */
+  columns: (number | null)[];
+  /** Unknown header names, reported once per file. */
+  unknown: string[];
+}
+
+/**
+ * Checks a CSV's header and maps its columns; `text` is the file's beginning (at least the header; the
+ * first rows resolve label twins). Throws a FileFormatError for a file that cannot be read as SYNOP.
+ */
+export function csvLayout(text: string): CsvLayout {
+  checkHeaderLine(text);
+  return layoutOf(readCsv(Buffer.from(text), ';'));
+}
+
+/** Checks the header line before parsing: a `,` file parsed with `;` would give one huge column. */
+function checkHeaderLine(text: string): void {
+  const head = text.replace(/^\uFEFF/, '');
   const firstLine = head.split(/\r?\n/, 1)[0] ?? '';
   if (firstLine.trim() === '') throw new FileFormatError('empty file (no header line)', 1);
   // A one-column header has no delimiter at all: read it as `;`.
@@ -226,7 +244,9 @@ function readSynopCsv(file: string, bytes: Uint8Array, sink: SynopSink): void {
       1,
     );
   }
-  const table = readCsv(bytes, ';');
+}
+
+function layoutOf(table: CsvTable): CsvLayout {
   const map = mapHeader(table.header);
   const mapped = map.columns.filter((c) => c !== null).length;
   if (mapped === 0) throw new FileFormatError(`no column of donnees-synop-essentielles-omm in the header (${table.header.slice(0, 5).join('; ')}…)`, 1);
@@ -237,22 +257,31 @@ function readSynopCsv(file: string, bytes: Uint8Array, sink: SynopSink): void {
     }
   }
   resolveTwins(table.header, map.columns, table.rows);
-  if (map.unknown.length > 0) sink.rejectColumns(file, map.unknown);
-  const width = table.header.length;
-  const raw = new Array<unknown>(N);
-  for (const { line, cells } of table.rows) {
-    const loc = { file, sheet: null, row: line };
-    if (cells.length !== width) {
-      sink.rejectRecord(loc, null, null, `${cells.length} cells where the header has ${width} columns`);
-      continue;
-    }
-    raw.fill(undefined);
-    for (let c = 0; c < width; c++) {
-      const i = map.columns[c];
-      if (i !== null && i !== undefined) raw[i] = cells[c];
-    }
-    typeRecord(raw, loc, sink);
+  return { width: table.header.length, columns: map.columns, unknown: map.unknown };
+}
+
+/** Types one CSV record (its cells as parsed) by the file's layout and feeds the sink. */
+export function typeCsvCells(layout: CsvLayout, cells: readonly string[], loc: RecordLocation, sink: SynopSink, raw = new Array<unknown>(N)): void {
+  const { width, columns } = layout;
+  if (cells.length !== width) {
+    sink.rejectRecord(loc, null, null, `${cells.length} cells where the header has ${width} columns`);
+    return;
   }
+  raw.fill(undefined);
+  for (let c = 0; c < width; c++) {
+    const i = columns[c];
+    if (i !== null && i !== undefined) raw[i] = cells[c];
+  }
+  typeRecord(raw, loc, sink);
+}
+
+function readSynopCsv(file: string, bytes: Uint8Array, sink: SynopSink): void {
+  checkHeaderLine(decodeUtf8(bytes.subarray(0, Math.min(bytes.length, 64 * 1024))));
+  const table = readCsv(bytes, ';');
+  const layout = layoutOf(table);
+  if (layout.unknown.length > 0) sink.rejectColumns(file, layout.unknown);
+  const raw = new Array<unknown>(N);
+  for (const { line, cells } of table.rows) typeCsvCells(layout, cells, { file, sheet: null, row: line }, sink, raw);
 }
 
 /**

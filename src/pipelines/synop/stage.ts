@@ -2,13 +2,18 @@
  * The synop run's first engine step: the run's files read into the engine's `run_obs` (one row per key),
  * with the rejects and counters of the run summary.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunContext } from '../../orchestrator/pipeline.js';
 import type { PendingFile } from '../../orchestrator/rawInputs.js';
 import type { Reject } from '../../quality/rejects.js';
 import { collectRunObservations, createRunTables, loadBatchFile, SynopCsvSink } from './load.js';
 import { readSynopFile } from './readers.js';
+import { readSynopFileSql, SQL_READ_MIN_BYTES, sqlReadKind } from './duckdbRead.js';
+import { extensionOf } from '../../lake/raw.js';
+
+/** Which reader takes a file: the SQL path for large JSONL/CSV, TypeScript for the rest (and as fallback). */
+export type ReadPath = 'auto' | 'sql' | 'typescript';
 
 /** What staging the run's files produced, besides `run_obs` in the engine. */
 export interface StagedFiles {
@@ -23,21 +28,27 @@ export interface StagedFiles {
  * Reads the run's files into the engine. Runs before the warehouse transaction: a statement failing inside
  * one would abort everything.
  */
-export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[], scratch: string): Promise<StagedFiles> {
+export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[], scratch: string, path: ReadPath = 'auto'): Promise<StagedFiles> {
   const s = ctx.engine;
   await createRunTables(s);
   const out = new SynopCsvSink(join(scratch, 'batch.csv'));
   try {
     for (const [i, f] of pending.entries()) {
       ctx.progress({ step: 'stage', done: i, total: pending.length, item: f.raw.originalName });
+      const kind = sqlReadKind(extensionOf(f.raw.originalName));
+      if (kind && path !== 'typescript' && (path === 'sql' || (await stat(f.path)).size >= SQL_READ_MIN_BYTES)) {
+        const r = await readSynopFileSql(s, f.raw.originalName, f.path, kind, i, out);
+        if (r.read) continue;
+        // r.reason says why (CR line ends, many bad lines, …): the TypeScript reader gives the same result.
+      }
       out.startFile(i);
-      // Whole files in memory: the readers take bytes (a year of JSONL is ~190 MB).
+      // The TypeScript reader takes bytes: the whole file in memory (small files, ZIP, JSON, fallbacks).
       readSynopFile(f.raw.originalName, await readFile(f.path), out);
     }
   } finally {
     out.close();
   }
-  if (out.observations > 0) await loadBatchFile(s, out.path);
+  if (out.csvRows > 0) await loadBatchFile(s, out.path);
   await collectRunObservations(s);
   ctx.progress({ step: 'stage', done: pending.length, total: pending.length });
   return out;
