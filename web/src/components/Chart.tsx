@@ -1,12 +1,14 @@
 import { useEffect, useRef, useState } from 'react';
-import * as echarts from 'echarts/core';
-import { BarChart, LineChart, ScatterChart } from 'echarts/charts';
-import { DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent } from 'echarts/components';
-import { CanvasRenderer } from 'echarts/renderers';
-import type { EChartsCoreOption } from 'echarts/core';
+import type { ECharts, EChartsCoreOption } from 'echarts/core';
 
-// Only what the pages use: keeps the bundle small (ECharts whole is ~1 MB minified).
-echarts.use([LineChart, BarChart, ScatterChart, GridComponent, TooltipComponent, LegendComponent, DataZoomComponent, MarkLineComponent, CanvasRenderer]);
+type EchartsModule = typeof import('./echartsSetup.js');
+let loading: Promise<EchartsModule> | null = null;
+
+/** Starts loading ECharts (once); main.tsx calls it at start-up so it downloads alongside the first API call. */
+export function loadEcharts(): Promise<EchartsModule> {
+  loading ??= import('./echartsSetup.js');
+  return loading;
+}
 
 interface Counts {
   series: number;
@@ -15,7 +17,7 @@ interface Counts {
 }
 
 /** Counts read back from the chart's own option: what ECharts holds, for tests and for the curious. */
-function countsOf(chart: echarts.ECharts): Counts {
+function countsOf(chart: ECharts): Counts {
   const opt = chart.getOption() as { series?: Array<{ data?: unknown[] }> };
   const series = opt.series ?? [];
   let points = 0;
@@ -37,31 +39,37 @@ function countsOf(chart: echarts.ECharts): Counts {
  */
 export function Chart({ option, height = 320, testId, label }: { option: EChartsCoreOption; height?: number; testId?: string; label?: string }) {
   const ref = useRef<HTMLDivElement>(null);
-  const chartRef = useRef<echarts.ECharts | null>(null);
+  const [chart, setChart] = useState<ECharts | null>(null);
   const [counts, setCounts] = useState<Counts | null>(null);
 
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const chart = echarts.init(el, undefined, { renderer: 'canvas' });
-    chartRef.current = chart;
-    const ro = new ResizeObserver(() => chart.resize());
-    ro.observe(el);
+    let disposed = false;
+    let instance: ECharts | null = null;
+    let ro: ResizeObserver | null = null;
+    void loadEcharts().then(({ echarts }) => {
+      if (disposed) return;
+      instance = echarts.init(el, undefined, { renderer: 'canvas' });
+      const i = instance;
+      ro = new ResizeObserver(() => i.resize());
+      ro.observe(el);
+      setChart(instance);
+    });
     return () => {
-      ro.disconnect();
-      chart.dispose();
-      chartRef.current = null;
+      disposed = true;
+      ro?.disconnect();
+      instance?.dispose();
     };
   }, []);
 
   useEffect(() => {
-    const chart = chartRef.current;
     if (!chart) return;
     chart.setOption(option, { notMerge: true });
     setCounts(countsOf(chart));
     // Read by the browser tests (time to first chart); cheap, and visible in the devtools' timeline.
     performance.mark('ecluse:chart-drawn');
-  }, [option]);
+  }, [chart, option]);
 
   return (
     <div

@@ -17,10 +17,18 @@ export interface List<T> {
   offset: number;
 }
 
+/** A request index.html started before the app ran (the first page's data), used once. */
+function takePrefetched(url: string): Promise<Response> | undefined {
+  const store = (globalThis as { __eclusePrefetch?: Record<string, Promise<Response> | undefined> }).__eclusePrefetch;
+  const res = store?.[url];
+  if (store && res) delete store[url];
+  return res;
+}
+
 export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(url, { signal, headers: { accept: 'application/json' } });
+    res = await (takePrefetched(url) ?? fetch(url, { signal, headers: { accept: 'application/json' } }));
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', `cannot reach the server (${(err as Error).message})`);
