@@ -228,6 +228,13 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const expected = next.items.filter((r) => typeof r.pressure_hpa === 'number').length;
     await waitForAttr(page, 'chart-pressure', 'data-points', expected);
     await page.close();
+
+    // A range of days: one request, downsampled by the server to max_points.
+    const ranged = await open('/?page=station&id=07015&from=2024-10-01&to=2024-10-02', '[data-testid="chart-humidity"][data-points]');
+    const both = await api<List>('/stations/07015/reports?from=2024-10-01T00:00:00Z&to=2024-10-03T00:00:00Z&max_points=2000&limit=10000');
+    assert.equal(await attr(ranged, '[data-testid="chart-humidity"]', 'data-points'), both.items.filter((r) => typeof r.humidity_pct === 'number').length);
+    assert.equal(await ranged.inputValue('input[name="date"]'), '', 'the day picker is cleared in range mode');
+    await ranged.close();
     await screenshots('station', '/?page=station&id=07015&date=2024-10-01', '[data-testid="chart-temperature"][data-points]');
   });
 

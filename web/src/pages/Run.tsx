@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import type { List, Reject, RunRecord } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
-import { formatCount, formatDuration, formatInstant } from '../lib/format.js';
+import { formatCount, formatDuration, formatInstant, plural } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
 import { Chart } from '../components/Chart.js';
 import { Async, Empty, ErrorBox, Pager, StatusBadge } from '../components/States.js';
@@ -37,7 +37,7 @@ function Rejects({ q, runId }: { q: QueryState; runId: number }) {
           <Empty>This run rejected nothing.</Empty>
         ) : (
           <>
-            <p className="muted">{formatCount(d.total)} rejects</p>
+            <p className="muted">{plural(d.total, 'reject')}</p>
             <div className="table-wrap">
               <table data-testid="rejects-table">
                 <thead>
