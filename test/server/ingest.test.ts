@@ -198,7 +198,8 @@ describe('POST /ingest of a large file through a real socket', { skip: process.p
     // 62 stations, about 50 MB of JSONL.
     await writeSynop(file, 'jsonl', { stations: 62, from: '2024-01-01', to: '2024-03-31', seed: 9 });
     const small = join(home, 'warm.jsonl');
-    await writeSynop(small, 'jsonl', { stations: 62, from: '2023-12-01', to: '2023-12-02', seed: 9 });
+    // A few MB: enough for the heap's young generation to reach its working size before the baseline.
+    await writeSynop(small, 'jsonl', { stations: 62, from: '2023-12-01', to: '2023-12-12', seed: 9 });
     const size = (await stat(file)).size;
     assert.ok(size > 40 * 1024 * 1024, `${size} bytes`);
     const server = await startServer(home, 'up', { ECLUSE_API_TOKEN: TOKEN, LOG_LEVEL: 'warn' });
@@ -269,9 +270,10 @@ describe('POST /ingest of a large file through a real socket', { skip: process.p
         `# upload of ${mb(size)} MB: server RSS ${mb(baseline)} MB before, peak ${mb(uploadPeak)} MB during the upload (+${mb(uploadPeak - baseline)} MB), ` +
           `(first half ${mb(halves[0] as number)} MB, second half ${mb(halves[1] as number)} MB), ${mb(runPeak)} MB including the run`,
       );
-      assert.ok(uploadPeak - baseline < size / 4, `RSS grew by ${mb(uploadPeak - baseline)} MB during a ${mb(size)} MB upload`);
-      // Bounded, not proportional: the second half of the file adds next to nothing.
-      assert.ok((halves[1] as number) - (halves[0] as number) < size / 10, `RSS grew by ${mb((halves[1] as number) - (halves[0] as number))} MB in the second half`);
+      // A fixed cost (heap generations, socket and stream buffers) is allowed; a copy of the file is not.
+      assert.ok(uploadPeak - baseline < size / 2, `RSS grew by ${mb(uploadPeak - baseline)} MB during a ${mb(size)} MB upload`);
+      // Bounded, not proportional: buffering would add half the file (29 MB) here; noise is a few MB.
+      assert.ok((halves[1] as number) - (halves[0] as number) < size / 4, `RSS grew by ${mb((halves[1] as number) - (halves[0] as number))} MB in the second half`);
     } finally {
       await server.stop();
     }

@@ -144,6 +144,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
           if (err instanceof HttpError) throw err;
           const code = (err as { code?: string }).code;
           if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') throw new HttpError(413, 'too_large', `at most ${MAX_FILES} files per upload`);
+          if (code === 'ERR_STREAM_PREMATURE_CLOSE' || request.raw.destroyed) throw new HttpError(400, 'bad_request', 'upload interrupted before its end: nothing was loaded');
           if ((err as { statusCode?: number }).statusCode === 400 || /multipart|boundary/i.test((err as Error).message)) {
             throw new HttpError(400, 'bad_request', `malformed multipart body: ${(err as Error).message}`);
           }
