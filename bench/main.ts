@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<void>> = {
   api: async () => (await import('./api.js')).main(),
   postgres: async () => (await import('./postgres.js')).main(),
   orchestrator: async () => (await import('./orchestrator.js')).main(),
+  synop: async () => (await import('./synop.js')).main(),
 };
 
 const name = process.argv[2];

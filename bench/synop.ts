@@ -1,0 +1,212 @@
+// `npm run bench -- synop`: a generated year of SYNOP (62 stations, all 82 fields) as JSONL and as a labels
+// CSV, raw → staging → curated, against DuckDB alone on the same file (read + one Parquet write) measured
+// in the same run, plus POST /ingest and a naive row-by-row baseline on a 10k slice (like the old system).
+import { existsSync } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { openAsBlob } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/config/config.js';
+import { DuckSession, literal } from '../src/engine/duckdb.js';
+import { writeSynop } from '../src/connectors/generators/synop.js';
+import { SYNOP_FIELDS } from '../src/connectors/opendatasoft/synop/fields.js';
+import { openLake } from '../src/lake/open.js';
+import type { Platform } from '../src/orchestrator/pipeline.js';
+import { executeRun } from '../src/orchestrator/runner.js';
+import { synopPipeline } from '../src/pipelines/synop/pipeline.js';
+import { openWarehouse } from '../src/warehouse/open.js';
+import { machine } from './stations.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const WORK = join(ROOT, 'bench', '.work', 'synop');
+const YEAR = { stations: 62, from: '2024-01-01', to: '2024-12-31', seed: 1 };
+const MEMORY_LIMIT = '400MB';
+const TOKEN = 'bench-synop-token';
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mb = (bytes: number) => `${Math.round(bytes / 1024 ** 2)} MB`;
+
+/** The inputs, generated once and cached. */
+async function ensureInputs(): Promise<{ jsonl: string; csv: string }> {
+  await mkdir(WORK, { recursive: true });
+  const jsonl = join(WORK, 'year.jsonl');
+  const csv = join(WORK, 'year-labels.csv');
+  for (const [path, format] of [
+    [jsonl, 'jsonl'],
+    [csv, 'csv-labels'],
+  ] as const) {
+    if (existsSync(path)) continue;
+    const t0 = performance.now();
+    const { rows } = await writeSynop(`${path}.part`, format, YEAR);
+    await rm(path, { force: true });
+    await (await import('node:fs/promises')).rename(`${path}.part`, path);
+    console.log(`generated ${rows} observations as ${format} in ${fmt(performance.now() - t0)}`);
+  }
+  return { jsonl, csv };
+}
+
+/** Peak RSS of this process while `fn` runs (sampled every 20 ms). */
+async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; peak: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    return { value, ms: performance.now() - t0, peak: Math.max(peak, process.memoryUsage().rss) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** DuckDB alone: the engine reading the file and writing it once as Parquet, same memory limit. */
+async function duckdbAlone(path: string, out: string): Promise<number> {
+  const s = await DuckSession.open(':memory:', { memoryLimit: MEMORY_LIMIT });
+  try {
+    const read = path.endsWith('.csv')
+      ? `read_csv(${literal(path)}, delim = ';', header = true, all_varchar = true)`
+      : `read_json(${literal(path)}, format = 'newline_delimited')`;
+    const t0 = performance.now();
+    await s.run(`COPY (SELECT * FROM ${read}) TO ${literal(out)} (FORMAT parquet)`);
+    return performance.now() - t0;
+  } finally {
+    s.close();
+    await rm(out, { force: true });
+  }
+}
+
+async function openBenchPlatform(home: string): Promise<Platform> {
+  await rm(home, { recursive: true, force: true });
+  const config = loadConfig({ ECLUSE_HOME: home, ECLUSE_DUCKDB_MEMORY_LIMIT: MEMORY_LIMIT, ECLUSE_API_TOKEN: TOKEN }, ROOT);
+  return { config, lake: openLake(config), warehouse: await openWarehouse(config, { command: 'bench synop' }) };
+}
+
+interface RunFigures {
+  ms: number;
+  peak: number;
+  rows: number;
+  steps: Record<string, number> | null;
+}
+
+/** `ecluse run synop --input FILE` in process: the CLI's path (executeRun), process start excluded. */
+async function ecluseRun(path: string, home: string): Promise<RunFigures> {
+  const platform = await openBenchPlatform(home);
+  try {
+    const r = await withPeakRss(() => executeRun(platform, synopPipeline, { inputs: [path], trigger: 'cli' }));
+    if (r.value.status !== 'succeeded') throw new Error(`run failed: ${r.value.error}`);
+    const run = await platform.warehouse.getRun(r.value.run_id);
+    return { ms: r.ms, peak: r.peak, rows: r.value.rows_written, steps: run?.steps ?? null };
+  } finally {
+    await platform.warehouse.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+/** POST /ingest of the file through the server (multipart, streamed), answered with the run summary. */
+async function ingestRun(path: string, home: string): Promise<RunFigures | string> {
+  const { buildApp } = await import('../src/server/app.js');
+  const platform = await openBenchPlatform(home);
+  const app = await buildApp({ platform, logger: { level: 'warn' } });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const form = new FormData();
+    form.append('file', await openAsBlob(path), path.split('/').pop());
+    const r = await withPeakRss(async () => {
+      const res = await fetch(`${base}/ingest`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: form });
+      return { status: res.status, body: (await res.json()) as { rows_written?: number; run_id?: number; message?: string } };
+    });
+    if (r.value.status !== 200) return `HTTP ${r.value.status}: ${r.value.body.message ?? JSON.stringify(r.value.body)}`;
+    const run = r.value.body.run_id ? await platform.warehouse.getRun(r.value.body.run_id) : null;
+    return { ms: r.ms, peak: r.peak, rows: r.value.body.rows_written ?? 0, steps: run?.steps ?? null };
+  } finally {
+    await app.close();
+    await platform.warehouse.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+/** The old system's way: one INSERT per record (parsed with JSON.parse), on the first `n` lines. */
+async function naiveRowByRow(path: string, n: number): Promise<number> {
+  const fh = await open(path, 'r');
+  const lines: string[] = [];
+  try {
+    for await (const line of fh.readLines()) {
+      lines.push(line);
+      if (lines.length === n) break;
+    }
+  } finally {
+    await fh.close();
+  }
+  const s = await DuckSession.open(':memory:', { memoryLimit: MEMORY_LIMIT });
+  try {
+    const names = SYNOP_FIELDS.map((f) => f.name);
+    await s.run(`CREATE TABLE obs (${names.map((c) => `"${c}" VARCHAR`).join(', ')})`);
+    const sql = `INSERT INTO obs VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`;
+    const t0 = performance.now();
+    for (const line of lines) {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      await s.run(
+        sql,
+        names.map((c) => {
+          const v = o[c];
+          return v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v);
+        }),
+      );
+    }
+    return performance.now() - t0;
+  } finally {
+    s.close();
+  }
+}
+
+function stepsLine(steps: Record<string, number> | null): string {
+  return steps ? Object.entries(steps).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') : '';
+}
+
+export async function main(): Promise<void> {
+  console.log(`machine: ${machine()}; DuckDB memory_limit ${MEMORY_LIMIT}`);
+  const { jsonl, csv } = await ensureInputs();
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+  for (const [label, path] of [
+    ['JSONL', jsonl],
+    ['CSV (labels)', csv],
+  ] as const) {
+    const size = (await stat(path)).size;
+    console.log(`\n[${label}] ${path.split('/').pop()}, ${mb(size)}`);
+    const alone: number[] = [];
+    const runs: RunFigures[] = [];
+    for (let i = 0; i < rounds; i++) {
+      alone.push(await duckdbAlone(path, join(WORK, 'alone.parquet')));
+      runs.push(await ecluseRun(path, join(WORK, `home-${i}`)));
+    }
+    const bestAlone = Math.min(...alone);
+    const best = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+    console.log(`DuckDB alone (read → one Parquet file): ${alone.map(fmt).join(', ')}  best ${fmt(bestAlone)}`);
+    console.log(
+      `ecluse run synop (in process, raw → staging → curated): ${runs.map((r) => fmt(r.ms)).join(', ')}  best ${fmt(best.ms)}, ` +
+        `${best.rows} rows (${Math.round(best.rows / (best.ms / 1000))} rows/s), peak RSS ${mb(Math.max(...runs.map((r) => r.peak)))}`,
+    );
+    console.log(`  steps: ${stepsLine(best.steps)}`);
+    console.log(`ratio ecluse / DuckDB alone: ${(best.ms / bestAlone).toFixed(2)}× (best of ${rounds}; target ≤ 2×)`);
+    if (label === 'JSONL') {
+      const ingest = await ingestRun(path, join(WORK, 'home-ingest'));
+      if (typeof ingest === 'string') console.log(`POST /ingest: ${ingest}`);
+      else {
+        console.log(
+          `POST /ingest (upload + run, same process): ${fmt(ingest.ms)}, ${ingest.rows} rows (${Math.round(ingest.rows / (ingest.ms / 1000))} rows/s), ` +
+            `peak RSS ${mb(ingest.peak)}, ratio ${(ingest.ms / bestAlone).toFixed(2)}×`,
+        );
+      }
+      const slice = 10_000;
+      const naive = await naiveRowByRow(path, slice);
+      const naiveRate = slice / (naive / 1000);
+      console.log(
+        `naive baseline (JSON.parse + one INSERT per row, ${slice} rows): ${fmt(naive)}, ${Math.round(naiveRate)} rows/s ` +
+          `→ a year would take ~${fmt((best.rows / naiveRate) * 1000)} (${(best.rows / naiveRate / (best.ms / 1000)).toFixed(0)}× ecluse)`,
+      );
+    }
+  }
+}
