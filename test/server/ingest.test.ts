@@ -5,6 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { strToU8, zipSync } from 'fflate';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
 import type { Platform } from '../../src/orchestrator/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
@@ -110,6 +111,26 @@ for (const setup of SETUPS) {
         `SELECT count(*) AS n FROM observations WHERE observed_at >= CAST('2024-02-03 00:00:00' AS TIMESTAMP) AND observed_at < CAST('2024-02-04 00:00:00' AS TIMESTAMP)`,
       );
       assert.equal(Number(feb3?.n), rows);
+    });
+
+    test('a ZIP holding a JSON array export and a CSV', async () => {
+      const records = jsonl.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l.replace(/"2024-02-0/g, '"2024-06-0')) as unknown);
+      const csv = labels.replace(/2024-02-03/g, '2024-06-03');
+      const zip = Buffer.from(zipSync({ 'export.json': strToU8(JSON.stringify(records)), 'sub/labels.csv': strToU8(csv) }));
+      const r = await upload([{ name: 'juin.zip', content: zip, type: 'application/zip' }]);
+      assert.equal(r.statusCode, 200, r.body);
+      const s = r.json<Record<string, unknown>>();
+      assert.equal(s.status, 'succeeded', String(s.error));
+      assert.equal(s.files, 1);
+      assert.equal(s.rows_written, records.length + csv.split('\n').filter((l) => l.trim() !== '').length - 1);
+    });
+
+    test('the OpenAPI document describes the routes and the upload form', async () => {
+      const doc = (await app.inject('/docs/json')).json<{ paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>> }>();
+      for (const path of ['/ingest', '/raw/files', '/raw/files/{*}', '/staging/cities', '/staging/cities/{city}', '/curated/cities', '/curated/cities/{city}']) {
+        assert.ok(doc.paths[path], path);
+      }
+      assert.ok(doc.paths['/ingest']?.post?.requestBody?.content['multipart/form-data']);
     });
 
     test('a file with bad rows: 200, rejects counted, the rest loaded', async () => {

@@ -107,6 +107,16 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
           tags: ['runs', 'synop'],
           security: BEARER,
           consumes: ['multipart/form-data'],
+          // Documents the form for OpenAPI. Without `type: object` it accepts the unparsed body the handler reads as a stream.
+          body: {
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  properties: { file: { type: 'array', items: { type: 'string', format: 'binary' }, description: `one or more files: ${ACCEPTED.join(', ')}` } },
+                },
+              },
+            },
+          },
           response: { 200: RUN_SUMMARY_SCHEMA, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody },
         },
       },
