@@ -214,7 +214,13 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
   });
 
   test('station page: charts hold what the API answers, a null temperature is a gap, the day picker moves the URL', async () => {
-    const page = await open('/?page=station&id=07015&date=2024-10-01', '[data-testid="chart-temperature"][data-points]');
+    const reportRequests: string[] = [];
+    const page = await browser.newPage({ viewport: VIEWPORTS.desktop });
+    page.on('request', (r) => {
+      if (r.url().includes('/reports')) reportRequests.push(r.url());
+    });
+    await page.goto(`${base}/?page=station&id=07015&date=2024-10-01`);
+    await page.waitForSelector('[data-testid="chart-temperature"][data-points]', { timeout: 20_000 });
     const day = await api<List>('/stations/07015/reports?date=2024-10-01&max_points=2000&limit=10000');
     const values = (field: string) => day.items.filter((r) => typeof r[field] === 'number').length;
     assert.equal(await attr(page, '[data-testid="chart-temperature"]', 'data-series'), 2);
@@ -228,6 +234,8 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const expected = next.items.filter((r) => typeof r.pressure_hpa === 'number').length;
     await waitForAttr(page, 'chart-pressure', 'data-points', expected);
     await page.close();
+    // Downsampled on the server: a year at 10-minute resolution arrives as at most 2000 rows.
+    assert.ok(reportRequests.length >= 2 && reportRequests.every((u) => u.includes('max_points=2000')), reportRequests.join(' '));
 
     // A range of days: one request, downsampled by the server to max_points.
     const ranged = await open('/?page=station&id=07015&from=2024-10-01&to=2024-10-02', '[data-testid="chart-humidity"][data-points]');

@@ -5,6 +5,7 @@ import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import type { ServerContext } from '../app.js';
+import { RUN_SUMMARY_SCHEMA } from './runs.js';
 
 /**
  * Aggregates the dashboard needs and the resource endpoints don't give in one request: per pipeline its
@@ -48,6 +49,19 @@ const Overview = Type.Object({
   ),
   generated_at: Type.String(),
 });
+
+const RunFull = Type.Composite([
+  RUN_SUMMARY_SCHEMA,
+  Type.Object({
+    trigger: Type.String(),
+    attempt: Type.Integer(),
+    started_at: Type.String(),
+    finished_at: nullable(Type.String()),
+    pid: nullable(Type.Integer()),
+    host: nullable(Type.String()),
+    steps: nullable(Type.Record(Type.String(), Type.Number(), { description: 'step name → milliseconds' })),
+  }),
+]);
 
 const StationStat = Type.Object({
   id: Type.String(),
@@ -142,7 +156,7 @@ export async function dashboardRoutes(app: FastifyInstance, { platform, pipeline
         summary: 'One run in full: its summary plus trigger, attempt, start and end, and per-step timings (ms) (the dashboard’s run page)',
         tags: ['dashboard'],
         params: Type.Object({ id: Type.Integer() }),
-        response: { 200: Type.Object({}, { additionalProperties: true }), 404: Type.Object({ error: Type.String(), message: Type.String() }) },
+        response: { 200: RunFull, 404: Type.Object({ error: Type.String(), message: Type.String() }) },
       },
     },
     async (request) => {

@@ -37,8 +37,23 @@ function countsOf(chart: ECharts): Counts {
  * One ECharts chart. The container carries `data-series`, `data-points` (values drawn) and `data-gaps`
  * (null points: breaks in the line) once rendered, so tests check the chart without counting pixels.
  */
-export function Chart({ option, height = 320, testId, label }: { option: EChartsCoreOption; height?: number; testId?: string; label?: string }) {
+export function Chart({
+  option,
+  height = 320,
+  testId,
+  label,
+  onItemClick,
+}: {
+  option: EChartsCoreOption;
+  height?: number;
+  testId?: string;
+  label?: string;
+  /** Called with the clicked item's data object (e.g. a station on the scatter). */
+  onItemClick?: (data: unknown) => void;
+}) {
   const ref = useRef<HTMLDivElement>(null);
+  const clickRef = useRef(onItemClick);
+  clickRef.current = onItemClick;
   const [chart, setChart] = useState<ECharts | null>(null);
   const [counts, setCounts] = useState<Counts | null>(null);
 
@@ -52,6 +67,7 @@ export function Chart({ option, height = 320, testId, label }: { option: ECharts
       if (disposed) return;
       instance = echarts.init(el, undefined, { renderer: 'canvas' });
       const i = instance;
+      i.on('click', (p: { data?: unknown }) => clickRef.current?.(p.data));
       ro = new ResizeObserver(() => i.resize());
       ro.observe(el);
       setChart(instance);

@@ -29,8 +29,8 @@ function StationMap({ items }: { items: StationStat[] }) {
     [located],
   );
   if (located.length === 0) return <Empty>No station has coordinates.</Empty>;
-  // ECharts handles clicks on its canvas; the table below is the accessible way to a station.
-  return <Chart option={option} height={360} testId="stations-map" label="stations by latitude and longitude" />;
+  // A click on a dot opens the station; the table below is the keyboard-accessible way.
+  return <Chart option={option} height={360} testId="stations-map" label="stations by latitude and longitude" onItemClick={(d) => navigate({ page: 'station', id: (d as { id: string }).id })} />;
 }
 
 export function StationsPage() {
@@ -58,7 +58,7 @@ export function StationsPage() {
                   </thead>
                   <tbody>
                     {d.items.map((s) => (
-                      <tr key={s.id} onDoubleClick={() => navigate({ page: 'station', id: s.id })}>
+                      <tr key={s.id}>
                         <td>
                           <Link to={{ page: 'station', id: s.id }}>{s.id}</Link>
                         </td>
