@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import type { RunLogLine } from '../warehouse/metadata.js';
+import { runLogInsert, type RunLogLine } from '../warehouse/metadata.js';
 
 /**
  * Per-run logs: pino lines carrying the run id, kept in memory while the run works and stored in the
@@ -58,6 +58,28 @@ export class RunLogBuffer {
   /** Stores the lines so far when the last store is over a second old (a step's end). */
   async maybeFlush(): Promise<void> {
     if (Date.now() - this.lastFlush >= FLUSH_EVERY_MS) await this.flush();
+  }
+
+  /** Lines written inside the run's committing transaction, until it is known to have committed. */
+  private inTransaction: RunLogLine[] = [];
+
+  /** Writes the lines so far with the run's own statement runner (inside its transaction: no commit of their own). */
+  async writeInTransaction(execute: (sql: string, params: (string | number | null)[]) => Promise<unknown>): Promise<void> {
+    if (this.lines.length === 0) return;
+    const lines = this.lines.splice(0);
+    this.inTransaction.push(...lines);
+    const { sql, params } = runLogInsert(lines);
+    await execute(sql, params);
+  }
+
+  /** The transaction committed: its lines are stored. */
+  committed(): void {
+    this.inTransaction = [];
+  }
+
+  /** The transaction rolled back: its lines are stored later with the others. */
+  rolledBack(): void {
+    this.lines.unshift(...this.inTransaction.splice(0));
   }
 
   async flush(): Promise<void> {

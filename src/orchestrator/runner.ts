@@ -95,6 +95,8 @@ async function executeLogged(
   const { warehouse } = platform;
   const signal = options.signal ?? new AbortController().signal;
   const steps: Record<string, number> = {};
+  /** Steps in progress (they may nest), for the timings recorded with the commit. */
+  const open = new Map<string, number>();
   let committed = false;
   let lastCounts = NO_COUNTS;
   try {
@@ -112,11 +114,13 @@ async function executeLogged(
           step: async (name, fn) => {
             signal.throwIfAborted();
             const t0 = performance.now();
+            open.set(name, t0);
+            logs.log.info({ step: name }, `step ${name}`);
             try {
               return await fn();
             } finally {
+              open.delete(name);
               steps[name] = Math.round(performance.now() - t0);
-              logs.log.info({ step: name, ms: steps[name] }, `step ${name} ended`);
               await logs.maybeFlush().catch(() => {});
             }
           },
@@ -124,7 +128,15 @@ async function executeLogged(
             // The last gate: throwing here rolls back the pipeline's transaction, so an aborted run commits nothing.
             signal.throwIfAborted();
             lastCounts = counts;
-            await warehouse.finishRun(runId, 'succeeded', counts, steps);
+            // The steps are recorded with the commit (one write fewer per run): a step in progress counts
+            // up to here, so the commit step's own time leaves out the COMMIT itself.
+            const now = performance.now();
+            const timings = { ...steps };
+            for (const [name, t0] of open) timings[name] = Math.round(now - t0);
+            await warehouse.finishRun(runId, 'succeeded', counts, timings);
+            // The run's log lines commit with it (no insert of their own); put back if the commit fails.
+            logs.log.info({ counts }, 'run succeeded');
+            await logs.writeInTransaction((sql, params) => warehouse.execute(sql, params));
             committed = true;
           },
         },
@@ -134,14 +146,9 @@ async function executeLogged(
       await lease.release();
     }
     if (!committed) throw new Error(`pipeline ${pipeline.name} returned without committing its run`);
-    // The run committed inside its last step; record that step's time now that it is known.
-    const recorded = await warehouse.recordSteps(runId, steps).catch(() => {
-      // Timings are informative; the run itself has committed (and is read back below).
-      return null;
-    });
-    logs.log.info({ counts: lastCounts }, 'run succeeded');
-    if (recorded) return summaryOf(recorded);
+    logs.committed();
   } catch (err) {
+    logs.rolledBack();
     // A step's own error after an abort (a fetch stopped by the signal) is the abort's consequence.
     const cause: unknown = signal.aborted && !committed ? signal.reason : err;
     options.onFailure?.(cause);

@@ -299,12 +299,53 @@ export class PostgresWarehouse implements Warehouse {
     }
   }
 
+  /**
+   * A run's engine: a fresh connection on an in-memory DuckDB kept across runs (opening a DuckDB costs
+   * tens of milliseconds, a connection almost nothing). Temporary objects go with the connection; if a run
+   * leaves anything else in the catalog (tables, views, attached databases), the database is dropped and
+   * the next run gets a new one, so every run starts from an empty engine as before. A second lease while
+   * one is out (not the case of runs, one at a time per warehouse) gets a database of its own.
+   */
   async openEngine(): Promise<EngineLease> {
-    const engine = await DuckSession.open(':memory:', { memoryLimit: this.memoryLimit });
-    return {
-      engine,
-      release: async () => engine.close(),
-    };
+    if (this.engineLeased) {
+      const engine = await DuckSession.open(':memory:', { memoryLimit: this.memoryLimit });
+      return { engine, release: async () => engine.close() };
+    }
+    this.engineLeased = true;
+    try {
+      this.engineBase ??= await DuckSession.open(':memory:', { memoryLimit: this.memoryLimit });
+      const base = this.engineBase;
+      const engine = await base.fork();
+      return {
+        engine,
+        release: async () => {
+          engine.close();
+          try {
+            const left = await base.scalar<number | bigint>(
+              `SELECT (SELECT count(*) FROM duckdb_tables() WHERE NOT internal)
+                    + (SELECT count(*) FROM duckdb_views() WHERE NOT internal)
+                    + (SELECT count(*) FROM duckdb_databases() WHERE database_name NOT IN ('memory', 'system', 'temp'))`,
+            );
+            if (Number(left) > 0) this.dropEngine();
+          } catch {
+            this.dropEngine();
+          } finally {
+            this.engineLeased = false;
+          }
+        },
+      };
+    } catch (err) {
+      this.engineLeased = false;
+      throw err;
+    }
+  }
+
+  private engineBase: DuckSession | null = null;
+  private engineLeased = false;
+
+  private dropEngine(): void {
+    this.engineBase?.close();
+    this.engineBase = null;
   }
 
   /**
@@ -424,6 +465,7 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
+    this.dropEngine();
     await Promise.allSettled([this.writer.end(), this.listener.end(), this.readers.end()]);
   }
 }

@@ -42,11 +42,11 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         const first = (await app.inject(`/runs/${failed?.run_id}/logs`)).json();
         assert.deepEqual(
           first.items.map((l: { level: string; msg: string }) => `${l.level} ${l.msg}`),
-          ['info run started', 'info fetched 2024-05-01', 'warn about to fail', 'info step work ended', 'error run failed: transient'],
+          ['info run started', 'info step work', 'info fetched 2024-05-01', 'warn about to fail', 'error run failed: transient'],
         );
         assert.equal(first.total, 5);
-        assert.equal(first.items[1].station, '07149');
-        assert.equal(first.items[1].rows, 42);
+        assert.equal(first.items[2].station, '07149');
+        assert.equal(first.items[2].rows, 42);
         assert.equal(first.items[0].attempt, 1);
         assert.match(first.items[0].at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/);
 
@@ -54,10 +54,14 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal(second.total, 5);
         assert.equal(second.limit, 2);
         assert.equal(second.offset, 1);
-        assert.deepEqual(second.items.map((l: { msg: string }) => l.msg), ['fetched 2024-05-01', 'step work ended']);
+        assert.deepEqual(second.items.map((l: { msg: string }) => l.msg), ['step work', 'fetched 2024-05-01']);
         const all = (await app.inject(`/runs/${s.run_id}/logs`)).json();
         assert.equal(all.items.at(-1).msg, 'run succeeded');
-        assert.equal(all.items.find((l: { msg: string }) => l.msg === 'step commit ended')?.step, 'commit');
+        assert.equal(all.items.find((l: { msg: string }) => l.msg === 'step commit')?.step, 'commit');
+        assert.equal(all.total, 5);
+        // The steps were recorded with the commit.
+        const run = await p.warehouse.getRun(s.run_id);
+        assert.deepEqual(Object.keys(run?.steps ?? {}).sort(), ['commit', 'work']);
 
         const missing = await app.inject('/runs/999999/logs');
         assert.equal(missing.statusCode, 404);
