@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -179,7 +179,16 @@ for (const setup of SETUPS) {
     });
 
     test('413 over the size limit, naming it; the partial file is removed and nothing is loaded', async () => {
+      // Upload folders a killed server left: the stale one is removed when an app starts, a recent one kept.
+      const stale = join(home, 'uploads', 'stale');
+      const recent = join(home, 'uploads', 'recent');
+      await mkdir(join(stale, '0'), { recursive: true });
+      await mkdir(recent, { recursive: true });
+      const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+      await utimes(stale, twoDaysAgo, twoDaysAgo);
       const small = await buildApp({ platform: { ...platform, config: { ...platform.config, maxUploadBytes: 4096 } }, logger: false, tokens: [TOKEN] });
+      assert.deepEqual(await readdir(join(home, 'uploads')), ['recent']);
+      await rm(recent, { recursive: true });
       try {
         const runsBefore = (await small.inject('/runs?pipeline=synop')).json<{ total: number }>().total;
         const rawBefore = (await small.inject('/raw/files')).json<{ total: number }>().total;

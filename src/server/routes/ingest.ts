@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
@@ -78,9 +78,22 @@ class ByteBudget extends Transform {
   }
 }
 
+/** Upload folders a killed server left behind: removed when older than a day (a live upload is minutes old). */
+async function removeStaleUploads(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  const cutoff = Date.now() - 86_400_000;
+  for (const name of names) {
+    const path = join(root, name);
+    const info = await stat(path).catch(() => null);
+    if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
+  }
+}
+
 export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { platform, requireToken, orchestrator } = ctx;
   const limit = platform.config.maxUploadBytes;
+  const uploads = join(platform.config.home, 'uploads');
+  await removeStaleUploads(uploads);
 
   // Encapsulated: the multipart parser applies to this route only.
   await app.register(async (scope) => {
@@ -125,7 +138,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
         if (!synop) throw new HttpError(404, 'not_found', `this server does not run the ${PIPELINE} pipeline`);
         if (!request.isMultipart()) throw unsupported(`content type "${request.headers['content-type'] ?? 'none'}" is not multipart/form-data`);
 
-        const dir = join(platform.config.home, 'uploads', randomUUID());
+        const dir = join(uploads, randomUUID());
         const paths: string[] = [];
         const budget = { used: 0, limit };
         try {
