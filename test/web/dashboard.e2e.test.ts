@@ -17,6 +17,7 @@ import { synopPipeline } from '../../src/pipelines/synop/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { WEB_DIST } from '../../src/server/routes/web.js';
 import { formatDay } from '../../web/src/lib/format.js';
+import { STATION_MAX_POINTS } from '../../web/src/lib/series.js';
 import { dayResponse, response, synopRow } from '../fixtures/infoclimat.js';
 import { openPlatform, tempHome, writeInputs } from '../helpers/platform.js';
 
@@ -221,7 +222,7 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     });
     await page.goto(`${base}/?page=station&id=07015&date=2024-10-01`);
     await page.waitForSelector('[data-testid="chart-temperature"][data-points]', { timeout: 20_000 });
-    const day = await api<List>('/stations/07015/reports?date=2024-10-01&max_points=2000&limit=10000');
+    const day = await api<List>(`/stations/07015/reports?date=2024-10-01&max_points=${STATION_MAX_POINTS}&limit=10000`);
     const values = (field: string) => day.items.filter((r) => typeof r[field] === 'number').length;
     assert.equal(await attr(page, '[data-testid="chart-temperature"]', 'data-series'), 2);
     assert.equal(await attr(page, '[data-testid="chart-temperature"]', 'data-points'), values('temperature_c') + values('dew_point_c'));
@@ -230,16 +231,16 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     assert.equal(await attr(page, '[data-testid="chart-pressure"]', 'data-points'), values('pressure_hpa'));
     await page.fill('input[name="date"]', '2024-10-02');
     await page.waitForURL(/date=2024-10-02/);
-    const next = await api<List>('/stations/07015/reports?date=2024-10-02&max_points=2000&limit=10000');
+    const next = await api<List>(`/stations/07015/reports?date=2024-10-02&max_points=${STATION_MAX_POINTS}&limit=10000`);
     const expected = next.items.filter((r) => typeof r.pressure_hpa === 'number').length;
     await waitForAttr(page, 'chart-pressure', 'data-points', expected);
     await page.close();
-    // Downsampled on the server: a year at 10-minute resolution arrives as at most 2000 rows.
-    assert.ok(reportRequests.length >= 2 && reportRequests.every((u) => u.includes('max_points=2000')), reportRequests.join(' '));
+    // Downsampled on the server: a year at 10-minute resolution arrives as at most STATION_MAX_POINTS rows.
+    assert.ok(reportRequests.length >= 2 && reportRequests.every((u) => u.includes(`max_points=${STATION_MAX_POINTS}`)), reportRequests.join(' '));
 
     // A range of days: one request, downsampled by the server to max_points.
     const ranged = await open('/?page=station&id=07015&from=2024-10-01&to=2024-10-02', '[data-testid="chart-humidity"][data-points]');
-    const both = await api<List>('/stations/07015/reports?from=2024-10-01T00:00:00Z&to=2024-10-03T00:00:00Z&max_points=2000&limit=10000');
+    const both = await api<List>(`/stations/07015/reports?from=2024-10-01T00:00:00Z&to=2024-10-03T00:00:00Z&max_points=${STATION_MAX_POINTS}&limit=10000`);
     assert.equal(await attr(ranged, '[data-testid="chart-humidity"]', 'data-points'), both.items.filter((r) => typeof r.humidity_pct === 'number').length);
     assert.equal(await ranged.inputValue('input[name="date"]'), '', 'the day picker is cleared in range mode');
     await ranged.close();

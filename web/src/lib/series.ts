@@ -6,6 +6,13 @@
 
 export type Point = [number, number | null];
 
+/**
+ * Station charts ask the server for at most this many rows (`max_points`: the min and max of each of 600
+ * time buckets, so peaks survive): about one bucket per pixel of a chart at 1280 px, and a year at
+ * 10-minute resolution (~52k reports) arrives as 1200 rows.
+ */
+export const STATION_MAX_POINTS = 1200;
+
 /** A finite number, or null for null/undefined/NaN/non-numeric: never 0 for "missing". */
 export function numberOrNull(v: unknown): number | null {
   if (v === null || v === undefined || v === '') return null;

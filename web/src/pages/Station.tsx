@@ -3,18 +3,15 @@ import type { List, Station, StationStat } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
 import { formatCount, formatValue } from '../lib/format.js';
 import { isDay, nextDay, type QueryState } from '../lib/query.js';
-import { countValues, timeSeries } from '../lib/series.js';
+import { countValues, STATION_MAX_POINTS, timeSeries } from '../lib/series.js';
 import { STATION_CHARTS, STATION_MEASURES, axisLabel } from '../lib/units.js';
 import { Chart } from '../components/Chart.js';
 import { Async, Empty, ErrorBox, Loading } from '../components/States.js';
 import { Link, update } from '../router.js';
 import { useApi } from '../useApi.js';
 
-/**
- * Downsampled on the server (`max_points`: min and max of each time bucket), so a year at 10-minute
- * resolution (~52k reports) arrives as 2000 rows and the peaks survive.
- */
-export const MAX_POINTS = 2000;
+/** Downsampled on the server (lib/series STATION_MAX_POINTS). */
+const MAX_POINTS = STATION_MAX_POINTS;
 
 const COLORS = ['#d84315', '#1565c0'];
 
