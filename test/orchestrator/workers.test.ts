@@ -7,6 +7,7 @@ import pg from 'pg';
 import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
 import type { Platform } from '../../src/orchestrator/pipeline.js';
 import { queueSchemaFor, RunQueue } from '../../src/orchestrator/queue.js';
+import { Scheduler } from '../../src/orchestrator/scheduler.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 import { dropSchemas, PG_BASE, skipUnless, warehouseFor } from '../helpers/warehouses.js';
 import { valueOf, writerPipeline } from './testPipelines.js';
@@ -84,6 +85,41 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
     await p.warehouse.execute(`CREATE TABLE ${TABLE} (partition VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
     return { home, url, p };
   }
+
+  test('through the queue: a schedule tick records a queued run; cancelling it ends it before it starts; a worker then drops its job', async () => {
+    const { home, url, p } = await platform();
+    const queue = await RunQueue.open(url);
+    try {
+      const pipeline = writerPipeline('writer', TABLE, 10);
+      const orchestrator = new Orchestrator(p, new Map([['writer', pipeline]]), { runQueue: queue });
+      const scheduler = new Scheduler(orchestrator);
+      assert.equal(await scheduler.tick(pipeline, new Date('2024-06-02T10:00:00Z'), 'schedule'), null, 'a tick only queues');
+      const [queued] = (await p.warehouse.listRuns({ pipeline: 'writer', status: 'queued' })).items;
+      assert.equal(queued?.partition, '2024-06-01');
+      assert.equal(queued?.trigger, 'schedule');
+      assert.equal(await queue.depth(), 1);
+      assert.equal(await orchestrator.cancel(queued?.run_id as number), 'cancelled');
+      assert.equal((await p.warehouse.getRun(queued?.run_id as number))?.status, 'cancelled');
+
+      // A worker takes the job, finds the run no longer queued, and runs nothing.
+      const w = startWorker(home, url);
+      workers.push(w);
+      const deadline = Date.now() + 30_000;
+      while ((await queue.depth()) > 0) {
+        assert.ok(Date.now() < deadline, `the worker never took the job: ${w.output.join('')}`);
+        await sleep(100);
+      }
+      await sleep(300);
+      w.child.kill('SIGTERM');
+      await w.exited;
+      const runs = await runsOf(p);
+      assert.deepEqual(runs.map((r) => r.status), ['cancelled']);
+      assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM ${TABLE}`))[0]?.n, 0);
+    } finally {
+      await queue.close();
+      await p.warehouse.close();
+    }
+  });
 
   test('a 30-day backfill is split between two workers; one killed mid-run, the other finishes its partitions', async () => {
     // The reference: the same backfill in one process.
