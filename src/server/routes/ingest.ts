@@ -120,12 +120,15 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
           tags: ['runs', 'synop'],
           security: BEARER,
           consumes: ['multipart/form-data'],
-          // Documents the form for OpenAPI. Without `type: object` it accepts the unparsed body the handler reads as a stream.
+          // Documents the form for OpenAPI.
           body: {
             content: {
               'multipart/form-data': {
                 schema: {
+                  type: 'object',
                   properties: { file: { type: 'array', items: { type: 'string', format: 'binary' }, description: `one or more files: ${ACCEPTED.join(', ')}` } },
+                  // The handler reads the parts itself: the body is never parsed, so validation must let `undefined` through.
+                  nullable: true,
                 },
               },
             },
