@@ -54,7 +54,9 @@ function rawLayer(f: SynopField, i: number, r: string, json: boolean): string[] 
   if (json) {
     cols.push(`(${r} IS NULL OR ${r} = 'null' OR ${r} = '""') AS m_${i}`);
     // A JSON string without escapes is its text between the quotes; with escapes the JSON functions decode it.
-    cols.push(`CASE WHEN left(${r}, 1) = '"' THEN (CASE WHEN contains(${r}, '\\') THEN json_extract_string(${r}, '$') ELSE substr(${r}, 2, length(${r}) - 2) END) END AS s_${i}`);
+    if (f.type === 'text' || f.type === 'datetime') {
+      cols.push(`CASE WHEN left(${r}, 1) = '"' THEN (CASE WHEN contains(${r}, '\\') THEN json_extract_string(${r}, '$') ELSE substr(${r}, 2, length(${r}) - 2) END) END AS s_${i}`);
+    }
     if (f.type === 'integer' || f.type === 'number') {
       // A JSON number's text casts; a string ('"…"'), true/false, an object do not (NaN and Infinity, which
       // JSON.parse refuses, fail isfinite later and go back to TypeScript).
@@ -68,7 +70,8 @@ function rawLayer(f: SynopField, i: number, r: string, json: boolean): string[] 
         THEN ${lat} || ', ' || ${lon} END AS g_${i}`);
     }
   } else {
-    cols.push(`(${r} IS NULL OR ${r} = '') AS m_${i}`, `${r} AS s_${i}`);
+    cols.push(`(${r} IS NULL OR ${r} = '') AS m_${i}`);
+    if (f.type === 'text' || f.type === 'datetime') cols.push(`${r} AS s_${i}`);
     if (f.type === 'integer' || f.type === 'number') {
       cols.push(`CASE WHEN regexp_full_match(${r}, ${q(NUMBER_RE)}) THEN TRY_CAST(${r} AS DOUBLE) END AS n_${i}`);
     }
@@ -369,8 +372,9 @@ export async function readSynopFileSql(
   const scan = await scanFile(path, kind);
   if (scan.unsuitable) return { read: false, reason: scan.unsuitable };
   if (scan.quoted.length > MAX_HANDED_BACK) return { read: false, reason: `${scan.quoted.length} quoted lines` };
-  const table = `synop_sqlread_${fileSeq}`;
   const lens = `synop_sqlread_lens_${fileSeq}`;
+  const mine = `FROM synop_batch WHERE file_seq = ${fileSeq}`;
+  let read = false;
   try {
     await s.run(`CREATE OR REPLACE TEMP TABLE ${lens} (line INTEGER, len INTEGER, quoted BOOLEAN)`);
     const app = await s.connection.createAppender(lens, 'main', 'temp');
@@ -382,9 +386,9 @@ export async function readSynopFileSql(
       app.endRow();
     }
     app.closeSync();
-    await sqlPass(s, table, lens, path, layout);
+    await sqlPass(s, fileSeq, lens, path, layout);
     const stats = (await s.rows<{ rows: bigint; dirty: bigint; unmatched: bigint }>(
-      `SELECT count(*) AS rows, count(*) FILTER (WHERE dirty) AS dirty, count(*) FILTER (WHERE seq IS NULL) AS unmatched FROM ${table}`,
+      `SELECT count(*) AS rows, count(*) FILTER (WHERE dirty) AS dirty, count(*) FILTER (WHERE seq IS NULL) AS unmatched ${mine}`,
     ))[0];
     const expected = kind === 'csv' ? scan.lines - 1 : scan.lines;
     if (Number(stats?.rows) !== expected || Number(stats?.unmatched) !== 0) {
@@ -393,13 +397,12 @@ export async function readSynopFileSql(
     const handedBack = Number(stats?.dirty ?? 0);
     if (handedBack > MAX_HANDED_BACK) return { read: false, reason: `${handedBack} lines need the TypeScript reader` };
     const recorder = new Recorder();
-    const dirtyLines = (await s.rows<{ seq: number }>(`SELECT seq FROM ${table} WHERE dirty ORDER BY seq`)).map((r) => r.seq);
+    const dirtyLines = (await s.rows<{ seq: bigint }>(`SELECT seq ${mine} AND dirty ORDER BY seq`)).map((r) => Number(r.seq));
     if (!(await handBack(path, dirtyLines, file, kind, layout, recorder))) return { read: false, reason: 'a CSV line the CSV parser refuses' };
-    // The file reads here: the clean rows go to the batch, the rest replays on the sink, in line order.
+    // The file reads here: the clean rows stay in the batch, the rest replays on the sink, in line order.
+    if (handedBack > 0) await s.run(`DELETE ${mine} AND dirty`);
+    read = true;
     const observations = Number(stats?.rows) - handedBack;
-    await s.run(
-      `INSERT INTO synop_batch (${BATCH_INSERT_COLUMNS}) SELECT ${fileSeq}, ${BATCH_INSERT_COLUMNS.split(', ').slice(1).join(', ')} FROM ${table} WHERE NOT dirty ORDER BY seq`,
-    );
     sink.startFile(fileSeq);
     if (layout && layout.unknown.length > 0) sink.rejectColumns(file, layout.unknown);
     sink.countBulk(observations);
@@ -409,13 +412,13 @@ export async function readSynopFileSql(
     // The engine refused the file (not UTF-8, a record DuckDB cannot parse, …): the TypeScript reader says why.
     return { read: false, reason: (err as Error).message.split('\n', 1)[0] ?? 'engine error' };
   } finally {
-    await s.run(`DROP TABLE IF EXISTS ${table}`);
+    if (!read) await s.run(`DELETE ${mine}`);
     await s.run(`DROP TABLE IF EXISTS ${lens}`);
   }
 }
 
 /** The one pass over the file: every record typed, with its `dirty` flag. */
-async function sqlPass(s: DuckSession, table: string, lens: string, path: string, layout: CsvLayout | null): Promise<void> {
+async function sqlPass(s: DuckSession, fileSeq: number, lens: string, path: string, layout: CsvLayout | null): Promise<void> {
   let source: string;
   let select: TypedSelect;
   let exact = 'true';
@@ -439,9 +442,9 @@ async function sqlPass(s: DuckSession, table: string, lens: string, path: string
     source = `(SELECT * FROM read_csv(${literal(path)}, header = true, delim = ';', quote = '"', escape = '"', auto_detect = false,
       columns = {${names}}, strict_mode = true, null_padding = false) POSITIONAL JOIN ${lens})`;
   }
-  const outCols = BATCH_INSERT_COLUMNS.split(', ').slice(2);
-  await s.run(`CREATE OR REPLACE TEMP TABLE ${table} AS
-    SELECT line AS seq, ${select.columns.map((c, k) => `${c} AS ${outCols[k]}`).join(', ')}, dirty
+  // Straight into the batch: a copy of a year of wide rows costs as much as typing them.
+  await s.run(`INSERT INTO synop_batch (${BATCH_INSERT_COLUMNS}, dirty)
+    SELECT ${fileSeq}, line, ${select.columns.join(', ')}, dirty
     FROM (
       SELECT *, quoted OR NOT exact OR coalesce(${select.dirty}, true) AS dirty
       FROM (SELECT line, quoted, exact, ${select.typed.join(', ')}

@@ -131,12 +131,13 @@ export async function createSynopTables(warehouse: Warehouse): Promise<void> {
 
 /** The run's engine tables: `synop_batch` (typed observations in arrival order), `run_rejects`. */
 export async function createRunTables(s: DuckSession): Promise<void> {
-  await s.run(`CREATE OR REPLACE TEMP TABLE synop_batch (${BATCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')})`);
+  // `dirty`: a line the SQL read path hands back to the TypeScript reader (deleted once read there).
+  await s.run(`CREATE OR REPLACE TEMP TABLE synop_batch (${BATCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')}, dirty BOOLEAN)`);
   await createRunRejects(s);
 }
 
 export async function loadBatchFile(s: DuckSession, path: string): Promise<void> {
-  await s.run(`INSERT INTO synop_batch SELECT * FROM ${readCsvSql(path, BATCH_COLUMNS)}`);
+  await s.run(`INSERT INTO synop_batch (${BATCH_INSERT_COLUMNS}) SELECT * FROM ${readCsvSql(path, BATCH_COLUMNS)}`);
 }
 
 /** `run_obs`: the run's observations, one per key, the first delivered winning (file order, then record order). */

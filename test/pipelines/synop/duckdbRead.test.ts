@@ -38,7 +38,7 @@ async function readWith(s: DuckSession, dir: string, path: string, way: 'sql' | 
   }
   if (sink.csvRows > 0) await loadBatchFile(s, sink.path);
   // seq differs between the paths (line vs counter); its order must not.
-  const rows = await s.rows(`SELECT * EXCLUDE (seq, file_seq) FROM synop_batch ORDER BY file_seq, seq`);
+  const rows = await s.rows(`SELECT * EXCLUDE (seq, file_seq, dirty) FROM synop_batch ORDER BY file_seq, seq`);
   return { sink, outcome, rows: JSON.stringify(rows, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) };
 }
 
