@@ -254,6 +254,9 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const run = await open('/?page=run&id=999999', '[data-state="error"]');
     assert.match((await run.textContent('[data-state="error"]')) ?? '', /no run 999999/);
     await run.close();
+    const city = await open('/?page=cities&city=atlantis', '[data-state="error"]');
+    assert.match((await city.textContent('[data-state="error"]')) ?? '', /no city "atlantis"/);
+    await city.close();
   });
 
   test('cities: daily avg/min/max, correct callouts, selectors change chart and URL, two-city comparison', async () => {

@@ -92,7 +92,10 @@ function rowsOf(state: ApiState<List<Row>>): Row[] | null {
 
 function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
   const wanted = q.city?.toLowerCase();
-  const city = cities.find((c) => c.slug === wanted || c.numer_sta === q.city || c.name.toLowerCase() === wanted) ?? cities[0];
+  const found = cities.find((c) => c.slug === wanted || c.numer_sta === q.city || c.name.toLowerCase() === wanted);
+  // A link naming a city we do not have says so instead of quietly showing another one.
+  const unknown = q.city !== undefined && !found ? q.city : null;
+  const city = found ?? cities[0];
   const lastYear = Number((city?.last_day ?? new Date().toISOString()).slice(0, 4));
   const firstYear = Number((city?.first_day ?? `${lastYear}`).slice(0, 4));
   const year = intParam(q.year, lastYear);
@@ -103,7 +106,7 @@ function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
   const to = monthEnd(year, m2);
   const days = useMemo(() => daysBetween(from, to), [from, to]);
   const vs = cities.find((c) => c.slug === q.vs?.toLowerCase() || c.numer_sta === q.vs) ?? null;
-  const main = useApi<List<Row>>(city ? apiUrl(`/curated/cities/${encodeURIComponent(city.slug)}`, { from, to }) : null);
+  const main = useApi<List<Row>>(city && !unknown ? apiUrl(`/curated/cities/${encodeURIComponent(city.slug)}`, { from, to }) : null);
   const other = useApi<List<Row>>(vs ? apiUrl(`/curated/cities/${encodeURIComponent(vs.slug)}`, { from, to }) : null);
   const years: number[] = [];
   for (let y = Math.max(lastYear, year); y >= Math.min(firstYear, year); y--) years.push(y);
@@ -180,7 +183,9 @@ function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
         {city.name}: {CITY_METRICS[metric].label.toLowerCase()}, {MONTHS[m1 - 1]}
         {m2 !== m1 ? `–${MONTHS[m2 - 1]}` : ''} {year}
       </h2>
-      {main.status === 'loading' ? (
+      {unknown !== null ? (
+        <ErrorBox message={`no city "${unknown}" with daily statistics (known: ${cities.map((c) => c.name).join(', ')})`} />
+      ) : main.status === 'loading' ? (
         <Loading what={`${city.name} days`} />
       ) : main.status === 'error' ? (
         <ErrorBox message={main.error.message} status={main.error.status} />
