@@ -90,8 +90,11 @@ export async function runWorker(platform: Platform, pipelines: ReadonlyMap<strin
 
 async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platform, pipelines: ReadonlyMap<string, Pipeline>, jobId: string, job: PartitionJob, log: (m: string) => void): Promise<void> {
   // Once the run is claimed, the runs table and its lock own its fate: the job is done.
-  let completed: Promise<void> | undefined;
-  const complete = () => (completed ??= queue.complete(jobId).catch(() => {}));
+  let completed = false;
+  const complete = () => {
+    if (!completed) queue.complete(jobId);
+    completed = true;
+  };
   try {
     const pipeline = pipelines.get(job.pipeline);
     if (!pipeline) {
@@ -102,7 +105,7 @@ async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platfor
       platform: slot,
       queuedRunId: job.run_id,
       firstAttempt: job.attempt,
-      onAttempt: () => void complete(),
+      onAttempt: complete,
     });
     log(`run ${s.run_id} ${s.pipeline} [${s.partition}]: ${s.status}${s.error ? ` (${s.error})` : ''}`);
   } catch (err) {
@@ -112,7 +115,7 @@ async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platfor
       await queue.dropQueued(job.run_id, (err as Error).message, 'failed');
     }
   } finally {
-    await complete();
+    complete();
   }
 }
 

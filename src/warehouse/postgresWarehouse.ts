@@ -164,16 +164,18 @@ export class PostgresWarehouse implements Warehouse {
 
   async finishRun(runId: number, status: RunStatus, c: RunCounts, steps: Record<string, number>, error: string | null = null): Promise<void> {
     const finished = new Date();
+    // One statement (a round trip per run matters): the notification is delivered at commit (or dropped
+    // with a rollback), to every listening process.
     await this.run(
-      `UPDATE runs SET status = $2, finished_at = $3::TIMESTAMP,
-         duration_ms = round(EXTRACT(EPOCH FROM ($3::TIMESTAMP - started_at)) * 1000)::BIGINT,
-         files = $4, files_skipped = $5, rows_read = $6, rows_written = $7,
-         rows_rejected = $8, values_rejected = $9, error = $10, steps = $11::JSON
-       WHERE run_id = $1`,
-      [runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, JSON.stringify(steps)],
+      `WITH done AS (
+         UPDATE runs SET status = $2, finished_at = $3::TIMESTAMP,
+           duration_ms = round(EXTRACT(EPOCH FROM ($3::TIMESTAMP - started_at)) * 1000)::BIGINT,
+           files = $4, files_skipped = $5, rows_read = $6, rows_written = $7,
+           rows_rejected = $8, values_rejected = $9, error = $10, steps = $11::JSON
+         WHERE run_id = $1 RETURNING run_id)
+       SELECT pg_notify($12, $1::TEXT) FROM done`,
+      [runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, JSON.stringify(steps), COMMITS_CHANNEL],
     );
-    // Delivered at commit (or dropped with a rollback), to every listening process.
-    await this.run(`SELECT pg_notify($1, $2)`, [COMMITS_CHANNEL, String(runId)]);
     if (!this.inTransaction) this.version++;
   }
 
