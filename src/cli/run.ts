@@ -1,7 +1,12 @@
 import { resolve } from 'node:path';
 import { executeRun } from '../orchestrator/runner.js';
 import { pipelineNamed, PIPELINES } from '../pipelines/index.js';
-import type { Pipeline } from '../orchestrator/pipeline.js';
+import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
+import { daysBetween } from '../orchestrator/partitions.js';
+import type { BackfillSummary } from '../orchestrator/orchestrator.js';
+import { redactUrl } from '../pipelines/synop/mysqlStaging.js';
+import { backfillCommand, describeBackfill } from './backfill.js';
+import { localOrchestrator } from './orchestrate.js';
 import { CliError, throughServerOr } from './platform.js';
 import { printJson } from './format.js';
 import { progressReporter } from './progress.js';
@@ -21,16 +26,66 @@ export interface RunOptions {
   json?: boolean;
 }
 
+/** Pipelines that fetch days from a source of their own (`--from/--to`) and take `--staging`. */
+const SOURCE_PIPELINES = new Set(['synop']);
+
+/** Flags that only some pipelines or combinations accept: a usage error (exit 2) before any work. */
+function checkOptions(name: string, opts: RunOptions): void {
+  const range = opts.from !== undefined || opts.to !== undefined;
+  if (range) {
+    if (!SOURCE_PIPELINES.has(name)) throw new CliError(`--from/--to: ${name} has no source to fetch days from; use ecluse backfill ${name} --from … --to …`, 2);
+    if (opts.input?.length) throw new CliError('--from/--to fetch days from the source; --input runs files: give one or the other', 2);
+    if (opts.from === undefined || opts.to === undefined) throw new CliError('--from and --to go together (days YYYY-MM-DD, both included)', 2);
+    try {
+      daysBetween(opts.from, opts.to);
+    } catch (err) {
+      throw new CliError((err as Error).message, 2);
+    }
+  }
+  if (opts.staging !== undefined) {
+    if (!SOURCE_PIPELINES.has(name)) throw new CliError(`--staging: ${name} has no staging copy (only synop writes one)`, 2);
+    if (!opts.staging.startsWith('mysql://')) throw new CliError(`--staging ${redactUrl(opts.staging)}: expected mysql://user:password@host:port/database`, 2);
+  }
+}
+
+/** The running server reads its own configuration: a URL given here could not reach its runs. */
+function refuseStagingThroughServer(): never {
+  throw new CliError('--staging cannot be passed to the running ecluse server: set synop_mysql (ECLUSE_SYNOP_MYSQL) in its configuration, or stop it to run here', 2);
+}
+
+/** `run synop --from --to`: a backfill of daily partitions, the MySQL staging of `--staging` included. */
+async function runRange(name: string, pipeline: Pipeline, opts: RunOptions & { from: string; to: string }): Promise<void> {
+  if (opts.staging === undefined) return backfillCommand(name, { from: opts.from, to: opts.to, parallel: '1', json: opts.json });
+  const staging = opts.staging;
+  const summary: BackfillSummary = await throughServerOr(
+    `run ${name}`,
+    () => refuseStagingThroughServer(),
+    (platform) => {
+      // Each partition run reads its staging URL from the configuration: the flag overrides it for these runs.
+      const withStaging: Platform = { ...platform, config: { ...platform.config, synopMysql: staging } };
+      return localOrchestrator(withStaging).backfill(pipeline, opts.from, opts.to, { parallel: 1, trigger: 'backfill' });
+    },
+  );
+  if (opts.json) printJson(summary);
+  else console.log(describeBackfill(summary));
+  if (summary.failed + summary.cancelled + summary.busy > 0 || summary.interrupted) process.exitCode = 1;
+}
+
 export async function runCommand(name: string, opts: RunOptions): Promise<void> {
   const pipeline = requirePipeline(name);
+  checkOptions(name, opts);
+  if (opts.from !== undefined && opts.to !== undefined) return runRange(name, pipeline, { ...opts, from: opts.from, to: opts.to });
   const progress = progressReporter(!opts.json);
   let summary;
   try {
     summary = await throughServerOr(
       `run ${name}`,
       // The server reads the inputs from its own file system: paths go absolute, from this directory.
-      (server) => server.run('/runs', { pipeline: name, inputs: opts.input?.map((p) => resolve(p)) }, progress.onProgress),
-      (platform) => executeRun(platform, pipeline, { inputs: opts.input, trigger: 'cli' }, progress.onProgress),
+      (server) => {
+        if (opts.staging !== undefined) refuseStagingThroughServer();
+        return server.run('/runs', { pipeline: name, inputs: opts.input?.map((p) => resolve(p)) }, progress.onProgress);
+      },
+      (platform) => executeRun(platform, pipeline, { inputs: opts.input, staging: opts.staging, trigger: 'cli' }, progress.onProgress),
     );
   } finally {
     progress.stop();

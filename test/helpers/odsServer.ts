@@ -25,6 +25,8 @@ export interface OdsFixtureDataset {
 export type OdsFailure =
   | { status: 503 }
   | { status: 429; rateLimitReset?: string; retryAfter?: string }
+  /** A client error with the API's body `{error_code, message}`. */
+  | { status: 400 | 401 | 403 | 404; errorCode: string; message: string }
   /** The connection is destroyed before any answer. */
   | { drop: true }
   /** A 200 export whose body stops after `afterBytes` bytes. */
@@ -186,6 +188,10 @@ export async function startOdsServer(datasets: Record<string, OdsFixtureDataset>
       if (failure.rateLimitReset !== undefined) headers['x-ratelimit-reset'] = failure.rateLimitReset;
       if (failure.retryAfter !== undefined) headers['retry-after'] = failure.retryAfter;
       json(res, 429, { error_code: 'TooManyRequests', message: 'Too many requests on the domain.', call_limit: 50000 }, headers);
+      return;
+    }
+    if (failure && 'errorCode' in failure) {
+      json(res, failure.status, { error_code: failure.errorCode, message: failure.message });
       return;
     }
     const cutAfter = failure && 'cutExportAfter' in failure ? failure.cutExportAfter : null;

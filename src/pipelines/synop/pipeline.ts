@@ -14,17 +14,32 @@ import { synopRoutes } from './routes.js';
 import { stageFiles } from './stage.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
 import { extractFiles, listInputFiles, ownFiles, registerPendingFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
+import { fetchSynopWindow, ODS_SOURCE, saveCursor } from './odsSource.js';
+import { assertMysqlUrl, writeMysqlStaging } from './mysqlStaging.js';
 
 const NAME = 'synop';
 /** Every file of this pipeline holds records of the OpenDataSoft dataset, whoever delivered it. */
 const SOURCE = 'opendatasoft';
 
-/** Reads, stages and loads the files, committing data, metadata and the run record together. */
-async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], skipped: number): Promise<void> {
+interface CommitOptions {
+  /** The MySQL/MariaDB staging URL, when the run also writes there. */
+  mysql?: string;
+  /** More to write in the run's transaction (the source's cursor). */
+  withData?: () => Promise<void>;
+}
+
+/**
+ * Reads, stages and loads the files, committing data, metadata and the run record together. The MySQL
+ * copy is written before that commit: a crash between the two leaves rows MySQL already holds, which the
+ * rerun offers again as no-ops; never rows the warehouse has and MySQL lacks.
+ */
+async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], skipped: number, options: CommitOptions = {}): Promise<void> {
   const s = ctx.engine;
   await createSynopTables(ctx.warehouse);
   await withScratchDir(async (scratch) => {
     const sink = await ctx.step('stage', () => stageFiles(ctx, pending, scratch));
+    const mysqlUrl = options.mysql;
+    if (mysqlUrl !== undefined && pending.length > 0) await ctx.step('mysql', () => writeMysqlStaging(mysqlUrl, s, scratch));
     await ctx.warehouse.transaction(async () => {
       const written = await ctx.step('load', async () => {
         ctx.progress({ step: 'load', done: 0, total: 1 });
@@ -39,6 +54,7 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
       });
       await ctx.step('commit', async () => {
         await registerPendingFiles(ctx, NAME, pending);
+        await options.withData?.();
         await addRejects(s, ctx.runId, NAME, sink.rejects);
         await saveRejects(ctx.warehouse, s);
         await ctx.commitRun({
@@ -55,15 +71,39 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
   }, ctx.config.home);
 }
 
-async function runInputs(ctx: RunContext, inputs: readonly string[]): Promise<void> {
+async function runInputs(ctx: RunContext, inputs: readonly string[], options: CommitOptions): Promise<void> {
   const paths = await ctx.step('list', () => listInputFiles(inputs, SYNOP_EXTENSIONS, ownFiles(ctx.config)));
   const { pending, skipped } = await extractFiles(ctx, NAME, paths.map((path) => ({ path, source: SOURCE })));
-  await stageAndCommit(ctx, pending, skipped);
+  await stageAndCommit(ctx, pending, skipped, options);
+}
+
+/**
+ * A partition run on OpenDataSoft: the day's window (or, scheduled, from a lagging cursor) downloaded,
+ * stored unchanged in the raw zone, staged; the cursor commits with the data. The same content again (a
+ * rerun of a day) is skipped by the extract step and writes nothing.
+ */
+async function runSource(ctx: RunContext, request: RunRequest, options: CommitOptions): Promise<void> {
+  await withScratchDir(async (dir) => {
+    const got = await ctx.step('fetch', () => fetchSynopWindow(ctx, request, dir));
+    const { pending, skipped } = await extractFiles(ctx, NAME, [{ path: got.path, source: ODS_SOURCE }]);
+    const latest = got.latest;
+    await stageAndCommit(ctx, pending, skipped, {
+      ...options,
+      withData: latest === null ? undefined : () => saveCursor(ctx.warehouse, NAME, latest, ctx.runId),
+    });
+  }, ctx.config.home);
 }
 
 /** Replays the raw zone in arrival order, each content once: the lake is the backup. */
-async function runRebuild(ctx: RunContext): Promise<void> {
-  await replayRawZone(ctx, NAME, (pending, skipped) => stageAndCommit(ctx, pending, skipped));
+async function runRebuild(ctx: RunContext, options: CommitOptions): Promise<void> {
+  await replayRawZone(ctx, NAME, (pending, skipped) => stageAndCommit(ctx, pending, skipped, options));
+}
+
+/** `--staging` wins over the configuration; checked before any work so a bad URL fails fast, unretried. */
+function mysqlOf(ctx: RunContext, request: RunRequest): string | undefined {
+  const url = request.staging ?? ctx.config.synopMysql;
+  if (url !== undefined) assertMysqlUrl(url);
+  return url;
 }
 
 export const synopPipeline: Pipeline = {
@@ -71,16 +111,13 @@ export const synopPipeline: Pipeline = {
   description: 'Météo-France SYNOP observations (OpenDataSoft donnees-synop-essentielles-omm) into observations and daily_city_stats',
   schedule: { cron: '0 1 * * *', timezone: 'Europe/Paris' },
   routes: synopRoutes,
-  // Until the OpenDataSoft source lands, scheduled runs have nothing to read.
-  scheduledSource: () => 'the OpenDataSoft source is not built yet; run it with --input',
+  // The portal has a default (the public one): a scheduled run always has its source.
+  scheduledSource: (config) => (config.odsUrl ? null : 'no OpenDataSoft portal configured (ECLUSE_ODS_URL)'),
   async run(ctx, request: RunRequest) {
-    if (request.trigger === 'rebuild') return runRebuild(ctx);
-    if (!request.inputs || request.inputs.length === 0) {
-      throw Object.assign(new Error('synop: the OpenDataSoft source comes next; give --input FILE… (json, jsonl, csv, zip)'), {
-        retryable: false,
-      });
-    }
-    return runInputs(ctx, request.inputs);
+    const options: CommitOptions = { mysql: mysqlOf(ctx, request) };
+    if (request.trigger === 'rebuild') return runRebuild(ctx, options);
+    if (request.inputs && request.inputs.length > 0) return runInputs(ctx, request.inputs, options);
+    return runSource(ctx, request, options);
   },
   async reset(ctx) {
     const wh = ctx.warehouse;

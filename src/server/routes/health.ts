@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../app.js';
+import { pingMysql } from '../../pipelines/synop/mysqlStaging.js';
 
 const CHECK_TIMEOUT_MS = 5000;
 
@@ -33,22 +34,26 @@ export function healthRoutes(app: FastifyInstance, { platform }: ServerContext):
         summary: 'State of each dependency: 200 when all answer, 503 otherwise',
         tags: ['platform'],
         response: {
-          200: Type.Object({ status: Type.Literal('ok'), warehouse: Dependency, lake: Dependency }),
-          503: Type.Object({ status: Type.Literal('degraded'), warehouse: Dependency, lake: Dependency }),
+          200: Type.Object({ status: Type.Literal('ok'), warehouse: Dependency, lake: Dependency, mysql: Type.Optional(Dependency) }),
+          503: Type.Object({ status: Type.Literal('degraded'), warehouse: Dependency, lake: Dependency, mysql: Type.Optional(Dependency) }),
         },
       },
     },
     async (_request, reply) => {
-      const [warehouse, lake] = await Promise.all([
+      const mysqlUrl = platform.config.synopMysql;
+      const [warehouse, lake, mysql] = await Promise.all([
         check(() => platform.warehouse.query('SELECT 1 AS ok')),
         // A listing, not a lookup: on S3 a missing bucket answers a lookup like a missing object would.
         check(() => platform.lake.list('health/')),
+        // Only when synop's MySQL staging is configured; its errors name the URL without its password.
+        mysqlUrl === undefined ? Promise.resolve(null) : check(() => pingMysql(mysqlUrl)),
       ]);
-      const ok = warehouse.ok && lake.ok;
+      const ok = warehouse.ok && lake.ok && (mysql === null || mysql.ok);
       return reply.code(ok ? 200 : 503).send({
         status: ok ? 'ok' : 'degraded',
         warehouse: { kind: platform.warehouse.kind, ...warehouse },
         lake: { kind: platform.lake.location.startsWith('s3://') ? 's3' : 'folder', ...lake },
+        ...(mysql === null ? {} : { mysql: { kind: 'mysql', ...mysql } }),
       });
     },
   );

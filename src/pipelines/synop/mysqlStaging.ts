@@ -1,0 +1,183 @@
+/**
+ * The MySQL/MariaDB copy of the staging rows the old system's users query: one `synop_observations` table
+ * (the warehouse's `observations` columns, key `(numer_sta, observed_at)`, first value kept) and a view per
+ * city (`lille_lesquin`, …). Written by a run before its warehouse commit, in bulk (`LOAD DATA LOCAL INFILE`
+ * of a CSV the engine writes), `IGNORE` on the key: a rerun after a crash re-inserts rows as no-ops.
+ */
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { literal, type DuckSession } from '../../engine/duckdb.js';
+import type { SqlType } from '../../warehouse/dataset.js';
+import { OBSERVATIONS } from './schema.js';
+
+export const MYSQL_TABLE = 'synop_observations';
+
+/** The URL with its password masked: the URL is a secret, this is what messages show. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'mysql://(unparsable URL)';
+  }
+}
+
+/** Whether a string is a URL this module can use (checked before a run does any work). */
+export function assertMysqlUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw Object.assign(new Error('synop MySQL staging: the URL is not a URL (expected mysql://user:password@host:port/database)'), { retryable: false });
+  }
+  if (u.protocol !== 'mysql:') {
+    throw Object.assign(new Error(`synop MySQL staging: ${redactUrl(url)} is not a mysql:// URL`), { retryable: false });
+  }
+  if (u.pathname.replace(/^\//, '') === '') {
+    throw Object.assign(new Error(`synop MySQL staging: ${redactUrl(url)} names no database (mysql://…/database)`), { retryable: false });
+  }
+}
+
+function mysqlType(column: string, t: SqlType): string {
+  // Key columns need a bounded type to be indexed; station numbers are short (STATION_KEY in load.ts).
+  if (column === 'numer_sta') return 'VARCHAR(32)';
+  switch (t) {
+    case 'VARCHAR':
+      return 'TEXT';
+    case 'INTEGER':
+      return 'INT';
+    case 'BIGINT':
+      return 'BIGINT';
+    case 'DOUBLE PRECISION':
+      return 'DOUBLE';
+    case 'TIMESTAMP':
+      // Fractional seconds kept: `date` may carry them.
+      return 'DATETIME(3)';
+    case 'BOOLEAN':
+      return 'BOOLEAN';
+    default:
+      return 'TEXT';
+  }
+}
+
+const COLUMNS = OBSERVATIONS.columns;
+
+function createTableSql(): string {
+  const cols = COLUMNS.map(([c, t]) => `\`${c}\` ${mysqlType(c, t)}${OBSERVATIONS.primaryKey.includes(c) ? ' NOT NULL' : ''}`);
+  return `CREATE TABLE IF NOT EXISTS \`${MYSQL_TABLE}\` (${cols.join(', ')}, PRIMARY KEY (${OBSERVATIONS.primaryKey.map((c) => `\`${c}\``).join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+}
+
+/**
+ * The engine's SELECT writing `run_obs` as MySQL's LOAD DATA reads it: booleans as 0/1, backslashes doubled
+ * (MySQL's escape character), NULL as `\N`.
+ */
+function exportSelect(): string {
+  const cols = COLUMNS.map(([c, t]) => {
+    const q = `"${c}"`;
+    if (t === 'BOOLEAN') return `CAST(${q} AS INTEGER) AS ${q}`;
+    if (t === 'VARCHAR') return `replace(${q}, '\\', '\\\\') AS ${q}`;
+    if (t === 'TIMESTAMP') return `strftime(${q}, '%Y-%m-%d %H:%M:%S.%g') AS ${q}`;
+    return q;
+  });
+  return `SELECT ${cols.join(', ')} FROM run_obs`;
+}
+
+/** `LILLE-LESQUIN` → `lille_lesquin`: accents dropped, anything but letters and digits one `_`. */
+export function cityViewName(nom: string): string {
+  return nom
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 64);
+}
+
+export interface MysqlStagingResult {
+  /** Rows new to MySQL (duplicates of rows it had are ignored). */
+  inserted: number;
+  /** Rows the run offered. */
+  offered: number;
+  views: number;
+}
+
+async function connect(url: string): Promise<mysql.Connection> {
+  try {
+    return await mysql.createConnection({
+      uri: url,
+      connectTimeout: 10_000,
+    });
+  } catch (err) {
+    throw new Error(`synop MySQL staging: cannot connect to ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Creates the table and the city views (idempotent); the views cover every station the table holds. */
+export async function ensureMysqlTable(conn: mysql.Connection): Promise<void> {
+  await conn.query(createTableSql());
+}
+
+async function refreshCityViews(conn: mysql.Connection): Promise<number> {
+  const [rows] = await conn.query(`SELECT numer_sta, MAX(nom) AS nom FROM \`${MYSQL_TABLE}\` WHERE nom IS NOT NULL GROUP BY numer_sta ORDER BY numer_sta`);
+  const byView = new Map<string, string[]>();
+  for (const r of rows as { numer_sta: string; nom: string }[]) {
+    const name = cityViewName(r.nom);
+    if (name === '' || name === MYSQL_TABLE) continue;
+    byView.set(name, [...(byView.get(name) ?? []), r.numer_sta]);
+  }
+  for (const [name, stations] of byView) {
+    await conn.query(`CREATE OR REPLACE VIEW \`${name}\` AS SELECT * FROM \`${MYSQL_TABLE}\` WHERE numer_sta IN (?)`, [stations]);
+  }
+  return byView.size;
+}
+
+/**
+ * Copies the run's `run_obs` (engine) into MySQL: one CSV written by the engine into `scratch`, one
+ * `LOAD DATA LOCAL INFILE … IGNORE`, then the city views. Never row by row.
+ */
+export async function writeMysqlStaging(url: string, s: DuckSession, scratch: string): Promise<MysqlStagingResult> {
+  assertMysqlUrl(url);
+  const file = join(scratch, 'mysql_staging.csv');
+  await s.run(`COPY (${exportSelect()}) TO ${literal(file)} (FORMAT csv, HEADER false, NULLSTR '\\N', QUOTE '"', ESCAPE '\\')`);
+  const offered = Number((await s.scalar<bigint | number>(`SELECT count(*) FROM run_obs`)) ?? 0);
+  const conn = await connect(url);
+  try {
+    await ensureMysqlTable(conn);
+    let inserted = 0;
+    if (offered > 0) {
+      const cols = COLUMNS.map(([c]) => `\`${c}\``).join(', ');
+      const [res] = await conn.query({
+        sql: `LOAD DATA LOCAL INFILE ? IGNORE INTO TABLE \`${MYSQL_TABLE}\` CHARACTER SET utf8mb4
+          FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${cols})`,
+        values: [file],
+        // Only the run's own file is ever sent, whatever path the server asks for.
+        infileStreamFactory: (asked: string) => {
+          if (asked !== file) throw new Error(`synop MySQL staging: the server asked for ${asked}, not the run's file`);
+          return createReadStream(file);
+        },
+      });
+      inserted = (res as mysql.ResultSetHeader).affectedRows;
+    }
+    const views = await refreshCityViews(conn);
+    return { inserted, offered, views };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const hint = e.code === 'ER_NOT_ALLOWED_COMMAND' || /local (data|infile)/i.test(e.message) ? ' (the server must allow LOAD DATA LOCAL: local_infile=ON)' : '';
+    throw new Error(`synop MySQL staging at ${redactUrl(url)}: ${e.message}${hint}`, { cause: err });
+  } finally {
+    await conn.end().catch(() => {});
+  }
+}
+
+/** One round trip, for `/health`. */
+export async function pingMysql(url: string): Promise<void> {
+  assertMysqlUrl(url);
+  const conn = await connect(url);
+  try {
+    await conn.ping();
+  } finally {
+    await conn.end().catch(() => {});
+  }
+}
