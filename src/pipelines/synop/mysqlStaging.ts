@@ -70,18 +70,22 @@ function createTableSql(): string {
 }
 
 /**
- * The engine's SELECT writing `run_obs` as MySQL's LOAD DATA reads it: booleans as 0/1, backslashes doubled
- * (MySQL's escape character), NULL as `\N`.
+ * The engine's COPY of `run_obs` as MySQL's LOAD DATA reads it (`ESCAPED BY ''`): text always quoted (quotes
+ * doubled), NULL as the bare word NULL (so the text 'NULL', quoted, stays text), booleans as 0/1.
  */
-function exportSelect(): string {
+function exportSql(path: string): string {
+  const quoted: string[] = [];
   const cols = COLUMNS.map(([c, t]) => {
     const q = `"${c}"`;
     if (t === 'BOOLEAN') return `CAST(${q} AS INTEGER) AS ${q}`;
-    if (t === 'VARCHAR') return `replace(${q}, '\\', '\\\\') AS ${q}`;
-    if (t === 'TIMESTAMP') return `strftime(${q}, '%Y-%m-%d %H:%M:%S.%g') AS ${q}`;
+    if (t === 'VARCHAR') quoted.push(q);
+    if (t === 'TIMESTAMP') {
+      quoted.push(q);
+      return `strftime(${q}, '%Y-%m-%d %H:%M:%S.%g') AS ${q}`;
+    }
     return q;
   });
-  return `SELECT ${cols.join(', ')} FROM run_obs`;
+  return `COPY (SELECT ${cols.join(', ')} FROM run_obs) TO ${literal(path)} (FORMAT csv, HEADER false, NULLSTR 'NULL', FORCE_QUOTE (${quoted.join(', ')}))`;
 }
 
 /** `LILLE-LESQUIN` → `lille_lesquin`: accents dropped, anything but letters and digits one `_`. */
@@ -140,7 +144,7 @@ async function refreshCityViews(conn: mysql.Connection): Promise<number> {
 export async function writeMysqlStaging(url: string, s: DuckSession, scratch: string): Promise<MysqlStagingResult> {
   assertMysqlUrl(url);
   const file = join(scratch, 'mysql_staging.csv');
-  await s.run(`COPY (${exportSelect()}) TO ${literal(file)} (FORMAT csv, HEADER false, NULLSTR '\\N', QUOTE '"', ESCAPE '\\')`);
+  await s.run(exportSql(file));
   const offered = Number((await s.scalar<bigint | number>(`SELECT count(*) FROM run_obs`)) ?? 0);
   const conn = await connect(url);
   try {
@@ -150,7 +154,7 @@ export async function writeMysqlStaging(url: string, s: DuckSession, scratch: st
       const cols = COLUMNS.map(([c]) => `\`${c}\``).join(', ');
       const [res] = await conn.query({
         sql: `LOAD DATA LOCAL INFILE ? IGNORE INTO TABLE \`${MYSQL_TABLE}\` CHARACTER SET utf8mb4
-          FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${cols})`,
+          FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\\n' (${cols})`,
         values: [file],
         // Only the run's own file is ever sent, whatever path the server asks for.
         infileStreamFactory: (asked: string) => {
@@ -158,7 +162,15 @@ export async function writeMysqlStaging(url: string, s: DuckSession, scratch: st
           return createReadStream(file);
         },
       });
-      inserted = (res as mysql.ResultSetHeader).affectedRows;
+      const header = res as mysql.ResultSetHeader;
+      inserted = header.affectedRows;
+      // Each key MySQL already had is one "Duplicate entry" warning; any other is a value MySQL altered
+      // (truncated, out of range): a silent change of data, so the run fails and says which.
+      if (header.warningStatus > offered - inserted) {
+        const [warnings] = await conn.query(`SHOW WARNINGS LIMIT 64`);
+        const other = (warnings as { Code: number; Message: string }[]).filter((w) => w.Code !== 1062).slice(0, 3);
+        throw new Error(`LOAD DATA altered values (${header.warningStatus - (offered - inserted)} warnings): ${other.map((w) => w.Message).join('; ') || 'see SHOW WARNINGS'}`);
+      }
     }
     const views = await refreshCityViews(conn);
     return { inserted, offered, views };
