@@ -8,7 +8,8 @@ import { executeRun } from '../../../src/orchestrator/runner.js';
 import type { Platform } from '../../../src/orchestrator/pipeline.js';
 import { synopPipeline } from '../../../src/pipelines/synop/pipeline.js';
 import { cityViewName, MYSQL_TABLE, redactUrl } from '../../../src/pipelines/synop/mysqlStaging.js';
-import { tempHome, withPlatform } from '../../helpers/platform.js';
+import { buildApp } from '../../../src/server/app.js';
+import { openPlatform, tempHome, withPlatform } from '../../helpers/platform.js';
 
 /** The test MariaDB (root, no password); override with ECLUSE_TEST_MYSQL. */
 const MYSQL_BASE = process.env.ECLUSE_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -144,5 +145,33 @@ describe('synop MySQL staging on MariaDB', { skip: await skipUnlessMysql() }, ()
     assert.match(run.error ?? '', /synop MySQL staging/);
     assert.equal(redactUrl(u.toString()).includes('hunter2'), false);
     assert.equal(await whCount(home).catch(() => 0), 0);
+  });
+
+  test('GET /health reports mysql when configured, 503 without a password in the error when it does not answer', async () => {
+    for (const [url, ok] of [
+      [urlOf('test'), true],
+      ['mysql://root:hunter2@127.0.0.1:9/test', false],
+    ] as const) {
+      const platform = await openPlatform(await tempHome(), { ECLUSE_SYNOP_MYSQL: url });
+      const app = await buildApp({ platform, logger: false });
+      try {
+        const r = await app.inject('/health');
+        assert.equal(r.statusCode, ok ? 200 : 503);
+        const body = r.json();
+        assert.deepEqual([body.mysql.kind, body.mysql.ok], ['mysql', ok]);
+        assert.doesNotMatch(r.body, /hunter2/);
+      } finally {
+        await app.close();
+        await platform.warehouse.close();
+      }
+    }
+    const plain = await openPlatform(await tempHome());
+    const app = await buildApp({ platform: plain, logger: false });
+    try {
+      assert.equal((await app.inject('/health')).json().mysql, undefined);
+    } finally {
+      await app.close();
+      await plain.warehouse.close();
+    }
   });
 });
