@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { executeRun } from '../orchestrator/runner.js';
 import { pipelineNamed, PIPELINES } from '../pipelines/index.js';
 import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
-import { daysBetween } from '../orchestrator/partitions.js';
+import { daysBetween, defaultPartition } from '../orchestrator/partitions.js';
 import type { BackfillSummary } from '../orchestrator/orchestrator.js';
 import { redactUrl } from '../pipelines/synop/mysqlStaging.js';
 import { backfillCommand, describeBackfill } from './backfill.js';
@@ -53,6 +53,11 @@ function refuseStagingThroughServer(): never {
   throw new CliError('--staging cannot be passed to the running ecluse server: set synop_mysql (ECLUSE_SYNOP_MYSQL) in its configuration, or stop it to run here', 2);
 }
 
+/** Partition runs read their staging URL from the configuration: the flag overrides it for this command's runs. */
+function withStaging(platform: Platform, staging: string | undefined): Platform {
+  return staging === undefined ? platform : { ...platform, config: { ...platform.config, synopMysql: staging } };
+}
+
 /** `run synop --from --to`: a backfill of daily partitions, the MySQL staging of `--staging` included. */
 async function runRange(name: string, pipeline: Pipeline, opts: RunOptions & { from: string; to: string }): Promise<void> {
   if (opts.staging === undefined) return backfillCommand(name, { from: opts.from, to: opts.to, parallel: '1', json: opts.json });
@@ -60,11 +65,7 @@ async function runRange(name: string, pipeline: Pipeline, opts: RunOptions & { f
   const summary: BackfillSummary = await throughServerOr(
     `run ${name}`,
     () => refuseStagingThroughServer(),
-    (platform) => {
-      // Each partition run reads its staging URL from the configuration: the flag overrides it for these runs.
-      const withStaging: Platform = { ...platform, config: { ...platform.config, synopMysql: staging } };
-      return localOrchestrator(withStaging).backfill(pipeline, opts.from, opts.to, { parallel: 1, trigger: 'backfill' });
-    },
+    (platform) => localOrchestrator(withStaging(platform, staging)).backfill(pipeline, opts.from, opts.to, { parallel: 1, trigger: 'backfill' }),
   );
   if (opts.json) printJson(summary);
   else console.log(describeBackfill(summary));
@@ -85,7 +86,11 @@ export async function runCommand(name: string, opts: RunOptions): Promise<void> 
         if (opts.staging !== undefined) refuseStagingThroughServer();
         return server.run('/runs', { pipeline: name, inputs: opts.input?.map((p) => resolve(p)) }, progress.onProgress);
       },
-      (platform) => executeRun(platform, pipeline, { inputs: opts.input, staging: opts.staging, trigger: 'cli' }, progress.onProgress),
+      (platform) =>
+        SOURCE_PIPELINES.has(name) && !opts.input?.length
+          ? // Yesterday's partition from the source: locked and retried like a scheduled run (a 4xx is not retried).
+            localOrchestrator(withStaging(platform, opts.staging)).runPartition(pipeline, defaultPartition(), 'cli', { progress: progress.onProgress })
+          : executeRun(platform, pipeline, { inputs: opts.input, staging: opts.staging, trigger: 'cli' }, progress.onProgress),
     );
   } finally {
     progress.stop();

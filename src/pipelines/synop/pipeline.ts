@@ -85,7 +85,8 @@ async function runInputs(ctx: RunContext, inputs: readonly string[], options: Co
 async function runSource(ctx: RunContext, request: RunRequest, options: CommitOptions): Promise<void> {
   await withScratchDir(async (dir) => {
     const got = await ctx.step('fetch', () => fetchSynopWindow(ctx, request, dir));
-    const { pending, skipped } = await extractFiles(ctx, NAME, [{ path: got.path, source: ODS_SOURCE }]);
+    // An empty window (a day not published yet) is a run with nothing to load, not an empty raw file.
+    const { pending, skipped } = got.records === 0 ? { pending: [], skipped: 0 } : await extractFiles(ctx, NAME, [{ path: got.path, source: ODS_SOURCE }]);
     const latest = got.latest;
     await stageAndCommit(ctx, pending, skipped, {
       ...options,

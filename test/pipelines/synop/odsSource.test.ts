@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Orchestrator } from '../../../src/orchestrator/orchestrator.js';
 import { executeRun } from '../../../src/orchestrator/runner.js';
 import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import { defaultPartition } from '../../../src/orchestrator/partitions.js';
 import { listRawFiles } from '../../../src/lake/raw.js';
 import { PIPELINES } from '../../../src/pipelines/index.js';
 import { synopPipeline } from '../../../src/pipelines/synop/pipeline.js';
@@ -119,6 +120,12 @@ for (const setup of SETUPS) {
       const older = await withPlatform(home, (p) => executeRun(p, synopPipeline, { partition: '2024-01-12', trigger: 'backfill' }));
       assert.equal(older.rows_written, 24);
       assert.equal((await cursorOf(home))?.cursor, latestOf('2024-01-18'));
+
+      // A day with nothing published yet: a succeeded run with no file, the cursor unmoved.
+      const empty = await withPlatform(home, (p) => executeRun(p, synopPipeline, { partition: '2030-01-01', trigger: 'cli' }));
+      assert.equal(empty.status, 'succeeded', empty.error ?? '');
+      assert.deepEqual([empty.files, empty.rows_written, empty.rows_rejected], [0, 0, 0]);
+      assert.equal((await cursorOf(home))?.cursor, latestOf('2024-01-18'));
     });
 
     test('a 4xx answer fails the run with the portal’s error, once (not retried)', async () => {
@@ -158,6 +165,14 @@ describe('ecluse run synop --from/--to', () => {
     assert.equal(n, 72);
     const again = JSON.parse((await ecluse(home, ['run', 'synop', '--from', '2024-01-12', '--to', '2024-01-14', '--json'], env)).stdout) as { skipped: number };
     assert.equal(again.skipped, 3);
+  });
+
+  test('without --input or days: the partition of yesterday (Europe/Paris)', async () => {
+    const home = await tempHome();
+    const r = await ecluse(home, ['run', 'synop', '--json'], { ECLUSE_ODS_URL: ods.url });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as { partition: string; status: string; trigger: string };
+    assert.deepEqual([summary.partition, summary.status], [defaultPartition(), 'succeeded']);
   });
 
   test('--from/--to with --input, another pipeline or one bound only: usage errors', async () => {
