@@ -21,7 +21,8 @@ import { machine } from './stations.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, 'bench', '.work', 'synop');
 const YEAR = { stations: 62, from: '2024-01-01', to: '2024-12-31', seed: 1 };
-const MEMORY_LIMIT = '400MB';
+// 400MB fails in the load step today (see docs/BENCHMARKS.md, synop): the run's batch is an in-memory temp table.
+const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT ?? '1GB';
 const TOKEN = 'bench-synop-token';
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
