@@ -258,11 +258,12 @@ for (const setup of SETUPS) {
       assert.deepEqual(await statsOf(home), statsBefore);
     });
 
-    test('without --input the run fails saying what to give', async () => {
+    // Without --input a run reads OpenDataSoft (test/pipelines/synop/odsSource.test.ts); a partition that is not a day fails before any request.
+    test('without --input a partition that is not a day fails saying so', async () => {
       const home = await tempHome('ecluse-synop-');
-      const s = await withPlatform(home, (p) => executeRun(p, synopPipeline, { trigger: 'cli' }));
+      const s = await withPlatform(home, (p) => executeRun(p, synopPipeline, { partition: 'someday', trigger: 'cli' }));
       assert.equal(s.status, 'failed');
-      assert.match(s.error ?? '', /give --input/);
+      assert.match(s.error ?? '', /partition "someday" is not a day/);
     });
   });
 }
