@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { defaultPartition } from '../../src/orchestrator/partitions.js';
 import { PIPELINES } from '../../src/pipelines/index.js';
 import { tempHome } from '../helpers/platform.js';
-import { ecluse, ecluseJson, startServer } from '../helpers/cli.js';
+import pg from 'pg';
+import { queueSchemaFor } from '../../src/orchestrator/queue.js';
+import { ecluse, ecluseJson, spawnEcluse, startServer } from '../helpers/cli.js';
+import { dropSchemas, PG_BASE, skipUnless, warehouseFor } from '../helpers/warehouses.js';
 
 interface Backfill {
   partitions: number;
@@ -109,4 +112,40 @@ test('ecluse up catches the last missed tick up once; commands go through it', a
     assert.equal(await again.stop(), 0);
   }
   assert.equal(ecluseJson<{ items: { trigger: string }[] }>(home, ['runs']).items.filter((x) => x.trigger === 'catch-up').length, 1);
+});
+
+test('on PostgreSQL, ecluse up queues partition runs and an ecluse worker process runs them; ecluse runs --logs reads their logs', { skip: await skipUnless('postgres') }, async () => {
+  const { home, env: base } = await landingHome();
+  const url = warehouseFor('postgres', home) as string;
+  const env = { ...base, ECLUSE_WAREHOUSE: url };
+  const server = await startServer(home, 'up', env);
+  const worker = spawnEcluse(home, ['worker', '--concurrency', '2'], env);
+  let workerOut = '';
+  worker.stdout?.on('data', (d: Buffer) => (workerOut += d.toString()));
+  worker.stderr?.on('data', (d: Buffer) => (workerOut += d.toString()));
+  const workerExit = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+  try {
+    assert.match(server.output(), /queued for `ecluse worker`/);
+    // On PostgreSQL the CLI works in its own process; ECLUSE_EXECUTION=queue hands the partitions to the workers.
+    const r = ecluse(home, ['backfill', 'stations', '--from', '2024-11-01', '--to', '2024-11-03', '--json'], { ...env, ECLUSE_EXECUTION: 'queue' });
+    assert.equal(r.status, 0, r.stderr + workerOut);
+    const bf = JSON.parse(r.stdout) as Backfill & { queued?: boolean };
+    assert.deepEqual([bf.succeeded, bf.failed, bf.queued], [3, 0, true]);
+    const json = <T>(args: string[]): T => JSON.parse(ecluse(home, [...args, '--json'], env).stdout) as T;
+    const runs = json<{ items: { run_id: number; pid: number; partition: string; status: string }[] }>(['runs', '--from', '2024-11-01', '--to', '2024-11-03']).items;
+    assert.deepEqual(runs.map((x) => x.status), ['succeeded', 'succeeded', 'succeeded']);
+    assert.ok(runs.every((x) => x.pid === worker.pid), `the worker ran them: ${JSON.stringify(runs)}`);
+    const logs = json<{ items: { msg: string; level: string }[]; total: number }>(['runs', '--logs', String(runs[0]?.run_id)]);
+    assert.equal(logs.items[0]?.msg, 'run started');
+    assert.equal(logs.items.at(-1)?.msg, 'run succeeded');
+    assert.match(ecluse(home, ['runs', '--logs', String(runs[0]?.run_id)], env).stdout, /INFO {2}run started/);
+  } finally {
+    worker.kill('SIGTERM');
+    assert.equal(await workerExit, 0, workerOut);
+    assert.equal(await server.stop(), 0);
+    await dropSchemas([home]);
+    const c = new pg.Client({ connectionString: PG_BASE });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${queueSchemaFor(url)}" CASCADE`).finally(() => c.end());
+  }
 });
