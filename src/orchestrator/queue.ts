@@ -85,18 +85,21 @@ export class RunQueue {
     });
     // Two processes installing the schema at once would collide on the catalog: serialise like the warehouse's DDL.
     const db = new pg.Pool({ ...target.config, max: 3 });
-    const guard = await db.connect();
     try {
-      await guard.query(`SELECT pg_advisory_lock(hashtext('ecluse-queue-ddl'))`);
-      await boss.start();
-      if (!(await boss.getQueue(QUEUE_NAME))) await boss.createQueue(QUEUE_NAME, { name: QUEUE_NAME, retryLimit: 5, retryDelay: 1, expireInSeconds: JOB_EXPIRE_S });
+      const guard = await db.connect();
+      try {
+        await guard.query(`SELECT pg_advisory_lock(hashtext('ecluse-queue-ddl'))`);
+        await boss.start();
+        if (!(await boss.getQueue(QUEUE_NAME))) await boss.createQueue(QUEUE_NAME, { name: QUEUE_NAME, retryLimit: 5, retryDelay: 1, expireInSeconds: JOB_EXPIRE_S });
+      } finally {
+        await guard.query(`SELECT pg_advisory_unlock(hashtext('ecluse-queue-ddl'))`).catch(() => {});
+        guard.release();
+      }
     } catch (err) {
+      // The guard is back in the pool by now, so ending the pool does not wait for it.
       await boss.stop({ graceful: false, wait: false }).catch(() => {});
       await db.end().catch(() => {});
       throw new Error(`cannot open the run queue (schema ${schema}) on ${target.display}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      await guard.query(`SELECT pg_advisory_unlock(hashtext('ecluse-queue-ddl'))`).catch(() => {});
-      guard.release();
     }
     return new RunQueue(boss, db, schema);
   }
