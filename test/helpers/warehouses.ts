@@ -54,7 +54,8 @@ export async function dropSchemas(homes: readonly string[]): Promise<void> {
   const c = new pg.Client({ connectionString: PG_BASE });
   await c.connect();
   try {
-    for (const h of homes) await c.query(`DROP SCHEMA IF EXISTS "${schemaFor(h)}" CASCADE`);
+    // `<schema>_queue` is pg-boss's, created when a test queues runs on that warehouse.
+    for (const h of homes) await c.query(`DROP SCHEMA IF EXISTS "${schemaFor(h)}", "${schemaFor(h)}_queue" CASCADE`);
   } finally {
     await c.end();
   }
