@@ -1,12 +1,15 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { defaultPartition } from '../orchestrator/partitions.js';
 import { executeRun } from '../orchestrator/runner.js';
 import { stationsPipeline } from '../pipelines/stations/pipeline.js';
+import { synopPipeline } from '../pipelines/synop/pipeline.js';
 import { openPlatform, readConfig } from './platform.js';
 import { describeRun } from './summary.js';
 import { assertNoServer, serve } from './up.js';
 
 /**
- * `npm start`: on an empty home (no run yet), generate a small sample and run the pipeline once, so a
+ * `npm start`: on an empty home (no run yet), generate small samples and run the pipelines once, so a
  * new user sees the platform work end to end; then serve the API like `ecluse up`.
  */
 export async function startCommand(): Promise<void> {
@@ -21,6 +24,15 @@ export async function startCommand(): Promise<void> {
       const generated = await generateStations({ stations: 6, days: 3, out: sample });
       console.log(`  ${generated.files.length} files, ${generated.reports} reports`);
       console.log(describeRun(await executeRun(platform, stationsPipeline, { inputs: [sample], trigger: 'start' })));
+      // A month of SYNOP for a few cities, so the dashboard's cities page has something to show offline.
+      const synopDir = join(config.home, 'sample', 'synop');
+      await mkdir(synopDir, { recursive: true });
+      const to = defaultPartition(new Date());
+      const from = new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
+      const { writeSynop } = await import('../connectors/generators/synop.js');
+      const synop = await writeSynop(join(synopDir, 'synop.jsonl'), 'jsonl', { stations: 6, from, to });
+      console.log(`  synop: ${synop.rows} observations, ${from} to ${to}`);
+      console.log(describeRun(await executeRun(platform, synopPipeline, { inputs: [synopDir], trigger: 'start' })));
     } else {
       console.log(`ecluse home ${config.home} already holds data; serving it.`);
     }

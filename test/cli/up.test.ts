@@ -140,7 +140,7 @@ test('a second server for the same home is refused', async () => {
   }
 });
 
-test('npm start on an empty home: sample, one run, then the API; on a second start only serves', async () => {
+test('npm start on an empty home: samples, a run per pipeline, then the API; on a second start only serves', async () => {
   const home = await tempHome('ecluse-start-');
   const t0 = Date.now();
   const first = await startServer(home, 'start', await unscheduled(home));
@@ -152,8 +152,13 @@ test('npm start on an empty home: sample, one run, then the API; on a second sta
     assert.ok(elapsed < 60_000, `/health answered after ${elapsed} ms`);
     assert.match(first.output(), /empty home .* generating a sample/);
     assert.match(first.output(), /run 1 stations \[adhoc-1\]: succeeded/);
+    assert.match(first.output(), /run 2 synop \[adhoc-2\]: succeeded/);
     const stations = (await (await fetch(`${first.url}/stations`)).json()) as { total: number };
     assert.ok(stations.total >= 6);
+    // The dashboard's cities page has a month of daily statistics for each sample city.
+    const cities = (await (await fetch(`${first.url}/curated/cities`)).json()) as { total: number; items: { days: number }[] };
+    assert.equal(cities.total, 6);
+    assert.ok(cities.items.every((c) => c.days >= 29), JSON.stringify(cities.items));
   } finally {
     assert.equal(await first.stop(), 0);
   }
