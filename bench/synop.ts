@@ -21,8 +21,8 @@ import { machine } from './stations.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, 'bench', '.work', 'synop');
 const YEAR = { stations: 62, from: '2024-01-01', to: '2024-12-31', seed: 1 };
-// No limit by default: with memory_limit 400MB or 1GB a year's run fails today in the load step (the
-// partitioned Parquet write of staging; see docs/BENCHMARKS.md, synop). BENCH_MEMORY_LIMIT=… to try one.
+// No limit by default, as a user's first run; BENCH_MEMORY_LIMIT=… sets one (the staging Parquet write
+// then runs in several COPYs: see docs/BENCHMARKS.md, synop).
 const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT;
 const TOKEN = 'bench-synop-token';
 

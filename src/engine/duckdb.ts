@@ -101,6 +101,17 @@ export class DuckSession {
     });
   }
 
+  /** DuckDB's `memory_limit` in bytes (set, or DuckDB's default of 80 % of the machine's memory). */
+  async memoryLimitBytes(): Promise<number> {
+    const text = String(await this.scalar(`SELECT current_setting('memory_limit')`));
+    const m = /^([\d.]+)\s*(bytes|[KMGT]i?B)$/i.exec(text.trim());
+    if (!m) throw new Error(`unexpected memory_limit "${text}"`);
+    const unit = (m[2] as string).toUpperCase();
+    const power = { BYTES: 0, KB: 1, KIB: 1, MB: 2, MIB: 2, GB: 3, GIB: 3, TB: 4, TIB: 4 }[unit] ?? 0;
+    const base = unit.includes('I') || unit === 'BYTES' ? 1024 : 1000;
+    return Math.round(Number(m[1]) * base ** power);
+  }
+
   async scalar<T = unknown>(sql: string, params?: Params): Promise<T | undefined> {
     const reader = await this.connection.runAndReadAll(sql, params);
     const rows = reader.getRowsJS();

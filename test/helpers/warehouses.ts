@@ -1,4 +1,6 @@
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 
 /** The warehouses every warehouse-facing suite runs against. */
@@ -9,21 +11,50 @@ export const PG_BASE = process.env.ECLUSE_TEST_PG ?? 'postgres://postgres@127.0.
 
 let available: Promise<string | null> | undefined;
 
-/** null when PostgreSQL answers, else why not. */
+/**
+ * null when `connect` succeeds, else why not. A few tries with a generous timeout: on a loaded machine
+ * (CI running beside other work) a first connection can take seconds, and that must not read as "absent".
+ * A laptop without the service is refused at once, so the tries cost it little.
+ */
+async function probe(connect: () => Promise<void>): Promise<string | null> {
+  let problem = '';
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await connect();
+      return null;
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return problem;
+}
+
 function postgresProblem(): Promise<string | null> {
-  available ??= (async () => {
-    const c = new pg.Client({ connectionString: PG_BASE, connectionTimeoutMillis: 3000 });
+  available ??= probe(async () => {
+    const c = new pg.Client({ connectionString: PG_BASE, connectionTimeoutMillis: 10_000 });
     try {
       await c.connect();
       await c.query('SELECT 1');
-      return null;
-    } catch (err) {
-      return (err as Error).message;
     } finally {
       await c.end().catch(() => {});
     }
-  })();
+  });
   return available;
+}
+
+/** The test MariaDB (root, no password); override with ECLUSE_TEST_MYSQL. */
+export const MYSQL_BASE = process.env.ECLUSE_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306/test';
+
+/** false to run, or why not; in CI (CI=true) an absent MariaDB is a failure. */
+export async function skipUnlessMysql(): Promise<string | false> {
+  const problem = await probe(async () => {
+    const c = await mysql.createConnection({ uri: MYSQL_BASE, connectTimeout: 10_000 });
+    await c.end();
+  });
+  if (problem === null) return false;
+  if (process.env.CI === 'true') throw new Error(`MariaDB is required in CI but does not answer at ${MYSQL_BASE}: ${problem}`);
+  return `MariaDB not available at ${MYSQL_BASE} (${problem})`;
 }
 
 /**
@@ -38,9 +69,14 @@ export async function skipUnless(kind: WarehouseKind): Promise<string | false> {
   return `PostgreSQL not available at ${PG_BASE} (${problem})`;
 }
 
-/** A schema per test home, so suites never see each other's tables. */
+/**
+ * A schema per test home, so suites never see each other's tables: named after the home's folder, plus a
+ * hash of its whole path, since two suites may name a sub-folder alike (`…/reference`) and a developer may
+ * run suites in parallel.
+ */
 export function schemaFor(home: string): string {
-  return `ecluse_t_${basename(home).replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`;
+  const name = basename(home).replace(/[^A-Za-z0-9]/g, '_').toLowerCase().slice(0, 40);
+  return `ecluse_t_${name}_${createHash('sha1').update(resolve(home)).digest('hex').slice(0, 8)}`;
 }
 
 /** The ECLUSE_WAREHOUSE value for a home: undefined (the embedded default) or a PostgreSQL URL with its own schema. */

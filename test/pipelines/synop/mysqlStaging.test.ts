@@ -10,23 +10,10 @@ import { synopPipeline } from '../../../src/pipelines/synop/pipeline.js';
 import { cityViewName, MYSQL_TABLE, redactUrl } from '../../../src/pipelines/synop/mysqlStaging.js';
 import { buildApp } from '../../../src/server/app.js';
 import { openPlatform, tempHome, withPlatform } from '../../helpers/platform.js';
+import { MYSQL_BASE, skipUnlessMysql } from '../../helpers/warehouses.js';
 
-/** The test MariaDB (root, no password); override with ECLUSE_TEST_MYSQL. */
-const MYSQL_BASE = process.env.ECLUSE_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306/test';
 /** A database of this file's own: the table name is fixed, other suites must not see it. */
 const DB = `ecluse_t_mysqlstaging_${process.pid}`;
-
-/** false to run, or why not; in CI (CI=true) an absent MariaDB is a failure. */
-async function skipUnlessMysql(): Promise<string | false> {
-  try {
-    const c = await mysql.createConnection({ uri: MYSQL_BASE, connectTimeout: 3000 });
-    await c.end();
-    return false;
-  } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`MariaDB is required in CI but does not answer at ${MYSQL_BASE}: ${(err as Error).message}`, { cause: err });
-    return `MariaDB not available at ${MYSQL_BASE} (${(err as Error).message})`;
-  }
-}
 
 function urlOf(db: string): string {
   const u = new URL(MYSQL_BASE);

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DuckSession } from '../../../src/engine/duckdb.js';
+import { stationGroups } from '../../../src/pipelines/synop/load.js';
+
+const MiB = 1024 * 1024;
+
+test('memoryLimitBytes reads the session memory_limit, whatever unit DuckDB prints', async () => {
+  for (const [limit, expected] of [
+    ['500MB', 500_000_000],
+    ['1GB', 1_000_000_000],
+    ['300MiB', 300 * MiB],
+  ] as const) {
+    const s = await DuckSession.open(':memory:', { memoryLimit: limit });
+    try {
+      // DuckDB prints it rounded (e.g. "476.8 MiB"): within 0.1 %.
+      const got = await s.memoryLimitBytes();
+      assert.ok(Math.abs(got - expected) / expected < 0.001, `${limit}: ${got}`);
+    } finally {
+      s.close();
+    }
+  }
+});
+
+test('staging partitions are written in one COPY when they fit the memory limit, else in groups of whole stations', () => {
+  const year = new Map(Array.from({ length: 62 }, (_, i) => [String(7000 + i), 12] as const));
+  assert.equal(stationGroups(year, 16 * 1024 * MiB).length, 1, 'a generous limit: one COPY');
+  const tight = stationGroups(year, 500 * 1000 * 1000);
+  // 500 MB / 5 MiB per open partition = 95 partitions: 7 stations of 12 months per COPY.
+  assert.deepEqual(tight.map((g) => g.length), [7, 7, 7, 7, 7, 7, 7, 7, 6]);
+  assert.deepEqual(tight.flat(), [...year.keys()], 'every station once, in order');
+  // A station bigger than the budget still gets a COPY of its own.
+  assert.deepEqual(stationGroups(new Map([['a', 500], ['b', 1]]), 100 * MiB), [['a'], ['b']]);
+});
