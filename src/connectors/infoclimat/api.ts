@@ -4,6 +4,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { readSome } from '../http/errorBody.js';
 
 /**
  * The InfoClimat open-data API (FORMATS.md §1): one day of the given stations, saved unchanged as the
@@ -108,23 +109,6 @@ function apiMessage(text: string): string {
   }
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
-}
-
-/** Reads at most `limit` bytes of an error body: enough for a message, bounded whatever the server sends. */
-async function readSome(res: Response, limit = 4096): Promise<string> {
-  if (!res.body) return '';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= limit) break;
-    }
-  } catch {
-    // a broken error body still leaves the status to report
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 /**

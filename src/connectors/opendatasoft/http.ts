@@ -1,6 +1,5 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { readSome } from '../http/errorBody.js';
 
 /**
  * One HTTP GET against an OpenDataSoft portal, retried: network errors, timeouts, 5xx and 429 wait with
@@ -92,23 +91,6 @@ export function serverWaitMs(headers: Headers, now: number): number | null {
     }
   }
   return waits.length === 0 ? null : Math.max(0, ...waits);
-}
-
-/** Reads at most `limit` bytes of an error body: enough for a message, bounded whatever the server sends. */
-async function readSome(res: Response, limit = 8192): Promise<string> {
-  if (!res.body) return '';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= limit) break;
-    }
-  } catch {
-    // a broken error body still leaves the status to report
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 /** An abort signal that fires after `ms` without a `touch()`. */

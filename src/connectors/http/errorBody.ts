@@ -1,0 +1,19 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+/** Reads at most `limit` bytes of an error body: enough for a message, bounded whatever the server sends. */
+export async function readSome(res: Response, limit = 8192): Promise<string> {
+  if (!res.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= limit) break;
+    }
+  } catch {
+    // a broken error body still leaves the status to report
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
