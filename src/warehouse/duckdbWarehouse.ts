@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { DatabaseBusyError, DuckSession, timestampValue, type Row } from '../engine/duckdb.js';
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
-import { METADATA_DDL, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import { cancelRequested, insertRunLogs, METADATA_DDL, requestCancel, RUN_COLUMNS, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
@@ -177,20 +177,17 @@ export class DuckDBWarehouse implements Warehouse {
     this.locks.release(lock);
   }
 
-  /** Through the autocommitting reader connection: outside the run's transaction (appends never conflict). */
-  async insertRunLogs(lines: readonly RunLogLine[]): Promise<void> {
-    if (lines.length === 0) return;
-    const { sql, params } = runLogInsert(lines);
-    await this.meta.exec(sql, params);
+  /** Through the autocommitting connection: outside the run's transaction. */
+  insertRunLogs(lines: readonly RunLogLine[]): Promise<void> {
+    return insertRunLogs(this.meta, lines);
   }
 
-  async requestCancel(runId: number): Promise<boolean> {
-    return (await this.meta.exec(`UPDATE runs SET cancel_requested = true WHERE run_id = $1 AND status = 'running'`, [runId])) === 1;
+  requestCancel(runId: number): Promise<boolean> {
+    return requestCancel(this.meta, runId);
   }
 
-  async cancelRequested(runId: number): Promise<boolean> {
-    const rows = await this.meta.rows(`SELECT cancel_requested FROM runs WHERE run_id = $1`, [runId]);
-    return rows[0]?.cancel_requested === true;
+  cancelRequested(runId: number): Promise<boolean> {
+    return cancelRequested(this.meta, runId);
   }
 
   async listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }> {

@@ -1,4 +1,5 @@
 import { plainValue } from '../engine/duckdb.js';
+import type { MetaSql } from './runLocks.js';
 
 /** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
 
@@ -152,4 +153,21 @@ export function runLogInsert(lines: readonly RunLogLine[]): { sql: string; param
     return `($${i + 1}, $${i + 2}, CAST($${i + 3} AS TIMESTAMP), $${i + 4}, $${i + 5}, CAST($${i + 6} AS JSON))`;
   });
   return { sql: `INSERT INTO run_logs (run_id, seq, logged_at, level, msg, data) VALUES ${tuples.join(', ')}`, params };
+}
+
+/** Stores log lines through `db`, the warehouse's autocommitting connection (appends never conflict). */
+export async function insertRunLogs(db: MetaSql, lines: readonly RunLogLine[]): Promise<void> {
+  if (lines.length === 0) return;
+  const { sql, params } = runLogInsert(lines);
+  await db.exec(sql, params);
+}
+
+/** Flags a running run for cancellation; false when it is not running. */
+export async function requestCancel(db: MetaSql, runId: number): Promise<boolean> {
+  return (await db.exec(`UPDATE runs SET cancel_requested = true WHERE run_id = $1 AND status = 'running'`, [runId])) === 1;
+}
+
+export async function cancelRequested(db: MetaSql, runId: number): Promise<boolean> {
+  const rows = await db.rows(`SELECT cancel_requested FROM runs WHERE run_id = $1`, [runId]);
+  return rows[0]?.cancel_requested === true;
 }

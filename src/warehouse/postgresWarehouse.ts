@@ -11,7 +11,7 @@ import { DuckSession, isoUtc, literal, type Row } from '../engine/duckdb.js';
 import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
-import { METADATA_DDL, RUN_COLUMNS, runLogInsert, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import { cancelRequested, insertRunLogs, METADATA_DDL, requestCancel, RUN_COLUMNS, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { acquireRunLock, isAlive, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
 
@@ -228,19 +228,17 @@ export class PostgresWarehouse implements Warehouse {
     return releaseRunLock(this.meta, lock);
   }
 
-  async insertRunLogs(lines: readonly RunLogLine[]): Promise<void> {
-    if (lines.length === 0) return;
-    const { sql, params } = runLogInsert(lines);
-    await this.meta.exec(sql, params);
+  /** Through the autocommitting connection: outside the run's transaction. */
+  insertRunLogs(lines: readonly RunLogLine[]): Promise<void> {
+    return insertRunLogs(this.meta, lines);
   }
 
-  async requestCancel(runId: number): Promise<boolean> {
-    return (await this.meta.exec(`UPDATE runs SET cancel_requested = true WHERE run_id = $1 AND status = 'running'`, [runId])) === 1;
+  requestCancel(runId: number): Promise<boolean> {
+    return requestCancel(this.meta, runId);
   }
 
-  async cancelRequested(runId: number): Promise<boolean> {
-    const rows = await this.meta.rows(`SELECT cancel_requested FROM runs WHERE run_id = $1`, [runId]);
-    return rows[0]?.cancel_requested === true;
+  cancelRequested(runId: number): Promise<boolean> {
+    return cancelRequested(this.meta, runId);
   }
 
   async listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }> {
