@@ -50,6 +50,7 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
   let browser: Browser;
   let base: string;
   let stationsRunId: number;
+  let pagedRunId: number;
 
   const api = async <T = List>(path: string): Promise<T> => {
     const r = await fetch(`${base}${path}`);
@@ -97,6 +98,11 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     // A second, later run: the overview's duration sparkline has more than one point.
     const again = await executeRun(platform, stationsPipeline, { inputs: [await writeInputs(join(home, 'in', 'more'), { 'oct3.json': dayResponse('2024-10-03') })], trigger: 'cli' });
     assert.equal(again.status, 'succeeded', again.error ?? '');
+    // More rejects than a page holds (50): the run page pages through them. On a day no other test looks at.
+    const manyBad = Array.from({ length: 60 }, (_, i) => synopRow(`2024-09-01 ${String(Math.floor(i / 6)).padStart(2, '0')}:${String((i % 6) * 10).padStart(2, '0')}:00`, 'n/a'));
+    const paged = await executeRun(platform, stationsPipeline, { inputs: [await writeInputs(join(home, 'in', 'paged'), { 'sep1.json': response({ '07015': manyBad }) })], trigger: 'cli' });
+    assert.equal(paged.status, 'succeeded', paged.error ?? '');
+    pagedRunId = paged.run_id;
 
     const synopIn = join(home, 'in', 'synop');
     await mkdir(synopIn, { recursive: true });
@@ -200,6 +206,28 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     assert.equal(await page.locator('[data-testid="rejects-table"] tbody tr').count(), Math.min(50, rejects.total));
     await page.close();
     await screenshots('run', `/?page=run&id=${stationsRunId}`, '[data-testid="rejects-table"]');
+  });
+
+  test("the pager: a run's rejects by pages of 50, the offset in the URL", async () => {
+    const rejects = await api(`/rejects?run=${pagedRunId}`);
+    assert.equal(rejects.total, 60);
+    const page = await open(`/?page=run&id=${pagedRunId}`, '[data-testid="pager"]');
+    const rows = () => page.locator('[data-testid="rejects-table"] tbody tr').count();
+    const next = page.locator('[data-testid="pager"] button:text("Next")');
+    const previous = page.locator('[data-testid="pager"] button:text("Previous")');
+    assert.equal(await rows(), 50);
+    assert.match((await page.textContent('[data-testid="pager"] span')) ?? '', /^1–50 of 60$/);
+    assert.ok(await previous.isDisabled());
+    await next.click();
+    await page.waitForURL(/offset=50/);
+    await page.waitForFunction(`document.querySelectorAll('[data-testid="rejects-table"] tbody tr').length === 10`);
+    assert.match((await page.textContent('[data-testid="pager"] span')) ?? '', /^51–60 of 60$/);
+    assert.ok(await next.isDisabled());
+    // Back to the first page: offset 0 is left out of the URL, not written as offset=0.
+    await previous.click();
+    await page.waitForFunction(`document.querySelectorAll('[data-testid="rejects-table"] tbody tr').length === 50`);
+    assert.doesNotMatch(page.url(), /offset=/);
+    await page.close();
   });
 
   test('stations: scatter of every located station and the table', async () => {

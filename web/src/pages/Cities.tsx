@@ -86,6 +86,21 @@ function CompareChart({ a, b, aName, bName, metric, days }: { a: Row[]; b: Row[]
   return <Chart option={option} height={300} testId="compare-chart" label={`${aName} and ${bName}`} />;
 }
 
+function MonthSelect({ label, name, value, onChange }: { label: string; name: string; value: number; onChange: (month: number) => void }) {
+  return (
+    <label>
+      {label}
+      <select name={name} value={value} onChange={(e) => onChange(Number(e.target.value))}>
+        {MONTHS.map((month, i) => (
+          <option key={month} value={i + 1}>
+            {month}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function rowsOf(state: ApiState<List<Row>>): Row[] | null {
   return state.status === 'ok' ? state.data.items : null;
 }
@@ -135,26 +150,9 @@ function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
             ))}
           </select>
         </label>
-        <label>
-          From
-          <select name="m1" value={m1} onChange={(e) => set({ m1: e.target.value, m2: Math.max(Number(e.target.value), m2) })}>
-            {MONTHS.map((name, i) => (
-              <option key={name} value={i + 1}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          To
-          <select name="m2" value={m2} onChange={(e) => set({ m2: e.target.value, m1: Math.min(Number(e.target.value), m1) })}>
-            {MONTHS.map((name, i) => (
-              <option key={name} value={i + 1}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </label>
+        {/* Moving one end past the other drags it along: the range never runs backwards. */}
+        <MonthSelect label="From" name="m1" value={m1} onChange={(m) => set({ m1: m, m2: Math.max(m, m2) })} />
+        <MonthSelect label="To" name="m2" value={m2} onChange={(m) => set({ m2: m, m1: Math.min(m, m1) })} />
         <label>
           Metric
           <select name="metric" value={metric} onChange={(e) => set({ metric: e.target.value })}>

@@ -2,7 +2,8 @@ import type { LakeObject, List, RawFile } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
 import { formatBytes, formatCount, formatInstant } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
-import { Async, Empty, Pager } from '../components/States.js';
+import { ListTable } from '../components/ListTable.js';
+import { Async } from '../components/States.js';
 import { update } from '../router.js';
 import { useApi } from '../useApi.js';
 
@@ -23,53 +24,43 @@ function RawFiles({ q }: { q: QueryState }) {
   const offset = intParam(q.offset, 0);
   const files = useApi<List<RawFile>>(apiUrl('/raw/files', { pipeline: q.pipeline, limit: PAGE, offset }));
   return (
-    <Async state={files} what="raw files">
-      {(d) =>
-        d.items.length === 0 ? (
-          <Empty>The raw zone is empty: files land here when a pipeline runs.</Empty>
-        ) : (
-          <>
-            <div className="table-wrap">
-              <table data-testid="lake-table">
-                <thead>
-                  <tr>
-                    <th>File</th>
-                    <th>Pipeline / source</th>
-                    <th className="num">Size</th>
-                    <th>SHA-256</th>
-                    <th>Received</th>
-                    <th></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.items.map((f) => (
-                    <tr key={f.key}>
-                      <td className="mono" title={f.key}>
-                        {f.name}
-                      </td>
-                      <td>
-                        {f.pipeline} / {f.source}
-                      </td>
-                      <td className="num">{formatBytes(f.size)}</td>
-                      <td>
-                        <Hash sha256={f.sha256} />
-                      </td>
-                      <td>{formatInstant(f.received_at)}</td>
-                      <td>
-                        <a href={`/raw/files/${f.key}`} download={f.name} data-testid="download">
-                          Download
-                        </a>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager total={d.total} limit={PAGE} offset={offset} onChange={(o) => update(q, { offset: o || undefined })} />
-          </>
-        )
+    <ListTable
+      state={files}
+      what="raw files"
+      empty="The raw zone is empty: files land here when a pipeline runs."
+      testId="lake-table"
+      paging={{ q, limit: PAGE, offset }}
+      head={
+        <>
+          <th>File</th>
+          <th>Pipeline / source</th>
+          <th className="num">Size</th>
+          <th>SHA-256</th>
+          <th>Received</th>
+          <th></th>
+        </>
       }
-    </Async>
+      row={(f) => (
+        <tr key={f.key}>
+          <td className="mono" title={f.key}>
+            {f.name}
+          </td>
+          <td>
+            {f.pipeline} / {f.source}
+          </td>
+          <td className="num">{formatBytes(f.size)}</td>
+          <td>
+            <Hash sha256={f.sha256} />
+          </td>
+          <td>{formatInstant(f.received_at)}</td>
+          <td>
+            <a href={`/raw/files/${f.key}`} download={f.name} data-testid="download">
+              Download
+            </a>
+          </td>
+        </tr>
+      )}
+    />
   );
 }
 
@@ -78,37 +69,27 @@ function ZoneObjects({ q, zone }: { q: QueryState; zone: Zone }) {
   const offset = intParam(q.offset, 0);
   const objects = useApi<List<LakeObject>>(apiUrl('/lake/files', { zone, prefix: q.prefix, limit: PAGE, offset }));
   return (
-    <Async state={objects} what={`${zone} objects`}>
-      {(d) =>
-        d.items.length === 0 ? (
-          <Empty>The {zone} zone holds no object yet.</Empty>
-        ) : (
-          <>
-            <div className="table-wrap">
-              <table data-testid="lake-table">
-                <thead>
-                  <tr>
-                    <th>Key</th>
-                    <th className="num">Size</th>
-                    <th>Written</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.items.map((o) => (
-                    <tr key={o.key}>
-                      <td className="mono">{o.key}</td>
-                      <td className="num">{formatBytes(o.size)}</td>
-                      <td>{formatInstant(o.modified_at)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager total={d.total} limit={PAGE} offset={offset} onChange={(o) => update(q, { offset: o || undefined })} />
-          </>
-        )
+    <ListTable
+      state={objects}
+      what={`${zone} objects`}
+      empty={`The ${zone} zone holds no object yet.`}
+      testId="lake-table"
+      paging={{ q, limit: PAGE, offset }}
+      head={
+        <>
+          <th>Key</th>
+          <th className="num">Size</th>
+          <th>Written</th>
+        </>
       }
-    </Async>
+      row={(o) => (
+        <tr key={o.key}>
+          <td className="mono">{o.key}</td>
+          <td className="num">{formatBytes(o.size)}</td>
+          <td>{formatInstant(o.modified_at)}</td>
+        </tr>
+      )}
+    />
   );
 }
 

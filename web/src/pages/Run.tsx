@@ -4,8 +4,9 @@ import { apiUrl } from '../lib/api.js';
 import { formatCount, formatDuration, formatInstant, plural } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
 import { Chart } from '../components/Chart.js';
-import { Async, Empty, ErrorBox, Pager, StatusBadge } from '../components/States.js';
-import { Link, update } from '../router.js';
+import { ListTable } from '../components/ListTable.js';
+import { Async, Empty, ErrorBox, StatusBadge } from '../components/States.js';
+import { Link } from '../router.js';
 import { useApi } from '../useApi.js';
 
 const PAGE = 50;
@@ -31,45 +32,35 @@ function Rejects({ q, runId }: { q: QueryState; runId: number }) {
   const offset = intParam(q.offset, 0);
   const rejects = useApi<List<Reject>>(apiUrl('/rejects', { run: runId, limit: PAGE, offset }));
   return (
-    <Async state={rejects} what="rejects">
-      {(d) =>
-        d.items.length === 0 ? (
-          <Empty>This run rejected nothing.</Empty>
-        ) : (
-          <>
-            <p className="muted">{plural(d.total, 'reject')}</p>
-            <div className="table-wrap">
-              <table data-testid="rejects-table">
-                <thead>
-                  <tr>
-                    <th>File</th>
-                    <th className="num">Row</th>
-                    <th>Field</th>
-                    <th>Value</th>
-                    <th>Reason</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.items.map((r, i) => (
-                    <tr key={`${offset + i}`} className={r.whole_record ? 'whole' : ''}>
-                      <td className="mono">
-                        {r.file}
-                        {r.sheet ? ` [${r.sheet}]` : ''}
-                      </td>
-                      <td className="num">{r.row ?? '—'}</td>
-                      <td>{r.field ?? <span className="muted">(record)</span>}</td>
-                      <td className="mono">{r.value ?? '—'}</td>
-                      <td>{r.reason}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager total={d.total} limit={PAGE} offset={offset} onChange={(o) => update(q, { offset: o || undefined })} />
-          </>
-        )
+    <ListTable
+      state={rejects}
+      what="rejects"
+      empty="This run rejected nothing."
+      testId="rejects-table"
+      paging={{ q, limit: PAGE, offset }}
+      intro={(d) => <p className="muted">{plural(d.total, 'reject')}</p>}
+      head={
+        <>
+          <th>File</th>
+          <th className="num">Row</th>
+          <th>Field</th>
+          <th>Value</th>
+          <th>Reason</th>
+        </>
       }
-    </Async>
+      row={(r, i) => (
+        <tr key={`${offset + i}`} className={r.whole_record ? 'whole' : ''}>
+          <td className="mono">
+            {r.file}
+            {r.sheet ? ` [${r.sheet}]` : ''}
+          </td>
+          <td className="num">{r.row ?? '—'}</td>
+          <td>{r.field ?? <span className="muted">(record)</span>}</td>
+          <td className="mono">{r.value ?? '—'}</td>
+          <td>{r.reason}</td>
+        </tr>
+      )}
+    />
   );
 }
 

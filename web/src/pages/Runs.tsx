@@ -2,7 +2,8 @@ import type { List, RunRecord } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
 import { formatCount, formatDuration, formatInstant } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
-import { Async, Empty, Pager, StatusBadge } from '../components/States.js';
+import { ListTable } from '../components/ListTable.js';
+import { StatusBadge } from '../components/States.js';
 import { Link, update } from '../router.js';
 import { useApi } from '../useApi.js';
 
@@ -43,51 +44,41 @@ export function RunsPage({ q }: { q: QueryState }) {
           <input type="date" name="to" value={q.to ?? ''} onChange={(e) => set({ to: e.target.value || undefined })} />
         </label>
       </form>
-      <Async state={runs} what="runs">
-        {(d) =>
-          d.items.length === 0 ? (
-            <Empty>No run matches these filters.</Empty>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table data-testid="runs-table">
-                  <thead>
-                    <tr>
-                      <th>Run</th>
-                      <th>Pipeline</th>
-                      <th>Status</th>
-                      <th>Partition</th>
-                      <th>Started</th>
-                      <th className="num">Duration</th>
-                      <th className="num">Written</th>
-                      <th className="num">Rejected</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.items.map((r) => (
-                      <tr key={r.run_id}>
-                        <td>
-                          <Link to={{ page: 'run', id: r.run_id }}>#{r.run_id}</Link>
-                        </td>
-                        <td>{r.pipeline}</td>
-                        <td>
-                          <StatusBadge status={r.status} />
-                        </td>
-                        <td>{r.partition || <span className="muted">ad hoc</span>}</td>
-                        <td>{formatInstant(r.started_at)}</td>
-                        <td className="num">{formatDuration(r.duration_ms)}</td>
-                        <td className="num">{formatCount(r.rows_written)}</td>
-                        <td className="num">{formatCount(r.rows_rejected + r.values_rejected)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pager total={d.total} limit={PAGE} offset={offset} onChange={(o) => update(q, { offset: o || undefined })} />
-            </>
-          )
+      <ListTable
+        state={runs}
+        what="runs"
+        empty="No run matches these filters."
+        testId="runs-table"
+        paging={{ q, limit: PAGE, offset }}
+        head={
+          <>
+            <th>Run</th>
+            <th>Pipeline</th>
+            <th>Status</th>
+            <th>Partition</th>
+            <th>Started</th>
+            <th className="num">Duration</th>
+            <th className="num">Written</th>
+            <th className="num">Rejected</th>
+          </>
         }
-      </Async>
+        row={(r) => (
+          <tr key={r.run_id}>
+            <td>
+              <Link to={{ page: 'run', id: r.run_id }}>#{r.run_id}</Link>
+            </td>
+            <td>{r.pipeline}</td>
+            <td>
+              <StatusBadge status={r.status} />
+            </td>
+            <td>{r.partition || <span className="muted">ad hoc</span>}</td>
+            <td>{formatInstant(r.started_at)}</td>
+            <td className="num">{formatDuration(r.duration_ms)}</td>
+            <td className="num">{formatCount(r.rows_written)}</td>
+            <td className="num">{formatCount(r.rows_rejected + r.values_rejected)}</td>
+          </tr>
+        )}
+      />
     </>
   );
 }

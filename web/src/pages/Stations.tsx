@@ -2,7 +2,8 @@ import { useMemo } from 'react';
 import type { List, StationStat } from '../lib/api.js';
 import { formatCount, formatInstant } from '../lib/format.js';
 import { Chart } from '../components/Chart.js';
-import { Async, Empty } from '../components/States.js';
+import { ListTable } from '../components/ListTable.js';
+import { Empty } from '../components/States.js';
 import { Link, navigate } from '../router.js';
 import { useApi } from '../useApi.js';
 
@@ -38,43 +39,33 @@ export function StationsPage() {
   return (
     <>
       <h1>Stations</h1>
-      <Async state={state} what="stations">
-        {(d) =>
-          d.items.length === 0 ? (
-            <Empty>No station yet: run the stations pipeline (ecluse run stations --input …).</Empty>
-          ) : (
-            <>
-              <StationMap items={d.items} />
-              <div className="table-wrap">
-                <table data-testid="stations-table">
-                  <thead>
-                    <tr>
-                      <th>Station</th>
-                      <th>Name</th>
-                      <th>Type</th>
-                      <th className="num">Reports</th>
-                      <th>Last report</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.items.map((s) => (
-                      <tr key={s.id}>
-                        <td>
-                          <Link to={{ page: 'station', id: s.id }}>{s.id}</Link>
-                        </td>
-                        <td>{s.name ?? '—'}</td>
-                        <td>{s.type ?? '—'}</td>
-                        <td className="num">{formatCount(s.reports)}</td>
-                        <td>{formatInstant(s.last_report)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            </>
-          )
+      <ListTable
+        state={state}
+        what="stations"
+        empty="No station yet: run the stations pipeline (ecluse run stations --input …)."
+        testId="stations-table"
+        intro={(d) => <StationMap items={d.items} />}
+        head={
+          <>
+            <th>Station</th>
+            <th>Name</th>
+            <th>Type</th>
+            <th className="num">Reports</th>
+            <th>Last report</th>
+          </>
         }
-      </Async>
+        row={(s) => (
+          <tr key={s.id}>
+            <td>
+              <Link to={{ page: 'station', id: s.id }}>{s.id}</Link>
+            </td>
+            <td>{s.name ?? '—'}</td>
+            <td>{s.type ?? '—'}</td>
+            <td className="num">{formatCount(s.reports)}</td>
+            <td>{formatInstant(s.last_report)}</td>
+          </tr>
+        )}
+      />
     </>
   );
 }
