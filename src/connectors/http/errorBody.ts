@@ -17,3 +17,9 @@ export async function readSome(res: Response, limit = 8192): Promise<string> {
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
+
+/** The start of an error text on one line: what a message can quote without pasting a whole HTML page. */
+export function excerpt(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}

@@ -2,9 +2,9 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { readSome } from '../http/errorBody.js';
+import { excerpt, readSome } from '../http/errorBody.js';
+import { describeNetworkError, isRetryableStatus, retry, retryAfterMs, type Attempt } from '../http/retry.js';
 
 /**
  * The InfoClimat open-data API (FORMATS.md §1): one day of the given stations, saved unchanged as the
@@ -85,15 +85,6 @@ function scrub(text: string, token: string): string {
   return out;
 }
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
-function retryAfterMs(header: string | null, now = Date.now()): number | null {
-  if (!header) return null;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
-
 /** The API's own words from an error body: its `errors` list, or the start of the text. */
 function apiMessage(text: string): string {
   try {
@@ -107,8 +98,7 @@ function apiMessage(text: string): string {
   } catch {
     // not JSON: fall through to the raw text
   }
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+  return excerpt(text);
 }
 
 /**
@@ -134,10 +124,8 @@ async function checkResponse(path: string, url: string, token: string): Promise<
   }
 }
 
-/** Outcome of one attempt: done, or worth another try after `delayMs` (null = the usual backoff). */
-type Attempt = { ok: true; bytes: number } | { ok: false; error: InfoclimatApiError; delayMs: number | null };
-
-async function attempt(opts: FetchInfoclimatDayOptions, url: URL, shown: string): Promise<Attempt> {
+/** One request: the byte count saved, or an error worth another try (`waitMs`: what `Retry-After` asked). */
+async function attempt(opts: FetchInfoclimatDayOptions, url: URL, shown: string): Promise<Attempt<number, InfoclimatApiError>> {
   const fetchImpl = opts.fetchImpl ?? fetch;
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
@@ -146,12 +134,12 @@ async function attempt(opts: FetchInfoclimatDayOptions, url: URL, shown: string)
     res = await fetchImpl(url, { signal, headers: { accept: 'application/json' } });
   } catch (err) {
     if (opts.signal?.aborted) throw err;
-    return { ok: false, error: networkError(err, shown, opts.token, timeout.aborted), delayMs: null };
+    return { ok: false, error: networkError(err, shown, opts.token, timeout.aborted), waitMs: null };
   }
-  if (res.status === 429 || res.status >= 500) {
+  if (isRetryableStatus(res.status)) {
     const body = scrub(apiMessage(await readSome(res)), opts.token);
     const error = new InfoclimatApiError(`InfoClimat ${shown}: HTTP ${res.status}${body ? `: ${body}` : ''}`, shown, res.status);
-    return { ok: false, error, delayMs: retryAfterMs(res.headers.get('retry-after')) };
+    return { ok: false, error, waitMs: retryAfterMs(res.headers.get('retry-after'), Date.now()) };
   }
   if (res.status === 401 || res.status === 403) {
     const body = scrub(apiMessage(await readSome(res)), opts.token);
@@ -175,17 +163,14 @@ async function attempt(opts: FetchInfoclimatDayOptions, url: URL, shown: string)
     await rm(opts.dest, { force: true });
     if (opts.signal?.aborted) throw err;
     // Cut off mid-body (reset, timeout): as retryable as a failed connection.
-    return { ok: false, error: networkError(err, shown, opts.token, timeout.aborted), delayMs: null };
+    return { ok: false, error: networkError(err, shown, opts.token, timeout.aborted), waitMs: null };
   }
-  return { ok: true, bytes };
+  return { ok: true, value: bytes };
 }
 
 function networkError(err: unknown, shown: string, token: string, timedOut: boolean): InfoclimatApiError {
   if (timedOut) return new InfoclimatApiError(`InfoClimat ${shown}: no complete answer in time`, shown);
-  // undici reports "fetch failed" with the socket error as the cause.
-  const e = err as Error & { cause?: { message?: string; code?: string } };
-  const detail = [e.message, e.cause?.code ?? e.cause?.message].filter(Boolean).join(': ');
-  return new InfoclimatApiError(`InfoClimat ${shown}: ${scrub(detail, token)}`, shown);
+  return new InfoclimatApiError(`InfoClimat ${shown}: ${scrub(describeNetworkError(err), token)}`, shown);
 }
 
 /**
@@ -199,26 +184,19 @@ export async function fetchInfoclimatDay(opts: FetchInfoclimatDayOptions): Promi
   const url = infoclimatDayUrl(opts.baseUrl, opts.stations, opts.day, opts.token);
   // Built the same way, so the shown URL keeps the documented `stations[]` spelling.
   const shown = infoclimatDayUrl(opts.baseUrl, opts.stations, opts.day, '***').toString();
-  const attempts = Math.max(1, opts.attempts ?? 3);
   const backoff = opts.backoffMs ?? 1000;
-  const maxRetryAfter = opts.maxRetryAfterMs ?? 120_000;
-  const sleep = opts.sleep ?? ((ms: number) => sleepFor(ms, undefined, { signal: opts.signal }));
-  let last: InfoclimatApiError | null = null;
-  for (let i = 0; i < attempts; i++) {
-    const r = await attempt(opts, url, shown);
-    if (r.ok) {
-      await checkResponse(opts.dest, shown, opts.token).catch(async (err: unknown) => {
-        await rm(opts.dest, { force: true });
-        throw err;
-      });
-      return { path: opts.dest, url: shown, bytes: r.bytes };
-    }
-    last = r.error;
-    if (i === attempts - 1) break;
-    if (r.delayMs !== null && r.delayMs > maxRetryAfter) {
-      throw new InfoclimatApiError(`${r.error.message} (the server asks to retry after ${Math.ceil(r.delayMs / 1000)} s)`, shown, r.error.status);
-    }
-    await sleep(r.delayMs ?? backoff * 2 ** i);
-  }
-  throw new InfoclimatApiError(`${last?.message ?? 'InfoClimat: failed'} (after ${attempts} attempts)`, shown, last?.status);
+  const bytes = await retry(() => attempt(opts, url, shown), {
+    attempts: opts.attempts ?? 3,
+    delayMs: (i, waitMs) => waitMs ?? backoff * 2 ** i,
+    maxServerWaitMs: opts.maxRetryAfterMs ?? 120_000,
+    waitTooLong: (last, waitMs) => new InfoclimatApiError(`${last.message} (the server asks to retry after ${Math.ceil(waitMs / 1000)} s)`, shown, last.status),
+    exhausted: (last, attempts) => new InfoclimatApiError(`${last.message} (after ${attempts} attempts)`, shown, last.status),
+    sleep: opts.sleep,
+    signal: opts.signal,
+  });
+  await checkResponse(opts.dest, shown, opts.token).catch(async (err: unknown) => {
+    await rm(opts.dest, { force: true });
+    throw err;
+  });
+  return { path: opts.dest, url: shown, bytes };
 }

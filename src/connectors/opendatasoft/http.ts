@@ -1,5 +1,5 @@
-import { setTimeout as sleepFor } from 'node:timers/promises';
-import { readSome } from '../http/errorBody.js';
+import { excerpt, readSome } from '../http/errorBody.js';
+import { describeNetworkError, isRetryableStatus, retry, retryAfterMs, type Attempt } from '../http/retry.js';
 
 /**
  * One HTTP GET against an OpenDataSoft portal, retried: network errors, timeouts, 5xx and 429 wait with
@@ -61,8 +61,7 @@ export function parseErrorBody(text: string): { errorCode: string | null; messag
   } catch {
     // not JSON: the text itself is the message
   }
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return { errorCode: null, message: flat ? (flat.length > 300 ? `${flat.slice(0, 300)}…` : flat) : null };
+  return { errorCode: null, message: excerpt(text) || null };
 }
 
 /**
@@ -82,14 +81,8 @@ export function serverWaitMs(headers: Headers, now: number): number | null {
       if (!Number.isNaN(at)) waits.push(at - now);
     }
   }
-  const retryAfter = headers.get('retry-after')?.trim();
-  if (retryAfter) {
-    if (/^\d+$/.test(retryAfter)) waits.push(Number(retryAfter) * 1000);
-    else {
-      const at = Date.parse(retryAfter);
-      if (!Number.isNaN(at)) waits.push(at - now);
-    }
-  }
+  const retryAfter = retryAfterMs(headers.get('retry-after'), now);
+  if (retryAfter !== null) waits.push(retryAfter);
   return waits.length === 0 ? null : Math.max(0, ...waits);
 }
 
@@ -111,47 +104,35 @@ function idleSignal(ms: number, outer?: AbortSignal): { signal: AbortSignal; tou
   return { signal, touch: arm, timedOut: () => fired, stop: () => clearTimeout(timer) };
 }
 
-function describe(err: unknown): string {
-  // undici reports "fetch failed" with the socket error as the cause.
-  const e = err as Error & { cause?: { message?: string; code?: string } };
-  return [e?.message ?? String(err), e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ');
-}
-
-type Attempt<T> = { ok: true; value: T } | { ok: false; error: OdsApiError; waitMs: number | null };
-
 /**
  * GETs `url` and hands a 200 response to `onBody`, retrying as described above. `shown` is the URL used in
  * messages (the same URL: ecluse puts no secret in OpenDataSoft URLs, an API key goes in a header).
  */
 export async function getWithRetry<T>(url: URL, headers: Record<string, string>, onBody: BodyHandler<T>, opts: RetryOptions & { signal?: AbortSignal }): Promise<T> {
   const shown = url.toString();
-  const attempts = Math.max(1, opts.attempts ?? 5);
   const backoff = opts.backoffMs ?? 500;
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
   const maxWait = opts.maxRetryWaitMs ?? 300_000;
   const random = opts.random ?? Math.random;
   const now = opts.now ?? Date.now;
-  const sleep = opts.sleep ?? ((ms: number) => sleepFor(ms, undefined, { signal: opts.signal }));
-  let last: OdsApiError | null = null;
-  for (let i = 0; i < attempts; i++) {
-    const r = await attempt(url, shown, headers, onBody, opts, now);
-    if (r.ok) return r.value;
-    last = r.error;
-    if (i === attempts - 1) break;
-    if (r.waitMs !== null && r.waitMs > maxWait) {
-      throw new OdsApiError(`${r.error.message} (the server asks to wait ${Math.ceil(r.waitMs / 1000)} s, more than the ${Math.ceil(maxWait / 1000)} s allowed)`, shown, r.error.status, r.error.errorCode, r.error.apiMessage);
-    }
+  return retry(() => attempt(url, shown, headers, onBody, opts, now), {
+    attempts: opts.attempts ?? 5,
     // Exponential backoff with "equal jitter": half fixed, half random, so clients that failed together
     // do not come back together; a server-given wait is a floor.
-    const exp = Math.min(maxBackoff, backoff * 2 ** i);
-    const jittered = exp / 2 + random() * (exp / 2);
-    await sleep(r.waitMs !== null ? Math.max(r.waitMs, 0) + random() * Math.min(1000, backoff) : jittered);
-  }
-  const e = last!;
-  throw new OdsApiError(`${e.message} (after ${attempts} attempts)`, shown, e.status, e.errorCode, e.apiMessage);
+    delayMs: (i, waitMs) => {
+      const exp = Math.min(maxBackoff, backoff * 2 ** i);
+      const jittered = exp / 2 + random() * (exp / 2);
+      return waitMs !== null ? Math.max(waitMs, 0) + random() * Math.min(1000, backoff) : jittered;
+    },
+    maxServerWaitMs: maxWait,
+    waitTooLong: (e, waitMs) => new OdsApiError(`${e.message} (the server asks to wait ${Math.ceil(waitMs / 1000)} s, more than the ${Math.ceil(maxWait / 1000)} s allowed)`, shown, e.status, e.errorCode, e.apiMessage),
+    exhausted: (e, attempts) => new OdsApiError(`${e.message} (after ${attempts} attempts)`, shown, e.status, e.errorCode, e.apiMessage),
+    sleep: opts.sleep,
+    signal: opts.signal,
+  });
 }
 
-async function attempt<T>(url: URL, shown: string, headers: Record<string, string>, onBody: BodyHandler<T>, opts: RetryOptions & { signal?: AbortSignal }, now: () => number): Promise<Attempt<T>> {
+async function attempt<T>(url: URL, shown: string, headers: Record<string, string>, onBody: BodyHandler<T>, opts: RetryOptions & { signal?: AbortSignal }, now: () => number): Promise<Attempt<T, OdsApiError>> {
   const fetchImpl = opts.fetch ?? fetch;
   const idle = idleSignal(opts.timeoutMs ?? 60_000, opts.signal);
   try {
@@ -160,11 +141,11 @@ async function attempt<T>(url: URL, shown: string, headers: Record<string, strin
       res = await fetchImpl(url, { signal: idle.signal, headers });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      const why = idle.timedOut() ? 'no answer in time' : describe(err);
+      const why = idle.timedOut() ? 'no answer in time' : describeNetworkError(err);
       return { ok: false, error: new OdsApiError(`OpenDataSoft ${shown}: ${why}`, shown), waitMs: null };
     }
     idle.touch();
-    if (res.status === 429 || res.status >= 500) {
+    if (isRetryableStatus(res.status)) {
       const body = parseErrorBody(await readSome(res));
       return { ok: false, error: httpError(shown, res.status, body), waitMs: serverWaitMs(res.headers, now()) };
     }
@@ -176,7 +157,7 @@ async function attempt<T>(url: URL, shown: string, headers: Record<string, strin
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       if (err instanceof RetryableBodyError || idle.timedOut() || isNetworkError(err)) {
-        const why = idle.timedOut() ? 'the body stalled' : describe(err);
+        const why = idle.timedOut() ? 'the body stalled' : describeNetworkError(err);
         return { ok: false, error: new OdsApiError(`OpenDataSoft ${shown}: ${why}`, shown, res.status), waitMs: null };
       }
       throw err;
