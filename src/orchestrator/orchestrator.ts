@@ -15,11 +15,15 @@ export class PartitionBusyError extends Error {
     readonly pipeline: string,
     readonly partition: string,
     readonly holder: LockHolder,
+    /** Queued for a worker rather than running (the PostgreSQL run queue). */
+    readonly queued = false,
   ) {
     super(
-      `${pipeline} [${partition}] is already running` +
-        (holder.run_id !== null ? ` (run ${holder.run_id}` : ' (') +
-        `, pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}); try again when it has finished`,
+      queued
+        ? `${pipeline} [${partition}] is already queued (run ${holder.run_id ?? '?'}); try again when it has finished`
+        : `${pipeline} [${partition}] is already running` +
+            (holder.run_id !== null ? ` (run ${holder.run_id}` : ' (') +
+            `, pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}); try again when it has finished`,
     );
   }
 }
@@ -273,8 +277,17 @@ export class Orchestrator {
   async submitPartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger'], options: PartitionRunOptions = {}): Promise<RunSummary> {
     const runQueue = this.options.runQueue;
     if (!runQueue) return this.runPartition(pipeline, partition, trigger, options);
+    // Answered at once like a local run (409 from the API), rather than queued to be cancelled by the worker.
+    const active = await runQueue.activeRun(pipeline.name, partition);
+    if (active) throw new PartitionBusyError(pipeline.name, partition, active.holder, active.state === 'queued');
     const queued = await runQueue.enqueue(pipeline.name, [partition], trigger);
-    const [result] = await runQueue.waitFor(pipeline.name, queued);
+    const watcher = options.progress && queued[0] ? runQueue.watch(queued[0].run_id, options.progress) : undefined;
+    let result: BackfillResult | undefined;
+    try {
+      [result] = await runQueue.waitFor(pipeline.name, queued);
+    } finally {
+      await watcher?.stop();
+    }
     const run = result?.run_id != null ? await this.platform.warehouse.getRun(result.run_id) : null;
     if (!run) throw new Error(`queued run ${queued[0]?.run_id ?? '?'} of ${pipeline.name} [${partition}] vanished from the runs table`);
     return summaryOf(run);

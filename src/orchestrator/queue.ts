@@ -5,7 +5,7 @@ import { isoUtc } from '../engine/duckdb.js';
 import { parsePostgresUrl } from '../warehouse/postgresWarehouse.js';
 import { holderIsDead, isAlive, type LockHolder } from '../warehouse/runLocks.js';
 import type { BackfillResult } from './orchestrator.js';
-import type { RunRequest } from './pipeline.js';
+import type { ProgressEvent, RunRequest } from './pipeline.js';
 
 /**
  * Partition runs through a PostgreSQL job queue (pg-boss), for `ecluse worker` processes on any number of
@@ -260,6 +260,70 @@ export class RunQueue {
       out.push({ run_id: Number(f.run_id), pipeline: f.pipeline, partition: f.partition, attempt, requeued });
     }
     return out;
+  }
+
+  /**
+   * What keeps a partition from being queued again at once: a live holder of its lock (a worker running it),
+   * else a run of it still queued. Null when it is free (a dead holder's run is the reaper's business).
+   */
+  async activeRun(pipeline: string, partition: string, now = Date.now()): Promise<{ state: 'running' | 'queued'; holder: LockHolder } | null> {
+    const { rows: locks } = await this.db.query<{ owner: string; run_id: string | number | null; pid: number | null; host: string | null; expires_at_ms: string | number }>(
+      `SELECT owner, run_id, pid, host, expires_at_ms FROM run_locks WHERE pipeline = $1 AND partition = $2`,
+      [pipeline, partition],
+    );
+    const lock = locks[0];
+    if (lock) {
+      const holder: LockHolder = { ...lock, run_id: lock.run_id === null ? null : Number(lock.run_id), expires_at_ms: Number(lock.expires_at_ms) };
+      if (!holderIsDead(holder, now)) return { state: 'running', holder };
+    }
+    const { rows } = await this.db.query<{ run_id: string | number }>(
+      `SELECT run_id FROM runs WHERE pipeline = $1 AND partition = $2 AND status = 'queued' ORDER BY run_id LIMIT 1`,
+      [pipeline, partition],
+    );
+    const queued = rows[0];
+    return queued ? { state: 'queued', holder: { owner: 'queue', run_id: Number(queued.run_id), pid: null, host: null, expires_at_ms: now } } : null;
+  }
+
+  /**
+   * Follows a queued run for a caller that waits on it (`ecluse trigger`, the API's NDJSON lines): progress
+   * events for its status (queued, then running on which worker) and for each step its stored log lines
+   * name. Worker processes keep their finer progress to themselves; the run's logs are what crosses machines.
+   */
+  watch(runId: number, onEvent: (e: ProgressEvent) => void, pollMs = 250): { stop: () => Promise<void> } {
+    let stopped = false;
+    let status = '';
+    let seq = -1;
+    const poll = async () => {
+      const { rows } = await this.db.query<{ status: string; pid: number | null; host: string | null }>(`SELECT status, pid, host FROM runs WHERE run_id = $1`, [runId]);
+      const run = rows[0];
+      if (run && run.status !== status) {
+        status = run.status;
+        if (status === 'queued') onEvent({ step: 'queued', done: 0, total: 1, item: `run ${runId}` });
+        else if (status === 'running') onEvent({ step: 'running', done: 0, total: 1, item: `worker pid ${run.pid ?? '?'} on ${run.host ?? '?'}` });
+      }
+      const { rows: lines } = await this.db.query<{ seq: number; data: { step?: unknown } | null }>(
+        `SELECT seq, data FROM run_logs WHERE run_id = $1 AND seq > $2 ORDER BY seq`,
+        [runId, seq],
+      );
+      for (const l of lines) {
+        seq = Math.max(seq, Number(l.seq));
+        if (typeof l.data?.step === 'string') onEvent({ step: l.data.step, done: 0, total: 1 });
+      }
+    };
+    const loop = (async () => {
+      while (!stopped) {
+        await poll().catch(() => {
+          // Informative only: the next poll tries again, and the caller's wait decides the outcome.
+        });
+        if (!stopped) await sleep(pollMs);
+      }
+    })();
+    return {
+      stop: async () => {
+        stopped = true;
+        await loop;
+      },
+    };
   }
 
   /** Ends a run that is still queued without running it (its job, if fetched later, finds it no longer queued). */

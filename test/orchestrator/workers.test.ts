@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
+import { Orchestrator, PartitionBusyError } from '../../src/orchestrator/orchestrator.js';
+import type { ProgressEvent } from '../../src/orchestrator/pipeline.js';
 import type { Platform } from '../../src/orchestrator/pipeline.js';
 import { queueSchemaFor, RunQueue } from '../../src/orchestrator/queue.js';
 import { Scheduler } from '../../src/orchestrator/scheduler.js';
@@ -115,6 +116,53 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       const runs = await runsOf(p);
       assert.deepEqual(runs.map((r) => r.status), ['cancelled']);
       assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM ${TABLE}`))[0]?.n, 0);
+    } finally {
+      await queue.close();
+      await p.warehouse.close();
+    }
+  });
+
+  test('a trigger through the queue: refused while its partition is queued or held, progress lines while a worker runs it', async () => {
+    const { home, url, p } = await platform();
+    const queue = await RunQueue.open(url);
+    try {
+      const pipeline = writerPipeline('writer', TABLE, WORK_MS);
+      const orchestrator = new Orchestrator(p, new Map([['writer', pipeline]]), { runQueue: queue });
+      const events: ProgressEvent[] = [];
+      // No worker yet: the run waits in the queue.
+      const first = orchestrator.submitPartition(pipeline, '2024-07-01', 'api', { progress: (e) => events.push(e) });
+      const deadline = Date.now() + 30_000;
+      while ((await p.warehouse.listRuns({ pipeline: 'writer', status: 'queued' })).total === 0) {
+        assert.ok(Date.now() < deadline, 'the run was never queued');
+        await sleep(20);
+      }
+      await assert.rejects(orchestrator.submitPartition(pipeline, '2024-07-01', 'api'), (err: unknown) => {
+        assert.ok(err instanceof PartitionBusyError && err.queued, String(err));
+        assert.match(err.message, /writer \[2024-07-01\] is already queued \(run \d+\)/);
+        return true;
+      });
+      // A live holder of the lock (this process stands in for a worker): refused as running.
+      await p.warehouse.acquireRunLock({ pipeline: 'writer', partition: '2024-07-03', owner: 'test-holder' }, 60_000);
+      await assert.rejects(orchestrator.submitPartition(pipeline, '2024-07-03', 'api'), (err: unknown) => {
+        assert.ok(err instanceof PartitionBusyError && !err.queued, String(err));
+        assert.match(err.message, /is already running .*pid \d+/);
+        return true;
+      });
+      await p.warehouse.releaseRunLock({ pipeline: 'writer', partition: '2024-07-03', owner: 'test-holder' });
+
+      const w = startWorker(home, url);
+      workers.push(w);
+      const summary = await Promise.race([first, sleep(60_000, undefined, { ref: false }).then(() => assert.fail(`the queued run never ended: ${w.output.join('')}`))]);
+      assert.equal(summary.status, 'succeeded');
+      const steps = events.map((e) => e.step);
+      assert.equal(steps[0], 'queued', JSON.stringify(events));
+      const running = events.find((e) => e.step === 'running');
+      assert.match(running?.item ?? '', new RegExp(`worker pid ${w.child.pid} on `), JSON.stringify(events));
+      assert.ok(steps.indexOf('running') > steps.indexOf('queued'));
+      // Only the one queued run: the refused triggers queued nothing.
+      assert.deepEqual((await runsOf(p)).map((r) => [r.partition, r.status]), [['2024-07-01', 'succeeded']]);
+      w.child.kill('SIGTERM');
+      await w.exited;
     } finally {
       await queue.close();
       await p.warehouse.close();
