@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { RunCounts, RunStatus, RunSummary } from '../warehouse/metadata.js';
+import type { RunCounts, RunRecord, RunStatus, RunSummary } from '../warehouse/metadata.js';
 import { RunLogBuffer } from '../observability/runLog.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
 
@@ -99,6 +99,8 @@ async function executeLogged(
   const open = new Map<string, number>();
   let committed = false;
   let lastCounts = NO_COUNTS;
+  /** The run record as its last write left it (no read back after the commit). */
+  let record: RunRecord | null = null;
   try {
     signal.throwIfAborted();
     const lease = await warehouse.openEngine();
@@ -133,7 +135,7 @@ async function executeLogged(
             const now = performance.now();
             const timings = { ...steps };
             for (const [name, t0] of open) timings[name] = Math.round(now - t0);
-            await warehouse.finishRun(runId, 'succeeded', counts, timings);
+            record = await warehouse.finishRun(runId, 'succeeded', counts, timings);
             // The run's log lines commit with it (no insert of their own); put back if the commit fails.
             logs.log.info({ counts }, 'run succeeded');
             await logs.writeInTransaction((sql, params) => warehouse.execute(sql, params));
@@ -155,10 +157,10 @@ async function executeLogged(
     const status: RunStatus = cause instanceof RunCancelledError ? 'cancelled' : 'failed';
     const message = cause instanceof Error ? cause.message : String(cause);
     logs.log.error({ status }, `run ${status}: ${message}`);
-    if (!committed) await warehouse.finishRun(runId, status, NO_COUNTS, steps, message);
-    else await warehouse.finishRun(runId, 'failed', lastCounts, steps, message);
+    if (!committed) record = await warehouse.finishRun(runId, status, NO_COUNTS, steps, message);
+    else record = await warehouse.finishRun(runId, 'failed', lastCounts, steps, message);
   }
-  const run = await warehouse.getRun(runId);
+  const run = record ?? (await warehouse.getRun(runId));
   if (!run) throw new Error(`run ${runId} vanished from the runs table`);
   return summaryOf(run);
 }

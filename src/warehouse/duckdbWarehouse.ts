@@ -94,14 +94,14 @@ export class DuckDBWarehouse implements Warehouse {
     return id;
   }
 
-  async finishRun(runId: number, status: RunStatus, c: RunCounts, steps: Record<string, number>, error: string | null = null): Promise<void> {
-    await this.session.run(
+  async finishRun(runId: number, status: RunStatus, c: RunCounts, steps: Record<string, number>, error: string | null = null): Promise<RunRecord | null> {
+    const rows = await this.session.rows(
       // now() is the transaction's start in DuckDB: the finishing instant comes from the clock.
       `UPDATE runs SET status = $status, finished_at = $finished::TIMESTAMP,
          duration_ms = epoch_ms($finished::TIMESTAMP) - epoch_ms(started_at),
          files = $files, files_skipped = $skipped, rows_read = $read, rows_written = $written,
          rows_rejected = $rejected, values_rejected = $vrejected, error = $error, steps = $steps
-       WHERE run_id = $id`,
+       WHERE run_id = $id RETURNING ${RUN_COLUMNS}`,
       {
         id: runId,
         status,
@@ -116,10 +116,6 @@ export class DuckDBWarehouse implements Warehouse {
         finished: timestampValue(new Date()),
       },
     );
-  }
-
-  async recordSteps(runId: number, steps: Record<string, number>): Promise<RunRecord | null> {
-    const rows = await this.session.rows(`UPDATE runs SET steps = $steps WHERE run_id = $id RETURNING ${RUN_COLUMNS}`, { id: runId, steps: JSON.stringify(steps) });
     return rows[0] ? toRun(rows[0]) : null;
   }
 

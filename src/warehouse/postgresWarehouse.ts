@@ -162,26 +162,25 @@ export class PostgresWarehouse implements Warehouse {
     return id;
   }
 
-  async finishRun(runId: number, status: RunStatus, c: RunCounts, steps: Record<string, number>, error: string | null = null): Promise<void> {
+  async finishRun(runId: number, status: RunStatus, c: RunCounts, steps: Record<string, number>, error: string | null = null): Promise<RunRecord | null> {
     const finished = new Date();
-    // One statement (a round trip per run matters): the notification is delivered at commit (or dropped
-    // with a rollback), to every listening process.
-    await this.run(
+    // One statement (a round trip per run matters): the record comes back with it, and the notification is
+    // delivered at commit (or dropped with a rollback), to every listening process.
+    const { rows } = await this.run(
       `WITH done AS (
          UPDATE runs SET status = $2, finished_at = $3::TIMESTAMP,
            duration_ms = round(EXTRACT(EPOCH FROM ($3::TIMESTAMP - started_at)) * 1000)::BIGINT,
            files = $4, files_skipped = $5, rows_read = $6, rows_written = $7,
            rows_rejected = $8, values_rejected = $9, error = $10, steps = $11::JSON
-         WHERE run_id = $1 RETURNING run_id)
-       SELECT pg_notify($12, $1::TEXT) FROM done`,
+         WHERE run_id = $1 RETURNING ${RUN_COLUMNS})
+       SELECT done.*, pg_notify($12, $1::TEXT) AS notified FROM done`,
       [runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, JSON.stringify(steps), COMMITS_CHANNEL],
     );
     if (!this.inTransaction) this.version++;
-  }
-
-  async recordSteps(runId: number, steps: Record<string, number>): Promise<RunRecord | null> {
-    const { rows } = await this.run(`UPDATE runs SET steps = $2::JSON WHERE run_id = $1 RETURNING ${RUN_COLUMNS}`, [runId, JSON.stringify(steps)]);
-    return rows[0] ? toRunRecord(rows[0] as Row) : null;
+    const row = rows[0] as Row | undefined;
+    if (!row) return null;
+    delete row.notified;
+    return toRunRecord(row);
   }
 
   async getRun(runId: number): Promise<RunRecord | null> {

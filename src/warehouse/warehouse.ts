@@ -51,13 +51,11 @@ export interface Warehouse {
   readonly location: string;
   /** Creates a run record (status `running`, committed at once so a crash leaves a trace). */
   startRun(pipeline: string, partition: string | ((runId: number) => string), trigger: string, attempt?: number): Promise<number>;
-  /** Records a run's outcome. Call inside the transaction that commits its data. */
-  finishRun(runId: number, status: RunStatus, counts: RunCounts, steps: Record<string, number>, error?: string | null): Promise<void>;
   /**
-   * Per-step timings, known only once the last step (which commits the run) has ended; answers with the
-   * run record as it then stands (one statement: it is part of every run's cost).
+   * Records a run's outcome and answers with the run record as it then stands (the caller needs no read
+   * back: the run record is every run's floor cost). Call inside the transaction that commits its data.
    */
-  recordSteps(runId: number, steps: Record<string, number>): Promise<RunRecord | null>;
+  finishRun(runId: number, status: RunStatus, counts: RunCounts, steps: Record<string, number>, error?: string | null): Promise<RunRecord | null>;
   getRun(runId: number): Promise<RunRecord | null>;
   /**
    * Run locks and cancel requests (see runLocks.ts): committed at once, outside any run's transaction, so
