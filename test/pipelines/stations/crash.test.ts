@@ -1,80 +1,28 @@
 import { describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { generateStations } from '../../../src/connectors/generators/stations.js';
-import { DuckSession } from '../../../src/engine/duckdb.js';
 import { datasetPrefix } from '../../../src/lake/layout.js';
-import { withLocalFiles } from '../../../src/lake/localFiles.js';
-import { openStore } from '../../../src/lake/open.js';
 import type { ObjectStore } from '../../../src/lake/objectStore.js';
 import { REPORTS } from '../../../src/pipelines/stations/schema.js';
-import { tempHome, withPlatform } from '../../helpers/platform.js';
-import { ecluse, ROOT } from '../../helpers/cli.js';
-import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
+import { crashHarness, lakeDigest } from '../../helpers/crash.js';
+import { tempHome } from '../../helpers/platform.js';
+import { SETUPS, skipSetup } from '../../helpers/setups.js';
 
 const REPORT_COLUMNS = REPORTS.columns.map(([c]) => c).filter((c) => c !== 'raw_file').join(', ');
 
 for (const setup of SETUPS) {
   describe(`crash safety on ${setup.name}`, { skip: await skipSetup(setup) }, () => {
-    const envOf = setupEnv(setup);
-    const envs = new Map<string, Record<string, string>>();
-    /** Prepares a home's environment (warehouse schema, lake prefix) and its lake, for the sync helpers below. */
-    const prepare = async (home: string): Promise<ObjectStore> => {
-      const env = await envOf(home);
-      envs.set(home, env);
-      return openStore(env.ECLUSE_LAKE ?? join(home, 'lake'), env.ECLUSE_S3_ENDPOINT);
-    };
-
-    const ecluseJson = <T = Record<string, unknown>>(home: string, args: string[]): T => {
-      const r = ecluse(home, [...args, '--json'], envs.get(home));
-      if (r.status !== 0) throw new Error(`ecluse ${args.join(' ')} exited ${r.status}: ${r.stderr}${r.stdout}`);
-      return JSON.parse(r.stdout) as T;
-    };
+    const { prepare, ecluseJson, killDuring, inspect } = crashHarness(setup);
 
     /** Everything a user sees of the stations tables; raw_file differs between homes (arrival times), so it is left out. */
-    const snapshot = async (home: string) => {
-      const engine = await DuckSession.open();
-      try {
-        return await withPlatform(
-          home,
-          async (p) => {
-            const keys = (await p.lake.list(datasetPrefix('staging', 'reports'))).map((o) => o.key);
-            return {
-              reports: await p.warehouse.query(`SELECT ${REPORT_COLUMNS} FROM reports ORDER BY station_id, observed_at`),
-              stations: await p.warehouse.query(`SELECT * FROM stations ORDER BY id`),
-              lake: await withLocalFiles(p.lake, keys, (paths) =>
-                engine.plainRows(
-                  `SELECT count(*) AS n, sum(hash(station_id, observed_at, temperature_c)) AS h
-                   FROM read_parquet([${paths.map((x) => `'${x}'`).join(', ')}], hive_partitioning = false)`,
-                ),
-              ),
-            };
-          },
-          envs.get(home),
-        );
-      } finally {
-        engine.close();
-      }
-    };
-
-    /** Starts a run and kills it with SIGKILL as soon as `when` says so; returns whether it was still running. */
-    const killDuring = async (home: string, input: string, when: () => Promise<boolean>): Promise<boolean> => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'run', 'stations', '--input', input, '--json'], {
-        cwd: ROOT,
-        env: { ...process.env, ECLUSE_HOME: home, ...envs.get(home) },
-        stdio: 'pipe',
-      });
-      let exited = false;
-      child.on('exit', () => (exited = true));
-      const deadline = Date.now() + 60_000;
-      while (!exited && Date.now() < deadline && !(await when())) await sleep(2);
-      const killed = !exited && child.kill('SIGKILL');
-      await new Promise((r) => (exited ? r(null) : child.on('exit', r)));
-      return killed;
-    };
+    const snapshot = (home: string) =>
+      inspect(home, async (p, engine) => ({
+        reports: await p.warehouse.query(`SELECT ${REPORT_COLUMNS} FROM reports ORDER BY station_id, observed_at`),
+        stations: await p.warehouse.query(`SELECT * FROM stations ORDER BY id`),
+        lake: await lakeDigest(engine, p.lake, datasetPrefix('staging', 'reports'), 'station_id, observed_at, temperature_c'),
+      }));
 
     test('kill -9 during a run, then a rerun: the same tables as an uninterrupted run; rebuild too', { timeout: 300_000 }, async () => {
       const base = await tempHome('ecluse-crash-');
@@ -98,7 +46,7 @@ for (const setup of SETUPS) {
       for (const [name, when] of Object.entries(cases)) {
         const home = join(base, name);
         const lake = await prepare(home);
-        const interrupted = await killDuring(home, input, when(lake));
+        const interrupted = await killDuring(home, ['run', 'stations', '--input', input], when(lake));
         if (name === 'extract') assert.ok(interrupted, 'the run finished before it could be killed during extract');
         const rerun = ecluseJson(home, ['run', 'stations', '--input', input]);
         assert.equal(rerun.status, 'succeeded', `${name}: ${String(rerun.error)}`);

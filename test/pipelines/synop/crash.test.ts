@@ -1,82 +1,29 @@
 import { describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { writeSynop } from '../../../src/connectors/generators/synop.js';
-import { DuckSession, literal } from '../../../src/engine/duckdb.js';
 import { datasetPrefix } from '../../../src/lake/layout.js';
-import { withLocalFiles } from '../../../src/lake/localFiles.js';
-import { openStore } from '../../../src/lake/open.js';
 import type { ObjectStore } from '../../../src/lake/objectStore.js';
-import { tempHome, withPlatform } from '../../helpers/platform.js';
-import { ecluse, ROOT } from '../../helpers/cli.js';
-import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
+import { crashHarness, lakeDigest } from '../../helpers/crash.js';
+import { tempHome } from '../../helpers/platform.js';
+import { SETUPS, skipSetup } from '../../helpers/setups.js';
 
 for (const setup of SETUPS) {
   describe(`synop crash safety on ${setup.name}`, { skip: await skipSetup(setup) }, () => {
-    const envOf = setupEnv(setup);
-    const envs = new Map<string, Record<string, string>>();
-    const prepare = async (home: string): Promise<ObjectStore> => {
-      const env = await envOf(home);
-      envs.set(home, env);
-      return openStore(env.ECLUSE_LAKE ?? join(home, 'lake'), env.ECLUSE_S3_ENDPOINT);
-    };
-
-    const ecluseJson = <T = Record<string, unknown>>(home: string, args: string[]): T => {
-      const r = ecluse(home, [...args, '--json'], envs.get(home));
-      if (r.status !== 0) throw new Error(`ecluse ${args.join(' ')} exited ${r.status}: ${r.stderr}${r.stdout}`);
-      return JSON.parse(r.stdout) as T;
-    };
+    const { prepare, ecluseJson, killDuring, inspect } = crashHarness(setup);
 
     /** What a user sees: staging rows (a digest of the key and a few values), every daily stat, the lake's datasets. */
-    const snapshot = async (home: string) => {
-      const engine = await DuckSession.open();
-      const digest = (p: { lake: ObjectStore }, prefix: string, cols: string) =>
-        p.lake.list(prefix).then((objects) =>
-          withLocalFiles(
-            p.lake,
-            objects.map((o) => o.key),
-            (paths) =>
-              paths.length
-                ? engine.plainRows(`SELECT count(*) AS n, sum(hash(${cols})) AS h FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)`)
-                : Promise.resolve([]),
-          ),
-        );
-      try {
-        return await withPlatform(
-          home,
-          async (p) => ({
-            observations: await p.warehouse.query(
-              `SELECT numer_sta, observed_at, t, temperature_c, pmer, rr3, precip_3h_trace, nom FROM observations ORDER BY numer_sta, observed_at`,
-            ),
-            stats: await p.warehouse.query(`SELECT numer_sta, CAST(day AS VARCHAR) AS day, temperature_avg_c, rainfall_mm, observations, completeness
+    const snapshot = (home: string) =>
+      inspect(home, async (p, engine) => ({
+        observations: await p.warehouse.query(
+          `SELECT numer_sta, observed_at, t, temperature_c, pmer, rr3, precip_3h_trace, nom FROM observations ORDER BY numer_sta, observed_at`,
+        ),
+        stats: await p.warehouse.query(`SELECT numer_sta, CAST(day AS VARCHAR) AS day, temperature_avg_c, rainfall_mm, observations, completeness
               FROM daily_city_stats ORDER BY numer_sta, day`),
-            staging: await digest(p, datasetPrefix('staging', 'observations'), 'numer_sta, observed_at, t, rr3'),
-            curated: await digest(p, datasetPrefix('curated', 'daily_city_stats'), 'numer_sta, day, observations, round(temperature_avg_c, 6)'),
-          }),
-          envs.get(home),
-        );
-      } finally {
-        engine.close();
-      }
-    };
-
-    const killDuring = async (home: string, input: string, when: () => Promise<boolean>): Promise<boolean> => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'run', 'synop', '--input', input, '--json'], {
-        cwd: ROOT,
-        env: { ...process.env, ECLUSE_HOME: home, ...envs.get(home) },
-        stdio: 'pipe',
-      });
-      let exited = false;
-      child.on('exit', () => (exited = true));
-      const deadline = Date.now() + 60_000;
-      while (!exited && Date.now() < deadline && !(await when())) await sleep(2);
-      const killed = !exited && child.kill('SIGKILL');
-      await new Promise((r) => (exited ? r(null) : child.on('exit', r)));
-      return killed;
-    };
+        staging: await lakeDigest(engine, p.lake, datasetPrefix('staging', 'observations'), 'numer_sta, observed_at, t, rr3'),
+        curated: await lakeDigest(engine, p.lake, datasetPrefix('curated', 'daily_city_stats'), 'numer_sta, day, observations, round(temperature_avg_c, 6)'),
+      }));
 
     test('kill -9 while the lake is written, then a rerun: the same tables as an uninterrupted run; rebuild too', { timeout: 300_000 }, async (t) => {
       const base = await tempHome('ecluse-synop-crash-');
@@ -102,7 +49,7 @@ for (const setup of SETUPS) {
       for (const [name, when] of Object.entries(cases)) {
         const home = join(base, name);
         const lake = await prepare(home);
-        const interrupted = await killDuring(home, input, when(lake));
+        const interrupted = await killDuring(home, ['run', 'synop', '--input', input], when(lake));
         t.diagnostic(`${name}: ${interrupted ? 'killed during the run' : 'the run ended before the kill'}`);
         const rerun = ecluseJson(home, ['run', 'synop', '--input', input]);
         assert.equal(rerun.status, 'succeeded', `${name}: ${String(rerun.error)}`);
