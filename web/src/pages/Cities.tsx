@@ -32,6 +32,20 @@ function Callouts({ rows, metric }: { rows: Row[]; metric: CityMetric }) {
   );
 }
 
+/** What the daily charts share: one category per day, the metric's unit on the value axis, zoomable. */
+function dayAxes(metric: CityMetric, days: string[]) {
+  const m = CITY_METRICS[metric];
+  return {
+    animation: false,
+    grid: { left: 55, right: 20, top: 30, bottom: 55 },
+    legend: { top: 0 },
+    tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatValue(typeof v === 'number' ? v : null, m.unit) },
+    xAxis: { type: 'category', data: days },
+    yAxis: { type: 'value', name: m.unit, scale: metric !== 'rainfall' },
+    dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
+  };
+}
+
 function DailyChart({ rows, metric, days }: { rows: Row[]; metric: CityMetric; days: string[] }) {
   const m = CITY_METRICS[metric];
   const option = useMemo(() => {
@@ -50,16 +64,7 @@ function DailyChart({ rows, metric, days }: { rows: Row[]; metric: CityMetric; d
     if (m.max) series.push(line(metric === 'wind' ? 'gust max' : metric === 'rainfall' ? 'rainfall' : 'max', m.max, metric === 'rainfall' ? '#1e88e5' : '#d84315', metric !== 'rainfall'));
     if (m.avg) series.push(line('avg', m.avg, '#37474f'));
     if (m.min) series.push(line('min', m.min, '#1565c0', true));
-    return {
-      animation: false,
-      grid: { left: 55, right: 20, top: 30, bottom: 55 },
-      legend: { top: 0 },
-      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatValue(typeof v === 'number' ? v : null, m.unit) },
-      xAxis: { type: 'category', data: days },
-      yAxis: { type: 'value', name: m.unit, scale: metric !== 'rainfall' },
-      dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
-      series,
-    };
+    return { ...dayAxes(metric, days), series };
   }, [rows, metric, days, m]);
   return <Chart option={option} height={340} testId="city-chart" label={`daily ${m.label.toLowerCase()}`} />;
 }
@@ -69,19 +74,13 @@ function CompareChart({ a, b, aName, bName, metric, days }: { a: Row[]; b: Row[]
   const field = m.avg ?? m.max;
   const option = useMemo(
     () => ({
-      animation: false,
-      grid: { left: 55, right: 20, top: 30, bottom: 55 },
-      legend: { top: 0 },
-      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatValue(typeof v === 'number' ? v : null, m.unit) },
-      xAxis: { type: 'category', data: days },
-      yAxis: { type: 'value', name: m.unit, scale: metric !== 'rainfall' },
-      dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
+      ...dayAxes(metric, days),
       series: [
         { type: metric === 'rainfall' ? 'bar' : 'line', name: aName, data: alignDays(days, daySeries(a, field)), connectNulls: false, showSymbol: false, itemStyle: { color: '#00897b' } },
         { type: metric === 'rainfall' ? 'bar' : 'line', name: bName, data: alignDays(days, daySeries(b, field)), connectNulls: false, showSymbol: false, itemStyle: { color: '#8e24aa' } },
       ],
     }),
-    [a, b, aName, bName, metric, days, m, field],
+    [a, b, aName, bName, metric, days, field],
   );
   return <Chart option={option} height={300} testId="compare-chart" label={`${aName} and ${bName}`} />;
 }
