@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { DatabaseBusyError, DuckSession, timestampValue, type Row } from '../engine/duckdb.js';
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
-import { cancelRequested, insertRunLogs, METADATA_DDL, requestCancel, RUN_COLUMNS, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
@@ -125,26 +125,16 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async listRuns(filter: RunFilter = {}): Promise<{ items: RunRecord[]; total: number }> {
-    const where: string[] = [];
-    const params: Record<string, string | number> = {};
-    if (filter.pipeline) {
-      where.push('pipeline = $pipeline');
-      params.pipeline = filter.pipeline;
-    }
-    if (filter.status) {
-      where.push('status = $status');
-      params.status = filter.status;
-    }
-    if (filter.from || filter.to) where.push(`partition LIKE '____-__-__'`);
-    if (filter.from) {
-      where.push('partition >= $from');
-      params.from = filter.from;
-    }
-    if (filter.to) {
-      where.push('partition <= $to');
-      params.to = filter.to;
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { where: w, params } = listFilter(
+      [
+        ['pipeline', filter.pipeline],
+        ['status', filter.status],
+      ],
+      [
+        ['partition', '>=', filter.from],
+        ['partition', '<=', filter.to],
+      ],
+    );
     const total = Number(await this.session.scalar<bigint>(`SELECT count(*) FROM runs ${w}`, params));
     const rows = await this.session.rows(
       `SELECT ${RUN_COLUMNS} FROM runs ${w} ORDER BY run_id DESC LIMIT ${Math.trunc(filter.limit ?? 1000)} OFFSET ${Math.trunc(filter.offset ?? 0)}`,
@@ -187,17 +177,10 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }> {
-    const where: string[] = [];
-    const params: Record<string, string | number> = {};
-    if (filter.runId !== undefined) {
-      where.push('run_id = $run');
-      params.run = filter.runId;
-    }
-    if (filter.pipeline) {
-      where.push('pipeline = $pipeline');
-      params.pipeline = filter.pipeline;
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { where: w, params } = listFilter([
+      ['run_id', filter.runId],
+      ['pipeline', filter.pipeline],
+    ]);
     const total = Number(await this.session.scalar<bigint>(`SELECT count(*) FROM rejects ${w}`, params));
     const rows = await this.session.plainRows(
       `SELECT run_id, pipeline, file, sheet, "row", field, value, reason, whole_record FROM rejects ${w}

@@ -1,4 +1,5 @@
 import { plainValue } from '../engine/duckdb.js';
+import { quoteIdent } from './dataset.js';
 import type { MetaSql } from './runLocks.js';
 
 /** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
@@ -170,4 +171,29 @@ export async function requestCancel(db: MetaSql, runId: number): Promise<boolean
 export async function cancelRequested(db: MetaSql, runId: number): Promise<boolean> {
   const rows = await db.rows(`SELECT cancel_requested FROM runs WHERE run_id = $1`, [runId]);
   return rows[0]?.cancel_requested === true;
+}
+
+
+/**
+ * `WHERE a = $1 AND b = $2` from the conditions that are set; `days` bound a partition that is a day
+ * (ad-hoc partitions are then left out).
+ */
+export function listFilter(
+  pairs: ReadonlyArray<readonly [string, string | number | undefined]>,
+  days: ReadonlyArray<readonly [string, '>=' | '<=', string | undefined]> = [],
+): { where: string; params: (string | number)[] } {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [col, value] of pairs) {
+    if (value === undefined || value === '') continue;
+    params.push(value);
+    parts.push(`${quoteIdent(col)} = $${params.length}`);
+  }
+  const bounds = days.filter(([, , v]) => v !== undefined && v !== '');
+  if (bounds.length) parts.push(`${quoteIdent(bounds[0]![0])} LIKE '____-__-__'`);
+  for (const [col, op, value] of bounds) {
+    params.push(value as string);
+    parts.push(`${quoteIdent(col)} ${op} $${params.length}`);
+  }
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }

@@ -11,7 +11,7 @@ import { DuckSession, isoUtc, literal, type Row } from '../engine/duckdb.js';
 import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
-import { cancelRequested, insertRunLogs, METADATA_DDL, requestCancel, RUN_COLUMNS, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { acquireRunLock, isAlive, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
 
@@ -189,7 +189,7 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async listRuns(filter: RunFilter = {}): Promise<{ items: RunRecord[]; total: number }> {
-    const { where, params } = conditions(
+    const { where, params } = listFilter(
       [
         ['pipeline', filter.pipeline],
         ['status', filter.status],
@@ -241,7 +241,7 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }> {
-    const { where, params } = conditions([
+    const { where, params } = listFilter([
       ['run_id', filter.runId],
       ['pipeline', filter.pipeline],
     ]);
@@ -481,28 +481,4 @@ function makeFifo(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * `WHERE a = $1 AND b = $2` from the conditions that are set; `days` bound a partition that is a day
- * (ad-hoc partitions are then left out).
- */
-function conditions(
-  pairs: ReadonlyArray<readonly [string, string | number | undefined]>,
-  days: ReadonlyArray<readonly [string, '>=' | '<=', string | undefined]> = [],
-): { where: string; params: (string | number)[] } {
-  const parts: string[] = [];
-  const params: (string | number)[] = [];
-  for (const [col, value] of pairs) {
-    if (value === undefined || value === '') continue;
-    params.push(value);
-    parts.push(`${quoteIdent(col)} = $${params.length}`);
-  }
-  const bounds = days.filter(([, , v]) => v !== undefined && v !== '');
-  if (bounds.length) parts.push(`${quoteIdent(bounds[0]![0])} LIKE '____-__-__'`);
-  for (const [col, op, value] of bounds) {
-    params.push(value as string);
-    parts.push(`${quoteIdent(col)} ${op} $${params.length}`);
-  }
-  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
