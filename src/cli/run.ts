@@ -4,9 +4,9 @@ import { pipelineNamed, PIPELINES } from '../pipelines/index.js';
 import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
 import { daysBetween, defaultPartition } from '../orchestrator/partitions.js';
 import type { BackfillSummary } from '../orchestrator/orchestrator.js';
+// The orchestrator and backfill modules (and pg-boss behind them) load only for runs that need them: a
+// `run stations --input` pays for neither at start-up.
 import { redactUrl } from '../pipelines/synop/mysqlStaging.js';
-import { backfillCommand, describeBackfill } from './backfill.js';
-import { localOrchestrator } from './orchestrate.js';
 import { CliError, throughServerOr } from './platform.js';
 import { printJson } from './format.js';
 import { progressReporter } from './progress.js';
@@ -60,6 +60,7 @@ function withStaging(platform: Platform, staging: string | undefined): Platform 
 
 /** `run synop --from --to`: a backfill of daily partitions, the MySQL staging of `--staging` included. */
 async function runRange(name: string, pipeline: Pipeline, opts: RunOptions & { from: string; to: string }): Promise<void> {
+  const [{ backfillCommand, describeBackfill }, { localOrchestrator }] = await Promise.all([import('./backfill.js'), import('./orchestrate.js')]);
   if (opts.staging === undefined) return backfillCommand(name, { from: opts.from, to: opts.to, parallel: '1', json: opts.json });
   const staging = opts.staging;
   const summary: BackfillSummary = await throughServerOr(
@@ -86,10 +87,12 @@ export async function runCommand(name: string, opts: RunOptions): Promise<void> 
         if (opts.staging !== undefined) refuseStagingThroughServer();
         return server.run('/runs', { pipeline: name, inputs: opts.input?.map((p) => resolve(p)) }, progress.onProgress);
       },
-      (platform) =>
+      async (platform) =>
         SOURCE_PIPELINES.has(name) && !opts.input?.length
           ? // Yesterday's partition from the source: locked and retried like a scheduled run (a 4xx is not retried).
-            localOrchestrator(withStaging(platform, opts.staging)).runPartition(pipeline, defaultPartition(), 'cli', { progress: progress.onProgress })
+            (await import('./orchestrate.js'))
+              .localOrchestrator(withStaging(platform, opts.staging))
+              .runPartition(pipeline, defaultPartition(), 'cli', { progress: progress.onProgress })
           : executeRun(platform, pipeline, { inputs: opts.input, staging: opts.staging, trigger: 'cli' }, progress.onProgress),
     );
   } finally {

@@ -28,17 +28,34 @@ function readSql(files: readonly JsonFile[]): string {
 }
 
 /**
- * Loads InfoClimat responses into `ic_docs`. Returns the files DuckDB read as InfoClimat responses; the
- * others (malformed, another shape, status not OK) are left to the TypeScript reader.
+ * Loads InfoClimat responses into `ic_rows`, one row per report, straight from the files: each response's
+ * `stations` rides on its first report (`rn` 1 of its first station key) rather than in a table of whole
+ * documents, whose copy cost as much as the parse. Returns the files DuckDB read as InfoClimat responses;
+ * the others (malformed, another shape, status not OK, no report under the first key) are left to the
+ * TypeScript reader, which reads them the same way.
  */
 export async function readInfoclimatDocs(s: DuckSession, files: readonly JsonFile[]): Promise<Set<number>> {
-  await s.run(`CREATE OR REPLACE TEMP TABLE ic_docs (file_seq INTEGER, stations JSON, hourly MAP(VARCHAR, JSON[]))`);
+  await s.run(`CREATE OR REPLACE TEMP TABLE ic_rows (file_seq INTEGER, k VARCHAR, listed BOOLEAN, k_pos BIGINT, j JSON, rn BIGINT, stations JSON)`);
   if (files.length === 0) return new Set();
   const mapping = `(SELECT unnest([${files.map((f) => f.fileSeq).join(', ')}]::INTEGER[]) AS file_seq,
                            unnest([${files.map((f) => literal(f.path)).join(', ')}]::VARCHAR[]) AS filename)`;
+  // `listed`: the key is one of the response's own stations (configured ones are added when staging).
+  // `stations` is stored once per file, 'null' when the response has none, so that every file read has one.
   const insert = async (batch: readonly JsonFile[]) =>
-    s.run(`INSERT INTO ic_docs SELECT m.file_seq, d.stations, d.hourly FROM ${readSql(batch)} d JOIN ${mapping} m ON m.filename = d.filename
-           WHERE d.status = 'OK' AND d.hourly IS NOT NULL`);
+    s.run(`INSERT INTO ic_rows
+      SELECT file_seq, k, listed, k_pos, j, rn, CASE WHEN rn = 1 AND k_pos = first_pos THEN coalesce(stations, 'null'::JSON) END
+      FROM (
+        SELECT file_seq, k, list_contains(ids, k) AS listed, k_pos, first_pos, stations, unnest(arr) AS j, generate_subscripts(arr, 1) AS rn
+        FROM (
+          SELECT m.file_seq, d.stations, unnest(map_keys(d.hourly)) AS k, unnest(map_values(d.hourly)) AS arr,
+                 unnest(range(cardinality(d.hourly)::BIGINT)) AS k_pos,
+                 CASE WHEN map_keys(d.hourly)[1] = '_params' THEN 1 ELSE 0 END AS first_pos,
+                 CASE WHEN json_type(d.stations) = 'ARRAY' THEN json_extract_string(d.stations, '$[*].id') ELSE []::VARCHAR[] END AS ids
+          FROM ${readSql(batch)} d JOIN ${mapping} m ON m.filename = d.filename
+          WHERE d.status = 'OK' AND d.hourly IS NOT NULL
+        )
+        WHERE k <> '_params'
+      )`);
   try {
     await insert(files);
   } catch {
@@ -51,15 +68,18 @@ export async function readInfoclimatDocs(s: DuckSession, files: readonly JsonFil
       }
     }
   }
-  const rows = await s.rows<{ file_seq: number }>(`SELECT DISTINCT file_seq FROM ic_docs`);
-  return new Set(rows.map((r) => Number(r.file_seq)));
+  const rows = await s.rows<{ file_seq: number; described: boolean }>(`SELECT file_seq, bool_or(stations IS NOT NULL) AS described FROM ic_rows GROUP BY file_seq`);
+  const partial = rows.filter((r) => !r.described).map((r) => Number(r.file_seq));
+  // A first station key without reports leaves the file's stations nowhere: such (odd) files go the TypeScript way.
+  if (partial.length) await s.run(`DELETE FROM ic_rows WHERE file_seq IN (${partial.join(', ')})`);
+  return new Set(rows.filter((r) => r.described).map((r) => Number(r.file_seq)));
 }
 
 /** Stations described by the loaded responses, as JSON objects for the TypeScript side to normalise. */
 export async function infoclimatStations(s: DuckSession): Promise<{ fileSeq: number; station: unknown }[]> {
   const rows = await s.rows<{ file_seq: number; st: string }>(
     `SELECT file_seq, st::VARCHAR AS st FROM (SELECT file_seq, unnest(CAST(stations AS JSON[])) AS st, generate_subscripts(CAST(stations AS JSON[]), 1) AS i
-     FROM ic_docs WHERE json_type(stations) = 'ARRAY') ORDER BY file_seq, i`,
+     FROM ic_rows WHERE json_type(stations) = 'ARRAY') ORDER BY file_seq, i`,
   );
   return rows.map((r) => ({ fileSeq: Number(r.file_seq), station: JSON.parse(r.st) as unknown }));
 }
@@ -69,6 +89,20 @@ function outOfRange(i: number, expr: string): string {
   const r = RANGES[MEASURES[i] as (typeof MEASURES)[number]];
   const cond = [r.min !== undefined ? `${expr} < ${r.min}` : null, r.max !== undefined ? `${expr} > ${r.max}` : null].filter(Boolean).join(' OR ');
   return cond || 'false';
+}
+
+/**
+ * SQL true when `expr` is an acceptable value of measure `i`: finite, in range, an integer where one is
+ * required; else false or NULL. DuckDB orders NaN above +inf, so the upper bound (finite when the range
+ * has none) refuses NaN as well as the infinities.
+ */
+function accepted(i: number, expr: string): string {
+  const r = RANGES[MEASURES[i] as (typeof MEASURES)[number]];
+  return [
+    r.min !== undefined ? `${expr} >= ${r.min}` : `${expr} > '-inf'::DOUBLE`,
+    r.max !== undefined ? `${expr} <= ${r.max}` : `${expr} < 'inf'::DOUBLE`,
+    ...(r.integer ? [`${expr} = trunc(${expr})`] : []),
+  ].join(' AND ');
 }
 
 /**
@@ -84,21 +118,9 @@ export async function stageInfoclimatDocs(
   const fileNames = `(SELECT unnest([${[...names.keys()].join(', ')}]::INTEGER[]) AS file_seq, unnest([${[...names.values()].map(literal).join(', ')}]::VARCHAR[]) AS file)`;
   const configured = `[${configuredIds.map(literal).join(', ')}]::VARCHAR[]`;
   const paths = `[${KEYS.map((k) => literal(`$.${k}`)).join(', ')}]`;
-  // Known stations are decided per (file, hourly key), a few thousand rows, not per report.
-  await s.run(`CREATE OR REPLACE TEMP TABLE ic_keys AS
-    WITH ents AS (
-      SELECT file_seq, unnest(map_keys(hourly)) AS k, unnest(map_values(hourly)) AS arr, unnest(range(len(map_keys(hourly)))) AS k_pos
-      FROM ic_docs
-    ), listed AS (
-      SELECT DISTINCT file_seq, json_extract_string(unnest(CAST(stations AS JSON[])), '$.id') AS id
-      FROM ic_docs WHERE json_type(stations) = 'ARRAY'
-    )
-    SELECT e.file_seq, e.k, e.k_pos, e.arr, (l.id IS NOT NULL OR list_contains(${configured}, e.k)) AS known
-    FROM ents e LEFT JOIN listed l ON l.file_seq = e.file_seq AND l.id = e.k
-    WHERE e.k <> '_params'`);
-  // One row per report; seq orders them as the file does (hourly keys in file order, then array position).
-  const fields = INFOCLIMAT_FIELDS.map(([field, measure], j) => ({ field, measure, idx: MEASURES.indexOf(measure), raw: `v[${j + 3}]`, num: `d${j}` }));
-  // Per measure: why its value is refused (NULL when accepted or missing; blank text is missing).
+  const fields = INFOCLIMAT_FIELDS.map(([field, measure], j) => ({ field, measure, idx: MEASURES.indexOf(measure), raw: `v[${j + 3}]`, num: `d${j}`, ok: `m${j}` }));
+  // Per measure: why its value is refused (NULL when accepted or missing; blank text is missing). Only the
+  // reports with a refused value (see `v` below) are explained: the rest need only `accepted`.
   const why = (f: (typeof fields)[number]): string => {
     const m = MEASURES[f.idx] as (typeof MEASURES)[number];
     const r = RANGES[m];
@@ -110,26 +132,24 @@ export async function stageInfoclimatDocs(
              ${r.integer ? `WHEN ${f.num} <> trunc(${f.num}) THEN ${literal(`${m} must be an integer code`)}` : ''}
         END`;
   };
-  // One row per report, materialised apart from the typing below (a few thousand station arrays fit in one
-  // row group: the typing then scans 400k rows, which DuckDB can split between threads).
-  await s.run(`CREATE OR REPLACE TEMP TABLE ic_rows AS
-    SELECT file_seq, k, known, k_pos, unnest(arr) AS j, generate_subscripts(arr, 1) AS rn FROM ic_keys`);
   const recordField = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN 'id_station' ELSE 'dh_utc' END`;
   const recordValue = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN coalesce(v[1], k) ELSE v[2] END`;
-  const anyValueProblem = fields.map((_, j) => `w${j} IS NOT NULL`).join(' OR ');
-  // Materialised narrow: the raw texts (a list of 16 strings per report) are kept only for reports with a
-  // problem, which the reject rows quote; storing them for every report cost more than computing them.
+  // A value is refused when it is not blank and not accepted (its typed value `m` then stays NULL).
+  const anyValueProblem = fields.map((f) => `(${f.ok} IS NULL AND trim(coalesce(${f.raw}, '')) <> '')`).join(' OR ');
+  // One row per report; seq orders them as the file does (hourly keys in file order, then array position).
+  // Materialised narrow: typed values already cleared of refused ones, and the raw texts (a list of 16
+  // strings per report) kept only for reports with a problem, which the reject rows quote and explain.
   await s.run(`CREATE OR REPLACE TEMP TABLE ic_checked AS
-    WITH r AS (SELECT * FROM ic_rows), x AS (
-      SELECT file_seq, k, known, rn, k_pos::BIGINT * 4294967296 + rn AS seq,
+    WITH x AS (
+      SELECT file_seq, k, rn, k_pos * 4294967296 + rn AS seq, listed OR list_contains(${configured}, k) AS known,
              coalesce(starts_with(j::VARCHAR, '{'), false) AS is_object, json_extract_string(j, ${paths}) AS v
-      FROM r
+      FROM ic_rows
     ), t AS (
       SELECT *, coalesce(try_strptime(v[2], '%Y-%m-%d %H:%M:%S'), ${TIME}) AS observed_at,
              ${fields.map((f) => `TRY_CAST(${f.raw} AS DOUBLE) AS ${f.num}`).join(', ')}
       FROM x
     ), c AS (
-      SELECT *, ${fields.map((f, j) => `${why(f)} AS w${j}`).join(', ')}, CASE
+      SELECT *, ${fields.map((f) => `CASE WHEN ${accepted(f.idx, f.num)} THEN ${f.num} END AS ${f.ok}`).join(', ')}, CASE
           WHEN NOT is_object THEN 'report is not an object'
           WHEN coalesce(v[1], k) <> k THEN 'id_station does not match its hourly key "' || k || '"'
           WHEN NOT known THEN 'unknown station "' || k || '": not in the file''s stations nor in ecluse.config.json'
@@ -137,7 +157,7 @@ export async function stageInfoclimatDocs(
         END AS record_reason
       FROM t
     )
-    SELECT file_seq, seq, rn, k, observed_at, ${fields.map((f, j) => `${f.num}, w${j}`).join(', ')}, record_reason,
+    SELECT file_seq, seq, rn, k, observed_at, ${fields.map((f) => f.ok).join(', ')}, record_reason,
            CASE WHEN record_reason IS NOT NULL THEN ${recordField} END AS record_field,
            CASE WHEN record_reason IS NOT NULL THEN ${recordValue} END AS record_value,
            CASE WHEN record_reason IS NULL AND (${anyValueProblem}) THEN v END AS v
@@ -148,8 +168,8 @@ export async function stageInfoclimatDocs(
 
   await s.run(`CREATE OR REPLACE TEMP TABLE ic_value_rejects AS
     SELECT file_seq, seq, 'hourly.' || k AS sheet, rn, unnest(problems, recursive := true) FROM (
-      SELECT file_seq, seq, k, rn, list_filter([${fields.map((f, j) => `{'j': ${j}, 'field': ${literal(f.field)}, 'value': ${f.raw}, 'reason': w${j}}`).join(', ')}], p -> p.reason IS NOT NULL) AS problems
-      FROM ic_checked WHERE v IS NOT NULL
+      SELECT file_seq, seq, k, rn, list_filter([${fields.map((f, j) => `{'j': ${j}, 'field': ${literal(f.field)}, 'value': ${f.raw}, 'reason': ${why(f)}}`).join(', ')}], p -> p.reason IS NOT NULL) AS problems
+      FROM (SELECT *, ${fields.map((f) => `TRY_CAST(${f.raw} AS DOUBLE) AS ${f.num}`).join(', ')} FROM ic_checked WHERE v IS NOT NULL)
     )`);
   await s.run(`INSERT INTO run_rejects (run_id, pipeline, file, sheet, "row", field, value, reason, whole_record)
     SELECT ${runId}, 'stations', f.file, c.sheet, c.rn, c.field, c.value, c.reason, false
@@ -158,7 +178,7 @@ export async function stageInfoclimatDocs(
   const measureCols = MEASURES.map((m) => {
     const f = fields.find((x) => x.measure === m);
     const type = m === 'weather_code' ? 'INTEGER' : 'DOUBLE';
-    return f ? `CASE WHEN w${fields.indexOf(f)} IS NULL THEN ${f.num} END::${type} AS ${ident(m)}` : `NULL::${type} AS ${ident(m)}`;
+    return f ? `${f.ok}::${type} AS ${ident(m)}` : `NULL::${type} AS ${ident(m)}`;
   });
   // A view, not a copy: run_reports reads it once with the CSV batches (createRunTables defines it empty).
   await s.run(`CREATE OR REPLACE TEMP VIEW ic_batch AS

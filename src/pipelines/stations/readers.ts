@@ -8,7 +8,6 @@ import { decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/tex
 import { readZip } from '../../engine/readers/zip.js';
 import { extensionOf } from '../../lake/raw.js';
 import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from '../../connectors/infoclimat/response.js';
-import { readWundergroundWorkbook, stationForFileName, WUNDERGROUND_FIELD_NAMES } from '../../connectors/wunderground/xlsx.js';
 import type { ReportBatch, ReportSink } from './reportBatch.js';
 
 export const SUPPORTED_EXTENSIONS = ['json', 'jsonl', 'csv', 'xlsx', 'zip'] as const;
@@ -77,6 +76,8 @@ function readAirbyteCsv(bytes: Uint8Array, file: string, sink: ReportSink, ctx: 
 }
 
 async function readWorkbook(path: string, file: string, rawKey: string, batch: ReportBatch, ctx: ReadContext): Promise<void> {
+  // Loaded on first use: exceljs alone costs a few hundred ms of start-up to every run, most of which read no workbook.
+  const { readWundergroundWorkbook, stationForFileName, WUNDERGROUND_FIELD_NAMES } = await import('../../connectors/wunderground/xlsx.js');
   const station = stationForFileName(posix.basename(file), [...ctx.stations]);
   const sink = batch.forFile({ file, rawKey, source: 'wunderground', fieldNames: WUNDERGROUND_FIELD_NAMES });
   if (!station) {

@@ -106,3 +106,36 @@ test('files DuckDB cannot read are left to the TypeScript reader, the others kee
   }
   assert.ok((await readFile(join(dir, 'good.json'))).length > 0);
 });
+
+test('where stations and keys sit in the response does not change what the DuckDB path reads', async () => {
+  const day = dayResponse('2024-10-05');
+  const hourly = day.hourly as Record<string, unknown[]>;
+  const { _params: params, ...keys } = hourly;
+  const dir = await writeInputs(join(await tempHome(), 'in'), {
+    // `_params` first: the response's stations ride on the first station key's first report.
+    'params-first.json': { ...day, hourly: { _params: params, ...keys } },
+    // The first station key has no report: the file is left to the TypeScript reader.
+    'first-empty.json': response({ '07015': [], '00052': [staticRow('2024-10-06 00:00:00', '7')] }),
+    // No `stations` at all: only configured stations are known.
+    'no-stations.json': { status: 'OK', hourly: { IICHTE19: [staticRow('2024-10-07 00:00:00', '9', { id_station: 'IICHTE19' })], '07015': [synopRow('2024-10-07 00:00:00', '3')] } },
+  });
+  const names = ['params-first.json', 'first-empty.json', 'no-stations.json'];
+  const ts = await viaTypeScript(dir, names);
+  const db = await viaDuckDB(dir, names);
+  assert.deepEqual([...db.fast].sort(), [0, 2]);
+  // The file left out is staged by the TypeScript reader in a run: compare the others, file by file.
+  const only = (xs: unknown[][], seqs: number[]) => xs.filter((r) => seqs.includes(r[0] as number));
+  assert.deepEqual(db.reports, only(ts.reports, [0, 2]));
+  assert.equal(db.reports.length, 7);
+  const sort = (xs: unknown[][]) => [...xs].map((x) => JSON.stringify(x)).sort();
+  assert.deepEqual(sort(db.rejects), sort(ts.rejects.filter((r) => r[0] !== 'first-empty.json')));
+  assert.deepEqual(db.rejects, [['no-stations.json', 'hourly.07015', 1, 'id_station', 'unknown station "07015": not in the file\'s stations nor in ecluse.config.json', true]]);
+  const s = await DuckSession.open();
+  try {
+    await readInfoclimatDocs(s, names.map((name, fileSeq) => ({ fileSeq, path: join(dir, name), name })));
+    const stations = await infoclimatStations(s);
+    assert.deepEqual(stations.map((x) => [x.fileSeq, (x.station as { id: string }).id]), [[0, '00052'], [0, '07015']]);
+  } finally {
+    s.close();
+  }
+});
