@@ -42,6 +42,8 @@ export const DAILY_CITY_STATS: Dataset = {
  * - `hours_with_rain` = 3 × observations with `rr3` > 0 or a trace;
  * - `completeness` = observations ÷ the 3-hourly UTC slots inside the local day (8 on a day of 24, 23 or 25
  *   hours in Paris; a zone off the 3-hour grid gets its own count).
+ * Sums and averages run in time order: a floating-point sum depends on its order, and the rows come in
+ * whatever order the run, the lake or the warehouse hold them; the same day must give the same figures.
  * The time zone is a literal (an IANA name checked by the caller), since DuckDB does not bind it as a parameter in `AT TIME ZONE`.
  */
 export function dailyStatsSql(source: string, timeZone = 'Europe/Paris'): string {
@@ -52,11 +54,11 @@ export function dailyStatsSql(source: string, timeZone = 'Europe/Paris'): string
       FROM ${source}
     ), d AS (
       SELECT numer_sta, day,
-        min(temperature_c) AS temperature_min_c, avg(temperature_c) AS temperature_avg_c, max(temperature_c) AS temperature_max_c,
-        min(pressure_sea_hpa) AS pressure_min_hpa, avg(pressure_sea_hpa) AS pressure_avg_hpa, max(pressure_sea_hpa) AS pressure_max_hpa,
-        avg(wind_speed_kmh) AS wind_avg_kmh, max(wind_speed_kmh) AS wind_max_kmh,
+        min(temperature_c) AS temperature_min_c, avg(temperature_c ORDER BY observed_at) AS temperature_avg_c, max(temperature_c) AS temperature_max_c,
+        min(pressure_sea_hpa) AS pressure_min_hpa, avg(pressure_sea_hpa ORDER BY observed_at) AS pressure_avg_hpa, max(pressure_sea_hpa) AS pressure_max_hpa,
+        avg(wind_speed_kmh ORDER BY observed_at) AS wind_avg_kmh, max(wind_speed_kmh) AS wind_max_kmh,
         max(gust_kmh) AS gust_max_kmh,
-        sum(precip_3h_mm) AS rainfall_mm,
+        sum(precip_3h_mm ORDER BY observed_at) AS rainfall_mm,
         3 * count(*) FILTER (WHERE precip_3h_mm > 0 OR precip_3h_trace) AS hours_with_rain,
         count(*) AS observations
       FROM o GROUP BY numer_sta, day

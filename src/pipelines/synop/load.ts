@@ -209,12 +209,25 @@ async function existingKeys(lake: ObjectStore, keys: readonly string[]): Promise
   return found.filter((k): k is string => k !== null);
 }
 
+/** What `publishObservationPartitions` wrote. */
+export interface PublishedPartitions {
+  partitions: number;
+  /**
+   * Staging keys the run wrote that held nothing before: each holds exactly the run's rows of its
+   * (station, month), so the daily statistics need not read them back from the lake.
+   */
+  fresh: ReadonlySet<string>;
+}
+
 /**
  * Rewrites, whole, the staging partitions (station, UTC month) the run's observations fall in: what a
  * partition holds wins over the run's rows, as in the warehouse. Runs before the warehouse commits: if the
  * process dies after this, the next run merges the same rows again and writes the same partitions.
+ * Sorted: unsorted rows reach all the partitions at once, and past `partitioned_write_max_open_files`
+ * DuckDB writes a second file for a partition; keeping them all open cost more than the sort (measured:
+ * 12 s of CPU against 6.6 s for a year).
  */
-export async function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
+export async function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<PublishedPartitions> {
   const touched = await s.rows<{ numer_sta: string; month: string }>(
     `SELECT DISTINCT numer_sta, strftime(observed_at, '%Y-%m') AS month FROM run_obs ORDER BY 1, 2`,
   );
@@ -222,10 +235,14 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
   for (const t of touched) partitions.set(t.numer_sta, (partitions.get(t.numer_sta) ?? 0) + 1);
   const groups = stationGroups(partitions, await s.memoryLimitBytes());
   let written = 0;
+  const fresh = new Set<string>();
   for (const [i, stations] of groups.entries()) {
     const group = new Set(stations);
     const inGroup = `numer_sta IN (${[...group].map(literal).join(', ')})`;
-    const existing = await existingKeys(lake, touched.filter((t) => group.has(t.numer_sta)).map((t) => stagingKey(t.numer_sta, t.month)));
+    const keys = touched.filter((t) => group.has(t.numer_sta)).map((t) => stagingKey(t.numer_sta, t.month));
+    const existing = await existingKeys(lake, keys);
+    const had = new Set(existing);
+    for (const k of keys) if (!had.has(k)) fresh.add(k);
     written += await withLocalFiles(lake, existing, async (paths) => {
       const merged = paths.length
         ? `SELECT ${OBS_LIST} FROM (
@@ -244,7 +261,7 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
       );
     });
   }
-  return written;
+  return { partitions: written, fresh };
 }
 
 /** UTC months (`YYYY-MM`) from the one holding `from` to the one holding the instant just before `to`. */
@@ -277,7 +294,7 @@ export interface DayRange {
  * delivered observation, not only the new ones: after a crash between the lake and the warehouse commit,
  * the rows are in the lake already but their days still need recomputing.
  */
-export async function computeDailyStats(s: DuckSession, lake: ObjectStore): Promise<DayRange[]> {
+export async function computeDailyStats(s: DuckSession, lake: ObjectStore, fresh: ReadonlySet<string> = new Set()): Promise<DayRange[]> {
   const tz = literal(STATS_TIME_ZONE);
   await s.run(`CREATE OR REPLACE TEMP TABLE run_days AS
     SELECT numer_sta, first_day, last_day,
@@ -293,12 +310,26 @@ export async function computeDailyStats(s: DuckSession, lake: ObjectStore): Prom
      FROM run_days ORDER BY numer_sta`,
   );
   const keys = ranges.flatMap((r) => monthsBetween(r.start_utc, r.end_utc).map((m) => stagingKey(r.numer_sta, m)));
-  const existing = await existingKeys(lake, keys);
-  await withLocalFiles(lake, existing, async (paths) => {
-    const rows = paths.length
-      ? `(SELECT o.* FROM ${parquetList(paths)} o JOIN run_days r
-           ON o.numer_sta = r.numer_sta AND o.observed_at >= r.start_utc AND o.observed_at < r.end_utc)`
-      : `(SELECT * FROM run_obs WHERE false)`;
+  // A partition the run just created holds the run's rows of its (station, month) and nothing else: those
+  // come from run_obs (reading a year's 744 partitions back cost ~1 s of CPU); the others from the lake.
+  const fromLake = (await existingKeys(lake, keys)).filter((k) => !fresh.has(k));
+  const freshParts = ranges.length ? await s.rows<{ numer_sta: string; month: string }>(
+    `SELECT DISTINCT numer_sta, strftime(observed_at, '%Y-%m') AS month FROM run_obs`,
+  ) : [];
+  const runFresh = freshParts.filter((p) => fresh.has(stagingKey(p.numer_sta, p.month)));
+  let fromRun: string | null = null;
+  if (runFresh.length === freshParts.length && runFresh.length > 0) fromRun = `SELECT ${OBS_LIST} FROM run_obs`;
+  else if (runFresh.length > 0) {
+    const list = runFresh.map((p) => `(${literal(p.numer_sta)}, ${literal(p.month)})`).join(', ');
+    fromRun = `SELECT ${OBS_LIST} FROM run_obs WHERE (numer_sta, strftime(observed_at, '%Y-%m')) IN (${list})`;
+  }
+  await withLocalFiles(lake, fromLake, async (paths) => {
+    const fromFiles = paths.length
+      ? `SELECT o.* FROM ${parquetList(paths)} o JOIN run_days r
+           ON o.numer_sta = r.numer_sta AND o.observed_at >= r.start_utc AND o.observed_at < r.end_utc`
+      : null;
+    const parts = [fromFiles, fromRun].filter((p): p is string => p !== null);
+    const rows = parts.length ? `(${parts.join(' UNION ALL BY NAME ')})` : `(SELECT * FROM run_obs WHERE false)`;
     await s.run(`CREATE OR REPLACE TEMP TABLE run_daily AS ${dailyStatsSql(rows, STATS_TIME_ZONE)}`);
   });
   return ranges.map(({ numer_sta, first_day, last_day }) => ({ numer_sta, first_day, last_day }));

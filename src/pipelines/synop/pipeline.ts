@@ -41,14 +41,14 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
     const mysqlUrl = options.mysql;
     if (mysqlUrl !== undefined && pending.length > 0) await ctx.step('mysql', () => writeMysqlStaging(mysqlUrl, s, scratch));
     await ctx.warehouse.transaction(async () => {
-      const written = await ctx.step('load', async () => {
+      const { written, fresh } = await ctx.step('load', async () => {
         ctx.progress({ step: 'load', done: 0, total: 1 });
         const n = await stageObservations(ctx.warehouse, s);
-        await publishObservationPartitions(s, ctx.lake, scratch);
-        return n;
+        const published = await publishObservationPartitions(s, ctx.lake, scratch);
+        return { written: n, fresh: published.fresh };
       });
       await ctx.step('curate', async () => {
-        const ranges = await computeDailyStats(s, ctx.lake);
+        const ranges = await computeDailyStats(s, ctx.lake, fresh);
         await replaceDailyStats(ctx.warehouse, s, ranges);
         await publishDailyStatsPartitions(s, ctx.lake, scratch, ranges);
       });

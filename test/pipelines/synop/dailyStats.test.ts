@@ -70,3 +70,16 @@ test('a day whose rain values are all missing has no rainfall, not 0; the 25-hou
   assert.deepEqual([...utc.keys()], ['2024-10-26', '2024-10-27']);
   assert.equal(utc.get('2024-10-27')?.completeness, 1 / 8);
 });
+
+test('a day gives the same sums and averages whatever order its rows come in (floating-point sums depend on it)', async () => {
+  // (0.1 + 0.2) + 0.3 and (0.3 + 0.2) + 0.1 differ in the last bit: the rows of a run, of the lake and of a
+  // rerun after a crash arrive in different orders and must still give the same figures.
+  const rows: Obs[] = [
+    ['2024-10-05 00:00:00', 0.1, 1000.1, 0.1, null, 0.1, false],
+    ['2024-10-05 03:00:00', 0.2, 1000.2, 0.2, null, 0.2, false],
+    ['2024-10-05 06:00:00', 0.3, 1000.3, 0.3, null, 0.3, false],
+  ];
+  const forward = (await statsOf(rows)).get('2024-10-05');
+  const backward = (await statsOf([...rows].reverse())).get('2024-10-05');
+  assert.deepEqual(backward, forward);
+});
