@@ -51,29 +51,54 @@ export async function loadBatchFiles(s: DuckSession, batchFiles: readonly string
 }
 
 /**
- * `run_reports`: the run's reports (CSV batches and the InfoClimat SQL path) as `reports` rows, one per key:
- * the first delivered wins within the run. `rawKeys[file_seq]` is each file's raw key. Without duplicate
- * keys (the usual case, checked by one aggregate) it is a view: materialising and de-duplicating 400k
- * reports cost more than reading them again for the lake.
+ * Where `collectRunReports` puts the run's reports: a table of an in-memory database attached to the
+ * engine, not a temp table, so that a second connection of the same instance can write the lake's Parquet
+ * from it while the first inserts into the warehouse (see `loadRunReports`).
+ */
+const RUN_DB = 'ecluse_stations_run';
+const RUN_REPORTS = `${RUN_DB}.run_reports`;
+
+/**
+ * The run's reports (CSV batches and the InfoClimat SQL path) as `reports` rows, one per key: the first
+ * delivered wins within the run. `rawKeys[file_seq]` is each file's raw key. Runs outside the warehouse's
+ * transaction: DuckDB lets a transaction write to one database only. Without duplicate keys (the usual
+ * case, checked by one aggregate) no window is needed.
  */
 export async function collectRunReports(s: DuckSession, rawKeys: readonly string[]): Promise<void> {
   const all = `(SELECT * FROM batch UNION ALL SELECT * FROM ic_batch)`;
   const rows = `SELECT b.station_id, make_timestamp(b.observed_ms * 1000) AS observed_at, ${MEASURES.map((m) => `b.${m}`).join(', ')}, b.source, f.raw_file
     FROM ${all} b
     JOIN (SELECT unnest(range(${rawKeys.length})::INTEGER[]) AS file_seq, unnest(${rawKeysList(rawKeys)}) AS raw_file) f ON f.file_seq = b.file_seq`;
-  await s.dropTemp('run_reports');
+  await s.run(`ATTACH IF NOT EXISTS ':memory:' AS ${RUN_DB}`);
   const dup = await s.scalar<boolean>(`SELECT count(*) <> count(DISTINCT (station_id, observed_ms)) FROM ${all}`);
-  if (dup) {
-    await s.run(`CREATE TEMP TABLE run_reports AS ${rows}
-      QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.file_seq, b.seq) = 1`);
-  } else {
-    await s.run(`CREATE TEMP VIEW run_reports AS ${rows}`);
-  }
+  await s.run(`CREATE OR REPLACE TABLE ${RUN_REPORTS} AS ${rows}
+    ${dup ? 'QUALIFY row_number() OVER (PARTITION BY b.station_id, b.observed_ms ORDER BY b.file_seq, b.seq) = 1' : ''}`);
 }
 
-/** Inserts the run's reports whose key is new (first value wins; an identical re-delivery writes nothing). */
-export async function stageReports(warehouse: Warehouse, s: DuckSession): Promise<number> {
-  return warehouse.insertNew(REPORTS, s, `SELECT * FROM run_reports`);
+/** Frees what `collectRunReports` holds (the engine of a server lives on from run to run). */
+export async function dropRunReports(s: DuckSession): Promise<void> {
+  await s.run(`DETACH DATABASE IF EXISTS ${RUN_DB}`);
+}
+
+/**
+ * Inserts the run's new reports into the warehouse (first value wins; an identical re-delivery writes
+ * nothing) and, at the same time on a second connection, rewrites the lake's staging partitions they fall
+ * in: each statement alone leaves one of the two cores idle much of the time. Returns the rows written.
+ */
+export async function loadRunReports(warehouse: Warehouse, s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
+  const other = await s.fork();
+  try {
+    const [written, published] = await Promise.allSettled([
+      warehouse.insertNew(REPORTS, s, `SELECT * FROM ${RUN_REPORTS}`),
+      publishReportPartitions(other, lake, scratch),
+    ]);
+    // Both settle before either error is thrown: the caller rolls back on this connection.
+    if (written.status === 'rejected') throw written.reason;
+    if (published.status === 'rejected') throw published.reason;
+    return written.value;
+  } finally {
+    other.close();
+  }
 }
 
 /** Inserts new stations and refreshes known ones (metadata may be corrected over time). */
@@ -94,12 +119,12 @@ export async function publishReportPartitions(s: DuckSession, lake: ObjectStore,
   const out = join(scratch, 'staging-reports');
   const prefix = datasetPrefix('staging', 'reports');
   const touched = await s.rows<{ station_id: string; month: string }>(
-    `SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM run_reports ORDER BY 1, 2`,
+    `SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM ${RUN_REPORTS} ORDER BY 1, 2`,
   );
   if (touched.length === 0) return 0;
   const keyOf = (t: { station_id: string; month: string }) => `${prefix}station_id=${t.station_id}/month=${t.month}/data.parquet`;
   const existing = (await Promise.all(touched.map(async (t) => ((await lake.exists(keyOf(t))) ? keyOf(t) : null)))).filter((k): k is string => k !== null);
-  const fresh = `SELECT *, strftime(observed_at, '%Y-%m') AS month FROM run_reports`;
+  const fresh = `SELECT *, strftime(observed_at, '%Y-%m') AS month FROM ${RUN_REPORTS}`;
   return withLocalFiles(lake, existing, async (paths) => {
     const merged = paths.length
       ? `SELECT * EXCLUDE (prio) FROM (

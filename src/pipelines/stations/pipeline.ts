@@ -10,9 +10,9 @@ import {
   collectRunReports,
   createRunTables,
   createStationsTables,
+  dropRunReports,
   loadBatchFiles,
-  publishReportPartitions,
-  stageReports,
+  loadRunReports,
   upsertStations,
 } from './load.js';
 import { infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
@@ -93,46 +93,51 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
       await loadBatchFiles(s, results.filter((r) => r.reports > 0).map((r) => join(scratch, `batch-${r.fileIndex}.csv`)));
       return { fast, results };
     });
-    await ctx.warehouse.transaction(async () => {
-      const staged = await ctx.step('validate', async () => {
-        const { fast, results } = parsed;
-        const fastCounts = await stageInfoclimatDocs(s, ctx.runId, new Map(json.filter((f) => fast.has(f.fileSeq)).map((f) => [f.fileSeq, f.name])), configuredIds);
-        const fastStations = (await infoclimatStations(s)).flatMap(({ fileSeq, station }) => {
-          const row = station && typeof station === 'object' ? stationFromJson(station) : null;
-          return row ? [{ fileSeq, row }] : [];
-        });
-        const sum = (k: 'rowsRead' | 'rowsRejected' | 'valuesRejected' | 'filesRejected') => results.reduce((n, r) => n + r[k], 0);
-        return {
-          rejects: results.flatMap((r) => r.rejects),
-          // In file order, so that the last file's description of a station wins whatever path read it.
-          stations: [...fastStations, ...results.flatMap((r) => r.stations.map((row) => ({ fileSeq: r.fileIndex, row })))]
-            .sort((a, b) => a.fileSeq - b.fileSeq)
-            .map((x) => x.row),
-          rowsRead: fastCounts.rowsRead + sum('rowsRead'),
-          rowsRejected: fastCounts.rowsRejected + sum('rowsRejected') + sum('filesRejected'),
-          valuesRejected: fastCounts.valuesRejected + sum('valuesRejected'),
-        };
+    // Validation writes only the engine's own tables: it runs before the warehouse's transaction, and so
+    // does collecting the run's reports, which the load then reads from two connections at once.
+    const staged = await ctx.step('validate', async () => {
+      const { fast, results } = parsed;
+      const fastCounts = await stageInfoclimatDocs(s, ctx.runId, new Map(json.filter((f) => fast.has(f.fileSeq)).map((f) => [f.fileSeq, f.name])), configuredIds);
+      const fastStations = (await infoclimatStations(s)).flatMap(({ fileSeq, station }) => {
+        const row = station && typeof station === 'object' ? stationFromJson(station) : null;
+        return row ? [{ fileSeq, row }] : [];
       });
-      await ctx.step('load', async () => {
-        ctx.progress({ step: 'load', done: 0, total: 1 });
-        await collectRunReports(s, pending.map((f) => f.raw.key));
-        const written = await stageReports(ctx.warehouse, s);
-        await publishReportPartitions(s, ctx.lake, scratch);
-        await upsertStations(ctx.warehouse, mergeStations(staged.stations, configuredStationRows(ctx)));
-        await registerPendingFiles(ctx, NAME, pending);
-        await addRejects(s, ctx.runId, NAME, staged.rejects);
-        await saveRejects(ctx.warehouse, s);
-        await ctx.commitRun({
-          files: pending.length,
-          files_skipped: skipped,
-          rows_read: staged.rowsRead,
-          rows_written: written,
-          rows_rejected: staged.rowsRejected,
-          values_rejected: staged.valuesRejected,
-        });
-        ctx.progress({ step: 'load', done: 1, total: 1 });
-      });
+      await collectRunReports(s, pending.map((f) => f.raw.key));
+      const sum = (k: 'rowsRead' | 'rowsRejected' | 'valuesRejected' | 'filesRejected') => results.reduce((n, r) => n + r[k], 0);
+      return {
+        rejects: results.flatMap((r) => r.rejects),
+        // In file order, so that the last file's description of a station wins whatever path read it.
+        stations: [...fastStations, ...results.flatMap((r) => r.stations.map((row) => ({ fileSeq: r.fileIndex, row })))]
+          .sort((a, b) => a.fileSeq - b.fileSeq)
+          .map((x) => x.row),
+        rowsRead: fastCounts.rowsRead + sum('rowsRead'),
+        rowsRejected: fastCounts.rowsRejected + sum('rowsRejected') + sum('filesRejected'),
+        valuesRejected: fastCounts.valuesRejected + sum('valuesRejected'),
+      };
     });
+    try {
+      await ctx.warehouse.transaction(async () => {
+        await ctx.step('load', async () => {
+          ctx.progress({ step: 'load', done: 0, total: 1 });
+          const written = await loadRunReports(ctx.warehouse, s, ctx.lake, scratch);
+          await upsertStations(ctx.warehouse, mergeStations(staged.stations, configuredStationRows(ctx)));
+          await registerPendingFiles(ctx, NAME, pending);
+          await addRejects(s, ctx.runId, NAME, staged.rejects);
+          await saveRejects(ctx.warehouse, s);
+          await ctx.commitRun({
+            files: pending.length,
+            files_skipped: skipped,
+            rows_read: staged.rowsRead,
+            rows_written: written,
+            rows_rejected: staged.rowsRejected,
+            values_rejected: staged.valuesRejected,
+          });
+          ctx.progress({ step: 'load', done: 1, total: 1 });
+        });
+      });
+    } finally {
+      await dropRunReports(s);
+    }
   }, ctx.config.home);
 }
 
