@@ -4,19 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-  paginateListObjectsV2,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, S3ClientConfig, S3ServiceException } from '@aws-sdk/client-s3';
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type ObjectStore } from './objectStore.js';
 
 export interface S3StoreOptions {
@@ -39,6 +27,25 @@ export interface S3StoreOptions {
 
 const MAX_BATCH = 1000;
 
+type Sdk = typeof import('@aws-sdk/client-s3') & Pick<typeof import('@aws-sdk/lib-storage'), 'Upload'>;
+
+/**
+ * The AWS SDK, loaded on first use: importing it costs every command a few hundred ms of start-up (the
+ * lake is opened by all of them), and with a folder lake most never touch S3.
+ */
+let loading: Promise<Sdk> | undefined;
+let loaded: Sdk | undefined;
+
+function loadSdk(): Promise<Sdk> {
+  loading ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(([s3, storage]) => (loaded = { ...s3, Upload: storage.Upload }));
+  return loading;
+}
+
+/** An error the SDK raised (it is loaded by then: only its calls raise them). */
+function isServiceError(err: unknown): err is S3ServiceException {
+  return loaded !== undefined && err instanceof loaded.S3ServiceException;
+}
+
 /**
  * The lake on S3 or any S3-protocol store.
  *
@@ -51,7 +58,8 @@ export class S3Store implements ObjectStore {
   readonly bucket: string;
   /** Prefix of every object of this store inside the bucket: '' or ending with '/'. */
   private readonly root: string;
-  private readonly client: S3Client;
+  private readonly clientConfig: S3ClientConfig;
+  private client: S3Client | undefined;
   private readonly listPageSize: number;
   private readonly deleteBatchSize: number;
   private readonly tmpDir: string | undefined;
@@ -67,7 +75,7 @@ export class S3Store implements ObjectStore {
     // The SDK warns on every process start that its releases from 2027 will need Node 22; ecluse pins
     // its SDK version and supports Node 20, so that warning is noise on every CLI command's stderr.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    this.client = new S3Client({
+    this.clientConfig = {
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -75,7 +83,14 @@ export class S3Store implements ObjectStore {
       // mishandle the flexible checksums the SDK would otherwise add to every request.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    };
+  }
+
+  /** The SDK and this store's client, both made on first use. */
+  private async s3(): Promise<{ sdk: Sdk; client: S3Client }> {
+    const sdk = await loadSdk();
+    this.client ??= new sdk.S3Client(this.clientConfig);
+    return { sdk, client: this.client };
   }
 
   get location(): string {
@@ -84,7 +99,8 @@ export class S3Store implements ObjectStore {
 
   /** Releases the client's sockets; the store is unusable afterwards. */
   close(): void {
-    this.client.destroy();
+    this.client?.destroy();
+    this.client = undefined;
   }
 
   private objectKey(key: string): string {
@@ -104,10 +120,10 @@ export class S3Store implements ObjectStore {
 
   /** An error naming the bucket and key; a missing object becomes `ObjectNotFoundError`. */
   private failure(key: string, objectKey: string, err: unknown, note = ''): Error {
-    if (isNotFound(err) && !(err instanceof S3ServiceException && err.name === 'NoSuchBucket')) {
+    if (isNotFound(err) && !(isServiceError(err) && err.name === 'NoSuchBucket')) {
       return new ObjectNotFoundError(key, this.location, `${this.url(objectKey)}: ${err instanceof Error ? err.name : 'NotFound'}`);
     }
-    const reason = err instanceof S3ServiceException ? `${err.name}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    const reason = isServiceError(err) ? `${err.name}: ${err.message}` : err instanceof Error ? err.message : String(err);
     return new Error(`${this.url(objectKey)}: ${reason}${note}`, { cause: err });
   }
 
@@ -137,7 +153,8 @@ export class S3Store implements ObjectStore {
     try {
       // An explicit length: the SDK omits it for an empty body, then warns about streams of unknown length.
       const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: body, ContentLength: length }));
+      const { sdk, client } = await this.s3();
+      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: body, ContentLength: length }));
     } catch (err) {
       throw this.failure(key, objectKey, err);
     }
@@ -149,14 +166,15 @@ export class S3Store implements ObjectStore {
    * instead of the cause), so it leaves neither an object nor billable parts.
    */
   private async upload(key: string, objectKey: string, body: Readable): Promise<void> {
-    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: objectKey, Body: body }, leavePartsOnError: true });
+    const { sdk, client } = await this.s3();
+    const upload = new sdk.Upload({ client, params: { Bucket: this.bucket, Key: objectKey, Body: body }, leavePartsOnError: true });
     try {
       await upload.done();
     } catch (err) {
       let note = '';
       if (upload.uploadId) {
         try {
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: upload.uploadId }));
+          await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: upload.uploadId }));
         } catch (abortErr) {
           const why = abortErr instanceof Error ? `${abortErr.name}: ${abortErr.message}` : String(abortErr);
           note = ` (aborting multipart upload ${upload.uploadId} failed too, ${why}; its parts stay until a lifecycle rule removes them)`;
@@ -168,7 +186,8 @@ export class S3Store implements ObjectStore {
 
   private async getObject(key: string, objectKey: string): Promise<Readable> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+      const { sdk, client } = await this.s3();
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
       // In Node the SDK's body is an http.IncomingMessage, a Readable.
       if (!(out.Body instanceof Readable)) throw new Error('response body is not a stream');
       return out.Body;
@@ -217,7 +236,8 @@ export class S3Store implements ObjectStore {
   async exists(key: string): Promise<boolean> {
     const objectKey = this.objectKey(key);
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+      const { sdk, client } = await this.s3();
+      await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: objectKey }));
       return true;
     } catch (err) {
       // A HEAD response has no body, so a missing bucket also reads as 404 here; list() names it.
@@ -230,7 +250,8 @@ export class S3Store implements ObjectStore {
   private async *objects(prefix: string): AsyncGenerator<{ objectKey: string; info: ObjectInfo }> {
     const objectPrefix = this.folderPrefix(prefix);
     try {
-      const pages = paginateListObjectsV2({ client: this.client, pageSize: this.listPageSize }, { Bucket: this.bucket, Prefix: objectPrefix });
+      const { sdk, client } = await this.s3();
+      const pages = sdk.paginateListObjectsV2({ client, pageSize: this.listPageSize }, { Bucket: this.bucket, Prefix: objectPrefix });
       for await (const page of pages) {
         for (const o of page.Contents ?? []) {
           if (o.Key === undefined) continue;
@@ -255,7 +276,8 @@ export class S3Store implements ObjectStore {
   async delete(key: string): Promise<void> {
     const objectKey = this.objectKey(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+      const { sdk, client } = await this.s3();
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
     } catch (err) {
       throw this.failure(key, objectKey, err);
     }
@@ -278,8 +300,9 @@ export class S3Store implements ObjectStore {
     const first = objectKeys[0] as string;
     let errors;
     try {
-      const out = await this.client.send(
-        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objectKeys.map((Key) => ({ Key })), Quiet: true } }),
+      const { sdk, client } = await this.s3();
+      const out = await client.send(
+        new sdk.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objectKeys.map((Key) => ({ Key })), Quiet: true } }),
       );
       errors = out.Errors ?? [];
     } catch (err) {
@@ -291,7 +314,7 @@ export class S3Store implements ObjectStore {
 }
 
 function isNotFound(err: unknown): boolean {
-  if (!(err instanceof S3ServiceException)) return false;
+  if (!isServiceError(err)) return false;
   return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404;
 }
 
