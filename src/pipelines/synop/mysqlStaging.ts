@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { literal, type DuckSession } from '../../engine/duckdb.js';
 import type { SqlType } from '../../warehouse/dataset.js';
 import { OBSERVATIONS } from './schema.js';
@@ -108,8 +108,10 @@ export interface MysqlStagingResult {
 }
 
 async function connect(url: string): Promise<mysql.Connection> {
+  // Loaded on first use: every command that runs a pipeline imports this module, few write to MySQL.
+  const { default: driver } = await import('mysql2/promise');
   try {
-    return await mysql.createConnection({
+    return await driver.createConnection({
       uri: url,
       connectTimeout: 10_000,
     });
