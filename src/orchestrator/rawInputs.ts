@@ -3,6 +3,7 @@ import { join, resolve, sep } from 'node:path';
 import type { Config } from '../config/config.js';
 import { withLocalFiles } from '../lake/localFiles.js';
 import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } from '../lake/raw.js';
+import { Limiter } from './limiter.js';
 import type { RunContext } from './pipeline.js';
 
 /**
@@ -56,31 +57,50 @@ export async function listInputFiles(inputs: readonly string[], extensions: read
   return out;
 }
 
+/** Files hashed at a time: one file's read overlaps the hashing of another. */
+const HASH_CONCURRENCY = 4;
+
 /**
  * The `extract` step: each file hashed (unless known), skipped when a committed run of `pipeline` loaded
- * the same content or an earlier file of this run had it, else stored in the raw zone. Arrival times are
- * strictly increasing, so raw keys keep the processing order a rebuild replays.
+ * the same content or an earlier file of this run had it, else stored in the raw zone. Files are hashed a
+ * few at a time, with one lookup of the hashes already loaded, then stored one after the other in input
+ * order with strictly increasing arrival times: the raw keys keep the processing order a rebuild replays,
+ * and a run killed while storing leaves a prefix of its files, which the rerun completes in the same order.
  */
 export async function extractFiles(ctx: RunContext, pipeline: string, files: readonly InputFile[]): Promise<{ pending: PendingFile[]; skipped: number }> {
   return ctx.step('extract', async () => {
-    const pending: PendingFile[] = [];
+    const limiter = new Limiter(HASH_CONCURRENCY);
+    // Progress counts both passes: hashing every file, then storing the new ones.
+    const total = files.length * 2;
+    let done = 0;
+    const tick = (item: string) => ctx.progress({ step: 'extract', done: ++done, total, item });
+    ctx.progress({ step: 'extract', done: 0, total });
+    const hashes = await Promise.all(
+      files.map((f) =>
+        limiter.push(async () => {
+          const sha = f.sha256 ?? (await sha256OfFile(f.path));
+          tick(f.path);
+          return sha;
+        }),
+      ),
+    );
+    const loaded = await ctx.warehouse.seenFiles(pipeline, [...new Set(hashes)]);
     const seenInRun = new Set<string>();
-    let skipped = 0;
+    const pending: PendingFile[] = [];
     let last = 0;
     for (const [i, f] of files.entries()) {
-      ctx.progress({ step: 'extract', done: i, total: files.length, item: f.path });
-      const sha = f.sha256 ?? (await sha256OfFile(f.path));
-      if (seenInRun.has(sha) || (await ctx.warehouse.seenFiles(pipeline, [sha])).size > 0) {
-        skipped++;
+      const sha = hashes[i] as string;
+      if (loaded.has(sha) || seenInRun.has(sha)) {
+        tick(f.path);
         continue;
       }
       seenInRun.add(sha);
       const now = Math.max(Date.now(), last + 1);
       last = now;
       pending.push({ path: f.path, raw: await storeRawFile(ctx.lake, pipeline, f.source, f.path, new Date(now), sha) });
+      tick(f.path);
     }
-    ctx.progress({ step: 'extract', done: files.length, total: files.length });
-    return { pending, skipped };
+    return { pending, skipped: files.length - pending.length };
   });
 }
 
