@@ -69,11 +69,8 @@ function createTableSql(): string {
   return `CREATE TABLE IF NOT EXISTS \`${MYSQL_TABLE}\` (${cols.join(', ')}, PRIMARY KEY (${OBSERVATIONS.primaryKey.map((c) => `\`${c}\``).join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 }
 
-/**
- * The engine's COPY of `run_obs` as MySQL's LOAD DATA reads it (`ESCAPED BY ''`): text always quoted (quotes
- * doubled), NULL as the bare word NULL (so the text 'NULL', quoted, stays text), booleans as 0/1.
- */
-function exportSql(path: string): string {
+/** `run_obs` columns as text MySQL takes in both load paths: instants without zone, booleans as 0/1. */
+function exportColumns(): { cols: string[]; quoted: string[] } {
   const quoted: string[] = [];
   const cols = COLUMNS.map(([c, t]) => {
     const q = `"${c}"`;
@@ -85,6 +82,15 @@ function exportSql(path: string): string {
     }
     return q;
   });
+  return { cols, quoted };
+}
+
+/**
+ * The engine's COPY of `run_obs` as MySQL's LOAD DATA reads it (`ESCAPED BY ''`): text always quoted (quotes
+ * doubled), NULL as the bare word NULL (so the text 'NULL', quoted, stays text), booleans as 0/1.
+ */
+function exportSql(path: string): string {
+  const { cols, quoted } = exportColumns();
   return `COPY (SELECT ${cols.join(', ')} FROM run_obs) TO ${literal(path)} (FORMAT csv, HEADER false, NULLSTR 'NULL', FORCE_QUOTE (${quoted.join(', ')}))`;
 }
 
@@ -105,6 +111,8 @@ export interface MysqlStagingResult {
   /** Rows the run offered. */
   offered: number;
   views: number;
+  /** How the rows went in: `LOAD DATA LOCAL INFILE`, or multi-row inserts where the server refuses local files. */
+  method: 'load_data' | 'insert';
 }
 
 async function connect(url: string): Promise<mysql.Connection> {
@@ -139,9 +147,76 @@ async function refreshCityViews(conn: mysql.Connection): Promise<number> {
   return byView.size;
 }
 
+/** Rows per multi-row INSERT of the fallback: ~100 columns each, far below the 16 MB default packet. */
+const INSERT_BATCH = 500;
+
+/** MySQL 8 and MariaDB refuse LOAD DATA LOCAL unless `local_infile` is on (MySQL 8's default is off). */
+function localInfileRefused(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; message?: string };
+  return (
+    e.code === 'ER_NOT_ALLOWED_COMMAND' ||
+    e.code === 'ER_LOAD_INFILE_CAPABILITY_DISABLED' ||
+    e.errno === 1148 ||
+    e.errno === 3948 ||
+    /local (data|infile)/i.test(e.message ?? '')
+  );
+}
+
+/**
+ * Each key MySQL already had is one "Duplicate entry" warning; any other is a value MySQL altered
+ * (truncated, out of range): a silent change of data, so the run fails and says which.
+ */
+async function assertNoAlteredValues(conn: mysql.Connection, header: mysql.ResultSetHeader, offered: number, what: string): Promise<void> {
+  const duplicates = offered - header.affectedRows;
+  if (header.warningStatus <= duplicates) return;
+  const [warnings] = await conn.query(`SHOW WARNINGS LIMIT 64`);
+  const other = (warnings as { Code: number; Message: string }[]).filter((w) => w.Code !== 1062).slice(0, 3);
+  throw new Error(`${what} altered values (${header.warningStatus - duplicates} warnings): ${other.map((w) => w.Message).join('; ') || 'see SHOW WARNINGS'}`);
+}
+
+async function loadDataLocal(conn: mysql.Connection, file: string, offered: number): Promise<number> {
+  const cols = COLUMNS.map(([c]) => `\`${c}\``).join(', ');
+  const [res] = await conn.query({
+    sql: `LOAD DATA LOCAL INFILE ? IGNORE INTO TABLE \`${MYSQL_TABLE}\` CHARACTER SET utf8mb4
+      FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\\n' (${cols})`,
+    values: [file],
+    // Only the run's own file is ever sent, whatever path the server asks for.
+    infileStreamFactory: (asked: string) => {
+      if (asked !== file) throw new Error(`synop MySQL staging: the server asked for ${asked}, not the run's file`);
+      return createReadStream(file);
+    },
+  });
+  const header = res as mysql.ResultSetHeader;
+  await assertNoAlteredValues(conn, header, offered, 'LOAD DATA');
+  return header.affectedRows;
+}
+
+/** The fallback when LOAD DATA LOCAL is refused: `INSERT IGNORE` of INSERT_BATCH rows a statement, still never row by row. */
+async function insertBatches(conn: mysql.Connection, s: DuckSession, offered: number): Promise<number> {
+  const { cols } = exportColumns();
+  const names = COLUMNS.map(([c]) => `\`${c}\``).join(', ');
+  await s.run(`CREATE OR REPLACE TEMP TABLE mysql_rows AS SELECT row_number() OVER () AS rn, ${cols.join(', ')} FROM run_obs`);
+  try {
+    let inserted = 0;
+    for (let from = 1; from <= offered; from += INSERT_BATCH) {
+      const rows = await s.rows(`SELECT * EXCLUDE (rn) FROM mysql_rows WHERE rn BETWEEN $1 AND $2 ORDER BY rn`, [from, from + INSERT_BATCH - 1]);
+      // BIGINT comes back as bigint, which the driver's escaping does not take: as text MySQL converts it.
+      const values = rows.map((r) => COLUMNS.map(([c]) => (typeof r[c] === 'bigint' ? String(r[c]) : (r[c] ?? null))));
+      const [res] = await conn.query(`INSERT IGNORE INTO \`${MYSQL_TABLE}\` (${names}) VALUES ?`, [values]);
+      const header = res as mysql.ResultSetHeader;
+      await assertNoAlteredValues(conn, header, values.length, 'INSERT');
+      inserted += header.affectedRows;
+    }
+    return inserted;
+  } finally {
+    await s.run(`DROP TABLE IF EXISTS mysql_rows`);
+  }
+}
+
 /**
  * Copies the run's `run_obs` (engine) into MySQL: one CSV written by the engine into `scratch`, one
- * `LOAD DATA LOCAL INFILE … IGNORE`, then the city views. Never row by row.
+ * `LOAD DATA LOCAL INFILE … IGNORE` (multi-row `INSERT IGNORE`s when the server refuses local files), then
+ * the city views. Never row by row.
  */
 export async function writeMysqlStaging(url: string, s: DuckSession, scratch: string): Promise<MysqlStagingResult> {
   assertMysqlUrl(url);
@@ -152,34 +227,20 @@ export async function writeMysqlStaging(url: string, s: DuckSession, scratch: st
   try {
     await ensureMysqlTable(conn);
     let inserted = 0;
+    let method: MysqlStagingResult['method'] = 'load_data';
     if (offered > 0) {
-      const cols = COLUMNS.map(([c]) => `\`${c}\``).join(', ');
-      const [res] = await conn.query({
-        sql: `LOAD DATA LOCAL INFILE ? IGNORE INTO TABLE \`${MYSQL_TABLE}\` CHARACTER SET utf8mb4
-          FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\\n' (${cols})`,
-        values: [file],
-        // Only the run's own file is ever sent, whatever path the server asks for.
-        infileStreamFactory: (asked: string) => {
-          if (asked !== file) throw new Error(`synop MySQL staging: the server asked for ${asked}, not the run's file`);
-          return createReadStream(file);
-        },
-      });
-      const header = res as mysql.ResultSetHeader;
-      inserted = header.affectedRows;
-      // Each key MySQL already had is one "Duplicate entry" warning; any other is a value MySQL altered
-      // (truncated, out of range): a silent change of data, so the run fails and says which.
-      if (header.warningStatus > offered - inserted) {
-        const [warnings] = await conn.query(`SHOW WARNINGS LIMIT 64`);
-        const other = (warnings as { Code: number; Message: string }[]).filter((w) => w.Code !== 1062).slice(0, 3);
-        throw new Error(`LOAD DATA altered values (${header.warningStatus - (offered - inserted)} warnings): ${other.map((w) => w.Message).join('; ') || 'see SHOW WARNINGS'}`);
+      try {
+        inserted = await loadDataLocal(conn, file, offered);
+      } catch (err) {
+        if (!localInfileRefused(err)) throw err;
+        method = 'insert';
+        inserted = await insertBatches(conn, s, offered);
       }
     }
     const views = await refreshCityViews(conn);
-    return { inserted, offered, views };
+    return { inserted, offered, views, method };
   } catch (err) {
-    const e = err as Error & { code?: string };
-    const hint = e.code === 'ER_NOT_ALLOWED_COMMAND' || /local (data|infile)/i.test(e.message) ? ' (the server must allow LOAD DATA LOCAL: local_infile=ON)' : '';
-    throw new Error(`synop MySQL staging at ${redactUrl(url)}: ${e.message}${hint}`, { cause: err });
+    throw new Error(`synop MySQL staging at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
   } finally {
     await conn.end().catch(() => {});
   }

@@ -39,7 +39,10 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
   await withScratchDir(async (scratch) => {
     const sink = await ctx.step('stage', () => stageFiles(ctx, pending, scratch));
     const mysqlUrl = options.mysql;
-    if (mysqlUrl !== undefined && pending.length > 0) await ctx.step('mysql', () => writeMysqlStaging(mysqlUrl, s, scratch));
+    if (mysqlUrl !== undefined && pending.length > 0) {
+      const copied = await ctx.step('mysql', () => writeMysqlStaging(mysqlUrl, s, scratch));
+      ctx.log?.info({ mysql: copied }, `MySQL staging: ${copied.inserted} of ${copied.offered} rows new (${copied.method === 'insert' ? 'multi-row inserts: the server refuses LOAD DATA LOCAL' : 'LOAD DATA LOCAL'})`);
+    }
     await ctx.warehouse.transaction(async () => {
       const { written, fresh } = await ctx.step('load', async () => {
         ctx.progress({ step: 'load', done: 0, total: 1 });

@@ -95,6 +95,47 @@ describe('synop MySQL staging on MariaDB', { skip: await skipUnlessMysql() }, ()
     assert.deepEqual(await mysqlCount(db), { n: total, keys: total });
   });
 
+  test('a server that refuses LOAD DATA LOCAL gets multi-row inserts: the same rows, values and views; a rerun adds nothing', async () => {
+    const home = await tempHome();
+    const db = await freshDb('noinfile');
+    const file = await input(home);
+    const [[setting]] = (await admin.query(`SELECT @@GLOBAL.local_infile AS v`)) as unknown as [[{ v: number }]];
+    await admin.query(`SET GLOBAL local_infile = 0`);
+    try {
+      const run = await withPlatform(home, (p) => executeRun(p, synopPipeline, { inputs: [file], staging: urlOf(db), trigger: 'cli' }));
+      assert.equal(run.status, 'succeeded', run.error ?? '');
+      const total = await whCount(home);
+      assert.ok(total > 50);
+      assert.deepEqual(await mysqlCount(db), { n: total, keys: total });
+      const [agg] = await admin.query(`SELECT round(sum(temperature_c), 6) AS t, sum(pmer IS NULL) AS no_pmer, sum(precip_3h_trace) AS traces, min(observed_at) AS first FROM \`${db}\`.${MYSQL_TABLE}`);
+      const wh = (await withPlatform(home, (p) =>
+        p.warehouse.query(
+          `SELECT round(sum(temperature_c), 6) AS t, sum(CASE WHEN pmer IS NULL THEN 1 ELSE 0 END) AS no_pmer, sum(CASE WHEN precip_3h_trace THEN 1 ELSE 0 END) AS traces, strftime(min(observed_at), '%Y-%m-%d %H:%M:%S') AS first FROM observations`,
+        ),
+      ))[0]!;
+      const my = (agg as Record<string, unknown>[])[0]!;
+      assert.equal(Number(my.t), Number(wh.t));
+      assert.equal(Number(my.no_pmer), Number(wh.no_pmer));
+      assert.equal(Number(my.traces), Number(wh.traces));
+      const [[firstText]] = (await admin.query(`SELECT DATE_FORMAT(min(observed_at), '%Y-%m-%d %H:%i:%s') AS f FROM \`${db}\`.${MYSQL_TABLE}`)) as unknown as [[{ f: string }]];
+      assert.equal(firstText.f, wh.first, 'instants carried without a time-zone shift');
+      // The run's log says which way the rows went.
+      const logs = await withPlatform(home, (p) => p.warehouse.query(`SELECT msg FROM run_logs WHERE run_id = $1 AND msg LIKE 'MySQL staging%'`, [run.run_id]));
+      assert.match(String(logs[0]?.msg), /multi-row inserts/);
+      const [views] = await admin.query(`SELECT count(*) AS n FROM information_schema.views WHERE table_schema = ?`, [db]);
+      assert.equal(Number((views as { n: number }[])[0]?.n), 3);
+
+      const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '').reverse();
+      const again = join(home, 'in', 'again.jsonl');
+      await writeFile(again, lines.join('\n') + '\n');
+      const rerun = await withPlatform(home, (p) => executeRun(p, synopPipeline, { inputs: [again], staging: urlOf(db), trigger: 'cli' }));
+      assert.equal(rerun.status, 'succeeded', rerun.error ?? '');
+      assert.deepEqual(await mysqlCount(db), { n: total, keys: total });
+    } finally {
+      await admin.query(`SET GLOBAL local_infile = ?`, [Number(setting.v)]);
+    }
+  });
+
   test('ECLUSE_SYNOP_MYSQL configures it; a crash before the warehouse commit, then a rerun: no duplicates, nothing lost', async () => {
     const home = await tempHome();
     const db = await freshDb('b');
