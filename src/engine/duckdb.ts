@@ -1,4 +1,9 @@
-import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+
+// Required, not imported: @duckdb/node-api is CommonJS, and an ESM import of it first has Node scan its
+// source for export names, which cost ~0.1 s of every command's start (measured: import 240 ms, require 120 ms).
+const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
@@ -63,7 +68,7 @@ export class DuckSession {
     if (options.threads) config.threads = String(options.threads);
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, config);
+      instance = await duckdb.DuckDBInstance.create(path, config);
     } catch (err) {
       const message = (err as Error).message;
       const m = /Conflicting lock is held in (.*?) \(PID (\d+)\)/.exec(message);

@@ -69,6 +69,9 @@ export interface Pipeline {
   scheduledSource?(config: Config): string | null;
   /** Drops the pipeline's staging and curated data (warehouse and lake), keeping the raw zone. */
   reset(platform: Platform): Promise<void>;
-  /** HTTP routes the server mounts for this pipeline (declared as data: pipelines never import the server). */
-  routes?: readonly RouteSpec[];
+  /**
+   * HTTP routes the server mounts for this pipeline (declared as data: pipelines never import the server).
+   * Loaded when a server mounts them, so that a command that only runs the pipeline does not load them.
+   */
+  routes?: () => Promise<readonly RouteSpec[]>;
 }

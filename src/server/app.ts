@@ -111,7 +111,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   metricsRoutes(app, ctx);
   healthRoutes(app, ctx);
-  pipelineRoutes(app, ctx);
+  await pipelineRoutes(app, ctx);
   runRoutes(app, ctx);
   sqlRoutes(app, ctx);
   await rawRoutes(app, ctx);

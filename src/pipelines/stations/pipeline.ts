@@ -18,7 +18,6 @@ import {
 import { infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
 import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
-import { stationsRoutes } from './routes.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
 import { extractFiles, listInputFiles, ownFiles, registerPendingFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
 
@@ -174,7 +173,7 @@ export const stationsPipeline: Pipeline = {
   description: 'GreenAndCoop weather stations: InfoClimat JSON and Weather Underground XLSX into stations and reports',
   schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris' },
   scheduledSource: (config) => (config.landing || config.infoclimatToken ? null : 'no source configured (set ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN)'),
-  routes: stationsRoutes,
+  routes: async () => (await import('./routes.js')).stationsRoutes,
   async run(ctx, request: RunRequest) {
     if (request.trigger === 'rebuild') return runRebuild(ctx);
     if (!request.inputs || request.inputs.length === 0) return runScheduled(ctx, request);

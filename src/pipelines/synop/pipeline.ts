@@ -10,7 +10,6 @@ import {
   SYNOP_LAKE_PREFIXES,
 } from './load.js';
 import { SYNOP_EXTENSIONS } from './readers.js';
-import { synopRoutes } from './routes.js';
 import { stageFiles } from './stage.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
 import { extractFiles, listInputFiles, ownFiles, registerPendingFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
@@ -114,7 +113,7 @@ export const synopPipeline: Pipeline = {
   name: NAME,
   description: 'Météo-France SYNOP observations (OpenDataSoft donnees-synop-essentielles-omm) into observations and daily_city_stats',
   schedule: { cron: '0 1 * * *', timezone: 'Europe/Paris' },
-  routes: synopRoutes,
+  routes: async () => (await import('./routes.js')).synopRoutes,
   // The portal has a default (the public one): a scheduled run always has its source.
   scheduledSource: (config) => (config.odsUrl ? null : 'no OpenDataSoft portal configured (ECLUSE_ODS_URL)'),
   async run(ctx, request: RunRequest) {

@@ -36,14 +36,14 @@ function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVer
   });
 }
 
-export function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { platform, pipelines, requireToken, orchestrator } = ctx;
   const pipelineNamed = (name: string) => {
     const pipeline = pipelines.get(name);
     if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${name}" (known: ${[...pipelines.keys()].join(', ')})`);
     return pipeline;
   };
-  for (const p of pipelines.values()) for (const spec of p.routes ?? []) mount(app, spec, ctx);
+  for (const p of pipelines.values()) for (const spec of (await p.routes?.()) ?? []) mount(app, spec, ctx);
 
   app.get(
     '/pipelines',

@@ -24,8 +24,8 @@ const route = (url: string): RouteSpec => {
   return r;
 };
 
-test('the pipeline declares its routes, cacheable where the answer depends only on the data', () => {
-  assert.equal(stationsPipeline.routes, stationsRoutes);
+test('the pipeline declares its routes, cacheable where the answer depends only on the data', async () => {
+  assert.equal(await stationsPipeline.routes?.(), stationsRoutes);
   assert.deepEqual(
     stationsRoutes.map((r) => [r.method, r.url, r.cacheable ?? false]),
     [
