@@ -84,6 +84,15 @@ export async function infoclimatStations(s: DuckSession): Promise<{ fileSeq: num
   return rows.map((r) => ({ fileSeq: Number(r.file_seq), station: JSON.parse(r.st) as unknown }));
 }
 
+/**
+ * SQL true when the text `raw`, which DuckDB read as infinite, is a spelling JavaScript's Number does not
+ * take ("inf", "INF", "infinity"): the TypeScript reader calls those "not a number", and only "Infinity"
+ * (and overflows such as "1e999") "not a finite number". Both paths must give the same reasons.
+ */
+function notJsInfinity(raw: string): string {
+  return `(regexp_matches(trim(${raw}), '^[+-]?inf(inity)?$', 'i') AND trim(${raw}) NOT IN ('Infinity', '+Infinity', '-Infinity'))`;
+}
+
 /** SQL true when `expr` lies outside the physical range of measure `i`. */
 function outOfRange(i: number, expr: string): string {
   const r = RANGES[MEASURES[i] as (typeof MEASURES)[number]];
@@ -126,7 +135,7 @@ export async function stageInfoclimatDocs(
     const r = RANGES[m];
     const bounds = `${r.min ?? '-inf'}…${r.max ?? '+inf'}`;
     return `CASE WHEN trim(coalesce(${f.raw}, '')) = '' THEN NULL
-             WHEN ${f.num} IS NULL THEN 'not a number'
+             WHEN ${f.num} IS NULL OR isnan(${f.num}) OR (isinf(${f.num}) AND ${notJsInfinity(f.raw)}) THEN 'not a number'
              WHEN NOT isfinite(${f.num}) THEN 'not a finite number'
              WHEN ${outOfRange(f.idx, f.num)} THEN ${literal(`out of range for ${m} (${bounds})`)}
              ${r.integer ? `WHEN ${f.num} <> trunc(${f.num}) THEN ${literal(`${m} must be an integer code`)}` : ''}

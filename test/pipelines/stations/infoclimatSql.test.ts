@@ -24,6 +24,12 @@ function tricky(): Record<string, unknown> {
       synopRow('2024-10-05 06:00:00', '6.1', { id_station: '07016' }),
       null as unknown as Record<string, string>,
       synopRow('2024-10-05 07:00:00', '-61', { pluie_1h: '-0.2', visibilite: '1e3' }),
+      // Texts both engines read as special numbers, with different spellings: JavaScript's Number takes
+      // only "Infinity" and overflow as infinite, DuckDB also "inf" in any case.
+      synopRow('2024-10-05 08:00:00', 'NaN', { humidite: 'nan' }),
+      synopRow('2024-10-05 09:00:00', 'inf', { humidite: 'INF' }),
+      synopRow('2024-10-05 10:00:00', 'Infinity', { humidite: '-Infinity' }),
+      synopRow('2024-10-05 11:00:00', '1e999', { vent_moyen: 'infinity' }),
     ],
     ZZZ999: [staticRow('2024-10-05 00:00:00', '5', { id_station: 'ZZZ999' })],
     IICHTE19: [staticRow('2024-10-05 00:00:00', '9', { id_station: 'IICHTE19' })],
