@@ -3,6 +3,8 @@ import { join, resolve, sep } from 'node:path';
 import type { Config } from '../config/config.js';
 import { withLocalFiles } from '../lake/localFiles.js';
 import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } from '../lake/raw.js';
+import type { Reject } from '../quality/rejects.js';
+import { addRejects, saveRejects } from '../quality/runRejects.js';
 import { Limiter } from './limiter.js';
 import type { RunContext } from './pipeline.js';
 
@@ -138,4 +140,32 @@ export async function registerPendingFiles(ctx: RunContext, pipeline: string, pe
       received_at: f.raw.receivedAt,
     })),
   );
+}
+
+/** What a file-based run counted, for `commitFileRun`. */
+export interface FileRunCounts {
+  skipped: number;
+  rowsRead: number;
+  rowsWritten: number;
+  rowsRejected: number;
+  valuesRejected: number;
+}
+
+/**
+ * The end of a file-based run, inside the transaction that commits its data: its files recorded as loaded,
+ * the rejects the TypeScript readers collected added to those the engine wrote (`run_rejects`), all stored,
+ * and the run committed with its counts.
+ */
+export async function commitFileRun(ctx: RunContext, pipeline: string, pending: readonly PendingFile[], rejects: readonly Reject[], c: FileRunCounts): Promise<void> {
+  await registerPendingFiles(ctx, pipeline, pending);
+  await addRejects(ctx.engine, ctx.runId, pipeline, rejects);
+  await saveRejects(ctx.warehouse, ctx.engine);
+  await ctx.commitRun({
+    files: pending.length,
+    files_skipped: c.skipped,
+    rows_read: c.rowsRead,
+    rows_written: c.rowsWritten,
+    rows_rejected: c.rowsRejected,
+    values_rejected: c.valuesRejected,
+  });
 }

@@ -18,8 +18,7 @@ import {
 import { infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
 import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
-import { addRejects, saveRejects } from '../../quality/runRejects.js';
-import { extractFiles, listInputFiles, ownFiles, registerPendingFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
+import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
 
 const NAME = 'stations';
 
@@ -120,17 +119,7 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
           ctx.progress({ step: 'load', done: 0, total: 1 });
           const written = await loadRunReports(ctx.warehouse, s, ctx.lake, scratch);
           await upsertStations(ctx.warehouse, mergeStations(staged.stations, configuredStationRows(ctx)));
-          await registerPendingFiles(ctx, NAME, pending);
-          await addRejects(s, ctx.runId, NAME, staged.rejects);
-          await saveRejects(ctx.warehouse, s);
-          await ctx.commitRun({
-            files: pending.length,
-            files_skipped: skipped,
-            rows_read: staged.rowsRead,
-            rows_written: written,
-            rows_rejected: staged.rowsRejected,
-            values_rejected: staged.valuesRejected,
-          });
+          await commitFileRun(ctx, NAME, pending, staged.rejects, { skipped, rowsRead: staged.rowsRead, rowsWritten: written, rowsRejected: staged.rowsRejected, valuesRejected: staged.valuesRejected });
           ctx.progress({ step: 'load', done: 1, total: 1 });
         });
       });

@@ -11,8 +11,7 @@ import {
 } from './load.js';
 import { SYNOP_EXTENSIONS } from './readers.js';
 import { stageFiles } from './stage.js';
-import { addRejects, saveRejects } from '../../quality/runRejects.js';
-import { extractFiles, listInputFiles, ownFiles, registerPendingFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
+import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
 import { fetchSynopWindow, ODS_SOURCE, saveCursor } from './odsSource.js';
 import { assertMysqlUrl, writeMysqlStaging } from './mysqlStaging.js';
 
@@ -55,17 +54,13 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
         await publishDailyStatsPartitions(s, ctx.lake, scratch, ranges);
       });
       await ctx.step('commit', async () => {
-        await registerPendingFiles(ctx, NAME, pending);
         await options.withData?.();
-        await addRejects(s, ctx.runId, NAME, sink.rejects);
-        await saveRejects(ctx.warehouse, s);
-        await ctx.commitRun({
-          files: pending.length,
-          files_skipped: skipped,
-          rows_read: sink.rowsRead,
-          rows_written: written,
-          rows_rejected: sink.rowsRejected + sink.filesRejected,
-          values_rejected: sink.valuesRejected,
+        await commitFileRun(ctx, NAME, pending, sink.rejects, {
+          skipped,
+          rowsRead: sink.rowsRead,
+          rowsWritten: written,
+          rowsRejected: sink.rowsRejected + sink.filesRejected,
+          valuesRejected: sink.valuesRejected,
         });
         ctx.progress({ step: 'load', done: 1, total: 1 });
       });
