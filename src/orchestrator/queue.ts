@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { isoUtc } from '../engine/duckdb.js';
 import { parsePostgresUrl } from '../warehouse/postgresWarehouse.js';
-import { holderIsDead, isAlive, type LockHolder } from '../warehouse/runLocks.js';
+import { holderIsDead, isAlive, readRunLock, type LockHolder, type MetaSql } from '../warehouse/runLocks.js';
 import type { BackfillResult } from './orchestrator.js';
 import type { ProgressEvent, RunRequest } from './pipeline.js';
 
@@ -267,15 +268,12 @@ export class RunQueue {
    * else a run of it still queued. Null when it is free (a dead holder's run is the reaper's business).
    */
   async activeRun(pipeline: string, partition: string, now = Date.now()): Promise<{ state: 'running' | 'queued'; holder: LockHolder } | null> {
-    const { rows: locks } = await this.db.query<{ owner: string; run_id: string | number | null; pid: number | null; host: string | null; expires_at_ms: string | number }>(
-      `SELECT owner, run_id, pid, host, expires_at_ms FROM run_locks WHERE pipeline = $1 AND partition = $2`,
-      [pipeline, partition],
-    );
-    const lock = locks[0];
-    if (lock) {
-      const holder: LockHolder = { ...lock, run_id: lock.run_id === null ? null : Number(lock.run_id), expires_at_ms: Number(lock.expires_at_ms) };
-      if (!holderIsDead(holder, now)) return { state: 'running', holder };
-    }
+    const meta: MetaSql = {
+      exec: async (sql, params) => (await this.db.query(sql, [...params])).rowCount ?? 0,
+      rows: async (sql, params) => (await this.db.query(sql, [...params])).rows as Record<string, unknown>[],
+    };
+    const holder = await readRunLock(meta, pipeline, partition);
+    if (holder && !holderIsDead(holder, now)) return { state: 'running', holder };
     const { rows } = await this.db.query<{ run_id: string | number }>(
       `SELECT run_id FROM runs WHERE pipeline = $1 AND partition = $2 AND status = 'queued' ORDER BY run_id LIMIT 1`,
       [pipeline, partition],
@@ -290,7 +288,7 @@ export class RunQueue {
    * name. Worker processes keep their finer progress to themselves; the run's logs are what crosses machines.
    */
   watch(runId: number, onEvent: (e: ProgressEvent) => void, pollMs = 250): { stop: () => Promise<void> } {
-    let stopped = false;
+    const stopped = new AbortController();
     let status = '';
     let seq = -1;
     const poll = async () => {
@@ -311,16 +309,17 @@ export class RunQueue {
       }
     };
     const loop = (async () => {
-      while (!stopped) {
+      while (!stopped.signal.aborted) {
         await poll().catch(() => {
           // Informative only: the next poll tries again, and the caller's wait decides the outcome.
         });
-        if (!stopped) await sleep(pollMs);
+        // Stopping wakes it: the caller's answer does not wait for the next poll.
+        await delay(pollMs, undefined, { signal: stopped.signal }).catch(() => {});
       }
     })();
     return {
       stop: async () => {
-        stopped = true;
+        stopped.abort();
         await loop;
       },
     };

@@ -99,7 +99,7 @@ async function executeLogged(
   const open = new Map<string, number>();
   let committed = false;
   let lastCounts = NO_COUNTS;
-  /** The run record as its last write left it (no read back after the commit). */
+  /** The run record as the last `finishRun` (success, or the failure after it) left it. */
   let record: RunRecord | null = null;
   try {
     signal.throwIfAborted();
@@ -160,9 +160,8 @@ async function executeLogged(
     if (!committed) record = await warehouse.finishRun(runId, status, NO_COUNTS, steps, message);
     else record = await warehouse.finishRun(runId, 'failed', lastCounts, steps, message);
   }
-  const run = record ?? (await warehouse.getRun(runId));
-  if (!run) throw new Error(`run ${runId} vanished from the runs table`);
-  return summaryOf(run);
+  if (!record) throw new Error(`run ${runId} vanished from the runs table`);
+  return summaryOf(record);
 }
 
 export function summaryOf(run: RunSummary): RunSummary {

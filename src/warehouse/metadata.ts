@@ -173,7 +173,6 @@ export async function cancelRequested(db: MetaSql, runId: number): Promise<boole
   return rows[0]?.cancel_requested === true;
 }
 
-
 /**
  * `WHERE a = $1 AND b = $2` from the conditions that are set; `days` bound a partition that is a day
  * (ad-hoc partitions are then left out).

@@ -47,6 +47,19 @@ export function holderIsDead(h: LockHolder, now: number, host = hostname()): boo
   return h.host === host && (h.pid === null || !isAlive(h.pid));
 }
 
+/** The lock row of a partition, if any, with its numbers as numbers (drivers hand BIGINT back as text). */
+export async function readRunLock(db: MetaSql, pipeline: string, partition: string): Promise<LockHolder | null> {
+  const [row] = await db.rows(`SELECT owner, run_id, pid, host, expires_at_ms FROM run_locks WHERE pipeline = $1 AND partition = $2`, [pipeline, partition]);
+  if (!row) return null;
+  return {
+    owner: String(row.owner),
+    run_id: row.run_id === null || row.run_id === undefined ? null : Number(row.run_id),
+    pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
+    host: row.host === null || row.host === undefined ? null : String(row.host),
+    expires_at_ms: Number(row.expires_at_ms),
+  };
+}
+
 export async function acquireRunLock(db: MetaSql, lock: RunLock, ttlMs: number, now = Date.now()): Promise<LockResult> {
   const host = hostname();
   const inserted = await db.exec(
@@ -55,11 +68,9 @@ export async function acquireRunLock(db: MetaSql, lock: RunLock, ttlMs: number, 
     [lock.pipeline, lock.partition, lock.owner, process.pid, host, now, now + ttlMs],
   );
   if (inserted === 1) return { acquired: true, tookOverFrom: null };
-  const rows = await db.rows(`SELECT owner, run_id, pid, host, expires_at_ms FROM run_locks WHERE pipeline = $1 AND partition = $2`, [lock.pipeline, lock.partition]);
-  const holder = rows[0] as unknown as LockHolder | undefined;
+  const current = await readRunLock(db, lock.pipeline, lock.partition);
   // Released between our insert and our read: try once more from the start.
-  if (!holder) return acquireRunLock(db, lock, ttlMs, now);
-  const current = { ...holder, expires_at_ms: Number(holder.expires_at_ms) };
+  if (!current) return acquireRunLock(db, lock, ttlMs, now);
   if (current.owner === lock.owner) return { acquired: true, tookOverFrom: null };
   if (!holderIsDead(current, now, host)) return { acquired: false, holder: current };
   const taken = await db.exec(
