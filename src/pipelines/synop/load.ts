@@ -212,11 +212,13 @@ async function existingKeys(lake: ObjectStore, keys: readonly string[]): Promise
 /** What `publishObservationPartitions` wrote. */
 export interface PublishedPartitions {
   partitions: number;
+  /** The (station, month) partitions the run's rows fall in. */
+  touched: number;
   /**
-   * Staging keys the run wrote that held nothing before: each holds exactly the run's rows of its
-   * (station, month), so the daily statistics need not read them back from the lake.
+   * Those that held nothing before, by staging key: each holds exactly the run's rows of its (station,
+   * month), so the daily statistics need not read them back from the lake.
    */
-  fresh: ReadonlySet<string>;
+  fresh: ReadonlyMap<string, { numer_sta: string; month: string }>;
 }
 
 /**
@@ -235,14 +237,14 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
   for (const t of touched) partitions.set(t.numer_sta, (partitions.get(t.numer_sta) ?? 0) + 1);
   const groups = stationGroups(partitions, await s.memoryLimitBytes());
   let written = 0;
-  const fresh = new Set<string>();
+  const fresh = new Map<string, { numer_sta: string; month: string }>();
   for (const [i, stations] of groups.entries()) {
     const group = new Set(stations);
     const inGroup = `numer_sta IN (${[...group].map(literal).join(', ')})`;
-    const keys = touched.filter((t) => group.has(t.numer_sta)).map((t) => stagingKey(t.numer_sta, t.month));
-    const existing = await existingKeys(lake, keys);
+    const parts = touched.filter((t) => group.has(t.numer_sta)).map((t) => ({ key: stagingKey(t.numer_sta, t.month), part: t }));
+    const existing = await existingKeys(lake, parts.map((p) => p.key));
     const had = new Set(existing);
-    for (const k of keys) if (!had.has(k)) fresh.add(k);
+    for (const { key, part } of parts) if (!had.has(key)) fresh.set(key, part);
     written += await withLocalFiles(lake, existing, async (paths) => {
       const merged = paths.length
         ? `SELECT ${OBS_LIST} FROM (
@@ -261,7 +263,7 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
       );
     });
   }
-  return { partitions: written, fresh };
+  return { partitions: written, touched: touched.length, fresh };
 }
 
 /** UTC months (`YYYY-MM`) from the one holding `from` to the one holding the instant just before `to`. */
@@ -294,7 +296,12 @@ export interface DayRange {
  * delivered observation, not only the new ones: after a crash between the lake and the warehouse commit,
  * the rows are in the lake already but their days still need recomputing.
  */
-export async function computeDailyStats(s: DuckSession, lake: ObjectStore, fresh: ReadonlySet<string> = new Set()): Promise<DayRange[]> {
+export async function computeDailyStats(
+  s: DuckSession,
+  lake: ObjectStore,
+  published: Pick<PublishedPartitions, 'touched' | 'fresh'> = { touched: 0, fresh: new Map() },
+): Promise<DayRange[]> {
+  const { fresh } = published;
   const tz = literal(STATS_TIME_ZONE);
   await s.run(`CREATE OR REPLACE TEMP TABLE run_days AS
     SELECT numer_sta, first_day, last_day,
@@ -313,12 +320,9 @@ export async function computeDailyStats(s: DuckSession, lake: ObjectStore, fresh
   // A partition the run just created holds the run's rows of its (station, month) and nothing else: those
   // come from run_obs (reading a year's 744 partitions back cost ~1 s of CPU); the others from the lake.
   const fromLake = (await existingKeys(lake, keys)).filter((k) => !fresh.has(k));
-  const freshParts = ranges.length ? await s.rows<{ numer_sta: string; month: string }>(
-    `SELECT DISTINCT numer_sta, strftime(observed_at, '%Y-%m') AS month FROM run_obs`,
-  ) : [];
-  const runFresh = freshParts.filter((p) => fresh.has(stagingKey(p.numer_sta, p.month)));
+  const runFresh = ranges.length ? [...fresh.values()] : [];
   let fromRun: string | null = null;
-  if (runFresh.length === freshParts.length && runFresh.length > 0) fromRun = `SELECT ${OBS_LIST} FROM run_obs`;
+  if (runFresh.length === published.touched && runFresh.length > 0) fromRun = `SELECT ${OBS_LIST} FROM run_obs`;
   else if (runFresh.length > 0) {
     const list = runFresh.map((p) => `(${literal(p.numer_sta)}, ${literal(p.month)})`).join(', ');
     fromRun = `SELECT ${OBS_LIST} FROM run_obs WHERE (numer_sta, strftime(observed_at, '%Y-%m')) IN (${list})`;

@@ -42,14 +42,14 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
       ctx.log?.info({ mysql: copied }, `MySQL staging: ${copied.inserted} of ${copied.offered} rows new (${copied.method === 'insert' ? 'multi-row inserts: the server refuses LOAD DATA LOCAL' : 'LOAD DATA LOCAL'})`);
     }
     await ctx.warehouse.transaction(async () => {
-      const { written, fresh } = await ctx.step('load', async () => {
+      const { written, published } = await ctx.step('load', async () => {
         ctx.progress({ step: 'load', done: 0, total: 1 });
         const n = await stageObservations(ctx.warehouse, s);
         const published = await publishObservationPartitions(s, ctx.lake, scratch);
-        return { written: n, fresh: published.fresh };
+        return { written: n, published };
       });
       await ctx.step('curate', async () => {
-        const ranges = await computeDailyStats(s, ctx.lake, fresh);
+        const ranges = await computeDailyStats(s, ctx.lake, published);
         await replaceDailyStats(ctx.warehouse, s, ranges);
         await publishDailyStatsPartitions(s, ctx.lake, scratch, ranges);
       });
