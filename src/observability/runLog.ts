@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { runLogInsert, type RunLogLine } from '../warehouse/metadata.js';
+import type { RunLogLine } from '../warehouse/metadata.js';
 
 /**
  * Per-run logs: pino lines carrying the run id, kept in memory while the run works and stored in the
@@ -63,13 +63,12 @@ export class RunLogBuffer {
   /** Lines written inside the run's committing transaction, until it is known to have committed. */
   private inTransaction: RunLogLine[] = [];
 
-  /** Writes the lines so far with the run's own statement runner (inside its transaction: no commit of their own). */
-  async writeInTransaction(execute: (sql: string, params: (string | number | null)[]) => Promise<unknown>): Promise<void> {
+  /** Writes the lines so far on the run's connection (inside its transaction: no commit of their own). */
+  async writeInTransaction(): Promise<void> {
     if (this.lines.length === 0) return;
     const lines = this.lines.splice(0);
     this.inTransaction.push(...lines);
-    const { sql, params } = runLogInsert(lines);
-    await execute(sql, params);
+    await this.warehouse.writeRunLogs(lines);
   }
 
   /** The transaction committed: its lines are stored. */

@@ -138,7 +138,7 @@ async function executeLogged(
             record = await warehouse.finishRun(runId, 'succeeded', counts, timings);
             // The run's log lines commit with it (no insert of their own); put back if the commit fails.
             logs.log.info({ counts }, 'run succeeded');
-            await logs.writeInTransaction((sql, params) => warehouse.execute(sql, params));
+            await logs.writeInTransaction();
             committed = true;
           },
         },

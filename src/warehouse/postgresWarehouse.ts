@@ -11,7 +11,7 @@ import { DuckSession, isoUtc, literal, type Row } from '../engine/duckdb.js';
 import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
-import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { acquireRunLock, isAlive, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
 
@@ -230,6 +230,12 @@ export class PostgresWarehouse implements Warehouse {
   /** Through the autocommitting connection: outside the run's transaction. */
   insertRunLogs(lines: readonly RunLogLine[]): Promise<void> {
     return insertRunLogs(this.meta, lines);
+  }
+
+  async writeRunLogs(lines: readonly RunLogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    const { sql, params } = runLogInsert(lines);
+    await this.run(sql, params);
   }
 
   requestCancel(runId: number): Promise<boolean> {

@@ -70,6 +70,8 @@ export interface Warehouse {
   cancelRequested(runId: number): Promise<boolean>;
   /** Stores per-run log lines in one statement, outside any run's transaction (a failed run keeps its logs). */
   insertRunLogs(lines: readonly RunLogLine[]): Promise<void>;
+  /** Stores log lines in one statement on the run's connection: inside its transaction, they commit with it. */
+  writeRunLogs(lines: readonly RunLogLine[]): Promise<void>;
   listRuns(filter?: RunFilter): Promise<{ items: RunRecord[]; total: number }>;
   listRejects(filter: { runId?: number; pipeline?: string; limit?: number; offset?: number }): Promise<{ items: RejectRow[]; total: number }>;
   insertRejects(runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void>;

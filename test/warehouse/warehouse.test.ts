@@ -56,6 +56,32 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       }
     });
 
+    test('finishRun answers the run record as stored, also after a rolled-back finish; null for an unknown run', async () => {
+      const { wh } = await open();
+      try {
+        const id = await wh.startRun('p', '2024-10-01', 'backfill', 2);
+        const counts = { files: 3, files_skipped: 1, rows_read: 40, rows_written: 38, rows_rejected: 2, values_rejected: 5 };
+        await assert.rejects(
+          wh.transaction(async () => {
+            await wh.finishRun(id, 'succeeded', counts, { load: 7 });
+            throw new Error('rolled back');
+          }),
+          /rolled back/,
+        );
+        const failed = await wh.finishRun(id, 'failed', { ...counts, rows_written: 0 }, { load: 9 }, 'rolled back');
+        assert.deepEqual(failed, await wh.getRun(id));
+        assert.equal(failed?.attempt, 2);
+        assert.equal(failed?.error, 'rolled back');
+
+        const other = await wh.startRun('p', (n) => `adhoc-${n}`, 'cli');
+        const done = await wh.transaction(() => wh.finishRun(other, 'succeeded', counts, { commit: 1 }));
+        assert.deepEqual(done, await wh.getRun(other));
+        assert.equal(await wh.finishRun(999_999, 'failed', counts, {}, 'x'), null);
+      } finally {
+        await wh.close();
+      }
+    });
+
     test('files count as seen only once their run has committed', async () => {
       const { wh } = await open();
       try {
