@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { RunSummary } from '../warehouse/metadata.js';
-import type { LockHolder, RunLock } from '../warehouse/runLocks.js';
+import type { LockHolder, LockResult, RunLock } from '../warehouse/runLocks.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { Limiter } from './limiter.js';
 import { daysBetween } from './partitions.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
+import { BackfillChain, type ClaimedPartition } from './nextRun.js';
 import type { RunQueue } from './queue.js';
-import { executeRun, isRetryable, RunCancelledError, RunTimeoutError, summaryOf, type ExecuteOptions } from './runner.js';
+import { executeRun, isRetryable, RunCancelledError, RunTimeoutError, summaryOf, type ExecuteOptions, type NextRunStart } from './runner.js';
 
 /** Raised when another live run holds the partition (one active run per pipeline and partition). */
 export class PartitionBusyError extends Error {
@@ -63,6 +64,10 @@ export interface PartitionRunOptions {
   onAttempt?: (runId: number, attempt: number) => void;
   /** The first attempt is this `queued` run (a worker's job), claimed rather than recorded anew. */
   queuedRunId?: number;
+  /** The partition was taken by the previous run of a backfill: its lock is held, its run maybe recorded. */
+  claimed?: ClaimedPartition;
+  /** Records the backfill's next run with this partition's commit (see BackfillChain). */
+  next?: NextRunStart;
 }
 
 export interface BackfillProgress {
@@ -170,8 +175,9 @@ export class Orchestrator {
   async runPartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger'], options: PartitionRunOptions = {}): Promise<RunSummary> {
     const platform = options.platform ?? this.platform;
     const { warehouse } = platform;
-    const lock: RunLock = { pipeline: pipeline.name, partition, owner: randomUUID() };
-    const got = await warehouse.acquireRunLock(lock, this.lockTtlMs);
+    const claimed = options.claimed?.partition === partition ? options.claimed : undefined;
+    const lock: RunLock = claimed?.lock ?? { pipeline: pipeline.name, partition, owner: randomUUID() };
+    const got: LockResult = claimed ? { acquired: true, tookOverFrom: null } : await warehouse.acquireRunLock(lock, this.lockTtlMs);
     if (!got.acquired) throw new PartitionBusyError(pipeline.name, partition, got.holder);
     if (got.tookOverFrom) {
       // Its holder died: a run of it still `running` is an orphan (only on a takeover: it costs a statement).
@@ -186,8 +192,8 @@ export class Orchestrator {
         // Informative: the recovery pass (or a reaper) marks it later.
       });
     }
-    const exec: Execution = { controller: new AbortController() };
-    const runIds: number[] = [];
+    const exec: Execution = { controller: claimed?.controller ?? new AbortController() };
+    const runIds: number[] = claimed?.runId != null ? [claimed.runId] : [];
     let current: number | undefined;
     let polling = false;
     const poll = setInterval(() => {
@@ -224,6 +230,8 @@ export class Orchestrator {
             signal,
             attempt,
             claimRunId: attempt === first ? options.queuedRunId : undefined,
+            startedRunId: attempt === first && claimed?.runId != null ? claimed.runId : undefined,
+            next: options.next,
             onStart: (id) => {
               current = id;
               runIds.push(id);
@@ -401,11 +409,29 @@ export class Orchestrator {
           for (let i = 1; i < effective; i++) slots.push({ ...this.platform, warehouse: await this.options.openWarehouse() });
         }
         let next = 0;
+        const days = { peek: () => todo[next], take: () => todo[next++] };
+        const trigger = options.trigger ?? 'backfill';
         await Promise.all(
           slots.map(async (slot, i) => {
-            while (next < todo.length && !options.signal?.aborted) {
-              const day = todo[next++] as string;
-              const result = await this.backfillOne(pipeline, day, options.trigger ?? 'backfill', i === 0 ? undefined : slot);
+            let claimed: ClaimedPartition | undefined;
+            // A day already taken by the previous run (its row may say `running`) is run even once stopped.
+            while (claimed || (next < todo.length && !options.signal?.aborted)) {
+              const day = claimed?.partition ?? (days.take() as string);
+              const chain = new BackfillChain(
+                slot.warehouse,
+                pipeline.name,
+                trigger,
+                days,
+                this.lockTtlMs,
+                () => options.signal?.aborted === true,
+                // Found by a cancel before it starts; runPartition takes it over from there.
+                (c) => {
+                  if (c.runId !== null) this.active.set(c.runId, { controller: c.controller });
+                },
+                (runId) => this.active.delete(runId),
+              );
+              const result = await this.backfillOne(pipeline, day, trigger, i === 0 ? undefined : slot, claimed, chain);
+              claimed = await chain.take();
               results.set(day, result);
               progress.remaining--;
               if (result.status === 'succeeded') progress.done++;
@@ -439,10 +465,17 @@ export class Orchestrator {
     };
   }
 
-  private async backfillOne(pipeline: Pipeline, day: string, trigger: RunRequest['trigger'], platform: Platform | undefined): Promise<BackfillResult> {
+  private async backfillOne(
+    pipeline: Pipeline,
+    day: string,
+    trigger: RunRequest['trigger'],
+    platform: Platform | undefined,
+    claimed: ClaimedPartition | undefined,
+    next: NextRunStart,
+  ): Promise<BackfillResult> {
     try {
       let attempt: number | null = null;
-      const s = await this.runPartition(pipeline, day, trigger, { platform, onAttempt: (_id, n) => (attempt = n) });
+      const s = await this.runPartition(pipeline, day, trigger, { platform, claimed, next, onAttempt: (_id, n) => (attempt = n) });
       return { partition: day, status: s.status, run_id: s.run_id, attempt, error: s.error ?? null };
     } catch (err) {
       if (err instanceof PartitionBusyError) return { partition: day, status: 'busy', run_id: err.holder.run_id, attempt: null, error: err.message };

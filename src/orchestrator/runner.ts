@@ -27,6 +27,22 @@ export interface ExecuteOptions {
   onFailure?: (err: unknown) => void;
   /** Runs as this `queued` run (a job of the PostgreSQL queue) instead of recording a new one. */
   claimRunId?: number;
+  /** Runs as this run, already recorded `running` (by the previous run of a backfill: see `next`). */
+  startedRunId?: number;
+  /** The next run of a backfill, recorded in this run's committing transaction (see NextRunStart). */
+  next?: NextRunStart;
+}
+
+/**
+ * Group commit of run records: the `running` row of a backfill's next partition is written inside the
+ * transaction that commits this run, so a run costs one commit instead of two (its own `running` row and
+ * its data). The next run's row is committed before it does any work, so a crash still leaves its trace.
+ */
+export interface NextRunStart {
+  /** Records the next run's `running` row on the run's connection, inside the committing transaction. */
+  start(): Promise<void>;
+  /** Whether the transaction that `start` wrote into committed (true), rolled back (false), or either (null). */
+  settle(committed: boolean | null): void;
 }
 
 /** The queued run a job stands for is no longer queued (cancelled, or taken by a duplicate delivery). */
@@ -69,7 +85,9 @@ export async function executeRun(
 ): Promise<RunSummary> {
   const { warehouse } = platform;
   const runId =
-    options.claimRunId !== undefined
+    options.startedRunId !== undefined
+      ? options.startedRunId
+      : options.claimRunId !== undefined
       ? await claimRun(platform, options.claimRunId, options.attempt ?? 1)
       : await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1);
   options.onStart?.(runId);
@@ -98,6 +116,8 @@ async function executeLogged(
   /** Steps in progress (they may nest), for the timings recorded with the commit. */
   const open = new Map<string, number>();
   let committed = false;
+  /** The next run's row was written into this run's committing transaction. */
+  let chained = false;
   let lastCounts = NO_COUNTS;
   /** The run record as the last `finishRun` (success, or the failure after it) left it. */
   let record: RunRecord | null = null;
@@ -139,6 +159,10 @@ async function executeLogged(
             // The run's log lines commit with it (no insert of their own); put back if the commit fails.
             logs.log.info({ counts }, 'run succeeded');
             await logs.writeInTransaction();
+            if (options.next) {
+              await options.next.start();
+              chained = true;
+            }
             committed = true;
           },
         },
@@ -149,8 +173,11 @@ async function executeLogged(
     }
     if (!committed) throw new Error(`pipeline ${pipeline.name} returned without committing its run`);
     logs.committed();
+    if (chained) options.next?.settle(true);
   } catch (err) {
     logs.rolledBack();
+    // The pipeline failed after its commitRun: whether its transaction committed is not known here.
+    if (chained) options.next?.settle(null);
     // A step's own error after an abort (a fetch stopped by the signal) is the abort's consequence.
     const cause: unknown = signal.aborted && !committed ? signal.reason : err;
     options.onFailure?.(cause);

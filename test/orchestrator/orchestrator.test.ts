@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Orchestrator, PartitionBusyError } from '../../src/orchestrator/orchestrator.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Pipeline, Platform } from '../../src/orchestrator/pipeline.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../helpers/warehouses.js';
 import { testPipeline } from './testPipelines.js';
@@ -205,6 +205,134 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.deepEqual(runs.map((r) => [r.attempt, r.status, r.trigger]), [[1, 'failed', 'schedule'], [2, 'succeeded', 'recovery']]);
         assert.match(runs[0]?.error ?? '', /pid \d+ on another-host\) stopped before it finished \(its lock expired\)/);
         assert.equal((await p.warehouse.getRun(live))?.status, 'running', 'a run started within the lock time is left alone');
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('a backfill records each next run with the commit of the one before: running before it works, one record per attempt', async () => {
+      const p = await platform();
+      try {
+        const wh = p.warehouse;
+        // Which run records are written inside a transaction (committed with the previous run's data).
+        let inTransaction = 0;
+        const starts: boolean[] = [];
+        const transaction = wh.transaction.bind(wh);
+        const startRun = wh.startRun.bind(wh);
+        wh.transaction = async (fn) => {
+          inTransaction++;
+          try {
+            return await transaction(fn);
+          } finally {
+            inTransaction--;
+          }
+        };
+        wh.startRun = (...args) => {
+          starts.push(inTransaction > 0);
+          return startRun(...args);
+        };
+        const seen: string[] = [];
+        const daily = testPipeline('chained', async (ctx) => {
+          // Read on another connection: only what is committed, i.e. what a crash would leave behind.
+          const [row] = await wh.query(`SELECT status FROM runs WHERE run_id = $1`, [ctx.runId]);
+          seen.push(String(row?.status));
+        });
+        const orch = new Orchestrator(p, new Map([['chained', daily]]), { maxAttempts: 1 });
+        const summary = await orch.backfill(daily, '2024-11-01', '2024-11-04');
+        assert.equal(summary.succeeded, 4);
+        assert.deepEqual(seen, ['running', 'running', 'running', 'running'], 'each run is committed `running` before its pipeline works');
+        assert.deepEqual(starts, [false, true, true, true], 'runs after the first are recorded in the transaction of the one before');
+        const runs = (await wh.listRuns({ pipeline: 'chained' })).items;
+        assert.deepEqual(runs.map((r) => [r.partition, r.attempt, r.trigger, r.status]).sort(), [
+          ['2024-11-01', 1, 'backfill', 'succeeded'],
+          ['2024-11-02', 1, 'backfill', 'succeeded'],
+          ['2024-11-03', 1, 'backfill', 'succeeded'],
+          ['2024-11-04', 1, 'backfill', 'succeeded'],
+        ]);
+        assert.deepEqual(summary.results.map((r) => r.run_id).sort(), runs.map((r) => r.run_id).sort());
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('a backfill run whose transaction rolls back, or that fails after its commit, leaves one record of the next day', async () => {
+      const p = await platform();
+      try {
+        const ZERO = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
+        const calls = new Map<string, number>();
+        const tricky: Pipeline = {
+          name: 'tricky',
+          description: 'fails its first attempt after its commitRun, inside or outside the transaction',
+          schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris' },
+          async run(ctx, req) {
+            const day = req.partition ?? '';
+            const first = !calls.has(day);
+            calls.set(day, (calls.get(day) ?? 0) + 1);
+            await ctx.step('commit', async () => {
+              await ctx.warehouse.transaction(async () => {
+                await ctx.commitRun(ZERO);
+                if (day === '2024-11-10' && first) throw new Error('rolled back after commitRun');
+              });
+              if (day === '2024-11-12' && first) throw new Error('failed after its commit');
+            });
+          },
+          async reset() {},
+        };
+        const orch = new Orchestrator(p, new Map([['tricky', tricky]]), { maxAttempts: 2, backoffMs: 1 });
+        const summary = await orch.backfill(tricky, '2024-11-10', '2024-11-13');
+        assert.equal(summary.succeeded, 4);
+        const runs = (await p.warehouse.listRuns({ pipeline: 'tricky' })).items.sort((a, b) => a.run_id - b.run_id);
+        const byDay = (d: string) => runs.filter((r) => r.partition === d).map((r) => [r.attempt, r.status]);
+        assert.deepEqual(byDay('2024-11-10'), [[1, 'failed'], [2, 'succeeded']]);
+        assert.deepEqual(byDay('2024-11-11'), [[1, 'succeeded']], 'the day after a rolled-back run is recorded once');
+        assert.deepEqual(byDay('2024-11-12'), [[1, 'failed'], [2, 'succeeded']]);
+        assert.deepEqual(byDay('2024-11-13'), [[1, 'succeeded']], 'the day after a run that failed past its commit is recorded once');
+        assert.equal((await p.warehouse.listRuns({ status: 'running' })).total, 0);
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('between two backfill runs: a cancel stops the next one before it works, a stop ends the backfill after it', async () => {
+      const p = await platform();
+      try {
+        const outcomes: string[] = [];
+        const daily = testPipeline('between', async () => {});
+        const canceller: Pipeline = {
+          ...daily,
+          async run(ctx, req) {
+            await daily.run(ctx, req);
+            if (req.partition !== '2024-11-20') return;
+            // Committed: the next day is already recorded `running`, with this run's commit.
+            const rows = await ctx.warehouse.query(`SELECT run_id, partition FROM runs WHERE pipeline = 'between' AND status = 'running' AND run_id <> $1`, [ctx.runId]);
+            for (const r of rows) outcomes.push(`${String(r.partition)} ${await orch.cancel(Number(r.run_id))}`);
+          },
+        };
+        const orch = new Orchestrator(p, new Map([['between', canceller]]), { maxAttempts: 3, backoffMs: 1 });
+        const cancelled = await orch.backfill(canceller, '2024-11-20', '2024-11-22');
+        assert.deepEqual(outcomes, ['2024-11-21 cancelled']);
+        assert.deepEqual(cancelled.results.map((r) => [r.partition, r.status, r.attempt]), [
+          ['2024-11-20', 'succeeded', 1],
+          ['2024-11-21', 'cancelled', 1],
+          ['2024-11-22', 'succeeded', 1],
+        ]);
+        assert.deepEqual(daily.calls.map((c) => c.partition), ['2024-11-20', '2024-11-22'], 'the cancelled run never reached its pipeline');
+
+        const stop = new AbortController();
+        daily.calls.length = 0;
+        const stopped = await orch.backfill(canceller, '2024-11-25', '2024-11-28', {
+          signal: stop.signal,
+          onProgress: (e) => {
+            if (e.partition === '2024-11-25') stop.abort();
+          },
+        });
+        assert.equal(stopped.interrupted, true);
+        // The day taken with the first one's commit was already recorded running: it runs to its end.
+        assert.deepEqual(stopped.results.map((r) => [r.partition, r.status]), [
+          ['2024-11-25', 'succeeded'],
+          ['2024-11-26', 'succeeded'],
+        ]);
+        assert.equal((await p.warehouse.listRuns({ status: 'running' })).total, 0, 'no run is left running');
       } finally {
         await p.warehouse.close();
       }
