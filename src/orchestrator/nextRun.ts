@@ -3,10 +3,11 @@ import type { RunLock } from '../warehouse/runLocks.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { NextRunStart } from './runner.js';
 
-/** A partition a backfill slot has taken for its next run: its lock is held, its run maybe recorded. */
+/** A partition a backfill slot has taken for its next run: its lock held if it could be, its run maybe recorded. */
 export interface ClaimedPartition {
   partition: string;
-  lock: RunLock;
+  /** Null when it was not free: the slot then runs it the usual way (and reports it busy). */
+  lock: RunLock | null;
   /** Its `running` row, committed with the previous run; null when that transaction rolled back. */
   runId: number | null;
   /** Aborts the claimed run before it starts (a cancel that arrives between the two runs). */
@@ -22,8 +23,8 @@ export interface DayCursor {
 /**
  * One backfill slot's NextRunStart: at the commit of the slot's run, takes the backfill's next day, holds
  * its lock and records its `running` row in that same transaction. The slot then runs that day with the
- * row already there: one commit per run. Nothing is taken once the backfill is stopped or when the next day's
- * lock is held by someone else (the slot then reaches it the usual way and reports it busy).
+ * row already there: one commit per run. Nothing is taken once the backfill is stopped. A day whose lock is
+ * held elsewhere is taken without it, and the slot then runs it the usual way (and reports it busy).
  */
 export class BackfillChain implements NextRunStart {
   private claimed: ClaimedPartition | undefined;
@@ -45,8 +46,10 @@ export class BackfillChain implements NextRunStart {
 
   async start(): Promise<void> {
     if (!this.claimed) {
-      const day = this.days.peek();
-      if (day === undefined || this.stopped()) return;
+      if (this.days.peek() === undefined || this.stopped()) return;
+      // Taken before the lock is asked for (an await): another slot cannot take the same day meanwhile.
+      const day = this.days.take() as string;
+      this.claimed = { partition: day, lock: null, runId: null, controller: new AbortController() };
       const lock: RunLock = { pipeline: this.pipeline, partition: day, owner: randomUUID() };
       const got = await this.warehouse.acquireRunLock(lock, this.lockTtlMs);
       if (!got.acquired) return;
@@ -55,9 +58,9 @@ export class BackfillChain implements NextRunStart {
         await this.warehouse.releaseRunLock(lock);
         return;
       }
-      this.days.take();
-      this.claimed = { partition: day, lock, runId: null, controller: new AbortController() };
+      this.claimed.lock = lock;
     }
+    if (this.claimed.lock === null) return;
     if (this.claimed.runId !== null && this.uncertain) {
       // A previous attempt's transaction may have committed the row after all: not recorded twice.
       const run = await this.warehouse.getRun(this.claimed.runId);

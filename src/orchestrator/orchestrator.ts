@@ -175,9 +175,10 @@ export class Orchestrator {
   async runPartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger'], options: PartitionRunOptions = {}): Promise<RunSummary> {
     const platform = options.platform ?? this.platform;
     const { warehouse } = platform;
-    const claimed = options.claimed?.partition === partition ? options.claimed : undefined;
-    const lock: RunLock = claimed?.lock ?? { pipeline: pipeline.name, partition, owner: randomUUID() };
-    const got: LockResult = claimed ? { acquired: true, tookOverFrom: null } : await warehouse.acquireRunLock(lock, this.lockTtlMs);
+    const claimedLock = options.claimed?.partition === partition ? options.claimed.lock : null;
+    const claimed = claimedLock ? options.claimed : undefined;
+    const lock: RunLock = claimedLock ?? { pipeline: pipeline.name, partition, owner: randomUUID() };
+    const got: LockResult = claimedLock ? { acquired: true, tookOverFrom: null } : await warehouse.acquireRunLock(lock, this.lockTtlMs);
     if (!got.acquired) throw new PartitionBusyError(pipeline.name, partition, got.holder);
     if (got.tookOverFrom) {
       // Its holder died: a run of it still `running` is an orphan (only on a takeover: it costs a statement).

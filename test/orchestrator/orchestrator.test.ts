@@ -255,6 +255,27 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       }
     });
 
+    test('a parallel backfill runs every day once, each recorded once, none left running', async () => {
+      const p = await platform();
+      try {
+        const daily = testPipeline('parallel', () => sleep(Math.floor(Math.random() * 5)));
+        const orch = new Orchestrator(p, new Map([['parallel', daily]]), {
+          maxAttempts: 1,
+          openWarehouse: kind === 'postgres' ? async () => (await openPlatform(p.config.home, { ECLUSE_WAREHOUSE: p.config.warehouse })).warehouse : undefined,
+        });
+        const summary = await orch.backfill(daily, '2024-12-01', '2024-12-31', { parallel: 4 });
+        assert.deepEqual([summary.succeeded, summary.busy, summary.failed], [31, 0, 0]);
+        const days = daily.calls.map((c) => c.partition).sort();
+        assert.deepEqual(days, [...new Set(days)]);
+        assert.equal(days.length, 31);
+        const runs = (await p.warehouse.listRuns({ pipeline: 'parallel' })).items;
+        assert.equal(runs.length, 31);
+        assert.ok(runs.every((r) => r.status === 'succeeded' && r.attempt === 1));
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
     test('a backfill run whose transaction rolls back, or that fails after its commit, leaves one record of the next day', async () => {
       const p = await platform();
       try {
