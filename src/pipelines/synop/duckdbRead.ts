@@ -476,19 +476,17 @@ export async function readSynopFileSql(
   // A JSONL file usually has the typed shape: DuckDB's typed pass runs on its threads while this one scans
   // the file to find out, and is thrown away when it has not.
   const typedPass = kind === 'jsonl' ? typedRead(s, fileSeq, path) : null;
-  let scan: Scan;
-  let typedOk = false;
-  try {
-    scan = await scanFile(path, kind);
-  } finally {
-    typedOk = (await typedPass) === true;
-  }
-  if (typedOk && !scan.typed) await s.run(`DELETE ${mine}`);
+  const [scanned, typedOk] = await Promise.allSettled([scanFile(path, kind), typedPass]);
+  if (scanned.status === 'rejected') throw scanned.reason;
+  const scan = scanned.value;
+  // typedRead never throws: a refusal is `false`.
+  const typed = typedOk.status === 'fulfilled' && typedOk.value === true;
+  if (typed && !scan.typed) await s.run(`DELETE ${mine}`);
   if (scan.unsuitable) return { read: false, reason: scan.unsuitable };
   if (scan.quoted.length > MAX_HANDED_BACK) return { read: false, reason: `${scan.quoted.length} quoted lines` };
   let read = false;
   try {
-    let pass: SqlReadPass = typedOk && scan.typed ? 'typed' : 'text';
+    const pass: SqlReadPass = typed && scan.typed ? 'typed' : 'text';
     if (pass === 'text') {
       await writeLineTable(s, lens, scan, kind);
       await sqlPass(s, fileSeq, lens, path, layout, pass);
