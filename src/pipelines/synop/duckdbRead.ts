@@ -17,7 +17,7 @@ import { SYNOP_FIELDS, type SynopField } from '../../connectors/opendatasoft/syn
 import type { RecordLocation } from '../../quality/rejects.js';
 import type { SynopObservation, SynopSink } from './batch.js';
 import { PRECIP_PERIODS, RANGES } from './convert.js';
-import { BATCH_INSERT_COLUMNS, STATION_KEY_PATTERN, type SynopCsvSink } from './load.js';
+import { BATCH_INSERT_COLUMNS, STATION_KEY_PATTERN, SYNOP_BATCH, type SynopCsvSink } from './load.js';
 import { csvLayout, typeCsvCells, typeObject, type CsvLayout } from './readers.js';
 
 /** Below this size the TypeScript reader is as fast and needs no engine round trips. */
@@ -471,7 +471,7 @@ export async function readSynopFileSql(
       throw err;
     }
   }
-  const mine = `FROM synop_batch WHERE file_seq = ${fileSeq}`;
+  const mine = `FROM ${SYNOP_BATCH} WHERE file_seq = ${fileSeq}`;
   const lens = `synop_sqlread_lens_${fileSeq}`;
   // A JSONL file usually has the typed shape: DuckDB's typed pass runs on its threads while this one scans
   // the file to find out, and is thrown away when it has not.
@@ -526,12 +526,12 @@ export async function readSynopFileSql(
  * it (1e999, a malformed number, a string where a number was expected, …): nothing was added.
  */
 async function typedRead(s: DuckSession, fileSeq: number, path: string): Promise<boolean> {
-  const mine = `FROM synop_batch WHERE file_seq = ${fileSeq}`;
+  const mine = `FROM ${SYNOP_BATCH} WHERE file_seq = ${fileSeq}`;
   try {
     await sqlPass(s, fileSeq, '', path, null, 'typed');
     // The typed pass reads in parallel, without line numbers: the batch keeps the file's order (DuckDB
     // preserves insertion order), so a row's line is its place among the rows this statement added.
-    await s.run(`UPDATE synop_batch SET seq = rowid - (SELECT min(rowid) ${mine}) + 1 WHERE file_seq = ${fileSeq}`);
+    await s.run(`UPDATE ${SYNOP_BATCH} SET seq = rowid - (SELECT min(rowid) ${mine}) + 1 WHERE file_seq = ${fileSeq}`);
     return true;
   } catch {
     await s.run(`DELETE ${mine}`);
@@ -589,7 +589,7 @@ async function sqlPass(s: DuckSession, fileSeq: number, lens: string, path: stri
       columns = {${names}}, strict_mode = true, null_padding = false) POSITIONAL JOIN ${lens})`;
   }
   // Straight into the batch: a copy of a year of wide rows costs as much as typing them.
-  await s.run(`INSERT INTO synop_batch (${BATCH_INSERT_COLUMNS}, dirty)
+  await s.run(`INSERT INTO ${SYNOP_BATCH} (${BATCH_INSERT_COLUMNS}, dirty)
     SELECT ${fileSeq}, line, ${select.columns.join(', ')}, dirty
     FROM (
       SELECT *, quoted OR NOT exact OR coalesce(${select.dirty}, true) AS dirty

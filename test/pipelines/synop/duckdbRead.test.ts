@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DuckSession } from '../../../src/engine/duckdb.js';
 import { headerNames } from '../../../src/connectors/opendatasoft/synop/fields.js';
 import { writeSynop } from '../../../src/connectors/generators/synop.js';
-import { createRunTables, loadBatchFile, SynopCsvSink } from '../../../src/pipelines/synop/load.js';
+import { createRunTables, loadBatchFile, SYNOP_BATCH, SynopCsvSink } from '../../../src/pipelines/synop/load.js';
 import { readSynopFile } from '../../../src/pipelines/synop/readers.js';
 import { readSynopFileSql, sqlReadKind, type SqlReadOutcome } from '../../../src/pipelines/synop/duckdbRead.js';
 import { extensionOf } from '../../../src/lake/raw.js';
@@ -38,7 +38,7 @@ async function readWith(s: DuckSession, dir: string, path: string, way: 'sql' | 
   }
   if (sink.csvRows > 0) await loadBatchFile(s, sink.path);
   // seq differs between the paths (line vs counter); its order must not.
-  const rows = await s.rows(`SELECT * EXCLUDE (seq, file_seq, dirty) FROM synop_batch ORDER BY file_seq, seq`);
+  const rows = await s.rows(`SELECT * EXCLUDE (seq, file_seq, dirty) FROM ${SYNOP_BATCH} ORDER BY file_seq, seq`);
   return { sink, outcome, rows: JSON.stringify(rows, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) };
 }
 
