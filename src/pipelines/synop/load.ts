@@ -209,16 +209,22 @@ export function stageObservations(warehouse: Warehouse, s: DuckSession): Promise
 }
 
 /**
- * Inserts the run's new observations into the warehouse and, at the same time on a second connection,
- * rewrites the lake's staging partitions they fall in: each statement alone leaves a core idle much of
- * the time. Both settle before an error is thrown, so the caller's rollback finds the connection idle.
+ * Inserts the run's new observations into the warehouse and rewrites the lake's staging partitions they fall
+ * in. With `concurrently`, the two run at once on two connections (each alone leaves a core idle much of the
+ * time); both settle before an error is thrown, so the caller's rollback finds the connection idle. Under a
+ * memory budget they run one after the other: together they overran a 300 MB `memory_limit` on a year.
  */
 export async function loadObservations(
   warehouse: Warehouse,
   s: DuckSession,
   lake: ObjectStore,
   scratch: string,
+  concurrently: boolean,
 ): Promise<{ written: number; published: PublishedPartitions }> {
+  if (!concurrently) {
+    const written = await stageObservations(warehouse, s);
+    return { written, published: await publishObservationPartitions(s, lake, scratch) };
+  }
   const other = await s.fork();
   try {
     const [written, published] = await Promise.allSettled([stageObservations(warehouse, s), publishObservationPartitions(other, lake, scratch)]);

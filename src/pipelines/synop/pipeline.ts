@@ -45,7 +45,7 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
       await ctx.warehouse.transaction(async () => {
         const { written, published } = await ctx.step('load', async () => {
           ctx.progress({ step: 'load', done: 0, total: 1 });
-          return loadObservations(ctx.warehouse, s, ctx.lake, scratch);
+          return loadObservations(ctx.warehouse, s, ctx.lake, scratch, !ctx.config.duckdbMemoryLimit);
         });
         await ctx.step('curate', async () => {
           const ranges = await computeDailyStats(s, ctx.lake, published);
