@@ -388,12 +388,13 @@ export async function computeDailyStats(
 
 /** Replaces the warehouse's daily statistics of the run's day ranges with `run_daily`: recompute, never append. */
 export async function replaceDailyStats(warehouse: Warehouse, s: DuckSession, ranges: readonly DayRange[]): Promise<number> {
-  for (const r of ranges) {
-    await warehouse.execute(`DELETE FROM daily_city_stats WHERE numer_sta = $1 AND day >= $2::DATE AND day <= $3::DATE`, [
-      r.numer_sta,
-      r.first_day,
-      r.last_day,
-    ]);
+  // One statement for all the stations (a year touches 62): each statement is a round trip or more.
+  if (ranges.length > 0) {
+    const where = ranges.map((_, k) => `(numer_sta = $${3 * k + 1} AND day >= $${3 * k + 2}::DATE AND day <= $${3 * k + 3}::DATE)`);
+    await warehouse.execute(
+      `DELETE FROM daily_city_stats WHERE ${where.join(' OR ')}`,
+      ranges.flatMap((r) => [r.numer_sta, r.first_day, r.last_day]),
+    );
   }
   return warehouse.insertNew(DAILY_CITY_STATS, s, `SELECT * FROM run_daily ORDER BY numer_sta, day`);
 }
