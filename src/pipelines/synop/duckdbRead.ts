@@ -487,7 +487,12 @@ export async function readSynopFileSql(
   let read = false;
   try {
     const pass: SqlReadPass = typed && scan.typed ? 'typed' : 'text';
-    if (pass === 'text') {
+    if (pass === 'text' && kind === 'csv') {
+      await sqlPass(s, fileSeq, lens, path, layout, pass);
+      await numberByInsertOrder(s, fileSeq, 2);
+      // Cells with quotes are the CSV parser's to read: those lines go back to TypeScript.
+      if (scan.quoted.length > 0) await s.run(`UPDATE ${SYNOP_BATCH} SET dirty = true WHERE file_seq = ${fileSeq} AND seq IN (SELECT unnest(${literalIntegers(scan.quoted)}))`);
+    } else if (pass === 'text') {
       await writeLineTable(s, lens, scan, kind);
       await sqlPass(s, fileSeq, lens, path, layout, pass);
     }
@@ -529,14 +534,25 @@ async function typedRead(s: DuckSession, fileSeq: number, path: string): Promise
   const mine = `FROM ${SYNOP_BATCH} WHERE file_seq = ${fileSeq}`;
   try {
     await sqlPass(s, fileSeq, '', path, null, 'typed');
-    // The typed pass reads in parallel, without line numbers: the batch keeps the file's order (DuckDB
-    // preserves insertion order), so a row's line is its place among the rows this statement added.
-    await s.run(`UPDATE ${SYNOP_BATCH} SET seq = rowid - (SELECT min(rowid) ${mine}) + 1 WHERE file_seq = ${fileSeq}`);
+    await numberByInsertOrder(s, fileSeq, 1);
     return true;
   } catch {
     await s.run(`DELETE ${mine}`);
     return false;
   }
+}
+
+/**
+ * Numbers a file's rows by line (`firstLine` the first data line): a pass that reads in parallel, without a
+ * line table, relies on the batch keeping the file's order (DuckDB preserves insertion order), so a row's
+ * line is its place among the rows its one INSERT added.
+ */
+async function numberByInsertOrder(s: DuckSession, fileSeq: number, firstLine: number): Promise<void> {
+  await s.run(`UPDATE ${SYNOP_BATCH} SET seq = rowid - (SELECT min(rowid) FROM ${SYNOP_BATCH} WHERE file_seq = ${fileSeq}) + ${firstLine} WHERE file_seq = ${fileSeq}`);
+}
+
+function literalIntegers(values: readonly number[]): string {
+  return `[${values.map((v) => String(Math.trunc(v))).join(', ')}]::INTEGER[]`;
 }
 
 /** `lens`: each data line's number, byte length and whether it holds quotes, for the text pass to join by position. */
@@ -585,8 +601,9 @@ async function sqlPass(s: DuckSession, fileSeq: number, lens: string, path: stri
       return c === -1 ? null : `c_${c}`;
     }, 'csv');
     const names = layout.columns.map((_, c) => `'c_${c}': 'VARCHAR'`).join(', ');
-    source = `(SELECT * FROM read_csv(${literal(path)}, header = true, delim = ';', quote = '"', escape = '"', auto_detect = false,
-      columns = {${names}}, strict_mode = true, null_padding = false) POSITIONAL JOIN ${lens})`;
+    // Numbered by insertion order afterwards, as the typed pass: a POSITIONAL JOIN would make the scan single-threaded.
+    source = `(SELECT NULL::INTEGER AS line, false AS quoted, * FROM read_csv(${literal(path)}, header = true, delim = ';', quote = '"', escape = '"',
+      auto_detect = false, columns = {${names}}, strict_mode = true, null_padding = false))`;
   }
   // Straight into the batch: a copy of a year of wide rows costs as much as typing them.
   await s.run(`INSERT INTO ${SYNOP_BATCH} (${BATCH_INSERT_COLUMNS}, dirty)
