@@ -1,8 +1,9 @@
 // `npm run bench -- synop`: a generated year of SYNOP (62 stations, all 82 fields) as JSONL and as a labels
 // CSV, raw → staging → curated, against DuckDB alone on the same file (read + one Parquet write) measured
 // in the same run, plus POST /ingest and a naive row-by-row baseline on a 10k slice (like the old system).
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { openAsBlob } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -132,6 +133,99 @@ async function ingestRun(path: string, home: string): Promise<RunFigures | strin
   }
 }
 
+/** VmRSS of a process, bytes. */
+async function rssOf(pid: number): Promise<number> {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) * 1024;
+}
+
+/** The memory limit the server-process measurement gives DuckDB (issue 4: < 600 MB RSS with it set). */
+const SERVER_MEMORY_LIMIT = process.env.BENCH_SERVER_MEMORY_LIMIT ?? '256MB';
+
+interface ServerFigures {
+  idle: number;
+  uploadMs: number;
+  uploadPeak: number;
+  runMs: number;
+  runPeak: number;
+  status: string;
+}
+
+/**
+ * POST /ingest to `ecluse up` in its own process (the compiled CLI, as `npx ecluse up` runs it), DuckDB's
+ * memory_limit set, schedules off: the server's RSS read from /proc every 20 ms, split at the first
+ * progress line (the upload is on disk, the run starts).
+ */
+async function ingestServerProcess(path: string, home: string): Promise<ServerFigures | string> {
+  const cli = join(ROOT, 'dist', 'cli', 'main.js');
+  if (!existsSync(cli)) return 'skipped: dist/cli/main.js missing (npm run build)';
+  await rm(home, { recursive: true, force: true });
+  await mkdir(home, { recursive: true });
+  const configFile = join(home, 'ecluse.config.json');
+  await writeFile(configFile, JSON.stringify({ schedules: { stations: { cron: '0 0 * * *', enabled: false }, synop: { cron: '0 1 * * *', enabled: false } } }));
+  const child = spawn(process.execPath, [cli, 'up'], {
+    cwd: ROOT,
+    env: { ...process.env, ECLUSE_HOME: home, ECLUSE_CONFIG: configFile, ECLUSE_API_TOKEN: TOKEN, ECLUSE_DUCKDB_MEMORY_LIMIT: SERVER_MEMORY_LIMIT, PORT: '0', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      let out = '';
+      const onData = (c: Buffer) => {
+        out += c.toString('utf8');
+        const m = /ecluse API on (http:\/\/\S+)/.exec(out);
+        if (m?.[1]) resolveUrl(m[1]);
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`ecluse up exited ${code}: ${out}`)));
+    });
+    const pid = child.pid as number;
+    await new Promise((r) => setTimeout(r, 500));
+    const idle = await rssOf(pid);
+    let uploading = true;
+    let uploadPeak = idle;
+    let runPeak = idle;
+    const sampler = setInterval(() => {
+      void rssOf(pid).then((rss) => {
+        if (uploading) uploadPeak = Math.max(uploadPeak, rss);
+        else runPeak = Math.max(runPeak, rss);
+      }, () => undefined);
+    }, 20);
+    const form = new FormData();
+    form.append('file', await openAsBlob(path), path.split('/').pop());
+    const t0 = performance.now();
+    let t1 = t0;
+    let last = '';
+    try {
+      const res = await fetch(`${url}/ingest`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/x-ndjson' }, body: form });
+      if (!res.body) return `HTTP ${res.status}`;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        if (uploading) {
+          uploading = false;
+          t1 = performance.now();
+        }
+        last += Buffer.from(chunk).toString('utf8');
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    const summary = (JSON.parse(last.trim().split('\n').at(-1) ?? '{}') as { summary?: { status?: string; error?: string } }).summary;
+    return {
+      idle,
+      uploadMs: t1 - t0,
+      uploadPeak,
+      runMs: performance.now() - t1,
+      runPeak,
+      status: summary?.status === 'succeeded' ? 'succeeded' : `${summary?.status}: ${summary?.error ?? last.slice(-300)}`,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
 /** The old system's way: one INSERT per record (parsed with JSON.parse), on the first `n` lines. */
 async function naiveRowByRow(path: string, n: number): Promise<number> {
   const fh = await open(path, 'r');
@@ -202,6 +296,15 @@ export async function main(): Promise<void> {
         console.log(
           `POST /ingest (upload + run, same process): ${fmt(ingest.ms)}, ${ingest.rows} rows (${Math.round(ingest.rows / (ingest.ms / 1000))} rows/s), ` +
             `peak RSS ${mb(ingest.peak)}, ratio ${(ingest.ms / bestAlone).toFixed(2)}×`,
+        );
+      }
+      const server = await ingestServerProcess(path, join(WORK, 'home-server'));
+      if (typeof server === 'string') console.log(`POST /ingest to an ecluse up process: ${server}`);
+      else {
+        console.log(
+          `POST /ingest to an ecluse up process (memory_limit ${SERVER_MEMORY_LIMIT}): ${server.status}; server RSS ${mb(server.idle)} idle, ` +
+            `peak ${mb(server.uploadPeak)} during the upload (${fmt(server.uploadMs)}; target < 300 MB), ` +
+            `peak ${mb(Math.max(server.uploadPeak, server.runPeak))} including the run (${fmt(server.runMs)}; target < 600 MB)`,
         );
       }
       const slice = 10_000;

@@ -166,6 +166,11 @@ export class DuckSession {
     });
   }
 
+  /** DuckDB's `threads` setting (the machine's cores unless set). */
+  async threads(): Promise<number> {
+    return Number(await this.scalar(`SELECT current_setting('threads')`));
+  }
+
   /** DuckDB's `memory_limit` in bytes (set, or DuckDB's default of 80 % of the machine's memory). */
   async memoryLimitBytes(): Promise<number> {
     const text = String(await this.scalar(`SELECT current_setting('memory_limit')`));

@@ -158,35 +158,85 @@ export async function createSynopTables(warehouse: Warehouse): Promise<void> {
   await warehouse.ensureDataset(DAILY_CITY_STATS);
 }
 
-/** The run's engine tables: `synop_batch` (typed observations in arrival order), `run_rejects`. */
-export async function createRunTables(s: DuckSession): Promise<void> {
+/**
+ * The run's own database, attached to the engine: a second connection of the same instance sees its tables
+ * (temporary ones are private to their connection), so the staging Parquet is written from it while the
+ * first connection inserts into the warehouse.
+ */
+const RUN_DB = 'ecluse_synop_run';
+/** The run's typed observations in arrival order (file_seq, seq). */
+export const SYNOP_BATCH = `${RUN_DB}.synop_batch`;
+/** The run's observations, one per key (a view of the batch, or a de-duplicated table). */
+export const RUN_OBS = `${RUN_DB}.run_obs`;
+
+/**
+ * The run's engine tables: `SYNOP_BATCH`, `run_rejects`. With `onDisk` (a folder), the run's database is a
+ * file there, whose pages DuckDB can write out and evict under its `memory_limit`: a year's batch is ~200 MB.
+ */
+export async function createRunTables(s: DuckSession, onDisk?: string): Promise<void> {
+  await dropRunTables(s);
+  await s.run(`ATTACH ${literal(onDisk ? join(onDisk, 'synop-run.duckdb') : ':memory:')} AS ${RUN_DB}`);
   // `dirty`: a line the SQL read path hands back to the TypeScript reader (deleted once read there).
-  await s.run(`CREATE OR REPLACE TEMP TABLE synop_batch (${BATCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')}, dirty BOOLEAN)`);
+  await s.run(`CREATE TABLE ${SYNOP_BATCH} (${BATCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')}, dirty BOOLEAN)`);
   await createRunRejects(s);
 }
 
+/** Frees the run's database (a server's engine lives on from run to run). */
+export async function dropRunTables(s: DuckSession): Promise<void> {
+  await s.run(`DETACH DATABASE IF EXISTS ${RUN_DB}`);
+}
+
 export async function loadBatchFile(s: DuckSession, path: string): Promise<void> {
-  await s.run(`INSERT INTO synop_batch (${BATCH_INSERT_COLUMNS}) SELECT * FROM ${readCsvSql(path, BATCH_COLUMNS)}`);
+  await s.run(`INSERT INTO ${SYNOP_BATCH} (${BATCH_INSERT_COLUMNS}) SELECT * FROM ${readCsvSql(path, BATCH_COLUMNS)}`);
 }
 
 /** `run_obs`: the run's observations, one per key, the first delivered winning (file order, then record order). */
 export async function collectRunObservations(s: DuckSession): Promise<void> {
-  // The embedded warehouse's session outlives a run: run_obs may be left from the last one, as either kind.
-  await s.dropTemp('run_obs');
   // Without duplicate keys (the usual case, checked by one aggregate) a view: de-duplicating 180k wide
   // rows by a window costs ~2 s, reading them again a few times far less.
-  const dup = await s.scalar<boolean>(`SELECT count(*) <> count(DISTINCT (numer_sta, observed_at)) FROM synop_batch`);
+  const dup = await s.scalar<boolean>(`SELECT count(*) <> count(DISTINCT (numer_sta, observed_at)) FROM ${SYNOP_BATCH}`);
   if (dup) {
-    await s.run(`CREATE TEMP TABLE run_obs AS SELECT ${OBS_LIST} FROM synop_batch
+    await s.run(`CREATE TABLE ${RUN_OBS} AS SELECT ${OBS_LIST} FROM ${SYNOP_BATCH}
       QUALIFY row_number() OVER (PARTITION BY numer_sta, observed_at ORDER BY file_seq, seq) = 1`);
   } else {
-    await s.run(`CREATE TEMP VIEW run_obs AS SELECT ${OBS_LIST} FROM synop_batch`);
+    await s.run(`CREATE VIEW ${RUN_OBS} AS SELECT ${OBS_LIST} FROM ${SYNOP_BATCH}`);
   }
 }
 
 /** Inserts the run's observations whose key is new: first value wins, an identical re-delivery writes nothing. */
 export function stageObservations(warehouse: Warehouse, s: DuckSession): Promise<number> {
-  return warehouse.insertNew(OBSERVATIONS, s, `SELECT ${OBS_LIST} FROM run_obs`);
+  return warehouse.insertNew(OBSERVATIONS, s, `SELECT ${OBS_LIST} FROM ${RUN_OBS}`);
+}
+
+/**
+ * Inserts the run's new observations into the warehouse and rewrites the lake's staging partitions they fall
+ * in. With `concurrently`, the two run at once on two connections (each alone leaves a core idle much of the
+ * time); both settle before an error is thrown, so the caller's rollback finds the connection idle. Under a
+ * memory budget they run one after the other: together they overran a 300 MB `memory_limit` on a year.
+ */
+export async function loadObservations(
+  warehouse: Warehouse,
+  s: DuckSession,
+  lake: ObjectStore,
+  scratch: string,
+  concurrently: boolean,
+): Promise<{ written: number; published: PublishedPartitions }> {
+  if (!concurrently) {
+    const written = await stageObservations(warehouse, s);
+    return { written, published: await publishObservationPartitions(s, lake, scratch) };
+  }
+  const other = await s.fork();
+  try {
+    const [written, published] = await Promise.allSettled([
+      stageObservations(warehouse, s),
+      publishObservationPartitions(other, lake, scratch, await s.threads()),
+    ]);
+    if (written.status === 'rejected') throw written.reason;
+    if (published.status === 'rejected') throw published.reason;
+    return { written: written.value, published: published.value };
+  } finally {
+    other.close();
+  }
 }
 
 const STAGING_PREFIX = datasetPrefix('staging', OBSERVATIONS.name);
@@ -229,16 +279,18 @@ export interface PublishedPartitions {
  * DuckDB writes a second file for a partition; keeping them all open cost more than the sort (measured:
  * 12 s of CPU against 6.6 s for a year).
  */
-export async function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<PublishedPartitions> {
+export async function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string, writers = 1): Promise<PublishedPartitions> {
   const touched = await s.rows<{ numer_sta: string; month: string }>(
-    `SELECT DISTINCT numer_sta, strftime(observed_at, '%Y-%m') AS month FROM run_obs ORDER BY 1, 2`,
+    `SELECT DISTINCT numer_sta, strftime(observed_at, '%Y-%m') AS month FROM ${RUN_OBS} ORDER BY 1, 2`,
   );
   const partitions = new Map<string, number>();
   for (const t of touched) partitions.set(t.numer_sta, (partitions.get(t.numer_sta) ?? 0) + 1);
-  const groups = stationGroups(partitions, await s.memoryLimitBytes());
+  // Each writer's share of the memory, and of the partitions so that the writers finish together.
+  const evenShare = Math.ceil(touched.length / writers) * BYTES_PER_OPEN_PARTITION;
+  const groups = stationGroups(partitions, Math.min((await s.memoryLimitBytes()) / writers, evenShare));
   let written = 0;
   const fresh = new Map<string, { numer_sta: string; month: string }>();
-  for (const [i, stations] of groups.entries()) {
+  const writeGroup = async (conn: DuckSession, stations: readonly string[], i: number) => {
     const group = new Set(stations);
     const inGroup = `numer_sta IN (${[...group].map(literal).join(', ')})`;
     const parts = touched.filter((t) => group.has(t.numer_sta)).map((t) => ({ key: stagingKey(t.numer_sta, t.month), part: t }));
@@ -250,11 +302,11 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
         ? `SELECT ${OBS_LIST} FROM (
              SELECT *, 0 AS prio FROM ${parquetList(paths)}
              UNION ALL BY NAME
-             SELECT *, 1 AS prio FROM run_obs WHERE ${inGroup}
+             SELECT *, 1 AS prio FROM ${RUN_OBS} WHERE ${inGroup}
            ) QUALIFY row_number() OVER (PARTITION BY numer_sta, observed_at ORDER BY prio) = 1`
-        : `SELECT ${OBS_LIST} FROM run_obs WHERE ${inGroup}`;
+        : `SELECT ${OBS_LIST} FROM ${RUN_OBS} WHERE ${inGroup}`;
       return writeParquetPartitions(
-        s,
+        conn,
         lake,
         join(scratch, `staging-observations-${i}`),
         STAGING_PREFIX,
@@ -262,6 +314,19 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
         ['station', 'month'],
       );
     });
+  };
+  // DuckDB writes a partitioned COPY's files on one thread, and with ~100 columns a file costs ~5 ms
+  // whatever its rows: several COPYs at once, each on its own connection, use the other cores.
+  let next = 0;
+  const writer = async (conn: DuckSession) => {
+    for (let i = next++; i < groups.length; i = next++) await writeGroup(conn, groups[i] as string[], i);
+  };
+  const forks = await Promise.all(Array.from({ length: Math.min(writers, groups.length) - 1 }, () => s.fork()));
+  try {
+    const done = await Promise.allSettled([writer(s), ...forks.map(writer)]);
+    for (const d of done) if (d.status === 'rejected') throw d.reason;
+  } finally {
+    for (const f of forks) f.close();
   }
   return { partitions: written, touched: touched.length, fresh };
 }
@@ -309,7 +374,7 @@ export async function computeDailyStats(
       timezone('UTC', timezone(${tz}, (last_day + 1)::TIMESTAMP)) AS end_utc
     FROM (
       SELECT numer_sta, min(day) AS first_day, max(day) AS last_day
-      FROM (SELECT numer_sta, CAST(timezone(${tz}, timezone('UTC', observed_at)) AS DATE) AS day FROM run_obs)
+      FROM (SELECT numer_sta, CAST(timezone(${tz}, timezone('UTC', observed_at)) AS DATE) AS day FROM ${RUN_OBS})
       GROUP BY numer_sta
     )`);
   const ranges = await s.rows<DayRange & { start_utc: Date; end_utc: Date }>(
@@ -322,10 +387,10 @@ export async function computeDailyStats(
   const fromLake = (await existingKeys(lake, keys)).filter((k) => !fresh.has(k));
   const runFresh = ranges.length ? [...fresh.values()] : [];
   let fromRun: string | null = null;
-  if (runFresh.length === published.touched && runFresh.length > 0) fromRun = `SELECT ${OBS_LIST} FROM run_obs`;
+  if (runFresh.length === published.touched && runFresh.length > 0) fromRun = `SELECT ${OBS_LIST} FROM ${RUN_OBS}`;
   else if (runFresh.length > 0) {
     const list = runFresh.map((p) => `(${literal(p.numer_sta)}, ${literal(p.month)})`).join(', ');
-    fromRun = `SELECT ${OBS_LIST} FROM run_obs WHERE (numer_sta, strftime(observed_at, '%Y-%m')) IN (${list})`;
+    fromRun = `SELECT ${OBS_LIST} FROM ${RUN_OBS} WHERE (numer_sta, strftime(observed_at, '%Y-%m')) IN (${list})`;
   }
   await withLocalFiles(lake, fromLake, async (paths) => {
     const fromFiles = paths.length
@@ -333,7 +398,7 @@ export async function computeDailyStats(
            ON o.numer_sta = r.numer_sta AND o.observed_at >= r.start_utc AND o.observed_at < r.end_utc`
       : null;
     const parts = [fromFiles, fromRun].filter((p): p is string => p !== null);
-    const rows = parts.length ? `(${parts.join(' UNION ALL BY NAME ')})` : `(SELECT * FROM run_obs WHERE false)`;
+    const rows = parts.length ? `(${parts.join(' UNION ALL BY NAME ')})` : `(SELECT * FROM ${RUN_OBS} WHERE false)`;
     await s.run(`CREATE OR REPLACE TEMP TABLE run_daily AS ${dailyStatsSql(rows, STATS_TIME_ZONE)}`);
   });
   return ranges.map(({ numer_sta, first_day, last_day }) => ({ numer_sta, first_day, last_day }));
@@ -341,12 +406,13 @@ export async function computeDailyStats(
 
 /** Replaces the warehouse's daily statistics of the run's day ranges with `run_daily`: recompute, never append. */
 export async function replaceDailyStats(warehouse: Warehouse, s: DuckSession, ranges: readonly DayRange[]): Promise<number> {
-  for (const r of ranges) {
-    await warehouse.execute(`DELETE FROM daily_city_stats WHERE numer_sta = $1 AND day >= $2::DATE AND day <= $3::DATE`, [
-      r.numer_sta,
-      r.first_day,
-      r.last_day,
-    ]);
+  // One statement for all the stations (a year touches 62): each statement is a round trip or more.
+  if (ranges.length > 0) {
+    const where = ranges.map((_, k) => `(numer_sta = $${3 * k + 1} AND day >= $${3 * k + 2}::DATE AND day <= $${3 * k + 3}::DATE)`);
+    await warehouse.execute(
+      `DELETE FROM daily_city_stats WHERE ${where.join(' OR ')}`,
+      ranges.flatMap((r) => [r.numer_sta, r.first_day, r.last_day]),
+    );
   }
   return warehouse.insertNew(DAILY_CITY_STATS, s, `SELECT * FROM run_daily ORDER BY numer_sta, day`);
 }

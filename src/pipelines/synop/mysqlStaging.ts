@@ -10,6 +10,7 @@ import type mysql from 'mysql2/promise';
 import { literal, type DuckSession } from '../../engine/duckdb.js';
 import type { SqlType } from '../../warehouse/dataset.js';
 import { OBSERVATIONS } from './schema.js';
+import { RUN_OBS } from './load.js';
 
 export const MYSQL_TABLE = 'synop_observations';
 
@@ -91,7 +92,7 @@ function exportColumns(): { cols: string[]; quoted: string[] } {
  */
 function exportSql(path: string): string {
   const { cols, quoted } = exportColumns();
-  return `COPY (SELECT ${cols.join(', ')} FROM run_obs) TO ${literal(path)} (FORMAT csv, HEADER false, NULLSTR 'NULL', FORCE_QUOTE (${quoted.join(', ')}))`;
+  return `COPY (SELECT ${cols.join(', ')} FROM ${RUN_OBS}) TO ${literal(path)} (FORMAT csv, HEADER false, NULLSTR 'NULL', FORCE_QUOTE (${quoted.join(', ')}))`;
 }
 
 /** `LILLE-LESQUIN` → `lille_lesquin`: accents dropped, anything but letters and digits one `_`. */
@@ -195,7 +196,7 @@ async function loadDataLocal(conn: mysql.Connection, file: string, offered: numb
 async function insertBatches(conn: mysql.Connection, s: DuckSession, offered: number): Promise<number> {
   const { cols } = exportColumns();
   const names = COLUMNS.map(([c]) => `\`${c}\``).join(', ');
-  await s.run(`CREATE OR REPLACE TEMP TABLE mysql_rows AS SELECT row_number() OVER () AS rn, ${cols.join(', ')} FROM run_obs`);
+  await s.run(`CREATE OR REPLACE TEMP TABLE mysql_rows AS SELECT row_number() OVER () AS rn, ${cols.join(', ')} FROM ${RUN_OBS}`);
   try {
     let inserted = 0;
     for (let from = 1; from <= offered; from += INSERT_BATCH) {
@@ -222,7 +223,7 @@ export async function writeMysqlStaging(url: string, s: DuckSession, scratch: st
   assertMysqlUrl(url);
   const file = join(scratch, 'mysql_staging.csv');
   await s.run(exportSql(file));
-  const offered = Number((await s.scalar<bigint | number>(`SELECT count(*) FROM run_obs`)) ?? 0);
+  const offered = Number((await s.scalar<bigint | number>(`SELECT count(*) FROM ${RUN_OBS}`)) ?? 0);
   const conn = await connect(url);
   try {
     await ensureMysqlTable(conn);

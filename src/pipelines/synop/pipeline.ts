@@ -3,10 +3,10 @@ import type { Pipeline, RunContext, RunRequest } from '../../orchestrator/pipeli
 import {
   computeDailyStats,
   createSynopTables,
+  dropRunTables,
+  loadObservations,
   publishDailyStatsPartitions,
-  publishObservationPartitions,
   replaceDailyStats,
-  stageObservations,
   SYNOP_LAKE_PREFIXES,
 } from './load.js';
 import { SYNOP_EXTENSIONS } from './readers.js';
@@ -35,36 +35,39 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
   const s = ctx.engine;
   await createSynopTables(ctx.warehouse);
   await withScratchDir(async (scratch) => {
-    const sink = await ctx.step('stage', () => stageFiles(ctx, pending, scratch));
-    const mysqlUrl = options.mysql;
-    if (mysqlUrl !== undefined && pending.length > 0) {
-      const copied = await ctx.step('mysql', () => writeMysqlStaging(mysqlUrl, s, scratch));
-      ctx.log?.info({ mysql: copied }, `MySQL staging: ${copied.inserted} of ${copied.offered} rows new (${copied.method === 'insert' ? 'multi-row inserts: the server refuses LOAD DATA LOCAL' : 'LOAD DATA LOCAL'})`);
-    }
-    await ctx.warehouse.transaction(async () => {
-      const { written, published } = await ctx.step('load', async () => {
-        ctx.progress({ step: 'load', done: 0, total: 1 });
-        const n = await stageObservations(ctx.warehouse, s);
-        const published = await publishObservationPartitions(s, ctx.lake, scratch);
-        return { written: n, published };
-      });
-      await ctx.step('curate', async () => {
-        const ranges = await computeDailyStats(s, ctx.lake, published);
-        await replaceDailyStats(ctx.warehouse, s, ranges);
-        await publishDailyStatsPartitions(s, ctx.lake, scratch, ranges);
-      });
-      await ctx.step('commit', async () => {
-        await options.withData?.();
-        await commitFileRun(ctx, NAME, pending, sink.rejects, {
-          skipped,
-          rowsRead: sink.rowsRead,
-          rowsWritten: written,
-          rowsRejected: sink.rowsRejected + sink.filesRejected,
-          valuesRejected: sink.valuesRejected,
+    try {
+      const sink = await ctx.step('stage', () => stageFiles(ctx, pending, scratch));
+      const mysqlUrl = options.mysql;
+      if (mysqlUrl !== undefined && pending.length > 0) {
+        const copied = await ctx.step('mysql', () => writeMysqlStaging(mysqlUrl, s, scratch));
+        ctx.log?.info({ mysql: copied }, `MySQL staging: ${copied.inserted} of ${copied.offered} rows new (${copied.method === 'insert' ? 'multi-row inserts: the server refuses LOAD DATA LOCAL' : 'LOAD DATA LOCAL'})`);
+      }
+      await ctx.warehouse.transaction(async () => {
+        const { written, published } = await ctx.step('load', async () => {
+          ctx.progress({ step: 'load', done: 0, total: 1 });
+          return loadObservations(ctx.warehouse, s, ctx.lake, scratch, !ctx.config.duckdbMemoryLimit);
         });
-        ctx.progress({ step: 'load', done: 1, total: 1 });
+        await ctx.step('curate', async () => {
+          const ranges = await computeDailyStats(s, ctx.lake, published);
+          await replaceDailyStats(ctx.warehouse, s, ranges);
+          await publishDailyStatsPartitions(s, ctx.lake, scratch, ranges);
+        });
+        await ctx.step('commit', async () => {
+          await options.withData?.();
+          await commitFileRun(ctx, NAME, pending, sink.rejects, {
+            skipped,
+            rowsRead: sink.rowsRead,
+            rowsWritten: written,
+            rowsRejected: sink.rowsRejected + sink.filesRejected,
+            valuesRejected: sink.valuesRejected,
+          });
+          ctx.progress({ step: 'load', done: 1, total: 1 });
+        });
       });
-    });
+    } finally {
+      // The run's database is in scratch (or memory): gone with the run, also from a server's engine.
+      await dropRunTables(s);
+    }
   }, ctx.config.home);
 }
 

@@ -30,7 +30,8 @@ export interface StagedFiles {
  */
 export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[], scratch: string, path: ReadPath = 'auto'): Promise<StagedFiles> {
   const s = ctx.engine;
-  await createRunTables(s);
+  // Under a configured memory_limit the batch is a database file in the scratch folder, evictable.
+  await createRunTables(s, ctx.config.duckdbMemoryLimit ? scratch : undefined);
   const out = new SynopCsvSink(join(scratch, 'batch.csv'));
   try {
     for (const [i, f] of pending.entries()) {

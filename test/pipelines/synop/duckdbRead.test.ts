@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DuckSession } from '../../../src/engine/duckdb.js';
 import { headerNames } from '../../../src/connectors/opendatasoft/synop/fields.js';
 import { writeSynop } from '../../../src/connectors/generators/synop.js';
-import { createRunTables, loadBatchFile, SynopCsvSink } from '../../../src/pipelines/synop/load.js';
+import { createRunTables, loadBatchFile, SYNOP_BATCH, SynopCsvSink } from '../../../src/pipelines/synop/load.js';
 import { readSynopFile } from '../../../src/pipelines/synop/readers.js';
 import { readSynopFileSql, sqlReadKind, type SqlReadOutcome } from '../../../src/pipelines/synop/duckdbRead.js';
 import { extensionOf } from '../../../src/lake/raw.js';
@@ -38,7 +38,7 @@ async function readWith(s: DuckSession, dir: string, path: string, way: 'sql' | 
   }
   if (sink.csvRows > 0) await loadBatchFile(s, sink.path);
   // seq differs between the paths (line vs counter); its order must not.
-  const rows = await s.rows(`SELECT * EXCLUDE (seq, file_seq, dirty) FROM synop_batch ORDER BY file_seq, seq`);
+  const rows = await s.rows(`SELECT * EXCLUDE (seq, file_seq, dirty) FROM ${SYNOP_BATCH} ORDER BY file_seq, seq`);
   return { sink, outcome, rows: JSON.stringify(rows, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) };
 }
 
@@ -108,6 +108,8 @@ test('JSONL: clean, traces, gaps, bad values, unknown and absent keys, odd spell
     const outcome = await compare(path);
     assert.equal(outcome.read, true, JSON.stringify(outcome));
     assert.ok(outcome.read && outcome.handedBack === 14 && outcome.observations === 59, JSON.stringify(outcome));
+    // Strings for numbers, unknown keys, escapes: not the typed shape.
+    assert.ok(outcome.read && outcome.pass === 'text', JSON.stringify(outcome));
 
     // A truncated line, blank lines: the whole file goes to the TypeScript reader.
     assert.equal(lines[lines.length - 1], '');
@@ -115,6 +117,55 @@ test('JSONL: clean, traces, gaps, bad values, unknown and absent keys, odd spell
     assert.deepEqual(await compare(path), { read: false, reason: `line ${lines.length} is not one JSON object` });
     await writeFile(path, lines.slice(0, 5).join('\n') + '\n\n' + lines.slice(5).join('\n'));
     assert.equal((await compare(path)).read, false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('JSONL in the dataset\'s shape: the typed pass hands back the same lines and gives the same rows as TypeScript', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'synop-fixture-'));
+  try {
+    const { path, lines } = await generated(dir, 'jsonl', 'typed.jsonl');
+    const edit = (k: number, from: RegExp, to: string) => {
+      const before = lines[k] as string;
+      lines[k] = before.replace(from, to);
+      assert.notEqual(lines[k], before, `line ${k + 1} edited`);
+    };
+    // Each edit keeps every value of its field's JSON kind and the keys in the dataset's order.
+    edit(2, /"rr3":[^,]+/, '"rr3":-0.1');
+    edit(3, /"rr1":[^,]+/, '"rr1":-0.1');
+    edit(5, /"rr3":[^,]+/, '"rr3":-0.5');
+    edit(7, /"pmer":[^,]+/, '"pmer":50000');
+    edit(9, /"t":[^,]+/, '"t":null');
+    edit(11, /"date":"([^"]+)\+00:00"/, '"date":"$1"');
+    edit(13, /\+00:00"/, '+02:00"');
+    edit(15, /"nom":"[^"]*",/, '');
+    edit(17, /"date":"[^"]+"/, '"date":"2024-02-30T00:00:00Z"');
+    edit(19, /"tc":[^,]+/, '"tc":1e1');
+    edit(21, /"u":[^,]+/, '"u":92.5');
+    edit(23, /"numer_sta":"[^"]*"/, '"numer_sta":"07/05"');
+    edit(25, /"numer_sta":"0(\d+)"/, '"numer_sta":"$1"');
+    edit(27, /"coordonnees":\{[^}]*\},/, '');
+    edit(29, /"libgeo":"[^"]*"/, '"libgeo":""');
+    edit(31, /"dd":[^,]+/, '"dd":-0');
+    lines.splice(40, 0, lines[36] as string);
+    await writeFile(path, lines.join('\n'));
+    const outcome = await compare(path);
+    assert.ok(outcome.read && outcome.pass === 'typed', JSON.stringify(outcome));
+    assert.ok(outcome.read && outcome.handedBack === 7 && outcome.observations === 66, JSON.stringify(outcome));
+
+    // A number read_json cannot hold, a key out of the dataset's order: the text pass, still the same result.
+    const huge = [...lines];
+    huge[4] = (huge[4] as string).replace(/"ff":[^,]+/, '"ff":1e999');
+    await writeFile(path, huge.join('\n'));
+    assert.ok((await compare(path)).read);
+    const swapped = [...lines];
+    swapped[6] = (swapped[6] as string).replace(/^\{("numer_sta":"[^"]*"),("date":"[^"]*")/, '{$2,$1');
+    assert.notEqual(swapped[6], lines[6]);
+    await writeFile(path, swapped.join('\n'));
+    const text = await compare(path);
+    // The text pass also hands back the lines DuckDB spells differently from the file (1e1, -0, "7015").
+    assert.ok(text.read && text.pass === 'text' && text.handedBack === 10, JSON.stringify(text));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

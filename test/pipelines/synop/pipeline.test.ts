@@ -143,6 +143,33 @@ for (const setup of SETUPS) {
       assert.deepEqual(await statsOf(home), stats);
     });
 
+    test('under a configured memory_limit (run batch on disk, load steps one after the other) the same file gives the same tables and lake', async () => {
+      const plain = await tempHome('ecluse-synop-plain-');
+      const bounded = await tempHome('ecluse-synop-bounded-');
+      await generated(join(plain, 'in'), '2024-03-25', '2024-04-03');
+      const input = join(plain, 'in', 'gen-2024-03-25-2024-04-03.jsonl');
+      const first = await run(plain, [input]);
+      assert.equal(first.status, 'succeeded', first.error ?? '');
+      const limited = { ...(await envOf(bounded)), ECLUSE_DUCKDB_MEMORY_LIMIT: '200MB' };
+      const second = await withHomePlatform(
+        bounded,
+        async (p) => {
+          const summary = await executeRun(p, synopPipeline, { inputs: [input], trigger: 'cli' });
+          // The run's attached database is gone with the run (a server's engine lives on).
+          const attached = await p.warehouse.query(`SELECT count(*) AS n FROM duckdb_databases() WHERE database_name = 'ecluse_synop_run'`).catch(() => null);
+          if (attached) assert.equal(Number(attached[0]?.n), 0);
+          return summary;
+        },
+        limited,
+      );
+      assert.equal(second.status, 'succeeded', second.error ?? '');
+      assert.equal(second.rows_written, first.rows_written);
+      assert.deepEqual(await observationsOf(bounded), await observationsOf(plain));
+      assert.deepEqual(await statsOf(bounded), await statsOf(plain));
+      const prefix = datasetPrefix('staging', 'observations');
+      assert.deepEqual(await overLake(bounded, prefix, (src) => `SELECT count(*) AS n FROM ${src}`), await overLake(plain, prefix, (src) => `SELECT count(*) AS n FROM ${src}`));
+    });
+
     test('an overlapping file adds only new keys, first value wins, and the touched days are recomputed', async () => {
       const home = await tempHome('ecluse-synop-');
       const lines = await generated(join(home, 'gen'), '2024-03-25', '2024-04-03');
