@@ -75,15 +75,20 @@ async function generated(dir: string, format: 'jsonl' | 'csv' | 'csv-labels', na
   return { path, lines: (await readFile(path, 'utf8')).split('\n') };
 }
 
+/** Edits line k of `lines` in place (a regex replace), failing when the pattern did not match. */
+function editor(lines: string[]): (k: number, from: RegExp, to: string) => void {
+  return (k, from, to) => {
+    const before = lines[k] as string;
+    lines[k] = before.replace(from, to);
+    assert.notEqual(lines[k], before, `line ${k + 1} edited`);
+  };
+}
+
 test('JSONL: clean, traces, gaps, bad values, unknown and absent keys, odd spellings: SQL = TypeScript', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'synop-fixture-'));
   try {
     const { path, lines } = await generated(dir, 'jsonl', 'year.jsonl');
-    const edit = (k: number, from: RegExp, to: string) => {
-      const before = lines[k] as string;
-      lines[k] = before.replace(from, to);
-      assert.notEqual(lines[k], before, `line ${k + 1} edited`);
-    };
+    const edit = editor(lines);
     edit(2, /"t":[^,]+/, '"t":"abc"');
     edit(4, /"rr3":[^,]+/, '"rr3":-0.1');
     edit(5, /"rr1":[^,]+/, '"rr1":-0.1');
@@ -126,11 +131,7 @@ test('JSONL in the dataset\'s shape: the typed pass hands back the same lines an
   const dir = await mkdtemp(join(tmpdir(), 'synop-fixture-'));
   try {
     const { path, lines } = await generated(dir, 'jsonl', 'typed.jsonl');
-    const edit = (k: number, from: RegExp, to: string) => {
-      const before = lines[k] as string;
-      lines[k] = before.replace(from, to);
-      assert.notEqual(lines[k], before, `line ${k + 1} edited`);
-    };
+    const edit = editor(lines);
     // Each edit keeps every value of its field's JSON kind and the keys in the dataset's order.
     edit(2, /"rr3":[^,]+/, '"rr3":-0.1');
     edit(3, /"rr1":[^,]+/, '"rr1":-0.1');
