@@ -61,6 +61,7 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     assert.deepEqual({ kind: body.warehouse.kind, ok: body.warehouse.ok }, { kind: setup.warehouse, ok: true });
     assert.equal(typeof body.warehouse.ms, 'number');
     assert.deepEqual({ kind: body.lake.kind, ok: body.lake.ok }, { kind: setup.lake, ok: true });
+    assert.deepEqual(body.engine, { kind: 'duckdb', memory_limit: platform.config.duckdbMemoryLimit ?? null });
   });
 
   test('stations: list, one, unknown', async () => {

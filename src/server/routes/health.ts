@@ -25,6 +25,8 @@ async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; ms: num
 }
 
 const Dependency = Type.Object({ kind: Type.String(), ok: Type.Boolean(), ms: Type.Number(), error: Type.Optional(Type.String()) });
+/** The engine's memory budget as configured (null: DuckDB's default, 80 % of the machine's memory). */
+const Engine = Type.Object({ kind: Type.Literal('duckdb'), memory_limit: Type.Union([Type.String(), Type.Null()]) });
 
 export function healthRoutes(app: FastifyInstance, { platform }: ServerContext): void {
   app.get(
@@ -34,8 +36,8 @@ export function healthRoutes(app: FastifyInstance, { platform }: ServerContext):
         summary: 'State of each dependency: 200 when all answer, 503 otherwise',
         tags: ['platform'],
         response: {
-          200: Type.Object({ status: Type.Literal('ok'), warehouse: Dependency, lake: Dependency, mysql: Type.Optional(Dependency) }),
-          503: Type.Object({ status: Type.Literal('degraded'), warehouse: Dependency, lake: Dependency, mysql: Type.Optional(Dependency) }),
+          200: Type.Object({ status: Type.Literal('ok'), warehouse: Dependency, lake: Dependency, mysql: Type.Optional(Dependency), engine: Engine }),
+          503: Type.Object({ status: Type.Literal('degraded'), warehouse: Dependency, lake: Dependency, mysql: Type.Optional(Dependency), engine: Engine }),
         },
       },
     },
@@ -54,6 +56,7 @@ export function healthRoutes(app: FastifyInstance, { platform }: ServerContext):
         warehouse: { kind: platform.warehouse.kind, ...warehouse },
         lake: { kind: platform.lake.location.startsWith('s3://') ? 's3' : 'folder', ...lake },
         ...(mysql === null ? {} : { mysql: { kind: 'mysql', ...mysql } }),
+        engine: { kind: 'duckdb' as const, memory_limit: platform.config.duckdbMemoryLimit ?? null },
       });
     },
   );
