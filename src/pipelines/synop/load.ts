@@ -5,6 +5,7 @@
  * the curated partitions held for those days.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCsvSql } from '../../engine/bulk.js';
 import { literal, type DuckSession } from '../../engine/duckdb.js';
@@ -175,7 +176,10 @@ export const RUN_OBS = `${RUN_DB}.run_obs`;
  */
 export async function createRunTables(s: DuckSession, onDisk?: string): Promise<void> {
   await dropRunTables(s);
-  await s.run(`ATTACH ${literal(onDisk ? join(onDisk, 'synop-run.duckdb') : ':memory:')} AS ${RUN_DB}`);
+  const file = onDisk ? join(onDisk, 'synop-run.duckdb') : null;
+  // A run's database starts empty, whatever a killed run left in a folder reused.
+  if (file) await Promise.all([rm(file, { force: true }), rm(`${file}.wal`, { force: true })]);
+  await s.run(`ATTACH ${literal(file ?? ':memory:')} AS ${RUN_DB}`);
   // `dirty`: a line the SQL read path hands back to the TypeScript reader (deleted once read there).
   await s.run(`CREATE TABLE ${SYNOP_BATCH} (${BATCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')}, dirty BOOLEAN)`);
   await createRunRejects(s);

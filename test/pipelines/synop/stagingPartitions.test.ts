@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckSession } from '../../../src/engine/duckdb.js';
-import { stationGroups } from '../../../src/pipelines/synop/load.js';
+import { createRunTables, dropRunTables, stationGroups, SYNOP_BATCH } from '../../../src/pipelines/synop/load.js';
 
 const MiB = 1024 * 1024;
 
@@ -31,4 +34,22 @@ test('staging partitions are written in one COPY when they fit the memory limit,
   assert.deepEqual(tight.flat(), [...year.keys()], 'every station once, in order');
   // A station bigger than the budget still gets a COPY of its own.
   assert.deepEqual(stationGroups(new Map([['a', 500], ['b', 1]]), 100 * MiB), [['a'], ['b']]);
+});
+
+test('the run database on disk starts empty even over what a killed run left in its folder, and detaches', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'synop-rundb-'));
+  const s = await DuckSession.open();
+  try {
+    await createRunTables(s, dir);
+    await s.run(`INSERT INTO ${SYNOP_BATCH} (file_seq, seq, numer_sta) VALUES (0, 1, '07015')`);
+    // A killed run: the file stays, with its table, and the next run's engine attaches the folder's file again.
+    await s.run(`DETACH DATABASE ecluse_synop_run`);
+    await createRunTables(s, dir);
+    assert.equal(Number(await s.scalar(`SELECT count(*) FROM ${SYNOP_BATCH}`)), 0);
+    await dropRunTables(s);
+    assert.equal(Number(await s.scalar(`SELECT count(*) FROM duckdb_databases() WHERE database_name = 'ecluse_synop_run'`)), 0);
+  } finally {
+    s.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
