@@ -487,14 +487,14 @@ export async function readSynopFileSql(
   let read = false;
   try {
     const pass: SqlReadPass = typed && scan.typed ? 'typed' : 'text';
-    if (pass === 'text' && kind === 'csv') {
-      await sqlPass(s, fileSeq, lens, path, layout, pass);
+    if (pass === 'text' && layout) {
+      await sqlPass(s, fileSeq, path, { csv: layout });
       await numberByInsertOrder(s, fileSeq, 2);
       // Cells with quotes are the CSV parser's to read: those lines go back to TypeScript.
       if (scan.quoted.length > 0) await s.run(`UPDATE ${SYNOP_BATCH} SET dirty = true WHERE file_seq = ${fileSeq} AND seq IN (SELECT unnest(${literalIntegers(scan.quoted)}))`);
     } else if (pass === 'text') {
-      await writeLineTable(s, lens, scan, kind);
-      await sqlPass(s, fileSeq, lens, path, layout, pass);
+      await writeLineTable(s, lens, scan);
+      await sqlPass(s, fileSeq, path, { lens });
     }
     const stats = (await s.rows<{ rows: bigint; dirty: bigint; unmatched: bigint }>(
       `SELECT count(*) AS rows, count(*) FILTER (WHERE dirty) AS dirty, count(*) FILTER (WHERE seq IS NULL) AS unmatched ${mine}`,
@@ -533,7 +533,7 @@ export async function readSynopFileSql(
 async function typedRead(s: DuckSession, fileSeq: number, path: string): Promise<boolean> {
   const mine = `FROM ${SYNOP_BATCH} WHERE file_seq = ${fileSeq}`;
   try {
-    await sqlPass(s, fileSeq, '', path, null, 'typed');
+    await sqlPass(s, fileSeq, path, 'typed');
     await numberByInsertOrder(s, fileSeq, 1);
     return true;
   } catch {
@@ -555,15 +555,13 @@ function literalIntegers(values: readonly number[]): string {
   return `[${values.map((v) => String(Math.trunc(v))).join(', ')}]::INTEGER[]`;
 }
 
-/** `lens`: each data line's number, byte length and whether it holds quotes, for the text pass to join by position. */
-async function writeLineTable(s: DuckSession, lens: string, scan: Scan, kind: Kind): Promise<void> {
-  await s.run(`CREATE OR REPLACE TEMP TABLE ${lens} (line INTEGER, len INTEGER, quoted BOOLEAN)`);
+/** `lens`: each JSONL line's number and byte length, for the text pass to join by position. */
+async function writeLineTable(s: DuckSession, lens: string, scan: Scan): Promise<void> {
+  await s.run(`CREATE OR REPLACE TEMP TABLE ${lens} (line INTEGER, len INTEGER)`);
   const app = await s.connection.createAppender(lens, 'main', 'temp');
-  const quoted = new Set(scan.quoted);
-  for (let k = kind === 'csv' ? 1 : 0; k < scan.lines; k++) {
+  for (let k = 0; k < scan.lines; k++) {
     app.appendInteger(k + 1);
     app.appendInteger(scan.lengths[k] as number);
-    app.appendBoolean(quoted.has(k + 1));
     app.endRow();
   }
   app.closeSync();
@@ -573,28 +571,32 @@ async function writeLineTable(s: DuckSession, lens: string, scan: Scan, kind: Ki
 const READ_JSON_TYPES: Record<SynopField['type'], string> = { text: 'VARCHAR', datetime: 'VARCHAR', integer: 'DOUBLE', number: 'DOUBLE', geo_point: 'JSON' };
 
 /** The one pass over the file: every record typed, with its `dirty` flag. */
-async function sqlPass(s: DuckSession, fileSeq: number, lens: string, path: string, layout: CsvLayout | null, pass: SqlReadPass): Promise<void> {
+/** What a pass reads: JSONL typed by read_json, JSONL as text joined with its line table, a CSV by header position. */
+type PassInput = 'typed' | { lens: string } | { csv: CsvLayout };
+
+async function sqlPass(s: DuckSession, fileSeq: number, path: string, input: PassInput): Promise<void> {
   let source: string;
   let select: TypedSelect;
   let exact = 'true';
-  if (layout === null && pass === 'typed') {
+  if (input === 'typed') {
     // Every line has the shape typedShape checks: no unknown or repeated key, each value of its field's kind.
     const cols = SYNOP_FIELDS.map((f) => `${literal(f.name)}: ${literal(READ_JSON_TYPES[f.type])}`).join(', ');
     select = typedSelect((i) => `r_${i}`, 'typed');
     // No POSITIONAL JOIN with the line table: it would make the scan single-threaded (2.2× slower here).
     source = `(SELECT NULL::INTEGER AS line, false AS quoted, ${SYNOP_FIELDS.map((f, i) => `"${f.name}"${f.type === 'geo_point' ? '::VARCHAR' : ''} AS r_${i}`).join(', ')}
       FROM read_json(${literal(path)}, format = 'newline_delimited', columns = {${cols}}, maximum_object_size = 16777216))`;
-  } else if (layout === null) {
+  } else if ('lens' in input) {
     const cols = SYNOP_FIELDS.map((f) => `${literal(f.name)}: 'JSON'`).join(', ');
     select = typedSelect((i) => `r_${i}`, 'json');
-    source = `(SELECT line, len, quoted, ${SYNOP_FIELDS.map((f, i) => `"${f.name}"::VARCHAR AS r_${i}`).join(', ')}
+    source = `(SELECT line, len, false AS quoted, ${SYNOP_FIELDS.map((f, i) => `"${f.name}"::VARCHAR AS r_${i}`).join(', ')}
       FROM read_json(${literal(path)}, format = 'newline_delimited', columns = {${cols}}, maximum_object_size = 16777216)
-      POSITIONAL JOIN ${lens})`;
+      POSITIONAL JOIN ${input.lens})`;
     // The line is exactly the compact JSON of the 82 fields (nulls written out): no other key, no
     // duplicate, nothing DuckDB spells differently from the file. Otherwise TypeScript reads it.
     const fixed = 2 + (N - 1) + SYNOP_FIELDS.reduce((n, f) => n + Buffer.byteLength(f.name) + 3, 0);
     exact = `len = ${fixed} + ${SYNOP_FIELDS.map((_, i) => `coalesce(strlen(r_${i}), 4)`).join(' + ')}`;
   } else {
+    const layout = input.csv;
     const cols = layout.columns;
     select = typedSelect((i) => {
       const c = cols.indexOf(i);
