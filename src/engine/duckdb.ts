@@ -73,6 +73,23 @@ export class DuckSession {
     return new DuckSession(this.path, this.instance, await this.instance.connect(), false);
   }
 
+  /**
+   * Runs `here` on this connection and `there` on a fork of it at the same time (one statement alone often
+   * leaves a core idle). Both settle before an error is thrown, so a caller's rollback on this connection
+   * finds it idle; the fork is closed after.
+   */
+  async besideFork<A, B>(here: () => Promise<A>, there: (fork: DuckSession) => Promise<B>): Promise<[A, B]> {
+    const fork = await this.fork();
+    try {
+      const [a, b] = await Promise.allSettled([here(), there(fork)]);
+      if (a.status === 'rejected') throw a.reason;
+      if (b.status === 'rejected') throw b.reason;
+      return [a.value, b.value];
+    } finally {
+      fork.close();
+    }
+  }
+
   static async open(path = ':memory:', options: { memoryLimit?: string; threads?: number } = {}): Promise<DuckSession> {
     const config: Record<string, string> = {};
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;

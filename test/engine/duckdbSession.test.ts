@@ -24,3 +24,30 @@ test('prepared statements are reused, never interleave their parameters, and a b
     s.close();
   }
 });
+
+test('besideFork runs both sides at once and lets both settle before it throws', async () => {
+  const s = await DuckSession.open();
+  try {
+    await s.run(`CREATE TABLE a (x INTEGER)`);
+    const [n, m] = await s.besideFork(
+      async () => (await s.rows<{ n: bigint }>(`SELECT 41 + 1 AS n`))[0]?.n,
+      async (fork) => (await fork.rows<{ n: bigint }>(`SELECT count(*) AS n FROM a`))[0]?.n,
+    );
+    assert.deepEqual([Number(n), Number(m)], [42, 0]);
+    let otherSettled = false;
+    await assert.rejects(
+      s.besideFork(
+        () => s.run(`SELECT * FROM missing_table`),
+        async (fork) => {
+          await new Promise((r) => setTimeout(r, 50));
+          await fork.run(`SELECT 1`);
+          otherSettled = true;
+        },
+      ),
+      /missing_table/,
+    );
+    assert.equal(otherSettled, true, 'the fork side had settled when the error was thrown');
+  } finally {
+    s.close();
+  }
+});

@@ -86,19 +86,11 @@ export async function dropRunReports(s: DuckSession): Promise<void> {
  * in: each statement alone leaves one of the two cores idle much of the time. Returns the rows written.
  */
 export async function loadRunReports(warehouse: Warehouse, s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
-  const other = await s.fork();
-  try {
-    const [written, published] = await Promise.allSettled([
-      warehouse.insertNew(REPORTS, s, `SELECT * FROM ${RUN_REPORTS}`),
-      publishReportPartitions(other, lake, scratch),
-    ]);
-    // Both settle before either error is thrown: the caller rolls back on this connection.
-    if (written.status === 'rejected') throw written.reason;
-    if (published.status === 'rejected') throw published.reason;
-    return written.value;
-  } finally {
-    other.close();
-  }
+  const [written] = await s.besideFork(
+    () => warehouse.insertNew(REPORTS, s, `SELECT * FROM ${RUN_REPORTS}`),
+    (other) => publishReportPartitions(other, lake, scratch),
+  );
+  return written;
 }
 
 /** Inserts new stations and refreshes known ones (metadata may be corrected over time). */

@@ -214,9 +214,8 @@ export function stageObservations(warehouse: Warehouse, s: DuckSession): Promise
 
 /**
  * Inserts the run's new observations into the warehouse and rewrites the lake's staging partitions they fall
- * in. With `concurrently`, the two run at once on two connections (each alone leaves a core idle much of the
- * time); both settle before an error is thrown, so the caller's rollback finds the connection idle. Under a
- * memory budget they run one after the other: together they overran a 300 MB `memory_limit` on a year.
+ * in. With `concurrently`, the two run at once on two connections (`besideFork`). Under a memory budget
+ * they run one after the other: together they overran a 300 MB `memory_limit` on a year.
  */
 export async function loadObservations(
   warehouse: Warehouse,
@@ -229,18 +228,12 @@ export async function loadObservations(
     const written = await stageObservations(warehouse, s);
     return { written, published: await publishObservationPartitions(s, lake, scratch) };
   }
-  const other = await s.fork();
-  try {
-    const [written, published] = await Promise.allSettled([
-      stageObservations(warehouse, s),
-      publishObservationPartitions(other, lake, scratch, await s.threads()),
-    ]);
-    if (written.status === 'rejected') throw written.reason;
-    if (published.status === 'rejected') throw published.reason;
-    return { written: written.value, published: published.value };
-  } finally {
-    other.close();
-  }
+  const writers = await s.threads();
+  const [written, published] = await s.besideFork(
+    () => stageObservations(warehouse, s),
+    (other) => publishObservationPartitions(other, lake, scratch, writers),
+  );
+  return { written, published };
 }
 
 const STAGING_PREFIX = datasetPrefix('staging', OBSERVATIONS.name);
