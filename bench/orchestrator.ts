@@ -12,11 +12,13 @@ import type { Pipeline, Platform } from '../src/orchestrator/pipeline.js';
 import { RunQueue } from '../src/orchestrator/queue.js';
 import { executeRun } from '../src/orchestrator/runner.js';
 import { openWarehouse } from '../src/warehouse/open.js';
+import type { Warehouse } from '../src/warehouse/warehouse.js';
 
 /**
  * `npm run bench -- orchestrator`: scheduler overhead. 1,000 partition runs of a no-op pipeline through
  * the orchestrator (a backfill: lock, attempt record, timeout, release per partition), next to the same
- * number of bare `executeRun` calls (the run record alone: the floor), on the embedded warehouse.
+ * number of bare `executeRun` calls (the run record alone: the floor) and of the warehouse's run-record
+ * statements alone (no runner: the engine's share), on the embedded warehouse.
  * `ECLUSE_BENCH_PG=postgres://…` adds a PostgreSQL round (backfill --parallel 4) and a round through the
  * run queue with 2 worker processes (this file, spawned with ECLUSE_BENCH_WORKER=1). Targets: < 5 s in
  * process, < 20 s through the queue.
@@ -39,6 +41,27 @@ function dayAfter(day: string, n: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 }
 
+/**
+ * The warehouse's own statements for a chain of runs, nothing else: per run, one transaction finishing it,
+ * storing its three log lines and recording the next run (what a backfill run commits), without the
+ * runner, the orchestrator or a pipeline. What the warehouse alone costs per run: the floor of the floor.
+ */
+async function recordsAlone(warehouse: Warehouse): Promise<number> {
+  const day = (i: number) => dayAfter('1980-01-01', i);
+  let runId = await warehouse.startRun('noop', day(0), 'cli', 1);
+  const t0 = performance.now();
+  for (let i = 1; i <= RUNS; i++) {
+    const at = new Date().toISOString();
+    const lines = ['run started', 'step commit', 'run succeeded'].map((msg, seq) => ({ run_id: runId, seq: seq + 1, at, level: 'info', msg, data: { run_id: runId } }));
+    runId = await warehouse.transaction(async () => {
+      await warehouse.finishRun(runId, 'succeeded', ZERO, { commit: 0 });
+      await warehouse.writeRunLogs(lines);
+      return warehouse.startRun('noop', day(i), 'cli', 1);
+    });
+  }
+  return performance.now() - t0;
+}
+
 async function round(label: string, env: Record<string, string>, parallel: number): Promise<void> {
   const home = await mkdtemp(join(tmpdir(), 'ecluse-bench-orch-'));
   try {
@@ -46,6 +69,9 @@ async function round(label: string, env: Record<string, string>, parallel: numbe
     const platform: Platform = { config, lake: openLake(config), warehouse: await openWarehouse(config, { command: 'bench' }) };
     try {
       // The warehouse may be shared (PostgreSQL): start from an empty runs table.
+      await platform.warehouse.execute(`DELETE FROM runs WHERE pipeline = 'noop'`);
+      const records = await recordsAlone(platform.warehouse);
+      // The rounds after start from the same table as before this one.
       await platform.warehouse.execute(`DELETE FROM runs WHERE pipeline = 'noop'`);
       const t0 = performance.now();
       for (let i = 0; i < RUNS; i++) await executeRun(platform, noop, { partition: dayAfter('2000-01-01', i), trigger: 'cli' });
@@ -66,9 +92,11 @@ async function round(label: string, env: Record<string, string>, parallel: numbe
       if (resumed.skipped !== RUNS) throw new Error(`a rerun should skip all ${RUNS} partitions, skipped ${resumed.skipped}`);
 
       console.log(`${label}: ${RUNS} no-op runs`);
+      console.log(`  warehouse run records alone    ${(records / 1000).toFixed(2)} s  (${(records / RUNS).toFixed(2)} ms/run: finish, logs, next run, commit)`);
       console.log(`  bare executeRun (floor)        ${(bare / 1000).toFixed(2)} s  (${(bare / RUNS).toFixed(2)} ms/run)`);
       console.log(
-        `  orchestrator backfill          ${(orchestrated / 1000).toFixed(2)} s  (${(orchestrated / RUNS).toFixed(2)} ms/run, ×${(orchestrated / bare).toFixed(2)} the floor, parallel ${summary.parallel_effective})`,
+        `  orchestrator backfill          ${(orchestrated / 1000).toFixed(2)} s  (${(orchestrated / RUNS).toFixed(2)} ms/run, ×${(orchestrated / bare).toFixed(2)} the floor, ` +
+          `×${(orchestrated / records).toFixed(2)} the records alone, parallel ${summary.parallel_effective})`,
       );
       console.log(`  rerun (all skipped: resume)    ${(resume / 1000).toFixed(2)} s`);
     } finally {
