@@ -64,13 +64,18 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; ms: num
   }
 }
 
+/** How DuckDB alone reads the bench's file, and what its station and date columns are called there. */
+function engineRead(path: string): { read: string; station: string; date: string } {
+  return path.endsWith('.csv')
+    ? { read: `read_csv(${literal(path)}, delim = ';', header = true, all_varchar = true)`, station: '"ID OMM station"', date: '"Date"' }
+    : { read: `read_json(${literal(path)}, format = 'newline_delimited')`, station: 'numer_sta', date: 'date' };
+}
+
 /** DuckDB alone: the engine reading the file and writing it once as Parquet, same memory limit. */
 async function duckdbAlone(path: string, out: string): Promise<number> {
   const s = await DuckSession.open(':memory:', MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {});
   try {
-    const read = path.endsWith('.csv')
-      ? `read_csv(${literal(path)}, delim = ';', header = true, all_varchar = true)`
-      : `read_json(${literal(path)}, format = 'newline_delimited')`;
+    const { read } = engineRead(path);
     const t0 = performance.now();
     await s.run(`COPY (SELECT * FROM ${read}) TO ${literal(out)} (FORMAT parquet)`);
     return performance.now() - t0;
@@ -88,9 +93,7 @@ async function duckdbAlone(path: string, out: string): Promise<number> {
 async function duckdbAloneLayout(path: string, out: string): Promise<{ ms: number; files: number }> {
   const s = await DuckSession.open(':memory:', MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {});
   try {
-    const [read, station, date] = path.endsWith('.csv')
-      ? [`read_csv(${literal(path)}, delim = ';', header = true, all_varchar = true)`, '"ID OMM station"', '"Date"']
-      : [`read_json(${literal(path)}, format = 'newline_delimited')`, 'numer_sta', 'date'];
+    const { read, station, date } = engineRead(path);
     await rm(out, { recursive: true, force: true });
     const t0 = performance.now();
     await s.run(
