@@ -38,6 +38,10 @@ export class ServerClient {
     return (await this.json(await this.request('POST', path, body))) as T;
   }
 
+  async delete<T>(path: string): Promise<T> {
+    return (await this.json(await this.request('DELETE', path))) as T;
+  }
+
   /** Starts a run (or rebuild) and follows its NDJSON progress lines until the summary. */
   async run(path: string, body: unknown, onProgress: (e: ProgressEvent) => void): Promise<RunSummary> {
     let summary: RunSummary | null = null;

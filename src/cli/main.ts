@@ -148,6 +148,35 @@ program
     await upCommand();
   });
 
+const tokens = program.command('tokens').description("the API's tokens: named, scoped (read, write, admin), stored hashed");
+tokens
+  .command('create')
+  .description('create a token and print its secret (shown once)')
+  .argument('<name>', 'a name for it (letters, digits, _ . -)')
+  .addOption(new Option('--scope <scope>', 'what it may do').choices(['read', 'write', 'admin']).default('read'))
+  .option('--json', 'print JSON')
+  .action(async (name: string, opts: { scope: string; json?: boolean }) => {
+    const { createTokenCommand } = await import('./tokens.js');
+    await createTokenCommand(name, opts);
+  });
+tokens
+  .command('list')
+  .description('list the tokens (names, scopes, creation times; never the secrets)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const { listTokensCommand } = await import('./tokens.js');
+    await listTokensCommand(opts);
+  });
+tokens
+  .command('revoke')
+  .description('revoke a token: it is refused from then on')
+  .argument('<name>', 'its name')
+  .option('--json', 'print JSON')
+  .action(async (name: string, opts: { json?: boolean }) => {
+    const { revokeTokenCommand } = await import('./tokens.js');
+    await revokeTokenCommand(name, opts);
+  });
+
 program
   .command('start')
   .description('on an empty home, generate a sample and run the pipeline once; then serve the API like `up`')

@@ -37,7 +37,7 @@ export async function serve(platform: Platform): Promise<void> {
   // On PostgreSQL, day partitions go to `ecluse worker` processes unless ECLUSE_EXECUTION=local.
   const { orchestrator, close: closeQueue } = await openOrchestrator(platform, 'queue');
   if (orchestrator.viaQueue) console.log('partition runs (schedules, triggers, backfills) are queued for `ecluse worker` processes (ECLUSE_EXECUTION=local runs them here)');
-  const app = await buildApp({ platform, tokens: [token], orchestrator, pipelines: orchestrator.pipelines });
+  const app = await buildApp({ platform, localToken: token, orchestrator, pipelines: orchestrator.pipelines });
   const scheduler = new Scheduler(orchestrator, { log: (message) => app.log.info({ scheduler: true }, message) });
   const host = config.host;
   // Handlers first: a signal that comes as soon as the URL is printed must already stop us cleanly.

@@ -49,6 +49,16 @@ const fileSchema = z
     max_upload_mb: z.number().positive().optional(),
     port: z.number().int().min(0).max(65535).optional(),
     host: z.string().optional(),
+    /** false: every read of the API needs a token with scope `read` (aggregates included). */
+    public_reads: z.boolean().optional(),
+    /** Origins allowed to call the API from a browser (CORS); none by default. */
+    cors_origins: z.array(z.string().min(1)).optional(),
+    rate_limits: z
+      .object({
+        writes_per_minute: z.number().int().min(1).default(300),
+        failed_auth_per_minute: z.number().int().min(1).default(20),
+      })
+      .default({ writes_per_minute: 300, failed_auth_per_minute: 20 }),
   })
   .strict();
 export type ConfigFile = z.infer<typeof fileSchema>;
@@ -113,6 +123,11 @@ export interface Config {
   port: number;
   /** Interface `ecluse up` listens on: loopback unless asked otherwise. */
   host: string;
+  /** Whether aggregates (stations, curated statistics, run summaries, metrics) are readable without a token. */
+  publicReads: boolean;
+  /** Origins allowed by CORS; empty: CORS off (no browser on another origin may call the API). */
+  corsOrigins: string[];
+  rateLimits: ConfigFile['rate_limits'];
   /** The file the configuration was read from, if any. */
   source: string | null;
 }
@@ -165,6 +180,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,
     port: numberFrom(env, 'PORT', file.port ?? 8080),
     host: env.HOST || file.host || '127.0.0.1',
+    publicReads: booleanFrom(env, 'ECLUSE_PUBLIC_READS', file.public_reads ?? true),
+    corsOrigins: env.ECLUSE_CORS_ORIGINS !== undefined ? env.ECLUSE_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) : (file.cors_origins ?? []),
+    rateLimits: file.rate_limits,
     source,
   };
 }
@@ -172,6 +190,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 function landingOf(value: string | undefined, cwd: string): string | undefined {
   if (!value) return undefined;
   return value.includes('://') ? value : resolve(cwd, value);
+}
+
+function booleanFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name}=${env[name]}: expected true or false`);
 }
 
 function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -47,6 +47,11 @@ export interface RouteSpec {
    * serialised response until `warehouse.dataVersion()` changes.
    */
   cacheable?: boolean;
+  /**
+   * Who may read it: `public` (default) for aggregates anyone may see unless the operator closed reads;
+   * `read` for anything holding raw values or about a person (a token with scope read is then needed).
+   */
+  access?: 'public' | 'read';
   handler(ctx: RouteContext): Promise<unknown>;
 }
 

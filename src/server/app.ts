@@ -1,10 +1,11 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import cors from '@fastify/cors';
 import { HttpError } from '../orchestrator/routeSpec.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
-import { bearerAuth } from './auth.js';
+import { installAccess } from './access.js';
 import { ResponseCache } from './cache.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -14,6 +15,7 @@ import { pipelineRoutes } from './routes/pipelines.js';
 import { rawRoutes } from './routes/raw.js';
 import { runRoutes } from './routes/runs.js';
 import { sqlRoutes } from './routes/sql.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { webRoutes } from './routes/web.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 
@@ -21,8 +23,8 @@ export interface AppOptions {
   platform: Platform;
   /** The pipelines whose routes are mounted and which can be run (default: every shipped pipeline). */
   pipelines?: ReadonlyMap<string, Pipeline>;
-  /** Bearer tokens accepted by write endpoints besides `config.apiToken` (the local CLI's token). */
-  tokens?: readonly string[];
+  /** The server's own token (server.json, the local CLI's): admin scope, exempt from the write rate limit. */
+  localToken?: string;
   /** Fastify's logger (pino): false in tests. Authorization headers are never logged. */
   logger?: FastifyServerOptions['logger'];
   cache?: ResponseCache;
@@ -34,11 +36,11 @@ export interface AppOptions {
 export interface ServerContext {
   platform: Platform;
   pipelines: ReadonlyMap<string, Pipeline>;
-  /** preHandler of the write endpoints. */
-  requireToken: ReturnType<typeof bearerAuth>;
   /** Partition runs, backfills, cancels; its queue takes ad-hoc runs and rebuilds, one at a time. */
   orchestrator: Orchestrator;
   cache: ResponseCache;
+  /** Drops the access check's memory of looked-up tokens (after a revoke). */
+  forgetTokens(): void;
   /** The version cached answers belong to: the warehouse's, moved on by SQL sent through `/sql` too. */
   dataVersion(): number;
   bumpVersion(): void;
@@ -52,11 +54,13 @@ export const BEARER = [{ bearer: [] }];
 const ERROR_CODES: Record<number, string> = {
   400: 'bad_request',
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   409: 'conflict',
   413: 'too_large',
   415: 'unsupported_media_type',
+  429: 'too_many_requests',
 };
 
 /** Builds the API over an open platform; the caller listens, and closes the platform after `app.close()`. */
@@ -88,9 +92,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     request.log[level]({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
+  const { config } = platform;
+  // CORS stays off (no header: browsers on other origins cannot call the API) unless origins are configured.
+  if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins, allowedHeaders: ['authorization', 'content-type'] });
+  const access = await installAccess(app, {
+    staticTokens: [
+      { name: 'ECLUSE_API_TOKEN', token: config.apiToken, scope: 'admin' },
+      { name: 'local', token: options.localToken, scope: 'admin' },
+    ],
+    store: platform.warehouse.apiTokens(),
+    publicReads: config.publicReads,
+    failedAuthPerMinute: config.rateLimits.failed_auth_per_minute,
+    writesPerMinute: config.rateLimits.writes_per_minute,
+  });
+
   await app.register(swagger, {
     openapi: {
-      info: { title: 'ecluse API', version: '0.1.0', description: 'Stations, runs and rejects of an ecluse platform. Write endpoints need `Authorization: Bearer <ECLUSE_API_TOKEN>`.' },
+      info: { title: 'ecluse API', version: '0.1.0', description: 'Stations, runs and rejects of an ecluse platform. Writes, and reads of raw data, need `Authorization: Bearer <token>` (ECLUSE_API_TOKEN or a token made with `ecluse tokens create`) of the right scope: read, write or admin.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
@@ -105,7 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     platform,
     pipelines,
-    requireToken: bearerAuth([platform.config.apiToken, ...(options.tokens ?? [])]),
+    forgetTokens: access.forgetTokens,
     orchestrator: options.orchestrator ?? new Orchestrator(platform, pipelines),
     cache: options.cache ?? new ResponseCache(),
   };
@@ -114,6 +132,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await pipelineRoutes(app, ctx);
   runRoutes(app, ctx);
   sqlRoutes(app, ctx);
+  tokenRoutes(app, ctx);
   await rawRoutes(app, ctx);
   await ingestRoutes(app, ctx);
   await lakeRoutes(app, ctx);

@@ -6,6 +6,7 @@ import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
+import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 
@@ -90,7 +91,7 @@ export class DuckDBWarehouse implements Warehouse {
     const info: LockInfo = { pid: process.pid, command: options.command ?? process.argv.slice(1).join(' '), started_at: new Date().toISOString() };
     await writeFile(lockInfoPath(path), JSON.stringify(info));
     const wh = new DuckDBWarehouse(path, session, await session.fork());
-    for (const ddl of METADATA_DDL) await session.run(ddl);
+    for (const ddl of [...METADATA_DDL, ...API_TOKENS_DDL]) await session.run(ddl);
     await session.run(
       `UPDATE runs SET status = 'failed', finished_at = now()::TIMESTAMP,
          error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ') stopped before it finished'
@@ -341,6 +342,10 @@ export class DuckDBWarehouse implements Warehouse {
 
   dataVersion(): number {
     return this.version;
+  }
+
+  apiTokens(): ApiTokenStore {
+    return new ApiTokenStore(this.meta);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

@@ -10,6 +10,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { DuckSession, isoUtc, literal, type Row } from '../engine/duckdb.js';
 import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
+import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { acquireRunLock, isAlive, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
@@ -103,7 +104,7 @@ export class PostgresWarehouse implements Warehouse {
       // Two processes creating the tables at once would collide on PostgreSQL's catalog: serialise.
       await writer.query(`SELECT pg_advisory_lock(hashtext('ecluse-ddl'))`);
       try {
-        for (const ddl of METADATA_DDL) await writer.query(ddl);
+        for (const ddl of [...METADATA_DDL, ...API_TOKENS_DDL]) await writer.query(ddl);
       } finally {
         await writer.query(`SELECT pg_advisory_unlock(hashtext('ecluse-ddl'))`);
       }
@@ -451,6 +452,10 @@ export class PostgresWarehouse implements Warehouse {
         chunk.flat(),
       );
     }
+  }
+
+  apiTokens(): ApiTokenStore {
+    return new ApiTokenStore(this.meta);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import type { DuckSession, Row } from '../engine/duckdb.js';
 import type { Reject } from '../quality/rejects.js';
+import type { ApiTokenStore } from './apiTokens.js';
 import type { Dataset } from './dataset.js';
 import type { RunCounts, RunLogLine, RunRecord, RunStatus } from './metadata.js';
 import type { LockResult, RunLock } from './runLocks.js';
@@ -105,5 +106,7 @@ export interface Warehouse {
   /** Inserts or replaces a few rows by key (reference data such as stations). */
   upsert(ds: Dataset, rows: readonly (readonly SqlParam[])[]): Promise<void>;
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** The API's tokens (hashed), written outside any run's transaction. */
+  apiTokens(): ApiTokenStore;
   close(): Promise<void>;
 }

@@ -31,7 +31,7 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       });
       const pipelines = new Map([['chatty', chatty]]);
       const orchestrator = new Orchestrator(p, pipelines, { maxAttempts: 2, backoffMs: 1 });
-      const app = await buildApp({ platform: p, pipelines, logger: false, tokens: ['t'], orchestrator });
+      const app = await buildApp({ platform: p, pipelines, logger: false, localToken: 't', orchestrator });
       try {
         const s = await orchestrator.runPartition(chatty, '2024-05-01', 'cli');
         assert.equal(s.status, 'succeeded');
@@ -39,7 +39,7 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         const failed = runs.find((r) => r.attempt === 1);
         assert.equal(failed?.status, 'failed');
 
-        const first = (await app.inject(`/runs/${failed?.run_id}/logs`)).json();
+        const first = (await app.inject({ url: `/runs/${failed?.run_id}/logs`, headers: { authorization: 'Bearer t' } })).json();
         assert.deepEqual(
           first.items.map((l: { level: string; msg: string }) => `${l.level} ${l.msg}`),
           ['info run started', 'info step work', 'info fetched 2024-05-01', 'warn about to fail', 'error run failed: transient'],
@@ -50,12 +50,12 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal(first.items[0].attempt, 1);
         assert.match(first.items[0].at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/);
 
-        const second = (await app.inject(`/runs/${s.run_id}/logs?limit=2&offset=1`)).json();
+        const second = (await app.inject({ url: `/runs/${s.run_id}/logs?limit=2&offset=1`, headers: { authorization: 'Bearer t' } })).json();
         assert.equal(second.total, 5);
         assert.equal(second.limit, 2);
         assert.equal(second.offset, 1);
         assert.deepEqual(second.items.map((l: { msg: string }) => l.msg), ['step work', 'fetched 2024-05-01']);
-        const all = (await app.inject(`/runs/${s.run_id}/logs`)).json();
+        const all = (await app.inject({ url: `/runs/${s.run_id}/logs`, headers: { authorization: 'Bearer t' } })).json();
         assert.equal(all.items.at(-1).msg, 'run succeeded');
         assert.equal(all.items.find((l: { msg: string }) => l.msg === 'step commit')?.step, 'commit');
         assert.equal(all.total, 5);
@@ -63,7 +63,7 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         const run = await p.warehouse.getRun(s.run_id);
         assert.deepEqual(Object.keys(run?.steps ?? {}).sort(), ['commit', 'work']);
 
-        const missing = await app.inject('/runs/999999/logs');
+        const missing = await app.inject({ url: '/runs/999999/logs', headers: { authorization: 'Bearer t' } });
         assert.equal(missing.statusCode, 404);
         assert.equal(missing.json().error, 'not_found');
       } finally {

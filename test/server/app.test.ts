@@ -45,7 +45,7 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     });
     const summary = await executeRun(platform, stationsPipeline, { inputs: [input], trigger: 'cli' });
     assert.equal(summary.status, 'succeeded');
-    app = await buildApp({ platform, logger: false, tokens: [TOKEN] });
+    app = await buildApp({ platform, logger: false, localToken: TOKEN });
   });
 
   after(async () => {
@@ -170,7 +170,7 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     ]);
     assert.equal((await app.inject('/runs/99999')).statusCode, 404);
     assert.equal((await app.inject('/runs/abc')).statusCode, 400);
-    const rejects = (await app.inject(`/rejects?run=${id}`)).json<List>();
+    const rejects = (await app.inject({ url: `/rejects?run=${id}`, headers: auth })).json<List>();
     assert.equal(rejects.total, 1);
     assert.deepEqual([rejects.items[0]?.field, rejects.items[0]?.value], ['temperature', 'n/a']);
     const pipelines = (await app.inject('/pipelines')).json<List>();

@@ -64,7 +64,7 @@ for (const setup of SETUPS) {
       await writeSynop(join(home, 'b.csv'), 'csv-labels', { stations: 2, from: '2024-02-03', to: '2024-02-03', seed: 4 });
       jsonl = await readFile(join(home, 'a.jsonl'), 'utf8');
       labels = await readFile(join(home, 'b.csv'), 'utf8');
-      app = await buildApp({ platform, logger: false, tokens: [TOKEN] });
+      app = await buildApp({ platform, logger: false, localToken: TOKEN });
     });
 
     after(async () => {
@@ -85,9 +85,9 @@ for (const setup of SETUPS) {
       const [count] = await platform.warehouse.query(`SELECT count(*) AS n FROM observations`);
       assert.equal(Number(count?.n), lines);
       // Stored unchanged in the raw zone under its own name; nothing left in the uploads folder.
-      const raw = (await app.inject('/raw/files?pipeline=synop')).json<{ items: { key: string; name: string; size: number }[] }>();
+      const raw = (await app.inject({ url: '/raw/files?pipeline=synop', headers: auth })).json<{ items: { key: string; name: string; size: number }[] }>();
       assert.deepEqual(raw.items.map((i) => [i.name, i.size]), [['février.jsonl', Buffer.byteLength(jsonl)]]);
-      assert.equal((await app.inject(`/raw/files/${raw.items[0]?.key}`)).body, jsonl);
+      assert.equal((await app.inject({ url: `/raw/files/${raw.items[0]?.key}`, headers: auth })).body, jsonl);
       assert.equal(await uploadsLeft(), 0);
       // The same content again: seen, skipped.
       const again = (await upload([{ name: 'copy.jsonl', content: jsonl }])).json<Record<string, unknown>>();
@@ -142,7 +142,7 @@ for (const setup of SETUPS) {
       assert.equal(s.status, 'succeeded', String(s.error));
       assert.ok(Number(s.rows_rejected) + Number(s.values_rejected) >= 2, r.body);
       assert.ok(Number(s.rows_written) >= 4, r.body);
-      const rejects = (await app.inject(`/rejects?run=${s.run_id}`)).json<{ total: number }>();
+      const rejects = (await app.inject({ url: `/rejects?run=${s.run_id}`, headers: auth })).json<{ total: number }>();
       assert.ok(rejects.total >= 2);
     });
 
@@ -186,12 +186,12 @@ for (const setup of SETUPS) {
       await mkdir(recent, { recursive: true });
       const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
       await utimes(stale, twoDaysAgo, twoDaysAgo);
-      const small = await buildApp({ platform: { ...platform, config: { ...platform.config, maxUploadBytes: 4096 } }, logger: false, tokens: [TOKEN] });
+      const small = await buildApp({ platform: { ...platform, config: { ...platform.config, maxUploadBytes: 4096 } }, logger: false, localToken: TOKEN });
       assert.deepEqual(await readdir(join(home, 'uploads')), ['recent']);
       await rm(recent, { recursive: true });
       try {
         const runsBefore = (await small.inject('/runs?pipeline=synop')).json<{ total: number }>().total;
-        const rawBefore = (await small.inject('/raw/files')).json<{ total: number }>().total;
+        const rawBefore = (await small.inject({ url: '/raw/files', headers: auth })).json<{ total: number }>().total;
         assert.ok(Buffer.byteLength(jsonl) > 4096);
         const big = await upload([{ name: 'big.jsonl', content: jsonl }], auth, undefined, small);
         assert.equal(big.statusCode, 413, big.body);
@@ -203,7 +203,7 @@ for (const setup of SETUPS) {
         assert.equal(both.statusCode, 413, both.body);
         assert.equal(await uploadsLeft(), 0);
         assert.equal((await small.inject('/runs?pipeline=synop')).json<{ total: number }>().total, runsBefore);
-        assert.equal((await small.inject('/raw/files')).json<{ total: number }>().total, rawBefore);
+        assert.equal((await small.inject({ url: '/raw/files', headers: auth })).json<{ total: number }>().total, rawBefore);
         // Under the limit: accepted.
         const ok = await upload([{ name: 'ok.jsonl', content: jsonl.split('\n').slice(0, 2).join('\n').replace(/"2024-02-0/g, '"2024-05-0') }], auth, undefined, small);
         assert.equal(ok.statusCode, 200, ok.body);

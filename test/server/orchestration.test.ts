@@ -34,7 +34,7 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       const url = warehouseFor(kind, home);
       platform = await openPlatform(home, url ? { ECLUSE_WAREHOUSE: url } : {});
       const pipelines = new Map([['daily', daily]]);
-      app = await buildApp({ platform, pipelines, logger: false, tokens: [TOKEN], orchestrator: new Orchestrator(platform, pipelines, { maxAttempts: 2, backoffMs: 1 }) });
+      app = await buildApp({ platform, pipelines, logger: false, localToken: TOKEN, orchestrator: new Orchestrator(platform, pipelines, { maxAttempts: 2, backoffMs: 1 }) });
     });
     after(async () => {
       await app?.close();

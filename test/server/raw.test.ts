@@ -13,10 +13,13 @@ import { buildApp } from '../../src/server/app.js';
 import { openPlatform, tempHome, writeInputs } from '../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../helpers/setups.js';
 
+const TOKEN = 'raw-reader';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
 /** A GET whose path is sent byte for byte, dot segments included. */
 function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(base), { method: 'GET', path }, (res) => {
+    const req = request(new URL(base), { method: 'GET', path, headers: auth }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -64,7 +67,7 @@ for (const setup of SETUPS) {
         const s = await executeRun(platform, synopPipeline, { inputs: [dir], trigger: 'cli' });
         assert.equal(s.status, 'succeeded', s.error ?? '');
       }
-      app = await buildApp({ platform, logger: false });
+      app = await buildApp({ platform, logger: false, localToken: TOKEN });
     });
 
     after(async () => {
@@ -73,7 +76,7 @@ for (const setup of SETUPS) {
     });
 
     test('GET /raw/files lists the raw zone newest first, with names, sizes, hashes and arrival times', async () => {
-      const r = await app.inject('/raw/files');
+      const r = await app.inject({ url: '/raw/files', headers: auth });
       assert.equal(r.statusCode, 200, r.body);
       const list = r.json<List<RawItem>>();
       assert.deepEqual([list.total, list.limit, list.offset], [2, 1000, 0]);
@@ -89,17 +92,17 @@ for (const setup of SETUPS) {
         assert.ok(Math.abs(Date.parse(item.received_at) - Date.now()) < 10 * 60_000);
       }
       assert.ok(list.items[0]!.received_at > list.items[1]!.received_at);
-      const paged = (await app.inject('/raw/files?pipeline=synop&limit=1&offset=1')).json<List<RawItem>>();
+      const paged = (await app.inject({ url: '/raw/files?pipeline=synop&limit=1&offset=1', headers: auth })).json<List<RawItem>>();
       assert.deepEqual([paged.items.map((i) => i.name), paged.total, paged.limit, paged.offset], [['Relevés janvier.jsonl'], 2, 1, 1]);
-      const other = (await app.inject('/raw/files?pipeline=stations')).json<List<RawItem>>();
+      const other = (await app.inject({ url: '/raw/files?pipeline=stations', headers: auth })).json<List<RawItem>>();
       assert.deepEqual([other.items, other.total], [[], 0]);
-      assert.equal((await app.inject('/raw/files?pipeline=../x')).statusCode, 400);
+      assert.equal((await app.inject({ url: '/raw/files?pipeline=../x', headers: auth })).statusCode, 400);
     });
 
     test('GET /raw/files/{key} streams the bytes under the original name', async () => {
-      const list = (await app.inject('/raw/files')).json<List<RawItem>>();
+      const list = (await app.inject({ url: '/raw/files', headers: auth })).json<List<RawItem>>();
       for (const item of list.items) {
-        const r = await app.inject(`/raw/files/${item.key}`);
+        const r = await app.inject({ url: `/raw/files/${item.key}`, headers: auth });
         assert.equal(r.statusCode, 200);
         assert.deepEqual(r.rawPayload, await readFile(inputs[item.name] as string));
         assert.equal(r.headers['content-type'], 'application/octet-stream');
@@ -114,12 +117,12 @@ for (const setup of SETUPS) {
     });
 
     test('GET /raw/files/{key}: 404 when absent, 400 outside raw/ or with ..', async () => {
-      const missing = await app.inject(`/raw/files/raw/synop/opendatasoft/received=2024-01-02/120000000-${'ab'.repeat(32)}.jsonl`);
+      const missing = await app.inject({ url: `/raw/files/raw/synop/opendatasoft/received=2024-01-02/120000000-${'ab'.repeat(32)}.jsonl`, headers: auth });
       assert.equal(missing.statusCode, 404);
       assert.equal(missing.json().error, 'not_found');
       assert.match(missing.json().message, /received=2024-01-02/);
       for (const key of ['staging/observations/x.parquet', 'warehouse.duckdb', 'raw//x']) {
-        const r = await app.inject(`/raw/files/${key}`);
+        const r = await app.inject({ url: `/raw/files/${key}`, headers: auth });
         assert.equal(r.statusCode, 400, `${key}: ${r.body}`);
         assert.equal(r.json().error, 'bad_request');
       }

@@ -90,7 +90,7 @@ async function removeStaleUploads(root: string): Promise<void> {
 }
 
 export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const { platform, requireToken, orchestrator } = ctx;
+  const { platform, orchestrator } = ctx;
   const limit = platform.config.maxUploadBytes;
   const uploads = join(platform.config.home, 'uploads');
   await removeStaleUploads(uploads);
@@ -108,7 +108,6 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     scope.post(
       '/ingest',
       {
-        preHandler: requireToken,
         schema: {
           summary: 'Uploads SYNOP files (JSON, JSONL, CSV, ZIP) and loads them: answers with the run summary',
           description:

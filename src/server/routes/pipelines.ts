@@ -16,6 +16,7 @@ function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVer
     method: spec.method,
     url: spec.url,
     schema: { ...spec.schema, summary: spec.summary, description: spec.description, tags: spec.tags ? [...spec.tags] : undefined },
+    config: { access: spec.access ?? 'public' },
     // Looked up before parsing and validation: a hit costs a map lookup. Only successful answers are stored,
     // so a cached URL is a valid one.
     onRequest: spec.cacheable
@@ -37,7 +38,7 @@ function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVer
 }
 
 export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const { platform, pipelines, requireToken, orchestrator } = ctx;
+  const { platform, pipelines, orchestrator } = ctx;
   const pipelineNamed = (name: string) => {
     const pipeline = pipelines.get(name);
     if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${name}" (known: ${[...pipelines.keys()].join(', ')})`);
@@ -84,7 +85,6 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.post(
     '/pipelines/:name/rebuild',
     {
-      preHandler: requireToken,
       schema: {
         summary: 'Drops the pipeline’s staging and curated data and rebuilds it from the raw zone alone (queued like runs)',
         tags: ['runs'],
@@ -104,7 +104,6 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.post(
     '/pipelines/:name/runs',
     {
-      preHandler: requireToken,
       schema: {
         summary: 'Runs a partition (a day; default yesterday, Europe/Paris), or backfills a range of days',
         description:
