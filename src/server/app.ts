@@ -6,6 +6,8 @@ import { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
 import { bearerAuth } from './auth.js';
 import { ResponseCache } from './cache.js';
+import { localClientCheck } from './localClient.js';
+import { schemaErrorFormatter } from './validationMessage.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { lakeRoutes } from './routes/lake.js';
@@ -21,7 +23,10 @@ export interface AppOptions {
   platform: Platform;
   /** The pipelines whose routes are mounted and which can be run (default: every shipped pipeline). */
   pipelines?: ReadonlyMap<string, Pipeline>;
-  /** Bearer tokens accepted by write endpoints besides `config.apiToken` (the local CLI's token). */
+  /**
+   * Bearer tokens accepted by write endpoints besides `config.apiToken`: the local CLI's token, whose runs
+   * may read any file outside ecluse's own (see `ServerContext.isLocalClient`).
+   */
   tokens?: readonly string[];
   /** Fastify's logger (pino): false in tests. Authorization headers are never logged. */
   logger?: FastifyServerOptions['logger'];
@@ -36,6 +41,8 @@ export interface ServerContext {
   pipelines: ReadonlyMap<string, Pipeline>;
   /** preHandler of the write endpoints. */
   requireToken: ReturnType<typeof bearerAuth>;
+  /** The request carries the server's own local token (`AppOptions.tokens`): see docs/security.md, "Inputs of API runs". */
+  isLocalClient: ReturnType<typeof localClientCheck>;
   /** Partition runs, backfills, cancels; its queue takes ad-hoc runs and rebuilds, one at a time. */
   orchestrator: Orchestrator;
   cache: ResponseCache;
@@ -52,6 +59,7 @@ export const BEARER = [{ bearer: [] }];
 const ERROR_CODES: Record<number, string> = {
   400: 'bad_request',
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   409: 'conflict',
@@ -67,7 +75,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? { level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization'] },
     // One log line per request is too much for a data API; writes and errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
+    // verbose: validation errors carry their schema, so an unknown body key is answered with the known ones.
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true, verbose: true } },
+    schemaErrorFormatter,
   });
   // Schemas document and validate; answers are serialised as they are (JSON.stringify), so the CLI prints
   // through the API exactly what it prints in process, and no field is dropped silently.
@@ -106,6 +116,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     platform,
     pipelines,
     requireToken: bearerAuth([platform.config.apiToken, ...(options.tokens ?? [])]),
+    isLocalClient: localClientCheck(options.tokens ?? []),
     orchestrator: options.orchestrator ?? new Orchestrator(platform, pipelines),
     cache: options.cache ?? new ResponseCache(),
   };

@@ -7,7 +7,7 @@ import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import { HttpError, type RouteSpec } from '../../orchestrator/routeSpec.js';
 import { BEARER, JSON_TYPE, type ServerContext } from '../app.js';
 import { answerRun, answerStreamed } from '../runStream.js';
-import { RUN_SUMMARY_SCHEMA } from './runs.js';
+import { NO_BODY, RUN_SUMMARY_SCHEMA } from './runs.js';
 
 /** Mounts one route a pipeline declared; cacheable ones answer from the response cache while the data has not changed. */
 function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVersion }: ServerContext): void {
@@ -84,12 +84,14 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.post(
     '/pipelines/:name/rebuild',
     {
-      preHandler: requireToken,
+      // Before validation: an unauthenticated request learns nothing about its body.
+      preValidation: requireToken,
       schema: {
         summary: 'Drops the pipeline’s staging and curated data and rebuilds it from the raw zone alone (queued like runs)',
         tags: ['runs'],
         security: BEARER,
         params: Type.Object({ name: Type.String() }),
+        body: NO_BODY,
         response: { 200: RUN_SUMMARY_SCHEMA },
       },
     },
@@ -104,7 +106,8 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.post(
     '/pipelines/:name/runs',
     {
-      preHandler: requireToken,
+      // Before validation: an unauthenticated request learns nothing about its body.
+      preValidation: requireToken,
       schema: {
         summary: 'Runs a partition (a day; default yesterday, Europe/Paris), or backfills a range of days',
         description:
@@ -120,7 +123,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
           to: Type.Optional(Day),
           force: Type.Optional(Type.Boolean()),
           parallel: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-        }),
+        }, { additionalProperties: false }),
         response: { 200: Type.Union([RUN_SUMMARY_SCHEMA, Type.Object({ pipeline: Type.String(), partitions: Type.Integer() }, { additionalProperties: true })]) },
       },
     },

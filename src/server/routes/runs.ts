@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { readRunLogs } from '../../observability/runLog.js';
+import { apiInputPolicy, checkInputs, InputRefusedError } from '../../orchestrator/inputRoots.js';
 import { executeRun, summaryOf } from '../../orchestrator/runner.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import { RUN_STATUSES, type RunStatus } from '../../warehouse/metadata.js';
@@ -54,9 +55,12 @@ const list = (item: ReturnType<typeof Type.Object>) => Type.Object({ items: Type
 
 export const RUN_SUMMARY_SCHEMA = RunSummary;
 
+/** The body of a POST that takes no parameter: absent, or an object without keys (an unknown key is a 400). */
+export const NO_BODY = Type.Object({}, { additionalProperties: false, nullable: true });
+
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a day, YYYY-MM-DD' });
 
-export function runRoutes(app: FastifyInstance, { platform, pipelines, requireToken, orchestrator }: ServerContext): void {
+export function runRoutes(app: FastifyInstance, { platform, pipelines, requireToken, isLocalClient, orchestrator }: ServerContext): void {
   const { warehouse } = platform;
 
   app.get(
@@ -133,14 +137,19 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, requireTo
   app.post(
     '/runs',
     {
-      preHandler: requireToken,
+      // Before validation: an unauthenticated request learns nothing about its body.
+      preValidation: requireToken,
       schema: {
         summary: 'Runs a pipeline once (runs are queued, one at a time) and answers with its summary; with Accept: application/x-ndjson, streams progress lines first',
-        description: '`inputs` are files or folders on the server’s machine, as absolute paths (what `ecluse run --input` sends).',
+        description:
+          '`inputs` are files or folders on the server’s machine, as absolute paths (what `ecluse run --input` sends). ' +
+          'They must lie, links resolved, under the input roots (the landing folder, `input_roots`, `ECLUSE_INPUT_ROOTS`), and never in the ecluse home, lake or warehouse; ' +
+          'the server’s own local token (the CLI’s, from `server.json`) may name any file outside those. Every file inside a given folder is checked too. ' +
+          '403 `forbidden` names the refused input; nothing is read or run then. An unknown body key is a 400.',
         tags: ['runs'],
         security: BEARER,
-        body: Type.Object({ pipeline: Type.String(), inputs: Type.Optional(Type.Array(Type.String({ minLength: 1 }))) }),
-        response: { 200: RunSummary, 400: ErrorBody, 404: ErrorBody },
+        body: Type.Object({ pipeline: Type.String(), inputs: Type.Optional(Type.Array(Type.String({ minLength: 1 }))) }, { additionalProperties: false }),
+        response: { 200: RunSummary, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -149,6 +158,13 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, requireTo
       if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${body.pipeline}" (known: ${[...pipelines.keys()].join(', ')})`);
       const relative = body.inputs?.find((p) => !isAbsolute(p));
       if (relative !== undefined) throw new HttpError(400, 'bad_request', `inputs must be absolute paths on the server’s machine, got "${relative}"`);
+      // Before the run is queued or recorded: a refused input is never hashed nor copied into the raw zone.
+      try {
+        await checkInputs(body.inputs ?? [], apiInputPolicy(platform.config, { localClient: isLocalClient(request) }));
+      } catch (err) {
+        if (err instanceof InputRefusedError) throw new HttpError(403, 'forbidden', err.message);
+        throw err;
+      }
       return answerRun(request, reply, orchestrator, (progress, options) => executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress, options));
     },
   );
@@ -156,13 +172,15 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, requireTo
   app.post(
     '/runs/:id/cancel',
     {
-      preHandler: requireToken,
+      // Before validation: an unauthenticated request learns nothing about its body.
+      preValidation: requireToken,
       schema: {
         summary: 'Cancels a running run: at once when this server runs it, else by a request its process sees within a second or two',
         description: 'A cancelled run ends `cancelled` at its next step, commits nothing and is not retried.',
         tags: ['runs'],
         security: BEARER,
         params: Type.Object({ id: Type.Integer() }),
+        body: NO_BODY,
         response: {
           200: Type.Object({ run_id: Type.Integer(), outcome: Type.Union([Type.Literal('cancelled'), Type.Literal('requested')]) }),
           404: ErrorBody,
