@@ -1,10 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { listRawFiles } from '../../src/lake/raw.js';
+import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
 import type { Platform } from '../../src/orchestrator/pipeline.js';
+import { PIPELINES } from '../../src/pipelines/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { dayResponse } from '../fixtures/infoclimat.js';
 import { openPlatform, tempHome, writeInputs } from '../helpers/platform.js';
@@ -21,6 +23,7 @@ describe('POST /runs: inputs under the input roots, strict bodies', () => {
   let root: string;
   let elsewhere: string;
   let platform: Platform;
+  let orchestrator: Orchestrator;
   let app: FastifyInstance;
 
   const runCount = async () => (await platform.warehouse.listRuns({ limit: 1 })).total;
@@ -40,7 +43,8 @@ describe('POST /runs: inputs under the input roots, strict bodies', () => {
     platform = await openPlatform(home, { ECLUSE_API_TOKEN: REMOTE, ECLUSE_INPUT_ROOTS: root });
     // What `ecluse up` writes: the server's own token, which must never reach the raw zone.
     await writeFile(join(home, 'server.json'), JSON.stringify({ token: LOCAL }), { mode: 0o600 });
-    app = await buildApp({ platform, logger: false, tokens: [LOCAL] });
+    orchestrator = new Orchestrator(platform, PIPELINES);
+    app = await buildApp({ platform, logger: false, tokens: [LOCAL], orchestrator });
   });
 
   after(async () => {
@@ -79,6 +83,23 @@ describe('POST /runs: inputs under the input roots, strict bodies', () => {
       const linked = await app.inject({ method: 'POST', url: '/runs', headers: remote, payload: { pipeline: 'stations', inputs: [join(root, 'linked', 'd.json')] } });
       assert.equal(linked.statusCode, 403, linked.body);
       assert.match(linked.json().message, /is outside the input roots/);
+    });
+  });
+
+  test('inputs are checked again when the run leaves the queue: a file turned into a link meanwhile is refused', async () => {
+    const dir = await writeInputs(join(root, 'swap'), { 'a.json': dayResponse('2024-10-08') });
+    let release = () => {};
+    const ahead = orchestrator.queue.push(() => new Promise<void>((r) => (release = r)));
+    await nothingRun(async () => {
+      const call = app.inject({ method: 'POST', url: '/runs', headers: remote, payload: { pipeline: 'stations', inputs: [dir] } });
+      while (orchestrator.queue.length < 2) await new Promise((r) => setTimeout(r, 10));
+      await rm(join(dir, 'a.json'));
+      await symlink(join(home, 'server.json'), join(dir, 'a.json'));
+      release();
+      await ahead;
+      const r = await call;
+      assert.equal(r.statusCode, 403, r.body);
+      assert.match(r.json().message, /which resolves to .*server\.json and is one of ecluse’s own files/);
     });
   });
 

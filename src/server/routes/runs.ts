@@ -158,14 +158,22 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, requireTo
       if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${body.pipeline}" (known: ${[...pipelines.keys()].join(', ')})`);
       const relative = body.inputs?.find((p) => !isAbsolute(p));
       if (relative !== undefined) throw new HttpError(400, 'bad_request', `inputs must be absolute paths on the server’s machine, got "${relative}"`);
+      const policy = apiInputPolicy(platform.config, { localClient: isLocalClient(request) });
+      const check = async () => {
+        try {
+          await checkInputs(body.inputs ?? [], policy);
+        } catch (err) {
+          if (err instanceof InputRefusedError) throw new HttpError(403, 'forbidden', err.message);
+          throw err;
+        }
+      };
       // Before the run is queued or recorded: a refused input is never hashed nor copied into the raw zone.
-      try {
-        await checkInputs(body.inputs ?? [], apiInputPolicy(platform.config, { localClient: isLocalClient(request) }));
-      } catch (err) {
-        if (err instanceof InputRefusedError) throw new HttpError(403, 'forbidden', err.message);
-        throw err;
-      }
-      return answerRun(request, reply, orchestrator, (progress, options) => executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress, options));
+      await check();
+      return answerRun(request, reply, orchestrator, async (progress, options) => {
+        // Again once the queue lets the run start: a run may wait there long enough for a file to become a link.
+        await check();
+        return executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress, options);
+      });
     },
   );
 
