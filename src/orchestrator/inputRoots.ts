@@ -41,8 +41,11 @@ export function apiInputPolicy(config: Config, { localClient }: { localClient: b
   const excludedFolders = [config.home];
   if (!config.lake.includes('://')) excludedFolders.push(config.lake);
   const excludedFiles = config.warehouse.includes('://') ? [] : [config.warehouse];
-  const own = `the ecluse home (${config.home}), its lake and its warehouse are never inputs of an API run`;
-  if (localClient) return { roots: 'anywhere', excludedFolders, excludedFiles, describe: `the server's own CLI may name any file but ecluse's: ${own}` };
+  const own = 'the ecluse home, its lake and its warehouse are never inputs of an API run';
+  if (localClient) {
+    // Only the local client is told where the home is: it can read server.json, other tokens need not know.
+    return { roots: 'anywhere', excludedFolders, excludedFiles, describe: `the server's own CLI may name any file but ecluse's: ${own} (home ${config.home})` };
+  }
   const roots = configuredInputRoots(config);
   const describe = roots.length
     ? `the input roots of this server are ${roots.join(', ')} (the landing folder and ${HOW_TO_CONFIGURE}); ${own}`
@@ -57,19 +60,19 @@ function isWithin(path: string, folder: string): boolean {
 }
 
 /**
- * The real path of `path` (links resolved); for a path that does not exist, the real path of its nearest
- * existing ancestor joined with the rest, so that "not found" is only said of paths the policy allows.
+ * The real path of `path` (links resolved); for a path that cannot be resolved (missing, unreadable, a
+ * name too long), the real path of its nearest resolvable ancestor joined with the rest: where it would
+ * be. So a refusal never depends on whether a file outside the roots exists or can be read.
  */
 async function realLocation(path: string): Promise<string> {
-  const missing: string[] = [];
+  const rest: string[] = [];
   let current = path;
   for (;;) {
     try {
-      return join(await realpath(current), ...missing.reverse());
+      return join(await realpath(current), ...rest.reverse());
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || current === parse(current).root) throw err;
-      missing.push(basename(current));
+      if (current === parse(current).root) throw err;
+      rest.push(basename(current));
       current = dirname(current);
     }
   }
@@ -115,12 +118,14 @@ export async function checkInputs(inputs: readonly string[], policy: InputPolicy
     if (why) throw new InputRefusedError(`input ${shown} ${why}; ${resolved.describe}`);
     const info = await stat(real).catch(() => null);
     if (!info?.isDirectory()) continue;
-    for (const name of await readdir(path, { recursive: true })) {
+    // A folder that cannot be listed is left to the run, whose listing fails saying why.
+    const names = await readdir(path, { recursive: true }).catch(() => [] as string[]);
+    for (const name of names) {
       const found = join(path, name);
       // Only files are read: a folder's own location says nothing, its files are checked one by one.
       const entry = await stat(found).catch(() => null);
       if (!entry?.isFile()) continue;
-      const target = await realpath(found);
+      const target = await realLocation(found);
       const whyFound = refusal(target, resolved);
       if (whyFound) throw new InputRefusedError(`input "${input}" holds ${found}, which resolves to ${target} and ${whyFound}; ${resolved.describe}`);
     }

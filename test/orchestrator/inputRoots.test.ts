@@ -116,6 +116,11 @@ describe('input roots of API runs', () => {
     const { root, outside, config } = await layout();
     await checkInputs([join(root, 'later', 'x.json')], remote(config()));
     await refused([join(outside, 'nope', 'x.json')], remote(config()), /is outside the input roots/);
+    // A path that cannot even be resolved (a name too long; unreadable, for a user other than root) is
+    // judged by where it would be, like a missing one: never an error that tells it from a refusal.
+    const long = 'n'.repeat(300);
+    await refused([join(outside, long, 'x.json')], remote(config()), /is outside the input roots/);
+    await checkInputs([join(root, long, 'x.json')], remote(config()));
     // Through a link to outside, a missing file is still outside.
     await symlink(outside, join(root, 'out'));
     await refused([join(root, 'out', 'missing.json')], remote(config()), /resolving to .*secret.missing\.json\) is outside/);
