@@ -1,4 +1,4 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, delimiter, dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import type { Config } from '../config/config.js';
 
@@ -100,8 +100,8 @@ function refusal(real: string, policy: InputPolicy): string | null {
 /**
  * Checks every input of an API run before a byte of it is read: each given path, and each file found
  * inside a given folder (the way the pipelines list them: recursively, links to folders followed), with
- * links resolved. Throws an InputRefusedError naming the first offending input; a path that does not exist
- * is left to the run, which reports it as not found.
+ * links resolved. Throws an InputRefusedError naming the first offending input. A path that does not
+ * exist (or cannot be resolved) is judged by where it would be; when allowed, the run reports it.
  */
 export async function checkInputs(inputs: readonly string[], policy: InputPolicy): Promise<void> {
   const resolved: InputPolicy = {
@@ -118,14 +118,26 @@ export async function checkInputs(inputs: readonly string[], policy: InputPolicy
     if (why) throw new InputRefusedError(`input ${shown} ${why}; ${resolved.describe}`);
     const info = await stat(real).catch(() => null);
     if (!info?.isDirectory()) continue;
-    // A folder that cannot be listed is left to the run, whose listing fails saying why.
+    // Listed as the pipelines list it (names, recursively: this form of readdir walks through links to
+    // folders, the `withFileTypes` one does not). A folder that cannot be listed is left to the run.
     const names = await readdir(path, { recursive: true }).catch(() => [] as string[]);
+    // A plain file's real path is its folder's plus its name: one realpath per folder, not per file.
+    const realFolders = new Map<string, Promise<string>>();
     for (const name of names) {
       const found = join(path, name);
-      // Only files are read: a folder's own location says nothing, its files are checked one by one.
-      const entry = await stat(found).catch(() => null);
-      if (!entry?.isFile()) continue;
-      const target = await realLocation(found);
+      const entry = await lstat(found).catch(() => null);
+      let target: string;
+      if (entry?.isFile()) {
+        const parent = dirname(found);
+        let folder = realFolders.get(parent);
+        if (!folder) realFolders.set(parent, (folder = realLocation(parent)));
+        target = join(await folder, basename(found));
+      } else if (entry?.isSymbolicLink() && (await stat(found).catch(() => null))?.isFile()) {
+        target = await realLocation(found);
+      } else {
+        // Only files are read; a folder's files come as names of their own.
+        continue;
+      }
       const whyFound = refusal(target, resolved);
       if (whyFound) throw new InputRefusedError(`input "${input}" holds ${found}, which resolves to ${target} and ${whyFound}; ${resolved.describe}`);
     }
