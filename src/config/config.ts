@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { resolve, join } from 'node:path';
+import { resolve, join, delimiter } from 'node:path';
 import { z } from 'zod';
 
 /** A station whose metadata is not in its data files (Weather Underground) or that we want to describe ourselves. */
@@ -43,6 +43,8 @@ const fileSchema = z
     duckdb_memory_limit: z.string().optional(),
     s3_endpoint: z.string().optional(),
     landing: z.string().optional(),
+    /** Folders whose files `POST /runs` may read, besides a landing folder (see docs/security.md). */
+    input_roots: z.array(z.string().min(1)).optional(),
     infoclimat_url: z.string().optional(),
     ods_url: z.string().optional(),
     synop_mysql: z.string().optional(),
@@ -110,6 +112,11 @@ export interface Config {
   s3Endpoint: string | undefined;
   /** Where daily files are dropped for scheduled runs: a folder or `s3://bucket/prefix`. */
   landing: string | undefined;
+  /**
+   * Folders (absolute) whose files the inputs of an API run (`POST /runs`) may be, besides the landing
+   * folder: `input_roots` of the file, or `ECLUSE_INPUT_ROOTS` (path-delimited), which replaces it.
+   */
+  inputRoots: string[];
   /** Token of the API's write endpoints (secret: never logged). */
   apiToken: string | undefined;
   /** InfoClimat open-data token (secret); scheduled runs fetch the previous day when it is set. */
@@ -172,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     duckdbMemoryLimit: env.ECLUSE_DUCKDB_MEMORY_LIMIT ?? file.duckdb_memory_limit,
     s3Endpoint: env.ECLUSE_S3_ENDPOINT ?? file.s3_endpoint,
     landing: landingOf(env.ECLUSE_LANDING ?? file.landing, cwd),
+    inputRoots: inputRootsOf(env.ECLUSE_INPUT_ROOTS, file.input_roots, cwd),
     apiToken: env.ECLUSE_API_TOKEN || undefined,
     infoclimatToken: env.ECLUSE_INFOCLIMAT_TOKEN || undefined,
     infoclimatUrl: env.ECLUSE_INFOCLIMAT_URL ?? file.infoclimat_url ?? 'https://www.infoclimat.fr/opendata/',
@@ -198,6 +206,13 @@ function booleanFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): b
   if (['true', '1', 'yes'].includes(raw)) return true;
   if (['false', '0', 'no'].includes(raw)) return false;
   throw new ConfigError(`${name}=${env[name]}: expected true or false`);
+}
+
+function inputRootsOf(fromEnv: string | undefined, fromFile: string[] | undefined, cwd: string): string[] {
+  const roots = fromEnv !== undefined ? fromEnv.split(delimiter).filter((r) => r !== '') : (fromFile ?? []);
+  const remote = roots.find((r) => r.includes('://'));
+  if (remote !== undefined) throw new ConfigError(`input root ${remote}: input roots are folders of the server's machine, not URLs`);
+  return roots.map((r) => resolve(cwd, r));
 }
 
 function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import cors from '@fastify/cors';
@@ -7,6 +7,7 @@ import { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
 import { installAccess } from './access.js';
 import { ResponseCache } from './cache.js';
+import { schemaErrorFormatter } from './validationMessage.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { lakeRoutes } from './routes/lake.js';
@@ -36,6 +37,8 @@ export interface AppOptions {
 export interface ServerContext {
   platform: Platform;
   pipelines: ReadonlyMap<string, Pipeline>;
+  /** The request carries the server's own local token: see docs/security.md, "Inputs of API runs". */
+  isLocalClient(request: FastifyRequest): boolean;
   /** Partition runs, backfills, cancels; its queue takes ad-hoc runs and rebuilds, one at a time. */
   orchestrator: Orchestrator;
   cache: ResponseCache;
@@ -71,7 +74,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? { level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization'] },
     // One log line per request is too much for a data API; writes and errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
+    // verbose: validation errors carry their schema, so an unknown body key is answered with the known ones.
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true, verbose: true } },
+    schemaErrorFormatter,
   });
   // Schemas document and validate; answers are serialised as they are (JSON.stringify), so the CLI prints
   // through the API exactly what it prints in process, and no field is dropped silently.
@@ -124,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     platform,
     pipelines,
     forgetTokens: access.forgetTokens,
+    isLocalClient: (request) => request.principal?.name === 'local',
     orchestrator: options.orchestrator ?? new Orchestrator(platform, pipelines),
     cache: options.cache ?? new ResponseCache(),
   };

@@ -44,7 +44,9 @@ function inspect(home: string): Record<string, string> {
 
 test('while `ecluse up` holds the warehouse, commands go through its API with the same output', async () => {
   const home = await tempHome('ecluse-up-');
-  const input = await writeInputs(join(home, 'in'), {
+  // The user's files live outside the ecluse home (never an input of a run through the server).
+  const work = await tempHome('ecluse-up-work-');
+  const input = await writeInputs(join(work, 'in'), {
     'a.json': dayResponse('2024-10-05'),
     'b.json': response({ '07015': [synopRow('2024-10-06 00:00:00', 'n/a')] }),
   });
@@ -63,9 +65,10 @@ test('while `ecluse up` holds the warehouse, commands go through its API with th
     // The test's loop was blocked by the synchronous spawns: let the server's output arrive.
     await until(() => /"method":"POST","url":"\/sql","status":200/.test(server.output()));
 
-    // A relative --input is resolved here, not in the server's directory.
-    await writeInputs(join(home, 'more'), { 'c.json': dayResponse('2024-10-07') });
-    const run = ecluse(home, ['run', 'stations', '--input', 'more', '--json'], {}, home);
+    // A relative --input is resolved here, not in the server's directory; no input root is configured:
+    // the CLI's own token may name the user's files anywhere outside the home.
+    await writeInputs(join(work, 'more'), { 'c.json': dayResponse('2024-10-07') });
+    const run = ecluse(home, ['run', 'stations', '--input', 'more', '--json'], {}, work);
     assert.equal(run.status, 0, run.stderr);
     const summary = JSON.parse(run.stdout) as Record<string, unknown>;
     assert.equal(summary.rows_written, 6);
@@ -76,6 +79,11 @@ test('while `ecluse up` holds the warehouse, commands go through its API with th
     const human = ecluse(home, ['run', 'stations', '--input', input]);
     assert.equal(human.status, 0);
     assert.match(human.stdout, /2 already seen/);
+
+    // The home's own files (the server's token among them) are refused, and nothing is run.
+    const own = ecluse(home, ['run', 'stations', '--input', join(home, 'server.json')]);
+    assert.equal(own.status, 2, own.stderr);
+    assert.match(own.stderr, /^ecluse: input ".*server\.json" is one of ecluse’s own files/);
 
     const rebuilt = ecluse(home, ['rebuild', 'stations', '--json']);
     assert.equal(rebuilt.status, 0, rebuilt.stderr);

@@ -7,7 +7,7 @@ import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import { HttpError, type RouteSpec } from '../../orchestrator/routeSpec.js';
 import { BEARER, JSON_TYPE, type ServerContext } from '../app.js';
 import { answerRun, answerStreamed } from '../runStream.js';
-import { RUN_SUMMARY_SCHEMA } from './runs.js';
+import { NO_BODY, RUN_SUMMARY_SCHEMA } from './runs.js';
 
 /** Mounts one route a pipeline declared; cacheable ones answer from the response cache while the data has not changed. */
 function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVersion }: ServerContext): void {
@@ -90,6 +90,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
         tags: ['runs'],
         security: BEARER,
         params: Type.Object({ name: Type.String() }),
+        body: NO_BODY,
         response: { 200: RUN_SUMMARY_SCHEMA },
       },
     },
@@ -119,7 +120,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
           to: Type.Optional(Day),
           force: Type.Optional(Type.Boolean()),
           parallel: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-        }),
+        }, { additionalProperties: false }),
         response: { 200: Type.Union([RUN_SUMMARY_SCHEMA, Type.Object({ pipeline: Type.String(), partitions: Type.Integer() }, { additionalProperties: true })]) },
       },
     },

@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { readRunLogs } from '../../observability/runLog.js';
+import { apiInputPolicy, checkInputs, InputRefusedError } from '../../orchestrator/inputRoots.js';
 import { executeRun, summaryOf } from '../../orchestrator/runner.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import { RUN_STATUSES, type RunStatus } from '../../warehouse/metadata.js';
@@ -54,9 +55,12 @@ const list = (item: ReturnType<typeof Type.Object>) => Type.Object({ items: Type
 
 export const RUN_SUMMARY_SCHEMA = RunSummary;
 
+/** The body of a POST that takes no parameter: absent, or an object without keys (an unknown key is a 400). */
+export const NO_BODY = Type.Object({}, { additionalProperties: false, nullable: true });
+
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a day, YYYY-MM-DD' });
 
-export function runRoutes(app: FastifyInstance, { platform, pipelines, orchestrator }: ServerContext): void {
+export function runRoutes(app: FastifyInstance, { platform, pipelines, isLocalClient, orchestrator }: ServerContext): void {
   const { warehouse } = platform;
 
   app.get(
@@ -135,11 +139,15 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, orchestra
     {
       schema: {
         summary: 'Runs a pipeline once (runs are queued, one at a time) and answers with its summary; with Accept: application/x-ndjson, streams progress lines first',
-        description: '`inputs` are files or folders on the server’s machine, as absolute paths (what `ecluse run --input` sends).',
+        description:
+          '`inputs` are files or folders on the server’s machine, as absolute paths (what `ecluse run --input` sends). ' +
+          'They must lie, links resolved, under the input roots (the landing folder, `input_roots`, `ECLUSE_INPUT_ROOTS`), and never in the ecluse home, lake or warehouse; ' +
+          'the server’s own local token (the CLI’s, from `server.json`) may name any file outside those. Every file inside a given folder is checked too. ' +
+          '403 `forbidden` names the refused input; nothing is read or run then. An unknown body key is a 400.',
         tags: ['runs'],
         security: BEARER,
-        body: Type.Object({ pipeline: Type.String(), inputs: Type.Optional(Type.Array(Type.String({ minLength: 1 }))) }),
-        response: { 200: RunSummary, 400: ErrorBody, 404: ErrorBody },
+        body: Type.Object({ pipeline: Type.String(), inputs: Type.Optional(Type.Array(Type.String({ minLength: 1 }))) }, { additionalProperties: false }),
+        response: { 200: RunSummary, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -148,7 +156,22 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, orchestra
       if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${body.pipeline}" (known: ${[...pipelines.keys()].join(', ')})`);
       const relative = body.inputs?.find((p) => !isAbsolute(p));
       if (relative !== undefined) throw new HttpError(400, 'bad_request', `inputs must be absolute paths on the server’s machine, got "${relative}"`);
-      return answerRun(request, reply, orchestrator, (progress, options) => executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress, options));
+      const policy = apiInputPolicy(platform.config, { localClient: isLocalClient(request) });
+      const check = async () => {
+        try {
+          await checkInputs(body.inputs ?? [], policy);
+        } catch (err) {
+          if (err instanceof InputRefusedError) throw new HttpError(403, 'forbidden', err.message);
+          throw err;
+        }
+      };
+      // Before the run is queued or recorded: a refused input is never hashed nor copied into the raw zone.
+      await check();
+      return answerRun(request, reply, orchestrator, async (progress, options) => {
+        // Again once the queue lets the run start: a run may wait there long enough for a file to become a link.
+        await check();
+        return executeRun(platform, pipeline, { inputs: body.inputs, trigger: 'api' }, progress, options);
+      });
     },
   );
 
@@ -161,6 +184,7 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, orchestra
         tags: ['runs'],
         security: BEARER,
         params: Type.Object({ id: Type.Integer() }),
+        body: NO_BODY,
         response: {
           200: Type.Object({ run_id: Type.Integer(), outcome: Type.Union([Type.Literal('cancelled'), Type.Literal('requested')]) }),
           404: ErrorBody,
