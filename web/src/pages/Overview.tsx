@@ -50,9 +50,13 @@ function PipelineCard({ p }: { p: PipelineOverview }) {
         <dt>Last run</dt>
         <dd>
           {last ? (
-            <Link to={{ page: 'run', id: last.run_id }}>
-              #{last.run_id} {formatRelative(last.started_at)}
-            </Link>
+            <>
+              <Link to={{ page: 'run', id: last.run_id }}>#{last.run_id}</Link>
+              <span data-testid={`last-run-${p.name}`} title={formatInstant(last.started_at)}>
+                {' '}
+                · started {formatRelative(last.started_at)}
+              </span>
+            </>
           ) : (
             '—'
           )}
