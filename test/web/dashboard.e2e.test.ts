@@ -203,6 +203,8 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     // The last run's number and its age are separated ("#15 35 s ago" read as one number).
     const lastStations = (await api('/runs?pipeline=stations&limit=1')).items[0] as { run_id: number };
     assert.match((await page.textContent('[data-testid="pipeline-stations"] dl')) ?? '', new RegExp(`#${lastStations.run_id} · started \\d+ (s|min|h|d) ago`));
+    // The next run reads like its schedule: "0 0 * * *" Europe/Paris is 00:00 in Paris (then UTC).
+    assert.match((await page.textContent('[data-testid="next-run-stations"]')) ?? '', /^\d{4}-\d{2}-\d{2} 00:00 Europe\/Paris · \d{4}-\d{2}-\d{2} 2[23]:00 UTC \(in /);
     await page.close();
     await screenshots('overview', '/', '[data-testid="spark-synop"][data-points]');
   });
@@ -477,13 +479,14 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     assert.match(text, /This view needs an API token/);
     assert.match(text, /ECLUSE_API_TOKEN/);
     assert.match(text, /ecluse tokens create/);
-    assert.match(text, /read scope/, "the server's own message is shown");
+    const refusal = async (auth?: string) => ((await (await fetch(`${base}/rejects?run=${stationsRunId}`, { headers: auth ? { authorization: auth } : {} })).json()) as { message: string }).message;
+    assert.ok(text.includes(await refusal()), "the server's own message is shown");
     await page.waitForSelector('[data-testid="steps-chart"]');
 
     // A wrong token: asked again, saying it was refused.
     await give('wrong');
     await page.waitForSelector('[data-testid="token-dialog"] h2:text("The token was refused")');
-    assert.match((await dialog.textContent()) ?? '', /invalid token/);
+    assert.ok(((await dialog.textContent()) ?? '').includes(await refusal('Bearer wrong')), 'with the refusal the server gave');
     await give(TOKEN);
     await page.waitForSelector('[data-testid="rejects-table"]');
     assert.equal(await dialog.isVisible(), false);

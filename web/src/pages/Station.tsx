@@ -43,7 +43,8 @@ function SeriesChart({ rows, chart, zone, span }: { rows: Array<Record<string, u
       grid: { left: 55, right: 20, top: 30, bottom: 55 },
       legend: { top: 0 },
       tooltip: { trigger: 'axis', className: 'chart-tooltip', formatter: tooltipFormatter(zone, chart.unit, STATION_MEASURES[chart.measures[0] ?? '']?.decimals ?? 1) },
-      xAxis: { type: 'time', min: span?.min, max: span?.max },
+      // The window's end (next midnight) would label a day not shown, cut at the edge.
+      xAxis: { type: 'time', min: span?.min, max: span?.max, axisLabel: { showMaxLabel: span ? false : undefined } },
       yAxis: { type: 'value', name: axisLabel('', chart.unit).trim(), scale: chart.kind === 'line' },
       dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
       series: series.map(({ m, data }, i) => ({
