@@ -39,12 +39,12 @@ const TOKEN_KEY = 'ecluse.apiToken';
 /**
  * Stand-in for the server's read scopes, which land in parallel (issue 14's access model): raw files and
  * rejects answer 401 without a read token, and every API read does once the operator closes public reads
- * (`closed()` true). At merge, replace this hook by the real setting: give `buildApp` the token (`tokens:
- * [TOKEN]`, or a read token made in the test home) and close reads with the server's switch for the test
- * that sets `closedReads`; nothing else in this file depends on the hook.
+ * (`allReads`). At merge, replace the two calls of this hook by the real setting: `buildApp` given the
+ * token (`tokens: [TOKEN]`, or a read token made in the test home), and for the closed-reads test's own
+ * app, the server's switch that closes all reads. Nothing else in this file depends on the hook.
  */
-function simulateReadScopes(app: FastifyInstance, closed: () => boolean): void {
-  const needsToken = (path: string) => (closed() ? path !== '/' && !path.startsWith('/assets/') : ['/rejects', '/raw/files'].some((p) => path === p || path.startsWith(`${p}/`)));
+function simulateReadScopes(app: FastifyInstance, { allReads }: { allReads: boolean }): void {
+  const needsToken = (path: string) => (allReads ? path !== '/' && !path.startsWith('/assets/') : ['/rejects', '/raw/files'].some((p) => path === p || path.startsWith(`${p}/`)));
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'GET' || !needsToken(request.url.split('?')[0] ?? '')) return;
     const auth = request.headers.authorization;
@@ -72,8 +72,6 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
   let base: string;
   let stationsRunId: number;
   let pagedRunId: number;
-
-  let closedReads = false;
 
   const api = async <T = List>(path: string): Promise<T> => {
     const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -144,7 +142,7 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     assert.equal(y.status, 'succeeded', y.error ?? '');
 
     app = await buildApp({ platform, logger: false, tokens: [TOKEN] });
-    simulateReadScopes(app, () => closedReads);
+    simulateReadScopes(app, { allReads: false });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
@@ -213,6 +211,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const page = await open('/?page=runs', '[data-testid="runs-table"]');
     const all = await api('/runs');
     assert.equal(await page.locator('[data-testid="runs-table"] tbody tr').count(), all.total);
+    // Records rejected whole and values nulled are told apart: the run with 60 bad temperatures lost no record.
+    const pagedRow = page.locator('[data-testid="runs-table"] tbody tr', { has: page.locator(`a:text-is("#${pagedRunId}")`) });
+    assert.deepEqual((await pagedRow.locator('td.num').allTextContents()).slice(-2), ['0', '60']);
+    assert.deepEqual(await page.locator('[data-testid="runs-table"] thead th.num').allTextContents(), ['Duration', 'Written', 'Rejected', 'Nulled']);
     await page.selectOption('select[name="pipeline"]', 'synop');
     await page.waitForURL(/pipeline=synop/);
     await page.waitForFunction(`(() => {
@@ -530,14 +532,19 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
   });
 
   test('token prompt with every read closed: the first page asks, then every call carries the token', async () => {
-    closedReads = true;
+    // A server of the same platform with every read closed.
+    const closed = await buildApp({ platform, logger: false, tokens: [TOKEN] });
+    simulateReadScopes(closed, { allReads: true });
+    await closed.listen({ port: 0, host: '127.0.0.1' });
+    const closedBase = `http://127.0.0.1:${(closed.server.address() as AddressInfo).port}`;
     try {
+      assert.equal((await fetch(`${closedBase}/dashboard/overview`)).status, 401, 'reads are closed on this server');
       const page = await newPage('desktop', { token: null });
       const api401: string[] = [];
       page.on('response', (r) => {
         if (r.status() === 401) api401.push(r.url());
       });
-      await page.goto(`${base}/`);
+      await page.goto(`${closedBase}/`);
       const dialog = page.locator('[data-testid="token-dialog"]');
       await dialog.waitFor({ state: 'visible' });
       await page.screenshot({ path: join(ARTIFACTS, 'token-dialog.png') });
@@ -557,9 +564,14 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
       assert.equal(api401.length, before, `no 401 once the token is kept: ${api401.slice(before).join(' ')}`);
       assert.ok(before >= 1, 'the overview was refused before the token was given');
       assert.equal(await dialog.isVisible(), false);
+      // A reload: the overview's prefetch (index.html, before the app runs) sends the kept token too.
+      await page.click('header nav a:text("Overview")');
+      await page.reload();
+      await page.waitForSelector('[data-testid="spark-stations"][data-points]');
+      assert.equal(api401.length, before, `no 401 after a reload: ${api401.slice(before).join(' ')}`);
       await page.close();
     } finally {
-      closedReads = false;
+      await closed.close();
     }
   });
 
