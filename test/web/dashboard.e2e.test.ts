@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +32,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test', 'artifacts', 'dashboard');
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 
+/** The token the browser pages hold (seeded into sessionStorage) and the `api` helper sends. */
+const TOKEN = 'good';
+const TOKEN_KEY = 'ecluse.apiToken';
+
 function skipReason(): string | false {
   if (existsSync(CHROMIUM)) return false;
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is required in CI (installed by .ci/run) but is missing`);
@@ -53,14 +57,24 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
   let pagedRunId: number;
 
   const api = async <T = List>(path: string): Promise<T> => {
-    const r = await fetch(`${base}${path}`);
+    const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(r.status, 200, `${path}: ${r.status}`);
     return (await r.json()) as T;
   };
 
+  /**
+   * A new page (its own browser context) at a viewport, holding the API token in its sessionStorage as if
+   * the user had given it (`token: null`: a fresh tab without one), in the browser's `timezoneId` if given.
+   */
+  const newPage = async (viewport: keyof typeof VIEWPORTS = 'desktop', { token = TOKEN as string | null, timezoneId }: { token?: string | null; timezoneId?: string } = {}): Promise<Page> => {
+    const page = await browser.newPage({ viewport: VIEWPORTS[viewport], timezoneId });
+    if (token !== null) await page.addInitScript(`sessionStorage.setItem(${JSON.stringify(TOKEN_KEY)}, ${JSON.stringify(token)})`);
+    return page;
+  };
+
   /** Opens a page at a viewport and waits for `ready` (a selector) to be visible. */
   const open = async (path: string, ready: string, viewport: keyof typeof VIEWPORTS = 'desktop'): Promise<Page> => {
-    const page = await browser.newPage({ viewport: VIEWPORTS[viewport] });
+    const page = await newPage(viewport);
     page.on('pageerror', (err) => console.error(`page error on ${path}: ${err.message}`));
     await page.goto(`${base}${path}`);
     await page.waitForSelector(ready, { timeout: 20_000 });
@@ -110,7 +124,8 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const y = await executeRun(platform, synopPipeline, { inputs: [synopIn], trigger: 'cli' });
     assert.equal(y.status, 'succeeded', y.error ?? '');
 
-    app = await buildApp({ platform, logger: false });
+    // Rejects and raw files need a read token: the server's own (admin) is the one the test gives.
+    app = await buildApp({ platform, logger: false, localToken: TOKEN });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
@@ -166,6 +181,11 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const reports = Number((await platform.warehouse.query('SELECT count(*) AS n FROM reports'))[0]?.n);
     assert.equal((await page.textContent('[data-testid="dataset-reports"]'))?.replace(/,/g, ''), String(reports));
     assert.match((await page.textContent('[data-testid="pipeline-stations"]')) ?? '', /succeeded/);
+    // The last run's number and its age are separated ("#15 35 s ago" read as one number).
+    const lastStations = (await api('/runs?pipeline=stations&limit=1')).items[0] as { run_id: number };
+    assert.match((await page.textContent('[data-testid="pipeline-stations"] dl')) ?? '', new RegExp(`#${lastStations.run_id} · started \\d+ (s|min|h|d) ago`));
+    // The next run reads like its schedule: "0 0 * * *" Europe/Paris is 00:00 in Paris (then UTC).
+    assert.match((await page.textContent('[data-testid="next-run-stations"]')) ?? '', /^\d{4}-\d{2}-\d{2} 00:00 Europe\/Paris · \d{4}-\d{2}-\d{2} 2[23]:00 UTC \(in /);
     await page.close();
     await screenshots('overview', '/', '[data-testid="spark-synop"][data-points]');
   });
@@ -174,6 +194,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const page = await open('/?page=runs', '[data-testid="runs-table"]');
     const all = await api('/runs');
     assert.equal(await page.locator('[data-testid="runs-table"] tbody tr').count(), all.total);
+    // Records rejected whole and values nulled are told apart: the run with 60 bad temperatures lost no record.
+    const pagedRow = page.locator('[data-testid="runs-table"] tbody tr', { has: page.locator(`a:text-is("#${pagedRunId}")`) });
+    assert.deepEqual((await pagedRow.locator('td.num').allTextContents()).slice(-2), ['0', '60']);
+    assert.deepEqual(await page.locator('[data-testid="runs-table"] thead th.num').allTextContents(), ['Duration', 'Written', 'Rejected', 'Nulled']);
     await page.selectOption('select[name="pipeline"]', 'synop');
     await page.waitForURL(/pipeline=synop/);
     await page.waitForFunction(`(() => {
@@ -244,7 +268,7 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
 
   test('station page: charts hold what the API answers, a null temperature is a gap, the day picker moves the URL', async () => {
     const reportRequests: string[] = [];
-    const page = await browser.newPage({ viewport: VIEWPORTS.desktop });
+    const page = await newPage();
     page.on('request', (r) => {
       if (r.url().includes('/reports')) reportRequests.push(r.url());
     });
@@ -266,9 +290,13 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     // Downsampled on the server: a year at 10-minute resolution arrives as at most STATION_MAX_POINTS rows.
     assert.ok(reportRequests.length >= 2 && reportRequests.every((u) => u.includes(`max_points=${STATION_MAX_POINTS}`)), reportRequests.join(' '));
 
-    // A range of days: one request, downsampled by the server to max_points.
+    // A range of days: one request, downsampled by the server to max_points. Its days are the station's
+    // (Paris, UTC+2 in October), like a single day's: not UTC midnights.
     const ranged = await open('/?page=station&id=07015&from=2024-10-01&to=2024-10-02', '[data-testid="chart-humidity"][data-points]');
-    const both = await api<List>(`/stations/07015/reports?from=2024-10-01T00:00:00Z&to=2024-10-03T00:00:00Z&max_points=${STATION_MAX_POINTS}&limit=10000`);
+    const both = await api<List>(`/stations/07015/reports?from=2024-09-30T22:00:00.000Z&to=2024-10-02T22:00:00.000Z&max_points=${STATION_MAX_POINTS}&limit=10000`);
+    const twoDays = await api<List>(`/stations/07015/reports?date=2024-10-01&max_points=${STATION_MAX_POINTS}&limit=10000`);
+    const secondDay = await api<List>(`/stations/07015/reports?date=2024-10-02&max_points=${STATION_MAX_POINTS}&limit=10000`);
+    assert.equal(both.total, twoDays.total + secondDay.total, 'the range is the two station days, no more, no less');
     assert.equal(await attr(ranged, '[data-testid="chart-humidity"]', 'data-points'), both.items.filter((r) => typeof r.humidity_pct === 'number').length);
     assert.equal(await ranged.inputValue('input[name="date"]'), '', 'the day picker is cleared in range mode');
     await ranged.close();
@@ -331,6 +359,204 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     await screenshots('cities-compare', `/?page=cities&city=${a.slug}&year=2024&m1=1&m2=3&vs=${b.slug}`, '[data-testid="compare-chart"][data-points]');
   });
 
+  test('cities: opened without a period, the chart spans the months holding data; the band shades min to max only', async () => {
+    const cities = await api<List<{ slug: string; first_day: string; last_day: string }>>('/curated/cities');
+    const a = cities.items[0];
+    assert.ok(a);
+    // The generated synop data covers January–March 2024: the page opens on those months, not on the whole year.
+    assert.equal(a.first_day.slice(0, 7), '2024-01');
+    assert.equal(a.last_day.slice(0, 7), '2024-03');
+    const page = await open(`/?page=cities&city=${a.slug}`, '[data-testid="city-chart"][data-points]');
+    assert.equal(await page.inputValue('select[name="year"]'), '2024');
+    assert.equal(await page.inputValue('select[name="m1"]'), '1');
+    assert.equal(await page.inputValue('select[name="m2"]'), '3');
+    assert.match((await page.textContent('h2')) ?? '', /January–March 2024$/);
+    const days = await api<List>(`/curated/cities/${a.slug}?from=2024-01-01&to=2024-03-31`);
+    const values = ['temperature_max_c', 'temperature_avg_c', 'temperature_min_c'].reduce((n, f) => n + days.items.filter((r) => typeof r[f] === 'number').length, 0);
+    assert.equal(await attr(page, '[data-testid="city-chart"]', 'data-points'), values);
+    // 91 days on the axis (Jan–Mar 2024), not 366: gaps count the days without a value.
+    assert.equal(values + (await attr(page, '[data-testid="city-chart"]', 'data-gaps')), 3 * 91);
+    // The one shaded area is the band, stacked on its base at the min: nothing fills down to the axis.
+    assert.equal(await page.getAttribute('[data-testid="city-chart"]', 'data-areas'), 'min–max from band base');
+    assert.equal(await attr(page, '[data-testid="city-chart"]', 'data-series'), 3, 'the band is decoration, not a series of data');
+    await screenshotOf(page, 'cities-band');
+    await page.selectOption('select[name="metric"]', 'wind');
+    await waitForAttr(page, 'city-chart', 'data-series', 2);
+    assert.equal(await page.getAttribute('[data-testid="city-chart"]', 'data-areas'), null, 'wind has no min, so no band and no area down to 0');
+    await page.close();
+  });
+
+  test("station page in another browser zone: days and times in the station's zone, said so, and a zone to choose", async () => {
+    const paris = (iso: string, zone = 'Europe/Paris') => new Date(iso).toLocaleString('sv-SE', { timeZone: zone }).slice(0, 16);
+    const page = await newPage('desktop', { timezoneId: 'America/New_York' });
+    const requests: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/reports')) requests.push(r.url());
+    });
+    await page.goto(`${base}/?page=station&id=07015&date=2024-10-01`);
+    await page.waitForSelector('[data-testid="chart-temperature"][data-points]', { timeout: 20_000 });
+    assert.equal(await page.evaluate('Intl.DateTimeFormat().resolvedOptions().timeZone'), 'America/New_York');
+    assert.match((await page.textContent('[data-testid="zone-note"]')) ?? '', /Days and times in Europe\/Paris, the station’s time zone/);
+    assert.equal(await page.inputValue('select[name="tz"]'), 'Europe/Paris');
+    const zones = await page.locator('select[name="tz"] option').allTextContents();
+    assert.deepEqual(zones, ['Europe/Paris (station)', 'UTC', 'America/New_York (this browser)']);
+
+    /** The tooltip's first line when the pointer is at the left end of a chart (the first report). */
+    const firstTooltip = async (): Promise<string> => {
+      const box = await page.locator('[data-testid="chart-temperature"]').boundingBox();
+      assert.ok(box);
+      await page.mouse.move(box.x + 200, box.y + 120);
+      await page.mouse.move(box.x + 57, box.y + 120);
+      const tip = page.locator('[data-testid="chart-temperature"] .chart-tooltip');
+      await tip.waitFor({ state: 'visible' });
+      await page.waitForFunction(`(() => { const t = document.querySelector('[data-testid="chart-temperature"] .chart-tooltip'); return t && /^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}/.test(t.textContent); })()`);
+      const html = (await tip.innerHTML()).split('<br>')[0] ?? '';
+      return html.replace(/<[^>]+>/g, '').trim();
+    };
+    const day = await api<List<{ observed_at: string }>>(`/stations/07015/reports?date=2024-10-01&max_points=${STATION_MAX_POINTS}&limit=10000`);
+    const first = day.items[0]?.observed_at;
+    assert.ok(first);
+    // Read in Paris (where the day was cut), not in New York (6 hours earlier, the day before).
+    assert.equal(await firstTooltip(), `${paris(first)} Europe/Paris`);
+    assert.ok(paris(first).startsWith('2024-10-01'), `${first} is on the Paris day`);
+
+    // UTC: the day is cut in UTC by the server (tz=UTC) and drawn in UTC.
+    await page.selectOption('select[name="tz"]', 'UTC');
+    await page.waitForURL(/tz=UTC/);
+    await page.waitForSelector('[data-testid="zone-note"]:has-text("Days and times in UTC")');
+    const utcDay = await api<List<{ observed_at: string }>>(`/stations/07015/reports?date=2024-10-01&tz=UTC&max_points=${STATION_MAX_POINTS}&limit=10000`);
+    const utcFirst = utcDay.items[0]?.observed_at;
+    assert.ok(utcFirst);
+    await waitForAttr(page, 'chart-pressure', 'data-points', utcDay.items.filter((r) => typeof (r as Record<string, unknown>).pressure_hpa === 'number').length);
+    assert.equal(await firstTooltip(), `${paris(utcFirst, 'UTC')} UTC`);
+    assert.ok(requests.some((u) => u.includes('tz=UTC')), requests.join(' '));
+    assert.ok(!requests[0]?.includes('tz='), 'the station zone is the server default: no tz sent');
+
+    // Back to the station's zone: tz leaves the URL.
+    await page.selectOption('select[name="tz"]', 'Europe/Paris');
+    await page.waitForFunction(`!location.search.includes('tz=')`);
+    await page.close();
+
+    // Without a day, the station's last day with reports, as a day in the station's zone.
+    const stats = await api<List<{ id: string; last_report: string }>>('/dashboard/stations');
+    const last = stats.items.find((s) => s.id === '07015')?.last_report;
+    assert.ok(last);
+    const noDay = await open('/?page=station&id=07015', '[data-testid="chart-temperature"][data-points]');
+    assert.equal(await noDay.inputValue('input[name="date"]'), paris(last).slice(0, 10));
+    await noDay.close();
+  });
+
+  test('token prompt: asked once when a view needs it, refused token said, kept for the tab, sent as a header only, forgettable', async () => {
+    const page = await newPage('desktop', { token: null });
+    const seen: Array<{ url: string; auth: string | undefined }> = [];
+    page.on('request', (r) => seen.push({ url: r.url(), auth: r.headers().authorization }));
+    const dialog = page.locator('[data-testid="token-dialog"]');
+    const give = async (token: string) => {
+      await dialog.locator('input[name="token"]').fill(token);
+      await dialog.locator('button[type="submit"]').click();
+    };
+    const kept = () => page.evaluate(`sessionStorage.getItem(${JSON.stringify(TOKEN_KEY)})`);
+
+    // The run itself is public; its rejects are not: the page asks.
+    await page.goto(`${base}/?page=run&id=${stationsRunId}`);
+    await dialog.waitFor({ state: 'visible' });
+    const text = (await dialog.textContent()) ?? '';
+    assert.match(text, /This view needs an API token/);
+    assert.match(text, /ECLUSE_API_TOKEN/);
+    assert.match(text, /ecluse tokens create/);
+    const refusal = async (auth?: string) => ((await (await fetch(`${base}/rejects?run=${stationsRunId}`, { headers: auth ? { authorization: auth } : {} })).json()) as { message: string }).message;
+    assert.ok(text.includes(await refusal()), "the server's own message is shown");
+    await page.waitForSelector('[data-testid="steps-chart"]');
+
+    // A wrong token: asked again, saying it was refused.
+    await give('wrong');
+    await page.waitForSelector('[data-testid="token-dialog"] h2:text("The token was refused")');
+    assert.ok(((await dialog.textContent()) ?? '').includes(await refusal('Bearer wrong')), 'with the refusal the server gave');
+    await give(TOKEN);
+    await page.waitForSelector('[data-testid="rejects-table"]');
+    assert.equal(await dialog.isVisible(), false);
+    assert.equal(await kept(), TOKEN);
+
+    // Another view needing it (the raw zone): no second question, the download carries the token too.
+    await page.click('header nav a:text("Lake")');
+    await page.waitForSelector('[data-testid="lake-table"]');
+    assert.equal(await dialog.isVisible(), false);
+    const raw = await api<List<{ key: string }>>('/raw/files?limit=1');
+    const expected = Buffer.from(await (await fetch(`${base}/raw/files/${raw.items[0]?.key}`, { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer());
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="download"] >> nth=0')]);
+    const path = await download.path();
+    assert.ok(path);
+    assert.deepEqual(await readFile(path), expected, 'the downloaded file is the raw file');
+
+    // A reload keeps it for the tab: no question.
+    await page.goto(`${base}/?page=run&id=${stationsRunId}`);
+    await page.waitForSelector('[data-testid="rejects-table"]');
+    assert.equal(await dialog.isVisible(), false);
+
+    // Forgotten: the next view needing it asks again; dismissed, the 401 shows with a way to give one.
+    await page.click('[data-testid="forget-token"]');
+    assert.equal(await kept(), null);
+    await page.click('header nav a:text("Lake")');
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.locator('button:text("Cancel")').click();
+    await page.waitForSelector('[data-state="error"]:has-text("Error 401")');
+    await page.click('[data-testid="enter-token"]');
+    await dialog.waitFor({ state: 'visible' });
+    await give(TOKEN);
+    await page.waitForSelector('[data-testid="lake-table"]');
+
+    // Never in a URL; every API request after the token was given carried it as a header.
+    for (const r of seen) assert.ok(!r.url.includes(TOKEN) && !r.url.includes('wrong'), r.url);
+    const guarded = seen.filter((r) => /\/(rejects|raw\/files)/.test(new URL(r.url).pathname));
+    assert.ok(guarded.some((r) => r.auth === `Bearer ${TOKEN}`));
+    assert.ok(guarded.every((r) => r.auth === undefined || r.auth === `Bearer ${TOKEN}` || r.auth === 'Bearer wrong'));
+    await page.screenshot({ path: join(ARTIFACTS, 'token-after.png') });
+    await page.close();
+  });
+
+  test('token prompt with every read closed: the first page asks, then every call carries the token', async () => {
+    // A server of the same platform with every read closed.
+    const closed = await buildApp({ platform: { ...platform, config: { ...platform.config, publicReads: false } }, logger: false, localToken: TOKEN });
+    await closed.listen({ port: 0, host: '127.0.0.1' });
+    const closedBase = `http://127.0.0.1:${(closed.server.address() as AddressInfo).port}`;
+    try {
+      assert.equal((await fetch(`${closedBase}/dashboard/overview`)).status, 401, 'reads are closed on this server');
+      const page = await newPage('desktop', { token: null });
+      const api401: string[] = [];
+      page.on('response', (r) => {
+        if (r.status() === 401) api401.push(r.url());
+      });
+      await page.goto(`${closedBase}/`);
+      const dialog = page.locator('[data-testid="token-dialog"]');
+      await dialog.waitFor({ state: 'visible' });
+      await page.screenshot({ path: join(ARTIFACTS, 'token-dialog.png') });
+      await dialog.locator('input[name="token"]').fill(TOKEN);
+      await dialog.locator('button[type="submit"]').click();
+      await page.waitForSelector('[data-testid="spark-stations"][data-points]');
+      const before = api401.length;
+      for (const [nav, ready] of [
+        ['Runs', '[data-testid="runs-table"]'],
+        ['Stations', '[data-testid="stations-map"][data-points]'],
+        ['Cities', '[data-testid="city-chart"][data-points]'],
+        ['Lake', '[data-testid="lake-table"]'],
+      ] as const) {
+        await page.click(`header nav a:text("${nav}")`);
+        await page.waitForSelector(ready);
+      }
+      assert.equal(api401.length, before, `no 401 once the token is kept: ${api401.slice(before).join(' ')}`);
+      assert.ok(before >= 1, 'the overview was refused before the token was given');
+      assert.equal(await dialog.isVisible(), false);
+      // A reload: the overview's prefetch (index.html, before the app runs) sends the kept token too.
+      await page.click('header nav a:text("Overview")');
+      await page.reload();
+      await page.waitForSelector('[data-testid="spark-stations"][data-points]');
+      assert.equal(api401.length, before, `no 401 after a reload: ${api401.slice(before).join(' ')}`);
+      await page.close();
+    } finally {
+      await closed.close();
+    }
+  });
+
   test('lake: zones, raw files with hash and received time, a raw file downloads', async () => {
     const page = await open('/?page=lake', '[data-testid="lake-table"]');
     const raw = await api<List<{ key: string; name: string; sha256: string }>>('/raw/files?limit=50');
@@ -340,7 +566,7 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     assert.match((await page.textContent('[data-testid="lake-table"]')) ?? '', new RegExp(first.sha256.slice(0, 12)));
     const href = await page.getAttribute('[data-testid="download"]', 'href');
     assert.equal(href, `/raw/files/${first.key}`);
-    const download = await fetch(`${base}${href}`);
+    const download = await fetch(`${base}${href}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(download.status, 200);
     assert.match(download.headers.get('content-disposition') ?? '', /attachment/);
     assert.ok((await download.arrayBuffer()).byteLength > 0);

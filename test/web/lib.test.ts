@@ -2,8 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatBytes, formatCount, formatDay, formatDuration, formatInstant, formatRelative, formatValue, plural } from '../../web/src/lib/format.js';
 import { buildQuery, intParam, isDay, nextDay, parseQuery } from '../../web/src/lib/query.js';
-import { alignDays, countValues, daySeries, daysBetween, extreme, monthEnd, numberOrNull, timeSeries } from '../../web/src/lib/series.js';
+import { alignDays, countValues, dataMonths, daySeries, daysBetween, extreme, minMaxBand, monthEnd, numberOrNull, timeSeries } from '../../web/src/lib/series.js';
+import { TOKEN_STORAGE_KEY, TokenKeeper } from '../../web/src/lib/token.js';
 import { CITY_METRICS, STATION_CHARTS, STATION_MEASURES, axisLabel, isCityMetric } from '../../web/src/lib/units.js';
+import { dayInZone, dayStart, formatWallClock, isTimeZone, toWallClock, zoneOffset } from '../../web/src/lib/zone.js';
 
 /** The dashboard's component-free logic (web/src/lib): what the pages show is computed here. */
 
@@ -179,5 +181,124 @@ describe('query string state', () => {
     assert.ok(!isDay(undefined));
     assert.equal(nextDay('2024-02-28'), '2024-02-29');
     assert.equal(nextDay('2024-12-31'), '2025-01-01');
+  });
+});
+
+describe('cities: the range a page opens on, the min–max band', () => {
+  test('opened without months: the months of the year that hold data', () => {
+    // One month of data: that month, not January–December (where it filled 5 % of the chart).
+    assert.deepEqual(dataMonths(2024, '2024-03-01', '2024-03-31'), { m1: 3, m2: 3 });
+    assert.deepEqual(dataMonths(2024, '2024-01-01', '2024-03-31'), { m1: 1, m2: 3 });
+    // Several years: the first year from its first month, the last up to its last, the years between whole.
+    assert.deepEqual(dataMonths(2022, '2022-10-05', '2024-02-10'), { m1: 10, m2: 12 });
+    assert.deepEqual(dataMonths(2023, '2022-10-05', '2024-02-10'), { m1: 1, m2: 12 });
+    assert.deepEqual(dataMonths(2024, '2022-10-05', '2024-02-10'), { m1: 1, m2: 2 });
+    // A year without data, or no known range: the whole year.
+    assert.deepEqual(dataMonths(2020, '2022-10-05', '2024-02-10'), { m1: 1, m2: 12 });
+    assert.deepEqual(dataMonths(2024, null, null), { m1: 1, m2: 12 });
+  });
+
+  test('the band is the min plus the span to the max, a gap where either end is missing', () => {
+    const band = minMaxBand([-3, 2, null, 4], [5, 2.5, 8, null]);
+    assert.deepEqual(band.base, [-3, 2, null, null]);
+    assert.deepEqual(band.span, [8, 0.5, null, null]);
+    // Stacked, base + span lands on the max: the shading starts at the min, not at 0.
+    assert.equal((band.base[0] ?? NaN) + (band.span[0] ?? NaN), 5);
+  });
+});
+
+describe('time zones of the station charts', () => {
+  const summer = Date.parse('2024-10-01T12:00:00Z');
+  const winter = Date.parse('2024-12-01T12:00:00Z');
+
+  test('offsets and wall clocks', () => {
+    assert.equal(zoneOffset(summer, 'Europe/Paris'), 2 * 3_600_000);
+    assert.equal(zoneOffset(winter, 'Europe/Paris'), 3_600_000);
+    assert.equal(zoneOffset(summer, 'America/New_York'), -4 * 3_600_000);
+    assert.equal(zoneOffset(summer, 'UTC'), 0);
+    assert.equal(formatWallClock(toWallClock(Date.parse('2024-09-30T22:00:00Z'), 'Europe/Paris')), '2024-10-01 00:00');
+    assert.equal(formatWallClock(toWallClock(Date.parse('2024-09-30T22:00:00Z'), 'America/New_York')), '2024-09-30 18:00');
+  });
+
+  test("a day's start in a zone, across DST changes", () => {
+    assert.equal(new Date(dayStart('2024-10-01', 'Europe/Paris')).toISOString(), '2024-09-30T22:00:00.000Z');
+    assert.equal(new Date(dayStart('2024-12-01', 'Europe/Paris')).toISOString(), '2024-11-30T23:00:00.000Z');
+    // The days of the clock changes start before the change (midnight is not skipped in Paris).
+    assert.equal(new Date(dayStart('2024-03-31', 'Europe/Paris')).toISOString(), '2024-03-30T23:00:00.000Z');
+    assert.equal(new Date(dayStart('2024-10-27', 'Europe/Paris')).toISOString(), '2024-10-26T22:00:00.000Z');
+    assert.equal(new Date(dayStart('2024-10-01', 'UTC')).toISOString(), '2024-10-01T00:00:00.000Z');
+  });
+
+  test('the day an instant falls on; unknown zones are refused', () => {
+    // 23:30 UTC is already the next day in Paris: the station's last day is not the UTC date.
+    assert.equal(dayInZone('2024-10-01T23:30:00Z', 'Europe/Paris'), '2024-10-02');
+    assert.equal(dayInZone('2024-10-01T23:30:00Z', 'UTC'), '2024-10-01');
+    assert.equal(dayInZone('nope', 'UTC'), null);
+    assert.ok(isTimeZone('Europe/Paris'));
+    assert.ok(!isTimeZone('Mars/Olympus'));
+    assert.ok(!isTimeZone(''));
+  });
+});
+
+describe('the API token kept for the session', () => {
+  const memory = () => {
+    const m = new Map<string, string>();
+    return { m, storage: { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) } };
+  };
+
+  test('views that meet a 401 together share one question; the answer reaches them all and is stored', async () => {
+    const { m, storage } = memory();
+    const keeper = new TokenKeeper(storage);
+    assert.equal(keeper.get(), null);
+    let changes = 0;
+    keeper.subscribe(() => changes++);
+    const a = keeper.ask({ refused: false, message: 'missing Authorization' });
+    const b = keeper.ask({ refused: false, message: 'missing Authorization' });
+    assert.deepEqual(keeper.question(), { refused: false, message: 'missing Authorization' });
+    assert.equal(changes, 1, 'one question, not two');
+    keeper.set('  s3cret ');
+    assert.deepEqual(await Promise.all([a, b]), ['s3cret', 's3cret']);
+    assert.equal(keeper.question(), null);
+    assert.equal(keeper.get(), 's3cret');
+    assert.equal(m.get(TOKEN_STORAGE_KEY), 's3cret');
+    assert.equal(keeper.version(), 1);
+    // A new keeper on the same storage (a reload of the tab) has it.
+    assert.equal(new TokenKeeper(storage).get(), 's3cret');
+  });
+
+  test('a refusal is said on the open question; dismissing answers null; forget clears the storage', async () => {
+    const { m, storage } = memory();
+    const keeper = new TokenKeeper(storage);
+    keeper.set('old');
+    const first = keeper.ask({ refused: false, message: 'missing' });
+    const second = keeper.ask({ refused: true, message: 'invalid token' });
+    assert.deepEqual(keeper.question(), { refused: true, message: 'invalid token' });
+    keeper.dismiss();
+    assert.deepEqual(await Promise.all([first, second]), [null, null]);
+    assert.equal(keeper.version(), 1, 'no new token was given');
+    keeper.forget();
+    assert.equal(keeper.get(), null);
+    assert.equal(m.has(TOKEN_STORAGE_KEY), false);
+    assert.throws(() => keeper.set('   '), /empty/);
+  });
+
+  test('a storage that throws (disabled) still keeps the token for the page', () => {
+    const broken = {
+      getItem: () => {
+        throw new Error('denied');
+      },
+      setItem: () => {
+        throw new Error('denied');
+      },
+      removeItem: () => {
+        throw new Error('denied');
+      },
+    };
+    const keeper = new TokenKeeper(broken);
+    assert.equal(keeper.get(), null);
+    keeper.set('t');
+    assert.equal(keeper.get(), 't');
+    keeper.forget();
+    assert.equal(keeper.get(), null);
   });
 });

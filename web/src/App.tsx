@@ -8,6 +8,7 @@ import { RunsPage } from './pages/Runs.js';
 import { StationPage } from './pages/Station.js';
 import { StationsPage } from './pages/Stations.js';
 import { ErrorBox } from './components/States.js';
+import { TokenDialog, TokenStatus } from './components/TokenDialog.js';
 import { Link, useQuery } from './router.js';
 
 const NAV: ReadonlyArray<{ page: string; label: string; also?: string }> = [
@@ -55,11 +56,13 @@ export function App() {
             </Link>
           ))}
         </nav>
+        <TokenStatus />
         <a className="docs" href="/docs">
           API
         </a>
       </header>
       <main data-page={current}>{pageOf(q)}</main>
+      <TokenDialog />
     </>
   );
 }

@@ -1,11 +1,24 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { ApiError, getJson } from './lib/api.js';
+import { apiToken } from './lib/token.js';
 
 export type ApiState<T> = { status: 'loading' } | { status: 'error'; error: ApiError } | { status: 'ok'; data: T };
 
-/** Fetches `url` (null: nothing to fetch yet) and refetches when it changes; a stale answer is dropped. */
+const needsToken = (s: ApiState<unknown>) => s.status === 'error' && (s.error.status === 401 || s.error.status === 403);
+
+/**
+ * Fetches `url` (null: nothing to fetch yet) and refetches when it changes; a stale answer is dropped. A
+ * view that failed for want of a token (401, 403) fetches again when one is given.
+ */
 export function useApi<T>(url: string | null): ApiState<T> {
   const [state, setState] = useState<ApiState<T>>({ status: 'loading' });
+  const [attempt, setAttempt] = useState(0);
+  const tokens = useSyncExternalStore(apiToken.subscribe, apiToken.version);
+  const last = useRef(state);
+  last.current = state;
+  useEffect(() => {
+    if (needsToken(last.current)) setAttempt((n) => n + 1);
+  }, [tokens]);
   useEffect(() => {
     if (url === null) return;
     const ctl = new AbortController();
@@ -18,6 +31,6 @@ export function useApi<T>(url: string | null): ApiState<T> {
       },
     );
     return () => ctl.abort();
-  }, [url]);
+  }, [url, attempt]);
   return state;
 }

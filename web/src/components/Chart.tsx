@@ -10,16 +10,31 @@ export function loadEcharts(): Promise<EchartsModule> {
   return loading;
 }
 
+/**
+ * Series whose id starts with this draw decoration, not data (the invisible base of a min–max band): left
+ * out of the counts and of tooltips.
+ */
+export const DECORATION = 'decoration:';
+
+export function isDecoration(seriesId: unknown): boolean {
+  return typeof seriesId === 'string' && seriesId.startsWith(DECORATION);
+}
+
 interface Counts {
   series: number;
   points: number;
   gaps: number;
+  /** Each shaded area as "name from floor": the series stacked beneath it, or "axis" when it fills down to the axis. */
+  areas: string;
 }
+
+type OptionSeries = { id?: unknown; name?: unknown; data?: unknown[]; stack?: unknown; areaStyle?: unknown };
 
 /** Counts read back from the chart's own option: what ECharts holds, for tests and for the curious. */
 function countsOf(chart: ECharts): Counts {
-  const opt = chart.getOption() as { series?: Array<{ data?: unknown[] }> };
-  const series = opt.series ?? [];
+  const opt = chart.getOption() as { series?: OptionSeries[] };
+  const all = opt.series ?? [];
+  const series = all.filter((s) => !isDecoration(s.id));
   let points = 0;
   let gaps = 0;
   for (const s of series) {
@@ -30,12 +45,18 @@ function countsOf(chart: ECharts): Counts {
       else points++;
     }
   }
-  return { series: series.length, points, gaps };
+  const areas = all.flatMap((s, i) => {
+    if (!s.areaStyle) return [];
+    const below = s.stack === undefined ? undefined : all.slice(0, i).findLast((o) => o.stack === s.stack);
+    return [`${String(s.name)} from ${below ? String(below.name) : 'axis'}`];
+  });
+  return { series: series.length, points, gaps, areas: areas.join(', ') };
 }
 
 /**
  * One ECharts chart. The container carries `data-series`, `data-points` (values drawn) and `data-gaps`
- * (null points: breaks in the line) once rendered, so tests check the chart without counting pixels.
+ * (null points: breaks in the line) once rendered, and `data-areas` (what each shaded area fills down to),
+ * so tests check the chart without counting pixels.
  */
 export function Chart({
   option,
@@ -97,6 +118,7 @@ export function Chart({
       data-series={counts?.series}
       data-points={counts?.points}
       data-gaps={counts?.gaps}
+      data-areas={counts?.areas || undefined}
       style={{ height }}
     />
   );

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { apiToken } from '../lib/token.js';
 import type { ApiState } from '../useApi.js';
 
 export function Loading({ what = 'data' }: { what?: string }) {
@@ -18,9 +19,19 @@ export function Empty({ children }: { children: ReactNode }) {
 }
 
 export function ErrorBox({ message, status }: { message: string; status?: number }) {
+  // Refused for want of a token (the question was dismissed, or the token lacks a scope): a way to give one.
+  const tokenIssue = status === 401 || status === 403;
   return (
     <div className="state error" role="alert" data-state="error">
       <strong>{status ? `Error ${status}` : 'Error'}:</strong> {message}
+      {tokenIssue ? (
+        <>
+          {' '}
+          <button type="button" className="link-button" data-testid="enter-token" onClick={() => void apiToken.ask({ refused: status === 403 || apiToken.get() !== null, message })}>
+            {apiToken.get() ? 'Use another token' : 'Enter a token'}
+          </button>
+        </>
+      ) : null}
     </div>
   );
 }

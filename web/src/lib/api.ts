@@ -1,4 +1,6 @@
-/** Reading the public API: JSON in, `{error, message}` errors turned into ApiError with the API's message. */
+import { apiToken } from './token.js';
+
+/** Reading the API: JSON in, `{error, message}` errors turned into ApiError with the API's message. */
 
 export class ApiError extends Error {
   constructor(
@@ -25,14 +27,46 @@ function takePrefetched(url: string): Promise<Response> | undefined {
   return res;
 }
 
-export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
-  let res: Response;
+/** The `message` of an `{error, message}` body, if it has one (the response itself stays unread). */
+async function messageOf(res: Response): Promise<string | null> {
   try {
-    res = await (takePrefetched(url) ?? fetch(url, { signal, headers: { accept: 'application/json' } }));
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    throw new ApiError(0, 'network', `cannot reach the server (${(err as Error).message})`);
+    const body = (await res.clone().json()) as { message?: unknown } | null;
+    return typeof body?.message === 'string' ? body.message : null;
+  } catch {
+    return null;
   }
+}
+
+/**
+ * `fetch` for the API: sends the kept token as `Authorization: Bearer …` (never in the URL) and, on a 401,
+ * asks the user for a token (one question for every request waiting) and tries again with it. Dismissing
+ * the question gives the 401 back to the caller.
+ */
+export async function apiFetch(url: string, { signal, accept = 'application/json' }: { signal?: AbortSignal; accept?: string } = {}): Promise<Response> {
+  let prefetched = takePrefetched(url);
+  for (;;) {
+    const sent = apiToken.get();
+    const headers: Record<string, string> = { accept };
+    if (sent) headers.authorization = `Bearer ${sent}`;
+    let res: Response;
+    try {
+      res = await (prefetched ?? fetch(url, { signal, headers }));
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw new ApiError(0, 'network', `cannot reach the server (${(err as Error).message})`);
+    }
+    prefetched = undefined;
+    if (res.status !== 401) return res;
+    // Another view's question was answered while this request was out: try that token before asking.
+    if (apiToken.get() !== sent) continue;
+    const given = await apiToken.ask({ refused: sent !== null, message: (await messageOf(res)) ?? `${url} needs a token` });
+    if (given === null) return res;
+    if (signal?.aborted) throw new DOMException('the view was left while the token was asked for', 'AbortError');
+  }
+}
+
+export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const res = await apiFetch(url, { signal });
   const text = await res.text();
   let body: unknown = null;
   try {

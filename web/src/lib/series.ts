@@ -106,3 +106,34 @@ export function monthEnd(year: number, month: number): string {
   const d = new Date(Date.UTC(year, month, 0));
   return d.toISOString().slice(0, 10);
 }
+
+/**
+ * The months of `year` that hold data, for a page opened without a choice: from the first day's month
+ * (when the data starts that year) to the last day's (when it ends that year). A year outside the data,
+ * or no known range, is the whole year.
+ */
+export function dataMonths(year: number, firstDay: string | null | undefined, lastDay: string | null | undefined): { m1: number; m2: number } {
+  const first = firstDay ? /^(\d{4})-(\d{2})/.exec(firstDay) : null;
+  const last = lastDay ? /^(\d{4})-(\d{2})/.exec(lastDay) : null;
+  if (!first || !last) return { m1: 1, m2: 12 };
+  const [fy, fm, ly, lm] = [Number(first[1]), Number(first[2]), Number(last[1]), Number(last[2])];
+  if (year < fy || year > ly) return { m1: 1, m2: 12 };
+  return { m1: year === fy ? fm : 1, m2: year === ly ? lm : 12 };
+}
+
+/**
+ * The min–max band as two stacked series: an invisible base at the minimum and, on top of it, the span
+ * (max − min), which is the one shaded. A day missing either end is a gap in the band too.
+ */
+export function minMaxBand(min: ReadonlyArray<number | null>, max: ReadonlyArray<number | null>): { base: Array<number | null>; span: Array<number | null> } {
+  const base: Array<number | null> = [];
+  const span: Array<number | null> = [];
+  for (let i = 0; i < Math.max(min.length, max.length); i++) {
+    const lo = min[i] ?? null;
+    const hi = max[i] ?? null;
+    const both = lo !== null && hi !== null;
+    base.push(both ? lo : null);
+    span.push(both ? hi - lo : null);
+  }
+  return { base, span };
+}

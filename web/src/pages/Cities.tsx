@@ -3,9 +3,9 @@ import type { City, List } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
 import { formatDay, formatValue } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
-import { alignDays, daySeries, daysBetween, extreme, monthEnd } from '../lib/series.js';
+import { alignDays, dataMonths, daySeries, daysBetween, extreme, minMaxBand, monthEnd } from '../lib/series.js';
 import { CITY_METRICS, isCityMetric, type CityMetric } from '../lib/units.js';
-import { Chart } from '../components/Chart.js';
+import { Chart, DECORATION, isDecoration } from '../components/Chart.js';
 import { Async, Empty, ErrorBox, Loading } from '../components/States.js';
 import { update } from '../router.js';
 import { useApi, type ApiState } from '../useApi.js';
@@ -32,6 +32,16 @@ function Callouts({ rows, metric }: { rows: Row[]; metric: CityMetric }) {
   );
 }
 
+/** Axis tooltip of a daily chart: the day, then each drawn series' value (decorations, such as the band, left out). */
+function dayTooltip(unit: string) {
+  return (params: unknown): string => {
+    const items = (Array.isArray(params) ? params : [params]) as Array<{ axisValueLabel: string; seriesId?: string; seriesName: string; marker: string; value: unknown }>;
+    const shown = items.filter((p) => !isDecoration(p.seriesId));
+    if (shown.length === 0) return '';
+    return [shown[0]?.axisValueLabel ?? '', ...shown.map((p) => `${p.marker}${p.seriesName} <strong>${formatValue(typeof p.value === 'number' ? p.value : null, unit)}</strong>`)].join('<br>');
+  };
+}
+
 /** What the daily charts share: one category per day, the metric's unit on the value axis, zoomable. */
 function dayAxes(metric: CityMetric, days: string[]) {
   const m = CITY_METRICS[metric];
@@ -39,7 +49,7 @@ function dayAxes(metric: CityMetric, days: string[]) {
     animation: false,
     grid: { left: 55, right: 20, top: 30, bottom: 55 },
     legend: { top: 0 },
-    tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatValue(typeof v === 'number' ? v : null, m.unit) },
+    tooltip: { trigger: 'axis', formatter: dayTooltip(m.unit) },
     xAxis: { type: 'category', data: days },
     yAxis: { type: 'value', name: m.unit, scale: metric !== 'rainfall' },
     dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
@@ -49,7 +59,7 @@ function dayAxes(metric: CityMetric, days: string[]) {
 function DailyChart({ rows, metric, days }: { rows: Row[]; metric: CityMetric; days: string[] }) {
   const m = CITY_METRICS[metric];
   const option = useMemo(() => {
-    const line = (name: string, field: string, color: string, area = false) => ({
+    const line = (name: string, field: string, color: string) => ({
       type: metric === 'rainfall' ? 'bar' : 'line',
       name,
       data: alignDays(days, daySeries(rows, field)),
@@ -58,13 +68,21 @@ function DailyChart({ rows, metric, days }: { rows: Row[]; metric: CityMetric; d
       symbolSize: 4,
       itemStyle: { color },
       lineStyle: { width: name === 'avg' ? 2 : 1.2 },
-      areaStyle: area ? { opacity: 0.12 } : undefined,
     });
-    const series = [];
-    if (m.max) series.push(line(metric === 'wind' ? 'gust max' : metric === 'rainfall' ? 'rainfall' : 'max', m.max, metric === 'rainfall' ? '#1e88e5' : '#d84315', metric !== 'rainfall'));
+    const series: object[] = [];
+    if (m.max) series.push(line(metric === 'wind' ? 'gust max' : metric === 'rainfall' ? 'rainfall' : 'max', m.max, metric === 'rainfall' ? '#1e88e5' : '#d84315'));
     if (m.avg) series.push(line('avg', m.avg, '#37474f'));
-    if (m.min) series.push(line('min', m.min, '#1565c0', true));
-    return { ...dayAxes(metric, days), series };
+    if (m.min) series.push(line('min', m.min, '#1565c0'));
+    const legend = series.map((x) => (x as { name: string }).name);
+    if (m.min) {
+      // The shaded band runs from each day's min to its max, not down to the axis: an invisible base at
+      // the min with the span (max − min) stacked on it. "all": stacked as is, negative minima included.
+      const band = minMaxBand(alignDays(days, daySeries(rows, m.min)), alignDays(days, daySeries(rows, m.max)));
+      const common = { type: 'line', stack: 'min-max', stackStrategy: 'all', connectNulls: false, showSymbol: false, silent: true, lineStyle: { opacity: 0 }, emphasis: { disabled: true } };
+      series.push({ ...common, id: `${DECORATION}band-base`, name: 'band base', data: band.base });
+      series.push({ ...common, id: `${DECORATION}band`, name: 'min–max', data: band.span, areaStyle: { color: '#90a4ae', opacity: 0.22 } });
+    }
+    return { ...dayAxes(metric, days), legend: { top: 0, data: legend }, series };
   }, [rows, metric, days, m]);
   return <Chart option={option} height={340} testId="city-chart" label={`daily ${m.label.toLowerCase()}`} />;
 }
@@ -113,8 +131,10 @@ function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
   const lastYear = Number((city?.last_day ?? new Date().toISOString()).slice(0, 4));
   const firstYear = Number((city?.first_day ?? `${lastYear}`).slice(0, 4));
   const year = intParam(q.year, lastYear);
-  const m1 = Math.min(12, Math.max(1, intParam(q.m1, 1)));
-  const m2 = Math.min(12, Math.max(m1, intParam(q.m2, 12)));
+  // Opened without months: the months of that year holding data, not January–December around one month.
+  const months = dataMonths(year, city?.first_day, city?.last_day);
+  const m1 = Math.min(12, Math.max(1, intParam(q.m1, months.m1)));
+  const m2 = Math.min(12, Math.max(m1, intParam(q.m2, months.m2)));
   const metric: CityMetric = isCityMetric(q.metric) ? q.metric : 'temperature';
   const from = `${year}-${String(m1).padStart(2, '0')}-01`;
   const to = monthEnd(year, m2);

@@ -1,5 +1,6 @@
+import { useState, type MouseEvent } from 'react';
 import type { LakeObject, List, RawFile } from '../lib/api.js';
-import { apiUrl } from '../lib/api.js';
+import { ApiError, apiFetch, apiUrl } from '../lib/api.js';
 import { formatBytes, formatCount, formatInstant } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
 import { ListTable } from '../components/ListTable.js';
@@ -16,6 +17,43 @@ function Hash({ sha256 }: { sha256: string | null }) {
     <code className="hash" title={sha256}>
       {sha256.slice(0, 12)}…
     </code>
+  );
+}
+
+/**
+ * A raw file's download. Raw files may need a token, and a plain link cannot send a header (the token never
+ * goes in a URL): the click fetches the file with the token and saves it. The href stays for "copy link".
+ */
+function DownloadLink({ href, name }: { href: string; name: string }) {
+  const [error, setError] = useState<string | null>(null);
+  const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    setError(null);
+    void (async () => {
+      const res = await apiFetch(href, { accept: '*/*' });
+      if (!res.ok) throw new ApiError(res.status, 'http_error', ((await res.json().catch(() => null)) as { message?: string } | null)?.message ?? `${res.status} ${res.statusText}`);
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = name;
+      a.click();
+      // The click has handed the blob to the browser's download; the URL is no longer needed.
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    })().catch((err: Error) => setError(err.message));
+  };
+  return (
+    <>
+      <a href={href} download={name} data-testid="download" onClick={onClick}>
+        Download
+      </a>
+      {error ? (
+        <span className="warn" role="alert">
+          {' '}
+          {error}
+        </span>
+      ) : null}
+    </>
   );
 }
 
@@ -54,9 +92,7 @@ function RawFiles({ q }: { q: QueryState }) {
           </td>
           <td>{formatInstant(f.received_at)}</td>
           <td>
-            <a href={`/raw/files/${f.key}`} download={f.name} data-testid="download">
-              Download
-            </a>
+            <DownloadLink href={`/raw/files/${f.key}`} name={f.name} />
           </td>
         </tr>
       )}

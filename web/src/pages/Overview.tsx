@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import type { PipelineOverview } from '../lib/api.js';
 import { formatCount, formatDuration, formatInstant, formatRelative, plural, statusColor } from '../lib/format.js';
+import { formatWallClock, isTimeZone, toWallClock } from '../lib/zone.js';
 import { Chart } from '../components/Chart.js';
 import { Async, Empty, StatusBadge } from '../components/States.js';
 import { Link } from '../router.js';
@@ -32,6 +33,16 @@ function Sparkline({ p }: { p: PipelineOverview }) {
   return <Chart option={option} height={48} testId={`spark-${p.name}`} label={`durations of the last ${p.recent.length} ${p.name} runs`} />;
 }
 
+/**
+ * The next tick in the schedule's own zone, the way its cron reads ("0 0 * * *" Europe/Paris is 00:00
+ * there, not the 23:00 UTC it is shown as elsewhere), with UTC beside it.
+ */
+function scheduleTime(iso: string, zone: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t) || !isTimeZone(zone) || zone === 'UTC') return formatInstant(iso);
+  return `${formatWallClock(toWallClock(t, zone))} ${zone} · ${formatInstant(iso)}`;
+}
+
 function PipelineCard({ p }: { p: PipelineOverview }) {
   const last = p.last_run;
   return (
@@ -50,9 +61,13 @@ function PipelineCard({ p }: { p: PipelineOverview }) {
         <dt>Last run</dt>
         <dd>
           {last ? (
-            <Link to={{ page: 'run', id: last.run_id }}>
-              #{last.run_id} {formatRelative(last.started_at)}
-            </Link>
+            <>
+              <Link to={{ page: 'run', id: last.run_id }}>#{last.run_id}</Link>
+              <span data-testid={`last-run-${p.name}`} title={formatInstant(last.started_at)}>
+                {' '}
+                · started {formatRelative(last.started_at)}
+              </span>
+            </>
           ) : (
             '—'
           )}
@@ -69,7 +84,9 @@ function PipelineCard({ p }: { p: PipelineOverview }) {
           )}
         </dd>
         <dt>Next run</dt>
-        <dd title={formatInstant(p.next_run_at)}>{p.next_run_at ? `${formatInstant(p.next_run_at)} (${formatRelative(p.next_run_at)})` : 'not scheduled'}</dd>
+        <dd title={formatInstant(p.next_run_at)} data-testid={`next-run-${p.name}`}>
+          {p.next_run_at ? `${scheduleTime(p.next_run_at, p.schedule.timezone)} (${formatRelative(p.next_run_at)})` : 'not scheduled'}
+        </dd>
         <dt>Runs</dt>
         <dd>
           <Link to={{ page: 'runs', pipeline: p.name }}>{formatCount(p.runs_total)} in history</Link>

@@ -59,7 +59,12 @@ export function RunsPage({ q }: { q: QueryState }) {
             <th>Started</th>
             <th className="num">Duration</th>
             <th className="num">Written</th>
-            <th className="num">Rejected</th>
+            <th className="num" title="records rejected whole">
+              Rejected
+            </th>
+            <th className="num" title="values set to null, their record kept">
+              Nulled
+            </th>
           </>
         }
         row={(r) => (
@@ -75,7 +80,9 @@ export function RunsPage({ q }: { q: QueryState }) {
             <td>{formatInstant(r.started_at)}</td>
             <td className="num">{formatDuration(r.duration_ms)}</td>
             <td className="num">{formatCount(r.rows_written)}</td>
-            <td className="num">{formatCount(r.rows_rejected + r.values_rejected)}</td>
+            {/* Apart: "60 rejected" next to "60 written" read as 60 records lost when they were 60 values nulled. */}
+            <td className={`num${r.rows_rejected > 0 ? ' warn' : ''}`}>{formatCount(r.rows_rejected)}</td>
+            <td className={`num${r.values_rejected > 0 ? ' warn' : ''}`}>{formatCount(r.values_rejected)}</td>
           </tr>
         )}
       />
