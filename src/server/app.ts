@@ -39,7 +39,7 @@ export interface ServerContext {
   /** Partition runs, backfills, cancels; its queue takes ad-hoc runs and rebuilds, one at a time. */
   orchestrator: Orchestrator;
   cache: ResponseCache;
-  /** The version cached answers belong to: the warehouse's, moved on by SQL sent through `/sql` too. */
+  /** The version cached answers belong to: the warehouse's, moved on by SQL sent through `/admin/sql` too. */
   dataVersion(): number;
   bumpVersion(): void;
 }
