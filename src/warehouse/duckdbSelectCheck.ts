@@ -11,6 +11,8 @@ import { SqlRefusedError } from './readOnlySql.js';
  *   replacement scan, no other attached database, no system catalog;
  * - table functions from a short list that only computes rows; scalar, aggregate and window functions any
  *   built-in one except those that read settings, secrets, the environment or variables, or move state;
+ * - types named in casts are built-in ones (a cast to `INET` would have DuckDB download and install the
+ *   extension that defines it);
  * - every node of the tree is of a kind known here: anything new in a later DuckDB is refused until looked at.
  * See docs/security.md for why this, and not a second read-only instance.
  */
@@ -71,23 +73,29 @@ interface Context {
   database: string;
   /** Tables and views of the warehouse's main schema, lower-cased (DuckDB's names are case-insensitive). */
   tables: ReadonlySet<string>;
-  functions: ReadonlySet<string>;
+  builtins: Builtins;
 }
 
-/** What a session's DuckDB knows of built-in functions: the same for every connection of the process. */
-let builtinFunctions: Promise<ReadonlySet<string>> | undefined;
+interface Builtins {
+  functions: ReadonlySet<string>;
+  types: ReadonlySet<string>;
+}
 
-async function functionsOf(session: DuckSession): Promise<ReadonlySet<string>> {
-  builtinFunctions ??= session
-    .rows<{ name: string }>(
+/** What DuckDB has built in (functions, type names), lower-cased: the same for every connection of the process. */
+let builtins: Promise<Builtins> | undefined;
+
+async function builtinsOf(session: DuckSession): Promise<Builtins> {
+  builtins ??= Promise.all([
+    session.rows<{ name: string }>(
       `SELECT DISTINCT lower(function_name) AS name FROM duckdb_functions()
        WHERE internal AND function_type IN ('scalar', 'aggregate', 'macro')`,
-    )
-    .then((rows) => new Set(rows.map((r) => r.name)));
+    ),
+    session.rows<{ name: string }>(`SELECT DISTINCT lower(type_name) AS name FROM duckdb_types() WHERE internal`),
+  ]).then(([functions, types]) => ({ functions: new Set(functions.map((r) => r.name)), types: new Set(types.map((r) => r.name)) }));
   try {
-    return await builtinFunctions;
+    return await builtins;
   } catch (err) {
-    builtinFunctions = undefined;
+    builtins = undefined;
     throw err;
   }
 }
@@ -109,15 +117,15 @@ export async function checkReadOnlySelect(session: DuckSession, sql: string): Pr
   }
   const statements = parsed.statements ?? [];
   if (statements.length !== 1) throw new SqlRefusedError(`exactly one SELECT statement is allowed here; this text holds ${statements.length}`);
-  const [database, tables, functions] = await Promise.all([
+  const [database, tables, known] = await Promise.all([
     session.scalar<string>(`SELECT current_database()`),
     session.rows<{ name: string }>(
       `SELECT lower(table_name) AS name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary
        UNION SELECT lower(view_name) FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary AND NOT internal`,
     ),
-    functionsOf(session),
+    builtinsOf(session),
   ]);
-  const context: Context = { database: (database ?? '').toLowerCase(), tables: new Set(tables.map((t) => t.name)), functions };
+  const context: Context = { database: (database ?? '').toLowerCase(), tables: new Set(tables.map((t) => t.name)), builtins: known };
   walk(statements[0]?.node, new Set(), context);
 }
 
@@ -131,6 +139,7 @@ function walk(value: unknown, scope: ReadonlySet<string>, context: Context): voi
   if (typeof node.class === 'string') return walkExpression(node, scope, context);
   if (isTableRef(node)) return walkTableRef(node, scope, context);
   if ('cte_map' in node) return walkQueryNode(node, scope, context);
+  if (node.id === 'UNBOUND') checkType(node, context);
   for (const v of Object.values(node)) walk(v, scope, context);
 }
 
@@ -194,9 +203,18 @@ function checkFunction(node: Node, context: Context): void {
   const name = String(node.function_name).toLowerCase();
   const refused = REFUSED_FUNCTIONS.get(name);
   if (refused) throw new SqlRefusedError(`the function ${name}()${where(node)} is not allowed here: it ${refused}`);
-  const known = context.functions.has(name) || SYNTAX_FUNCTIONS.has(name);
+  const known = context.builtins.functions.has(name) || SYNTAX_FUNCTIONS.has(name);
   if (!known || !unqualified(node.schema, node.catalog)) {
     throw new SqlRefusedError(`${name}()${where(node)} is not a built-in function allowed here (table functions go in FROM: ${[...TABLE_FUNCTIONS].join(', ')})`);
+  }
+}
+
+/** A type named in the statement (casts): DuckDB's parser leaves all but the simplest ones by name. */
+function checkType(node: Node, context: Context): void {
+  const info = (node.type_info ?? {}) as Node;
+  const name = String(info.name ?? '');
+  if (!context.builtins.types.has(name.toLowerCase()) || !unqualified(info.schema, info.catalog)) {
+    throw new SqlRefusedError(`the type ${name} is not a built-in type allowed here`);
   }
 }
 

@@ -65,6 +65,10 @@ const REFUSED_ON_DUCKDB = [
   "select (select content from read_text('/etc/passwd'))",
   "select * from reports where station_id in (select content from read_text('/etc/passwd'))",
   "select main.current_setting('threads')",
+  // A type DuckDB does not have built in would be downloaded and installed as an extension.
+  "select '1.1.1.1'::INET",
+  "select {'a': '1.1.1.1'}::STRUCT(a INET)",
+  "select 'a'::main.mytype",
 ];
 
 const REFUSED_ON_POSTGRES = [
@@ -155,7 +159,7 @@ for (const kind of ['duckdb', 'postgres'] as WarehouseKind[]) describe(`POST /sq
       assert.equal(r.statusCode, 200, `${q}: ${r.body}`);
     }
     if (kind === 'duckdb') {
-      for (const q of ['describe reports', 'show tables', 'summarize select 1 as a', 'from reports select station_id limit 1', 'select * from range(3)', "select * from unnest([1, 2])", 'select list_transform([1, 2], x -> x + 1) as l', 'select [1, 2][1] as e', 'table stations']) {
+      for (const q of ['describe reports', 'show tables', 'summarize select 1 as a', 'from reports select station_id limit 1', 'select * from range(3)', "select * from unnest([1, 2])", 'select list_transform([1, 2], x -> x + 1) as l', 'select [1, 2][1] as e', 'table stations', "select '{}'::JSON as j, 1::DECIMAL(10, 2) as d, [1]::INT[] as l, 'a'::TEXT as t"]) {
         const r = await sql(q);
         assert.equal(r.statusCode, 200, `${q}: ${r.body}`);
       }
