@@ -35,6 +35,7 @@ const REFUSED_FUNCTIONS = new Map<string, string>([
   ['write_log', "writes to the engine's log"],
   ['json_execute_serialized_sql', 'runs another statement'],
   ['json_deserialize_sql', 'builds another statement'],
+  ['json_serialize_plan', 'binds another statement, which reads the files it names'],
 ]);
 
 /** Functions the parser makes from syntax that are not in `duckdb_functions()` (`SELECT unnest(list)`). */

@@ -65,6 +65,7 @@ const REFUSED_ON_DUCKDB = [
   "select (select content from read_text('/etc/passwd'))",
   "select * from reports where station_id in (select content from read_text('/etc/passwd'))",
   "select main.current_setting('threads')",
+  "select json_serialize_plan('select * from read_json(''/etc/passwd'')')",
   // A type DuckDB does not have built in would be downloaded and installed as an extension.
   "select '1.1.1.1'::INET",
   "select {'a': '1.1.1.1'}::STRUCT(a INET)",
