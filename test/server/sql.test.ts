@@ -284,6 +284,16 @@ for (const kind of ['duckdb', 'postgres'] as WarehouseKind[]) describe(`POST /sq
         // A session setting made by a statement does not outlive it.
         assert.equal((await sql("select set_config('search_path', 'pg_catalog', false) as p")).statusCode, 200);
         assert.equal((await sql('select count(*) as n from reports')).json<SqlAnswer>().rows[0]?.n, reportCount);
+        // Nor a session lock: taking ecluse's DDL lock would otherwise block every later migration.
+        assert.equal((await sql("select pg_advisory_lock(hashtext('ecluse-ddl')) as l")).statusCode, 200);
+        // The server ends the reader's backend just after the connection closes: a moment may pass.
+        let got = false;
+        for (let i = 0; i < 40 && !got; i++) {
+          got = (await admin.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(hashtext('ecluse-ddl')) AS got`)).rows[0]?.got === true;
+          if (!got) await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal(got, true, 'the lock taken through /sql outlived the statement');
+        await admin.query(`SELECT pg_advisory_unlock(hashtext('ecluse-ddl'))`);
       } finally {
         await admin.query(`DROP SCHEMA IF EXISTS ${other} CASCADE`);
         await admin.end();
