@@ -18,6 +18,7 @@ const SYNTAX_ERROR = '42601';
 const INSUFFICIENT_PRIVILEGE = '42501';
 const READ_ONLY_TRANSACTION = '25006';
 const DUPLICATE_OBJECT = '42710';
+const UNIQUE_VIOLATION = '23505';
 
 /** The commands PostgreSQL has besides queries: DECLARE refuses them as a syntax error, which is not the reason. */
 const NOT_A_QUERY =
@@ -52,7 +53,9 @@ export async function setUpReaderRole(writer: pg.Client, role: string, createIfM
         await writer.query(`CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`);
       } catch (err) {
         // Another process of another database of the cluster created it meanwhile (roles are cluster-wide).
-        if ((err as { code?: string }).code !== DUPLICATE_OBJECT) throw err;
+        const code = (err as { code?: string }).code;
+        // (a race on the catalog's unique index shows as a unique violation instead)
+        if (code !== DUPLICATE_OBJECT && code !== UNIQUE_VIOLATION) throw err;
       }
       found = await roleAttributes(writer, role);
     }
