@@ -191,6 +191,11 @@ for (const kind of ['duckdb', 'postgres'] as WarehouseKind[]) describe(`POST /sq
   });
 
   test('refusals say why', async () => {
+    for (const payload of [{ query: 'select 1' }, { sql: 'select 1', params: [] }, { sql: '' }]) {
+      const r = await app.inject({ method: 'POST', url: '/sql', payload, headers: auth });
+      assert.equal(r.statusCode, 400, JSON.stringify(payload));
+      assert.equal(r.json<{ error: string }>().error, 'bad_request');
+    }
     assert.match((await sql('DROP TABLE reports')).json<{ message: string }>().message, /only one SELECT/i);
     assert.match((await sql('select 1; drop table reports')).json<{ message: string }>().message, /SELECT/);
     assert.equal((await sql('selec 1')).json<{ error: string }>().error, 'sql_error');
