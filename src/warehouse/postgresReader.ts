@@ -81,7 +81,8 @@ async function roleAttributes(c: pg.Client, role: string): Promise<{ rolsuper: b
  * answer's limits, and a statement timeout that shrinks to what is left of the limit before each fetch.
  */
 export async function readOnlySelect(config: pg.ClientConfig, display: string, sql: string, limits: SqlLimits): Promise<SqlAnswer> {
-  const client = new pg.Client(config);
+  // A server that does not answer must not hold the request longer than the statement could have run.
+  const client = new pg.Client({ ...config, connectionTimeoutMillis: Math.max(1, Math.min(limits.timeoutMs, 10_000)) });
   client.on('error', () => {
     // A dropped connection fails the query in progress, which reports it.
   });
@@ -119,10 +120,7 @@ export async function readOnlySelect(config: pg.ClientConfig, display: string, s
       // what is left of the whole statement's limit.
       const results = (await client.query(`SET LOCAL statement_timeout = ${timeLeft()}; FETCH ${FETCH_ROWS} FROM ecluse_sql`)) as unknown as pg.QueryResult[];
       const fetched = results[1] as pg.QueryResult;
-      answer ??= new AnswerCollector(
-        fetched.fields.map((f) => f.name),
-        limits,
-      );
+      answer ??= new AnswerCollector(fetched.fields.map((f) => f.name), limits);
       for (const row of fetched.rows as Row[]) if (!answer.add(row)) break;
       if (answer.full || fetched.rows.length < FETCH_ROWS) break;
     }

@@ -272,6 +272,26 @@ for (const kind of ['duckdb', 'postgres'] as WarehouseKind[]) describe(`POST /sq
   });
 
   if (kind === 'postgres') {
+    test('a reader login that cannot serve is refused: 503 saying why, never a fallback to a writing login', async () => {
+      for (const [reader, why] of [
+        [PG_BASE.replace('//postgres@', '//ecluse_no_such_reader@'), /role ecluse_no_such_reader does not exist/],
+        [PG_BASE, /warehouse's own login, which can write/],
+      ] as const) {
+        const other = await openPlatform(home, { ECLUSE_WAREHOUSE: warehouseFor(kind, home) ?? '', ECLUSE_WAREHOUSE_READER: reader });
+        const otherApp = await buildApp({ platform: other, logger: false, tokens: [TOKEN] });
+        try {
+          const r = await otherApp.inject({ method: 'POST', url: '/sql', payload: { sql: 'select 1 as x' }, headers: auth });
+          assert.equal(r.statusCode, 503, r.body);
+          assert.equal(r.json<{ error: string }>().error, 'sql_unavailable');
+          assert.match(r.json<{ message: string }>().message, why);
+          assert.match(r.json<{ message: string }>().message, /ECLUSE_WAREHOUSE_READER/);
+        } finally {
+          await otherApp.close();
+          await other.warehouse.close();
+        }
+      }
+    });
+
     test("the reader sees ecluse's schema only, and cannot become anyone else", async () => {
       const admin = new pg.Client({ connectionString: PG_BASE });
       await admin.connect();
