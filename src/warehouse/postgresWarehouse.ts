@@ -98,8 +98,9 @@ export class PostgresWarehouse implements Warehouse {
    */
   static async open(url: string, options: { memoryLimit?: string; readerUrl?: string } = {}): Promise<PostgresWarehouse> {
     const target = parsePostgresUrl(url);
-    const reader = parsePostgresUrl(withSchema(options.readerUrl ?? readerUrl(url, readerRoleName(target.schema)), target.schema));
-    const readerRole = decodeURIComponent(new URL(options.readerUrl ?? readerUrl(url, readerRoleName(target.schema))).username);
+    const readerLogin = options.readerUrl ?? readerUrl(url, readerRoleName(target.schema));
+    const reader = parsePostgresUrl(withSchema(readerLogin, target.schema));
+    const readerRole = decodeURIComponent(new URL(readerLogin).username);
     const connect = async () => {
       const c = new pg.Client(target.config);
       try {
