@@ -33,10 +33,11 @@ program
 
 program
   .command('sql')
-  .description('run a SQL query on the warehouse')
+  .description('run one read-only SELECT on the warehouse (limits: ECLUSE_SQL_TIMEOUT_S, ECLUSE_SQL_MAX_ROWS, ECLUSE_SQL_MAX_MB)')
   .argument('<query>', 'SQL text')
   .option('--json', 'print an array of row objects')
-  .action(async (query: string, opts: { json?: boolean }) => {
+  .option('--write', 'admin path: run any SQL, writes included, without limits (through a running server: POST /admin/sql)')
+  .action(async (query: string, opts: import('./sql.js').SqlOptions) => {
     const { sqlCommand } = await import('./sql.js');
     await sqlCommand(query, opts);
   });

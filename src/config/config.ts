@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join, delimiter } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_SQL_LIMITS, type SqlLimits } from '../warehouse/readOnlySql.js';
 
 /** A station whose metadata is not in its data files (Weather Underground) or that we want to describe ourselves. */
 export const stationConfigSchema = z.object({
@@ -49,6 +50,11 @@ const fileSchema = z
     ods_url: z.string().optional(),
     synop_mysql: z.string().optional(),
     max_upload_mb: z.number().positive().optional(),
+    /** Limits of the SQL endpoint (`POST /sql`, `ecluse sql`). */
+    sql: z
+      .object({ timeout_s: z.number().positive().optional(), max_rows: z.number().int().min(1).optional(), max_mb: z.number().positive().optional() })
+      .strict()
+      .optional(),
     port: z.number().int().min(0).max(65535).optional(),
     host: z.string().optional(),
     /** false: every read of the API needs a token with scope `read` (aggregates included). */
@@ -127,6 +133,10 @@ export interface Config {
   /** `mysql://…` URL where `run synop` also writes its staging rows (secret: may hold a password). */
   synopMysql: string | undefined;
   maxUploadBytes: number;
+  /** Limits of the SQL endpoint: statement timeout, rows and bytes of an answer. */
+  sqlLimits: SqlLimits;
+  /** PostgreSQL login of the SQL endpoint's read-only role (secret: may hold a password); derived when unset. */
+  warehouseReader: string | undefined;
   port: number;
   /** Interface `ecluse up` listens on: loopback unless asked otherwise. */
   host: string;
@@ -186,6 +196,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     odsUrl: env.ECLUSE_ODS_URL || file.ods_url || 'https://public.opendatasoft.com',
     synopMysql: env.ECLUSE_SYNOP_MYSQL || file.synop_mysql || undefined,
     maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,
+    sqlLimits: {
+      timeoutMs: numberFrom(env, 'ECLUSE_SQL_TIMEOUT_S', file.sql?.timeout_s ?? DEFAULT_SQL_LIMITS.timeoutMs / 1000) * 1000,
+      maxRows: numberFrom(env, 'ECLUSE_SQL_MAX_ROWS', file.sql?.max_rows ?? DEFAULT_SQL_LIMITS.maxRows),
+      maxBytes: numberFrom(env, 'ECLUSE_SQL_MAX_MB', file.sql?.max_mb ?? DEFAULT_SQL_LIMITS.maxBytes / 1024 / 1024) * 1024 * 1024,
+    },
+    warehouseReader: env.ECLUSE_WAREHOUSE_READER || undefined,
     port: numberFrom(env, 'PORT', file.port ?? 8080),
     host: env.HOST || file.host || '127.0.0.1',
     publicReads: booleanFrom(env, 'ECLUSE_PUBLIC_READS', file.public_reads ?? true),

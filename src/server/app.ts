@@ -44,7 +44,7 @@ export interface ServerContext {
   cache: ResponseCache;
   /** Drops the access check's memory of looked-up tokens (after a revoke). */
   forgetTokens(): void;
-  /** The version cached answers belong to: the warehouse's, moved on by SQL sent through `/sql` too. */
+  /** The version cached answers belong to: the warehouse's, moved on by SQL sent through `/admin/sql` too. */
   dataVersion(): number;
   bumpVersion(): void;
 }

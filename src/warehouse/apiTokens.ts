@@ -23,6 +23,9 @@ export function scopeCovers(held: Scope, needed: Scope): boolean {
 /** Names users choose and type: short, no spaces, nothing that needs quoting in a shell. */
 export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** Not readable through `POST /sql`, read scope or not: digests are no secret, but nobody needs them. */
+export const API_TOKENS_TABLE = 'api_tokens';
+
 export const API_TOKENS_DDL = [
   `CREATE TABLE IF NOT EXISTS api_tokens (
     name VARCHAR PRIMARY KEY,

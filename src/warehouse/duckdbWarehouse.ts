@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DatabaseBusyError, DuckSession, isoUtc, timestampValue, type Row } from '../engine/duckdb.js';
+import { DatabaseBusyError, DuckSession, isoUtc, plainValue, timestampValue, type Row } from '../engine/duckdb.js';
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
@@ -9,6 +9,8 @@ import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './r
 import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
+import { checkReadOnlySelect } from './duckdbSelectCheck.js';
+import { AnswerCollector, SqlTimeoutError, type SqlAnswer, type SqlLimits } from './readOnlySql.js';
 
 /** Raised when the warehouse is held by another process; the CLI exits with code 2 on it. */
 export class WarehouseBusyError extends Error {
@@ -47,6 +49,16 @@ class RecentStarts {
   get(runId: number): RunStart | undefined {
     return this.starts.get(runId);
   }
+}
+
+/** A row as the contract wants it (see plainValue), DATE columns as `YYYY-MM-DD`. */
+function plainRow(row: Record<string, unknown>, dates: readonly string[]): Row {
+  const out = plainValue(row) as Row;
+  for (const c of dates) {
+    const v = row[c];
+    if (v instanceof Date) out[c] = v.toISOString().slice(0, 10);
+  }
+  return out;
 }
 
 /** The embedded warehouse: one DuckDB file, one writer process at a time. */
@@ -293,6 +305,42 @@ export class DuckDBWarehouse implements Warehouse {
 
   async query(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
     return this.reader.plainRows(sql, params.length ? [...params] : undefined);
+  }
+
+  /**
+   * On a connection of its own, opened for this statement and closed after: an interrupt stops this
+   * statement alone, and its read-only transaction ends with it. The statement is checked before it runs
+   * (checkReadOnlySelect), since the instance's settings cannot fence one connection in.
+   */
+  async readOnlyQuery(sql: string, limits: SqlLimits): Promise<SqlAnswer> {
+    const reader = await this.session.fork();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reader.connection.interrupt();
+    }, limits.timeoutMs);
+    try {
+      await reader.run('BEGIN TRANSACTION READ ONLY');
+      await checkReadOnlySelect(reader, sql);
+      // Streamed: DuckDB computes the rows chunk by chunk as they are fetched, and fetching stops at the limits.
+      const result = await reader.connection.stream(sql);
+      const columns = result.deduplicatedColumnNames();
+      const dates = columns.filter((_, i) => String(result.columnType(i)) === 'DATE');
+      const answer = new AnswerCollector(columns, limits);
+      for await (const rows of result.yieldRowObjectJs()) {
+        for (const row of rows) if (!answer.add(plainRow(row, dates))) break;
+        if (answer.full || timedOut) break;
+      }
+      if (timedOut) throw new SqlTimeoutError(limits.timeoutMs);
+      return answer.answer();
+    } catch (err) {
+      if (timedOut) throw new SqlTimeoutError(limits.timeoutMs);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      await reader.run('ROLLBACK').catch(() => {});
+      reader.close();
+    }
   }
 
   async execute(sql: string, params: readonly SqlParam[] = []): Promise<number> {

@@ -17,7 +17,7 @@ export async function openWarehouse(config: Config, options: { command?: string 
     // Loaded on demand: the embedded platform never needs the pg driver.
     const { PostgresWarehouse } = await import('./postgresWarehouse.js');
     try {
-      return await PostgresWarehouse.open(config.warehouse, { memoryLimit: config.duckdbMemoryLimit });
+      return await PostgresWarehouse.open(config.warehouse, { memoryLimit: config.duckdbMemoryLimit, readerUrl: config.warehouseReader });
     } catch (err) {
       throw new WarehouseConfigError((err as Error).message, { cause: err });
     }

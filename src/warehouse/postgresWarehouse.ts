@@ -14,6 +14,8 @@ import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { acquireRunLock, isAlive, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
+import { readerRoleName, readerUrl, readOnlySelect, setUpReaderRole } from './postgresReader.js';
+import { SqlUnavailableError, type SqlAnswer, type SqlLimits } from './readOnlySql.js';
 import { REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
 
 /** Channel on which every committed run is announced, so other processes' caches follow. */
@@ -85,10 +87,21 @@ export class PostgresWarehouse implements Warehouse {
     private readonly readers: pg.Pool,
     private readonly listener: pg.Client,
     private readonly memoryLimit: string | undefined,
+    /** Where `readOnlyQuery` connects: the reader role's login (see postgresReader.ts). */
+    private readonly reader: Target,
+    /** Why the reader role could not be set up, or null. */
+    private readonly readerProblem: string | null,
   ) {}
 
-  static async open(url: string, options: { memoryLimit?: string } = {}): Promise<PostgresWarehouse> {
+  /**
+   * `readerUrl` is the login of the SQL endpoint's read-only role (ECLUSE_WAREHOUSE_READER); without it, a
+   * role named after the schema is created and reached through the warehouse's URL with no password.
+   */
+  static async open(url: string, options: { memoryLimit?: string; readerUrl?: string } = {}): Promise<PostgresWarehouse> {
     const target = parsePostgresUrl(url);
+    const readerLogin = options.readerUrl ?? readerUrl(url, readerRoleName(target.schema));
+    const reader = parsePostgresUrl(withSchema(readerLogin, target.schema));
+    const readerRole = decodeURIComponent(new URL(readerLogin).username);
     const connect = async () => {
       const c = new pg.Client(target.config);
       try {
@@ -103,14 +116,17 @@ export class PostgresWarehouse implements Warehouse {
       if (target.schema) await writer.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`);
       // Two processes creating the tables at once would collide on PostgreSQL's catalog: serialise.
       await writer.query(`SELECT pg_advisory_lock(hashtext('ecluse-ddl'))`);
+      let readerProblem: string | null;
       try {
         for (const ddl of [...METADATA_DDL, ...API_TOKENS_DDL]) await writer.query(ddl);
+        // An operator-named reader is theirs to create (with its password); ours is created here.
+        readerProblem = await setUpReaderRole(writer, readerRole, options.readerUrl === undefined);
       } finally {
         await writer.query(`SELECT pg_advisory_unlock(hashtext('ecluse-ddl'))`);
       }
       const listener = await connect();
       const readers = new pg.Pool({ ...target.config, max: 4 });
-      const wh = new PostgresWarehouse(target.display, writer, readers, listener, options.memoryLimit);
+      const wh = new PostgresWarehouse(target.display, writer, readers, listener, options.memoryLimit, reader, readerProblem);
       listener.on('notification', () => wh.version++);
       listener.on('error', () => {
         // Losing the listener only makes caches follow other processes less promptly; ours still bump.
@@ -286,6 +302,15 @@ export class PostgresWarehouse implements Warehouse {
   async query(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
     const { rows } = await this.readers.query(sql, params as SqlParam[]);
     return rows as Row[];
+  }
+
+  async readOnlyQuery(sql: string, limits: SqlLimits): Promise<SqlAnswer> {
+    if (this.readerProblem) {
+      throw new SqlUnavailableError(
+        `the read-only role of the SQL endpoint is not set up (${this.readerProblem}); create it with SELECT on the warehouse's tables and name its login in ECLUSE_WAREHOUSE_READER (see docs/security.md)`,
+      );
+    }
+    return readOnlySelect(this.reader.config, this.reader.display, sql, limits);
   }
 
   async execute(sql: string, params: readonly SqlParam[] = []): Promise<number> {
@@ -478,6 +503,14 @@ export class PostgresWarehouse implements Warehouse {
     this.dropEngine();
     await Promise.allSettled([this.writer.end(), this.listener.end(), this.readers.end()]);
   }
+}
+
+/** The URL with `schema=` added when it names none: the reader reads the warehouse's schema by default. */
+function withSchema(url: string, schema: string | null): string {
+  if (!schema) return url;
+  const u = new URL(url);
+  if (!u.searchParams.has('schema')) u.searchParams.set('schema', schema);
+  return u.toString();
 }
 
 function isUniqueViolation(err: unknown): boolean {

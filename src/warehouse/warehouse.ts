@@ -3,6 +3,7 @@ import type { Reject } from '../quality/rejects.js';
 import type { ApiTokenStore } from './apiTokens.js';
 import type { Dataset } from './dataset.js';
 import type { RunCounts, RunLogLine, RunRecord, RunStatus } from './metadata.js';
+import type { SqlAnswer, SqlLimits } from './readOnlySql.js';
 import type { LockResult, RunLock } from './runLocks.js';
 
 export type SqlParam = string | number | boolean | null;
@@ -85,6 +86,13 @@ export interface Warehouse {
    * Reads see committed data only, whatever transaction is open for a run.
    */
   query(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+  /**
+   * A statement sent by a person (`POST /sql`, `ecluse sql`): one SELECT over the warehouse's tables, in a
+   * read-only transaction that can reach nothing else (no file, setting, secret, other schema), stopped
+   * after `limits.timeoutMs`, its rows read in chunks until a limit is met (see docs/security.md). Throws
+   * SqlRefusedError for a statement outside these bounds, SqlTimeoutError when stopped.
+   */
+  readOnlyQuery(sql: string, limits: SqlLimits): Promise<SqlAnswer>;
   /** A statement in the run's connection (inside its transaction if one is open): portable SQL only. */
   execute(sql: string, params?: readonly SqlParam[]): Promise<number>;
   /**

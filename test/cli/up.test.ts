@@ -103,7 +103,7 @@ test('while `ecluse up` holds the warehouse, commands go through its API with th
       headers: { 'content-type': 'application/json', authorization: `Bearer ${info.token}` },
       body: '{"sql":"select 1 as x"}',
     });
-    assert.deepEqual(await withToken.json(), [{ x: 1 }]);
+    assert.deepEqual(((await withToken.json()) as { rows: unknown[] }).rows, [{ x: 1 }]);
     assert.doesNotMatch(server.output(), new RegExp(info.token), 'the token is never logged');
   } finally {
     assert.equal(await server.stop(), 0);

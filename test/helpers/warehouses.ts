@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { readerRoleName } from '../../src/warehouse/postgresReader.js';
 
 /** The warehouses every warehouse-facing suite runs against. */
 export type WarehouseKind = 'duckdb' | 'postgres';
@@ -91,7 +92,12 @@ export async function dropSchemas(homes: readonly string[]): Promise<void> {
   await c.connect();
   try {
     // `<schema>_queue` is pg-boss's, created when a test queues runs on that warehouse.
-    for (const h of homes) await c.query(`DROP SCHEMA IF EXISTS "${schemaFor(h)}", "${schemaFor(h)}_queue" CASCADE`);
+    for (const h of homes) {
+      await c.query(`DROP SCHEMA IF EXISTS "${schemaFor(h)}", "${schemaFor(h)}_queue" CASCADE`);
+      // The SQL endpoint's read-only role of that schema (roles are cluster-wide: they would pile up).
+      const role = readerRoleName(schemaFor(h));
+      if ((await c.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [role])).rowCount) await c.query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`);
+    }
   } finally {
     await c.end();
   }

@@ -73,6 +73,11 @@ for (const setup of SETUPS) describe(`access model on ${setup.name}`, { skip: aw
     assert.equal((await app.inject({ url: `/rejects?run=${runId}`, headers: reader })).statusCode, 200);
     const readSql = await app.inject({ method: 'POST', url: '/sql', headers: reader, payload: { sql: 'select 1 as x' } });
     assert.equal(readSql.statusCode, 200, readSql.body);
+    // The token table is out of /sql's reach, whatever the scope.
+    for (const headers of [reader, bearer(ADMIN)]) {
+      const digests = await app.inject({ method: 'POST', url: '/sql', headers, payload: { sql: 'select sha256 from api_tokens' } });
+      assert.equal(digests.statusCode, 400, digests.body);
+    }
     const refused = await app.inject({ method: 'POST', url: '/runs', headers: reader, payload: { pipeline: 'stations', inputs: [] } });
     assert.equal(refused.statusCode, 403);
     assert.deepEqual(refused.json(), { error: 'forbidden', message: 'token "t-read" has scope read; this endpoint needs write' });

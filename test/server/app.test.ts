@@ -193,7 +193,7 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     assert.equal(bad.statusCode, 401);
     const good = await app.inject({ method: 'POST', url: '/sql', payload: { sql: 'select 1 as x, 9007199254740993::BIGINT as big' }, headers: auth });
     assert.equal(good.statusCode, 200);
-    assert.deepEqual(good.json(), [{ x: 1, big: '9007199254740993' }]);
+    assert.deepEqual(good.json().rows, [{ x: 1, big: '9007199254740993' }]);
     const wrongSql = await app.inject({ method: 'POST', url: '/sql', payload: { sql: 'selec 1' }, headers: auth });
     assert.equal(wrongSql.statusCode, 400);
     assert.match(wrongSql.json().message, /syntax/i);
@@ -248,13 +248,13 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     assert.equal(third.json().total, first.json().total + 1);
   });
 
-  test('SQL sent through /sql also invalidates cached answers', async () => {
+  test('SQL sent through /admin/sql also invalidates cached answers', async () => {
     const url = '/stations/07015/reports?date=2024-10-05';
     const before = (await app.inject(url)).json<List>();
     assert.equal((await app.inject(url)).headers['x-cache'], 'hit');
     const r = await app.inject({
       method: 'POST',
-      url: '/sql',
+      url: '/admin/sql',
       payload: { sql: "UPDATE reports SET temperature_c = 99 WHERE station_id = '07015' AND observed_at = '2024-10-05 00:00:00'" },
       headers: auth,
     });
@@ -294,10 +294,11 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     assert.equal(ui.statusCode, 200);
     assert.match(ui.headers['content-type'] as string, /html/);
     const spec = (await app.inject('/docs/json')).json();
-    for (const path of ['/health', '/stations', '/stations/{id}', '/stations/{id}/reports', '/stations/{id}/document', '/runs', '/runs/{id}', '/rejects', '/pipelines', '/sql']) {
+    for (const path of ['/health', '/stations', '/stations/{id}', '/stations/{id}/reports', '/stations/{id}/document', '/runs', '/runs/{id}', '/rejects', '/pipelines', '/sql', '/admin/sql']) {
       assert.ok(spec.paths[path], path);
     }
     assert.deepEqual(spec.paths['/sql'].post.security, [{ bearer: [] }]);
+    assert.deepEqual(spec.paths['/admin/sql'].post.security, [{ bearer: [] }]);
     const unknown = await app.inject('/nowhere');
     assert.deepEqual(unknown.json(), { error: 'not_found', message: 'no route GET /nowhere' });
   });
