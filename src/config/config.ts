@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../engine/readers/zip.js';
 
 /** A station whose metadata is not in its data files (Weather Underground) or that we want to describe ourselves. */
 export const stationConfigSchema = z.object({
@@ -47,6 +48,16 @@ const fileSchema = z
     ods_url: z.string().optional(),
     synop_mysql: z.string().optional(),
     max_upload_mb: z.number().positive().optional(),
+    /** Limits on ZIP archives (zip bombs): entries, MiB per entry and in all, expansion ratio. */
+    zip: z
+      .object({
+        max_entries: z.number().int().positive().optional(),
+        max_entry_mb: z.number().positive().optional(),
+        max_total_mb: z.number().positive().optional(),
+        max_ratio: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
     port: z.number().int().min(0).max(65535).optional(),
     host: z.string().optional(),
   })
@@ -110,6 +121,8 @@ export interface Config {
   /** `mysql://…` URL where `run synop` also writes its staging rows (secret: may hold a password). */
   synopMysql: string | undefined;
   maxUploadBytes: number;
+  /** What one ZIP archive may hold and expand to (ECLUSE_ZIP_*). */
+  zipLimits: ZipLimits;
   port: number;
   /** Interface `ecluse up` listens on: loopback unless asked otherwise. */
   host: string;
@@ -163,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     odsUrl: env.ECLUSE_ODS_URL || file.ods_url || 'https://public.opendatasoft.com',
     synopMysql: env.ECLUSE_SYNOP_MYSQL || file.synop_mysql || undefined,
     maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,
+    zipLimits: zipLimitsOf(env, file.zip ?? {}),
     port: numberFrom(env, 'PORT', file.port ?? 8080),
     host: env.HOST || file.host || '127.0.0.1',
     source,
@@ -180,4 +194,20 @@ function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}=${raw}: expected a non-negative number`);
   return n;
+}
+
+function zipLimitsOf(env: NodeJS.ProcessEnv, file: NonNullable<ConfigFile['zip']>): ZipLimits {
+  const d = DEFAULT_ZIP_LIMITS;
+  const MiB = 1024 * 1024;
+  const positive = (name: string, fallback: number) => {
+    const n = numberFrom(env, name, fallback);
+    if (n === 0) throw new ConfigError(`${name}=0: expected a positive number`);
+    return n;
+  };
+  return {
+    maxEntries: Math.floor(positive('ECLUSE_ZIP_MAX_ENTRIES', file.max_entries ?? d.maxEntries)),
+    maxEntryBytes: Math.floor(positive('ECLUSE_ZIP_MAX_ENTRY_MB', file.max_entry_mb ?? d.maxEntryBytes / MiB) * MiB),
+    maxTotalBytes: Math.floor(positive('ECLUSE_ZIP_MAX_TOTAL_MB', file.max_total_mb ?? d.maxTotalBytes / MiB) * MiB),
+    maxRatio: positive('ECLUSE_ZIP_MAX_RATIO', file.max_ratio ?? d.maxRatio),
+  };
 }
