@@ -49,7 +49,7 @@ const READ_CHUNK = 64 * 1024;
 
 /** A file of the archive, extracted. */
 export interface ZipEntryFile {
-  /** Normalised path inside the archive (see `safeEntryName`). */
+  /** Normalised path inside the archive (see `safeEntryName`), control characters escaped. */
   name: string;
   /** Where its bytes are: a numbered file, never a path built from the entry's name. */
   path: string;
@@ -85,10 +85,15 @@ export function safeEntryName(name: string): string | null {
   return normal;
 }
 
+/** A name with its control characters escaped (`\u0007`): names end up in messages and text columns. */
+function escapeControls(name: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
+  return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** An entry name fit for a message or a database text column: control characters escaped, length capped. */
 export function displayEntryName(name: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
-  const shown = name.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const shown = escapeControls(name);
   return shown.length > 300 ? `${shown.slice(0, 300)}…` : shown;
 }
 
@@ -363,7 +368,7 @@ class Extraction {
 
   async record(entry: EntryWriter, failure: string | null): Promise<void> {
     if (failure === null) {
-      this.files.push({ name: entry.name, path: entry.path, bytes: entry.inflated });
+      this.files.push({ name: escapeControls(entry.name), path: entry.path, bytes: entry.inflated });
     } else {
       this.refused.push({ name: displayEntryName(entry.name), reason: failure });
       await rm(entry.path, { force: true });
