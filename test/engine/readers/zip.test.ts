@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { DEFAULT_ZIP_LIMITS, extractZip, safeEntryName, withZipContents, type ZipContents, type ZipLimits } from '../../../src/engine/readers/zip.js';
 import { FileFormatError } from '../../../src/engine/readers/text.js';
+import { ConfigError, loadConfig } from '../../../src/config/config.js';
 import { textEntry, writeZip, zerosEntry, zipOf } from './zipFixtures.js';
 
 const MiB = 1024 * 1024;
@@ -180,4 +181,16 @@ test('withZipContents extracts into the scratch folder given and removes what it
   assert.equal(seen, '{}');
   assert.deepEqual(await readdir(scratch), []);
   await assert.rejects(withZipContents(join(work, 'missing.zip'), { scratch }, async () => 0), /ENOENT/);
+});
+
+test('the limits come from ecluse.config.json and the environment, which overrides it', async () => {
+  const dir = await mkdtemp(join(work, 'config-'));
+  assert.deepEqual(loadConfig({ ECLUSE_HOME: dir }, dir).zipLimits, DEFAULT_ZIP_LIMITS);
+  await writeFile(join(dir, 'ecluse.config.json'), JSON.stringify({ zip: { max_entries: 50, max_entry_mb: 8, max_total_mb: 64, max_ratio: 20 } }));
+  assert.deepEqual(loadConfig({ ECLUSE_HOME: dir }, dir).zipLimits, { maxEntries: 50, maxEntryBytes: 8 * MiB, maxTotalBytes: 64 * MiB, maxRatio: 20 });
+  const env = { ECLUSE_HOME: dir, ECLUSE_ZIP_MAX_ENTRIES: '7', ECLUSE_ZIP_MAX_ENTRY_MB: '0.5', ECLUSE_ZIP_MAX_TOTAL_MB: '1', ECLUSE_ZIP_MAX_RATIO: '1000' };
+  assert.deepEqual(loadConfig(env, dir).zipLimits, { maxEntries: 7, maxEntryBytes: MiB / 2, maxTotalBytes: MiB, maxRatio: 1000 });
+  assert.throws(() => loadConfig({ ...env, ECLUSE_ZIP_MAX_RATIO: '0' }, dir), (e: unknown) => e instanceof ConfigError && /ECLUSE_ZIP_MAX_RATIO=0/.test(e.message));
+  await writeFile(join(dir, 'ecluse.config.json'), JSON.stringify({ zip: { max_ratio: -1 } }));
+  assert.throws(() => loadConfig({ ECLUSE_HOME: dir }, dir), /zip\.max_ratio/);
 });
