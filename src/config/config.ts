@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../engine/readers/zip.js';
+import { DEFAULT_ZIP_LIMITS, MAX_ENTRY_BYTES_LIMIT, type ZipLimits } from '../engine/readers/zip.js';
 
 /** A station whose metadata is not in its data files (Weather Underground) or that we want to describe ourselves. */
 export const stationConfigSchema = z.object({
@@ -204,9 +204,15 @@ function zipLimitsOf(env: NodeJS.ProcessEnv, file: NonNullable<ConfigFile['zip']
     if (n === 0) throw new ConfigError(`${name}=0: expected a positive number`);
     return n;
   };
+  const maxEntryBytes = Math.floor(positive('ECLUSE_ZIP_MAX_ENTRY_MB', file.max_entry_mb ?? d.maxEntryBytes / MiB) * MiB);
+  if (maxEntryBytes > MAX_ENTRY_BYTES_LIMIT) {
+    throw new ConfigError(
+      `ECLUSE_ZIP_MAX_ENTRY_MB (zip.max_entry_mb) = ${maxEntryBytes / MiB}: at most ${MAX_ENTRY_BYTES_LIMIT / MiB}, as a ZIP entry is read in memory; deliver larger files unzipped`,
+    );
+  }
   return {
-    maxEntries: Math.floor(positive('ECLUSE_ZIP_MAX_ENTRIES', file.max_entries ?? d.maxEntries)),
-    maxEntryBytes: Math.floor(positive('ECLUSE_ZIP_MAX_ENTRY_MB', file.max_entry_mb ?? d.maxEntryBytes / MiB) * MiB),
+    maxEntries: Math.max(1, Math.floor(positive('ECLUSE_ZIP_MAX_ENTRIES', file.max_entries ?? d.maxEntries))),
+    maxEntryBytes,
     maxTotalBytes: Math.floor(positive('ECLUSE_ZIP_MAX_TOTAL_MB', file.max_total_mb ?? d.maxTotalBytes / MiB) * MiB),
     maxRatio: positive('ECLUSE_ZIP_MAX_RATIO', file.max_ratio ?? d.maxRatio),
   };

@@ -33,6 +33,12 @@ const MiB = 1024 * 1024;
  */
 export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxEntries: 5000, maxEntryBytes: 256 * MiB, maxTotalBytes: 2048 * MiB, maxRatio: 100 };
 
+/**
+ * The most an entry may be allowed to expand to: the readers then hold it in memory as one string, and V8
+ * strings stop at 512 MiB (a larger file read from a ZIP would fail the whole run).
+ */
+export const MAX_ENTRY_BYTES_LIMIT = 500 * MiB;
+
 /** Where each limit is configured, for the messages saying how to raise it. */
 export const ZIP_LIMIT_SETTINGS: Readonly<Record<keyof ZipLimits, { env: string; key: string }>> = {
   maxEntries: { env: 'ECLUSE_ZIP_MAX_ENTRIES', key: 'zip.max_entries' },
@@ -186,6 +192,7 @@ class EntryWriter implements EntryTarget {
   private start(): Promise<void> {
     if (this.archive.spent !== null) {
       this.failure = `not read: ${this.archive.spent}`;
+      this.queued = [];
       return Promise.resolve();
     }
     const input = this.deflated ? createInflateRaw() : new PassThrough();
@@ -221,8 +228,9 @@ class EntryWriter implements EntryTarget {
   push(compressed: Uint8Array, final: boolean): void {
     if (this.ended) return;
     this.compressedIn += compressed.length;
-    if (this.input === null) this.queued.push(compressed);
-    else this.write(compressed);
+    if (this.input !== null) this.write(compressed);
+    // Held only until the entry starts; an entry refused or aborted before it started takes nothing.
+    else if (this.failure === null && !this.aborted) this.queued.push(compressed);
     if (final) {
       this.ended = true;
       if (this.input && !this.input.destroyed) this.input.end();

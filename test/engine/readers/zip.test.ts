@@ -191,6 +191,8 @@ test('the limits come from ecluse.config.json and the environment, which overrid
   const env = { ECLUSE_HOME: dir, ECLUSE_ZIP_MAX_ENTRIES: '7', ECLUSE_ZIP_MAX_ENTRY_MB: '0.5', ECLUSE_ZIP_MAX_TOTAL_MB: '1', ECLUSE_ZIP_MAX_RATIO: '1000' };
   assert.deepEqual(loadConfig(env, dir).zipLimits, { maxEntries: 7, maxEntryBytes: MiB / 2, maxTotalBytes: MiB, maxRatio: 1000 });
   assert.throws(() => loadConfig({ ...env, ECLUSE_ZIP_MAX_RATIO: '0' }, dir), (e: unknown) => e instanceof ConfigError && /ECLUSE_ZIP_MAX_RATIO=0/.test(e.message));
+  // An entry is read in memory: a limit past what V8 strings hold would bring back the run-wide failure.
+  assert.throws(() => loadConfig({ ...env, ECLUSE_ZIP_MAX_ENTRY_MB: '1024' }, dir), /ECLUSE_ZIP_MAX_ENTRY_MB \(zip\.max_entry_mb\) = 1024: at most 500/);
   await writeFile(join(dir, 'ecluse.config.json'), JSON.stringify({ zip: { max_ratio: -1 } }));
   assert.throws(() => loadConfig({ ECLUSE_HOME: dir }, dir), /zip\.max_ratio/);
 });
