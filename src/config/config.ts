@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join, delimiter } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SQL_LIMITS, type SqlLimits } from '../warehouse/readOnlySql.js';
+import { DEFAULT_ZIP_LIMITS, MAX_ENTRY_BYTES_LIMIT, type ZipLimits } from '../engine/readers/zip.js';
 
 /** A station whose metadata is not in its data files (Weather Underground) or that we want to describe ourselves. */
 export const stationConfigSchema = z.object({
@@ -53,6 +54,16 @@ const fileSchema = z
     /** Limits of the SQL endpoint (`POST /sql`, `ecluse sql`). */
     sql: z
       .object({ timeout_s: z.number().positive().optional(), max_rows: z.number().int().min(1).optional(), max_mb: z.number().positive().optional() })
+      .strict()
+      .optional(),
+    /** Limits on ZIP archives (zip bombs): entries, MiB per entry and in all, expansion ratio. */
+    zip: z
+      .object({
+        max_entries: z.number().int().positive().optional(),
+        max_entry_mb: z.number().positive().optional(),
+        max_total_mb: z.number().positive().optional(),
+        max_ratio: z.number().positive().optional(),
+      })
       .strict()
       .optional(),
     port: z.number().int().min(0).max(65535).optional(),
@@ -137,6 +148,8 @@ export interface Config {
   sqlLimits: SqlLimits;
   /** PostgreSQL login of the SQL endpoint's read-only role (secret: may hold a password); derived when unset. */
   warehouseReader: string | undefined;
+  /** What one ZIP archive may hold and expand to (ECLUSE_ZIP_*). */
+  zipLimits: ZipLimits;
   port: number;
   /** Interface `ecluse up` listens on: loopback unless asked otherwise. */
   host: string;
@@ -202,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxBytes: numberFrom(env, 'ECLUSE_SQL_MAX_MB', file.sql?.max_mb ?? DEFAULT_SQL_LIMITS.maxBytes / 1024 / 1024) * 1024 * 1024,
     },
     warehouseReader: env.ECLUSE_WAREHOUSE_READER || undefined,
+    zipLimits: zipLimitsOf(env, file.zip ?? {}),
     port: numberFrom(env, 'PORT', file.port ?? 8080),
     host: env.HOST || file.host || '127.0.0.1',
     publicReads: booleanFrom(env, 'ECLUSE_PUBLIC_READS', file.public_reads ?? true),
@@ -237,4 +251,26 @@ function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}=${raw}: expected a non-negative number`);
   return n;
+}
+
+function zipLimitsOf(env: NodeJS.ProcessEnv, file: NonNullable<ConfigFile['zip']>): ZipLimits {
+  const d = DEFAULT_ZIP_LIMITS;
+  const MiB = 1024 * 1024;
+  const positive = (name: string, fallback: number) => {
+    const n = numberFrom(env, name, fallback);
+    if (n === 0) throw new ConfigError(`${name}=0: expected a positive number`);
+    return n;
+  };
+  const maxEntryBytes = Math.floor(positive('ECLUSE_ZIP_MAX_ENTRY_MB', file.max_entry_mb ?? d.maxEntryBytes / MiB) * MiB);
+  if (maxEntryBytes > MAX_ENTRY_BYTES_LIMIT) {
+    throw new ConfigError(
+      `ECLUSE_ZIP_MAX_ENTRY_MB (zip.max_entry_mb) = ${maxEntryBytes / MiB}: at most ${MAX_ENTRY_BYTES_LIMIT / MiB}, as a ZIP entry is read in memory; deliver larger files unzipped`,
+    );
+  }
+  return {
+    maxEntries: Math.max(1, Math.floor(positive('ECLUSE_ZIP_MAX_ENTRIES', file.max_entries ?? d.maxEntries))),
+    maxEntryBytes,
+    maxTotalBytes: Math.floor(positive('ECLUSE_ZIP_MAX_TOTAL_MB', file.max_total_mb ?? d.maxTotalBytes / MiB) * MiB),
+    maxRatio: positive('ECLUSE_ZIP_MAX_RATIO', file.max_ratio ?? d.maxRatio),
+  };
 }

@@ -67,6 +67,7 @@ async function stageInTypeScript(ctx: RunContext, pending: PendingFile[], skip: 
         rawKey: f.raw.key,
         batchPath: join(scratch, `batch-${fileIndex}.csv`),
         stations: ctx.config.stations,
+        zip: { limits: ctx.config.zipLimits, scratch },
       }),
     );
   }

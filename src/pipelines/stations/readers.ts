@@ -1,11 +1,10 @@
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { StationConfig } from '../../config/config.js';
 import { readCsv } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
 import { decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
-import { readZip } from '../../engine/readers/zip.js';
+import { withZipContents, type ZipReadOptions } from '../../engine/readers/zip.js';
 import { extensionOf } from '../../lake/raw.js';
 import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from '../../connectors/infoclimat/response.js';
 import type { ReportBatch, ReportSink } from './reportBatch.js';
@@ -16,6 +15,8 @@ export interface ReadContext {
   /** Configured stations (WU metadata; ids accepted in InfoClimat `hourly` without a `stations` entry). */
   stations: readonly StationConfig[];
   configuredIds: ReadonlySet<string>;
+  /** ZIP archives: their limits, and the run's scratch folder they are extracted into. */
+  zip?: ZipReadOptions;
 }
 
 /** Airbyte wraps each InfoClimat response: `{_airbyte_ab_id, _airbyte_emitted_at, _airbyte_data}`. */
@@ -89,37 +90,40 @@ async function readWorkbook(path: string, file: string, rawKey: string, batch: R
 }
 
 /**
+ * Reads a ZIP archive's entries, extracted to disk, each by its type. An entry refused by the archive reader
+ * (limits, unsafe path, nested archive, damaged) or of another type is one reject naming it; the others load.
+ */
+async function readArchive(path: string, file: string, rawKey: string, batch: ReportBatch, ctx: ReadContext, sink: ReportSink): Promise<void> {
+  await withZipContents(path, ctx.zip ?? {}, async ({ files, refused }) => {
+    for (const r of refused) sink.rejectFile(`${file}/${r.name}`, r.reason);
+    for (const entry of files) {
+      const inner = `${file}/${entry.name}`;
+      if (!(SUPPORTED_EXTENSIONS as readonly string[]).includes(extensionOf(entry.name))) {
+        sink.rejectFile(inner, `unsupported file type in archive (accepted: json, jsonl, csv, xlsx)`);
+        continue;
+      }
+      await readStationsFile(entry.path, inner, rawKey, batch, ctx);
+    }
+  });
+}
+
+/**
  * Reads one raw file of the `stations` pipeline into the batch, choosing the reader from its extension.
  * Problems with the file as a whole become file rejects; the run goes on with the next file.
  */
-export async function readStationsFile(
-  path: string,
-  file: string,
-  rawKey: string,
-  batch: ReportBatch,
-  ctx: ReadContext,
-  bytes?: Uint8Array,
-): Promise<void> {
+export async function readStationsFile(path: string, file: string, rawKey: string, batch: ReportBatch, ctx: ReadContext): Promise<void> {
   const ext = extensionOf(file);
   if (ext === 'xlsx') {
-    if (bytes) {
-      // The workbook reader streams from a path: give it one.
-      const dir = await mkdtemp(join(tmpdir(), 'ecluse-xlsx-'));
-      try {
-        const p = join(dir, 'book.xlsx');
-        await writeFile(p, bytes);
-        await readWorkbook(p, file, rawKey, batch, ctx);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-      return;
-    }
     await readWorkbook(path, file, rawKey, batch, ctx);
     return;
   }
   const sink = batch.forFile({ file, rawKey, source: 'infoclimat', fieldNames: INFOCLIMAT_FIELD_NAMES });
   try {
-    const data = bytes ?? (await readFile(path));
+    if (ext === 'zip') {
+      await readArchive(path, file, rawKey, batch, ctx, sink);
+      return;
+    }
+    const data = await readFile(path);
     switch (ext) {
       case 'json':
         readJsonFile(data, file, sink, ctx);
@@ -131,18 +135,6 @@ export async function readStationsFile(
       case 'csv':
         readAirbyteCsv(data, file, sink, ctx);
         break;
-      case 'zip': {
-        const entries = readZip(data, (name, reason) => sink.rejectFile(`${file}/${name}`, reason));
-        for (const entry of entries) {
-          const inner = `${file}/${entry.name}`;
-          if (!(SUPPORTED_EXTENSIONS as readonly string[]).includes(extensionOf(entry.name)) || extensionOf(entry.name) === 'zip') {
-            sink.rejectFile(inner, `unsupported file type in archive (accepted: json, jsonl, csv, xlsx)`);
-            continue;
-          }
-          await readStationsFile(path, inner, rawKey, batch, ctx, entry.bytes);
-        }
-        break;
-      }
       default:
         sink.rejectFile(file, `unsupported file type ".${ext}" (accepted: ${SUPPORTED_EXTENSIONS.join(', ')})`);
     }

@@ -1,4 +1,5 @@
 import type { StationConfig } from '../../config/config.js';
+import type { ZipReadOptions } from '../../engine/readers/zip.js';
 import type { Reject } from '../../quality/rejects.js';
 import { ReportBatch } from './reportBatch.js';
 import { readStationsFile } from './readers.js';
@@ -16,6 +17,8 @@ export interface StageJob {
   /** Where to write the batch CSV. */
   batchPath: string;
   stations: StationConfig[];
+  /** ZIP limits and the folder archives are extracted into. */
+  zip?: ZipReadOptions;
 }
 
 export interface StageResult {
@@ -31,7 +34,7 @@ export interface StageResult {
 
 export async function stageFile(job: StageJob): Promise<StageResult> {
   const batch = new ReportBatch(job.fileIndex);
-  await readStationsFile(job.path, job.file, job.rawKey, batch, { stations: job.stations, configuredIds: new Set(job.stations.map((s) => s.id)) });
+  await readStationsFile(job.path, job.file, job.rawKey, batch, { stations: job.stations, configuredIds: new Set(job.stations.map((s) => s.id)), zip: job.zip });
   await writeBatchFile(job.batchPath, batch.lines);
   return {
     fileIndex: job.fileIndex,

@@ -4,10 +4,11 @@
  * CSV (BOM, header of field names or of French labels) and ZIP archives of those. Each record becomes
  * a typed `SynopObservation` (all 82 fields, converted columns) or a reject; nothing is dropped silently.
  */
+import { readFile } from 'node:fs/promises';
 import { readCsv, detectDelimiter, type CsvTable } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
 import { decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
-import { DEFAULT_ZIP_LIMITS, readZip, type ZipLimits } from '../../engine/readers/zip.js';
+import { withZipContents, type ZipReadOptions } from '../../engine/readers/zip.js';
 import { extensionOf } from '../../lake/raw.js';
 import { fieldIndex, mapHeader, SYNOP_FIELDS, SYNOP_INDEX, type SynopField } from '../../connectors/opendatasoft/synop/fields.js';
 import {
@@ -25,7 +26,8 @@ import { convertObservation } from './convert.js';
 export const SYNOP_EXTENSIONS = ['json', 'jsonl', 'ndjson', 'csv', 'zip'] as const;
 
 export interface ReadSynopOptions {
-  zipLimits?: ZipLimits;
+  /** ZIP archives: their limits, and the run's scratch folder they are extracted into. */
+  zip?: ZipReadOptions;
 }
 
 const N = SYNOP_FIELDS.length;
@@ -286,9 +288,10 @@ function readSynopCsv(file: string, bytes: Uint8Array, sink: SynopSink): void {
 
 /**
  * Reads one SYNOP file (by its extension) into the sink. A problem with the file as a whole — wrong
- * delimiter, truncated JSON, a ZIP over its limits — becomes a file reject naming it; the caller goes on.
+ * delimiter, truncated JSON — becomes a file reject naming it; the caller goes on. ZIP archives are read
+ * from disk, by `readSynopPath`.
  */
-export function readSynopFile(file: string, bytes: Uint8Array, sink: SynopSink, opts: ReadSynopOptions = {}): void {
+export function readSynopFile(file: string, bytes: Uint8Array, sink: SynopSink): void {
   const ext = extensionOf(file);
   try {
     switch (ext) {
@@ -302,22 +305,47 @@ export function readSynopFile(file: string, bytes: Uint8Array, sink: SynopSink, 
       case 'csv':
         readSynopCsv(file, bytes, sink);
         return;
-      case 'zip': {
-        const entries = readZip(bytes, (name, reason) => sink.rejectFile(`${file}/${name}`, reason), opts.zipLimits ?? DEFAULT_ZIP_LIMITS);
-        for (const entry of entries) {
-          const inner = `${file}/${entry.name}`;
-          const innerExt = extensionOf(entry.name);
-          if (innerExt === 'zip' || !(SYNOP_EXTENSIONS as readonly string[]).includes(innerExt)) {
-            sink.rejectFile(inner, 'unsupported file type in archive (accepted: json, jsonl, csv)');
-            continue;
-          }
-          readSynopFile(inner, entry.bytes, sink, opts);
-        }
-        return;
-      }
+      case 'zip':
+        throw new Error(`${file}: a ZIP archive is extracted from disk, with readSynopPath`);
       default:
         sink.rejectFile(file, `unsupported file type ".${ext}" (accepted: ${SYNOP_EXTENSIONS.join(', ')})`);
     }
+  } catch (err) {
+    if (err instanceof FileFormatError) {
+      sink.rejectFile(file, err.message, err.line);
+      return;
+    }
+    throw err;
+  }
+}
+
+/**
+ * Reads a ZIP archive's entries, extracted to disk, each by its type. An entry refused by the archive reader
+ * (limits, unsafe path, nested archive, damaged) or of another type is one reject naming it; the others load.
+ */
+async function readSynopArchive(file: string, path: string, sink: SynopSink, opts: ReadSynopOptions): Promise<void> {
+  await withZipContents(path, opts.zip ?? {}, async ({ files, refused }) => {
+    for (const r of refused) sink.rejectFile(`${file}/${r.name}`, r.reason);
+    for (const entry of files) {
+      const inner = `${file}/${entry.name}`;
+      const innerExt = extensionOf(entry.name);
+      if (innerExt === 'zip' || !(SYNOP_EXTENSIONS as readonly string[]).includes(innerExt)) {
+        sink.rejectFile(inner, 'unsupported file type in archive (accepted: json, jsonl, csv)');
+        continue;
+      }
+      readSynopFile(inner, await readFile(entry.path), sink);
+    }
+  });
+}
+
+/** Reads one SYNOP file from disk into the sink: a ZIP archive entry by entry, any other file whole. */
+export async function readSynopPath(file: string, path: string, sink: SynopSink, opts: ReadSynopOptions = {}): Promise<void> {
+  if (extensionOf(file) !== 'zip') {
+    readSynopFile(file, await readFile(path), sink);
+    return;
+  }
+  try {
+    await readSynopArchive(file, path, sink, opts);
   } catch (err) {
     if (err instanceof FileFormatError) {
       sink.rejectFile(file, err.message, err.line);

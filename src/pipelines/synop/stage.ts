@@ -2,13 +2,13 @@
  * The synop run's first engine step: the run's files read into the engine's `run_obs` (one row per key),
  * with the rejects and counters of the run summary.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunContext } from '../../orchestrator/pipeline.js';
 import type { PendingFile } from '../../orchestrator/rawInputs.js';
 import type { Reject } from '../../quality/rejects.js';
 import { collectRunObservations, createRunTables, loadBatchFile, SynopCsvSink } from './load.js';
-import { readSynopFile } from './readers.js';
+import { readSynopPath } from './readers.js';
 import { readSynopFileSql, SQL_READ_MIN_BYTES, sqlReadKind } from './duckdbRead.js';
 import { extensionOf } from '../../lake/raw.js';
 
@@ -43,8 +43,8 @@ export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[
         // r.reason says why (CR line ends, many bad lines, …): the TypeScript reader gives the same result.
       }
       out.startFile(i);
-      // The TypeScript reader takes bytes: the whole file in memory (small files, ZIP, JSON, fallbacks).
-      readSynopFile(f.raw.originalName, await readFile(f.path), out);
+      // The TypeScript reader holds the whole file in memory (small files, JSON, fallbacks); a ZIP, one entry at a time.
+      await readSynopPath(f.raw.originalName, f.path, out, { zip: { limits: ctx.config.zipLimits, scratch } });
     }
   } finally {
     out.close();

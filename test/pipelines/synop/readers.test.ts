@@ -1,15 +1,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { fieldIndex } from '../../../src/connectors/opendatasoft/synop/fields.js';
 import { SynopBatch, type SynopObservation } from '../../../src/pipelines/synop/batch.js';
 import { CONVERTED_COLUMNS } from '../../../src/pipelines/synop/convert.js';
-import { readSynopFile } from '../../../src/pipelines/synop/readers.js';
+import { readSynopFile, readSynopPath, type ReadSynopOptions } from '../../../src/pipelines/synop/readers.js';
 
-function read(file: string, text: string | Uint8Array, opts?: Parameters<typeof readSynopFile>[3]): SynopBatch {
+function read(file: string, text: string | Uint8Array): SynopBatch {
   const batch = new SynopBatch();
-  readSynopFile(file, typeof text === 'string' ? strToU8(text) : text, batch, opts);
+  readSynopFile(file, typeof text === 'string' ? strToU8(text) : text, batch);
   return batch;
+}
+
+/** Reads a file from disk, as a run does (ZIP archives are extracted from disk). */
+async function readPath(file: string, bytes: Uint8Array, opts?: ReadSynopOptions): Promise<SynopBatch> {
+  const dir = await mkdtemp(join(tmpdir(), 'ecluse-synop-read-'));
+  try {
+    await writeFile(join(dir, file), bytes);
+    const batch = new SynopBatch();
+    await readSynopPath(file, join(dir, file), batch, opts);
+    return batch;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const field = (o: SynopObservation, name: string) => o.values[fieldIndex(name)];
@@ -162,14 +178,14 @@ test('JSON that is not SYNOP data, truncated or an API error is a file reject', 
   assert.match(read('x.txt', 'hello').rejects[0]?.reason ?? '', /unsupported file type/);
 });
 
-test('ZIP: entries read by type, ../ paths and other types refused, limits enforced', () => {
+test('ZIP: entries read by type, ../ paths and other types refused, limits enforced', async () => {
   const zip = zipSync({
     'a.jsonl': strToU8('{"numer_sta":"07015","date":"2024-01-01T00:00:00+00:00","t":275.15}\n'),
     'sub/b.csv': strToU8('\uFEFFnumer_sta;date;t\n07005;2024-01-01T00:00:00+00:00;274.15\n'),
     '../evil.json': strToU8('[{"numer_sta":"66666","date":"2024-01-01T00:00:00+00:00"}]'),
     'notes.txt': strToU8('hi'),
   });
-  const b = read('drop.zip', zip);
+  const b = await readPath('drop.zip', zip);
   assert.deepEqual(b.observations.map((o) => [o.stationId, o.loc.file]).sort(), [
     ['07005', 'drop.zip/sub/b.csv'],
     ['07015', 'drop.zip/a.jsonl'],
@@ -180,9 +196,10 @@ test('ZIP: entries read by type, ../ paths and other types refused, limits enfor
 
   const many: Record<string, Uint8Array> = {};
   for (let i = 0; i < 30; i++) many[`f${i}.jsonl`] = strToU8('');
-  const limited = read('many.zip', zipSync(many), { zipLimits: { maxEntries: 10, maxTotalBytes: 1e6 } });
+  const limited = await readPath('many.zip', zipSync(many), { zip: { limits: { maxEntries: 10, maxEntryBytes: 1e6, maxTotalBytes: 1e6, maxRatio: 100 } } });
   assert.equal(limited.filesRejected, 1);
-  assert.match(limited.rejects[0]?.reason ?? '', /more than 10 files/);
+  assert.equal(limited.rejects[0]?.file, 'many.zip');
+  assert.match(limited.rejects[0]?.reason ?? '', /lists 30 entries, more than the limit of 10 \(raise it with ECLUSE_ZIP_MAX_ENTRIES/);
 });
 
 test('a labels export holding only the text twin of a repeated label: the cells decide', () => {
