@@ -134,9 +134,10 @@ export class DuckDBWarehouse implements Warehouse {
       `UPDATE runs SET status = $2, finished_at = $3::TIMESTAMP,
          duration_ms = epoch_ms($3::TIMESTAMP) - epoch_ms(started_at),
          files = $4, files_skipped = $5, rows_read = $6, rows_written = $7,
-         rows_rejected = $8, values_rejected = $9, error = $10, steps = $11
+         rows_rejected = $8, values_rejected = $9, error = $10, steps = $11,
+         files_deferred = $12, warnings = $13
        WHERE run_id = $1`,
-      [runId, status, timestampValue(finishedAt), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, stepsJson],
+      [runId, status, timestampValue(finishedAt), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, stepsJson, c.files_deferred ?? 0, JSON.stringify(c.warnings ?? [])],
     );
     if (result.rowsChanged === 0) return null;
     // The record is what this statement and the run's start wrote: no read back (a SELECT by key costs as
@@ -150,12 +151,14 @@ export class DuckDBWarehouse implements Warehouse {
       partition: start.partition,
       files: c.files,
       files_skipped: c.files_skipped,
+      files_deferred: c.files_deferred ?? 0,
       rows_read: c.rows_read,
       rows_written: c.rows_written,
       rows_rejected: c.rows_rejected,
       values_rejected: c.values_rejected,
       duration_ms: finishedAt.getTime() - start.startedAt.getTime(),
       error,
+      warnings: [...(c.warnings ?? [])],
       trigger: start.trigger,
       attempt: start.attempt,
       started_at: isoUtc(start.startedAt),

@@ -171,10 +171,14 @@ export class PostgresWarehouse implements Warehouse {
          UPDATE runs SET status = $2, finished_at = $3::TIMESTAMP,
            duration_ms = round(EXTRACT(EPOCH FROM ($3::TIMESTAMP - started_at)) * 1000)::BIGINT,
            files = $4, files_skipped = $5, rows_read = $6, rows_written = $7,
-           rows_rejected = $8, values_rejected = $9, error = $10, steps = $11::JSON
+           rows_rejected = $8, values_rejected = $9, error = $10, steps = $11::JSON,
+           files_deferred = $13, warnings = $14::JSON
          WHERE run_id = $1 RETURNING ${RUN_COLUMNS})
        SELECT done.*, pg_notify($12, $1::TEXT) AS notified FROM done`,
-      [runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, JSON.stringify(steps), COMMITS_CHANNEL],
+      [
+        runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error,
+        JSON.stringify(steps), COMMITS_CHANNEL, c.files_deferred ?? 0, JSON.stringify(c.warnings ?? []),
+      ],
     );
     if (!this.inTransaction) this.version++;
     const row = rows[0] as Row | undefined;
