@@ -6,6 +6,7 @@ import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } f
 import type { Reject } from '../quality/rejects.js';
 import { addRejects, saveRejects } from '../quality/runRejects.js';
 import { Limiter } from './limiter.js';
+import type { FileStatus } from '../warehouse/warehouse.js';
 import type { RunContext } from './pipeline.js';
 
 /**
@@ -91,7 +92,10 @@ const HASH_CONCURRENCY = 4;
 
 /**
  * The `extract` step: each file hashed (unless known), skipped when a committed run of `pipeline` loaded
- * the same content or an earlier file of this run had it, else stored in the raw zone. Files are hashed a
+ * the same content or an earlier file of this run had it, else stored in the raw zone — unless a
+ * committed run rejected the same content under the same name whole: its raw copy is read again rather
+ * than stored once more (a rejected file left in a landing would otherwise add a copy at every scheduled
+ * run). Files are hashed a
  * few at a time, with one lookup of the hashes already loaded, then stored one after the other in input
  * order with strictly increasing arrival times: the raw keys keep the processing order a rebuild replays,
  * and a run killed while storing leaves a prefix of its files, which the rerun completes in the same order.
@@ -114,6 +118,7 @@ export async function extractFiles(ctx: RunContext, pipeline: string, files: rea
       ),
     );
     const loaded = await ctx.warehouse.seenFiles(pipeline, [...new Set(hashes)]);
+    const rejected = await ctx.warehouse.rejectedFiles(pipeline, [...new Set(hashes.filter((h) => !loaded.has(h)))]);
     const seenInRun = new Set<string>();
     const pending: PendingFile[] = [];
     let last = 0;
@@ -124,6 +129,13 @@ export async function extractFiles(ctx: RunContext, pipeline: string, files: rea
         continue;
       }
       seenInRun.add(sha);
+      const before = rejected.get(sha);
+      if (before && before.original_name === basename(f.path) && (await ctx.lake.exists(before.key))) {
+        const raw: RawFile = { key: before.key, sha256: sha, size: before.size, receivedAt: before.received_at, originalName: before.original_name, source: before.source };
+        pending.push({ path: f.path, raw });
+        tick(f.path);
+        continue;
+      }
       const now = Math.max(Date.now(), last + 1);
       last = now;
       pending.push({ path: f.path, raw: await storeRawFile(ctx.lake, pipeline, f.source, f.path, new Date(now), sha) });
@@ -188,21 +200,23 @@ export async function replayRawZone<T>(
 }
 
 /**
- * Records the run's files in the warehouse: a committed run's files count as seen from then on. Files
- * rejected whole (indexes in `pending`) are not recorded: they contributed nothing, and a later delivery
- * of the same bytes is read again.
+ * Records the run's files in the warehouse: a committed run's loaded files count as seen from then on.
+ * Files rejected whole (indexes in `pending`) are recorded `rejected`, which is not seen: they contributed
+ * nothing, and a later delivery of the same bytes is read again.
  */
 export async function registerPendingFiles(ctx: RunContext, pipeline: string, pending: readonly PendingFile[], rejectedWhole: ReadonlySet<number> = new Set()): Promise<void> {
-  const hashes = new Set<string>();
-  const loaded = pending.filter((f, i) => {
-    // A content once per run (a rebuild may replay a second copy when the first was rejected whole).
-    if (rejectedWhole.has(i) || hashes.has(f.raw.sha256)) return false;
-    hashes.add(f.raw.sha256);
-    return true;
-  });
+  // One row per content: loaded wins over rejected (a rebuild replays the copy that loads after those
+  // rejected), and among rejected copies the latest.
+  const rows = new Map<string, { f: PendingFile; status: FileStatus }>();
+  for (const [i, f] of pending.entries()) {
+    const status: FileStatus = rejectedWhole.has(i) ? 'rejected' : 'loaded';
+    if (rows.get(f.raw.sha256)?.status === 'loaded') continue;
+    rows.set(f.raw.sha256, { f, status });
+  }
   await ctx.warehouse.registerFiles(
     ctx.runId,
-    loaded.map((f) => ({
+    [...rows.values()].map(({ f, status }) => ({
+      status,
       pipeline,
       sha256: f.raw.sha256,
       key: f.raw.key,

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { DatabaseBusyError, DuckSession, isoUtc, timestampValue, type Row } from '../engine/duckdb.js';
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
-import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import { cancelRequested, fileRecordOf, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
@@ -274,7 +274,22 @@ export class DuckDBWarehouse implements Warehouse {
     return new Set(rows.map((r) => r.sha256));
   }
 
+  async rejectedFiles(pipeline: string, hashes: readonly string[]): Promise<Map<string, FileRecord>> {
+    if (hashes.length === 0) return new Map();
+    const rows = await this.session.plainRows(
+      `SELECT pipeline, sha256, key, original_name, source, size, received_at, status FROM files
+       WHERE pipeline = $1 AND status = 'rejected' AND list_contains($2::VARCHAR[], sha256)`,
+      [pipeline, `[${hashes.map((h) => `"${h}"`).join(',')}]`],
+    );
+    return new Map(rows.map((r) => [String(r.sha256), fileRecordOf(r)]));
+  }
+
   async registerFiles(runId: number, files: readonly FileRecord[]): Promise<void> {
+    if (files.length === 0) return;
+    for (const pipeline of new Set(files.map((f) => f.pipeline))) {
+      const hashes = files.filter((f) => f.pipeline === pipeline).map((f) => `"${f.sha256}"`);
+      await this.session.run(`DELETE FROM files WHERE pipeline = $pipeline AND list_contains($hashes::VARCHAR[], sha256)`, { pipeline, hashes: `[${hashes.join(',')}]` });
+    }
     await bulkInsert(
       this.session,
       'files',
@@ -289,7 +304,7 @@ export class DuckDBWarehouse implements Warehouse {
         ['run_id', 'BIGINT'],
         ['status', 'VARCHAR'],
       ],
-      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, timestampValue(f.received_at), runId, 'loaded']),
+      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, timestampValue(f.received_at), runId, f.status ?? 'loaded']),
     );
   }
 

@@ -137,6 +137,29 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       }
     });
 
+    test('a file rejected whole is recorded but not seen; loaded later, its row is replaced in the same transaction', async () => {
+      const { wh } = await open();
+      try {
+        const file = { pipeline: 'p', sha256: 'c'.repeat(64), key: 'raw/p/a', original_name: 'a.xlsx', source: 's', size: 3, received_at: new Date('2025-04-01T10:00:00Z') };
+        const first = await wh.startRun('p', 'adhoc', 'cli');
+        await wh.transaction(() => wh.registerFiles(first, [{ ...file, status: 'rejected' }]));
+        assert.equal((await wh.seenFiles('p', [file.sha256])).size, 0);
+        const rejected = await wh.rejectedFiles('p', [file.sha256, 'd'.repeat(64)]);
+        assert.deepEqual([...rejected.keys()], [file.sha256]);
+        assert.deepEqual(rejected.get(file.sha256), { ...file, status: 'rejected' });
+        assert.equal((await wh.rejectedFiles('other', [file.sha256])).size, 0);
+
+        const second = await wh.startRun('p', 'adhoc', 'cli');
+        await wh.transaction(() => wh.registerFiles(second, [{ ...file, key: 'raw/p/b', original_name: 'b.xlsx' }]));
+        assert.deepEqual([...(await wh.seenFiles('p', [file.sha256]))], [file.sha256]);
+        assert.equal((await wh.rejectedFiles('p', [file.sha256])).size, 0);
+        const rows = await wh.query(`SELECT key, status, run_id FROM files WHERE pipeline = 'p'`);
+        assert.deepEqual(rows, [{ key: 'raw/p/b', status: 'loaded', run_id: second }]);
+      } finally {
+        await wh.close();
+      }
+    });
+
     test('rejects keep their text intact, quotes, commas and newlines included', async () => {
       const { wh } = await open();
       try {

@@ -31,7 +31,10 @@ for (const setup of SETUPS) {
     const run = (home: string, inputs: string[]) => withPlatform(home, (p) => executeRun(p, stationsPipeline, { inputs, trigger: 'cli' }));
     const reports = (home: string) => withPlatform(home, (p) => p.warehouse.query(`SELECT ${ALL_COLUMNS} FROM reports ORDER BY station_id, observed_at`));
     const seenNames = (home: string) =>
-      withPlatform(home, async (p) => (await p.warehouse.query(`SELECT original_name FROM files WHERE pipeline = 'stations' ORDER BY original_name`)).map((r) => r.original_name));
+      withPlatform(home, async (p) => (await p.warehouse.query(`SELECT original_name FROM files WHERE pipeline = 'stations' AND status = 'loaded' ORDER BY original_name`)).map((r) => r.original_name));
+    const fileRows = (home: string) =>
+      withPlatform(home, (p) => p.warehouse.query(`SELECT original_name, status, run_id, key FROM files WHERE pipeline = 'stations' ORDER BY original_name`));
+    const rawKeys = (home: string) => withPlatform(home, async (p) => (await p.lake.list('raw/stations/')).map((o) => o.key).filter((k) => !k.endsWith('.meta.json')));
 
     test('a workbook no station matches is rejected whole, not seen: renamed, it loads; rebuild gives the same rows', async () => {
       const home = await tempHome();
@@ -104,9 +107,22 @@ for (const setup of SETUPS) {
       assert.match(first.warnings[0] ?? '', /^2 of 3 files rejected whole \(latin1\.csv, truncated\.json; see: ecluse rejects --run \d+\)/);
       assert.match(first.warnings[1] ?? '', /^1 file of the input folders not read: unsupported type \(accepted: json, jsonl, csv, xlsx, zip\): notes\.txt$/);
 
+      const rows = await fileRows(home);
+      const rawBefore = await rawKeys(home);
+      assert.equal(rawBefore.length, 3);
+
       const again = await run(home, [input]);
       assert.deepEqual([again.files, again.files_skipped, again.rows_written], [2, 1, 0]);
       assert.match(again.warnings[0] ?? '', /^all files rejected whole/);
+      // Rejected files are history in `files` (not seen); read again, they reuse their raw copy rather than add one.
+      assert.deepEqual(await rawKeys(home), rawBefore);
+      const after = await fileRows(home);
+      assert.deepEqual(after.map((r) => [r.original_name, r.status, r.key]), rows.map((r) => [r.original_name, r.status, r.key]));
+      assert.deepEqual(after.map((r) => [r.original_name, r.status, r.run_id]), [
+        ['good.json', 'loaded', first.run_id],
+        ['latin1.csv', 'rejected', again.run_id],
+        ['truncated.json', 'rejected', again.run_id],
+      ]);
     });
 
     test('rows read and not written say why', async () => {
