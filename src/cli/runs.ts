@@ -3,6 +3,7 @@ import { isDay } from '../orchestrator/partitions.js';
 import type { RunRecord, RunStatus } from '../warehouse/metadata.js';
 import { CliError, throughServerOr } from './platform.js';
 import { formatTable, printJson } from './format.js';
+import { statusText } from './summary.js';
 
 /** `ecluse runs --logs RUN`: a run's stored log lines, whichever process ran it. */
 async function runLogsCommand(runArg: string, limit: number, json: boolean): Promise<void> {
@@ -42,7 +43,7 @@ export async function runsCommand(opts: { pipeline?: string; status?: RunStatus;
     return;
   }
   console.log(
-    formatTable(list.items as unknown as Record<string, unknown>[], [
+    formatTable(list.items.map((r) => ({ ...r, status: statusText(r) })) as unknown as Record<string, unknown>[], [
       'run_id', 'pipeline', 'partition', 'status', 'attempt', 'trigger', 'started_at', 'duration_ms', 'files', 'files_skipped', 'rows_read', 'rows_written', 'rows_rejected', 'values_rejected', 'error',
     ]),
   );

@@ -4,6 +4,7 @@ import { RunQueue, type PartitionJob } from '../orchestrator/queue.js';
 import { RunNotQueuedError } from '../orchestrator/runner.js';
 import { isPostgresUrl, openWarehouse } from '../warehouse/open.js';
 import { CliError, openPlatform, readConfig } from './platform.js';
+import { statusText } from './summary.js';
 
 export interface WorkerOptions {
   /** Runs at a time (each on its own warehouse connection). */
@@ -107,7 +108,7 @@ async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platfor
       firstAttempt: job.attempt,
       onAttempt: complete,
     });
-    log(`run ${s.run_id} ${s.pipeline} [${s.partition}]: ${s.status}${s.error ? ` (${s.error})` : ''}`);
+    log(`run ${s.run_id} ${s.pipeline} [${s.partition}]: ${statusText(s)}${s.error ? ` (${s.error})` : ''}`);
   } catch (err) {
     if (err instanceof PartitionBusyError) await queue.dropQueued(job.run_id, err.message, 'cancelled');
     else if (!(err instanceof RunNotQueuedError)) {

@@ -351,12 +351,15 @@ export class Orchestrator {
     return (await this.platform.warehouse.requestCancel(runId)) ? 'requested' : 'not_running';
   }
 
-  /** Partitions of a pipeline that have a succeeded run between two days. */
+  /**
+   * Partitions of a pipeline that have a succeeded run between two days. A run that left files for a
+   * later run (`files_deferred`: landing files still being written) does not make its partition done.
+   */
   async succeededPartitions(pipeline: string, from: string, to: string): Promise<Set<string>> {
     const done = new Set<string>();
     for (let offset = 0; ; offset += 10_000) {
       const { items } = await this.platform.warehouse.listRuns({ pipeline, status: 'succeeded', from, to, limit: 10_000, offset });
-      for (const r of items) done.add(r.partition);
+      for (const r of items) if (!r.files_deferred) done.add(r.partition);
       if (items.length < 10_000) return done;
     }
   }

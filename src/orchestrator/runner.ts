@@ -192,8 +192,11 @@ async function executeLogged(
 }
 
 export function summaryOf(run: RunSummary): RunSummary {
-  const { run_id, pipeline, status, partition, files, files_skipped, rows_read, rows_written, rows_rejected, values_rejected, duration_ms, error } = run;
-  return { run_id, pipeline, status, partition, files, files_skipped, rows_read, rows_written, rows_rejected, values_rejected, duration_ms, error: error ?? null };
+  const { run_id, pipeline, status, partition, files, files_skipped, files_deferred, rows_read, rows_written, rows_rejected, values_rejected, duration_ms, error, warnings } = run;
+  return {
+    run_id, pipeline, status, partition, files, files_skipped, files_deferred: files_deferred ?? 0, rows_read, rows_written, rows_rejected, values_rejected, duration_ms,
+    error: error ?? null, warnings: warnings ?? [],
+  };
 }
 
 /** Drops a pipeline's staging and curated data, then rebuilds them from the raw zone alone. */

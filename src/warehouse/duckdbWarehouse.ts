@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { DatabaseBusyError, DuckSession, isoUtc, plainValue, timestampValue, type Row } from '../engine/duckdb.js';
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
-import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import { cancelRequested, fileRecordOf, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
@@ -147,9 +147,10 @@ export class DuckDBWarehouse implements Warehouse {
       `UPDATE runs SET status = $2, finished_at = $3::TIMESTAMP,
          duration_ms = epoch_ms($3::TIMESTAMP) - epoch_ms(started_at),
          files = $4, files_skipped = $5, rows_read = $6, rows_written = $7,
-         rows_rejected = $8, values_rejected = $9, error = $10, steps = $11
+         rows_rejected = $8, values_rejected = $9, error = $10, steps = $11,
+         files_deferred = $12, warnings = $13
        WHERE run_id = $1`,
-      [runId, status, timestampValue(finishedAt), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, stepsJson],
+      [runId, status, timestampValue(finishedAt), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, stepsJson, c.files_deferred ?? 0, JSON.stringify(c.warnings ?? [])],
     );
     if (result.rowsChanged === 0) return null;
     // The record is what this statement and the run's start wrote: no read back (a SELECT by key costs as
@@ -163,12 +164,14 @@ export class DuckDBWarehouse implements Warehouse {
       partition: start.partition,
       files: c.files,
       files_skipped: c.files_skipped,
+      files_deferred: c.files_deferred ?? 0,
       rows_read: c.rows_read,
       rows_written: c.rows_written,
       rows_rejected: c.rows_rejected,
       values_rejected: c.values_rejected,
       duration_ms: finishedAt.getTime() - start.startedAt.getTime(),
       error,
+      warnings: [...(c.warnings ?? [])],
       trigger: start.trigger,
       attempt: start.attempt,
       started_at: isoUtc(start.startedAt),
@@ -284,7 +287,22 @@ export class DuckDBWarehouse implements Warehouse {
     return new Set(rows.map((r) => r.sha256));
   }
 
+  async rejectedFiles(pipeline: string, hashes: readonly string[]): Promise<Map<string, FileRecord>> {
+    if (hashes.length === 0) return new Map();
+    const rows = await this.session.plainRows(
+      `SELECT pipeline, sha256, key, original_name, source, size, received_at, status FROM files
+       WHERE pipeline = $1 AND status = 'rejected' AND list_contains($2::VARCHAR[], sha256)`,
+      [pipeline, `[${hashes.map((h) => `"${h}"`).join(',')}]`],
+    );
+    return new Map(rows.map((r) => [String(r.sha256), fileRecordOf(r)]));
+  }
+
   async registerFiles(runId: number, files: readonly FileRecord[]): Promise<void> {
+    if (files.length === 0) return;
+    for (const pipeline of new Set(files.map((f) => f.pipeline))) {
+      const hashes = files.filter((f) => f.pipeline === pipeline).map((f) => `"${f.sha256}"`);
+      await this.session.run(`DELETE FROM files WHERE pipeline = $pipeline AND list_contains($hashes::VARCHAR[], sha256)`, { pipeline, hashes: `[${hashes.join(',')}]` });
+    }
     await bulkInsert(
       this.session,
       'files',
@@ -299,7 +317,7 @@ export class DuckDBWarehouse implements Warehouse {
         ['run_id', 'BIGINT'],
         ['status', 'VARCHAR'],
       ],
-      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, timestampValue(f.received_at), runId, 'loaded']),
+      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, timestampValue(f.received_at), runId, f.status ?? 'loaded']),
     );
   }
 

@@ -1,6 +1,7 @@
 import { plainValue } from '../engine/duckdb.js';
 import { quoteIdent } from './dataset.js';
 import type { MetaSql } from './runLocks.js';
+import type { FileRecord } from './warehouse.js';
 
 /** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
 
@@ -24,6 +25,7 @@ export const METADATA_DDL = [
     finished_at TIMESTAMP,
     files INTEGER NOT NULL DEFAULT 0,
     files_skipped INTEGER NOT NULL DEFAULT 0,
+    files_deferred INTEGER NOT NULL DEFAULT 0,
     rows_read BIGINT NOT NULL DEFAULT 0,
     rows_written BIGINT NOT NULL DEFAULT 0,
     rows_rejected BIGINT NOT NULL DEFAULT 0,
@@ -33,10 +35,14 @@ export const METADATA_DDL = [
     pid INTEGER,
     host VARCHAR,
     steps JSON,
-    cancel_requested BOOLEAN NOT NULL DEFAULT false
+    cancel_requested BOOLEAN NOT NULL DEFAULT false,
+    warnings JSON
   )`,
   // Warehouses created before cancellation existed.
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS cancel_requested BOOLEAN DEFAULT false`,
+  // Warehouses created before runs said what they skipped (their runs read back with no warnings).
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS files_deferred INTEGER DEFAULT 0`,
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS warnings JSON`,
   // One active run per (pipeline, partition) on PostgreSQL: a row per held lock, with an expiry its holder
   // keeps pushing forward, so a crashed holder cannot keep it (see runLocks.ts; the embedded warehouse keeps
   // its locks in memory). Instants as epoch milliseconds: portable.
@@ -96,15 +102,25 @@ export const METADATA_DDL = [
 
 export interface RunCounts {
   files: number;
+  /** Files not processed: a committed run already loaded the same content. */
   files_skipped: number;
+  /** Files offered and left for a later run (landing files still being written); 0 when absent. */
+  files_deferred?: number;
   rows_read: number;
   rows_written: number;
   rows_rejected: number;
   values_rejected: number;
+  /**
+   * What a succeeded run did not do with what it was given, one sentence each (files rejected whole, files
+   * not read, rows not written and why); empty when absent. The status stays `succeeded`.
+   */
+  warnings?: string[];
 }
 
 /** The run summary of DESIGN.md "Contracts", shared by the CLI (`--json`) and the API. */
 export interface RunSummary extends RunCounts {
+  files_deferred: number;
+  warnings: string[];
   run_id: number;
   pipeline: string;
   status: RunStatus;
@@ -124,14 +140,23 @@ export interface RunRecord extends RunSummary {
 }
 
 
-export const RUN_COLUMNS = `run_id, pipeline, status, partition, files, files_skipped, rows_read, rows_written, rows_rejected,
-  values_rejected, duration_ms, error, trigger, attempt, started_at, finished_at, pid, host, steps`;
+export const RUN_COLUMNS = `run_id, pipeline, status, partition, files, files_skipped, files_deferred, rows_read, rows_written, rows_rejected,
+  values_rejected, duration_ms, error, warnings, trigger, attempt, started_at, finished_at, pid, host, steps`;
 
-/** A `runs` row as a RunRecord (plain values; `steps` is JSON text in DuckDB, already parsed by pg). */
+/** A JSON column's value: text in DuckDB, already parsed by pg. */
+function jsonValue<T>(v: unknown): T | null {
+  return typeof v === 'string' ? (JSON.parse(v) as T) : ((v as T | null | undefined) ?? null);
+}
+
+/** A `runs` row as a RunRecord (plain values; rows of runs recorded before warnings existed have none). */
 export function toRunRecord(r: Record<string, unknown>): RunRecord {
   const p = plainValue(r) as Record<string, unknown>;
-  const steps = typeof p.steps === 'string' ? (JSON.parse(p.steps) as Record<string, number>) : ((p.steps as Record<string, number> | null) ?? null);
-  return { ...(p as unknown as RunRecord), steps };
+  return {
+    ...(p as unknown as RunRecord),
+    files_deferred: Number(p.files_deferred ?? 0),
+    warnings: jsonValue<string[]>(p.warnings) ?? [],
+    steps: jsonValue<Record<string, number>>(p.steps),
+  };
 }
 
 /** A stored log line of a run (`run_logs`). */
@@ -195,4 +220,19 @@ export function listFilter(
     parts.push(`${quoteIdent(col)} ${op} $${params.length}`);
   }
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+/** A `files` row (plain values: `received_at` an ISO UTC string) as a FileRecord. */
+export function fileRecordOf(r: Record<string, unknown>): FileRecord {
+  const received = String(r.received_at);
+  return {
+    pipeline: String(r.pipeline),
+    sha256: String(r.sha256),
+    key: String(r.key),
+    original_name: String(r.original_name),
+    source: String(r.source),
+    size: Number(r.size),
+    received_at: new Date(/Z$|[+-]\d\d:?\d\d$/.test(received) ? received : `${received}Z`),
+    status: r.status === 'rejected' ? 'rejected' : 'loaded',
+  };
 }

@@ -7,12 +7,12 @@ import { pipeline } from 'node:stream/promises';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { DuckSession, isoUtc, literal, type Row } from '../engine/duckdb.js';
+import { DuckSession, isoUtc, literal, plainValue, type Row } from '../engine/duckdb.js';
 import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
-import { cancelRequested, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import { cancelRequested, fileRecordOf, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
 import { acquireRunLock, isAlive, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { readerRoleName, readerUrl, readOnlySelect, setUpReaderRole } from './postgresReader.js';
 import { SqlUnavailableError, type SqlAnswer, type SqlLimits } from './readOnlySql.js';
@@ -188,10 +188,14 @@ export class PostgresWarehouse implements Warehouse {
          UPDATE runs SET status = $2, finished_at = $3::TIMESTAMP,
            duration_ms = round(EXTRACT(EPOCH FROM ($3::TIMESTAMP - started_at)) * 1000)::BIGINT,
            files = $4, files_skipped = $5, rows_read = $6, rows_written = $7,
-           rows_rejected = $8, values_rejected = $9, error = $10, steps = $11::JSON
+           rows_rejected = $8, values_rejected = $9, error = $10, steps = $11::JSON,
+           files_deferred = $13, warnings = $14::JSON
          WHERE run_id = $1 RETURNING ${RUN_COLUMNS})
        SELECT done.*, pg_notify($12, $1::TEXT) AS notified FROM done`,
-      [runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, JSON.stringify(steps), COMMITS_CHANNEL],
+      [
+        runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error,
+        JSON.stringify(steps), COMMITS_CHANNEL, c.files_deferred ?? 0, JSON.stringify(c.warnings ?? []),
+      ],
     );
     if (!this.inTransaction) this.version++;
     const row = rows[0] as Row | undefined;
@@ -291,11 +295,26 @@ export class PostgresWarehouse implements Warehouse {
     return new Set(rows.map((r: { sha256: string }) => r.sha256));
   }
 
+  async rejectedFiles(pipelineName: string, hashes: readonly string[]): Promise<Map<string, FileRecord>> {
+    if (hashes.length === 0) return new Map();
+    const { rows } = await this.run(
+      `SELECT pipeline, sha256, key, original_name, source, size, received_at, status FROM files
+       WHERE pipeline = $1 AND status = 'rejected' AND sha256 = ANY($2::VARCHAR[])`,
+      [pipelineName, hashes],
+    );
+    return new Map(rows.map((r: Row) => [String(r.sha256), fileRecordOf(plainValue(r) as Row)]));
+  }
+
   async registerFiles(runId: number, files: readonly FileRecord[]): Promise<void> {
+    if (files.length === 0) return;
+    for (const pipelineName of new Set(files.map((f) => f.pipeline))) {
+      const hashes = files.filter((f) => f.pipeline === pipelineName).map((f) => f.sha256);
+      await this.run(`DELETE FROM files WHERE pipeline = $1 AND sha256 = ANY($2::VARCHAR[])`, [pipelineName, hashes]);
+    }
     await this.copyRows(
       'files',
       ['pipeline', 'sha256', 'key', 'original_name', 'source', 'size', 'received_at', 'run_id', 'status'],
-      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, f.received_at.toISOString().replace('Z', ''), runId, 'loaded']),
+      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, f.received_at.toISOString().replace('Z', ''), runId, f.status ?? 'loaded']),
     );
   }
 

@@ -26,7 +26,14 @@ export interface FileRecord {
   source: string;
   size: number;
   received_at: Date;
+  /**
+   * `loaded` (the default): the file counts as seen from then on. `rejected`: it was rejected whole, so
+   * it is not seen; its row keeps the history and the raw copy a later delivery of the same name reuses.
+   */
+  status?: FileStatus;
 }
+
+export type FileStatus = 'loaded' | 'rejected';
 
 export interface RejectRow extends Reject {
   run_id: number;
@@ -79,6 +86,9 @@ export interface Warehouse {
   insertRejects(runId: number, pipeline: string, rejects: readonly Reject[]): Promise<void>;
   /** Which of these hashes belong to files a committed run already loaded. */
   seenFiles(pipeline: string, hashes: readonly string[]): Promise<Set<string>>;
+  /** Which of these hashes belong to files a committed run rejected whole, with their row (never seen ones). */
+  rejectedFiles(pipeline: string, hashes: readonly string[]): Promise<Map<string, FileRecord>>;
+  /** Records files of a run; a file's row replaces the row its hash had (rejected before, loaded now). */
   registerFiles(runId: number, files: readonly FileRecord[]): Promise<void>;
   /**
    * Rows of a query (`ecluse sql`, API reads), with positional parameters `$1`, `$2`… (the same syntax on

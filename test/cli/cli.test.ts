@@ -15,7 +15,7 @@ test('run, runs, rejects and sql speak the contract in JSON', async () => {
   });
   const summary = ecluseJson(home, ['run', 'stations', '--input', input]);
   assert.deepEqual(Object.keys(summary).sort(), [
-    'duration_ms', 'error', 'files', 'files_skipped', 'partition', 'pipeline', 'rows_read', 'rows_rejected', 'rows_written', 'run_id', 'status', 'values_rejected',
+    'duration_ms', 'error', 'files', 'files_deferred', 'files_skipped', 'partition', 'pipeline', 'rows_read', 'rows_rejected', 'rows_written', 'run_id', 'status', 'values_rejected', 'warnings',
   ]);
   assert.equal(summary.rows_written, 7);
   assert.equal(summary.values_rejected, 1);

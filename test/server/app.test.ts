@@ -169,7 +169,7 @@ for (const setup of SETUPS) describe(`API on ${setup.name}`, { skip: await skipS
     const one = await app.inject(`/runs/${id}`);
     assert.equal(one.statusCode, 200);
     assert.deepEqual(Object.keys(one.json()).sort(), [
-      'duration_ms', 'error', 'files', 'files_skipped', 'partition', 'pipeline', 'rows_read', 'rows_rejected', 'rows_written', 'run_id', 'status', 'values_rejected',
+      'duration_ms', 'error', 'files', 'files_deferred', 'files_skipped', 'partition', 'pipeline', 'rows_read', 'rows_rejected', 'rows_written', 'run_id', 'status', 'values_rejected', 'warnings',
     ]);
     assert.equal((await app.inject('/runs/99999')).statusCode, 404);
     assert.equal((await app.inject('/runs/abc')).statusCode, 400);

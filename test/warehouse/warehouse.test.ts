@@ -82,6 +82,41 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       }
     });
 
+    test('run warnings and deferred files are stored and read back; runs of an older warehouse read with none', async () => {
+      const { wh, home } = await open();
+      let id: number;
+      let old: number;
+      try {
+        id = await wh.startRun('p', '2024-10-01', 'schedule');
+        const warnings = ['1 landing file left for a later run: "a, b".json', 'none of the 2 valid rows read was written'];
+        const done = await wh.transaction(() => wh.finishRun(id, 'succeeded', { ...COUNTS, files_deferred: 1, warnings }, {}));
+        assert.deepEqual([done?.files_deferred, done?.warnings], [1, warnings]);
+        assert.deepEqual(done, await wh.getRun(id));
+        assert.deepEqual((await wh.listRuns({ pipeline: 'p' })).items[0]?.warnings, warnings);
+        // Counts without the new fields (pipelines that skip nothing) record none.
+        const plain = await wh.startRun('p', '2024-10-02', 'schedule');
+        const plainDone = await wh.transaction(() => wh.finishRun(plain, 'succeeded', COUNTS, {}));
+        assert.deepEqual([plainDone?.files_deferred, plainDone?.warnings], [0, []]);
+        // A warehouse created before these columns existed: opening it adds them.
+        await wh.execute(`ALTER TABLE runs DROP COLUMN warnings`);
+        await wh.execute(`ALTER TABLE runs DROP COLUMN files_deferred`);
+        old = await wh.startRun('p', '2024-10-03', 'schedule');
+      } finally {
+        await wh.close();
+      }
+      const { wh: again } = await open(home);
+      try {
+        const run = await again.getRun(old);
+        assert.deepEqual([run?.files_deferred, run?.warnings], [0, []]);
+        const later = await again.startRun('p', '2024-10-04', 'schedule');
+        const done = await again.transaction(() => again.finishRun(later, 'succeeded', { ...COUNTS, warnings: ['w'] }, {}));
+        assert.deepEqual((await again.getRun(later))?.warnings, ['w']);
+        assert.deepEqual(done?.warnings, ['w']);
+      } finally {
+        await again.close();
+      }
+    });
+
     test('files count as seen only once their run has committed', async () => {
       const { wh } = await open();
       try {
@@ -97,6 +132,29 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal((await wh.seenFiles('p', [file.sha256])).size, 0);
         await wh.transaction(() => wh.registerFiles(id, [file]));
         assert.deepEqual([...(await wh.seenFiles('p', [file.sha256, 'b'.repeat(64)]))], [file.sha256]);
+      } finally {
+        await wh.close();
+      }
+    });
+
+    test('a file rejected whole is recorded but not seen; loaded later, its row is replaced in the same transaction', async () => {
+      const { wh } = await open();
+      try {
+        const file = { pipeline: 'p', sha256: 'c'.repeat(64), key: 'raw/p/a', original_name: 'a.xlsx', source: 's', size: 3, received_at: new Date('2025-04-01T10:00:00Z') };
+        const first = await wh.startRun('p', 'adhoc', 'cli');
+        await wh.transaction(() => wh.registerFiles(first, [{ ...file, status: 'rejected' }]));
+        assert.equal((await wh.seenFiles('p', [file.sha256])).size, 0);
+        const rejected = await wh.rejectedFiles('p', [file.sha256, 'd'.repeat(64)]);
+        assert.deepEqual([...rejected.keys()], [file.sha256]);
+        assert.deepEqual(rejected.get(file.sha256), { ...file, status: 'rejected' });
+        assert.equal((await wh.rejectedFiles('other', [file.sha256])).size, 0);
+
+        const second = await wh.startRun('p', 'adhoc', 'cli');
+        await wh.transaction(() => wh.registerFiles(second, [{ ...file, key: 'raw/p/b', original_name: 'b.xlsx' }]));
+        assert.deepEqual([...(await wh.seenFiles('p', [file.sha256]))], [file.sha256]);
+        assert.equal((await wh.rejectedFiles('p', [file.sha256])).size, 0);
+        const rows = await wh.query(`SELECT key, status, run_id FROM files WHERE pipeline = 'p'`);
+        assert.deepEqual(rows, [{ key: 'raw/p/b', status: 'loaded', run_id: second }]);
       } finally {
         await wh.close();
       }

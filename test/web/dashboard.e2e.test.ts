@@ -579,6 +579,25 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     await page.close();
     await screenshots('lake', '/?page=lake', '[data-testid="lake-table"]');
   });
+
+  test('a run that loaded nothing of what it was given is amber with its warnings, not green', async () => {
+    // Last in the file: this run becomes the latest stations run, which earlier tests do not expect.
+    const dir = await writeInputs(join(home, 'in', 'rejected'), { 'truncated.json': '{"status": "OK", "hourly": {' });
+    const s = await executeRun(platform, stationsPipeline, { inputs: [dir], trigger: 'cli' });
+    assert.equal(s.status, 'succeeded', s.error ?? '');
+    assert.equal(s.warnings.length, 1);
+    const runs = await open('/?page=runs', '[data-testid="runs-table"]');
+    const badge = runs.locator('[data-testid="runs-table"] tbody tr').first().locator('.badge');
+    assert.equal(await badge.textContent(), 'succeeded · 1 warning');
+    assert.match((await badge.getAttribute('class')) ?? '', /status-warning/);
+    await runs.close();
+    const page = await open(`/?page=run&id=${s.run_id}`, '[data-testid="run-warnings"]');
+    assert.match((await page.textContent('[data-testid="run-warnings"]')) ?? '', /all files rejected whole, nothing loaded from them \(truncated\.json/);
+    await page.close();
+    const overview = await open('/', '[data-testid="pipeline-stations"] .badge');
+    assert.equal(await overview.textContent('[data-testid="pipeline-stations"] .badge'), 'succeeded · 1 warning');
+    await overview.close();
+  });
 });
 
 async function screenshotOf(page: Page, name: string): Promise<void> {

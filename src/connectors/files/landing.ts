@@ -29,6 +29,11 @@ export interface ListLandingOptions {
    * need no such delay. Default 10 000 ms.
    */
   minAgeMs?: number;
+  /**
+   * Told of each folder file left out as too recent (name relative to the landing), so that the run can
+   * count and say what it left for later.
+   */
+  onTooRecent?: (name: string) => void;
   /** The current time, for the age check (tests). */
   now?: Date;
   /** Builds the store of an `s3://…` landing; required for such a location. */
@@ -87,7 +92,11 @@ async function listFolder(root: string, options: ListLandingOptions): Promise<La
     const path = join(root, native);
     // A file may vanish between readdir and stat (a writer renaming its temporary file): not an error.
     const info = await stat(path).catch(() => null);
-    if (!info?.isFile() || info.mtimeMs > newest) continue;
+    if (!info?.isFile()) continue;
+    if (info.mtimeMs > newest) {
+      options.onTooRecent?.(name);
+      continue;
+    }
     out.push({ name, size: info.size, mtime: info.mtime, withLocalFile: (fn) => fn(path) });
   }
   return out.sort(byName);
@@ -106,7 +115,8 @@ async function listStore(store: ObjectStore, options: ListLandingOptions): Promi
 /**
  * The landing's complete files, sorted by name: a folder path, an `s3://bucket/prefix` URL (through
  * `options.openStore`), or an object store already opened. Hidden, partial and (for folders) too recent
- * files are left out, as are files without one of `options.extensions`.
+ * files are left out (the too recent ones told to `options.onTooRecent`), as are files without one of
+ * `options.extensions`.
  */
 export async function listLanding(location: string | ObjectStore, options: ListLandingOptions = {}): Promise<LandingFile[]> {
   if (typeof location !== 'string') return listStore(location, options);

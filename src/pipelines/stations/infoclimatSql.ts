@@ -197,3 +197,11 @@ export async function stageInfoclimatDocs(
   const values = await s.scalar<bigint>(`SELECT count(*) FROM ic_value_rejects`);
   return { rowsRead: Number(counts[0]?.read ?? 0), rowsRejected: Number(counts[0]?.rejected ?? 0), valuesRejected: Number(values ?? 0) };
 }
+
+/** Per file read by the SQL path (after `stageInfoclimatDocs`): reports staged and reports rejected whole. */
+export async function infoclimatFileCounts(s: DuckSession): Promise<{ fileSeq: number; good: number; rejected: number }[]> {
+  const rows = await s.rows<{ file_seq: number; good: bigint; rejected: bigint }>(
+    `SELECT file_seq, count(*) FILTER (WHERE record_reason IS NULL) AS good, count(record_reason) AS rejected FROM ic_checked GROUP BY file_seq`,
+  );
+  return rows.map((r) => ({ fileSeq: Number(r.file_seq), good: Number(r.good), rejected: Number(r.rejected) }));
+}

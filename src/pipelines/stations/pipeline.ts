@@ -5,7 +5,7 @@ import { collectScheduledInputs } from './sources.js';
 import { extensionOf } from '../../lake/raw.js';
 import type { Pipeline, Platform, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
-import { stageFile, type StageResult } from './stage.js';
+import { fileContributes, stageFile, type StageResult } from './stage.js';
 import {
   collectRunReports,
   createRunTables,
@@ -15,10 +15,20 @@ import {
   loadRunReports,
   upsertStations,
 } from './load.js';
-import { infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
+import { infoclimatFileCounts, infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
 import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
-import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
+import {
+  commitFileRun,
+  extractFiles,
+  listInputFiles,
+  nameList,
+  ownFiles,
+  rejectedWholeFiles,
+  replayRawZone,
+  unsupportedWarnings,
+  type PendingFile,
+} from '../../orchestrator/rawInputs.js';
 
 const NAME = 'stations';
 
@@ -75,8 +85,15 @@ async function stageInTypeScript(ctx: RunContext, pending: PendingFile[], skip: 
   return results;
 }
 
+/** What a run knows before staging that its summary must say. */
+interface RunNotes {
+  /** Landing files left for a later run. */
+  deferred?: number;
+  warnings?: readonly string[];
+}
+
 /** Stages files and loads them, committing data, metadata and the run record together. */
-async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: number): Promise<void> {
+async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: number, notes: RunNotes = {}): Promise<void> {
   const s = ctx.engine;
   const configuredIds = ctx.config.stations.map((st) => st.id);
   await createStationsTables(ctx.warehouse);
@@ -103,14 +120,27 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
       });
       await collectRunReports(s, pending.map((f) => f.raw.key));
       const sum = (k: 'rowsRead' | 'rowsRejected' | 'valuesRejected' | 'filesRejected') => results.reduce((n, r) => n + r[k], 0);
+      // Per file: records staged and things rejected whole, from whichever path read it.
+      const staged = new Map<number, number>();
+      const whole = new Map<number, number>();
+      for (const r of results) {
+        staged.set(r.fileIndex, r.reports);
+        whole.set(r.fileIndex, r.rowsRejected + r.filesRejected);
+      }
+      for (const r of await infoclimatFileCounts(s)) {
+        staged.set(r.fileSeq, r.good);
+        whole.set(r.fileSeq, r.rejected);
+      }
       return {
+        rejectedWhole: rejectedWholeFiles(pending.length, (i) => staged.get(i) ?? 0, (i) => whole.get(i) ?? 0),
         rejects: results.flatMap((r) => r.rejects),
         // In file order, so that the last file's description of a station wins whatever path read it.
         stations: [...fastStations, ...results.flatMap((r) => r.stations.map((row) => ({ fileSeq: r.fileIndex, row })))]
           .sort((a, b) => a.fileSeq - b.fileSeq)
           .map((x) => x.row),
         rowsRead: fastCounts.rowsRead + sum('rowsRead'),
-        rowsRejected: fastCounts.rowsRejected + sum('rowsRejected') + sum('filesRejected'),
+        recordsRejected: fastCounts.rowsRejected + sum('rowsRejected'),
+        filesRejected: sum('filesRejected'),
         valuesRejected: fastCounts.valuesRejected + sum('valuesRejected'),
       };
     });
@@ -120,7 +150,18 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
           ctx.progress({ step: 'load', done: 0, total: 1 });
           const written = await loadRunReports(ctx.warehouse, s, ctx.lake, scratch);
           await upsertStations(ctx.warehouse, mergeStations(staged.stations, configuredStationRows(ctx)));
-          await commitFileRun(ctx, NAME, pending, staged.rejects, { skipped, rowsRead: staged.rowsRead, rowsWritten: written, rowsRejected: staged.rowsRejected, valuesRejected: staged.valuesRejected });
+          await commitFileRun(ctx, NAME, pending, staged.rejects, {
+            skipped,
+            rejectedWhole: staged.rejectedWhole,
+            rowsRead: staged.rowsRead,
+            rowsWritten: written,
+            recordsRejected: staged.recordsRejected,
+            filesRejected: staged.filesRejected,
+            valuesRejected: staged.valuesRejected,
+            table: 'reports',
+            deferred: notes.deferred,
+            warnings: notes.warnings,
+          });
           ctx.progress({ step: 'load', done: 1, total: 1 });
         });
       });
@@ -136,14 +177,19 @@ function sourceOf(name: string): string {
 }
 
 async function runInputs(ctx: RunContext, inputs: readonly string[]): Promise<void> {
-  const paths = await ctx.step('list', () => listInputFiles(inputs, SUPPORTED_EXTENSIONS, ownFiles(ctx.config)));
-  const { pending, skipped } = await extractFiles(ctx, NAME, paths.map((path) => ({ path, source: sourceOf(path) })));
-  await stageAndCommit(ctx, pending, skipped);
+  const listed = await ctx.step('list', () => listInputFiles(inputs, SUPPORTED_EXTENSIONS, ownFiles(ctx.config)));
+  const { pending, skipped } = await extractFiles(ctx, NAME, listed.files.map((path) => ({ path, source: sourceOf(path) })));
+  await stageAndCommit(ctx, pending, skipped, { warnings: unsupportedWarnings(listed.unsupported, SUPPORTED_EXTENSIONS) });
 }
 
-/** Replays the raw zone, in arrival order, each content once: the lake is the backup. */
+/** Replays the raw zone in arrival order, each content as the runs that received it did: the lake is the backup. */
 async function runRebuild(ctx: RunContext): Promise<void> {
-  await replayRawZone(ctx, NAME, (pending, skipped) => stageAndCommit(ctx, pending, skipped));
+  await replayRawZone(
+    ctx,
+    NAME,
+    (f) => fileContributes(f.path, f.raw.originalName, f.raw.key, ctx.config.stations, { limits: ctx.config.zipLimits }),
+    (pending, skipped) => stageAndCommit(ctx, pending, skipped),
+  );
 }
 
 /**
@@ -152,10 +198,19 @@ async function runRebuild(ctx: RunContext): Promise<void> {
  */
 async function runScheduled(ctx: RunContext, request: RunRequest): Promise<void> {
   await withScratchDir(async (scratch) => {
-    const { inputs, skipped } = await ctx.step('list', () => collectScheduledInputs(ctx, request, scratch));
+    const { inputs, skipped, tooRecent } = await ctx.step('list', () => collectScheduledInputs(ctx, request, scratch));
     const extracted = await extractFiles(ctx, NAME, inputs);
-    await stageAndCommit(ctx, extracted.pending, skipped + extracted.skipped);
+    await stageAndCommit(ctx, extracted.pending, skipped + extracted.skipped, { deferred: tooRecent.length, warnings: tooRecentWarnings(tooRecent) });
   }, ctx.config.home);
+}
+
+/** The warning of a scheduled run for the landing files it left to a later run. */
+function tooRecentWarnings(names: readonly string[]): string[] {
+  if (names.length === 0) return [];
+  const n = names.length;
+  return [
+    `${n} landing file${n === 1 ? '' : 's'} modified less than 10 s ago left for a later run (perhaps still being written): ${nameList(names)}; this partition does not count as done for a backfill`,
+  ];
 }
 
 export const stationsPipeline: Pipeline = {

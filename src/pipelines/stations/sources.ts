@@ -36,6 +36,8 @@ export interface ScheduledInputs {
   inputs: ScheduledInput[];
   /** Files whose content a committed run (or an earlier file of this list) already holds. */
   skipped: number;
+  /** Landing files left for a later run: modified less than `minAgeMs` ago, perhaps still being written. */
+  tooRecent: string[];
   /** The day fetched from InfoClimat, or null without a token. */
   day: string | null;
 }
@@ -123,6 +125,7 @@ export async function collectScheduledInputs(
   const inputs: ScheduledInput[] = [];
   const seenInRun = new Set<string>();
   let skipped = 0;
+  const tooRecent: string[] = [];
   /** Keeps a local file if its content is new; returns whether it was kept. */
   const keep = async (path: string, name: string, source: ScheduledSource, size: number): Promise<boolean> => {
     const sha256 = await sha256OfFile(path);
@@ -145,7 +148,7 @@ export async function collectScheduledInputs(
       if (!options.openStore) (store as Partial<Closable>).close?.();
     }
   } else if (landing) {
-    const files = await listLanding(landing, { extensions: SUPPORTED_EXTENSIONS, minAgeMs: options.minAgeMs, now: options.now });
+    const files = await listLanding(landing, { extensions: SUPPORTED_EXTENSIONS, minAgeMs: options.minAgeMs, now: options.now, onTooRecent: (name) => tooRecent.push(name) });
     const own = ownPaths(p);
     for (const f of files) {
       const path = join(landing, ...f.name.split('/'));
@@ -172,7 +175,7 @@ export async function collectScheduledInputs(
     });
     if (!(await keep(got.path, name, 'infoclimat-api', got.bytes))) await rm(got.path, { force: true });
   }
-  return { inputs, skipped, day };
+  return { inputs, skipped, tooRecent, day };
 }
 
 /** The landing's store, built like the lake's; configuration errors name the landing, not the lake. */

@@ -47,3 +47,14 @@ export async function stageFile(job: StageJob): Promise<StageResult> {
     stations: [...batch.stations.values()],
   };
 }
+
+/**
+ * Whether a file, read alone, stages a record or is read without anything rejected whole: false when the
+ * run would reject it whole (see rawInputs `commitFileRun`). The TypeScript reader gives the same results
+ * as the SQL path of InfoClimat responses.
+ */
+export async function fileContributes(path: string, file: string, rawKey: string, stations: StationConfig[], zip: ZipReadOptions): Promise<boolean> {
+  const batch = new ReportBatch(0);
+  await readStationsFile(path, file, rawKey, batch, { stations, configuredIds: new Set(stations.map((s) => s.id)), zip });
+  return batch.lines.length > 0 || batch.rowsRejected + batch.filesRejected === 0;
+}

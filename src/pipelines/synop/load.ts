@@ -34,7 +34,7 @@ const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [['file_seq', 'I
  * could escape or collide there, so such a record is rejected whole.
  */
 export const STATION_KEY_PATTERN = '[0-9A-Za-z_-]{1,32}';
-const STATION_KEY = new RegExp(`^${STATION_KEY_PATTERN}$`);
+export const STATION_KEY = new RegExp(`^${STATION_KEY_PATTERN}$`);
 
 /** The batch columns as an INSERT column list. */
 export const BATCH_INSERT_COLUMNS = BATCH_COLUMNS.map(([c]) => `"${c}"`).join(', ');

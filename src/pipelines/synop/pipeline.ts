@@ -10,8 +10,8 @@ import {
   SYNOP_LAKE_PREFIXES,
 } from './load.js';
 import { SYNOP_EXTENSIONS } from './readers.js';
-import { stageFiles } from './stage.js';
-import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, type PendingFile } from '../../orchestrator/rawInputs.js';
+import { fileContributes, stageFiles } from './stage.js';
+import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, unsupportedWarnings, type PendingFile } from '../../orchestrator/rawInputs.js';
 import { fetchSynopWindow, ODS_SOURCE, saveCursor } from './odsSource.js';
 import { assertMysqlUrl, writeMysqlStaging } from './mysqlStaging.js';
 
@@ -24,6 +24,8 @@ interface CommitOptions {
   mysql?: string;
   /** More to write in the run's transaction (the source's cursor). */
   withData?: () => Promise<void>;
+  /** What the run knows before staging that its summary must say (files not read). */
+  warnings?: readonly string[];
 }
 
 /**
@@ -56,10 +58,14 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
           await options.withData?.();
           await commitFileRun(ctx, NAME, pending, sink.rejects, {
             skipped,
+            rejectedWhole: sink.rejectedWhole,
             rowsRead: sink.rowsRead,
             rowsWritten: written,
-            rowsRejected: sink.rowsRejected + sink.filesRejected,
+            recordsRejected: sink.rowsRejected,
+            filesRejected: sink.filesRejected,
             valuesRejected: sink.valuesRejected,
+            table: 'observations',
+            warnings: options.warnings,
           });
           ctx.progress({ step: 'load', done: 1, total: 1 });
         });
@@ -72,9 +78,9 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
 }
 
 async function runInputs(ctx: RunContext, inputs: readonly string[], options: CommitOptions): Promise<void> {
-  const paths = await ctx.step('list', () => listInputFiles(inputs, SYNOP_EXTENSIONS, ownFiles(ctx.config)));
-  const { pending, skipped } = await extractFiles(ctx, NAME, paths.map((path) => ({ path, source: SOURCE })));
-  await stageAndCommit(ctx, pending, skipped, options);
+  const listed = await ctx.step('list', () => listInputFiles(inputs, SYNOP_EXTENSIONS, ownFiles(ctx.config)));
+  const { pending, skipped } = await extractFiles(ctx, NAME, listed.files.map((path) => ({ path, source: SOURCE })));
+  await stageAndCommit(ctx, pending, skipped, { ...options, warnings: unsupportedWarnings(listed.unsupported, SYNOP_EXTENSIONS) });
 }
 
 /**
@@ -95,9 +101,9 @@ async function runSource(ctx: RunContext, request: RunRequest, options: CommitOp
   }, ctx.config.home);
 }
 
-/** Replays the raw zone in arrival order, each content once: the lake is the backup. */
+/** Replays the raw zone in arrival order, each content as the runs that received it did: the lake is the backup. */
 async function runRebuild(ctx: RunContext, options: CommitOptions): Promise<void> {
-  await replayRawZone(ctx, NAME, (pending, skipped) => stageAndCommit(ctx, pending, skipped, options));
+  await replayRawZone(ctx, NAME, (f) => fileContributes(f, { limits: ctx.config.zipLimits }), (pending, skipped) => stageAndCommit(ctx, pending, skipped, options));
 }
 
 /** `--staging` wins over the configuration; checked before any work so a bad URL fails fast, unretried. */

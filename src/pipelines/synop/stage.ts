@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import type { RunContext } from '../../orchestrator/pipeline.js';
 import type { PendingFile } from '../../orchestrator/rawInputs.js';
 import type { Reject } from '../../quality/rejects.js';
-import { collectRunObservations, createRunTables, loadBatchFile, SynopCsvSink } from './load.js';
+import { collectRunObservations, createRunTables, loadBatchFile, STATION_KEY, SYNOP_BATCH, SynopCsvSink } from './load.js';
+import { SynopRejectKeeper, type SynopObservation } from './batch.js';
+import { rejectedWholeFiles } from '../../orchestrator/rawInputs.js';
 import { readSynopPath } from './readers.js';
+import type { ZipReadOptions } from '../../engine/readers/zip.js';
 import { readSynopFileSql, SQL_READ_MIN_BYTES, sqlReadKind } from './duckdbRead.js';
 import { extensionOf } from '../../lake/raw.js';
 
@@ -22,6 +25,8 @@ export interface StagedFiles {
   rowsRejected: number;
   filesRejected: number;
   valuesRejected: number;
+  /** Indexes in `pending` of the files that staged no observation and had something rejected whole. */
+  rejectedWhole: Set<number>;
 }
 
 /**
@@ -33,24 +38,60 @@ export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[
   // Under a configured memory_limit the batch is a database file in the scratch folder, evictable.
   await createRunTables(s, ctx.config.duckdbMemoryLimit ? scratch : undefined);
   const out = new SynopCsvSink(join(scratch, 'batch.csv'));
+  /** Per file, records and file-level problems rejected whole (both read paths report them to `out`). */
+  const whole: number[] = [];
+  const wholeSoFar = () => out.rowsRejected + out.filesRejected;
   try {
     for (const [i, f] of pending.entries()) {
       ctx.progress({ step: 'stage', done: i, total: pending.length, item: f.raw.originalName });
-      const kind = sqlReadKind(extensionOf(f.raw.originalName));
-      if (kind && path !== 'typescript' && (path === 'sql' || (await stat(f.path)).size >= SQL_READ_MIN_BYTES)) {
-        const r = await readSynopFileSql(s, f.raw.originalName, f.path, kind, i, out);
-        if (r.read) continue;
-        // r.reason says why (CR line ends, many bad lines, …): the TypeScript reader gives the same result.
-      }
-      out.startFile(i);
-      // The TypeScript reader holds the whole file in memory (small files, JSON, fallbacks); a ZIP, one entry at a time.
-      await readSynopPath(f.raw.originalName, f.path, out, { zip: { limits: ctx.config.zipLimits, scratch } });
+      const before = wholeSoFar();
+      await stageOne(f, i);
+      whole[i] = wholeSoFar() - before;
     }
   } finally {
     out.close();
   }
   if (out.csvRows > 0) await loadBatchFile(s, out.path);
+  const staged = new Map(
+    (await s.rows<{ file_seq: number; n: bigint }>(`SELECT file_seq, count(*) AS n FROM ${SYNOP_BATCH} GROUP BY file_seq`)).map((r) => [Number(r.file_seq), Number(r.n)]),
+  );
   await collectRunObservations(s);
   ctx.progress({ step: 'stage', done: pending.length, total: pending.length });
-  return out;
+  return Object.assign(out, { rejectedWhole: rejectedWholeFiles(pending.length, (i) => staged.get(i) ?? 0, (i) => whole[i] ?? 0) });
+
+  async function stageOne(f: PendingFile, i: number): Promise<void> {
+      const kind = sqlReadKind(extensionOf(f.raw.originalName));
+      if (kind && path !== 'typescript' && (path === 'sql' || (await stat(f.path)).size >= SQL_READ_MIN_BYTES)) {
+        const r = await readSynopFileSql(s, f.raw.originalName, f.path, kind, i, out);
+        if (r.read) return;
+        // r.reason says why (CR line ends, many bad lines, …): the TypeScript reader gives the same result.
+      }
+      out.startFile(i);
+      // The TypeScript reader holds the whole file in memory (small files, JSON, fallbacks); a ZIP, one entry at a time.
+      await readSynopPath(f.raw.originalName, f.path, out, { zip: { limits: ctx.config.zipLimits, scratch } });
+  }
+}
+
+/** Counts what a file gives, keeping nothing but its rejects (see `fileContributes`). */
+class CountingSink extends SynopRejectKeeper {
+  observations = 0;
+  observation(obs: SynopObservation): void {
+    // The run's sink rejects such keys (SynopCsvSink): the same verdict here.
+    if (!STATION_KEY.test(obs.stationId)) {
+      this.rejectRecord(obs.loc, 'numer_sta', obs.stationId, 'not a station number');
+      return;
+    }
+    this.countObservation();
+    this.observations++;
+  }
+}
+
+/**
+ * Whether a file, read alone, stages an observation or is read without anything rejected whole: false
+ * when the run would reject it whole (see rawInputs `commitFileRun`). Both read paths give the same result.
+ */
+export async function fileContributes(f: PendingFile, zip: ZipReadOptions): Promise<boolean> {
+  const sink = new CountingSink();
+  await readSynopPath(f.raw.originalName, f.path, sink, { zip });
+  return sink.observations > 0 || sink.rowsRejected + sink.filesRejected === 0;
 }

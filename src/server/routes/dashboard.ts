@@ -32,6 +32,7 @@ const RunBrief = Type.Object({
   rows_written: Type.Integer(),
   rows_rejected: Type.Integer(),
   values_rejected: Type.Integer(),
+  warnings: Type.Array(Type.String(), { description: 'what a succeeded run did not load from what it was given' }),
 });
 
 const Overview = Type.Object({
@@ -127,6 +128,7 @@ export async function dashboardRoutes(app: FastifyInstance, { platform, pipeline
           rows_written: r.rows_written,
           rows_rejected: r.rows_rejected,
           values_rejected: r.values_rejected,
+          warnings: r.warnings,
         }));
         const datasets = [];
         for (const name of DATASETS[p.name] ?? []) {

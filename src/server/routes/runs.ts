@@ -21,12 +21,14 @@ const RunSummary = Type.Object({
   partition: Type.String(),
   files: Type.Integer({ description: 'files processed' }),
   files_skipped: Type.Integer({ description: 'files already seen' }),
+  files_deferred: Type.Integer({ description: 'files left for a later run (landing files still being written)' }),
   rows_read: Type.Integer(),
   rows_written: Type.Integer(),
   rows_rejected: Type.Integer({ description: 'records rejected whole' }),
   values_rejected: Type.Integer({ description: 'fields set to null' }),
   duration_ms: Type.Union([Type.Integer(), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
+  warnings: Type.Array(Type.String(), { description: 'what a succeeded run did not load from what it was given, and why' }),
 });
 const RunRecord = Type.Composite([
   RunSummary,

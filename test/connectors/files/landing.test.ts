@@ -51,11 +51,14 @@ test('folder landing: complete supported files, recursively, sorted by name; par
     },
     ['fresh.json'],
   );
-  const files = await listLanding(root, { extensions: EXTENSIONS, now: NOW });
+  const tooRecent: string[] = [];
+  const files = await listLanding(root, { extensions: EXTENSIONS, now: NOW, onTooRecent: (name) => tooRecent.push(name) });
   assert.deepEqual(
     files.map((f) => f.name),
     ['A-upper.JSON', 'a/deeper/y.jsonl', 'a/z.csv', 'b.json'],
   );
+  // Left out, but told: the run counts and says what it left for later.
+  assert.deepEqual(tooRecent, ['fresh.json']);
   const b = files.find((f) => f.name === 'b.json')!;
   assert.equal(b.size, 7);
   assert.equal(b.mtime?.getTime(), OLD.getTime());

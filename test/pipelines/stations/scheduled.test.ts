@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Orchestrator } from '../../../src/orchestrator/orchestrator.js';
 import { executeRun } from '../../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../../src/pipelines/stations/pipeline.js';
 import { dayResponse } from '../../fixtures/infoclimat.js';
@@ -59,4 +60,38 @@ test('a scheduled run with neither a landing nor a token fails saying what to se
   const s = await withPlatform(home, (p) => executeRun(p, stationsPipeline, { trigger: 'schedule', partition: '2024-10-05' }));
   assert.equal(s.status, 'failed');
   assert.match(s.error ?? '', /ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN/);
+});
+
+test('landing files too recent to read are counted, said, and keep the partition from counting as done for a backfill', async () => {
+  const home = await tempHome('ecluse-scheduled-');
+  const landing = await writeInputs(join(home, 'landing'), { 'old.json': dayResponse('2024-10-03'), 'fresh.json': dayResponse('2024-10-04') });
+  await utimes(join(landing, 'old.json'), OLD, OLD);
+  const env = { ECLUSE_LANDING: landing };
+  await withPlatform(
+    home,
+    async (p) => {
+      const orch = new Orchestrator(p, new Map([['stations', stationsPipeline]]), { maxAttempts: 1, backoffMs: 1 });
+      const first = await orch.backfill(stationsPipeline, '2024-10-05', '2024-10-05');
+      const run = first.results[0];
+      assert.equal(run?.status, 'succeeded', run?.error ?? '');
+      const record = await p.warehouse.getRun(run?.run_id as number);
+      assert.deepEqual([record?.files, record?.files_deferred, record?.rows_written], [1, 1, 6]);
+      assert.deepEqual(record?.warnings, [
+        '1 landing file modified less than 10 s ago left for a later run (perhaps still being written): fresh.json; this partition does not count as done for a backfill',
+      ]);
+      const logs = await p.warehouse.query(`SELECT level, msg FROM run_logs WHERE run_id = $1 AND level = 'warn'`, [run?.run_id as number]);
+      assert.deepEqual(logs.map((l) => l.msg), [record?.warnings[0]]);
+
+      // Once the file has settled, the same backfill runs the day again (it was not done) and takes it.
+      await utimes(join(landing, 'fresh.json'), OLD, OLD);
+      const second = await orch.backfill(stationsPipeline, '2024-10-05', '2024-10-05');
+      assert.equal(second.skipped, 0);
+      const again = await p.warehouse.getRun(second.results[0]?.run_id as number);
+      assert.deepEqual([again?.files, again?.files_skipped, again?.files_deferred, again?.rows_written], [1, 1, 0, 6]);
+      assert.deepEqual(again?.warnings, []);
+      const third = await orch.backfill(stationsPipeline, '2024-10-05', '2024-10-05');
+      assert.equal(third.skipped, 1, 'done now');
+    },
+    env,
+  );
 });

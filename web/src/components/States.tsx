@@ -61,6 +61,15 @@ export function Pager({ total, limit, offset, onChange }: { total: number; limit
   );
 }
 
-export function StatusBadge({ status }: { status: string }) {
+/** A run's status; a success with warnings (it did not load all it was given) is amber, not green. */
+export function StatusBadge({ status, warnings }: { status: string; warnings?: readonly string[] }) {
+  const n = warnings?.length ?? 0;
+  if (status === 'succeeded' && n > 0) {
+    return (
+      <span className="badge status-warning" title={warnings?.join('\n')}>
+        succeeded · {n} warning{n === 1 ? '' : 's'}
+      </span>
+    );
+  }
   return <span className={`badge status-${status}`}>{status}</span>;
 }

@@ -99,6 +99,8 @@ export interface RunBrief {
   rows_written: number;
   rows_rejected: number;
   values_rejected: number;
+  /** What a succeeded run did not load from what it was given, and why (absent from older servers). */
+  warnings?: string[];
 }
 
 export interface PipelineOverview {
@@ -116,6 +118,7 @@ export interface RunRecord extends RunBrief {
   pipeline: string;
   files: number;
   files_skipped: number;
+  files_deferred?: number;
   rows_read: number;
   error: string | null;
   trigger: string;

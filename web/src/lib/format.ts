@@ -73,10 +73,11 @@ export function formatDay(day: string): string {
 }
 
 /** Colour of a run status (the same in tables, badges and sparklines). */
-export function statusColor(status: string | null | undefined): string {
+export function statusColor(status: string | null | undefined, warnings?: readonly string[]): string {
   switch (status) {
     case 'succeeded':
-      return '#2e8540';
+      // Amber: succeeded, but did not load all it was given (see the run's warnings).
+      return warnings && warnings.length > 0 ? '#d97706' : '#2e8540';
     case 'failed':
       return '#c62828';
     case 'running':

@@ -21,7 +21,7 @@ function Sparkline({ p }: { p: PipelineOverview }) {
           name: 'duration',
           smooth: false,
           symbolSize: 5,
-          data: p.recent.map((r) => ({ value: r.duration_ms, itemStyle: { color: statusColor(r.status) } })),
+          data: p.recent.map((r) => ({ value: r.duration_ms, itemStyle: { color: statusColor(r.status, r.warnings) } })),
           lineStyle: { color: '#90a4ae', width: 1.5 },
           areaStyle: { color: 'rgba(144,164,174,0.15)' },
         },
@@ -46,10 +46,10 @@ function scheduleTime(iso: string, zone: string): string {
 function PipelineCard({ p }: { p: PipelineOverview }) {
   const last = p.last_run;
   return (
-    <section className="card pipeline" data-testid={`pipeline-${p.name}`} style={{ borderTopColor: statusColor(last?.status) }}>
+    <section className="card pipeline" data-testid={`pipeline-${p.name}`} style={{ borderTopColor: statusColor(last?.status, last?.warnings) }}>
       <header>
         <h2>{p.name}</h2>
-        {last ? <StatusBadge status={last.status} /> : <span className="badge">never run</span>}
+        {last ? <StatusBadge status={last.status} warnings={last.warnings} /> : <span className="badge">never run</span>}
       </header>
       <p className="muted">{p.description}</p>
       <dl className="facts">

@@ -77,16 +77,27 @@ export function RunPage({ q }: { q: QueryState }) {
         {(r) => (
           <>
             <h1>
-              Run #{r.run_id} <StatusBadge status={r.status} />
+              Run #{r.run_id} <StatusBadge status={r.status} warnings={r.warnings} />
             </h1>
             {r.error ? <ErrorBox message={r.error} /> : null}
+            {r.warnings && r.warnings.length > 0 ? (
+              <ul className="run-warnings" data-testid="run-warnings">
+                {r.warnings.map((w) => (
+                  <li key={w}>{w}</li>
+                ))}
+              </ul>
+            ) : null}
             <div className="stats">
               <Stat label="Pipeline" value={r.pipeline} />
               <Stat label="Partition" value={r.partition || 'ad hoc'} />
               <Stat label="Trigger" value={`${r.trigger}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}`} />
               <Stat label="Started" value={formatInstant(r.started_at)} />
               <Stat label="Duration" value={formatDuration(r.duration_ms)} />
-              <Stat label="Files" value={`${formatCount(r.files)} (+${formatCount(r.files_skipped)} seen)`} />
+              <Stat
+                label="Files"
+                value={`${formatCount(r.files)} (+${formatCount(r.files_skipped)} seen${r.files_deferred ? `, ${formatCount(r.files_deferred)} left for later` : ''})`}
+                warn={(r.files_deferred ?? 0) > 0}
+              />
               <Stat label="Rows read" value={formatCount(r.rows_read)} />
               <Stat label="Rows written" value={formatCount(r.rows_written)} />
               <Stat label="Records rejected" value={formatCount(r.rows_rejected)} warn={r.rows_rejected > 0} />

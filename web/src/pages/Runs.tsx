@@ -74,7 +74,7 @@ export function RunsPage({ q }: { q: QueryState }) {
             </td>
             <td>{r.pipeline}</td>
             <td>
-              <StatusBadge status={r.status} />
+              <StatusBadge status={r.status} warnings={r.warnings} />
             </td>
             <td>{r.partition || <span className="muted">ad hoc</span>}</td>
             <td>{formatInstant(r.started_at)}</td>
