@@ -1,6 +1,7 @@
 import { MEASURE_INDEX, type ReportSink } from '../../pipelines/stations/reportBatch.js';
 import { MEASURES } from '../../pipelines/stations/schema.js';
 import type { Measure, StationRow } from '../../pipelines/stations/schema.js';
+import { clip, showValue } from '../../engine/readers/text.js';
 
 /** InfoClimat field → canonical measure. Units already match (°C, hPa, %, km/h, deg, mm, cm, octas, m). */
 export const INFOCLIMAT_FIELDS: ReadonlyArray<readonly [string, Measure]> = [
@@ -88,8 +89,10 @@ function num(v: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** A text property of a station; a non-scalar (an array or object where a name is expected) is shown as JSON. */
 function str(v: unknown): string | null {
-  return v === null || v === undefined ? null : String(v);
+  if (v === null || v === undefined) return null;
+  return typeof v === 'object' ? showValue(v) : String(v);
 }
 
 export function stationFromJson(s: StationJson): StationRow | null {
@@ -130,7 +133,7 @@ export function readInfoclimatResponse(
   }
   const body = doc as { status?: unknown; stations?: unknown; hourly?: unknown; errors?: unknown };
   if (body.status !== undefined && body.status !== 'OK') {
-    sink.rejectFile(file, `${where}InfoClimat status ${JSON.stringify(body.status)}: ${JSON.stringify(body.errors ?? [])}`);
+    sink.rejectFile(file, `${where}InfoClimat status ${typeof body.status === 'string' ? JSON.stringify(clip(body.status)) : showValue(body.status)}: ${showValue(body.errors ?? [])}`);
     return;
   }
   const known = new Set(configured);
@@ -158,11 +161,12 @@ export function readInfoclimatResponse(
     const values = new Float64Array(MEASURES.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i] as Record<string, unknown> | null;
-      if (!r || typeof r !== 'object') {
-        sink.rejectRecord({ file, sheet, row: i + 1 }, null, JSON.stringify(r), 'report is not an object');
+      // An array is no report either (the SQL path says the same).
+      if (!r || typeof r !== 'object' || Array.isArray(r)) {
+        sink.rejectRecord({ file, sheet, row: i + 1 }, null, showValue(r), 'report is not an object');
         continue;
       }
-      const stationId = r.id_station === undefined || r.id_station === null ? key : String(r.id_station);
+      const stationId = r.id_station === undefined || r.id_station === null ? key : typeof r.id_station === 'object' ? showValue(r.id_station) : String(r.id_station);
       if (stationId !== key) {
         sink.rejectRecord({ file, sheet, row: i + 1 }, 'id_station', stationId, `id_station does not match its hourly key "${key}"`);
         continue;
@@ -174,7 +178,7 @@ export function readInfoclimatResponse(
       const dh = r.dh_utc;
       const observedAt = typeof dh === 'string' ? parseDhUtc(dh) : null;
       if (observedAt === null) {
-        sink.rejectRecord({ file, sheet, row: i + 1 }, 'dh_utc', dh === undefined ? null : String(dh), 'missing, malformed or nonexistent time (expected YYYY-MM-DD HH:MM:SS UTC)');
+        sink.rejectRecord({ file, sheet, row: i + 1 }, 'dh_utc', dh === undefined ? null : showValue(dh), 'missing, malformed or nonexistent time (expected YYYY-MM-DD HH:MM:SS UTC)');
         continue;
       }
       values.fill(NaN);
@@ -185,7 +189,7 @@ export function readInfoclimatResponse(
         if (typeof v === 'string' && v.trim() === '') continue;
         const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
         if (Number.isNaN(n)) {
-          sink.rejectValue({ file, sheet, row: i + 1 }, FIELD_KEYS[j] as string, typeof v === 'string' ? v : JSON.stringify(v), 'not a number');
+          sink.rejectValue({ file, sheet, row: i + 1 }, FIELD_KEYS[j] as string, showValue(v), 'not a number');
           continue;
         }
         values[FIELD_SLOTS[j] as number] = n;
