@@ -73,6 +73,21 @@ export function parseDhUtc(text: string): number | null {
   return day === null ? null : day + ((h * 60 + mi) * 60 + s) * 1000;
 }
 
+/**
+ * The number a value's text spells in decimal, as DuckDB's cast reads it (the SQL path must agree):
+ * JavaScript's Number also takes `0x10`, `0b1`, `0o7` and Unicode spaces (no-break, U+2028, BOM) around.
+ */
+export function decimalNumber(text: string): number {
+  const n = Number(text);
+  if (Number.isNaN(n)) return n;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Non-ASCII (digits are ASCII), or x/X, b/B, o/O of a radix prefix.
+    if (c > 127 || c === 120 || c === 88 || c === 98 || c === 66 || c === 111 || c === 79) return NaN;
+  }
+  return n;
+}
+
 interface StationJson {
   id?: unknown;
   name?: unknown;
@@ -187,7 +202,7 @@ export function readInfoclimatResponse(
         if (v === undefined || v === null || v === '') continue;
         // Blank text is missing (Number(' ') would be 0).
         if (typeof v === 'string' && v.trim() === '') continue;
-        const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+        const n = typeof v === 'number' ? v : typeof v === 'string' ? decimalNumber(v) : NaN;
         if (Number.isNaN(n)) {
           sink.rejectValue({ file, sheet, row: i + 1 }, FIELD_KEYS[j] as string, showValue(v), 'not a number');
           continue;
