@@ -107,7 +107,8 @@ function castNumber(raw: string): string {
  * (and overflows such as "1e999") "not a finite number". Both paths must give the same reasons.
  */
 function notJsInfinity(raw: string): string {
-  return `(regexp_matches(trim(${raw}), '^[+-]?inf(inity)?$', 'i') AND trim(${raw}) NOT IN ('Infinity', '+Infinity', '-Infinity'))`;
+  // ASCII white space around, as Number takes it (decimalNumber refuses any other).
+  return `(regexp_full_match(${raw}, '[\\s\\x0B]*[+-]?inf(inity)?[\\s\\x0B]*', 'i') AND NOT regexp_full_match(${raw}, '[\\s\\x0B]*[+-]?Infinity[\\s\\x0B]*'))`;
 }
 
 /** SQL true when `expr` lies outside the physical range of measure `i`. */
