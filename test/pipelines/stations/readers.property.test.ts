@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import ExcelJS from 'exceljs';
 import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
 import { writeWundergroundWorkbook, wundergroundFileName } from '../../../src/connectors/wunderground/workbookWriter.js';
@@ -394,6 +395,43 @@ test('wunderground: a workbook cut or corrupted anywhere is rows and rejects, ne
     }),
     { numRuns: 40 },
   );
+});
+
+test('wunderground: hostile XML inside a workbook is rows and rejects, in bounded time and memory', async () => {
+  const parts = unzipSync(await validWorkbook());
+  const text = (name: string) => strFromU8(parts[name] as Uint8Array);
+  const sheet = text('xl/worksheets/sheet1.xml');
+  const strings = text('xl/sharedStrings.xml');
+  const firstValue = /<c r="B3" t="s"><v>\d+<\/v><\/c>/;
+  assert.match(sheet, firstValue, 'the writer no longer lays out B3 as a shared string');
+  const deep = (tag: string, n: number) => `<${tag}>`.repeat(n) + `</${tag}>`.repeat(n);
+  const variants: [string, Record<string, Uint8Array>, RegExp | null][] = [
+    ['100k-deep elements in the sheet', { 'xl/worksheets/sheet1.xml': strToU8(sheet.replace('<sheetData>', `<sheetData>${deep('x', 100_000)}`)) }, null],
+    ['100k-deep runs in a shared string', { 'xl/sharedStrings.xml': strToU8(strings.replace('<si><t>Time</t></si>', `<si>${deep('r', 100_000)}<t>Time</t></si>`)) }, null],
+    ['a 50 MB inline cell', { 'xl/worksheets/sheet1.xml': strToU8(sheet.replace(firstValue, `<c r="B3" t="inlineStr"><is><t>${'x'.repeat(50 << 20)}</t></is></c>`)) }, null],
+    ['a NUL character', { 'xl/sharedStrings.xml': strToU8(strings.replace('Temperature', 'Temp\u0000erature')) }, /malformed XML/],
+    [
+      'entity expansion',
+      { 'xl/sharedStrings.xml': strToU8(strings.replace(/^<\?xml[^>]*>/, '<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>').replace('<t>Time</t>', '<t>&b;</t>')) },
+      /malformed XML/,
+    ],
+    ['UTF-16 XML', { 'xl/sharedStrings.xml': new Uint8Array(Buffer.from(`\uFEFF${strings.replace('UTF-8', 'UTF-16')}`, 'utf16le')) }, /malformed XML/],
+    ['a cell in the last column', { 'xl/worksheets/sheet1.xml': strToU8(sheet.replace(firstValue, (c) => `<c r="XFD3"><v>1</v></c>${c}`)) }, null],
+  ];
+  for (const [what, replaced, fileReject] of variants) {
+    const rss = peakRssMb();
+    const t0 = performance.now();
+    const r = await stage(WU_FILE, zipSync({ ...parts, ...replaced }), 30_000);
+    console.log(`# workbook with ${what}: ${Math.round(performance.now() - t0)} ms, peak RSS +${Math.round(peakRssMb() - rss)} MB, ${r.reports} reports, ${r.rejects.length} rejects`);
+    if (fileReject) {
+      assert.equal(r.filesRejected, 1, what);
+      assert.match(r.rejects[0]?.reason ?? '', fileReject, what);
+    } else {
+      // Every data row is a report or a rejected record (exceljs may read a mangled header as no header).
+      assert.equal(r.reports + r.rowsRejected, 3, `${what}: ${JSON.stringify(r.rejects).slice(0, 500)}`);
+    }
+    assert.ok(peakRssMb() - rss < 800, what);
+  }
 });
 
 test('wunderground: formula-looking cells are text, rejected as values and never evaluated', async () => {
