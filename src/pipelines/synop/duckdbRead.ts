@@ -483,6 +483,11 @@ export async function readSynopFileSql(
   const typed = typedOk.status === 'fulfilled' && typedOk.value === true;
   if (typed && !scan.typed) await s.run(`DELETE ${mine}`);
   if (scan.unsuitable) return { read: false, reason: scan.unsuitable };
+  // An empty JSONL file is a reject ("empty file"), and only the TypeScript reader says so.
+  if (scan.lines === 0) {
+    if (typed) await s.run(`DELETE ${mine}`);
+    return { read: false, reason: 'empty file' };
+  }
   if (scan.quoted.length > MAX_HANDED_BACK) return { read: false, reason: `${scan.quoted.length} quoted lines` };
   let read = false;
   try {

@@ -135,6 +135,10 @@ test('synop: every file cut at every byte is rows and rejects naming the file (a
 });
 
 test('synop: the SQL read path on cut JSONL/CSV files falls back or agrees, never throws', async () => {
+  // The empty cut, always: the SQL path took an empty JSONL for a file without records.
+  for (const name of ['empty.jsonl', 'empty.csv']) {
+    assert.deepEqual((await stage(name, '', 'sql')).rejects, (await stage(name, '', 'typescript')).rejects, name);
+  }
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...VALID.filter(([n]) => !n.endsWith('.json'))), fc.nat(), async ([name, text], at) => {
       const k = at % text.length;
