@@ -1,6 +1,7 @@
 import { MEASURE_INDEX, type ReportSink } from '../../pipelines/stations/reportBatch.js';
 import { MEASURES } from '../../pipelines/stations/schema.js';
 import type { Measure, StationRow } from '../../pipelines/stations/schema.js';
+import { clip, showValue } from '../../engine/readers/text.js';
 
 /** InfoClimat field → canonical measure. Units already match (°C, hPa, %, km/h, deg, mm, cm, octas, m). */
 export const INFOCLIMAT_FIELDS: ReadonlyArray<readonly [string, Measure]> = [
@@ -72,6 +73,21 @@ export function parseDhUtc(text: string): number | null {
   return day === null ? null : day + ((h * 60 + mi) * 60 + s) * 1000;
 }
 
+/**
+ * The number a value's text spells in decimal, as DuckDB's cast reads it (the SQL path must agree):
+ * JavaScript's Number also takes `0x10`, `0b1`, `0o7` and Unicode spaces (no-break, U+2028, BOM) around.
+ */
+export function decimalNumber(text: string): number {
+  const n = Number(text);
+  if (Number.isNaN(n)) return n;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Non-ASCII (digits are ASCII), or x/X, b/B, o/O of a radix prefix.
+    if (c > 127 || c === 120 || c === 88 || c === 98 || c === 66 || c === 111 || c === 79) return NaN;
+  }
+  return n;
+}
+
 interface StationJson {
   id?: unknown;
   name?: unknown;
@@ -88,8 +104,10 @@ function num(v: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** A text property of a station; a non-scalar (an array or object where a name is expected) is shown as JSON. */
 function str(v: unknown): string | null {
-  return v === null || v === undefined ? null : String(v);
+  if (v === null || v === undefined) return null;
+  return typeof v === 'object' ? showValue(v) : String(v);
 }
 
 export function stationFromJson(s: StationJson): StationRow | null {
@@ -130,7 +148,7 @@ export function readInfoclimatResponse(
   }
   const body = doc as { status?: unknown; stations?: unknown; hourly?: unknown; errors?: unknown };
   if (body.status !== undefined && body.status !== 'OK') {
-    sink.rejectFile(file, `${where}InfoClimat status ${JSON.stringify(body.status)}: ${JSON.stringify(body.errors ?? [])}`);
+    sink.rejectFile(file, `${where}InfoClimat status ${typeof body.status === 'string' ? JSON.stringify(clip(body.status)) : showValue(body.status)}: ${showValue(body.errors ?? [])}`);
     return;
   }
   const known = new Set(configured);
@@ -158,11 +176,12 @@ export function readInfoclimatResponse(
     const values = new Float64Array(MEASURES.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i] as Record<string, unknown> | null;
-      if (!r || typeof r !== 'object') {
-        sink.rejectRecord({ file, sheet, row: i + 1 }, null, JSON.stringify(r), 'report is not an object');
+      // An array is no report either (the SQL path says the same).
+      if (!r || typeof r !== 'object' || Array.isArray(r)) {
+        sink.rejectRecord({ file, sheet, row: i + 1 }, null, showValue(r), 'report is not an object');
         continue;
       }
-      const stationId = r.id_station === undefined || r.id_station === null ? key : String(r.id_station);
+      const stationId = r.id_station === undefined || r.id_station === null ? key : typeof r.id_station === 'object' ? showValue(r.id_station) : String(r.id_station);
       if (stationId !== key) {
         sink.rejectRecord({ file, sheet, row: i + 1 }, 'id_station', stationId, `id_station does not match its hourly key "${key}"`);
         continue;
@@ -174,7 +193,7 @@ export function readInfoclimatResponse(
       const dh = r.dh_utc;
       const observedAt = typeof dh === 'string' ? parseDhUtc(dh) : null;
       if (observedAt === null) {
-        sink.rejectRecord({ file, sheet, row: i + 1 }, 'dh_utc', dh === undefined ? null : String(dh), 'missing, malformed or nonexistent time (expected YYYY-MM-DD HH:MM:SS UTC)');
+        sink.rejectRecord({ file, sheet, row: i + 1 }, 'dh_utc', dh === undefined ? null : showValue(dh), 'missing, malformed or nonexistent time (expected YYYY-MM-DD HH:MM:SS UTC)');
         continue;
       }
       values.fill(NaN);
@@ -183,9 +202,9 @@ export function readInfoclimatResponse(
         if (v === undefined || v === null || v === '') continue;
         // Blank text is missing (Number(' ') would be 0).
         if (typeof v === 'string' && v.trim() === '') continue;
-        const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+        const n = typeof v === 'number' ? v : typeof v === 'string' ? decimalNumber(v) : NaN;
         if (Number.isNaN(n)) {
-          sink.rejectValue({ file, sheet, row: i + 1 }, FIELD_KEYS[j] as string, typeof v === 'string' ? v : JSON.stringify(v), 'not a number');
+          sink.rejectValue({ file, sheet, row: i + 1 }, FIELD_KEYS[j] as string, showValue(v), 'not a number');
           continue;
         }
         values[FIELD_SLOTS[j] as number] = n;

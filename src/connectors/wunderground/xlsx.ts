@@ -27,6 +27,7 @@ import type { FileContext, MeasureValues, ReportSink } from '../../pipelines/sta
 import type { Measure } from '../../pipelines/stations/schema.js';
 import type { RecordLocation } from '../../quality/rejects.js';
 import { assertTimeZone, wallToInstants, zoneOffsetMs } from '../../engine/zonedTime.js';
+import { clip } from '../../engine/readers/text.js';
 
 /** The header of every sheet, in order. */
 export const WUNDERGROUND_COLUMNS = [
@@ -167,6 +168,11 @@ const NUMBER_AND_UNIT = /^([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)
 
 function cellText(v: CellValue): string {
   return v instanceof Date ? v.toISOString() : String(v);
+}
+
+/** A cell as a reject quotes it: bounded, however long the text in the workbook. */
+function shownCell(v: CellValue): string {
+  return clip(cellText(v));
 }
 
 function parseMeasure(v: CellValue, spec: UnitSpec): Parsed {
@@ -370,8 +376,8 @@ async function readSheet(
       sink.rejectRecord(
         where,
         null,
-        name,
-        `sheet "${name}" is not named after a day (DDMMYY, e.g. 011024 for 1 Oct 2024), so its rows have no date`,
+        clip(name, 100),
+        `sheet "${clip(name, 100)}" is not named after a day (DDMMYY, e.g. 011024 for 1 Oct 2024), so its rows have no date`,
       );
       continue;
     }
@@ -396,7 +402,7 @@ function readDataRow(
   const rawTime = row.cells[timeIndex] ?? null;
   const time = timeOfDay(rawTime);
   if ('error' in time) {
-    sink.rejectRecord(where, 'Time', cellText(rawTime as Exclude<CellValue, null>), time.error);
+    sink.rejectRecord(where, 'Time', shownCell(rawTime as Exclude<CellValue, null>), time.error);
     return;
   }
   if (time.ms === null) {
@@ -436,7 +442,7 @@ function readDataRow(
     const raw = row.cells[index] ?? null;
     const parsed = spec.parse(raw);
     if ('error' in parsed) {
-      sink.rejectValue(where, spec.column, cellText(raw as Exclude<CellValue, null>), parsed.error);
+      sink.rejectValue(where, spec.column, shownCell(raw as Exclude<CellValue, null>), parsed.error);
       values[spec.measure] = null;
     } else {
       values[spec.measure] = parsed.value;

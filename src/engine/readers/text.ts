@@ -25,6 +25,37 @@ export function lineAt(text: string | Uint8Array, offset: number): number {
   return line;
 }
 
+/** The most a reject quotes of a value: enough to recognise it, never a copy of a huge line. */
+export const MAX_SHOWN_CHARS = 1000;
+
+/** `text` cut to `max` characters, saying how long it was. */
+export function clip(text: string, max = MAX_SHOWN_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
+/**
+ * A parsed JSON value as a reject quotes it: strings as they are, anything else as JSON, cut to
+ * MAX_SHOWN_CHARS. JSON.stringify recurses: a value nested deeper than the stack (JSON.parse has no
+ * such limit) gets a description instead of "Maximum call stack size exceeded".
+ */
+export function showValue(value: unknown): string {
+  if (typeof value === 'string') return clip(value);
+  try {
+    return clip(JSON.stringify(value) ?? String(value));
+  } catch (err) {
+    if (err instanceof RangeError) return Array.isArray(value) ? '[an array nested too deep to show]' : '{an object nested too deep to show}';
+    throw err;
+  }
+}
+
+/** A UTF-16 byte-order mark: the file is UTF-16 (Excel's "Unicode text"), not UTF-8. */
+function utf16Bom(bytes: Uint8Array): 'LE' | 'BE' | null {
+  if (bytes.length < 2) return null;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'LE';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'BE';
+  return null;
+}
+
 /** Decodes UTF-8 strictly (dropping a BOM); a non-UTF-8 file gets an error naming the line of the first bad byte. */
 export function decodeUtf8(bytes: Uint8Array): string {
   // isUtf8 checks in native code; Buffer's decoder is then the fastest way to a string.
@@ -33,6 +64,8 @@ export function decodeUtf8(bytes: Uint8Array): string {
     const hasBom = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
     return b.toString('utf8', hasBom ? 3 : 0);
   }
+  const bom = utf16Bom(bytes);
+  if (bom) throw new FileFormatError(`the file is UTF-16 ${bom} (byte-order mark ${bom === 'LE' ? 'FF FE' : 'FE FF'}), not UTF-8; re-export it as UTF-8`, 1);
   try {
     return utf8.decode(bytes);
   } catch {

@@ -85,12 +85,30 @@ export async function infoclimatStations(s: DuckSession): Promise<{ fileSeq: num
 }
 
 /**
+ * SQL true when the text `raw` is missing or blank as the TypeScript reader says (JavaScript's trim: ASCII
+ * white space, line and paragraph separators, no-break and other Unicode spaces, BOM); DuckDB's trim takes
+ * fewer. The regular expression runs only on texts that are not plain blanks.
+ */
+function blank(raw: string): string {
+  return `(${raw} IS NULL OR trim(${raw}) = '' OR regexp_full_match(${raw}, '[\\t\\n\\x0B\\f\\r\\p{Zs}\\x{2028}\\x{2029}\\x{FEFF}]*'))`;
+}
+
+/**
+ * The number a value's text spells, as the TypeScript reader reads it (`decimalNumber`): DuckDB's cast also
+ * takes digit separators ("1_000"), which JavaScript's Number does not.
+ */
+function castNumber(raw: string): string {
+  return `TRY_CAST(CASE WHEN strpos(${raw}, '_') = 0 THEN ${raw} END AS DOUBLE)`;
+}
+
+/**
  * SQL true when the text `raw`, which DuckDB read as infinite, is a spelling JavaScript's Number does not
  * take ("inf", "INF", "infinity"): the TypeScript reader calls those "not a number", and only "Infinity"
  * (and overflows such as "1e999") "not a finite number". Both paths must give the same reasons.
  */
 function notJsInfinity(raw: string): string {
-  return `(regexp_matches(trim(${raw}), '^[+-]?inf(inity)?$', 'i') AND trim(${raw}) NOT IN ('Infinity', '+Infinity', '-Infinity'))`;
+  // ASCII white space around, as Number takes it (decimalNumber refuses any other).
+  return `(regexp_full_match(${raw}, '[\\s\\x0B]*[+-]?inf(inity)?[\\s\\x0B]*', 'i') AND NOT regexp_full_match(${raw}, '[\\s\\x0B]*[+-]?Infinity[\\s\\x0B]*'))`;
 }
 
 /** SQL true when `expr` lies outside the physical range of measure `i`. */
@@ -134,7 +152,7 @@ export async function stageInfoclimatDocs(
     const m = MEASURES[f.idx] as (typeof MEASURES)[number];
     const r = RANGES[m];
     const bounds = `${r.min ?? '-inf'}…${r.max ?? '+inf'}`;
-    return `CASE WHEN trim(coalesce(${f.raw}, '')) = '' THEN NULL
+    return `CASE WHEN ${blank(f.raw)} THEN NULL
              WHEN ${f.num} IS NULL OR isnan(${f.num}) OR (isinf(${f.num}) AND ${notJsInfinity(f.raw)}) THEN 'not a number'
              WHEN NOT isfinite(${f.num}) THEN 'not a finite number'
              WHEN ${outOfRange(f.idx, f.num)} THEN ${literal(`out of range for ${m} (${bounds})`)}
@@ -144,7 +162,7 @@ export async function stageInfoclimatDocs(
   const recordField = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN 'id_station' ELSE 'dh_utc' END`;
   const recordValue = `CASE WHEN NOT is_object THEN NULL WHEN coalesce(v[1], k) <> k OR NOT known THEN coalesce(v[1], k) ELSE v[2] END`;
   // A value is refused when it is not blank and not accepted (its typed value `m` then stays NULL).
-  const anyValueProblem = fields.map((f) => `(${f.ok} IS NULL AND trim(coalesce(${f.raw}, '')) <> '')`).join(' OR ');
+  const anyValueProblem = fields.map((f) => `(${f.ok} IS NULL AND NOT ${blank(f.raw)})`).join(' OR ');
   // One row per report; seq orders them as the file does (hourly keys in file order, then array position).
   // Materialised narrow: typed values already cleared of refused ones, and the raw texts (a list of 16
   // strings per report) kept only for reports with a problem, which the reject rows quote and explain.
@@ -155,7 +173,7 @@ export async function stageInfoclimatDocs(
       FROM ic_rows
     ), t AS (
       SELECT *, coalesce(try_strptime(v[2], '%Y-%m-%d %H:%M:%S'), ${TIME}) AS observed_at,
-             ${fields.map((f) => `TRY_CAST(${f.raw} AS DOUBLE) AS ${f.num}`).join(', ')}
+             ${fields.map((f) => `${castNumber(f.raw)} AS ${f.num}`).join(', ')}
       FROM x
     ), c AS (
       SELECT *, ${fields.map((f) => `CASE WHEN ${accepted(f.idx, f.num)} THEN ${f.num} END AS ${f.ok}`).join(', ')}, CASE
@@ -178,7 +196,7 @@ export async function stageInfoclimatDocs(
   await s.run(`CREATE OR REPLACE TEMP TABLE ic_value_rejects AS
     SELECT file_seq, seq, 'hourly.' || k AS sheet, rn, unnest(problems, recursive := true) FROM (
       SELECT file_seq, seq, k, rn, list_filter([${fields.map((f, j) => `{'j': ${j}, 'field': ${literal(f.field)}, 'value': ${f.raw}, 'reason': ${why(f)}}`).join(', ')}], p -> p.reason IS NOT NULL) AS problems
-      FROM (SELECT *, ${fields.map((f) => `TRY_CAST(${f.raw} AS DOUBLE) AS ${f.num}`).join(', ')} FROM ic_checked WHERE v IS NOT NULL)
+      FROM (SELECT *, ${fields.map((f) => `${castNumber(f.raw)} AS ${f.num}`).join(', ')} FROM ic_checked WHERE v IS NOT NULL)
     )`);
   await s.run(`INSERT INTO run_rejects (run_id, pipeline, file, sheet, "row", field, value, reason, whole_record)
     SELECT ${runId}, 'stations', f.file, c.sheet, c.rn, c.field, c.value, c.reason, false

@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import type { StationConfig } from '../../config/config.js';
 import { readCsv } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
-import { decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
+import { clip, decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
 import { withZipContents, type ZipReadOptions } from '../../engine/readers/zip.js';
 import { extensionOf } from '../../lake/raw.js';
 import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from '../../connectors/infoclimat/response.js';
@@ -57,7 +57,7 @@ function readAirbyteCsv(bytes: Uint8Array, file: string, sink: ReportSink, ctx: 
   const table = readCsv(bytes);
   const col = table.header.indexOf('_airbyte_data');
   if (col === -1) {
-    throw new FileFormatError(`no _airbyte_data column (header: ${table.header.join(', ')}); expected an Airbyte delivery of InfoClimat`, 1);
+    throw new FileFormatError(`no _airbyte_data column (header: ${clip(table.header.join(', '), 200)}); expected an Airbyte delivery of InfoClimat`, 1);
   }
   for (const { line, cells } of table.rows) {
     const text = cells[col];

@@ -18,7 +18,7 @@ import type { RecordLocation } from '../../quality/rejects.js';
 import type { SynopObservation, SynopSink } from './batch.js';
 import { PRECIP_PERIODS, RANGES } from './convert.js';
 import { BATCH_INSERT_COLUMNS, STATION_KEY_PATTERN, SYNOP_BATCH, type SynopCsvSink } from './load.js';
-import { csvLayout, typeCsvCells, typeObject, type CsvLayout } from './readers.js';
+import { csvLayout, shownNames, typeCsvCells, typeObject, type CsvLayout } from './readers.js';
 
 /** Below this size the TypeScript reader is as fast and needs no engine round trips. */
 export const SQL_READ_MIN_BYTES = 4 << 20;
@@ -483,6 +483,11 @@ export async function readSynopFileSql(
   const typed = typedOk.status === 'fulfilled' && typedOk.value === true;
   if (typed && !scan.typed) await s.run(`DELETE ${mine}`);
   if (scan.unsuitable) return { read: false, reason: scan.unsuitable };
+  // An empty JSONL file is a reject ("empty file"), and only the TypeScript reader says so.
+  if (scan.lines === 0) {
+    if (typed) await s.run(`DELETE ${mine}`);
+    return { read: false, reason: 'empty file' };
+  }
   if (scan.quoted.length > MAX_HANDED_BACK) return { read: false, reason: `${scan.quoted.length} quoted lines` };
   let read = false;
   try {
@@ -649,6 +654,6 @@ async function handBack(path: string, lines: readonly number[], file: string, ki
       typeCsvCells(layout, cells[0] as string[], loc, rec);
     }
   }
-  if (unknown.size > 0) rec.rejectColumns(file, [...unknown]);
+  if (unknown.size > 0) rec.rejectColumns(file, shownNames(unknown));
   return true;
 }

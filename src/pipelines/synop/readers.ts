@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { readCsv, detectDelimiter, type CsvTable } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
-import { decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
+import { clip, decodeUtf8, FileFormatError, parseJson, showValue } from '../../engine/readers/text.js';
 import { withZipContents, type ZipReadOptions } from '../../engine/readers/zip.js';
 import { extensionOf } from '../../lake/raw.js';
 import { fieldIndex, mapHeader, SYNOP_FIELDS, SYNOP_INDEX, type SynopField } from '../../connectors/opendatasoft/synop/fields.js';
@@ -40,9 +40,8 @@ const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 type Typed = { value: SynopValue } | { error: string };
 
-function shown(raw: unknown): string {
-  return typeof raw === 'string' ? raw : JSON.stringify(raw) ?? String(raw);
-}
+/** A raw value as a reject quotes it (bounded; deep nesting described rather than overflowing the stack). */
+const shown = showValue;
 
 /** Types one raw value (JSON value or CSV cell) for its field. Empty and null are missing. */
 function typeValue(field: SynopField, raw: unknown): Typed {
@@ -135,10 +134,20 @@ function typeRecord(raw: readonly unknown[], loc: RecordLocation, sink: SynopSin
   sink.observation({ stationId: sta, observedAt: Date.parse(String(date.value)), values, converted, loc });
 }
 
+const MAX_NAMES_SHOWN = 20;
+
+/** Unknown column or key names as their one reject lists them: each name and the list bounded, whatever the file holds. */
+export function shownNames(names: Iterable<string>): string[] {
+  const all = [...names];
+  const shown = all.slice(0, MAX_NAMES_SHOWN).map((name) => clip(name, 100));
+  if (all.length > MAX_NAMES_SHOWN) shown.push(`… and ${all.length - MAX_NAMES_SHOWN} more`);
+  return shown;
+}
+
 /** Reads the keys of one JSON record; keys that are not fields are collected in `unknown`. */
 export function typeObject(value: unknown, loc: RecordLocation, sink: SynopSink, unknown: Set<string>): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    sink.rejectRecord(loc, null, shown(value).slice(0, 200), 'not a JSON object');
+    sink.rejectRecord(loc, null, shown(value), 'not a JSON object');
     return;
   }
   const raw = new Array<unknown>(N);
@@ -169,13 +178,13 @@ function readJson(file: string, bytes: Uint8Array, sink: SynopSink): void {
     sheet = 'results';
   } else if (doc !== null && typeof doc === 'object' && 'error_code' in doc) {
     const e = doc as { error_code: unknown; message?: unknown };
-    throw new FileFormatError(`an OpenDataSoft error response, not data: ${String(e.error_code)}: ${String(e.message ?? '')}`);
+    throw new FileFormatError(`an OpenDataSoft error response, not data: ${shown(e.error_code)}: ${e.message === undefined ? '' : shown(e.message)}`);
   } else {
     throw new FileFormatError('expected an OpenDataSoft records response ({"total_count", "results": […]}) or a JSON export (an array of records)');
   }
   const unknown = new Set<string>();
   records.forEach((r, k) => typeObject(r, { file, sheet, row: k + 1 }, sink, unknown));
-  if (unknown.size > 0) sink.rejectColumns(file, [...unknown]);
+  if (unknown.size > 0) sink.rejectColumns(file, shownNames(unknown));
 }
 
 function readJsonl(file: string, bytes: Uint8Array, sink: SynopSink): void {
@@ -184,7 +193,7 @@ function readJsonl(file: string, bytes: Uint8Array, sink: SynopSink): void {
   const onError = (line: number, message: string) => sink.rejectRecord({ file, sheet: null, row: line }, null, null, message);
   const lines = readJsonLines(bytes, onError);
   for (const { line, value } of lines) typeObject(value, { file, sheet: null, row: line }, sink, unknown);
-  if (unknown.size > 0) sink.rejectColumns(file, [...unknown]);
+  if (unknown.size > 0) sink.rejectColumns(file, shownNames(unknown));
 }
 
 /** The coded fields whose label their text twin repeats (FORMATS.md §3a). */
@@ -251,7 +260,7 @@ function checkHeaderLine(text: string): void {
 function layoutOf(table: CsvTable): CsvLayout {
   const map = mapHeader(table.header);
   const mapped = map.columns.filter((c) => c !== null).length;
-  if (mapped === 0) throw new FileFormatError(`no column of donnees-synop-essentielles-omm in the header (${table.header.slice(0, 5).join('; ')}…)`, 1);
+  if (mapped === 0) throw new FileFormatError(`no column of donnees-synop-essentielles-omm in the header (${clip(table.header.slice(0, 5).join('; '), 200)}…)`, 1);
   for (const key of ['numer_sta', 'date']) {
     if (!map.columns.includes(SYNOP_INDEX[key] as number)) {
       const label = (SYNOP_FIELDS[SYNOP_INDEX[key] as number] as SynopField).label;
@@ -259,7 +268,7 @@ function layoutOf(table: CsvTable): CsvLayout {
     }
   }
   resolveTwins(table.header, map.columns, table.rows);
-  return { width: table.header.length, columns: map.columns, unknown: map.unknown };
+  return { width: table.header.length, columns: map.columns, unknown: shownNames(map.unknown) };
 }
 
 /** Types one CSV record (its cells as parsed) by the file's layout and feeds the sink. */

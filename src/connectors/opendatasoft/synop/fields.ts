@@ -147,6 +147,9 @@ SYNOP_FIELDS.forEach((f, i) => {
   else BY_LABEL.set(key, [i]);
 });
 
+/** Length of the longest label, with room for the spaces normaliseLabel folds. */
+const LONGEST_LABEL = 4 * Math.max(...SYNOP_FIELDS.map((f) => f.label.length));
+
 export interface HeaderMap {
   /** For each column of the header, the field index it holds, or null (unknown or repeated column). */
   columns: (number | null)[];
@@ -171,6 +174,12 @@ export function mapHeader(header: readonly string[]): HeaderMap {
   for (const cell of header) {
     const trimmed = cell.trim();
     let idx: number | undefined = SYNOP_INDEX[trimmed];
+    if (idx === undefined && trimmed.length > LONGEST_LABEL) {
+      // Longer than any label: no need to normalise it (a 50 MB header cell took seconds).
+      columns.push(null);
+      unknown.push(cell);
+      continue;
+    }
     if (idx !== undefined) {
       // `mois_de_l_annee` is its own label: it says nothing about the header's kind.
       if (!BY_LABEL.has(normaliseLabel(trimmed))) names++;
