@@ -1,0 +1,112 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { generateStations } from '../../src/connectors/generators/stations.js';
+import type { ProgressEvent } from '../../src/orchestrator/pipeline.js';
+import { executeRun } from '../../src/orchestrator/runner.js';
+import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';
+import { runsOf, runStations, stationsSnapshot } from '../helpers/faultRuns.js';
+import { skipUnlessPgBinaries, startPgCluster, type PgCluster } from '../helpers/pgCluster.js';
+import { tempHome, withPlatform } from '../helpers/platform.js';
+import { schemaFor } from '../helpers/warehouses.js';
+
+/**
+ * PostgreSQL restarted while a run loads: the run fails cleanly (recorded failed, nothing of it committed),
+ * the process survives with its warehouse usable (as a server must), and a rerun gives exactly the rows of a
+ * run that was never interrupted. The cluster is this suite's own: the shared server is never restarted.
+ */
+async function until(ok: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('PostgreSQL warehouse restarted during a run', { skip: skipUnlessPgBinaries() }, () => {
+  let cluster: PgCluster;
+  let base: string;
+  let input: string;
+  const envOf = (home: string) => ({ ECLUSE_WAREHOUSE: `${cluster.url}?schema=${schemaFor(home)}` });
+
+  before(async () => {
+    cluster = await startPgCluster();
+    base = await tempHome('ecluse-faults-pg-');
+    input = join(base, 'input');
+    await generateStations({ stations: 8, days: 2, out: input, seed: 11 });
+  });
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  test('one warehouse connection set, as a server holds: restarts during a load, between steps and while idle', { timeout: 120_000 }, async () => {
+    const reference = join(base, 'reference');
+    const clean = await runStations(reference, envOf(reference), [input]);
+    assert.equal(clean.status, 'succeeded', String(clean.error));
+    const expected = await stationsSnapshot(reference, envOf(reference));
+    assert.ok(expected.reports.length > 1000, `expected a sizeable input, got ${expected.reports.length} reports`);
+
+    const home = join(base, 'restarted');
+    const env = envOf(home);
+    await withPlatform(
+      home,
+      async (p) => {
+        const run = (restartAt?: (e: ProgressEvent) => boolean) => {
+          let restarts = 0;
+          return executeRun(p, stationsPipeline, { inputs: [input], trigger: 'cli' }, (e) => {
+            if (restarts === 0 && restartAt?.(e)) {
+              restarts++;
+              cluster.restartSync();
+            }
+          }).then((summary) => {
+            if (restartAt) assert.equal(restarts, 1, 'the run never reached the moment of the restart');
+            return summary;
+          });
+        };
+
+        // The load step's first event comes inside the warehouse transaction, before its first statement: a
+        // restart there (blocking, so the moment is exact) kills the run's session with its transaction open.
+        const failed = await run((e) => e.step === 'load' && e.done === 0);
+        assert.equal(failed.status, 'failed');
+        assert.match(String(failed.error), /lost the connection to the PostgreSQL warehouse .*nothing of it was committed/);
+        assert.deepEqual(
+          (await runsOf(home, env)).map((r) => r.status),
+          ['failed'],
+          'the interrupted run is recorded failed, not left running',
+        );
+        const interrupted = await stationsSnapshot(home, env);
+        assert.deepEqual(interrupted.reports, [], 'nothing of the interrupted run is in the warehouse');
+        assert.deepEqual(interrupted.files, [], 'no file of the interrupted run counts as seen');
+
+        // A restart between steps, while the run connection is idle: it is replaced before the load.
+        const rerun = await run((e) => e.step === 'stage' && e.done === 0);
+        assert.equal(rerun.status, 'succeeded', String(rerun.error));
+        assert.equal(rerun.files, clean.files, 'the rerun loads every file again');
+        assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
+
+        // A restart while nothing runs (the event loop turns meanwhile, as in an idle server): reads and the
+        // next run find new connections.
+        const version = p.warehouse.dataVersion();
+        cluster.restartSync();
+        await sleep(300);
+        assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM reports`))[0]?.n, expected.reports.length);
+        const again = await run();
+        assert.equal(again.status, 'succeeded', String(again.error));
+        assert.equal(again.files_skipped, clean.files, 'every file is seen: it was loaded by a committed run');
+
+        // Commits of other processes are heard again (served caches key on the data version).
+        await until(() => p.warehouse.dataVersion() > version + 1, 'the listening connection is back');
+        const before = p.warehouse.dataVersion();
+        const other = new pg.Client({ connectionString: cluster.url });
+        await other.connect();
+        await other.query(`SELECT pg_notify('ecluse_commits', '0')`);
+        await other.end();
+        await until(() => p.warehouse.dataVersion() > before, 'a commit of another process moves the data version');
+      },
+      env,
+    );
+    assert.deepEqual(await stationsSnapshot(home, env), expected, 'nothing doubled by the last run');
+  });
+});
