@@ -1,0 +1,150 @@
+import { once } from 'node:events';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * An HTTP proxy in front of an S3-protocol server that injects faults, over real sockets:
+ * - `status-500`: answers `500 InternalError` (S3's own words) without passing the request on;
+ * - `reset-request`: resets the connection once the request's body started to arrive (a PUT cut mid-body);
+ * - `reset-response`: passes the request on, then resets the connection halfway through the answer's body
+ *   (for a PUT, the object is stored but the client never hears so).
+ */
+export type Fault = 'status-500' | 'reset-request' | 'reset-response';
+
+export interface FaultRule {
+  fault: Fault;
+  /** Requests of this method only (`PUT`, `GET`, `HEAD`…); any when unset. */
+  method?: string;
+  /** Requests whose path (query included, e.g. `/lake/home/staging/…`) matches; any when unset. */
+  path?: RegExp;
+  /**
+   * Which distinct requests (method and path; a retry is the same request) the fault hits: the first N,
+   * and/or every k-th. Neither set: every one.
+   */
+  first?: number;
+  every?: number;
+  /** How many attempts of a hit request fail before it passes (default 1; Infinity: it never passes). */
+  failures?: number;
+}
+
+export interface FaultProxy {
+  /** `http://127.0.0.1:<port>`: put it in ECLUSE_S3_ENDPOINT. */
+  readonly endpoint: string;
+  /** Replaces the rules and forgets which requests were seen. */
+  setRules(rules: readonly FaultRule[]): void;
+  /** Faults injected since the last `setRules`, by kind. */
+  injected(): Record<Fault, number>;
+  close(): Promise<void>;
+}
+
+interface RuleState {
+  rule: FaultRule;
+  /** Distinct requests matched so far, in order of first arrival, with the attempts each made. */
+  seen: Map<string, { index: number; attempts: number }>;
+}
+
+/** The distinct request a rule hits: retries of one request share its method and path. */
+function hits(state: RuleState, req: IncomingMessage): boolean {
+  const { rule } = state;
+  if (rule.method !== undefined && req.method !== rule.method) return false;
+  if (rule.path !== undefined && !rule.path.test(req.url ?? '')) return false;
+  const id = `${req.method} ${req.url}`;
+  let entry = state.seen.get(id);
+  if (!entry) {
+    entry = { index: state.seen.size + 1, attempts: 0 };
+    state.seen.set(id, entry);
+  }
+  entry.attempts++;
+  const chosen =
+    (rule.first === undefined && rule.every === undefined) ||
+    (rule.first !== undefined && entry.index <= rule.first) ||
+    (rule.every !== undefined && entry.index % rule.every === 0);
+  return chosen && entry.attempts <= (rule.failures ?? 1);
+}
+
+const INTERNAL_ERROR =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>fault-proxy</RequestId></Error>';
+
+export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
+  const target = new URL(upstream);
+  let states: RuleState[] = [];
+  const injected: Record<Fault, number> = { 'status-500': 0, 'reset-request': 0, 'reset-response': 0 };
+  const sockets = new Set<Socket>();
+
+  const reset = (socket: Socket) => socket.resetAndDestroy();
+
+  /** Passes the request on; `cut` resets the connection halfway through the answer's body. */
+  const forward = (req: IncomingMessage, res: ServerResponse, cut: boolean) => {
+    // Headers unchanged, Host included: the client signed them (SigV4), and the server checks the signature.
+    const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      if (!cut) {
+        answer.pipe(res);
+        return;
+      }
+      const length = Number(answer.headers['content-length'] ?? 0);
+      let sent = 0;
+      const half = Math.floor(length / 2);
+      if (half === 0) {
+        res.flushHeaders();
+        answer.resume();
+        setImmediate(() => reset(req.socket));
+        return;
+      }
+      answer.on('data', (chunk: Buffer) => {
+        if (sent >= half) return;
+        const part = chunk.subarray(0, half - sent);
+        sent += part.length;
+        res.write(part);
+        if (sent >= half) {
+          answer.destroy();
+          // Let the half reach the client before the reset.
+          setTimeout(() => reset(req.socket), 20);
+        }
+      });
+    });
+    up.on('error', () => reset(req.socket));
+    req.pipe(up);
+  };
+
+  const server = createServer((req, res) => {
+    const fired = states.find((s) => hits(s, req))?.rule.fault;
+    if (fired) injected[fired]++;
+    switch (fired) {
+      case 'status-500':
+        req.resume();
+        req.on('end', () => res.writeHead(500, { 'content-type': 'application/xml', 'x-amz-request-id': 'fault-proxy' }).end(INTERNAL_ERROR));
+        return;
+      case 'reset-request': {
+        const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+        if (!hasBody) return reset(req.socket);
+        req.once('data', () => reset(req.socket));
+        return;
+      }
+      case 'reset-response':
+        return forward(req, res, true);
+      default:
+        return forward(req, res, false);
+    }
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    setRules(rules) {
+      states = rules.map((rule) => ({ rule, seen: new Map() }));
+      for (const k of Object.keys(injected) as Fault[]) injected[k] = 0;
+    },
+    injected: () => ({ ...injected }),
+    async close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
