@@ -44,9 +44,12 @@ export async function stationsSnapshot(home: string, env: PlatformEnv): Promise<
           `SELECT f.original_name, r.status FROM files f LEFT JOIN runs r ON r.run_id = f.run_id WHERE f.pipeline = 'stations' AND (r.status IS NULL OR r.status <> 'succeeded')`,
         );
         if (orphans.length > 0) throw new Error(`files recorded for runs that did not succeed: ${JSON.stringify(orphans)}`);
+        // A run that failed before its load may not have created the tables: empty, as a user sees them.
+        const tables = await p.warehouse.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('reports', 'stations')`);
+        const created = tables.length === 2;
         return {
-          reports: await p.warehouse.query(`SELECT ${REPORT_COLUMNS} FROM reports ORDER BY station_id, observed_at`),
-          stations: await p.warehouse.query(`SELECT * FROM stations ORDER BY id`),
+          reports: created ? await p.warehouse.query(`SELECT ${REPORT_COLUMNS} FROM reports ORDER BY station_id, observed_at`) : [],
+          stations: created ? await p.warehouse.query(`SELECT * FROM stations ORDER BY id`) : [],
           lake: await lakeDigest(engine, p.lake, datasetPrefix('staging', 'reports'), 'station_id, observed_at, temperature_c'),
           files: await p.warehouse.query(
             `SELECT original_name, count(*) AS n, min(status) AS status FROM files WHERE pipeline = 'stations' GROUP BY original_name ORDER BY original_name`,
