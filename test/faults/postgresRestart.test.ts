@@ -1,13 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { generateStations } from '../../src/connectors/generators/stations.js';
+import { writeSynop } from '../../src/connectors/generators/synop.js';
 import type { ProgressEvent } from '../../src/orchestrator/pipeline.js';
 import { executeRun } from '../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';
-import { runsOf, runStations, stationsSnapshot } from '../helpers/faultRuns.js';
+import { runFiles, runsOf, runStations, snapshotOf, stationsSnapshot } from '../helpers/faultRuns.js';
 import { skipUnlessPgBinaries, startPgCluster, type PgCluster } from '../helpers/pgCluster.js';
 import { tempHome, withPlatform } from '../helpers/platform.js';
 import { schemaFor } from '../helpers/warehouses.js';
@@ -39,6 +41,32 @@ describe('PostgreSQL warehouse restarted during a run', { skip: skipUnlessPgBina
   });
   after(async () => {
     await cluster?.destroy();
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  test('synop: restart inside the load transaction, then a rerun: the clean run\'s observations, daily stats and lake', { timeout: 120_000 }, async () => {
+    const synopInput = join(base, 'synop');
+    await mkdir(synopInput, { recursive: true });
+    await writeSynop(join(synopInput, 'synop.jsonl'), 'jsonl', { stations: 6, from: '2024-03-25', to: '2024-04-05', seed: 4 });
+    const reference = join(base, 'synop-reference');
+    const clean = await runFiles(reference, envOf(reference), 'synop', [synopInput]);
+    assert.equal(clean.status, 'succeeded', String(clean.error));
+    const expected = await snapshotOf(reference, envOf(reference), 'synop');
+
+    const home = join(base, 'synop-restarted');
+    let restarts = 0;
+    const failed = await runFiles(home, envOf(home), 'synop', [synopInput], (e) => {
+      if (e.step === 'load' && e.done === 0 && restarts++ === 0) cluster.restartSync();
+    });
+    assert.equal(failed.status, 'failed');
+    assert.match(String(failed.error), /lost the connection to the PostgreSQL warehouse/);
+    const interrupted = await snapshotOf(home, envOf(home), 'synop');
+    assert.deepEqual([interrupted.observations, interrupted.stats, interrupted.files], [[], [], []], 'nothing of the interrupted run is in the warehouse');
+
+    const rerun = await runFiles(home, envOf(home), 'synop', [synopInput]);
+    assert.equal(rerun.status, 'succeeded', String(rerun.error));
+    assert.deepEqual((await runsOf(home, envOf(home))).map((r) => r.status), ['failed', 'succeeded']);
+    assert.deepEqual(await snapshotOf(home, envOf(home), 'synop'), expected);
   });
 
   test('one warehouse connection set, as a server holds: restarts during a load, between steps and while idle', { timeout: 120_000 }, async () => {
@@ -46,7 +74,7 @@ describe('PostgreSQL warehouse restarted during a run', { skip: skipUnlessPgBina
     const clean = await runStations(reference, envOf(reference), [input]);
     assert.equal(clean.status, 'succeeded', String(clean.error));
     const expected = await stationsSnapshot(reference, envOf(reference));
-    assert.ok(expected.reports.length > 1000, `expected a sizeable input, got ${expected.reports.length} reports`);
+    assert.ok((expected.reports ?? []).length > 1000, `expected a sizeable input, got ${(expected.reports ?? []).length} reports`);
 
     const home = join(base, 'restarted');
     const env = envOf(home);
@@ -91,7 +119,7 @@ describe('PostgreSQL warehouse restarted during a run', { skip: skipUnlessPgBina
         const version = p.warehouse.dataVersion();
         cluster.restartSync();
         await sleep(300);
-        assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM reports`))[0]?.n, expected.reports.length);
+        assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM reports`))[0]?.n, (expected.reports ?? []).length);
         const again = await run();
         assert.equal(again.status, 'succeeded', String(again.error));
         assert.equal(again.files_skipped, clean.files, 'every file is seen: it was loaded by a committed run');
