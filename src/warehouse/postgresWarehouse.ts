@@ -557,18 +557,42 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.run('BEGIN');
+    // The transaction's id comes in the same round trip: if the answer to COMMIT is lost, the server is asked.
+    const begun = (await this.run(`BEGIN; SELECT txid_current()::TEXT AS xid`)) as unknown as pg.QueryResult[];
+    const xid = String(begun[1]?.rows[0]?.xid);
     this.inTransaction = true;
     try {
       const result = await fn();
-      await this.run('COMMIT');
+      await this.commit(xid);
       this.version++;
       return result;
     } catch (err) {
-      await this.run('ROLLBACK').catch(() => {});
+      if (this.inTransaction) await this.run('ROLLBACK').catch(() => {});
       throw err;
     } finally {
       this.inTransaction = false;
+    }
+  }
+
+  /**
+   * COMMIT; if the connection goes before its answer arrives, the server may have committed (it got the
+   * COMMIT) or not: a new connection asks it (`txid_status`), so a committed run is not recorded as failed
+   * with its files already counted as seen, nor a rolled-back one as succeeded.
+   */
+  private async commit(xid: string): Promise<void> {
+    try {
+      await this.run('COMMIT');
+    } catch (err) {
+      if (this.writerLost === null) throw err;
+      this.inTransaction = false;
+      const lost = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      const status = await this.run(`SELECT txid_status($1::BIGINT) AS status`, [xid]).then(
+        (r) => (r.rows[0] as { status: string | null } | undefined)?.status ?? null,
+        () => null,
+      );
+      if (status === 'committed') return;
+      const outcome = status === 'aborted' ? 'it was rolled back, nothing of it was committed' : 'whether it committed is not known';
+      throw new Error(`lost the connection to the PostgreSQL warehouse ${this.location} during COMMIT (${lost}): ${outcome}`, { cause: err });
     }
   }
 

@@ -12,6 +12,7 @@ import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';
 import { runFiles, runsOf, runStations, snapshotOf, stationsSnapshot } from '../helpers/faultRuns.js';
 import { skipUnlessPgBinaries, startPgCluster, type PgCluster } from '../helpers/pgCluster.js';
 import { tempHome, withPlatform } from '../helpers/platform.js';
+import { pgSimpleQuery, startTcpCutProxy } from '../helpers/tcpCutProxy.js';
 import { schemaFor } from '../helpers/warehouses.js';
 
 /**
@@ -27,7 +28,7 @@ async function until(ok: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe('PostgreSQL warehouse restarted during a run', { skip: skipUnlessPgBinaries() }, () => {
+describe('PostgreSQL warehouse restarted or cut off during a run', { skip: skipUnlessPgBinaries() }, () => {
   let cluster: PgCluster;
   let base: string;
   let input: string;
@@ -67,6 +68,33 @@ describe('PostgreSQL warehouse restarted during a run', { skip: skipUnlessPgBina
     assert.equal(rerun.status, 'succeeded', String(rerun.error));
     assert.deepEqual((await runsOf(home, envOf(home))).map((r) => r.status), ['failed', 'succeeded']);
     assert.deepEqual(await snapshotOf(home, envOf(home), 'synop'), expected);
+  });
+
+  test('the answer to COMMIT lost with the connection: the warehouse asks the server, the committed run is recorded succeeded', { timeout: 120_000 }, async () => {
+    const reference = join(base, 'commit-reference');
+    const clean = await runStations(reference, envOf(reference), [input]);
+    assert.equal(clean.status, 'succeeded', String(clean.error));
+    const expected = await stationsSnapshot(reference, envOf(reference));
+
+    const proxy = await startTcpCutProxy('127.0.0.1', Number(new URL(cluster.url).port));
+    try {
+      const home = join(base, 'commit-cut');
+      const env = { ECLUSE_WAREHOUSE: `postgres://postgres@${proxy.address}/postgres?schema=${schemaFor(home)}` };
+      // The load step's last event comes inside the transaction, after the run record: the next COMMIT is the run's.
+      const run = await runStations(home, env, [input], (e) => {
+        if (e.step === 'load' && e.done === 1) proxy.arm(pgSimpleQuery('COMMIT'));
+      });
+      assert.equal(proxy.cuts(), 1, 'the COMMIT was not cut');
+      assert.equal(run.status, 'succeeded', String(run.error));
+      assert.deepEqual((await runsOf(home, env)).map((r) => r.status), ['succeeded']);
+      assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
+
+      const rerun = await runStations(home, env, [input]);
+      assert.equal(rerun.files_skipped, clean.files, 'the files of the committed run are seen');
+      assert.deepEqual(await stationsSnapshot(home, env), expected, 'nothing doubled');
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('one warehouse connection set, as a server holds: restarts during a load, between steps and while idle', { timeout: 120_000 }, async () => {
