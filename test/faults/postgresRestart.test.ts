@@ -18,7 +18,9 @@ import { schemaFor } from '../helpers/warehouses.js';
 /**
  * PostgreSQL restarted while a run loads: the run fails cleanly (recorded failed, nothing of it committed),
  * the process survives with its warehouse usable (as a server must), and a rerun gives exactly the rows of a
- * run that was never interrupted. The cluster is this suite's own: the shared server is never restarted.
+ * run that was never interrupted. A connection cut right after the server committed (the answer to COMMIT
+ * lost) leaves the run recorded as it is: succeeded. The cluster is this suite's own: the shared server is
+ * never restarted.
  */
 async function until(ok: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;

@@ -1,9 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateStations } from '../../src/connectors/generators/stations.js';
+import { writeSynop } from '../../src/connectors/generators/synop.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/faultProxy.js';
-import { runsOf, runStations, stationsSnapshot, type Snapshot } from '../helpers/faultRuns.js';
+import { runFiles, runsOf, runStations, snapshotOf, stationsSnapshot, type Snapshot } from '../helpers/faultRuns.js';
 import { tempHome } from '../helpers/platform.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js';
 
@@ -45,6 +47,33 @@ describe('S3 lake answering 500s and dropping connections', () => {
   after(async () => {
     await proxy?.close();
     await s3?.close();
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  test('synop on a flaky lake: 500s and cut connections on every kind of request, the clean run\'s tables and lake', { timeout: 120_000 }, async () => {
+    const input = join(base, 'synop');
+    await mkdir(input, { recursive: true });
+    await writeSynop(join(input, 'synop.jsonl'), 'jsonl', { stations: 4, from: '2024-03-25', to: '2024-04-05', seed: 6 });
+    const reference = join(base, 'synop-reference');
+    proxy.setRules([]);
+    const clean = await runFiles(reference, envOf(reference), 'synop', [input]);
+    assert.equal(clean.status, 'succeeded', String(clean.error));
+    const synopExpected = await snapshotOf(reference, envOf(reference), 'synop');
+
+    const home = join(base, 'synop-flaky');
+    proxy.setRules([
+      { method: 'PUT', every: 2, fault: 'status-500' },
+      { method: 'PUT', every: 3, fault: 'reset-request' },
+      { method: 'GET', every: 2, fault: 'reset-response' },
+      { method: 'GET', path: /list-type=2/, first: 2, fault: 'status-500' },
+      { method: 'HEAD', every: 2, fault: 'reset-request' },
+    ]);
+    const run = await runFiles(home, envOf(home), 'synop', [input]);
+    const injected = proxy.injected();
+    proxy.setRules([]);
+    assert.equal(run.status, 'succeeded', String(run.error));
+    assert.ok(injected['status-500'] + injected['reset-request'] >= 4, `faults injected: ${JSON.stringify(injected)}`);
+    assert.deepEqual(await snapshotOf(home, envOf(home), 'synop'), synopExpected);
   });
 
   test('500s, requests reset mid-body, answers lost after the write: retried, both runs succeed, same tables and lake', { timeout: 120_000 }, async () => {
