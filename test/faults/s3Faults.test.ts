@@ -6,7 +6,7 @@ import { generateStations } from '../../src/connectors/generators/stations.js';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/faultProxy.js';
 import { runFiles, runsOf, runStations, snapshotOf, stationsSnapshot, type Snapshot } from '../helpers/faultRuns.js';
-import { tempHome } from '../helpers/platform.js';
+import { tempHome, withPlatform } from '../helpers/platform.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js';
 
 /**
@@ -107,6 +107,26 @@ describe('S3 lake answering 500s and dropping connections', () => {
     proxy.setRules([]);
     assert.equal(run2.status, 'succeeded', String(run2.error));
     assert.ok(injected['reset-response'] >= 6, `faults injected: ${JSON.stringify(injected)}`);
+    assert.deepEqual(await stationsSnapshot(home, envOf(home)), expected);
+  });
+
+  test('raw files that cannot be stored: the run fails at extract, leaves no sidecar without its file, the rerun completes', { timeout: 120_000 }, async () => {
+    const home = join(base, 'raw-down');
+    // Every upload of a raw file fails (its sidecar, written first, goes through).
+    proxy.setRules([{ method: 'PUT', path: /\/raw\/[^?]*(?<!\.meta)\.(json|xlsx)(\?|$)/, failures: Infinity, fault: 'status-500' }]);
+    const failed = await runStations(home, envOf(home), [first]);
+    const injected = proxy.injected();
+    proxy.setRules([]);
+    assert.equal(failed.status, 'failed');
+    assert.ok(injected['status-500'] >= 3, `faults injected: ${JSON.stringify(injected)}`);
+    assert.match(String(failed.error), /s3:\/\/lake\/raw-down\/raw\/stations\/.*InternalError/);
+    const keys = await withPlatform(home, async (p) => (await p.lake.list('raw/')).map((o) => o.key), envOf(home));
+    assert.deepEqual(keys.filter((k) => k.endsWith('.meta.json') && !keys.includes(k.slice(0, -'.meta.json'.length))), [], 'no sidecar without its raw file');
+
+    for (const input of [first, second]) {
+      const run = await runStations(home, envOf(home), [input]);
+      assert.equal(run.status, 'succeeded', String(run.error));
+    }
     assert.deepEqual(await stationsSnapshot(home, envOf(home)), expected);
   });
 
