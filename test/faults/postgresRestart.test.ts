@@ -99,6 +99,34 @@ describe('PostgreSQL warehouse restarted or cut off during a run', { skip: skipU
     }
   });
 
+  test('the connection cut in the middle of the bulk load (COPY): the run fails cleanly, nothing hangs, the rerun completes', { timeout: 120_000 }, async () => {
+    const reference = join(base, 'copy-reference');
+    const clean = await runStations(reference, envOf(reference), [input]);
+    assert.equal(clean.status, 'succeeded', String(clean.error));
+    const expected = await stationsSnapshot(reference, envOf(reference));
+
+    const proxy = await startTcpCutProxy('127.0.0.1', Number(new URL(cluster.url).port));
+    try {
+      const home = join(base, 'copy-cut');
+      const env = { ECLUSE_WAREHOUSE: `postgres://postgres@${proxy.address}/postgres?schema=${schemaFor(home)}` };
+      // DuckDB streams the reports through a named pipe into COPY: the pipe's writer must not wait forever.
+      const failed = await runStations(home, env, [input], (e) => {
+        if (e.step === 'load' && e.done === 0) proxy.arm(Buffer.from('COPY "reports"'));
+      });
+      assert.equal(proxy.cuts(), 1, 'the COPY was not cut');
+      assert.equal(failed.status, 'failed');
+      assert.match(String(failed.error), /lost the connection to the PostgreSQL warehouse .*nothing of it was committed/);
+      const interrupted = await stationsSnapshot(home, env);
+      assert.deepEqual([interrupted.reports, interrupted.files], [[], []], 'nothing of the failed run is in the warehouse');
+
+      const rerun = await runStations(home, env, [input]);
+      assert.equal(rerun.status, 'succeeded', String(rerun.error));
+      assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('one warehouse connection set, as a server holds: restarts during a load, between steps and while idle', { timeout: 120_000 }, async () => {
     const reference = join(base, 'reference');
     const clean = await runStations(reference, envOf(reference), [input]);
