@@ -6,8 +6,8 @@ import type { AddressInfo, Socket } from 'node:net';
  * An HTTP proxy in front of an S3-protocol server that injects faults, over real sockets:
  * - `status-500`: answers `500 InternalError` (S3's own words) without passing the request on;
  * - `reset-request`: resets the connection once the request's body started to arrive (a PUT cut mid-body);
- * - `reset-response`: passes the request on, then resets the connection halfway through the answer's body
- *   (for a PUT, the object is stored but the client never hears so).
+ * - `reset-response`: passes the request on, then resets the connection halfway through the answer's body,
+ *   or before its headers when it has none (a PUT: the object is stored, the client never hears so).
  */
 export type Fault = 'status-500' | 'reset-request' | 'reset-response';
 
@@ -37,29 +37,29 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-interface RuleState {
-  rule: FaultRule;
-  /** Distinct requests matched so far, in order of first arrival, with the attempts each made. */
-  seen: Map<string, { index: number; attempts: number }>;
+/** A distinct request (method and path): the rule it drew on its first arrival, and its attempts so far. */
+interface Seen {
+  rule: FaultRule | null;
+  attempts: number;
 }
 
-/** The distinct request a rule hits: retries of one request share its method and path. */
-function hits(state: RuleState, req: IncomingMessage): boolean {
-  const { rule } = state;
-  if (rule.method !== undefined && req.method !== rule.method) return false;
-  if (rule.path !== undefined && !rule.path.test(req.url ?? '')) return false;
-  const id = `${req.method} ${req.url}`;
-  let entry = state.seen.get(id);
-  if (!entry) {
-    entry = { index: state.seen.size + 1, attempts: 0 };
-    state.seen.set(id, entry);
+/**
+ * Chooses once, on a request's first arrival, which rule (if any) hits it: the first whose filter matches and
+ * whose selection (first N / every k-th of the requests its filter matched) takes it. Its retries then
+ * fail `failures` times in all, whatever other rules say, so a fault never outlasts the client's retries
+ * unless a rule says so.
+ */
+function draw(rules: readonly FaultRule[], matched: number[], req: IncomingMessage): FaultRule | null {
+  let chosen: FaultRule | null = null;
+  for (const [i, rule] of rules.entries()) {
+    if (rule.method !== undefined && req.method !== rule.method) continue;
+    if (rule.path !== undefined && !rule.path.test(req.url ?? '')) continue;
+    const index = (matched[i] = (matched[i] ?? 0) + 1);
+    const takes =
+      (rule.first === undefined && rule.every === undefined) || (rule.first !== undefined && index <= rule.first) || (rule.every !== undefined && index % rule.every === 0);
+    if (takes && chosen === null) chosen = rule;
   }
-  entry.attempts++;
-  const chosen =
-    (rule.first === undefined && rule.every === undefined) ||
-    (rule.first !== undefined && entry.index <= rule.first) ||
-    (rule.every !== undefined && entry.index % rule.every === 0);
-  return chosen && entry.attempts <= (rule.failures ?? 1);
+  return chosen;
 }
 
 const INTERNAL_ERROR =
@@ -67,7 +67,10 @@ const INTERNAL_ERROR =
 
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const target = new URL(upstream);
-  let states: RuleState[] = [];
+  let rules: readonly FaultRule[] = [];
+  /** Per rule, how many distinct requests its filter matched. */
+  let matched: number[] = [];
+  let seen = new Map<string, Seen>();
   const injected: Record<Fault, number> = { 'status-500': 0, 'reset-request': 0, 'reset-response': 0 };
   const sockets = new Set<Socket>();
 
@@ -77,8 +80,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const forward = (req: IncomingMessage, res: ServerResponse, cut: boolean) => {
     // Headers unchanged, Host included: the client signed them (SigV4), and the server checks the signature.
     const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
       if (!cut) {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
         return;
       }
@@ -86,11 +89,12 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       let sent = 0;
       const half = Math.floor(length / 2);
       if (half === 0) {
-        res.flushHeaders();
+        // No body to cut (a PUT's answer): the server did the work, the client hears nothing of it.
         answer.resume();
-        setImmediate(() => reset(req.socket));
+        reset(req.socket);
         return;
       }
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.on('data', (chunk: Buffer) => {
         if (sent >= half) return;
         const part = chunk.subarray(0, half - sent);
@@ -108,7 +112,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   };
 
   const server = createServer((req, res) => {
-    const fired = states.find((s) => hits(s, req))?.rule.fault;
+    const id = `${req.method} ${req.url}`;
+    let entry = seen.get(id);
+    if (!entry) {
+      entry = { rule: draw(rules, matched, req), attempts: 0 };
+      seen.set(id, entry);
+    }
+    entry.attempts++;
+    const fired = entry.rule && entry.attempts <= (entry.rule.failures ?? 1) ? entry.rule.fault : undefined;
     if (fired) injected[fired]++;
     switch (fired) {
       case 'status-500':
@@ -136,8 +147,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    setRules(rules) {
-      states = rules.map((rule) => ({ rule, seen: new Map() }));
+    setRules(next) {
+      rules = next;
+      matched = [];
+      seen = new Map();
       for (const k of Object.keys(injected) as Fault[]) injected[k] = 0;
     },
     injected: () => ({ ...injected }),
