@@ -1,13 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { generateStations } from '../../src/connectors/generators/stations.js';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
 import type { ProgressEvent } from '../../src/orchestrator/pipeline.js';
+import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
 import { executeRun } from '../../src/orchestrator/runner.js';
+import { PIPELINES } from '../../src/pipelines/index.js';
 import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';
 import { runFiles, runsOf, runStations, snapshotOf, stationsSnapshot } from '../helpers/faultRuns.js';
 import { skipUnlessPgBinaries, startPgCluster, type PgCluster } from '../helpers/pgCluster.js';
@@ -125,6 +127,37 @@ describe('PostgreSQL warehouse restarted or cut off during a run', { skip: skipU
     } finally {
       await proxy.close();
     }
+  });
+
+  test('a partition run with retries: the attempt cut by the restart fails, the next one reconnects and succeeds', { timeout: 120_000 }, async () => {
+    const reference = join(base, 'retry-reference');
+    const clean = await runStations(reference, envOf(reference), [input]);
+    assert.equal(clean.status, 'succeeded', String(clean.error));
+    const expected = await stationsSnapshot(reference, envOf(reference));
+
+    // A landing folder as a scheduled run reads it; its files are old enough to be complete.
+    const landing = join(base, 'landing');
+    await cp(input, landing, { recursive: true });
+    const old = new Date(Date.now() - 3_600_000);
+    for (const name of await readdir(landing)) await utimes(join(landing, name), old, old);
+    const home = join(base, 'retried');
+    const env = { ...envOf(home), ECLUSE_LANDING: landing };
+    let restarts = 0;
+    const summary = await withPlatform(
+      home,
+      (p) =>
+        new Orchestrator(p, PIPELINES, { maxAttempts: 3, backoffMs: 20 }).runPartition(stationsPipeline, '2024-10-02', 'cli', {
+          progress: (e) => {
+            if (e.step === 'load' && e.done === 0 && restarts++ === 0) cluster.restartSync();
+          },
+        }),
+      env,
+    );
+    assert.equal(summary.status, 'succeeded', String(summary.error));
+    const runs = await runsOf(home, env);
+    assert.deepEqual(runs.map((r) => r.status), ['failed', 'succeeded'], 'one failed attempt, then one that succeeded');
+    assert.match(String(runs[0]?.error), /lost the connection to the PostgreSQL warehouse/);
+    assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
   });
 
   test('one warehouse connection set, as a server holds: restarts during a load, between steps and while idle', { timeout: 120_000 }, async () => {
