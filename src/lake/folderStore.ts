@@ -29,7 +29,9 @@ export class FolderStore implements ObjectStore {
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw err;
+      // Node's own message may name no file (`ENOSPC: no space left on device, write`): say which object.
+      const code = (err as NodeJS.ErrnoException).code;
+      throw Object.assign(new Error(`lake ${this.root}: cannot write ${key}: ${(err as Error).message}`, { cause: err }), code ? { code } : {});
     }
   }
 

@@ -45,7 +45,14 @@ export async function storeRawFile(
     rawMetaKey(key),
     JSON.stringify({ original_name: originalName, sha256: hash, size: info.size, received_at: receivedAt.toISOString(), source }),
   );
-  await store.putFile(key, localPath);
+  try {
+    await store.putFile(key, localPath);
+  } catch (err) {
+    // A sidecar without its file would stay in the raw zone for good (the rerun stores the file under a new
+    // arrival key): take it back. If that fails too, it is harmless: listings go by the raw files.
+    await store.delete(rawMetaKey(key)).catch(() => {});
+    throw err;
+  }
   return file;
 }
 

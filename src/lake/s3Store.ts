@@ -27,6 +27,9 @@ export interface S3StoreOptions {
 
 const MAX_BATCH = 1000;
 
+/** Reads of one object whose body breaks mid-transfer before the failure is the caller's. */
+const BODY_ATTEMPTS = 3;
+
 type Sdk = typeof import('@aws-sdk/client-s3') & Pick<typeof import('@aws-sdk/lib-storage'), 'Upload'>;
 
 /**
@@ -201,35 +204,41 @@ export class S3Store implements ObjectStore {
   }
 
   async getBytes(key: string): Promise<Buffer> {
-    const objectKey = this.objectKey(key);
-    const body = await this.getObject(key, objectKey);
-    const chunks: Buffer[] = [];
-    try {
+    return this.download(key, this.objectKey(key), async (body) => {
+      const chunks: Buffer[] = [];
       for await (const chunk of body) chunks.push(chunk as Buffer);
-    } catch (err) {
-      throw this.failure(key, objectKey, err);
+      return Buffer.concat(chunks);
+    });
+  }
+
+  /**
+   * Reads an object's body with `consume`, again from the start if the transfer breaks: the SDK retries a
+   * request only until the response's headers arrive, and a connection cut mid-body would fail the run.
+   */
+  private async download<T>(key: string, objectKey: string, consume: (body: Readable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const body = await this.getObject(key, objectKey);
+      try {
+        return await consume(body);
+      } catch (err) {
+        if (attempt >= BODY_ATTEMPTS) throw this.failure(key, objectKey, err, ` (reading its body failed ${attempt} times)`);
+      } finally {
+        body.destroy();
+      }
     }
-    return Buffer.concat(chunks);
   }
 
   /** Downloads (streamed) to a private temporary folder, removed once `fn` settles. */
   async withLocalFile<T>(key: string, fn: (path: string) => Promise<T>): Promise<T> {
     const objectKey = this.objectKey(key);
-    const body = await this.getObject(key, objectKey);
-    let dir: string | undefined;
+    const dir = await mkdtemp(join(this.tmpDir ?? tmpdir(), 'ecluse-s3-'));
     try {
-      dir = await mkdtemp(join(this.tmpDir ?? tmpdir(), 'ecluse-s3-'));
       // The key's last segment keeps its extension: readers (and DuckDB) choose the format from it.
       const path = join(dir, key.slice(key.lastIndexOf('/') + 1));
-      try {
-        await pipeline(body, createWriteStream(path));
-      } catch (err) {
-        throw this.failure(key, objectKey, err);
-      }
+      await this.download(key, objectKey, (body) => pipeline(body, createWriteStream(path)));
       return await fn(path);
     } finally {
-      body.destroy();
-      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
     }
   }
 

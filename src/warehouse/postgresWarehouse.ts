@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -81,17 +82,28 @@ export class PostgresWarehouse implements Warehouse {
   private version = 0;
   private inTransaction = false;
 
+  /** Why the run connection broke (the server restarted, the network dropped), until it is replaced. */
+  private writerLost: Error | null = null;
+  private closed = false;
+
   private constructor(
     readonly location: string,
-    private readonly writer: pg.Client,
+    private writer: pg.Client,
     private readonly readers: pg.Pool,
-    private readonly listener: pg.Client,
+    private listener: pg.Client,
     private readonly memoryLimit: string | undefined,
     /** Where `readOnlyQuery` connects: the reader role's login (see postgresReader.ts). */
     private readonly reader: Target,
     /** Why the reader role could not be set up, or null. */
     private readonly readerProblem: string | null,
-  ) {}
+    private readonly connect: () => Promise<pg.Client>,
+  ) {
+    this.watchWriter(writer);
+    // An idle pooled connection the server closed: the pool drops it and opens another for the next read.
+    // Without a listener, its 'error' event would end the process.
+    readers.on('error', () => {});
+    this.watchListener(listener);
+  }
 
   /**
    * `readerUrl` is the login of the SQL endpoint's read-only role (ECLUSE_WAREHOUSE_READER); without it, a
@@ -112,6 +124,9 @@ export class PostgresWarehouse implements Warehouse {
       return c;
     };
     const writer = await connect();
+    // Until the warehouse watches it: a server closing the session now must not end the process.
+    const early = (): void => {};
+    writer.on('error', early);
     try {
       if (target.schema) await writer.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`);
       // Two processes creating the tables at once would collide on PostgreSQL's catalog: serialise.
@@ -126,12 +141,11 @@ export class PostgresWarehouse implements Warehouse {
       }
       const listener = await connect();
       const readers = new pg.Pool({ ...target.config, max: 4 });
-      const wh = new PostgresWarehouse(target.display, writer, readers, listener, options.memoryLimit, reader, readerProblem);
-      listener.on('notification', () => wh.version++);
-      listener.on('error', () => {
-        // Losing the listener only makes caches follow other processes less promptly; ours still bump.
-      });
+      listener.on('error', early);
       await listener.query(`LISTEN ${COMMITS_CHANNEL}`);
+      const wh = new PostgresWarehouse(target.display, writer, readers, listener, options.memoryLimit, reader, readerProblem, connect);
+      writer.off('error', early);
+      listener.off('error', early);
       await wh.failDeadRuns();
       return wh;
     } catch (err) {
@@ -153,8 +167,92 @@ export class PostgresWarehouse implements Warehouse {
     );
   }
 
+  /** Notes when the run connection breaks; its 'error' event would otherwise end the process. */
+  private watchWriter(client: pg.Client): void {
+    const lost = (err?: Error) => {
+      if (this.writer === client && this.writerLost === null && !this.closed) this.writerLost = err ?? new Error('the server closed the connection');
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+  }
+
+  /**
+   * The run connection, replaced if the server closed it (a restart, a failover). Inside a transaction it
+   * cannot be: the transaction died with the session, so the run must fail and record that.
+   */
+  private async liveWriter(): Promise<pg.Client> {
+    const lost = this.writerLost;
+    if (lost === null) return this.writer;
+    if (this.inTransaction) throw this.lostConnection(lost);
+    const old = this.writer;
+    this.writer = await this.reconnect();
+    this.writerLost = null;
+    this.watchWriter(this.writer);
+    await old.end().catch(() => {});
+    return this.writer;
+  }
+
+  /** A new connection, tried a few times: a restarting server refuses connections for a moment. */
+  private async reconnect(): Promise<pg.Client> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.connect();
+      } catch (err) {
+        if (attempt >= RECONNECT_ATTEMPTS || this.closed) throw err;
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** Says that the session was lost (and with it the open transaction), keeping PostgreSQL's words. */
+  private lostConnection(err: Error): Error {
+    const during = this.inTransaction ? ': the open transaction was rolled back by the server, nothing of it was committed' : '';
+    return new Error(`lost the connection to the PostgreSQL warehouse ${this.location} (${err.message})${during}`, { cause: err });
+  }
+
+  /** The error of a statement on the run connection; a broken connection is marked so the next call replaces it. */
+  private statementError(err: unknown): unknown {
+    if (!isConnectionLoss(err)) return err;
+    this.writerLost ??= err as Error;
+    return this.lostConnection(err as Error);
+  }
+
+  /** Re-opens the listening connection after a loss, and bumps the version: commits made meanwhile went unheard. */
+  private watchListener(client: pg.Client): void {
+    client.on('notification', () => this.version++);
+    let lost = false;
+    const relisten = async () => {
+      if (lost || this.closed) return;
+      lost = true;
+      await client.end().catch(() => {});
+      for (let attempt = 1; !this.closed; attempt++) {
+        await sleep(Math.min(100 * 2 ** attempt, 30_000), undefined, { ref: false });
+        if (this.closed) return;
+        try {
+          const next = await this.connect();
+          next.on('error', () => {});
+          await next.query(`LISTEN ${COMMITS_CHANNEL}`);
+          if (this.closed) return void (await next.end().catch(() => {}));
+          this.listener = next;
+          this.watchListener(next);
+          this.version++;
+          return;
+        } catch {
+          // Still down: try again later; meanwhile caches follow only this process's own commits.
+        }
+      }
+    };
+    client.on('error', () => void relisten());
+    client.on('end', () => void relisten());
+  }
+
   private async run(sql: string, params: readonly unknown[] = []): Promise<pg.QueryResult> {
-    return this.writer.query(sql, params as unknown[]);
+    const writer = await this.liveWriter();
+    try {
+      return await writer.query(sql, params as unknown[]);
+    } catch (err) {
+      throw this.statementError(err);
+    }
   }
 
   async startRun(pipelineName: string, partition: string | ((runId: number) => string), trigger: string, attempt = 1): Promise<number> {
@@ -404,13 +502,16 @@ export class PostgresWarehouse implements Warehouse {
    * where named pipes are missing). Call inside a transaction: a failed export must roll back what was loaded.
    */
   private async copyFromEngine(table: string, columns: readonly string[], engine: DuckSession, select: string): Promise<number> {
+    const writer = await this.liveWriter();
     return withScratchDir(async (dir) => {
       const path = join(dir, 'rows.csv');
-      const copy = this.writer.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN (FORMAT csv)`));
+      const copy = writer.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN (FORMAT csv)`));
       const exportSql = `COPY (${select}) TO ${literal(path)} (FORMAT csv, HEADER false, USE_TMP_FILE false)`;
       if (!makeFifo(path)) {
         await engine.run(exportSql);
-        await pipeline(createReadStream(path), copy);
+        await pipeline(createReadStream(path), copy).catch((err: unknown) => {
+          throw this.statementError(err);
+        });
         return Number(copy.rowCount ?? 0);
       }
       const exporting = engine.run(exportSql).catch(async (err: unknown) => {
@@ -421,7 +522,7 @@ export class PostgresWarehouse implements Warehouse {
         throw err;
       });
       const [exported, loaded] = await Promise.allSettled([exporting, pipeline(createReadStream(path), copy)]);
-      if (loaded.status === 'rejected' && isUniqueViolation(loaded.reason)) throw loaded.reason;
+      if (loaded.status === 'rejected' && (isUniqueViolation(loaded.reason) || isConnectionLoss(loaded.reason))) throw this.statementError(loaded.reason);
       if (exported.status === 'rejected') throw exported.reason;
       if (loaded.status === 'rejected') throw loaded.reason;
       return Number(copy.rowCount ?? 0);
@@ -431,13 +532,15 @@ export class PostgresWarehouse implements Warehouse {
   /** COPY of rows held in memory (metadata: rejects, files). */
   private async copyRows(table: string, columns: readonly string[], rows: readonly (readonly CsvValue[])[]): Promise<void> {
     if (rows.length === 0) return;
-    const copy = this.writer.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN (FORMAT csv)`));
+    const copy = (await this.liveWriter()).query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN (FORMAT csv)`));
     await pipeline(
       Readable.from((function* () {
         for (const r of rows) yield csvLine(r) + '\n';
       })()),
       copy,
-    );
+    ).catch((err: unknown) => {
+      throw this.statementError(err);
+    });
   }
 
   /**
@@ -503,22 +606,47 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.run('BEGIN');
+    // The transaction's id comes in the same round trip: if the answer to COMMIT is lost, the server is asked.
+    const begun = (await this.run(`BEGIN; SELECT txid_current()::TEXT AS xid`)) as unknown as pg.QueryResult[];
+    const xid = String(begun[1]?.rows[0]?.xid);
     this.inTransaction = true;
     try {
       const result = await fn();
-      await this.run('COMMIT');
+      await this.commit(xid);
       this.version++;
       return result;
     } catch (err) {
-      await this.run('ROLLBACK').catch(() => {});
+      if (this.inTransaction) await this.run('ROLLBACK').catch(() => {});
       throw err;
     } finally {
       this.inTransaction = false;
     }
   }
 
+  /**
+   * COMMIT; if the connection goes before its answer arrives, the server may have committed (it got the
+   * COMMIT) or not: a new connection asks it (`txid_status`), so a committed run is not recorded as failed
+   * with its files already counted as seen, nor a rolled-back one as succeeded.
+   */
+  private async commit(xid: string): Promise<void> {
+    try {
+      await this.run('COMMIT');
+    } catch (err) {
+      if (this.writerLost === null) throw err;
+      this.inTransaction = false;
+      const lost = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      const status = await this.run(`SELECT txid_status($1::BIGINT) AS status`, [xid]).then(
+        (r) => (r.rows[0] as { status: string | null } | undefined)?.status ?? null,
+        () => null,
+      );
+      if (status === 'committed') return;
+      const outcome = status === 'aborted' ? 'it was rolled back, nothing of it was committed' : 'whether it committed is not known';
+      throw new Error(`lost the connection to the PostgreSQL warehouse ${this.location} during COMMIT (${lost}): ${outcome}`, { cause: err });
+    }
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     this.dropEngine();
     await Promise.allSettled([this.writer.end(), this.listener.end(), this.readers.end()]);
   }
@@ -530,6 +658,19 @@ function withSchema(url: string, schema: string | null): string {
   const u = new URL(url);
   if (!u.searchParams.has('schema')) u.searchParams.set('schema', schema);
   return u.toString();
+}
+
+/** Connections tried after the run connection was lost, with a doubling pause from 200 ms (~3 s in all). */
+const RECONNECT_ATTEMPTS = 5;
+
+/**
+ * The session is gone: the server shut it down (class 57P: admin shutdown, crash, cannot connect now), a
+ * connection exception (class 08), or the socket closed under the client.
+ */
+function isConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (/^57P0[123]$/.test(code) || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE')) return true;
+  return err instanceof Error && /^Connection terminated|Client has encountered a connection error|not queryable/.test(err.message);
 }
 
 function isUniqueViolation(err: unknown): boolean {
