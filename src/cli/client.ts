@@ -61,6 +61,7 @@ export class ServerClient {
       else if (line.summary) summary = line.summary;
     });
     if (!summary) throw this.lost(path, body, 'it ended the answer without a summary');
+    this.noteEnvironment([(summary as RunSummary).error]);
     return summary;
   }
 
@@ -72,7 +73,28 @@ export class ServerClient {
       else if (line.backfill_summary) summary = line.backfill_summary;
     });
     if (!summary) throw this.lost(path, body, 'it ended the answer without a summary');
+    this.noteEnvironment((summary as BackfillSummary).results.map((r) => r.error));
     return summary;
+  }
+
+  /**
+   * A run through the server uses the server's environment and configuration, not this command's: when its
+   * error names a setting (`set ECLUSE_LANDING …`) that this command has, say why it did not apply.
+   */
+  environmentNote(errors: readonly (string | null | undefined)[], env: NodeJS.ProcessEnv = process.env): string | null {
+    const names = [...new Set(errors.flatMap((e) => e?.match(/\bECLUSE_[A-Z0-9_]+\b/g) ?? []))].filter((n) => env[n]);
+    if (names.length === 0) return null;
+    const list = names.join(', ');
+    return (
+      `the run went through the ecluse server (pid ${this.info.pid}, ${this.url}), which uses the environment and configuration it was started with: ` +
+      `${list} set for this command ${names.length === 1 ? 'is' : 'are'} not passed to it. Restart the server with ${names.length === 1 ? 'it' : 'them'} ` +
+      `(\`${names[0]}=… ecluse up\`) or put ${names.length === 1 ? 'it' : 'them'} in ecluse.config.json; or stop the server to run this command in process`
+    );
+  }
+
+  private noteEnvironment(errors: readonly (string | null | undefined)[]): void {
+    const note = this.environmentNote(errors);
+    if (note) console.error(`ecluse: note: ${note}`);
   }
 
   /**
@@ -101,7 +123,10 @@ export class ServerClient {
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = JSON.parse(buffered.slice(0, nl)) as StreamLine;
           buffered = buffered.slice(nl + 1);
-          if (line.error) throw new CliError(line.error.message, 1);
+          if (line.error) {
+            const note = this.environmentNote([line.error.message]);
+            throw new CliError(note ? `${line.error.message}\n(${note})` : line.error.message, 1);
+          }
           onLine(line);
         }
       }

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempHome } from '../helpers/platform.js';
-import { spawnEcluse, startServer } from '../helpers/cli.js';
+import { ecluse, spawnEcluse, startServer } from '../helpers/cli.js';
 
 test('a server killed mid-run: the CLI says it lost the server, during which run, and where to look; exit 2', async () => {
   const home = await tempHome('ecluse-client-');
@@ -44,5 +44,30 @@ test('a server killed mid-run: the CLI says it lost the server, during which run
     for (const res of held) res.destroy();
     portal.closeAllConnections();
     await new Promise((r) => portal.close(r));
+  }
+});
+
+test('ECLUSE_LANDING given to a command that runs through the server: the failure says the server uses its own environment', async () => {
+  const home = await tempHome('ecluse-client-');
+  const config = join(home, 'ecluse.config.json');
+  await writeFile(config, JSON.stringify({ schedules: { stations: { enabled: false }, synop: { enabled: false } } }));
+  const landing = join(home, 'landing');
+  await mkdir(landing);
+  // Started without a landing (nor an InfoClimat token): its stations runs have nothing to read.
+  const server = await startServer(home, 'up', { ECLUSE_CONFIG: config, ECLUSE_LANDING: '', ECLUSE_INFOCLIMAT_TOKEN: '' });
+  try {
+    const r = ecluse(home, ['trigger', 'stations', '--partition', '2024-10-02'], { ECLUSE_CONFIG: config, ECLUSE_LANDING: landing });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /nothing to read: set ECLUSE_LANDING/);
+    assert.match(
+      r.stderr,
+      new RegExp(`note: the run went through the ecluse server \\(pid ${server.child.pid}, http://127\\.0\\.0\\.1:\\d+\\), which uses the environment and configuration it was started with: ECLUSE_LANDING set for this command is not passed to it`),
+    );
+    // Without the variable here, no note: the message alone is right.
+    const plain = ecluse(home, ['trigger', 'stations', '--partition', '2024-10-03'], { ECLUSE_CONFIG: config, ECLUSE_LANDING: '' });
+    assert.equal(plain.status, 1);
+    assert.doesNotMatch(plain.stderr, /note:/);
+  } finally {
+    assert.equal(await server.stop(), 0);
   }
 });
