@@ -8,13 +8,14 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, utimesSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-interface Target {
+export interface Target {
   name: string;
-  /** Files and folders the output is made from (folders walked, minus `skip`). */
+  /** Files and folders the output is made from, relative to the root (folders walked, minus `skip`). */
   inputs: string[];
   skip: string[];
   /** Written by every build, last: its time is the build's. */
@@ -40,53 +41,57 @@ const TARGETS: Target[] = [
   },
 ];
 
-/** The newest modification time under `path` (0 when it does not exist), and which file has it. */
-function newest(path: string, skip: readonly string[]): { mtimeMs: number; path: string } {
+/** The newest modification time under `path` (0 when it does not exist), and which file or folder has it. */
+function newest(root: string, path: string, skip: readonly string[]): { mtimeMs: number; path: string } {
   let best = { mtimeMs: 0, path };
   const visit = (p: string) => {
-    if (skip.includes(relative(ROOT, p))) return;
+    if (skip.includes(relative(root, p))) return;
     let info;
     try {
       info = statSync(p);
     } catch {
       return;
     }
-    if (info.mtimeMs > best.mtimeMs) best = { mtimeMs: info.mtimeMs, path: p };
+    if (info.mtimeMs > best.mtimeMs) best = { mtimeMs: info.mtimeMs, path: relative(root, p) };
     if (info.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
   };
-  visit(resolve(ROOT, path));
+  visit(resolve(root, path));
   return best;
 }
 
-function stampTime(path: string): number {
+/** Why `target` must be built (never built, or the newest input that changed since), or null when it is current. */
+export function staleness(root: string, target: Target): string | null {
+  let built: number;
   try {
-    return statSync(resolve(ROOT, path)).mtimeMs;
+    built = statSync(resolve(root, target.stamp)).mtimeMs;
   } catch {
-    return 0;
+    return 'never built';
+  }
+  const changed = target.inputs.map((i) => newest(root, i, target.skip)).reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
+  return changed.mtimeMs > built ? `${changed.path} changed` : null;
+}
+
+function main(): void {
+  const force = process.argv.includes('--force');
+  for (const t of TARGETS) {
+    const why = force ? '--force' : staleness(ROOT, t);
+    if (why === null) {
+      console.log(`build: ${t.name} is current`);
+      continue;
+    }
+    const t0 = performance.now();
+    const [bin, ...args] = t.command as [string, ...string[]];
+    const r = spawnSync(resolve(ROOT, 'node_modules', '.bin', bin), args, { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error(`build: ${t.name} failed (${r.error?.message ?? `exit ${r.status}`})`);
+      process.exitCode = 1;
+      return;
+    }
+    // An input touched without a change leaves tsc's build info as it was: the stamp says "built now".
+    const now = new Date();
+    utimesSync(resolve(ROOT, t.stamp), now, now);
+    console.log(`build: ${t.name} built in ${((performance.now() - t0) / 1000).toFixed(1)} s (${why})`);
   }
 }
 
-const force = process.argv.includes('--force');
-let failed = false;
-for (const t of TARGETS) {
-  const built = stampTime(t.stamp);
-  const changed = t.inputs.map((i) => newest(i, t.skip)).reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
-  if (!force && built > 0 && changed.mtimeMs <= built) {
-    console.log(`build: ${t.name} is current`);
-    continue;
-  }
-  const why = force ? '--force' : built === 0 ? 'never built' : `${relative(ROOT, changed.path)} changed`;
-  const t0 = performance.now();
-  const [bin, ...args] = t.command as [string, ...string[]];
-  const r = spawnSync(resolve(ROOT, 'node_modules', '.bin', bin), args, { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.error(`build: ${t.name} failed (${r.error?.message ?? `exit ${r.status}`})`);
-    failed = true;
-    break;
-  }
-  // An input touched without a change leaves tsc's build info as it was: the stamp says "built now".
-  const now = new Date();
-  utimesSync(resolve(ROOT, t.stamp), now, now);
-  console.log(`build: ${t.name} built in ${((performance.now() - t0) / 1000).toFixed(1)} s (${why})`);
-}
-process.exitCode = failed ? 1 : 0;
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main();
