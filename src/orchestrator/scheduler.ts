@@ -86,7 +86,8 @@ export class Scheduler {
         this.track(this.tick(pipeline, at, 'schedule'));
       });
       this.jobs.push(job);
-      this.log(`schedule of ${s.pipeline}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}`);
+      const missing = pipeline.scheduledSource?.(this.orchestrator.platform.config) ?? null;
+      this.log(`schedule of ${s.pipeline}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}${missing === null ? '' : ` (ticks skipped for now: ${missing})`}`);
     }
     this.track(
       (async () => {
