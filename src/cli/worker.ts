@@ -129,8 +129,7 @@ async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platfor
     else if (err instanceof ProcessStoppingError) {
       // Stopped before it was claimed: handed back to the queue as it was.
       if (await queue.dropQueued(job.run_id, `${err.message}; queued again`, 'cancelled')) await queue.enqueue(job.pipeline, [job.partition], job.trigger, job.attempt);
-    }
-    else if (!(err instanceof RunNotQueuedError)) {
+    } else if (!(err instanceof RunNotQueuedError)) {
       log(`run ${job.run_id} ${job.pipeline} [${job.partition}]: ${(err as Error).message}`);
       await queue.dropQueued(job.run_id, (err as Error).message, 'failed');
     }

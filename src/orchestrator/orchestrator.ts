@@ -251,21 +251,21 @@ export class Orchestrator {
           exec.controller.signal.aborted && !recorded
             ? Promise.resolve(null)
             : executeRun(platform, pipeline, { partition, trigger }, options.progress, {
-            signal,
-            attempt,
-            claimRunId: attempt === first ? options.queuedRunId : undefined,
-            startedRunId: attempt === first && claimed?.runId != null ? claimed.runId : undefined,
-            next: options.next,
-            onStart: (id) => {
-              current = id;
-              runIds.push(id);
-              this.active.set(id, exec);
-              options.onAttempt?.(id, attempt);
-            },
-            onFailure: (err) => {
-              retryable = isRetryable(err);
-            },
-          });
+                signal,
+                attempt,
+                claimRunId: attempt === first ? options.queuedRunId : undefined,
+                startedRunId: attempt === first && claimed?.runId != null ? claimed.runId : undefined,
+                next: options.next,
+                onStart: (id) => {
+                  current = id;
+                  runIds.push(id);
+                  this.active.set(id, exec);
+                  options.onAttempt?.(id, attempt);
+                },
+                onFailure: (err) => {
+                  retryable = isRetryable(err);
+                },
+              });
         let result: RunSummary | null;
         try {
           result = options.platform ? await job() : await this.queue.push(job);
