@@ -16,6 +16,11 @@ interface StreamLine {
   error?: { message: string };
 }
 
+/** The connection to the server failed or closed before its answer ended. */
+class ServerLostError extends Error {
+  override name = 'ServerLostError';
+}
+
 /**
  * The running `ecluse up` of this home, as the CLI talks to it. While it holds the embedded warehouse
  * (DuckDB lets one process open the file), commands go through its API instead (DESIGN "One writer").
@@ -30,12 +35,21 @@ export class ServerClient {
   async get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
-    const res = await this.request('GET', qs.size ? `${path}?${qs}` : path);
-    return (await this.json(res)) as T;
+    return (await this.answer('GET', qs.size ? `${path}?${qs}` : path)) as T;
   }
 
   async post<T>(path: string, body: unknown): Promise<T> {
-    return (await this.json(await this.request('POST', path, body))) as T;
+    return (await this.answer('POST', path, body)) as T;
+  }
+
+  /** A plain request's JSON answer; the server going away is a CliError saying so (exit 2). */
+  private async answer(method: string, path: string, body?: unknown): Promise<unknown> {
+    try {
+      return await this.json(await this.request(method, path, body));
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(`lost the ecluse server at ${this.url} (pid ${this.info.pid}): ${(err as Error).message}`, 2);
+    }
   }
 
   async delete<T>(path: string): Promise<T> {
@@ -50,7 +64,8 @@ export class ServerClient {
       else if (line.queued !== undefined) onProgress({ step: 'queued', done: 0, total: line.queued + 1, item: 'waiting for runs ahead' });
       else if (line.summary) summary = line.summary;
     });
-    if (!summary) throw new CliError(`the server at ${this.url} ended the run's answer without a summary (did it stop?)`, 1);
+    if (!summary) throw this.lost(path, body, 'it ended the answer without a summary');
+    this.noteEnvironment([(summary as RunSummary).error]);
     return summary;
   }
 
@@ -61,25 +76,68 @@ export class ServerClient {
       if (line.backfill) onProgress(line.backfill);
       else if (line.backfill_summary) summary = line.backfill_summary;
     });
-    if (!summary) throw new CliError(`the server at ${this.url} ended the backfill's answer without a summary (did it stop?)`, 1);
+    if (!summary) throw this.lost(path, body, 'it ended the answer without a summary');
+    this.noteEnvironment((summary as BackfillSummary).results.map((r) => r.error));
     return summary;
+  }
+
+  /**
+   * A run through the server uses the server's environment and configuration, not this command's: when its
+   * error names a setting (`set ECLUSE_LANDING …`) that this command has, say why it did not apply.
+   */
+  environmentNote(errors: readonly (string | null | undefined)[], env: NodeJS.ProcessEnv = process.env): string | null {
+    const names = [...new Set(errors.flatMap((e) => e?.match(/\bECLUSE_[A-Z0-9_]+\b/g) ?? []))].filter((n) => env[n]);
+    if (names.length === 0) return null;
+    const list = names.join(', ');
+    return (
+      `the run went through the ecluse server (pid ${this.info.pid}, ${this.url}), which uses the environment and configuration it was started with: ` +
+      `${list} set for this command ${names.length === 1 ? 'is' : 'are'} not passed to it. Restart the server with ${names.length === 1 ? 'it' : 'them'} ` +
+      `(\`${names[0]}=… ecluse up\`) or put ${names.length === 1 ? 'it' : 'them'} in ecluse.config.json; or stop the server to run this command in process`
+    );
+  }
+
+  private noteEnvironment(errors: readonly (string | null | undefined)[]): void {
+    const note = this.environmentNote(errors);
+    if (note) console.error(`ecluse: note: ${note}`);
+  }
+
+  /**
+   * The server went away while it ran something for us: say so, what it was running, and where to look
+   * (the runs table records how the run ended: failed, or left to the server's next start).
+   */
+  private lost(path: string, body: unknown, how: string): CliError {
+    const { what, pipeline } = describeRequest(path, body);
+    return new CliError(
+      `lost the ecluse server at ${this.url} (pid ${this.info.pid}) during ${what}: ${how}. ` +
+        `The server stopped answering, so how the run ended is unknown here; see \`ecluse runs${pipeline ? ` -p ${pipeline}` : ''}\` (and \`ecluse runs --logs <run>\`)`,
+      2,
+    );
   }
 
   /** POSTs and hands each NDJSON line of the answer to `onLine`; an error line ends it as a CliError. */
   private async stream(path: string, body: unknown, onLine: (line: StreamLine) => void): Promise<void> {
-    const res = await this.request('POST', path, body, { accept: 'application/x-ndjson' });
-    if (res.statusCode !== 200) await this.json(res);
     let buffered = '';
-    res.setEncoding('utf8');
-    for await (const chunk of res as AsyncIterable<string>) {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffered.slice(0, nl)) as StreamLine;
-        buffered = buffered.slice(nl + 1);
-        if (line.error) throw new CliError(line.error.message, 1);
-        onLine(line);
+    try {
+      const res = await this.request('POST', path, body, { accept: 'application/x-ndjson' });
+      if (res.statusCode !== 200) await this.json(res);
+      res.setEncoding('utf8');
+      for await (const chunk of res as AsyncIterable<string>) {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = JSON.parse(buffered.slice(0, nl)) as StreamLine;
+          buffered = buffered.slice(nl + 1);
+          if (line.error) {
+            const note = this.environmentNote([line.error.message]);
+            throw new CliError(note ? `${line.error.message}\n(${note})` : line.error.message, 1);
+          }
+          onLine(line);
+        }
       }
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      // The socket closed before or during the answer (node says only "socket hang up" or "aborted").
+      throw this.lost(path, body, `connection lost (${(err as Error).message})`);
     }
   }
 
@@ -99,7 +157,7 @@ export class ServerClient {
         },
         resolve,
       );
-      req.on('error', (err) => reject(new CliError(`lost the ecluse server at ${this.url}: ${err.message}`, 2)));
+      req.on('error', (err) => reject(new ServerLostError(err.message)));
       req.end(payload);
     });
   }
@@ -120,6 +178,23 @@ export class ServerClient {
     // A refused token means the platform cannot be used (2); a refused query is the work failing (1).
     throw new CliError(message, status === 401 || status === 403 ? 2 : 1);
   }
+}
+
+/** What a streamed request asked the server to run, in words, and its pipeline (for `ecluse runs -p`). */
+function describeRequest(path: string, body: unknown): { what: string; pipeline: string | null } {
+  const b = (body ?? {}) as { pipeline?: string; inputs?: unknown[]; partition?: string; from?: string; to?: string };
+  const m = /^\/pipelines\/([^/]+)\/(runs|rebuild)$/.exec(path);
+  if (m) {
+    const pipeline = decodeURIComponent(m[1] as string);
+    if (m[2] === 'rebuild') return { what: `the rebuild of ${pipeline}`, pipeline };
+    if (b.from !== undefined) return { what: `the backfill of ${pipeline} from ${b.from} to ${b.to ?? '?'}`, pipeline };
+    return { what: `the run of ${pipeline} [${b.partition ?? 'default partition'}]`, pipeline };
+  }
+  if (b.pipeline !== undefined) {
+    const n = b.inputs?.length ?? 0;
+    return { what: `the run of ${b.pipeline}${n > 0 ? ` on ${n} input${n === 1 ? '' : 's'}` : ''}`, pipeline: b.pipeline };
+  }
+  return { what: `POST ${path}`, pipeline: null };
 }
 
 /** Whether something answers `/health` at this URL (any status: a degraded server still holds the warehouse). */

@@ -70,7 +70,7 @@ program
   .command('trigger')
   .description('run one partition of a pipeline (a day), with retries, and print its summary')
   .argument('<pipeline>', 'pipeline name')
-  .option('--partition <day>', 'the day, YYYY-MM-DD (default: today, Europe/Paris)')
+  .option('--partition <day>', 'the day, YYYY-MM-DD (default: yesterday, Europe/Paris: the day a daily tick collects)')
   .option('--json', 'print the run summary as JSON')
   .action(async (pipeline: string, opts: { partition?: string; json?: boolean }) => {
     const { triggerCommand } = await import('./trigger.js');

@@ -1,3 +1,4 @@
+import { sep } from 'node:path';
 import { loadConfig, ConfigError, type Config } from '../config/config.js';
 import { LakeConfigError, openLake } from '../lake/open.js';
 import { WarehouseBusyError } from '../warehouse/duckdbWarehouse.js';
@@ -26,10 +27,19 @@ export function readConfig(): Config {
   }
 }
 
-/** Opens lake and warehouse; the caller closes the warehouse. */
+/**
+ * Opens lake and warehouse; the caller closes the warehouse. Scratch folders that killed runs left in the
+ * home are removed first thing (said on stderr).
+ */
 export async function openPlatform(command: string, config = readConfig()): Promise<Platform> {
   try {
-    return { config, lake: openLake(config), warehouse: await openWarehouse(config, { command: `ecluse ${command}` }) };
+    const platform = { config, lake: openLake(config), warehouse: await openWarehouse(config, { command: `ecluse ${command}` }) };
+    // Holding the embedded warehouse of this home, no other process runs pipelines on it.
+    const exclusive = !config.warehouse.includes('://') && config.warehouse.startsWith(config.home + sep);
+    const { removeStaleScratchDirs } = await import('../engine/bulk.js');
+    const removed = await removeStaleScratchDirs(config.home, { exclusive }).catch(() => []);
+    if (removed.length > 0) console.error(`ecluse: removed ${removed.length} scratch folder(s) left in ${config.home} by runs that were killed`);
+    return platform;
   } catch (err) {
     if (err instanceof WarehouseBusyError) {
       const server = await readServerFile(config.home);

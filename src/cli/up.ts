@@ -22,10 +22,10 @@ function urlOf(host: string, port: number): string {
 
 /**
  * Serves the API over an open platform until SIGINT or SIGTERM, and runs the pipelines' schedules (with
- * a catch-up of the last missed tick, and a retry of runs a dead process left). On a signal: stops the
- * schedules, closes the server (waiting for the run in progress), the warehouse, and removes `server.json`.
- * A second signal exits at once: the run in progress is then left to the next start, which marks it
- * failed (nothing of it was committed) and runs it again.
+ * a catch-up of the last missed tick, and a retry of runs a dead process left). On a signal: aborts the
+ * runs in progress (no further attempt; each is recorded failed at its next step, nothing of it committed,
+ * and run again at the next start), stops the schedules, closes the server, the warehouse, and removes
+ * `server.json`. A second signal exits at once: the next start then marks the run failed and runs it again.
  */
 export async function serve(platform: Platform): Promise<void> {
   const { config } = platform;
@@ -66,7 +66,9 @@ export async function serve(platform: Platform): Promise<void> {
   };
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
-  console.log(`${signal}: stopping (waiting for the run in progress, if any) …`);
+  console.log(`${signal}: stopping (runs in progress end now, and run again at the next start) …`);
+  // Runs end at once: no further attempt, no backoff wait; the attempt in progress is aborted.
+  orchestrator.stop(`stop requested: ${signal}`);
   await scheduler.stop();
   await app.close();
   await closeQueue();

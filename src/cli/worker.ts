@@ -1,4 +1,4 @@
-import { Orchestrator, PartitionBusyError } from '../orchestrator/orchestrator.js';
+import { Orchestrator, PartitionBusyError, ProcessStoppingError } from '../orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
 import { RunQueue, type PartitionJob } from '../orchestrator/queue.js';
 import { RunNotQueuedError } from '../orchestrator/runner.js';
@@ -13,7 +13,10 @@ export interface WorkerOptions {
   pollMs?: number;
   /** How often to look for runs a dead worker left `running`. */
   reapMs?: number;
-  /** Stops taking jobs; the runs in progress finish. */
+  /**
+   * Stops the worker: no job is taken, and the runs in progress end at once (no further attempt; the
+   * attempt in progress is aborted, recorded failed, and its next attempt queued for another worker).
+   */
   signal?: AbortSignal;
   log?: (message: string) => void;
   /** Passed to the orchestrator (tests shorten the lock TTL). */
@@ -44,6 +47,9 @@ export async function runWorker(platform: Platform, pipelines: ReadonlyMap<strin
   const concurrency = Math.max(1, Math.trunc(options.concurrency));
   const queue = await RunQueue.open(platform.config.warehouse);
   const orchestrator = new Orchestrator(platform, pipelines, { lockTtlMs: options.lockTtlMs });
+  const stopRuns = () => orchestrator.stop('the worker was asked to stop');
+  if (options.signal?.aborted) stopRuns();
+  options.signal?.addEventListener('abort', stopRuns, { once: true });
   const slots: Platform[] = [platform];
   const reaping = { busy: false };
   let reaper: NodeJS.Timeout | undefined;
@@ -83,6 +89,7 @@ export async function runWorker(platform: Platform, pipelines: ReadonlyMap<strin
       }),
     );
   } finally {
+    options.signal?.removeEventListener('abort', stopRuns);
     if (reaper) clearInterval(reaper);
     await Promise.allSettled(slots.slice(1).map((s) => s.warehouse.close()));
     await queue.close();
@@ -102,16 +109,28 @@ async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platfor
       await queue.dropQueued(job.run_id, `no pipeline ${job.pipeline} on the worker that took it (pid ${process.pid})`, 'failed');
       return;
     }
+    let attempt = job.attempt;
     const s = await orchestrator.runPartition(pipeline, job.partition, job.trigger, {
       platform: slot,
       queuedRunId: job.run_id,
       firstAttempt: job.attempt,
-      onAttempt: complete,
+      onAttempt: (_id, n) => {
+        attempt = n;
+        complete();
+      },
     });
     log(`run ${s.run_id} ${s.pipeline} [${s.partition}]: ${statusText(s)}${s.error ? ` (${s.error})` : ''}`);
+    if (orchestrator.stopping && s.status === 'failed' && attempt < orchestrator.maxAttempts) {
+      // Stopped, not broken: the next attempt goes to another worker (or this one's next start).
+      const [next] = await queue.enqueue(s.pipeline, [s.partition], 'recovery', attempt + 1);
+      log(`run ${s.run_id} ${s.pipeline} [${s.partition}] stopped with the worker: attempt ${attempt + 1} queued (run ${next?.run_id ?? '?'})`);
+    }
   } catch (err) {
     if (err instanceof PartitionBusyError) await queue.dropQueued(job.run_id, err.message, 'cancelled');
-    else if (!(err instanceof RunNotQueuedError)) {
+    else if (err instanceof ProcessStoppingError) {
+      // Stopped before it was claimed: handed back to the queue as it was.
+      if (await queue.dropQueued(job.run_id, `${err.message}; queued again`, 'cancelled')) await queue.enqueue(job.pipeline, [job.partition], job.trigger, job.attempt);
+    } else if (!(err instanceof RunNotQueuedError)) {
       log(`run ${job.run_id} ${job.pipeline} [${job.partition}]: ${(err as Error).message}`);
       await queue.dropQueued(job.run_id, (err as Error).message, 'failed');
     }
@@ -130,7 +149,7 @@ export async function workerCommand(opts: { concurrency: number }): Promise<void
   const stop = new AbortController();
   const onSignal = () => {
     if (stop.signal.aborted) process.exit(130);
-    console.error('ecluse worker: stopping after the runs in progress (again to quit now)');
+    console.error('ecluse worker: stopping; runs in progress end now and their next attempt is queued (again to quit now)');
     stop.abort();
   };
   process.on('SIGINT', onSignal);

@@ -21,11 +21,14 @@ export const stationConfigSchema = z.object({
 });
 export type StationConfig = z.infer<typeof stationConfigSchema>;
 
-const scheduleSchema = z.object({
-  cron: z.string(),
+// `cron` may be left out to disable a schedule (`{"enabled": false}`); an enabled one names its cron.
+const scheduleSchema = z
+  .object({
+    cron: z.string().optional(),
   timezone: z.string().default('Europe/Paris'),
-  enabled: z.boolean().default(true),
-});
+    enabled: z.boolean().default(true),
+  })
+  .refine((s) => !s.enabled || s.cron !== undefined, { message: 'cron is required unless enabled is false', path: ['cron'] });
 
 const fileSchema = z
   .object({
@@ -141,6 +144,11 @@ export interface Config {
   infoclimatUrl: string;
   /** OpenDataSoft portal (`ECLUSE_ODS_URL`): the public one unless a stand-in or mirror is named. */
   odsUrl: string;
+  /**
+   * Whether the user named the portal (`ECLUSE_ODS_URL` or `ods_url`): only then do synop's scheduled and
+   * catch-up runs reach it on their own (a machine offline makes no request it was not asked for).
+   */
+  odsUrlConfigured: boolean;
   /** `mysql://…` URL where `run synop` also writes its staging rows (secret: may hold a password). */
   synopMysql: string | undefined;
   maxUploadBytes: number;
@@ -207,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     infoclimatToken: env.ECLUSE_INFOCLIMAT_TOKEN || undefined,
     infoclimatUrl: env.ECLUSE_INFOCLIMAT_URL ?? file.infoclimat_url ?? 'https://www.infoclimat.fr/opendata/',
     odsUrl: env.ECLUSE_ODS_URL || file.ods_url || 'https://public.opendatasoft.com',
+    odsUrlConfigured: Boolean(env.ECLUSE_ODS_URL || file.ods_url),
     synopMysql: env.ECLUSE_SYNOP_MYSQL || file.synop_mysql || undefined,
     maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,
     sqlLimits: {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ident, literal, type DuckSession } from './duckdb.js';
@@ -17,16 +17,66 @@ export function csvLine(values: readonly CsvValue[]): string {
   return values.map(csvCell).join(',');
 }
 
-/** A scratch folder for an engine step, removed afterwards whatever happens. */
+/** Scratch folders of this process still in use (a killed process leaves its own behind: see removeStaleScratchDirs). */
+const scratchInUse = new Set<string>();
+
+/**
+ * A scratch folder for an engine step, removed afterwards whatever happens. Named `ecluse-<pid>-XXXXXX`:
+ * the pid tells a later process whether its owner is still alive.
+ */
 export async function withScratchDir<T>(fn: (dir: string) => Promise<T>, base = tmpdir()): Promise<T> {
   // The base may not exist yet: with an S3 lake and a PostgreSQL warehouse nothing else creates the home.
   await mkdir(base, { recursive: true });
-  const dir = await mkdtemp(join(base, 'ecluse-'));
+  const dir = await mkdtemp(join(base, `ecluse-${process.pid}-`));
+  scratchInUse.add(dir);
   try {
     return await fn(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    scratchInUse.delete(dir);
   }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const SCRATCH = /^ecluse-(?:(\d+)-)?[A-Za-z0-9]{6}$/;
+const LEGACY_SCRATCH_AGE_MS = 86_400_000;
+
+/**
+ * Removes the scratch folders in `base` that no run holds any more, left by a killed run: those whose
+ * process is gone, and this process's own that are not in use (a restarted container reuses its pid).
+ * A folder named without a pid (from an older version) is removed when `exclusive` (the caller holds the
+ * embedded warehouse, so no other process runs pipelines on this home) or when older than a day.
+ * Answers the folders removed.
+ */
+export async function removeStaleScratchDirs(base: string, options: { exclusive?: boolean; now?: number } = {}): Promise<string[]> {
+  const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
+  const removed: string[] = [];
+  for (const entry of entries) {
+    const m = SCRATCH.exec(entry.name);
+    if (!m || !entry.isDirectory()) continue;
+    const dir = join(base, entry.name);
+    let stale: boolean;
+    if (m[1] !== undefined) {
+      const pid = Number(m[1]);
+      stale = pid === process.pid ? !scratchInUse.has(dir) : !processAlive(pid);
+    } else {
+      const info = await stat(dir).catch(() => null);
+      stale = info !== null && (options.exclusive === true || info.mtimeMs < (options.now ?? Date.now()) - LEGACY_SCRATCH_AGE_MS);
+    }
+    if (!stale) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 /** SQL reading a headerless CSV written by csvLine, with the given column types. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { RunSummary } from '../warehouse/metadata.js';
 import type { LockHolder, LockResult, RunLock } from '../warehouse/runLocks.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -26,6 +27,18 @@ export class PartitionBusyError extends Error {
             (holder.run_id !== null ? ` (run ${holder.run_id}` : ' (') +
             `, pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}); try again when it has finished`,
     );
+  }
+}
+
+/**
+ * The abort reason of runs ended because their process stops (SIGINT/SIGTERM of `up` or `worker`). Its
+ * message is the one the recovery pass looks for: the next start runs such a partition again while
+ * attempts remain, as it does for a process that died.
+ */
+export class ProcessStoppingError extends Error {
+  override name = 'ProcessStoppingError';
+  constructor(why: string) {
+    super(`the process running it (pid ${process.pid} on ${hostname()}) stopped before it finished (${why})`);
   }
 }
 
@@ -137,6 +150,9 @@ export class Orchestrator {
   /** Runs on the orchestrator's own platform, one at a time (its warehouse has one write connection). */
   readonly queue = new Limiter(1);
   private readonly active = new Map<number, Execution>();
+  /** Every partition run and one-off job in progress here, from before its first attempt to its end. */
+  private readonly executions = new Set<Execution>();
+  private stopReason: ProcessStoppingError | null = null;
   readonly maxAttempts: number;
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
@@ -173,6 +189,8 @@ export class Orchestrator {
    * Throws PartitionBusyError when a live run holds the partition.
    */
   async runPartition(pipeline: Pipeline, partition: string, trigger: RunRequest['trigger'], options: PartitionRunOptions = {}): Promise<RunSummary> {
+    // A partition a backfill's previous run already claimed goes on, to record its end.
+    if (this.stopReason && !options.claimed) throw this.stopReason;
     const platform = options.platform ?? this.platform;
     const { warehouse } = platform;
     const claimedLock = options.claimed?.partition === partition ? options.claimed.lock : null;
@@ -193,7 +211,7 @@ export class Orchestrator {
         // Informative: the recovery pass (or a reaper) marks it later.
       });
     }
-    const exec: Execution = { controller: claimed?.controller ?? new AbortController() };
+    const exec = this.track({ controller: claimed?.controller ?? new AbortController() });
     const runIds: number[] = claimed?.runId != null ? [claimed.runId] : [];
     let current: number | undefined;
     let polling = false;
@@ -226,28 +244,36 @@ export class Orchestrator {
         timer.unref();
         const signal = AbortSignal.any([exec.controller.signal, timeout.signal]);
         let retryable = true;
+        // Waiting for the writer may outlast a stop or cancel: then no attempt starts (one already recorded
+        // `running` by a backfill's previous run still goes through executeRun, which records its end).
+        const recorded = attempt === first && claimed?.runId != null;
         const job = () =>
-          executeRun(platform, pipeline, { partition, trigger }, options.progress, {
-            signal,
-            attempt,
-            claimRunId: attempt === first ? options.queuedRunId : undefined,
-            startedRunId: attempt === first && claimed?.runId != null ? claimed.runId : undefined,
-            next: options.next,
-            onStart: (id) => {
-              current = id;
-              runIds.push(id);
-              this.active.set(id, exec);
-              options.onAttempt?.(id, attempt);
-            },
-            onFailure: (err) => {
-              retryable = isRetryable(err);
-            },
-          });
+          exec.controller.signal.aborted && !recorded
+            ? Promise.resolve(null)
+            : executeRun(platform, pipeline, { partition, trigger }, options.progress, {
+                signal,
+                attempt,
+                claimRunId: attempt === first ? options.queuedRunId : undefined,
+                startedRunId: attempt === first && claimed?.runId != null ? claimed.runId : undefined,
+                next: options.next,
+                onStart: (id) => {
+                  current = id;
+                  runIds.push(id);
+                  this.active.set(id, exec);
+                  options.onAttempt?.(id, attempt);
+                },
+                onFailure: (err) => {
+                  retryable = isRetryable(err);
+                },
+              });
+        let result: RunSummary | null;
         try {
-          summary = options.platform ? await job() : await this.queue.push(job);
+          result = options.platform ? await job() : await this.queue.push(job);
         } finally {
           clearTimeout(timer);
         }
+        if (result === null) break;
+        summary = result;
         if (summary.status !== 'failed' || !retryable || exec.controller.signal.aborted || attempt >= last) break;
         try {
           await sleep(this.backoff(attempt), exec.controller.signal);
@@ -255,9 +281,10 @@ export class Orchestrator {
           break;
         }
       }
-      if (!summary) throw new Error('no attempt was made (maxAttempts < 1)');
+      if (!summary) throw exec.controller.signal.aborted ? (exec.controller.signal.reason as Error) : new Error('no attempt was made (maxAttempts < 1)');
       return summary;
     } finally {
+      this.executions.delete(exec);
       clearInterval(poll);
       for (const id of runIds) this.active.delete(id);
       await warehouse.releaseRunLock(lock).catch(() => {
@@ -307,8 +334,13 @@ export class Orchestrator {
    * on the orchestrator's queue, cancellable like the others.
    */
   async runOnce(job: (options: ExecuteOptions) => Promise<RunSummary>): Promise<RunSummary> {
+    const exec = this.track({ controller: new AbortController() });
     return this.queue.push(async () => {
-      const exec: Execution = { controller: new AbortController() };
+      // Stopped while it waited for the writer: nothing was recorded, nothing starts.
+      if (exec.controller.signal.aborted) {
+        this.executions.delete(exec);
+        throw exec.controller.signal.reason as Error;
+      }
       let id: number | undefined;
       try {
         return await job({
@@ -319,9 +351,34 @@ export class Orchestrator {
           },
         });
       } finally {
+        this.executions.delete(exec);
         if (id !== undefined) this.active.delete(id);
       }
     });
+  }
+
+  /** Registers a run in progress; one that begins while the process stops is aborted at once. */
+  private track(exec: Execution): Execution {
+    this.executions.add(exec);
+    if (this.stopReason) exec.controller.abort(this.stopReason);
+    return exec;
+  }
+
+  /** Whether `stop` was called: runs end, none starts. */
+  get stopping(): boolean {
+    return this.stopReason !== null;
+  }
+
+  /**
+   * The process is stopping: every run of this orchestrator ends now rather than after its attempts. The
+   * attempt in progress is aborted through its signal (a fetch stops, the run fails at its next step or at
+   * its commit, recorded `failed` with a ProcessStoppingError, which the next start recovers), a backoff
+   * wait is cut short, and no further attempt or queued job starts. Wait for them with `drain()`.
+   */
+  stop(why: string): void {
+    if (this.stopReason) return;
+    this.stopReason = new ProcessStoppingError(why);
+    for (const exec of this.executions) exec.controller.abort(this.stopReason);
   }
 
   /**
@@ -419,7 +476,7 @@ export class Orchestrator {
           slots.map(async (slot, i) => {
             let claimed: ClaimedPartition | undefined;
             // A day already taken by the previous run (its row may say `running`) is run even once stopped.
-            while (claimed || (next < todo.length && !options.signal?.aborted)) {
+            while (claimed || (next < todo.length && !options.signal?.aborted && !this.stopping)) {
               const day = claimed?.partition ?? (days.take() as string);
               const chain = new BackfillChain(
                 slot.warehouse,
@@ -506,12 +563,13 @@ export class Orchestrator {
     );
     const out: RunSummary[] = [];
     for (const r of rows as { pipeline: string; partition: string; attempt: number }[]) {
+      if (this.stopping) break;
       const p = this.pipelines.get(r.pipeline);
       if (!p || Number(r.attempt) >= this.maxAttempts) continue;
       try {
         out.push(await this.runPartition(p, r.partition, 'recovery', { firstAttempt: Number(r.attempt) + 1 }));
       } catch (err) {
-        if (!(err instanceof PartitionBusyError)) throw err;
+        if (!(err instanceof PartitionBusyError) && !(err instanceof ProcessStoppingError)) throw err;
       }
     }
     return out;

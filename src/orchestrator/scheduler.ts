@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import type { Config } from '../config/config.js';
 import type { RunSummary } from '../warehouse/metadata.js';
-import { Orchestrator, PartitionBusyError } from './orchestrator.js';
+import { Orchestrator, PartitionBusyError, ProcessStoppingError } from './orchestrator.js';
 import { defaultPartition } from './partitions.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -17,7 +17,17 @@ export interface EffectiveSchedule {
 /** A pipeline's schedule after the configuration's `schedules` override (or disable) it. */
 export function effectiveSchedule(pipeline: Pipeline, config: Config): EffectiveSchedule {
   const override = config.schedules[pipeline.name];
-  if (override) return { pipeline: pipeline.name, cron: override.cron, timezone: override.timezone, enabled: override.enabled, origin: 'config' };
+  if (override) {
+    // `{"enabled": false}` alone disables the pipeline's own schedule, which is still shown.
+    const own = override.cron === undefined;
+    return {
+      pipeline: pipeline.name,
+      cron: override.cron ?? pipeline.schedule.cron,
+      timezone: own ? pipeline.schedule.timezone : override.timezone,
+      enabled: override.enabled,
+      origin: 'config',
+    };
+  }
   return { pipeline: pipeline.name, ...pipeline.schedule, enabled: true, origin: 'pipeline' };
 }
 
@@ -49,6 +59,7 @@ export class Scheduler {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly now: () => Date;
   private readonly log: (message: string) => void;
+  private stopped = false;
 
   constructor(
     private readonly orchestrator: Orchestrator,
@@ -75,7 +86,8 @@ export class Scheduler {
         this.track(this.tick(pipeline, at, 'schedule'));
       });
       this.jobs.push(job);
-      this.log(`schedule of ${s.pipeline}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}`);
+      const missing = pipeline.scheduledSource?.(this.orchestrator.platform.config) ?? null;
+      this.log(`schedule of ${s.pipeline}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}${missing === null ? '' : ` (ticks skipped for now: ${missing})`}`);
     }
     this.track(
       (async () => {
@@ -90,14 +102,17 @@ export class Scheduler {
     const out: RunSummary[] = [];
     const now = this.now();
     for (const s of this.schedules()) {
+      if (this.stopped) break;
       if (!s.enabled) continue;
       const tick = lastTickBefore(s.cron, s.timezone, now);
       if (!tick) continue;
       const partition = Scheduler.partitionOf(tick);
       const { items } = await this.orchestrator.platform.warehouse.listRuns({ pipeline: s.pipeline, from: partition, to: partition, limit: 10_000 });
       if (items.some((r) => r.status === 'succeeded' || r.status === 'running' || r.status === 'queued')) continue;
+      const pipeline = this.orchestrator.pipelines.get(s.pipeline) as Pipeline;
+      if (this.missingSource(pipeline, partition, 'catch-up')) continue;
       this.log(`catching up ${s.pipeline} [${partition}] (tick of ${tick.toISOString()} missed)`);
-      const summary = await this.tick(this.orchestrator.pipelines.get(s.pipeline) as Pipeline, tick, 'catch-up');
+      const summary = await this.tick(pipeline, tick, 'catch-up');
       if (summary) out.push(summary);
     }
     return out;
@@ -115,11 +130,8 @@ export class Scheduler {
   /** Runs the partition of a tick; a partition already running elsewhere is left to that run. */
   async tick(pipeline: Pipeline, at: Date, trigger: 'schedule' | 'catch-up'): Promise<RunSummary | null> {
     const partition = Scheduler.partitionOf(at);
-    const missing = pipeline.scheduledSource?.(this.orchestrator.platform.config) ?? null;
-    if (missing !== null) {
-      this.log(`${trigger} of ${pipeline.name} [${partition}] skipped: ${missing}`);
-      return null;
-    }
+    if (this.stopped || this.orchestrator.stopping) return null;
+    if (this.missingSource(pipeline, partition, trigger)) return null;
     try {
       if (this.orchestrator.viaQueue) {
         // The tick only queues the run: a worker takes it.
@@ -135,9 +147,20 @@ export class Scheduler {
         this.log(err.message);
         return null;
       }
+      if (err instanceof ProcessStoppingError) return null;
       this.log(`${trigger} run of ${pipeline.name} [${partition}] could not start: ${(err as Error).message}`);
       return null;
     }
+  }
+
+  /**
+   * Whether the pipeline has no source its schedule may use on its own (said in the log): a source the
+   * user did not configure is never reached by a tick.
+   */
+  private missingSource(pipeline: Pipeline, partition: string, trigger: 'schedule' | 'catch-up'): boolean {
+    const missing = pipeline.scheduledSource?.(this.orchestrator.platform.config) ?? null;
+    if (missing !== null) this.log(`${trigger} of ${pipeline.name} [${partition}] skipped: ${missing}`);
+    return missing !== null;
   }
 
   private track(p: Promise<unknown>): void {
@@ -146,8 +169,12 @@ export class Scheduler {
     void guarded.finally(() => this.inFlight.delete(guarded));
   }
 
-  /** Stops the cron jobs and waits for the runs they started. */
+  /**
+   * Stops the cron jobs and waits for the runs they started; no tick or catch-up starts after it. To end
+   * those runs at once rather than after their attempts, stop the orchestrator first.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const j of this.jobs) j.stop();
     this.jobs.length = 0;
     await Promise.allSettled([...this.inFlight]);

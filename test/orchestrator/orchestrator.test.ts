@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Orchestrator, PartitionBusyError } from '../../src/orchestrator/orchestrator.js';
+import { Orchestrator, PartitionBusyError, ProcessStoppingError } from '../../src/orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../../src/orchestrator/pipeline.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../helpers/warehouses.js';
@@ -127,6 +127,61 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         const s2 = await run2;
         assert.equal(s2.status, 'cancelled');
         assert.match(s2.error ?? '', /cancelled on request/);
+      } finally {
+        await p.warehouse.close();
+      }
+    });
+
+    test('a stop ends retries at once: a backoff wait is cut short, an attempt in progress is aborted, none starts after', async () => {
+      const p = await platform();
+      try {
+        // Fails fast (a portal that cannot be reached), with a long backoff before the next attempt.
+        let failed!: () => void;
+        const firstFailed = new Promise<void>((r) => (failed = r));
+        const offline = testPipeline('offline', async () => {
+          setImmediate(failed);
+          throw new Error('fetch failed: getaddrinfo ENOTFOUND portal.invalid');
+        });
+        const orch = new Orchestrator(p, new Map([['offline', offline]]), { maxAttempts: 3, backoffMs: 10_000, random: () => 1 });
+        const run = orch.runPartition(offline, '2024-10-06', 'catch-up');
+        await firstFailed;
+        await sleep(50);
+        const t0 = Date.now();
+        orch.stop('stop requested: SIGTERM');
+        const s = await run;
+        const waited = Date.now() - t0;
+        assert.ok(waited < 1000, `the backoff wait ended with the stop: ${waited} ms`);
+        assert.equal(offline.calls.length, 1, 'no attempt after the stop');
+        assert.deepEqual((await attempts(p, 'offline', '2024-10-06')).map((r) => [r.attempt, r.status]), [[1, 'failed']]);
+        assert.equal(s.status, 'failed');
+
+        // An attempt in progress (a fetch that honours the signal) is aborted, recorded failed as stopped.
+        let started!: () => void;
+        const running = new Promise<void>((r) => (started = r));
+        const slow = testPipeline('slow', async (ctx) => {
+          started();
+          await sleep(30_000, undefined, { signal: ctx.signal });
+        });
+        const orch2 = new Orchestrator(p, new Map([['slow', slow]]), { maxAttempts: 3, backoffMs: 1 });
+        const run2 = orch2.runPartition(slow, '2024-10-07', 'schedule');
+        await running;
+        const t1 = Date.now();
+        orch2.stop('stop requested: SIGTERM');
+        const s2 = await run2;
+        assert.ok(Date.now() - t1 < 1000, `the attempt in progress was aborted: ${Date.now() - t1} ms`);
+        assert.equal(s2.status, 'failed');
+        assert.match(s2.error ?? '', /^the process running it \(pid \d+ on .+\) stopped before it finished \(stop requested: SIGTERM\)$/);
+        assert.equal(slow.calls.length, 1, 'not retried');
+        // After the stop nothing starts, and nothing is recorded.
+        await assert.rejects(orch2.runPartition(slow, '2024-10-08', 'schedule'), ProcessStoppingError);
+        await assert.rejects(orch2.runOnce(() => Promise.reject(new Error('must not run'))), ProcessStoppingError);
+        assert.equal((await attempts(p, 'slow', '2024-10-08')).length, 0);
+        assert.equal(slow.calls.length, 1);
+        // The next start runs the stopped partition again, continuing its attempts.
+        const next = new Orchestrator(p, new Map([['slow', testPipeline('slow')]]), { maxAttempts: 3 });
+        const recovered = await next.recoverInterrupted();
+        assert.deepEqual(recovered.map((r) => [r.partition, r.status]), [['2024-10-07', 'succeeded']]);
+        assert.deepEqual((await attempts(p, 'slow', '2024-10-07')).map((r) => [r.attempt, r.status, r.trigger]), [[1, 'failed', 'schedule'], [2, 'succeeded', 'recovery']]);
       } finally {
         await p.warehouse.close();
       }

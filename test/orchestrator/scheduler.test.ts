@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
 import { effectiveSchedule, lastTickBefore, Scheduler } from '../../src/orchestrator/scheduler.js';
 import { withPlatform, tempHome } from '../helpers/platform.js';
-import { loadConfig } from '../../src/config/config.js';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { synopPipeline } from '../../src/pipelines/synop/pipeline.js';
 import { testPipeline } from './testPipelines.js';
 
 describe('scheduler', () => {
@@ -21,6 +24,44 @@ describe('scheduler', () => {
     assert.deepEqual(effectiveSchedule(p, config), { pipeline: 'stations', cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' });
     config.schedules = { stations: { cron: '30 2 * * *', timezone: 'UTC', enabled: false } };
     assert.deepEqual(effectiveSchedule(p, config), { pipeline: 'stations', cron: '30 2 * * *', timezone: 'UTC', enabled: false, origin: 'config' });
+  });
+
+  test('`{"enabled": false}` alone disables a schedule (its cron stays the pipeline\'s); an enabled one without cron is refused', async () => {
+    const home = await tempHome('ecluse-sched-');
+    const path = join(home, 'ecluse.config.json');
+    await writeFile(path, JSON.stringify({ schedules: { stations: { enabled: false } } }));
+    const config = loadConfig({ ECLUSE_HOME: home }, home);
+    assert.deepEqual(effectiveSchedule(testPipeline('stations'), config), { pipeline: 'stations', cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: false, origin: 'config' });
+    await writeFile(path, JSON.stringify({ schedules: { stations: { timezone: 'UTC' } } }));
+    assert.throws(() => loadConfig({ ECLUSE_HOME: home }, home), (err: Error) => err instanceof ConfigError && /schedules\.stations\.cron: cron is required unless enabled is false/.test(err.message));
+  });
+
+  test('synop’s schedule reaches a portal only when the user asked for it (ECLUSE_ODS_URL, ods_url or schedules.synop)', async () => {
+    const home = await tempHome('ecluse-sched-');
+    const configured = (env: Record<string, string>) => synopPipeline.scheduledSource?.(loadConfig({ ECLUSE_HOME: home, ...env }, home)) ?? null;
+    // The public portal stays the default of explicit commands: it is only not reached by a tick.
+    assert.equal(loadConfig({ ECLUSE_HOME: home }, home).odsUrl, 'https://public.opendatasoft.com');
+    assert.match(configured({}) ?? '', /no OpenDataSoft portal configured: set ECLUSE_ODS_URL/);
+    assert.equal(configured({ ECLUSE_ODS_URL: 'http://127.0.0.1:9' }), null);
+    await writeFile(join(home, 'ecluse.config.json'), JSON.stringify({ ods_url: 'https://data.example.org' }));
+    assert.equal(configured({}), null);
+    await writeFile(join(home, 'ecluse.config.json'), JSON.stringify({ schedules: { synop: { cron: '0 1 * * *' } } }));
+    assert.equal(configured({}), null);
+    await writeFile(join(home, 'ecluse.config.json'), JSON.stringify({ schedules: { synop: { enabled: false } } }));
+    assert.notEqual(configured({}), null);
+
+    // Caught up with no portal configured: skipped, said, nothing recorded.
+    await rm(join(home, 'ecluse.config.json'));
+    await withPlatform(home, async (platform) => {
+      const logs: string[] = [];
+      const scheduler = new Scheduler(new Orchestrator(platform, new Map([['synop', synopPipeline]]), { maxAttempts: 1 }), {
+        now: () => new Date('2024-10-08T07:00:00Z'),
+        log: (m) => logs.push(m),
+      });
+      assert.deepEqual(await scheduler.catchUp(), []);
+      assert.equal((await platform.warehouse.listRuns({})).total, 0);
+      assert.deepEqual(logs, ['catch-up of synop [2024-10-07] skipped: ' + configured({})]);
+    });
   });
 
   test('missed ticks are caught up once (the last one), recorded as catch-up; a done partition is not run again', async () => {

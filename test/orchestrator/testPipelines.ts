@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pipeline, RunContext, RunRequest } from '../../src/orchestrator/pipeline.js';
 
 const ZERO = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
@@ -37,7 +38,7 @@ export function writerPipeline(name: string, table: string, workMs: number): Pip
     schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris' },
     async run(ctx, request) {
       const partition = request.partition ?? 'none';
-      await ctx.step('work', () => new Promise<void>((resolve) => setTimeout(resolve, workMs)));
+      await ctx.step('work', () => sleep(workMs, undefined, { signal: ctx.signal }));
       await ctx.step('commit', () =>
         ctx.warehouse.transaction(async () => {
           await ctx.warehouse.execute(`DELETE FROM ${table} WHERE partition = $1`, [partition]);

@@ -24,9 +24,9 @@ interface Worker {
   exited: Promise<number | null>;
 }
 
-function startWorker(home: string, url: string): Worker {
+function startWorker(home: string, url: string, workMs = WORK_MS): Worker {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), resolve(import.meta.dirname, 'workerProcess.ts')], {
-    env: { ...process.env, ECLUSE_HOME: home, ECLUSE_WAREHOUSE: url, WORKER_TABLE: TABLE, WORKER_WORK_MS: String(WORK_MS), WORKER_CONCURRENCY: '2' },
+    env: { ...process.env, ECLUSE_HOME: home, ECLUSE_WAREHOUSE: url, WORKER_TABLE: TABLE, WORKER_WORK_MS: String(workMs), WORKER_CONCURRENCY: '2' },
     stdio: 'pipe',
   });
   const output: string[] = [];
@@ -116,6 +116,34 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       const runs = await runsOf(p);
       assert.deepEqual(runs.map((r) => r.status), ['cancelled']);
       assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM ${TABLE}`))[0]?.n, 0);
+    } finally {
+      await queue.close();
+      await p.warehouse.close();
+    }
+  });
+
+  test('a worker asked to stop ends its run in progress at once and queues its next attempt for another worker', async () => {
+    const { home, url, p } = await platform();
+    const queue = await RunQueue.open(url);
+    try {
+      await queue.enqueue('writer', ['2024-08-01'], 'schedule');
+      // Each run would work 60 s: before, a stop waited for it.
+      const w = startWorker(home, url, 60_000);
+      workers.push(w);
+      const deadline = Date.now() + 30_000;
+      while (!(await runsOf(p)).some((r) => r.status === 'running')) {
+        assert.ok(Date.now() < deadline, `the worker never started the run: ${w.output.join('')}`);
+        await sleep(50);
+      }
+      const t0 = Date.now();
+      w.child.kill('SIGTERM');
+      assert.equal(await Promise.race([w.exited, sleep(20_000, undefined, { ref: false }).then(() => 'hung')]), 0, w.output.join(''));
+      const stopMs = Date.now() - t0;
+      assert.ok(stopMs < 5000, `the worker stopped in ${stopMs} ms`);
+      const runs = await runsOf(p);
+      assert.deepEqual(runs.map((r) => [r.attempt, r.status, r.trigger]), [[1, 'failed', 'schedule'], [2, 'queued', 'recovery']]);
+      assert.match(runs[0]?.error ?? '', /^the process running it \(pid \d+ on .+\) stopped before it finished \(the worker was asked to stop\)$/);
+      assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM ${TABLE}`))[0]?.n, 0, 'nothing of it committed');
     } finally {
       await queue.close();
       await p.warehouse.close();

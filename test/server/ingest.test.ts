@@ -160,7 +160,15 @@ for (const setup of SETUPS) {
       assert.equal(txt.statusCode, 415);
       assert.equal(txt.json().error, 'unsupported_media_type');
       assert.match(txt.json().message, /notes\.txt.*json, jsonl, ndjson, csv, zip/);
-      for (const [type, payload] of [['application/json', '{"a":1}'], ['application/octet-stream', 'xx'], ['text/csv', 'a;b']] as const) {
+      // A SYNOP file sent as the body with its own type (an array, JSON lines, or not JSON at all) is the same mistake.
+      for (const [type, payload] of [
+        ['application/json', '{"a":1}'],
+        ['application/json', '[{"numer_sta":"07015"}]'],
+        ['application/json; charset=utf-8', '{"a":1}\n{"a":2}\n'],
+        ['application/json', ''],
+        ['application/octet-stream', 'xx'],
+        ['text/csv', 'a;b'],
+      ] as const) {
         const r = await app.inject({ method: 'POST', url: '/ingest', payload, headers: { ...auth, 'content-type': type } });
         assert.equal(r.statusCode, 415, `${type}: ${r.body}`);
         assert.match(r.json().message, /multipart\/form-data/);

@@ -118,8 +118,12 @@ export const synopPipeline: Pipeline = {
   description: 'Météo-France SYNOP observations (OpenDataSoft donnees-synop-essentielles-omm) into observations and daily_city_stats',
   schedule: { cron: '0 1 * * *', timezone: 'Europe/Paris' },
   routes: async () => (await import('./routes.js')).synopRoutes,
-  // The portal has a default (the public one): a scheduled run always has its source.
-  scheduledSource: (config) => (config.odsUrl ? null : 'no OpenDataSoft portal configured (ECLUSE_ODS_URL)'),
+  // The public portal is the default of explicit commands (`run synop --from/--to`, `trigger`); a schedule
+  // reaches it on its own only when the user asked for it: named a portal, or configured synop's schedule.
+  scheduledSource: (config) =>
+    config.odsUrlConfigured || config.schedules[NAME]?.enabled === true
+      ? null
+      : 'no OpenDataSoft portal configured: set ECLUSE_ODS_URL (or ods_url), or schedules.synop in ecluse.config.json to fetch from the public portal',
   async run(ctx, request: RunRequest) {
     const options: CommitOptions = { mysql: mysqlOf(ctx, request) };
     if (request.trigger === 'rebuild') return runRebuild(ctx, options);

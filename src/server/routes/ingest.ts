@@ -97,6 +97,9 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
 
   // Encapsulated: the multipart parser applies to this route only.
   await app.register(async (scope) => {
+    // Only multipart is read here: a JSON body (a file sent as the body) must reach the handler's 415, not
+    // fail first in the JSON parser with a 400.
+    scope.removeAllContentTypeParsers();
     await scope.register(multipart, {
       // Over the limit, busboy truncates the file and discards the rest of it; we answer 413 then.
       throwFileSizeLimit: false,
