@@ -36,12 +36,20 @@ export async function writeParquetPartitions(
     byPartition.set(dir, join(out, f));
   }
   const queue = [...byPartition];
+  // The first failure stops the queue, and the puts in flight settle before it is thrown: a run that failed
+  // must not go on writing partitions after it has been recorded as failed (its SDK retries would land later).
+  let failure: { error: unknown } | null = null;
   const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
+    for (let next = queue.shift(); next && !failure; next = queue.shift()) {
       const [dir, path] = next;
-      await lake.putFile(`${prefix}${dir}/data.parquet`, path, { consume: true });
+      try {
+        await lake.putFile(`${prefix}${dir}/data.parquet`, path, { consume: true });
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, queue.length) }, worker));
+  if (failure) throw (failure as { error: unknown }).error;
   return byPartition.size;
 }

@@ -130,10 +130,7 @@ describe('S3 lake answering 500s and dropping connections', () => {
     assert.deepEqual(await stationsSnapshot(home, envOf(home)), expected);
   });
 
-  // todo: the lake digest read right after the first run counts 288 rows fewer than the same objects read
-// after the failed run (sizes and keys identical, no write reached s3rver): a read of the digest, not the
-// run, looks wrong here. Runs and reports, does not fail CI, until understood.
-test('a lake that keeps failing: the run fails cleanly naming the object, nothing of it is committed, the rerun completes', { timeout: 120_000, todo: 'lake digest differs between two reads of unchanged objects (under investigation)' }, async () => {
+  test('a lake that keeps failing: the run fails cleanly naming the object, nothing of it is committed, the rerun completes', { timeout: 120_000 }, async () => {
     const home = join(base, 'down');
     const run1 = await runStations(home, envOf(home), [first]);
     assert.equal(run1.status, 'succeeded', String(run1.error));

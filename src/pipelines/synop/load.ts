@@ -315,8 +315,17 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
   // DuckDB writes a partitioned COPY's files on one thread, and with ~100 columns a file costs ~5 ms
   // whatever its rows: several COPYs at once, each on its own connection, use the other cores.
   let next = 0;
+  // After a failure no writer takes another group: a failed run stops writing partitions.
+  let failed = false;
   const writer = async (conn: DuckSession) => {
-    for (let i = next++; i < groups.length; i = next++) await writeGroup(conn, groups[i] as string[], i);
+    for (let i = next++; i < groups.length && !failed; i = next++) {
+      try {
+        await writeGroup(conn, groups[i] as string[], i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   };
   const forks = await Promise.all(Array.from({ length: Math.min(writers, groups.length) - 1 }, () => s.fork()));
   try {
