@@ -18,6 +18,7 @@ import {
   type WundergroundRow,
 } from '../../../src/connectors/wunderground/workbookWriter.js';
 import { readXlsx } from '../../../src/engine/readers/xlsx.js';
+import { wundergroundRow } from '../../fixtures/wunderground.js';
 import { ReportBatch, type MeasureValues, type ReportSink } from '../../../src/pipelines/stations/reportBatch.js';
 import { MEASURES, type StationRow } from '../../../src/pipelines/stations/schema.js';
 import type { RecordLocation } from '../../../src/quality/rejects.js';
@@ -77,23 +78,7 @@ class RecordingSink implements ReportSink {
   }
 }
 
-function row(localMinutes: number, overrides: Partial<WundergroundRow> = {}): WundergroundRow {
-  return {
-    localMinutes,
-    temperature_f: 56.8,
-    dew_point_f: 53.1,
-    humidity_pct: 87,
-    wind_dir: 'WSW',
-    speed_mph: 8.2,
-    gust_mph: 10.1,
-    pressure_inhg: 29.48,
-    precip_rate_in: 0,
-    precip_accum_in: 0.18,
-    uv: 2,
-    solar_w_m2: 345.7,
-    ...overrides,
-  };
-}
+const row = wundergroundRow;
 
 let fileCounter = 0;
 async function read(

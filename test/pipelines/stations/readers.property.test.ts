@@ -19,6 +19,7 @@ import { readInfoclimatDocs, stageInfoclimatDocs } from '../../../src/pipelines/
 import { createRunTables } from '../../../src/pipelines/stations/load.js';
 import { stageFile, type StageResult } from '../../../src/pipelines/stations/stage.js';
 import { response, staticRow, STATIONS_JSON, synopRow } from '../../fixtures/infoclimat.js';
+import { wundergroundRow } from '../../fixtures/wunderground.js';
 import {
   assertClearRejects,
   deepArray,
@@ -359,20 +360,7 @@ test('stations: a 50 MB line without a newline is one reject, in bounded time an
 
 async function validWorkbook(): Promise<Buffer> {
   const path = join(dir, `valid-${fileNo++}.xlsx`);
-  const row = (localMinutes: number) => ({
-    localMinutes,
-    temperature_f: 56.8,
-    dew_point_f: 53.1,
-    humidity_pct: 87,
-    wind_dir: 'WSW',
-    speed_mph: 8.2,
-    gust_mph: 10.1,
-    pressure_inhg: 29.48,
-    precip_rate_in: 0,
-    precip_accum_in: 0.18,
-    uv: 2,
-    solar_w_m2: 345.7,
-  });
+  const row = (localMinutes: number) => wundergroundRow(localMinutes);
   if (!ICHTEGEM) throw new Error('IICHTE19 is no longer a default station');
   await writeWundergroundWorkbook(path, ICHTEGEM, [{ date: '2024-10-01', rows: [row(4), row(9), row(14)] }]);
   return readFile(path);
