@@ -36,6 +36,13 @@ const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [['file_seq', 'I
 export const STATION_KEY_PATTERN = '[0-9A-Za-z_-]{1,32}';
 export const STATION_KEY = new RegExp(`^${STATION_KEY_PATTERN}$`);
 
+/** True when the observation's station number can be a key; else it is rejected whole through `sink`. */
+export function hasStationKey(sink: SynopRejectKeeper, obs: SynopObservation): boolean {
+  if (STATION_KEY.test(obs.stationId)) return true;
+  sink.rejectRecord(obs.loc, 'numer_sta', obs.stationId, 'not a station number (letters, digits, _ and - only)');
+  return false;
+}
+
 /** The batch columns as an INSERT column list. */
 export const BATCH_INSERT_COLUMNS = BATCH_COLUMNS.map(([c]) => `"${c}"`).join(', ');
 
@@ -129,10 +136,7 @@ export class SynopCsvSink extends SynopRejectKeeper {
   }
 
   observation(obs: SynopObservation): void {
-    if (!STATION_KEY.test(obs.stationId)) {
-      this.rejectRecord(obs.loc, 'numer_sta', obs.stationId, 'not a station number (letters, digits, _ and - only)');
-      return;
-    }
+    if (!hasStationKey(this, obs)) return;
     this.countObservation();
     this.observations++;
     this.csvRows++;

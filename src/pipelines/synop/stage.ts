@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { RunContext } from '../../orchestrator/pipeline.js';
 import type { PendingFile } from '../../orchestrator/rawInputs.js';
 import type { Reject } from '../../quality/rejects.js';
-import { collectRunObservations, createRunTables, loadBatchFile, STATION_KEY, SYNOP_BATCH, SynopCsvSink } from './load.js';
+import { collectRunObservations, createRunTables, hasStationKey, loadBatchFile, SYNOP_BATCH, SynopCsvSink } from './load.js';
 import { SynopRejectKeeper, type SynopObservation } from './batch.js';
 import { rejectedWholeFiles } from '../../orchestrator/rawInputs.js';
 import { readSynopPath } from './readers.js';
@@ -76,11 +76,8 @@ export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[
 class CountingSink extends SynopRejectKeeper {
   observations = 0;
   observation(obs: SynopObservation): void {
-    // The run's sink rejects such keys (SynopCsvSink): the same verdict here.
-    if (!STATION_KEY.test(obs.stationId)) {
-      this.rejectRecord(obs.loc, 'numer_sta', obs.stationId, 'not a station number');
-      return;
-    }
+    // The run's sink (SynopCsvSink) rejects such keys: the same verdict here.
+    if (!hasStationKey(this, obs)) return;
     this.countObservation();
     this.observations++;
   }
