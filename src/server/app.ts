@@ -51,8 +51,6 @@ export interface ServerContext {
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** OpenAPI security requirement of the write endpoints. */
-export const BEARER = [{ bearer: [] }];
 
 const ERROR_CODES: Record<number, string> = {
   400: 'bad_request',

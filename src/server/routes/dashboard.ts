@@ -5,6 +5,7 @@ import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import type { ServerContext } from '../app.js';
+import { ErrorBody } from '../schemas.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';
 
 /**
@@ -158,7 +159,7 @@ export async function dashboardRoutes(app: FastifyInstance, { platform, pipeline
         summary: 'One run in full: its summary plus trigger, attempt, start and end, and per-step timings (ms) (the dashboard’s run page)',
         tags: ['dashboard'],
         params: Type.Object({ id: Type.Integer() }),
-        response: { 200: RunFull, 404: Type.Object({ error: Type.String(), message: Type.String() }) },
+        response: { 200: RunFull, 404: ErrorBody },
       },
     },
     async (request) => {

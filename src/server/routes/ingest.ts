@@ -5,13 +5,13 @@ import { basename, join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { extensionOf } from '../../lake/raw.js';
 import { executeRun } from '../../orchestrator/runner.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import { SYNOP_EXTENSIONS } from '../../pipelines/synop/readers.js';
-import { BEARER, type ServerContext } from '../app.js';
+import type { ServerContext } from '../app.js';
+import { BEARER, ErrorBody } from '../schemas.js';
 import { answerRun } from '../runStream.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';
 
@@ -33,8 +33,6 @@ const BY_MIME: Readonly<Record<string, string>> = {
 };
 /** More parts than this is not an upload of files. */
 const MAX_FILES = 1000;
-
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 
 const megabytes = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 1000) / 1000} MB`;
 

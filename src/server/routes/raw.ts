@@ -5,10 +5,10 @@ import { isRawMetaKey, rawMetaKey } from '../../lake/layout.js';
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo } from '../../lake/objectStore.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import type { ServerContext } from '../app.js';
+import { ErrorBody } from '../schemas.js';
 
 /** GET /raw/files, GET /raw/files/{key}: the raw zone as it is in the lake, files as they arrived. */
 
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const RawFileItem = Type.Object({
   key: Type.String({ description: 'object key: raw/<pipeline>/<source>/received=<date>/<HHMMSSmmm>-<sha256>.<ext>' }),
   pipeline: Type.String(),

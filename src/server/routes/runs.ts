@@ -6,14 +6,14 @@ import { apiInputPolicy, checkInputs, InputRefusedError } from '../../orchestrat
 import { executeRun, summaryOf } from '../../orchestrator/runner.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import { RUN_STATUSES, type RunStatus } from '../../warehouse/metadata.js';
-import { BEARER, type ServerContext } from '../app.js';
+import type { ServerContext } from '../app.js';
+import { BEARER, ErrorBody } from '../schemas.js';
 import { answerRun } from '../runStream.js';
 
 const Paging = {
   limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
   offset: Type.Integer({ minimum: 0, default: 0 }),
 };
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const RunSummary = Type.Object({
   run_id: Type.Integer(),
   pipeline: Type.String(),

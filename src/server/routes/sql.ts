@@ -1,11 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SqlRefusedError, SqlTimeoutError, SqlUnavailableError, wholeAnswer, type SqlAnswer } from '../../warehouse/readOnlySql.js';
-import { BEARER, type ServerContext } from '../app.js';
+import type { ServerContext } from '../app.js';
+import { BEARER, ErrorBody } from '../schemas.js';
 
 const SqlBody = Type.Object({ sql: Type.String({ minLength: 1 }) }, { additionalProperties: false });
-
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 
 const Answer = Type.Object({
   columns: Type.Array(Type.String()),

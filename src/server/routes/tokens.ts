@@ -3,12 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import { SCOPES, TokenError, type Scope } from '../../warehouse/apiTokens.js';
 import type { ServerContext } from '../app.js';
+import { BEARER, ErrorBody } from '../schemas.js';
 
 /** The API's tokens, for `ecluse tokens` while a server holds the embedded warehouse (admin scope). */
 
 const TokenInfo = Type.Object({ name: Type.String(), scope: Type.String(), created_at: Type.String({ description: 'ISO UTC' }) });
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
-const BEARER = [{ bearer: [] }];
 
 export function tokenRoutes(app: FastifyInstance, { platform, forgetTokens }: ServerContext): void {
   const store = platform.warehouse.apiTokens();
