@@ -3,7 +3,8 @@ import type { Config } from '../config/config.js';
 import type { ProgressEvent } from '../orchestrator/pipeline.js';
 import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
 import type { RunSummary } from '../warehouse/metadata.js';
-import { processAlive, readServerFile, type ServerFile } from '../server/serverFile.js';
+import { processAlive } from '../engine/processes.js';
+import { readServerFile, type ServerFile } from '../server/serverFile.js';
 import { CliError } from './platform.js';
 
 /** A line of a streamed answer (see server/runStream.ts). */

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ident, literal, type DuckSession } from './duckdb.js';
+import { processAlive } from './processes.js';
 
 export type CsvValue = string | number | boolean | null | undefined;
 
@@ -37,15 +38,6 @@ export async function withScratchDir<T>(fn: (dir: string) => Promise<T>, base = 
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const SCRATCH = /^ecluse-(?:(\d+)-)?[A-Za-z0-9]{6}$/;
 const LEGACY_SCRATCH_AGE_MS = 86_400_000;

@@ -4,7 +4,8 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { isoUtc } from '../engine/duckdb.js';
 import { parsePostgresUrl } from '../warehouse/postgresWarehouse.js';
-import { holderIsDead, isAlive, readRunLock, type LockHolder, type MetaSql } from '../warehouse/runLocks.js';
+import { processAlive } from '../engine/processes.js';
+import { holderIsDead, readRunLock, type LockHolder, type MetaSql } from '../warehouse/runLocks.js';
 import type { BackfillResult } from './orchestrator.js';
 import type { ProgressEvent, RunRequest } from './pipeline.js';
 
@@ -236,7 +237,7 @@ export class RunQueue {
         const holder: LockHolder = { owner: r.owner, run_id: r.lrun === null ? null : Number(r.lrun), pid: r.lpid, host: r.lhost, expires_at_ms: Number(r.expires_at_ms) };
         return holderIsDead(holder, now, host);
       }
-      if (r.host === host && r.pid !== null && !isAlive(r.pid)) return true;
+      if (r.host === host && r.pid !== null && !processAlive(r.pid)) return true;
       return Date.parse(r.started_at) < now - lockTtlMs;
     });
     if (dead.length === 0) return [];

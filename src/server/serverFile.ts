@@ -44,13 +44,3 @@ export async function removeServerFile(home: string, pid = process.pid): Promise
   await rm(serverFilePath(home), { force: true });
 }
 
-/** Whether a process with this id exists (signal 0 checks without sending anything). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -8,13 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { processAlive } from '../engine/processes.js';
 import { DuckSession, isoUtc, literal, plainValue, type Row } from '../engine/duckdb.js';
 import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 import { cancelRequested, fileRecordOf, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
-import { acquireRunLock, isAlive, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
+import { acquireRunLock, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { readerRoleName, readerUrl, readOnlySelect, setUpReaderRole } from './postgresReader.js';
 import { SqlUnavailableError, type SqlAnswer, type SqlLimits } from './readOnlySql.js';
 import { REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
@@ -157,7 +158,7 @@ export class PostgresWarehouse implements Warehouse {
   /** Runs left `running` by a process of this host that no longer exists (other hosts' runs are theirs to judge). */
   private async failDeadRuns(): Promise<void> {
     const { rows } = await this.writer.query<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM runs WHERE status = 'running' AND host = $1`, [hostname()]);
-    const dead = rows.filter((r) => r.pid === null || !isAlive(r.pid)).map((r) => r.run_id);
+    const dead = rows.filter((r) => r.pid === null || !processAlive(r.pid)).map((r) => r.run_id);
     if (dead.length === 0) return;
     await this.writer.query(
       `UPDATE runs SET status = 'failed', finished_at = $2::TIMESTAMP,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Row } from '../engine/duckdb.js';
+import { processAlive } from '../engine/processes.js';
 
 /**
  * One active run per (pipeline, partition), across processes and machines, on any warehouse: a `run_locks`
@@ -32,19 +33,10 @@ export interface MetaSql {
   rows(sql: string, params: readonly (string | number | null)[]): Promise<Row[]>;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Whether a holder can no longer be working: its lock expired, or its process (on this host) is gone. */
 export function holderIsDead(h: LockHolder, now: number, host = hostname()): boolean {
   if (h.expires_at_ms <= now) return true;
-  return h.host === host && (h.pid === null || !isAlive(h.pid));
+  return h.host === host && (h.pid === null || !processAlive(h.pid));
 }
 
 /** The lock row of a partition, if any, with its numbers as numbers (drivers hand BIGINT back as text). */
