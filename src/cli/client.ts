@@ -54,7 +54,7 @@ export class ServerClient {
   }
 
   async delete<T>(path: string): Promise<T> {
-    return (await this.json(await this.request('DELETE', path))) as T;
+    return (await this.answer('DELETE', path)) as T;
   }
 
   /** Starts a run (or rebuild) and follows its NDJSON progress lines until the summary. */
