@@ -1,4 +1,5 @@
 import { ident, literal, type DuckSession } from '../../engine/duckdb.js';
+import { repeatedKey } from '../../engine/readers/jsonKeys.js';
 import { INFOCLIMAT_FIELDS } from '../../connectors/infoclimat/response.js';
 import { MEASURES, RANGES } from './schema.js';
 
@@ -21,6 +22,10 @@ const KEYS = ['id_station', 'dh_utc', ...INFOCLIMAT_FIELDS.map(([f]) => f)];
 /** The shapes parseDhUtc accepts, as strptime formats. */
 const TIME = `try_strptime(v[2], ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M'])`;
 
+/** SQL true for a report `j` that repeats a key, or holds an object or array where one could hide. */
+const ODD_REPORT = `(strpos(substr(j::VARCHAR, 2), '{') > 0 OR strpos(substr(j::VARCHAR, 2), '[') > 0
+  OR (starts_with(j::VARCHAR, '{') AND len(json_keys(j)) <> len(list_distinct(json_keys(j)))))`;
+
 function readSql(files: readonly JsonFile[]): string {
   const paths = `[${files.map((f) => literal(f.path)).join(', ')}]`;
   return `read_json(${paths}, columns = {status: 'VARCHAR', stations: 'JSON', hourly: 'MAP(VARCHAR, JSON[])'},
@@ -35,7 +40,7 @@ function readSql(files: readonly JsonFile[]): string {
  * TypeScript reader, which reads them the same way.
  */
 export async function readInfoclimatDocs(s: DuckSession, files: readonly JsonFile[]): Promise<Set<number>> {
-  await s.run(`CREATE OR REPLACE TEMP TABLE ic_rows (file_seq INTEGER, k VARCHAR, listed BOOLEAN, k_pos BIGINT, j JSON, rn BIGINT, stations JSON)`);
+  await s.run(`CREATE OR REPLACE TEMP TABLE ic_rows (file_seq INTEGER, k VARCHAR, listed BOOLEAN, k_pos BIGINT, j JSON, rn BIGINT, stations JSON, odd BOOLEAN)`);
   if (files.length === 0) return new Set();
   const mapping = `(SELECT unnest([${files.map((f) => f.fileSeq).join(', ')}]::INTEGER[]) AS file_seq,
                            unnest([${files.map((f) => literal(f.path)).join(', ')}]::VARCHAR[]) AS filename)`;
@@ -43,7 +48,7 @@ export async function readInfoclimatDocs(s: DuckSession, files: readonly JsonFil
   // `stations` is stored once per file, 'null' when the response has none, so that every file read has one.
   const insert = async (batch: readonly JsonFile[]) =>
     s.run(`INSERT INTO ic_rows
-      SELECT file_seq, k, listed, k_pos, j, rn, CASE WHEN rn = 1 AND k_pos = first_pos THEN coalesce(stations, 'null'::JSON) END
+      SELECT file_seq, k, listed, k_pos, j, rn, CASE WHEN rn = 1 AND k_pos = first_pos THEN coalesce(stations, 'null'::JSON) END, ${ODD_REPORT}
       FROM (
         SELECT file_seq, k, list_contains(ids, k) AS listed, k_pos, first_pos, stations, unnest(arr) AS j, generate_subscripts(arr, 1) AS rn
         FROM (
@@ -69,10 +74,29 @@ export async function readInfoclimatDocs(s: DuckSession, files: readonly JsonFil
     }
   }
   const rows = await s.rows<{ file_seq: number; described: boolean }>(`SELECT file_seq, bool_or(stations IS NOT NULL) AS described FROM ic_rows GROUP BY file_seq`);
-  const partial = rows.filter((r) => !r.described).map((r) => Number(r.file_seq));
   // A first station key without reports leaves the file's stations nowhere: such (odd) files go the TypeScript way.
-  if (partial.length) await s.run(`DELETE FROM ic_rows WHERE file_seq IN (${partial.join(', ')})`);
-  return new Set(rows.filter((r) => r.described).map((r) => Number(r.file_seq)));
+  const left = new Set(rows.filter((r) => !r.described).map((r) => Number(r.file_seq)));
+  for (const fileSeq of await withRepeatedKeys(s)) left.add(fileSeq);
+  if (left.size) await s.run(`DELETE FROM ic_rows WHERE file_seq IN (${[...left].join(', ')})`);
+  return new Set(rows.map((r) => Number(r.file_seq)).filter((f) => !left.has(f)));
+}
+
+/**
+ * Files of `ic_rows` that repeat a key, which the TypeScript reader refuses (engine/readers/jsonKeys.ts) and
+ * DuckDB would read its own way (the first value; both arrays of a repeated `hourly` key). DuckDB itself
+ * refuses a repeated top-level key. Reports holding an object or array below their top level, where a
+ * repeated key could hide, are left to the TypeScript reader too: real reports hold only scalars.
+ */
+async function withRepeatedKeys(s: DuckSession): Promise<number[]> {
+  const inReports = await s.rows<{ file_seq: number }>(`
+    SELECT file_seq FROM ic_rows GROUP BY file_seq, k HAVING count(DISTINCT k_pos) > 1
+    UNION
+    SELECT file_seq FROM ic_rows WHERE odd`);
+  const found = new Set(inReports.map((r) => Number(r.file_seq)));
+  // The stations array, once per file, is small: the TypeScript scan reads it.
+  const stations = await s.rows<{ file_seq: number; st: string }>(`SELECT file_seq, stations::VARCHAR AS st FROM ic_rows WHERE stations IS NOT NULL`);
+  for (const r of stations) if (repeatedKey(r.st, JSON.parse(r.st))) found.add(Number(r.file_seq));
+  return [...found];
 }
 
 /** Stations described by the loaded responses, as JSON objects for the TypeScript side to normalise. */

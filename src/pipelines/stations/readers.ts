@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import type { StationConfig } from '../../config/config.js';
 import { readCsv } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
+import { repeatedKey, repeatedKeyReason } from '../../engine/readers/jsonKeys.js';
 import { clip, decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
 import { withZipContents, type ZipReadOptions } from '../../engine/readers/zip.js';
 import { extensionOf } from '../../lake/raw.js';
@@ -19,16 +20,37 @@ export interface ReadContext {
   zip?: ZipReadOptions;
 }
 
+/**
+ * A JSON text holding a repeated key: the DuckDB fast path (infoclimatSql.ts) would read the first value and
+ * JSON.parse keeps the last, so InfoClimat documents that repeat a key are refused on every path.
+ */
+class RepeatedKeyError extends Error {}
+
+function parseUnique(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  const repeated = repeatedKey(text, value);
+  if (repeated) throw new RepeatedKeyError(repeatedKeyReason(repeated));
+  return value;
+}
+
 /** Airbyte wraps each InfoClimat response: `{_airbyte_ab_id, _airbyte_emitted_at, _airbyte_data}`. */
 function airbyteData(value: unknown): unknown {
   if (!value || typeof value !== 'object' || !('_airbyte_data' in value)) return undefined;
   const data = (value as { _airbyte_data: unknown })._airbyte_data;
-  return typeof data === 'string' ? JSON.parse(data) : data;
+  return typeof data === 'string' ? parseUnique(data) : data;
+}
+
+/** Why `_airbyte_data` could not be read. */
+function airbyteDataProblem(err: unknown): string {
+  return err instanceof RepeatedKeyError ? `_airbyte_data: ${err.message}` : `_airbyte_data is not valid JSON (${(err as Error).message})`;
 }
 
 function readJsonFile(bytes: Uint8Array, file: string, sink: ReportSink, ctx: ReadContext): void {
   if (bytes.length === 0) throw new FileFormatError('empty file', 1);
-  const doc = parseJson(decodeUtf8(bytes));
+  const text = decodeUtf8(bytes);
+  const doc = parseJson(text);
+  const repeated = repeatedKey(text, doc);
+  if (repeated) throw new FileFormatError(`line ${repeated.line}: ${repeatedKeyReason(repeated)}`, repeated.line);
   // A single Airbyte record saved as .json is read like a JSONL line.
   const inner = airbyteData(doc);
   readInfoclimatResponse(inner ?? doc, file, sink, ctx.configuredIds);
@@ -36,12 +58,13 @@ function readJsonFile(bytes: Uint8Array, file: string, sink: ReportSink, ctx: Re
 
 function readAirbyteJsonl(bytes: Uint8Array, file: string, sink: ReportSink, ctx: ReadContext): void {
   if (bytes.length === 0) throw new FileFormatError('empty file', 1);
-  for (const { line, value } of readJsonLines(bytes, (line, message) => sink.rejectFile(file, `line ${line}: ${message}`, line))) {
+  const lines = readJsonLines(bytes, (line, message) => sink.rejectFile(file, `line ${line}: ${message}`, line), { uniqueKeys: true });
+  for (const { line, value } of lines) {
     let data: unknown;
     try {
       data = airbyteData(value);
     } catch (err) {
-      sink.rejectFile(file, `line ${line}: _airbyte_data is not valid JSON (${(err as Error).message})`, line);
+      sink.rejectFile(file, `line ${line}: ${airbyteDataProblem(err)}`, line);
       continue;
     }
     if (data === undefined) {
@@ -67,9 +90,9 @@ function readAirbyteCsv(bytes: Uint8Array, file: string, sink: ReportSink, ctx: 
     }
     let data: unknown;
     try {
-      data = JSON.parse(text);
+      data = parseUnique(text);
     } catch (err) {
-      sink.rejectFile(file, `line ${line}: _airbyte_data is not valid JSON (${(err as Error).message})`, line);
+      sink.rejectFile(file, `line ${line}: ${airbyteDataProblem(err)}`, line);
       continue;
     }
     readInfoclimatResponse(data, file, sink, ctx.configuredIds, `line ${line}: `);
