@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.ecluse/', 'test-artifacts/', 'web/dist/', 'bench/.work/'] },
@@ -11,4 +12,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // Layout is prettier's (npm run format): the rules that would argue with it are off.
+  prettier,
 );

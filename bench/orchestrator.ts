@@ -52,7 +52,14 @@ async function recordsAlone(warehouse: Warehouse): Promise<number> {
   const t0 = performance.now();
   for (let i = 1; i <= RUNS; i++) {
     const at = new Date().toISOString();
-    const lines = ['run started', 'step commit', 'run succeeded'].map((msg, seq) => ({ run_id: runId, seq: seq + 1, at, level: 'info', msg, data: { run_id: runId } }));
+    const lines = ['run started', 'step commit', 'run succeeded'].map((msg, seq) => ({
+      run_id: runId,
+      seq: seq + 1,
+      at,
+      level: 'info',
+      msg,
+      data: { run_id: runId },
+    }));
     runId = await warehouse.transaction(async () => {
       await warehouse.finishRun(runId, 'succeeded', ZERO, { commit: 0 });
       await warehouse.writeRunLogs(lines);
@@ -135,7 +142,9 @@ async function queueRound(pg: string): Promise<void> {
       `SELECT count(DISTINCT pid) AS workers, min(n) AS least, max(n) AS most FROM (SELECT pid, count(*) AS n FROM runs WHERE pipeline = 'noop' AND partition >= '2010-01-01' GROUP BY pid) t`,
     );
     console.log(`PostgreSQL run queue: ${RUNS} no-op runs, 2 worker processes × ${WORKER_CONCURRENCY} slots`);
-    console.log(`  queued backfill, enqueue to last done  ${(elapsed / 1000).toFixed(2)} s  (${(elapsed / RUNS).toFixed(2)} ms/run; split ${String(split?.least)}/${String(split?.most)} between ${String(split?.workers)} workers)`);
+    console.log(
+      `  queued backfill, enqueue to last done  ${(elapsed / 1000).toFixed(2)} s  (${(elapsed / RUNS).toFixed(2)} ms/run; split ${String(split?.least)}/${String(split?.most)} between ${String(split?.workers)} workers)`,
+    );
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
@@ -153,7 +162,11 @@ async function workerMain(): Promise<void> {
   const stop = new AbortController();
   process.once('SIGTERM', () => stop.abort());
   try {
-    await runWorker({ config, lake: openLake(config), warehouse }, new Map([['noop', noop]]), { concurrency: WORKER_CONCURRENCY, pollMs: 50, signal: stop.signal });
+    await runWorker({ config, lake: openLake(config), warehouse }, new Map([['noop', noop]]), {
+      concurrency: WORKER_CONCURRENCY,
+      pollMs: 50,
+      signal: stop.signal,
+    });
   } finally {
     await warehouse.close();
   }

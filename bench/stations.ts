@@ -27,9 +27,7 @@ async function duckdbAlone(dir: string, out: string): Promise<number> {
   const s = await DuckSession.open();
   try {
     const t0 = performance.now();
-    await s.run(
-      `COPY (SELECT * FROM read_json_auto(${literal(join(dir, '*.json'))}, maximum_object_size = 1000000000)) TO ${literal(out)} (FORMAT parquet)`,
-    );
+    await s.run(`COPY (SELECT * FROM read_json_auto(${literal(join(dir, '*.json'))}, maximum_object_size = 1000000000)) TO ${literal(out)} (FORMAT parquet)`);
     return performance.now() - t0;
   } finally {
     s.close();

@@ -195,7 +195,15 @@ async function ingestServerProcess(path: string, home: string): Promise<ServerFi
   await writeFile(configFile, JSON.stringify({ schedules: { stations: { cron: '0 0 * * *', enabled: false }, synop: { cron: '0 1 * * *', enabled: false } } }));
   const child = spawn(process.execPath, [cli, 'up'], {
     cwd: ROOT,
-    env: { ...process.env, ECLUSE_HOME: home, ECLUSE_CONFIG: configFile, ECLUSE_API_TOKEN: TOKEN, ECLUSE_DUCKDB_MEMORY_LIMIT: SERVER_MEMORY_LIMIT, PORT: '0', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ECLUSE_HOME: home,
+      ECLUSE_CONFIG: configFile,
+      ECLUSE_API_TOKEN: TOKEN,
+      ECLUSE_DUCKDB_MEMORY_LIMIT: SERVER_MEMORY_LIMIT,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
@@ -217,10 +225,13 @@ async function ingestServerProcess(path: string, home: string): Promise<ServerFi
     let uploadPeak = idle;
     let runPeak = idle;
     const sampler = setInterval(() => {
-      void rssOf(pid).then((rss) => {
-        if (uploading) uploadPeak = Math.max(uploadPeak, rss);
-        else runPeak = Math.max(runPeak, rss);
-      }, () => undefined);
+      void rssOf(pid).then(
+        (rss) => {
+          if (uploading) uploadPeak = Math.max(uploadPeak, rss);
+          else runPeak = Math.max(runPeak, rss);
+        },
+        () => undefined,
+      );
     }, 20);
     const form = new FormData();
     form.append('file', await openAsBlob(path), path.split('/').pop());
@@ -291,7 +302,11 @@ async function naiveRowByRow(path: string, n: number): Promise<number> {
 }
 
 function stepsLine(steps: Record<string, number> | null): string {
-  return steps ? Object.entries(steps).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') : '';
+  return steps
+    ? Object.entries(steps)
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ')
+    : '';
 }
 
 export async function main(): Promise<void> {

@@ -8,14 +8,22 @@ import { requirePipeline } from './run.js';
 
 function duration(ms: number): string {
   const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return s < 60
+    ? `${s}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** done/failed/remaining and ETA on stderr when it is a terminal; silent otherwise. */
 function backfillBar(enabled: boolean): { onProgress: (p: BackfillProgress) => void; stop: () => void } {
   if (!enabled || !process.stderr.isTTY) return { onProgress: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'backfill [{bar}] {value}/{total} · {succeeded} done, {failed} failed, {remaining} left · ETA {eta_text}', hideCursor: true },
+    {
+      stream: process.stderr,
+      format: 'backfill [{bar}] {value}/{total} · {succeeded} done, {failed} failed, {remaining} left · ETA {eta_text}',
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
@@ -36,9 +44,15 @@ function backfillBar(enabled: boolean): { onProgress: (p: BackfillProgress) => v
 
 export function describeBackfill(s: BackfillSummary): string {
   const lines = [
-    `backfill ${s.pipeline} ${s.from}..${s.to}: ${s.partitions} partitions in ${duration(s.duration_ms)}` + (s.interrupted ? ' (interrupted: rerun to resume)' : ''),
+    `backfill ${s.pipeline} ${s.from}..${s.to}: ${s.partitions} partitions in ${duration(s.duration_ms)}` +
+      (s.interrupted ? ' (interrupted: rerun to resume)' : ''),
     `  ${s.succeeded} succeeded, ${s.failed} failed, ${s.cancelled} cancelled, ${s.busy} already running elsewhere, ${s.skipped} skipped (succeeded before; --force to rerun)`,
-    s.queued ? '  through the PostgreSQL queue (ecluse worker processes)' : `  parallel ${s.parallel}` + (s.parallel_effective < s.parallel ? ` (effective ${s.parallel_effective}${s.parallel_effective === 1 ? ': the embedded warehouse has one writer, runs go one at a time' : ''})` : ''),
+    s.queued
+      ? '  through the PostgreSQL queue (ecluse worker processes)'
+      : `  parallel ${s.parallel}` +
+        (s.parallel_effective < s.parallel
+          ? ` (effective ${s.parallel_effective}${s.parallel_effective === 1 ? ': the embedded warehouse has one writer, runs go one at a time' : ''})`
+          : ''),
   ];
   for (const r of s.results.filter((x) => x.status !== 'succeeded' && x.status !== 'skipped')) {
     lines.push(`  ${r.partition} ${r.status}${r.run_id !== null ? ` (run ${r.run_id})` : ''}: ${r.error ?? ''}`);

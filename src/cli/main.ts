@@ -2,10 +2,7 @@
 import { Command, Option } from 'commander';
 
 // Each action loads its module on demand: `ecluse --help` and light commands start without DuckDB or exceljs.
-const program = new Command()
-  .name('ecluse')
-  .description('A data platform that lifts data level by level: raw -> staging -> curated.')
-  .showHelpAfterError();
+const program = new Command().name('ecluse').description('A data platform that lifts data level by level: raw -> staging -> curated.').showHelpAfterError();
 
 program
   .command('run')
@@ -52,10 +49,20 @@ program
   .option('-n, --limit <n>', 'how many', '20')
   .option('--logs <run>', "print this run's log lines instead")
   .option('--json', 'print JSON')
-  .action(async (opts: { pipeline?: string; status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'; from?: string; to?: string; limit: string; json?: boolean; logs?: string }) => {
-    const { runsCommand } = await import('./runs.js');
-    await runsCommand(opts);
-  });
+  .action(
+    async (opts: {
+      pipeline?: string;
+      status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+      from?: string;
+      to?: string;
+      limit: string;
+      json?: boolean;
+      logs?: string;
+    }) => {
+      const { runsCommand } = await import('./runs.js');
+      await runsCommand(opts);
+    },
+  );
 
 program
   .command('pipelines')

@@ -66,11 +66,7 @@ export async function withPlatform<T>(command: string, fn: (p: Platform) => Prom
  * Runs a command through the running `ecluse up` of this home when there is one (it holds the embedded
  * warehouse), else in process. Both paths must print the same thing.
  */
-export async function throughServerOr<T>(
-  command: string,
-  remote: (server: ServerClient) => Promise<T>,
-  local: (p: Platform) => Promise<T>,
-): Promise<T> {
+export async function throughServerOr<T>(command: string, remote: (server: ServerClient) => Promise<T>, local: (p: Platform) => Promise<T>): Promise<T> {
   const { localServer } = await import('./client.js');
   const server = await localServer(readConfig());
   return server ? remote(server) : withPlatform(command, local);

@@ -12,7 +12,7 @@ export function progressReporter(enabled: boolean): { onProgress: (e: ProgressEv
   let started = false;
   return {
     onProgress: (e) => {
-      const item = e.item ? e.item.split('/').pop() ?? '' : '';
+      const item = e.item ? (e.item.split('/').pop() ?? '') : '';
       if (!started || e.step !== step) {
         if (started) bar.stop();
         bar.start(e.total, e.done, { step: e.step.padEnd(7), item });

@@ -33,7 +33,8 @@ const SOURCE_PIPELINES = new Set(['synop']);
 function checkOptions(name: string, opts: RunOptions): void {
   const range = opts.from !== undefined || opts.to !== undefined;
   if (range) {
-    if (!SOURCE_PIPELINES.has(name)) throw new CliError(`--from/--to: ${name} has no source to fetch days from; use ecluse backfill ${name} --from … --to …`, 2);
+    if (!SOURCE_PIPELINES.has(name))
+      throw new CliError(`--from/--to: ${name} has no source to fetch days from; use ecluse backfill ${name} --from … --to …`, 2);
     if (opts.input?.length) throw new CliError('--from/--to fetch days from the source; --input runs files: give one or the other', 2);
     if (opts.from === undefined || opts.to === undefined) throw new CliError('--from and --to go together (days YYYY-MM-DD, both included)', 2);
     try {
@@ -50,7 +51,10 @@ function checkOptions(name: string, opts: RunOptions): void {
 
 /** The running server reads its own configuration: a URL given here could not reach its runs. */
 function refuseStagingThroughServer(): never {
-  throw new CliError('--staging cannot be passed to the running ecluse server: set synop_mysql (ECLUSE_SYNOP_MYSQL) in its configuration, or stop it to run here', 2);
+  throw new CliError(
+    '--staging cannot be passed to the running ecluse server: set synop_mysql (ECLUSE_SYNOP_MYSQL) in its configuration, or stop it to run here',
+    2,
+  );
 }
 
 /** Partition runs read their staging URL from the configuration: the flag overrides it for this command's runs. */

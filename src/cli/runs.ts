@@ -28,7 +28,15 @@ async function runLogsCommand(runArg: string, limit: number, json: boolean): Pro
   if (page.total > page.items.length) console.log(`(${page.items.length} of ${page.total} lines; use --limit)`);
 }
 
-export async function runsCommand(opts: { pipeline?: string; status?: RunStatus; from?: string; to?: string; limit: string; json?: boolean; logs?: string }): Promise<void> {
+export async function runsCommand(opts: {
+  pipeline?: string;
+  status?: RunStatus;
+  from?: string;
+  to?: string;
+  limit: string;
+  json?: boolean;
+  logs?: string;
+}): Promise<void> {
   const limit = Number(opts.limit);
   if (opts.logs !== undefined) return runLogsCommand(opts.logs, opts.limit === '20' ? 1000 : limit, opts.json === true);
   for (const day of [opts.from, opts.to]) if (day !== undefined && !isDay(day)) throw new CliError(`${day}: expected a day YYYY-MM-DD`, 2);
@@ -44,7 +52,21 @@ export async function runsCommand(opts: { pipeline?: string; status?: RunStatus;
   }
   console.log(
     formatTable(list.items.map((r) => ({ ...r, status: statusText(r) })) as unknown as Record<string, unknown>[], [
-      'run_id', 'pipeline', 'partition', 'status', 'attempt', 'trigger', 'started_at', 'duration_ms', 'files', 'files_skipped', 'rows_read', 'rows_written', 'rows_rejected', 'values_rejected', 'error',
+      'run_id',
+      'pipeline',
+      'partition',
+      'status',
+      'attempt',
+      'trigger',
+      'started_at',
+      'duration_ms',
+      'files',
+      'files_skipped',
+      'rows_read',
+      'rows_written',
+      'rows_rejected',
+      'values_rejected',
+      'error',
     ]),
   );
   if (list.total > list.items.length) console.log(`(${list.items.length} of ${list.total}; use --limit)`);

@@ -15,7 +15,11 @@ export async function createTokenCommand(name: string, opts: { scope: string; js
   const created = await throughServerOr(
     'tokens create',
     (server) => server.post<ApiTokenInfo & { token: string }>('/tokens', { name, scope }),
-    ({ warehouse }) => warehouse.apiTokens().create(name, scope).catch((err: unknown) => Promise.reject(asCliError(err))),
+    ({ warehouse }) =>
+      warehouse
+        .apiTokens()
+        .create(name, scope)
+        .catch((err: unknown) => Promise.reject(asCliError(err))),
   );
   if (opts.json) return printJson(created);
   console.log(`token "${created.name}" (scope ${created.scope}) created. Its secret, shown this once:\n\n  ${created.token}\n`);
@@ -29,7 +33,9 @@ export async function listTokensCommand(opts: { json?: boolean }): Promise<void>
     ({ warehouse }) => warehouse.apiTokens().list(),
   );
   if (opts.json) return printJson(items);
-  console.log(items.length === 0 ? 'no tokens (ECLUSE_API_TOKEN, when set, is an admin token besides these)' : formatTable(items as unknown as Record<string, unknown>[]));
+  console.log(
+    items.length === 0 ? 'no tokens (ECLUSE_API_TOKEN, when set, is an admin token besides these)' : formatTable(items as unknown as Record<string, unknown>[]),
+  );
 }
 
 export async function revokeTokenCommand(name: string, opts: { json?: boolean }): Promise<void> {

@@ -37,7 +37,8 @@ export async function serve(platform: Platform): Promise<void> {
   const token = randomBytes(32).toString('base64url');
   // On PostgreSQL, day partitions go to `ecluse worker` processes unless ECLUSE_EXECUTION=local.
   const { orchestrator, close: closeQueue } = await openOrchestrator(platform, 'queue');
-  if (orchestrator.viaQueue) console.log('partition runs (schedules, triggers, backfills) are queued for `ecluse worker` processes (ECLUSE_EXECUTION=local runs them here)');
+  if (orchestrator.viaQueue)
+    console.log('partition runs (schedules, triggers, backfills) are queued for `ecluse worker` processes (ECLUSE_EXECUTION=local runs them here)');
   const app = await buildApp({ platform, localToken: token, orchestrator, pipelines: orchestrator.pipelines });
   const scheduler = new Scheduler(orchestrator, { log: (message) => app.log.info({ scheduler: true }, message) });
   const host = config.host;

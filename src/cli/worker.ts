@@ -60,7 +60,10 @@ export async function runWorker(platform: Platform, pipelines: ReadonlyMap<strin
       reaping.busy = true;
       try {
         for (const r of await queue.reapOrphans(orchestrator.maxAttempts, orchestrator.lockTtlMs)) {
-          log(`run ${r.run_id} ${r.pipeline} [${r.partition}] was left running by a dead worker: failed` + (r.requeued ? `, attempt ${r.attempt + 1} queued (run ${r.requeued.run_id})` : ', no attempt left'));
+          log(
+            `run ${r.run_id} ${r.pipeline} [${r.partition}] was left running by a dead worker: failed` +
+              (r.requeued ? `, attempt ${r.attempt + 1} queued (run ${r.requeued.run_id})` : ', no attempt left'),
+          );
         }
       } catch (err) {
         log(`reaper: ${(err as Error).message}`);
@@ -96,7 +99,15 @@ export async function runWorker(platform: Platform, pipelines: ReadonlyMap<strin
   }
 }
 
-async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platform, pipelines: ReadonlyMap<string, Pipeline>, jobId: string, job: PartitionJob, log: (m: string) => void): Promise<void> {
+async function runJob(
+  queue: RunQueue,
+  orchestrator: Orchestrator,
+  slot: Platform,
+  pipelines: ReadonlyMap<string, Pipeline>,
+  jobId: string,
+  job: PartitionJob,
+  log: (m: string) => void,
+): Promise<void> {
   // Once the run is claimed, the runs table and its lock own its fate: the job is done.
   let completed = false;
   const complete = () => {
@@ -129,7 +140,8 @@ async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platfor
     if (err instanceof PartitionBusyError) await queue.dropQueued(job.run_id, err.message, 'cancelled');
     else if (err instanceof ProcessStoppingError) {
       // Stopped before it was claimed: handed back to the queue as it was.
-      if (await queue.dropQueued(job.run_id, `${err.message}; queued again`, 'cancelled')) await queue.enqueue(job.pipeline, [job.partition], job.trigger, job.attempt);
+      if (await queue.dropQueued(job.run_id, `${err.message}; queued again`, 'cancelled'))
+        await queue.enqueue(job.pipeline, [job.partition], job.trigger, job.attempt);
     } else if (!(err instanceof RunNotQueuedError)) {
       log(`run ${job.run_id} ${job.pipeline} [${job.partition}]: ${(err as Error).message}`);
       await queue.dropQueued(job.run_id, (err as Error).message, 'failed');
@@ -143,7 +155,8 @@ async function runJob(queue: RunQueue, orchestrator: Orchestrator, slot: Platfor
 export async function workerCommand(opts: { concurrency: number }): Promise<void> {
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new CliError(`--concurrency ${opts.concurrency}: expected a positive integer`, 2);
   const config = readConfig();
-  if (!isPostgresUrl(config.warehouse)) throw new CliError('ecluse worker needs a PostgreSQL warehouse (ECLUSE_WAREHOUSE=postgres://…): the embedded one runs its pipelines in `ecluse up`', 2);
+  if (!isPostgresUrl(config.warehouse))
+    throw new CliError('ecluse worker needs a PostgreSQL warehouse (ECLUSE_WAREHOUSE=postgres://…): the embedded one runs its pipelines in `ecluse up`', 2);
   const { PIPELINES } = await import('../pipelines/index.js');
   const platform = await openPlatform('worker', config);
   const stop = new AbortController();

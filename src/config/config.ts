@@ -25,7 +25,7 @@ export type StationConfig = z.infer<typeof stationConfigSchema>;
 const scheduleSchema = z
   .object({
     cron: z.string().optional(),
-  timezone: z.string().default('Europe/Paris'),
+    timezone: z.string().default('Europe/Paris'),
     enabled: z.boolean().default(true),
   })
   .refine((s) => !s.enabled || s.cron !== undefined, { message: 'cron is required unless enabled is false', path: ['cron'] });
@@ -39,7 +39,11 @@ const fileSchema = z
         max_attempts: z.number().int().min(1).default(3),
         backoff_ms: z.number().int().min(0).default(1000),
         /** A run still going after this long is aborted (and retried if attempts remain). */
-        timeout_ms: z.number().int().min(1000).default(6 * 3600 * 1000),
+        timeout_ms: z
+          .number()
+          .int()
+          .min(1000)
+          .default(6 * 3600 * 1000),
       })
       .default({ max_attempts: 3, backoff_ms: 1000, timeout_ms: 6 * 3600 * 1000 }),
     home: z.string().optional(),
@@ -228,7 +232,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     port: numberFrom(env, 'PORT', file.port ?? 8080),
     host: env.HOST || file.host || '127.0.0.1',
     publicReads: booleanFrom(env, 'ECLUSE_PUBLIC_READS', file.public_reads ?? true),
-    corsOrigins: env.ECLUSE_CORS_ORIGINS !== undefined ? env.ECLUSE_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) : (file.cors_origins ?? []),
+    corsOrigins:
+      env.ECLUSE_CORS_ORIGINS !== undefined
+        ? env.ECLUSE_CORS_ORIGINS.split(',')
+            .map((o) => o.trim())
+            .filter(Boolean)
+        : (file.cors_origins ?? []),
     rateLimits: file.rate_limits,
     source,
   };

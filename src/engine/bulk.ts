@@ -38,7 +38,6 @@ export async function withScratchDir<T>(fn: (dir: string) => Promise<T>, base = 
   }
 }
 
-
 const SCRATCH = /^ecluse-(?:(\d+)-)?[A-Za-z0-9]{6}$/;
 const LEGACY_SCRATCH_AGE_MS = 86_400_000;
 
@@ -94,9 +93,7 @@ export async function bulkInsert(
     const path = join(dir, `${table}-${Date.now()}-${Math.random().toString(36).slice(2)}.csv`);
     await writeFile(path, rows.map(csvLine).join('\n') + '\n');
     try {
-      await session.run(
-        `INSERT INTO ${ident(table)} (${columns.map(([c]) => ident(c)).join(', ')}) SELECT * FROM ${readCsvSql(path, columns)}`,
-      );
+      await session.run(`INSERT INTO ${ident(table)} (${columns.map(([c]) => ident(c)).join(', ')}) SELECT * FROM ${readCsvSql(path, columns)}`);
     } finally {
       await rm(path, { force: true });
     }

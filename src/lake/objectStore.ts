@@ -44,7 +44,11 @@ export interface ObjectStore {
 export class ObjectNotFoundError extends Error {
   override name = 'ObjectNotFoundError';
   /** `detail`: what the store itself said, e.g. `s3://bucket/prefix/key: NoSuchKey`. */
-  constructor(readonly key: string, location: string, detail?: string) {
+  constructor(
+    readonly key: string,
+    location: string,
+    detail?: string,
+  ) {
     super(`no object ${key} in lake ${location}${detail ? ` (${detail})` : ''}`);
   }
 }

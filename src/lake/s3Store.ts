@@ -318,7 +318,10 @@ export class S3Store implements ObjectStore {
       throw this.failure(first.slice(this.root.length), first, err);
     }
     const e = errors[0];
-    if (e) throw new Error(`${this.url(e.Key ?? first)}: ${e.Code ?? 'error'}: ${e.Message ?? 'not deleted'} (${errors.length} of ${objectKeys.length} objects not deleted)`);
+    if (e)
+      throw new Error(
+        `${this.url(e.Key ?? first)}: ${e.Code ?? 'error'}: ${e.Message ?? 'not deleted'} (${errors.length} of ${objectKeys.length} objects not deleted)`,
+      );
   }
 }
 

@@ -103,7 +103,11 @@ export interface RunLogItem {
 }
 
 /** A run's stored log lines, oldest first (`{at, level, msg, ...fields}`), and how many there are. */
-export async function readRunLogs(warehouse: Warehouse, runId: number, page: { limit?: number; offset?: number } = {}): Promise<{ items: RunLogItem[]; total: number }> {
+export async function readRunLogs(
+  warehouse: Warehouse,
+  runId: number,
+  page: { limit?: number; offset?: number } = {},
+): Promise<{ items: RunLogItem[]; total: number }> {
   const [count] = await warehouse.query(`SELECT count(*) AS n FROM run_logs WHERE run_id = $1`, [runId]);
   const rows = await warehouse.query(
     `SELECT logged_at, level, msg, data FROM run_logs WHERE run_id = $1 ORDER BY seq LIMIT ${Math.trunc(page.limit ?? 1000)} OFFSET ${Math.trunc(page.offset ?? 0)}`,

@@ -88,7 +88,10 @@ async function readSnapshot(warehouse: Pick<Warehouse, 'query'>, known: Iterable
   let oldestPending: number | null = null;
   const pending: readonly string[] = PENDING_STATUSES;
 
-  for (const row of await warehouse.query(TOTALS_SQL, RUN_DURATION_BUCKETS.map((b) => b * 1000))) {
+  for (const row of await warehouse.query(
+    TOTALS_SQL,
+    RUN_DURATION_BUCKETS.map((b) => b * 1000),
+  )) {
     const status = String(row.status);
     const s = statsOf(String(row.pipeline));
     const runs = num(row.runs);
@@ -190,13 +193,31 @@ export function registerRunMetrics(registry: Registry, warehouse: Pick<Warehouse
       }
     };
     if (kind === 'counter') {
-      new Counter({ name, help, labelNames: ['pipeline'], registers, collect() {
-        return set((l, v) => this.inc(l, v), () => this.reset());
-      } });
+      new Counter({
+        name,
+        help,
+        labelNames: ['pipeline'],
+        registers,
+        collect() {
+          return set(
+            (l, v) => this.inc(l, v),
+            () => this.reset(),
+          );
+        },
+      });
     } else {
-      new Gauge({ name, help, labelNames: ['pipeline'], registers, collect() {
-        return set((l, v) => this.set(l, v), () => this.reset());
-      } });
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pipeline'],
+        registers,
+        collect() {
+          return set(
+            (l, v) => this.set(l, v),
+            () => this.reset(),
+          );
+        },
+      });
     }
   };
   perPipeline('counter', 'ecluse_rows_written_total', "Records inserted into the pipeline's main staging table, over all runs", (s) => s.rowsWritten);
@@ -209,7 +230,9 @@ export function registerRunMetrics(registry: Registry, warehouse: Pick<Warehouse
   const histogram = new AggregatedHistogram('ecluse_run_duration_seconds', 'Durations of finished runs', async () => {
     const series: HistogramSeries[] = [];
     for (const [pipeline, s] of (await snapshot())?.pipelines ?? []) {
-      RUN_DURATION_BUCKETS.forEach((le, i) => series.push({ metricName: 'ecluse_run_duration_seconds_bucket', labels: { pipeline, le: String(le) }, value: s.buckets[i]! }));
+      RUN_DURATION_BUCKETS.forEach((le, i) =>
+        series.push({ metricName: 'ecluse_run_duration_seconds_bucket', labels: { pipeline, le: String(le) }, value: s.buckets[i]! }),
+      );
       series.push({ metricName: 'ecluse_run_duration_seconds_bucket', labels: { pipeline, le: '+Inf' }, value: s.timed });
       series.push({ metricName: 'ecluse_run_duration_seconds_sum', labels: { pipeline }, value: s.durationSeconds });
       series.push({ metricName: 'ecluse_run_duration_seconds_count', labels: { pipeline }, value: s.timed });

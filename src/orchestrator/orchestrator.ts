@@ -442,7 +442,7 @@ export class Orchestrator {
     const started = Date.now();
     const report = (partition?: string) => {
       const finished = progress.done + progress.failed;
-      progress.eta_ms = finished > 0 ? Math.round(((Date.now() - started) / finished) * progress.remaining / effective) : null;
+      progress.eta_ms = finished > 0 ? Math.round((((Date.now() - started) / finished) * progress.remaining) / effective) : null;
       options.onProgress?.({ ...progress, partition });
     };
     report();

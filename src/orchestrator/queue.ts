@@ -81,7 +81,14 @@ export class RunQueue {
   static async open(warehouseUrl: string): Promise<RunQueue> {
     const target = parsePostgresUrl(warehouseUrl);
     const schema = queueSchemaFor(warehouseUrl);
-    const boss = new PgBoss({ connectionString: target.config.connectionString, schema, max: 3, schedule: false, supervise: true, application_name: 'ecluse-queue' });
+    const boss = new PgBoss({
+      connectionString: target.config.connectionString,
+      schema,
+      max: 3,
+      schedule: false,
+      supervise: true,
+      application_name: 'ecluse-queue',
+    });
     boss.on('error', () => {
       // pg-boss retries its own maintenance; a lasting failure surfaces as fetch/insert errors.
     });
@@ -92,7 +99,8 @@ export class RunQueue {
       try {
         await guard.query(`SELECT pg_advisory_lock(hashtext('ecluse-queue-ddl'))`);
         await boss.start();
-        if (!(await boss.getQueue(QUEUE_NAME))) await boss.createQueue(QUEUE_NAME, { name: QUEUE_NAME, retryLimit: 5, retryDelay: 1, expireInSeconds: JOB_EXPIRE_S });
+        if (!(await boss.getQueue(QUEUE_NAME)))
+          await boss.createQueue(QUEUE_NAME, { name: QUEUE_NAME, retryLimit: 5, retryDelay: 1, expireInSeconds: JOB_EXPIRE_S });
       } finally {
         await guard.query(`SELECT pg_advisory_unlock(hashtext('ecluse-queue-ddl'))`).catch(() => {});
         guard.release();
@@ -180,7 +188,14 @@ export class RunQueue {
     const done = new Map<string, BackfillResult>();
     const minId = Math.min(...queued.map((q) => q.run_id));
     while (pending.size > 0 && !options.signal?.aborted) {
-      const { rows } = await this.db.query<{ partition: string; run_id: string | number; status: string; attempt: number; error: string | null; locked: boolean }>(
+      const { rows } = await this.db.query<{
+        partition: string;
+        run_id: string | number;
+        status: string;
+        attempt: number;
+        error: string | null;
+        locked: boolean;
+      }>(
         `SELECT DISTINCT ON (r.partition) r.partition, r.run_id, r.status, r.attempt, r.error,
            EXISTS (SELECT 1 FROM run_locks l WHERE l.pipeline = r.pipeline AND l.partition = r.partition) AS locked
          FROM runs r WHERE r.pipeline = $1 AND r.run_id >= $2 AND r.partition = ANY($3::TEXT[])
@@ -234,14 +249,26 @@ export class RunQueue {
     const host = hostname();
     const dead = rows.filter((r) => {
       if (r.owner !== null) {
-        const holder: LockHolder = { owner: r.owner, run_id: r.lrun === null ? null : Number(r.lrun), pid: r.lpid, host: r.lhost, expires_at_ms: Number(r.expires_at_ms) };
+        const holder: LockHolder = {
+          owner: r.owner,
+          run_id: r.lrun === null ? null : Number(r.lrun),
+          pid: r.lpid,
+          host: r.lhost,
+          expires_at_ms: Number(r.expires_at_ms),
+        };
         return holderIsDead(holder, now, host);
       }
       if (r.host === host && r.pid !== null && !processAlive(r.pid)) return true;
       return Date.parse(r.started_at) < now - lockTtlMs;
     });
     if (dead.length === 0) return [];
-    const { rows: failed } = await this.db.query<{ run_id: string | number; pipeline: string; partition: string; attempt: number; trigger: RunRequest['trigger'] }>(
+    const { rows: failed } = await this.db.query<{
+      run_id: string | number;
+      pipeline: string;
+      partition: string;
+      attempt: number;
+      trigger: RunRequest['trigger'];
+    }>(
       `UPDATE runs SET status = 'failed', finished_at = $2::TIMESTAMP,
          duration_ms = round(EXTRACT(EPOCH FROM ($2::TIMESTAMP - started_at)) * 1000)::BIGINT,
          error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ' on ' || coalesce(host, '?') || ') stopped before it finished'
@@ -257,7 +284,8 @@ export class RunQueue {
       else {
         // No attempt follows to take the dead holder's lock over: free it, so waiting callers see the end.
         const owner = dead.find((d) => Number(d.run_id) === Number(f.run_id))?.owner ?? null;
-        if (owner !== null) await this.db.query(`DELETE FROM run_locks WHERE pipeline = $1 AND partition = $2 AND owner = $3`, [f.pipeline, f.partition, owner]);
+        if (owner !== null)
+          await this.db.query(`DELETE FROM run_locks WHERE pipeline = $1 AND partition = $2 AND owner = $3`, [f.pipeline, f.partition, owner]);
       }
       out.push({ run_id: Number(f.run_id), pipeline: f.pipeline, partition: f.partition, attempt, requeued });
     }
@@ -293,7 +321,10 @@ export class RunQueue {
     let status = '';
     let seq = -1;
     const poll = async () => {
-      const { rows } = await this.db.query<{ status: string; pid: number | null; host: string | null }>(`SELECT status, pid, host FROM runs WHERE run_id = $1`, [runId]);
+      const { rows } = await this.db.query<{ status: string; pid: number | null; host: string | null }>(
+        `SELECT status, pid, host FROM runs WHERE run_id = $1`,
+        [runId],
+      );
       const run = rows[0];
       if (run && run.status !== status) {
         status = run.status;

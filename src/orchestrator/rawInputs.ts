@@ -74,7 +74,9 @@ export async function listInputFiles(inputs: readonly string[], extensions: read
 /** The warning of a run for files of its input folders it did not read (empty when there are none). */
 export function unsupportedWarnings(unsupported: readonly string[], extensions: readonly string[]): string[] {
   if (unsupported.length === 0) return [];
-  return [`${plural(unsupported.length, 'file')} of the input folders not read: unsupported type (accepted: ${extensions.join(', ')}): ${nameList(unsupported.map((p) => basename(p)))}`];
+  return [
+    `${plural(unsupported.length, 'file')} of the input folders not read: unsupported type (accepted: ${extensions.join(', ')}): ${nameList(unsupported.map((p) => basename(p)))}`,
+  ];
 }
 
 function plural(n: number, word: string): string {
@@ -131,7 +133,14 @@ export async function extractFiles(ctx: RunContext, pipeline: string, files: rea
       seenInRun.add(sha);
       const before = rejected.get(sha);
       if (before && before.original_name === basename(f.path) && (await ctx.lake.exists(before.key))) {
-        const raw: RawFile = { key: before.key, sha256: sha, size: before.size, receivedAt: before.received_at, originalName: before.original_name, source: before.source };
+        const raw: RawFile = {
+          key: before.key,
+          sha256: sha,
+          size: before.size,
+          receivedAt: before.received_at,
+          originalName: before.original_name,
+          source: before.source,
+        };
         pending.push({ path: f.path, raw });
         tick(f.path);
         continue;
@@ -204,7 +213,12 @@ export async function replayRawZone<T>(
  * Files rejected whole (indexes in `pending`) are recorded `rejected`, which is not seen: they contributed
  * nothing, and a later delivery of the same bytes is read again.
  */
-export async function registerPendingFiles(ctx: RunContext, pipeline: string, pending: readonly PendingFile[], rejectedWhole: ReadonlySet<number> = new Set()): Promise<void> {
+export async function registerPendingFiles(
+  ctx: RunContext,
+  pipeline: string,
+  pending: readonly PendingFile[],
+  rejectedWhole: ReadonlySet<number> = new Set(),
+): Promise<void> {
   // One row per content: loaded wins over rejected (a rebuild replays the copy that loads after those
   // rejected), and among rejected copies the latest.
   const rows = new Map<string, { f: PendingFile; status: FileStatus }>();
@@ -271,7 +285,9 @@ export function fileRunWarnings(runId: number, pending: readonly PendingFile[], 
   }
   const kept = c.rowsRead - c.recordsRejected;
   if (c.rowsWritten === 0 && kept > 0) {
-    warnings.push(`none of the ${kept} valid rows read was written: each key is already in ${c.table} (or repeated in the run's files); a key's first value is kept`);
+    warnings.push(
+      `none of the ${kept} valid rows read was written: each key is already in ${c.table} (or repeated in the run's files); a key's first value is kept`,
+    );
   }
   return [...warnings, ...(c.warnings ?? [])];
 }
@@ -281,14 +297,21 @@ export function fileRunWarnings(runId: number, pending: readonly PendingFile[], 
  * (not those rejected whole), the rejects the TypeScript readers collected added to those the engine wrote
  * (`run_rejects`), all stored, and the run committed with its counts and warnings.
  */
-export async function commitFileRun(ctx: RunContext, pipeline: string, pending: readonly PendingFile[], rejects: readonly Reject[], c: FileRunCounts): Promise<void> {
+export async function commitFileRun(
+  ctx: RunContext,
+  pipeline: string,
+  pending: readonly PendingFile[],
+  rejects: readonly Reject[],
+  c: FileRunCounts,
+): Promise<void> {
   await registerPendingFiles(ctx, pipeline, pending, c.rejectedWhole);
   await addRejects(ctx.engine, ctx.runId, pipeline, rejects);
   await saveRejects(ctx.warehouse, ctx.engine);
   const warnings = fileRunWarnings(ctx.runId, pending, c);
   for (const w of warnings) ctx.log?.warn(w);
   const kept = c.rowsRead - c.recordsRejected;
-  if (c.rowsWritten > 0 && kept > c.rowsWritten) ctx.log?.info(`${kept - c.rowsWritten} valid rows not written: key already in ${c.table} or repeated in the run's files (first value kept)`);
+  if (c.rowsWritten > 0 && kept > c.rowsWritten)
+    ctx.log?.info(`${kept - c.rowsWritten} valid rows not written: key already in ${c.table} or repeated in the run's files (first value kept)`);
   await ctx.commitRun({
     files: pending.length,
     files_skipped: c.skipped,

@@ -88,8 +88,8 @@ export async function executeRun(
     options.startedRunId !== undefined
       ? options.startedRunId
       : options.claimRunId !== undefined
-      ? await claimRun(platform, options.claimRunId, options.attempt ?? 1)
-      : await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1);
+        ? await claimRun(platform, options.claimRunId, options.attempt ?? 1)
+        : await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1);
   options.onStart?.(runId);
   const logs = new RunLogBuffer(runId, pipeline.name, request.partition ?? `adhoc-${runId}`, warehouse);
   logs.log.info({ trigger: request.trigger, attempt: options.attempt ?? 1, pid: process.pid, host: hostname() }, 'run started');
@@ -192,15 +192,47 @@ async function executeLogged(
 }
 
 export function summaryOf(run: RunSummary): RunSummary {
-  const { run_id, pipeline, status, partition, files, files_skipped, files_deferred, rows_read, rows_written, rows_rejected, values_rejected, duration_ms, error, warnings } = run;
+  const {
+    run_id,
+    pipeline,
+    status,
+    partition,
+    files,
+    files_skipped,
+    files_deferred,
+    rows_read,
+    rows_written,
+    rows_rejected,
+    values_rejected,
+    duration_ms,
+    error,
+    warnings,
+  } = run;
   return {
-    run_id, pipeline, status, partition, files, files_skipped, files_deferred: files_deferred ?? 0, rows_read, rows_written, rows_rejected, values_rejected, duration_ms,
-    error: error ?? null, warnings: warnings ?? [],
+    run_id,
+    pipeline,
+    status,
+    partition,
+    files,
+    files_skipped,
+    files_deferred: files_deferred ?? 0,
+    rows_read,
+    rows_written,
+    rows_rejected,
+    values_rejected,
+    duration_ms,
+    error: error ?? null,
+    warnings: warnings ?? [],
   };
 }
 
 /** Drops a pipeline's staging and curated data, then rebuilds them from the raw zone alone. */
-export async function rebuildPipeline(platform: Platform, pipeline: Pipeline, progress?: (e: ProgressEvent) => void, options: ExecuteOptions = {}): Promise<RunSummary> {
+export async function rebuildPipeline(
+  platform: Platform,
+  pipeline: Pipeline,
+  progress?: (e: ProgressEvent) => void,
+  options: ExecuteOptions = {},
+): Promise<RunSummary> {
   await pipeline.reset(platform);
   return executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress, options);
 }

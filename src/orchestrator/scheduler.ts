@@ -87,7 +87,9 @@ export class Scheduler {
       });
       this.jobs.push(job);
       const missing = pipeline.scheduledSource?.(this.orchestrator.platform.config) ?? null;
-      this.log(`schedule of ${s.pipeline}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}${missing === null ? '' : ` (ticks skipped for now: ${missing})`}`);
+      this.log(
+        `schedule of ${s.pipeline}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}${missing === null ? '' : ` (ticks skipped for now: ${missing})`}`,
+      );
     }
     this.track(
       (async () => {

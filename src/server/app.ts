@@ -51,7 +51,6 @@ export interface ServerContext {
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-
 const ERROR_CODES: Record<number, string> = {
   400: 'bad_request',
   401: 'unauthorized',
@@ -111,7 +110,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'ecluse API', version: '0.1.0', description: 'Stations, runs and rejects of an ecluse platform. Writes, and reads of raw data, need `Authorization: Bearer <token>` (ECLUSE_API_TOKEN or a token made with `ecluse tokens create`) of the right scope: read, write or admin.' },
+      info: {
+        title: 'ecluse API',
+        version: '0.1.0',
+        description:
+          'Stations, runs and rejects of an ecluse platform. Writes, and reads of raw data, need `Authorization: Bearer <token>` (ECLUSE_API_TOKEN or a token made with `ecluse tokens create`) of the right scope: read, write or admin.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });

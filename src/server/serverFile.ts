@@ -43,4 +43,3 @@ export async function removeServerFile(home: string, pid = process.pid): Promise
   if (current && current.pid !== pid) return;
   await rm(serverFilePath(home), { force: true });
 }
-

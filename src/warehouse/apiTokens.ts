@@ -66,13 +66,19 @@ export class ApiTokenStore {
 
   /** Creates a token and answers its secret, the only time it is seen. */
   async create(name: string, scope: Scope): Promise<ApiTokenInfo & { token: string }> {
-    if (!TOKEN_NAME.test(name)) throw new TokenError(`invalid token name "${name}": letters, digits, '_', '.', '-' (at most 64, starting with a letter or digit)`);
+    if (!TOKEN_NAME.test(name))
+      throw new TokenError(`invalid token name "${name}": letters, digits, '_', '.', '-' (at most 64, starting with a letter or digit)`);
     if (!isScope(scope)) throw new TokenError(`invalid scope "${String(scope)}": one of ${SCOPES.join(', ')}`);
     const existing = await this.db.rows(`SELECT name FROM api_tokens WHERE name = $1`, [name]);
     if (existing.length > 0) throw new TokenError(`a token named "${name}" exists; revoke it first or choose another name`);
     const token = newTokenSecret();
     const createdAt = new Date();
-    await this.db.exec(`INSERT INTO api_tokens (name, scope, sha256, created_at) VALUES ($1, $2, $3, $4)`, [name, scope, tokenDigest(token), createdAt.toISOString()]);
+    await this.db.exec(`INSERT INTO api_tokens (name, scope, sha256, created_at) VALUES ($1, $2, $3, $4)`, [
+      name,
+      scope,
+      tokenDigest(token),
+      createdAt.toISOString(),
+    ]);
     return { name, scope, created_at: createdAt.toISOString(), token };
   }
 

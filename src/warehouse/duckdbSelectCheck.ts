@@ -127,7 +127,11 @@ export async function checkReadOnlySelect(session: DuckSession, sql: string): Pr
     ),
     builtinsOf(session),
   ]);
-  const context: Context = { database: (database ?? '').toLowerCase(), tables: new Set(tables.map((t) => t.name).filter((t) => t !== API_TOKENS_TABLE)), builtins: known };
+  const context: Context = {
+    database: (database ?? '').toLowerCase(),
+    tables: new Set(tables.map((t) => t.name).filter((t) => t !== API_TOKENS_TABLE)),
+    builtins: known,
+  };
   walk(statements[0]?.node, new Set(), context);
 }
 
@@ -172,7 +176,9 @@ function walkTableRef(node: Node, scope: ReadonlySet<string>, context: Context):
     const fn = node.function as Node;
     const name = String(fn.function_name).toLowerCase();
     if (fn.class !== 'FUNCTION' || !TABLE_FUNCTIONS.has(name) || !unqualified(fn.schema, fn.catalog)) {
-      throw new SqlRefusedError(`the table function ${String(fn.function_name)}() is not allowed here${where(fn)} (allowed: ${[...TABLE_FUNCTIONS].join(', ')})`);
+      throw new SqlRefusedError(
+        `the table function ${String(fn.function_name)}() is not allowed here${where(fn)} (allowed: ${[...TABLE_FUNCTIONS].join(', ')})`,
+      );
     }
     // Its arguments are expressions like any other; its own name is not a scalar function's.
     walk(fn.children, scope, context);
@@ -190,7 +196,9 @@ function checkTable(node: Node, scope: ReadonlySet<string>, context: Context): v
   const inWarehouse = (catalog === '' || catalog === context.database) && (schema === '' || schema === 'main') && context.tables.has(name.toLowerCase());
   if (!inWarehouse) {
     const full = [catalog, schema, name].filter(Boolean).join('.');
-    throw new SqlRefusedError(`"${full}"${where(node)} is not a table or view of the warehouse (files, other databases and system catalogs cannot be read here)`);
+    throw new SqlRefusedError(
+      `"${full}"${where(node)} is not a table or view of the warehouse (files, other databases and system catalogs cannot be read here)`,
+    );
   }
 }
 
@@ -207,7 +215,9 @@ function checkFunction(node: Node, context: Context): void {
   if (refused) throw new SqlRefusedError(`the function ${name}()${where(node)} is not allowed here: it ${refused}`);
   const known = context.builtins.functions.has(name) || SYNTAX_FUNCTIONS.has(name);
   if (!known || !unqualified(node.schema, node.catalog)) {
-    throw new SqlRefusedError(`${name}()${where(node)} is not a built-in function allowed here (table functions go in FROM: ${[...TABLE_FUNCTIONS].join(', ')})`);
+    throw new SqlRefusedError(
+      `${name}()${where(node)} is not a built-in function allowed here (table functions go in FROM: ${[...TABLE_FUNCTIONS].join(', ')})`,
+    );
   }
 }
 

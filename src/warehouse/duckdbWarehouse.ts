@@ -4,7 +4,21 @@ import { dirname } from 'node:path';
 import { DatabaseBusyError, DuckSession, isoUtc, plainValue, timestampValue, type Row } from '../engine/duckdb.js';
 import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
-import { cancelRequested, fileRecordOf, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord as toRun, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import {
+  cancelRequested,
+  fileRecordOf,
+  insertRunLogs,
+  listFilter,
+  METADATA_DDL,
+  requestCancel,
+  RUN_COLUMNS,
+  runLogInsert,
+  toRunRecord as toRun,
+  type RunCounts,
+  type RunLogLine,
+  type RunRecord,
+  type RunStatus,
+} from './metadata.js';
 import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
@@ -150,7 +164,21 @@ export class DuckDBWarehouse implements Warehouse {
          rows_rejected = $8, values_rejected = $9, error = $10, steps = $11,
          files_deferred = $12, warnings = $13
        WHERE run_id = $1`,
-      [runId, status, timestampValue(finishedAt), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error, stepsJson, c.files_deferred ?? 0, JSON.stringify(c.warnings ?? [])],
+      [
+        runId,
+        status,
+        timestampValue(finishedAt),
+        c.files,
+        c.files_skipped,
+        c.rows_read,
+        c.rows_written,
+        c.rows_rejected,
+        c.values_rejected,
+        error,
+        stepsJson,
+        c.files_deferred ?? 0,
+        JSON.stringify(c.warnings ?? []),
+      ],
     );
     if (result.rowsChanged === 0) return null;
     // The record is what this statement and the run's start wrote: no read back (a SELECT by key costs as
@@ -301,7 +329,10 @@ export class DuckDBWarehouse implements Warehouse {
     if (files.length === 0) return;
     for (const pipeline of new Set(files.map((f) => f.pipeline))) {
       const hashes = files.filter((f) => f.pipeline === pipeline).map((f) => `"${f.sha256}"`);
-      await this.session.run(`DELETE FROM files WHERE pipeline = $pipeline AND list_contains($hashes::VARCHAR[], sha256)`, { pipeline, hashes: `[${hashes.join(',')}]` });
+      await this.session.run(`DELETE FROM files WHERE pipeline = $pipeline AND list_contains($hashes::VARCHAR[], sha256)`, {
+        pipeline,
+        hashes: `[${hashes.join(',')}]`,
+      });
     }
     await bulkInsert(
       this.session,
@@ -399,9 +430,7 @@ export class DuckDBWarehouse implements Warehouse {
     const keyIdx = ds.primaryKey.map((k) => columnNames(ds).indexOf(k));
     const keys = rows.map((r) => keyIdx.map((i) => r[i] ?? null));
     // No key constraint in DuckDB tables (see createTableSql): replace = delete the keys, then insert.
-    const where = keys
-      .map((_, n) => `(${ds.primaryKey.map((k, j) => `${quoteIdent(k)} = $${n * keyIdx.length + j + 1}`).join(' AND ')})`)
-      .join(' OR ');
+    const where = keys.map((_, n) => `(${ds.primaryKey.map((k, j) => `${quoteIdent(k)} = $${n * keyIdx.length + j + 1}`).join(' AND ')})`).join(' OR ');
     await this.session.run(`DELETE FROM ${quoteIdent(ds.name)} WHERE ${where}`, keys.flat());
     await bulkInsert(this.session, ds.name, ds.columns, rows);
   }

@@ -139,7 +139,6 @@ export interface RunRecord extends RunSummary {
   steps: Record<string, number> | null;
 }
 
-
 export const RUN_COLUMNS = `run_id, pipeline, status, partition, files, files_skipped, files_deferred, rows_read, rows_written, rows_rejected,
   values_rejected, duration_ms, error, warnings, trigger, attempt, started_at, finished_at, pid, host, steps`;
 

@@ -122,7 +122,10 @@ export async function readOnlySelect(config: pg.ClientConfig, display: string, s
       // what is left of the whole statement's limit.
       const results = (await client.query(`SET LOCAL statement_timeout = ${timeLeft()}; FETCH ${FETCH_ROWS} FROM ecluse_sql`)) as unknown as pg.QueryResult[];
       const fetched = results[1] as pg.QueryResult;
-      answer ??= new AnswerCollector(fetched.fields.map((f) => f.name), limits);
+      answer ??= new AnswerCollector(
+        fetched.fields.map((f) => f.name),
+        limits,
+      );
       for (const row of fetched.rows as Row[]) if (!answer.add(row)) break;
       if (answer.full || fetched.rows.length < FETCH_ROWS) break;
     }

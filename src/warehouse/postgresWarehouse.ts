@@ -14,7 +14,21 @@ import { csvLine, withScratchDir, type CsvValue } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
-import { cancelRequested, fileRecordOf, insertRunLogs, listFilter, METADATA_DDL, requestCancel, RUN_COLUMNS, runLogInsert, toRunRecord, type RunCounts, type RunLogLine, type RunRecord, type RunStatus } from './metadata.js';
+import {
+  cancelRequested,
+  fileRecordOf,
+  insertRunLogs,
+  listFilter,
+  METADATA_DDL,
+  requestCancel,
+  RUN_COLUMNS,
+  runLogInsert,
+  toRunRecord,
+  type RunCounts,
+  type RunLogLine,
+  type RunRecord,
+  type RunStatus,
+} from './metadata.js';
 import { acquireRunLock, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { readerRoleName, readerUrl, readOnlySelect, setUpReaderRole } from './postgresReader.js';
 import { SqlUnavailableError, type SqlAnswer, type SqlLimits } from './readOnlySql.js';
@@ -157,7 +171,9 @@ export class PostgresWarehouse implements Warehouse {
 
   /** Runs left `running` by a process of this host that no longer exists (other hosts' runs are theirs to judge). */
   private async failDeadRuns(): Promise<void> {
-    const { rows } = await this.writer.query<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM runs WHERE status = 'running' AND host = $1`, [hostname()]);
+    const { rows } = await this.writer.query<{ run_id: number; pid: number | null }>(`SELECT run_id, pid FROM runs WHERE status = 'running' AND host = $1`, [
+      hostname(),
+    ]);
     const dead = rows.filter((r) => r.pid === null || !processAlive(r.pid)).map((r) => r.run_id);
     if (dead.length === 0) return;
     await this.writer.query(
@@ -292,8 +308,20 @@ export class PostgresWarehouse implements Warehouse {
          WHERE run_id = $1 RETURNING ${RUN_COLUMNS})
        SELECT done.*, pg_notify($12, $1::TEXT) AS notified FROM done`,
       [
-        runId, status, finished.toISOString().replace('Z', ''), c.files, c.files_skipped, c.rows_read, c.rows_written, c.rows_rejected, c.values_rejected, error,
-        JSON.stringify(steps), COMMITS_CHANNEL, c.files_deferred ?? 0, JSON.stringify(c.warnings ?? []),
+        runId,
+        status,
+        finished.toISOString().replace('Z', ''),
+        c.files,
+        c.files_skipped,
+        c.rows_read,
+        c.rows_written,
+        c.rows_rejected,
+        c.values_rejected,
+        error,
+        JSON.stringify(steps),
+        COMMITS_CHANNEL,
+        c.files_deferred ?? 0,
+        JSON.stringify(c.warnings ?? []),
       ],
     );
     if (!this.inTransaction) this.version++;
@@ -390,7 +418,10 @@ export class PostgresWarehouse implements Warehouse {
 
   async seenFiles(pipelineName: string, hashes: readonly string[]): Promise<Set<string>> {
     if (hashes.length === 0) return new Set();
-    const { rows } = await this.run(`SELECT sha256 FROM files WHERE pipeline = $1 AND status = 'loaded' AND sha256 = ANY($2::VARCHAR[])`, [pipelineName, hashes]);
+    const { rows } = await this.run(`SELECT sha256 FROM files WHERE pipeline = $1 AND status = 'loaded' AND sha256 = ANY($2::VARCHAR[])`, [
+      pipelineName,
+      hashes,
+    ]);
     return new Set(rows.map((r: { sha256: string }) => r.sha256));
   }
 
@@ -413,7 +444,17 @@ export class PostgresWarehouse implements Warehouse {
     await this.copyRows(
       'files',
       ['pipeline', 'sha256', 'key', 'original_name', 'source', 'size', 'received_at', 'run_id', 'status'],
-      files.map((f) => [f.pipeline, f.sha256, f.key, f.original_name, f.source, f.size, f.received_at.toISOString().replace('Z', ''), runId, f.status ?? 'loaded']),
+      files.map((f) => [
+        f.pipeline,
+        f.sha256,
+        f.key,
+        f.original_name,
+        f.source,
+        f.size,
+        f.received_at.toISOString().replace('Z', ''),
+        runId,
+        f.status ?? 'loaded',
+      ]),
     );
   }
 
@@ -535,9 +576,11 @@ export class PostgresWarehouse implements Warehouse {
     if (rows.length === 0) return;
     const copy = (await this.liveWriter()).query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN (FORMAT csv)`));
     await pipeline(
-      Readable.from((function* () {
-        for (const r of rows) yield csvLine(r) + '\n';
-      })()),
+      Readable.from(
+        (function* () {
+          for (const r of rows) yield csvLine(r) + '\n';
+        })(),
+      ),
       copy,
     ).catch((err: unknown) => {
       throw this.statementError(err);

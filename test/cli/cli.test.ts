@@ -15,7 +15,20 @@ test('run, runs, rejects and sql speak the contract in JSON', async () => {
   });
   const summary = ecluseJson(home, ['run', 'stations', '--input', input]);
   assert.deepEqual(Object.keys(summary).sort(), [
-    'duration_ms', 'error', 'files', 'files_deferred', 'files_skipped', 'partition', 'pipeline', 'rows_read', 'rows_rejected', 'rows_written', 'run_id', 'status', 'values_rejected', 'warnings',
+    'duration_ms',
+    'error',
+    'files',
+    'files_deferred',
+    'files_skipped',
+    'partition',
+    'pipeline',
+    'rows_read',
+    'rows_rejected',
+    'rows_written',
+    'run_id',
+    'status',
+    'values_rejected',
+    'warnings',
   ]);
   assert.equal(summary.rows_written, 7);
   assert.equal(summary.values_rejected, 1);
@@ -27,7 +40,10 @@ test('run, runs, rejects and sql speak the contract in JSON', async () => {
 
   const runs = ecluseJson<{ items: { run_id: number; status: string }[]; total: number }>(home, ['runs']);
   assert.equal(runs.total, 2);
-  assert.deepEqual(runs.items.map((r) => r.status), ['succeeded', 'succeeded']);
+  assert.deepEqual(
+    runs.items.map((r) => r.status),
+    ['succeeded', 'succeeded'],
+  );
 
   const rejects = ecluseJson<{ items: Record<string, unknown>[]; total: number }>(home, ['rejects', '--run', String(summary.run_id)]);
   assert.equal(rejects.total, 1);
@@ -38,7 +54,7 @@ test('run, runs, rejects and sql speak the contract in JSON', async () => {
 
   const rows = ecluseJson<Record<string, unknown>[]>(home, [
     'sql',
-    "select count(*) as n, max(observed_at) as last, 9007199254740993::BIGINT as big from reports",
+    'select count(*) as n, max(observed_at) as last, 9007199254740993::BIGINT as big from reports',
   ]);
   assert.deepEqual(rows, [{ n: 7, last: '2024-10-06T00:00:00Z', big: '9007199254740993' }]);
 });

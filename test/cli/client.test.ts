@@ -61,7 +61,9 @@ test('ECLUSE_LANDING given to a command that runs through the server: the failur
     assert.match(r.stdout, /nothing to read: set ECLUSE_LANDING/);
     assert.match(
       r.stderr,
-      new RegExp(`note: the run went through the ecluse server \\(pid ${server.child.pid}, http://127\\.0\\.0\\.1:\\d+\\), which uses the environment and configuration it was started with: ECLUSE_LANDING set for this command is not passed to it`),
+      new RegExp(
+        `note: the run went through the ecluse server \\(pid ${server.child.pid}, http://127\\.0\\.0\\.1:\\d+\\), which uses the environment and configuration it was started with: ECLUSE_LANDING set for this command is not passed to it`,
+      ),
     );
     // Without the variable here, no note: the message alone is right.
     const plain = ecluse(home, ['trigger', 'stations', '--partition', '2024-10-03'], { ECLUSE_CONFIG: config, ECLUSE_LANDING: '' });

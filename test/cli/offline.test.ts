@@ -45,7 +45,10 @@ test('an offline start reaches no portal on its own: the synop catch-up is skipp
     await until(() => /catch-up of synop \[\d{4}-\d{2}-\d{2}\] skipped: no OpenDataSoft portal configured/.test(server.output()), 'synop catch-up skipped');
     assert.doesNotMatch(server.output(), /catching up synop/);
     const runs = ecluseJson<{ items: Run[] }>(home, ['runs']).items;
-    assert.deepEqual(runs.filter((r) => r.pipeline === 'synop'), []);
+    assert.deepEqual(
+      runs.filter((r) => r.pipeline === 'synop'),
+      [],
+    );
   } finally {
     assert.equal(await server.stop(), 0);
   }
@@ -68,7 +71,11 @@ test('a stop while a scheduled run retries against a failing portal ends it at o
     console.log(`# SIGTERM during retries: exited ${code} after ${stopMs} ms (${portal.hits.length} request(s) at the portal before it)`);
     assert.equal(code, 0, server.output());
     assert.ok(stopMs < 2000, `stopped in ${stopMs} ms:\n${server.output()}`);
-    assert.deepEqual(portal.hits.filter((t) => t > t0 + 100), [], 'no request after the stop');
+    assert.deepEqual(
+      portal.hits.filter((t) => t > t0 + 100),
+      [],
+      'no request after the stop',
+    );
     assert.match(server.output(), /SIGTERM: stopping/);
     const runs = ecluseJson<{ items: Run[] }>(home, ['runs']).items.filter((r) => r.pipeline === 'synop');
     assert.equal(runs.length, 1, JSON.stringify(runs));

@@ -40,14 +40,16 @@ test('pipelines, trigger, backfill (resume, --force) and cancel in process', asy
 
   const trig = ecluse(home, ['trigger', 'stations', '--partition', '2024-10-02', '--json'], env);
   assert.equal(trig.status, 0, trig.stderr);
-  assert.deepEqual(
-    (({ status, partition }) => ({ status, partition }))(JSON.parse(trig.stdout) as { status: string; partition: string }),
-    { status: 'succeeded', partition: '2024-10-02' },
-  );
+  assert.deepEqual((({ status, partition }) => ({ status, partition }))(JSON.parse(trig.stdout) as { status: string; partition: string }), {
+    status: 'succeeded',
+    partition: '2024-10-02',
+  });
   const byDefault = JSON.parse(ecluse(home, ['trigger', 'stations', '--json'], env).stdout) as { partition: string };
   assert.equal(byDefault.partition, defaultPartition(new Date()), 'yesterday in Paris: the day a daily tick collects');
 
-  const first = JSON.parse(ecluse(home, ['backfill', 'stations', '--from', '2024-10-01', '--to', '2024-10-04', '--parallel', '3', '--json'], env).stdout) as Backfill;
+  const first = JSON.parse(
+    ecluse(home, ['backfill', 'stations', '--from', '2024-10-01', '--to', '2024-10-04', '--parallel', '3', '--json'], env).stdout,
+  ) as Backfill;
   assert.deepEqual([first.partitions, first.skipped, first.succeeded, first.failed, first.parallel_effective], [4, 1, 3, 0, 1]);
   const again = JSON.parse(ecluse(home, ['backfill', 'stations', '--from', '2024-10-01', '--to', '2024-10-04', '--json'], env).stdout) as Backfill;
   assert.deepEqual([again.skipped, again.succeeded], [4, 0]);
@@ -75,7 +77,10 @@ test('a trigger with nothing to read fails once (another attempt would fail alik
   assert.equal(r.status, 1);
   assert.match((JSON.parse(r.stdout) as { error: string }).error, /nothing to read/);
   const runs = ecluseJson<{ items: { attempt: number; status: string }[] }>(home, ['runs']);
-  assert.deepEqual(runs.items.map((x) => [x.attempt, x.status]), [[1, 'failed']]);
+  assert.deepEqual(
+    runs.items.map((x) => [x.attempt, x.status]),
+    [[1, 'failed']],
+  );
 });
 
 test('ecluse up catches the last missed tick up once; commands go through it', async () => {
@@ -90,7 +95,10 @@ test('ecluse up catches the last missed tick up once; commands go through it', a
       catchUps = ecluseJson<{ items: typeof catchUps }>(home, ['runs']).items.filter((x) => x.trigger === 'catch-up' && x.status !== 'running');
     }
     // The last midnight (Paris) tick collects the day that ended then.
-    assert.deepEqual(catchUps.map((x) => [x.partition, x.status]), [[yesterday, 'succeeded']]);
+    assert.deepEqual(
+      catchUps.map((x) => [x.partition, x.status]),
+      [[yesterday, 'succeeded']],
+    );
 
     const trig = ecluse(home, ['trigger', 'stations', '--partition', '2024-11-01', '--json'], env);
     assert.equal(trig.status, 0, trig.stderr);
@@ -114,38 +122,54 @@ test('ecluse up catches the last missed tick up once; commands go through it', a
   assert.equal(ecluseJson<{ items: { trigger: string }[] }>(home, ['runs']).items.filter((x) => x.trigger === 'catch-up').length, 1);
 });
 
-test('on PostgreSQL, ecluse up queues partition runs and an ecluse worker process runs them; ecluse runs --logs reads their logs', { skip: await skipUnless('postgres') }, async () => {
-  const { home, env: base } = await landingHome();
-  const url = warehouseFor('postgres', home) as string;
-  const env = { ...base, ECLUSE_WAREHOUSE: url };
-  const server = await startServer(home, 'up', env);
-  const worker = spawnEcluse(home, ['worker', '--concurrency', '2'], env);
-  let workerOut = '';
-  worker.stdout?.on('data', (d: Buffer) => (workerOut += d.toString()));
-  worker.stderr?.on('data', (d: Buffer) => (workerOut += d.toString()));
-  const workerExit = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
-  try {
-    assert.match(server.output(), /queued for `ecluse worker`/);
-    // On PostgreSQL the CLI works in its own process; ECLUSE_EXECUTION=queue hands the partitions to the workers.
-    const r = ecluse(home, ['backfill', 'stations', '--from', '2024-11-01', '--to', '2024-11-03', '--json'], { ...env, ECLUSE_EXECUTION: 'queue' });
-    assert.equal(r.status, 0, r.stderr + workerOut);
-    const bf = JSON.parse(r.stdout) as Backfill & { queued?: boolean };
-    assert.deepEqual([bf.succeeded, bf.failed, bf.queued], [3, 0, true]);
-    const json = <T>(args: string[]): T => JSON.parse(ecluse(home, [...args, '--json'], env).stdout) as T;
-    const runs = json<{ items: { run_id: number; pid: number; partition: string; status: string }[] }>(['runs', '--from', '2024-11-01', '--to', '2024-11-03']).items;
-    assert.deepEqual(runs.map((x) => x.status), ['succeeded', 'succeeded', 'succeeded']);
-    assert.ok(runs.every((x) => x.pid === worker.pid), `the worker ran them: ${JSON.stringify(runs)}`);
-    const logs = json<{ items: { msg: string; level: string }[]; total: number }>(['runs', '--logs', String(runs[0]?.run_id)]);
-    assert.equal(logs.items[0]?.msg, 'run started');
-    assert.equal(logs.items.at(-1)?.msg, 'run succeeded');
-    assert.match(ecluse(home, ['runs', '--logs', String(runs[0]?.run_id)], env).stdout, /INFO {2}run started/);
-  } finally {
-    worker.kill('SIGTERM');
-    assert.equal(await workerExit, 0, workerOut);
-    assert.equal(await server.stop(), 0);
-    await dropSchemas([home]);
-    const c = new pg.Client({ connectionString: PG_BASE });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS "${queueSchemaFor(url)}" CASCADE`).finally(() => c.end());
-  }
-});
+test(
+  'on PostgreSQL, ecluse up queues partition runs and an ecluse worker process runs them; ecluse runs --logs reads their logs',
+  { skip: await skipUnless('postgres') },
+  async () => {
+    const { home, env: base } = await landingHome();
+    const url = warehouseFor('postgres', home) as string;
+    const env = { ...base, ECLUSE_WAREHOUSE: url };
+    const server = await startServer(home, 'up', env);
+    const worker = spawnEcluse(home, ['worker', '--concurrency', '2'], env);
+    let workerOut = '';
+    worker.stdout?.on('data', (d: Buffer) => (workerOut += d.toString()));
+    worker.stderr?.on('data', (d: Buffer) => (workerOut += d.toString()));
+    const workerExit = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+    try {
+      assert.match(server.output(), /queued for `ecluse worker`/);
+      // On PostgreSQL the CLI works in its own process; ECLUSE_EXECUTION=queue hands the partitions to the workers.
+      const r = ecluse(home, ['backfill', 'stations', '--from', '2024-11-01', '--to', '2024-11-03', '--json'], { ...env, ECLUSE_EXECUTION: 'queue' });
+      assert.equal(r.status, 0, r.stderr + workerOut);
+      const bf = JSON.parse(r.stdout) as Backfill & { queued?: boolean };
+      assert.deepEqual([bf.succeeded, bf.failed, bf.queued], [3, 0, true]);
+      const json = <T>(args: string[]): T => JSON.parse(ecluse(home, [...args, '--json'], env).stdout) as T;
+      const runs = json<{ items: { run_id: number; pid: number; partition: string; status: string }[] }>([
+        'runs',
+        '--from',
+        '2024-11-01',
+        '--to',
+        '2024-11-03',
+      ]).items;
+      assert.deepEqual(
+        runs.map((x) => x.status),
+        ['succeeded', 'succeeded', 'succeeded'],
+      );
+      assert.ok(
+        runs.every((x) => x.pid === worker.pid),
+        `the worker ran them: ${JSON.stringify(runs)}`,
+      );
+      const logs = json<{ items: { msg: string; level: string }[]; total: number }>(['runs', '--logs', String(runs[0]?.run_id)]);
+      assert.equal(logs.items[0]?.msg, 'run started');
+      assert.equal(logs.items.at(-1)?.msg, 'run succeeded');
+      assert.match(ecluse(home, ['runs', '--logs', String(runs[0]?.run_id)], env).stdout, /INFO {2}run started/);
+    } finally {
+      worker.kill('SIGTERM');
+      assert.equal(await workerExit, 0, workerOut);
+      assert.equal(await server.stop(), 0);
+      await dropSchemas([home]);
+      const c = new pg.Client({ connectionString: PG_BASE });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${queueSchemaFor(url)}" CASCADE`).finally(() => c.end());
+    }
+  },
+);

@@ -18,7 +18,11 @@ async function unscheduled(home: string): Promise<Record<string, string>> {
 function checkSqlCommand(home: string, env: Record<string, string>, where: string): void {
   const cut = ecluse(home, ['sql', 'select * from range(20) as r(n)', '--json'], env);
   assert.equal(cut.status, 0, `${where}: ${cut.stderr}`);
-  assert.deepEqual(JSON.parse(cut.stdout), [0, 1, 2, 3, 4].map((n) => ({ n })), where);
+  assert.deepEqual(
+    JSON.parse(cut.stdout),
+    [0, 1, 2, 3, 4].map((n) => ({ n })),
+    where,
+  );
   assert.match(cut.stderr, /the answer is cut at 5 rows \(limits: 5 rows/, where);
 
   const whole = ecluse(home, ['sql', 'select * from range(3) as r(n)', '--json'], env);

@@ -10,7 +10,7 @@ import { dayResponse, response, synopRow } from '../fixtures/infoclimat.js';
 import { tempHome, writeInputs } from '../helpers/platform.js';
 import { ecluse, startServer } from '../helpers/cli.js';
 
-const SQL = "select station_id, count(*) as n, max(observed_at) as last from reports group by 1 order by 1";
+const SQL = 'select station_id, count(*) as n, max(observed_at) as last from reports group by 1 order by 1';
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -97,7 +97,10 @@ test('while `ecluse up` holds the warehouse, commands go through its API with th
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
     const day = (await (await fetch(`${server.url}/stations/07015/reports?date=2024-10-07`)).json()) as { total: number };
     assert.equal(day.total, 3);
-    assert.equal((await fetch(`${server.url}/sql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sql":"select 1"}' })).status, 401);
+    assert.equal(
+      (await fetch(`${server.url}/sql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sql":"select 1"}' })).status,
+      401,
+    );
     const withToken = await fetch(`${server.url}/sql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${info.token}` },
@@ -166,7 +169,10 @@ test('npm start on an empty home: samples, a run per pipeline, then the API; on 
     // The dashboard's cities page has a month of daily statistics for each sample city.
     const cities = (await (await fetch(`${first.url}/curated/cities`)).json()) as { total: number; items: { days: number }[] };
     assert.equal(cities.total, 6);
-    assert.ok(cities.items.every((c) => c.days >= 29), JSON.stringify(cities.items));
+    assert.ok(
+      cities.items.every((c) => c.days >= 29),
+      JSON.stringify(cities.items),
+    );
   } finally {
     assert.equal(await first.stop(), 0);
   }

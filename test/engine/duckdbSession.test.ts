@@ -10,7 +10,10 @@ test('prepared statements are reused, never interleave their parameters, and a b
     const values = Array.from({ length: 20 }, (_, i) => i);
     await Promise.all(values.map((i) => s.prepared(`INSERT INTO t VALUES ($1, $2)`, [i, `v${i}`])));
     const echoed = await Promise.all(values.map(async (i) => (await s.preparedRows<{ v: string }>(`SELECT v FROM t WHERE k = $1`, [i]))[0]?.v));
-    assert.deepEqual(echoed, values.map((i) => `v${i}`));
+    assert.deepEqual(
+      echoed,
+      values.map((i) => `v${i}`),
+    );
     assert.equal((await s.prepared(`UPDATE t SET v = $2 WHERE k = $1`, [3, 'x'])).rowsChanged, 1);
 
     await assert.rejects(s.prepared(`SELECT * FROM missing WHERE k = $1`, [1]), /missing/);

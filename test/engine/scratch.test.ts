@@ -32,9 +32,15 @@ test('stale scratch folders are removed: a dead process’s, this process’s un
     const removed = (await removeStaleScratchDirs(base)).map((d) => basename(d)).sort();
     assert.deepEqual(removed, [dead, `ecluse-${process.pid}-qQ1wW2`, 'ecluse-OLD123'].sort());
     assert.match(basename(inUse), new RegExp(`^ecluse-${process.pid}-[A-Za-z0-9]{6}$`));
-    assert.deepEqual((await readdir(base)).sort(), [`ecluse-${process.ppid}-Zz9yX8`, 'ecluse-fileAB', 'ecluse-new456', 'ecluse-scratch-notours', basename(inUse)].sort());
+    assert.deepEqual(
+      (await readdir(base)).sort(),
+      [`ecluse-${process.ppid}-Zz9yX8`, 'ecluse-fileAB', 'ecluse-new456', 'ecluse-scratch-notours', basename(inUse)].sort(),
+    );
   }, base);
   // The caller that holds the home's embedded warehouse removes unnamed ones whatever their age.
-  assert.deepEqual((await removeStaleScratchDirs(base, { exclusive: true })).map((d) => basename(d)), ['ecluse-new456']);
+  assert.deepEqual(
+    (await removeStaleScratchDirs(base, { exclusive: true })).map((d) => basename(d)),
+    ['ecluse-new456'],
+  );
   assert.deepEqual((await readdir(base)).sort(), [`ecluse-${process.ppid}-Zz9yX8`, 'ecluse-fileAB', 'ecluse-scratch-notours']);
 });

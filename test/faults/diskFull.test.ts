@@ -71,51 +71,62 @@ describe('lake disk full', { skip: 'skip' in mounted ? mounted.skip : false }, (
   }
 
   for (const [i, { pipeline, name, step, leave, staging }] of MOMENTS.entries()) {
-    test(`${pipeline}: full during ${name}: the run fails cleanly, the rerun${step === 'extract' ? ' and a rebuild' : ''} complete once space is freed`, { timeout: 60_000 }, async () => {
-      const home = join(base, `home-${i}`);
-      const lake = join(fs.path, `lake-${i}`);
-      const env = { ECLUSE_LAKE: lake };
-      const input = inputs.get(pipeline) as string;
-      await rm(filler, { force: true });
-      let filled = 0;
-      const failed = await runFiles(home, env, pipeline, [input], (e) => {
-        if (e.step === step && e.done === 0 && filled === 0) filled = fs.fillWith(filler, leave);
-      });
-      assert.ok(filled > 0, `the run never reached its ${step} step: ${failed.status} ${String(failed.error)}`);
-      assert.equal(failed.status, 'failed');
-      assert.match(String(failed.error), /ENOSPC|no space left/i);
-      assert.ok(String(failed.error).includes(`lake ${lake}: cannot write `), `the error names the lake and the object: ${failed.error}`);
+    test(
+      `${pipeline}: full during ${name}: the run fails cleanly, the rerun${step === 'extract' ? ' and a rebuild' : ''} complete once space is freed`,
+      { timeout: 60_000 },
+      async () => {
+        const home = join(base, `home-${i}`);
+        const lake = join(fs.path, `lake-${i}`);
+        const env = { ECLUSE_LAKE: lake };
+        const input = inputs.get(pipeline) as string;
+        await rm(filler, { force: true });
+        let filled = 0;
+        const failed = await runFiles(home, env, pipeline, [input], (e) => {
+          if (e.step === step && e.done === 0 && filled === 0) filled = fs.fillWith(filler, leave);
+        });
+        assert.ok(filled > 0, `the run never reached its ${step} step: ${failed.status} ${String(failed.error)}`);
+        assert.equal(failed.status, 'failed');
+        assert.match(String(failed.error), /ENOSPC|no space left/i);
+        assert.ok(String(failed.error).includes(`lake ${lake}: cannot write `), `the error names the lake and the object: ${failed.error}`);
 
-      assert.deepEqual(await matching(lake, /^\.tmp-/), [], 'no half-written object left in the lake');
-      assert.deepEqual(await matching(home, /^ecluse-/), [], 'no scratch folder left in the home');
-      const raw = await matching(join(lake, 'raw'), /./);
-      const sidecars = raw.filter((n) => n.endsWith('.meta.json'));
-      assert.deepEqual(sidecars.filter((n) => !raw.includes(n.slice(0, -'.meta.json'.length))), [], 'no sidecar without its raw file');
-      const published = (await matching(join(lake, staging), /\.parquet$/)).length;
-      if (step === 'load' && leave > 0) assert.ok(published > 0, 'the partly full disk took some partitions');
-      else assert.equal(published, 0);
-      if (step === 'extract' && leave > 0) assert.ok(raw.length > sidecars.length, 'the partly full disk took some raw files');
-      const interrupted = await snapshotOf(home, env, pipeline);
-      const clean = expected.get(pipeline) as Snapshot;
-      for (const [what, rows] of Object.entries(interrupted)) {
-        if (what === 'lake' || what === 'curated') continue;
-        assert.deepEqual(rows, [], `nothing of the failed run is in the warehouse (${what})`);
-      }
+        assert.deepEqual(await matching(lake, /^\.tmp-/), [], 'no half-written object left in the lake');
+        assert.deepEqual(await matching(home, /^ecluse-/), [], 'no scratch folder left in the home');
+        const raw = await matching(join(lake, 'raw'), /./);
+        const sidecars = raw.filter((n) => n.endsWith('.meta.json'));
+        assert.deepEqual(
+          sidecars.filter((n) => !raw.includes(n.slice(0, -'.meta.json'.length))),
+          [],
+          'no sidecar without its raw file',
+        );
+        const published = (await matching(join(lake, staging), /\.parquet$/)).length;
+        if (step === 'load' && leave > 0) assert.ok(published > 0, 'the partly full disk took some partitions');
+        else assert.equal(published, 0);
+        if (step === 'extract' && leave > 0) assert.ok(raw.length > sidecars.length, 'the partly full disk took some raw files');
+        const interrupted = await snapshotOf(home, env, pipeline);
+        const clean = expected.get(pipeline) as Snapshot;
+        for (const [what, rows] of Object.entries(interrupted)) {
+          if (what === 'lake' || what === 'curated') continue;
+          assert.deepEqual(rows, [], `nothing of the failed run is in the warehouse (${what})`);
+        }
 
-      await rm(filler);
-      const rerun = await runFiles(home, env, pipeline, [input]);
-      assert.equal(rerun.status, 'succeeded', String(rerun.error));
-      assert.deepEqual((await runsOf(home, env)).map((r) => r.status), ['failed', 'succeeded']);
-      assert.deepEqual(await snapshotOf(home, env, pipeline), clean, 'tables and lake equal the clean run');
+        await rm(filler);
+        const rerun = await runFiles(home, env, pipeline, [input]);
+        assert.equal(rerun.status, 'succeeded', String(rerun.error));
+        assert.deepEqual(
+          (await runsOf(home, env)).map((r) => r.status),
+          ['failed', 'succeeded'],
+        );
+        assert.deepEqual(await snapshotOf(home, env, pipeline), clean, 'tables and lake equal the clean run');
 
-      if (step === 'extract') {
-        // The failed run left part of its files in the raw zone, which the rerun stored again: replayed, each content counts once.
-        const rebuilt = await withPlatform(home, (p) => rebuildPipeline(p, FAULT_PIPELINES[pipeline]), env);
-        assert.equal(rebuilt.status, 'succeeded', String(rebuilt.error));
-        assert.deepEqual(await snapshotOf(home, env, pipeline), clean, 'a rebuild from the raw zone equals the clean run');
-      }
-      // The small disk holds one case's lake at a time.
-      await rm(lake, { recursive: true });
-    });
+        if (step === 'extract') {
+          // The failed run left part of its files in the raw zone, which the rerun stored again: replayed, each content counts once.
+          const rebuilt = await withPlatform(home, (p) => rebuildPipeline(p, FAULT_PIPELINES[pipeline]), env);
+          assert.equal(rebuilt.status, 'succeeded', String(rebuilt.error));
+          assert.deepEqual(await snapshotOf(home, env, pipeline), clean, 'a rebuild from the raw zone equals the clean run');
+        }
+        // The small disk holds one case's lake at a time.
+        await rm(lake, { recursive: true });
+      },
+    );
   }
 });

@@ -49,7 +49,7 @@ describe('PostgreSQL warehouse restarted or cut off during a run', { skip: skipU
     if (base) await rm(base, { recursive: true, force: true });
   });
 
-  test('synop: restart inside the load transaction, then a rerun: the clean run\'s observations, daily stats and lake', { timeout: 120_000 }, async () => {
+  test("synop: restart inside the load transaction, then a rerun: the clean run's observations, daily stats and lake", { timeout: 120_000 }, async () => {
     const synopInput = join(base, 'synop');
     await mkdir(synopInput, { recursive: true });
     await writeSynop(join(synopInput, 'synop.jsonl'), 'jsonl', { stations: 6, from: '2024-03-25', to: '2024-04-05', seed: 4 });
@@ -70,64 +70,78 @@ describe('PostgreSQL warehouse restarted or cut off during a run', { skip: skipU
 
     const rerun = await runFiles(home, envOf(home), 'synop', [synopInput]);
     assert.equal(rerun.status, 'succeeded', String(rerun.error));
-    assert.deepEqual((await runsOf(home, envOf(home))).map((r) => r.status), ['failed', 'succeeded']);
+    assert.deepEqual(
+      (await runsOf(home, envOf(home))).map((r) => r.status),
+      ['failed', 'succeeded'],
+    );
     assert.deepEqual(await snapshotOf(home, envOf(home), 'synop'), expected);
   });
 
-  test('the answer to COMMIT lost with the connection: the warehouse asks the server, the committed run is recorded succeeded', { timeout: 120_000 }, async () => {
-    const reference = join(base, 'commit-reference');
-    const clean = await runStations(reference, envOf(reference), [input]);
-    assert.equal(clean.status, 'succeeded', String(clean.error));
-    const expected = await stationsSnapshot(reference, envOf(reference));
+  test(
+    'the answer to COMMIT lost with the connection: the warehouse asks the server, the committed run is recorded succeeded',
+    { timeout: 120_000 },
+    async () => {
+      const reference = join(base, 'commit-reference');
+      const clean = await runStations(reference, envOf(reference), [input]);
+      assert.equal(clean.status, 'succeeded', String(clean.error));
+      const expected = await stationsSnapshot(reference, envOf(reference));
 
-    const proxy = await startTcpCutProxy('127.0.0.1', Number(new URL(cluster.url).port));
-    try {
-      const home = join(base, 'commit-cut');
-      const env = { ECLUSE_WAREHOUSE: `postgres://postgres@${proxy.address}/postgres?schema=${schemaFor(home)}` };
-      // The load step's last event comes inside the transaction, after the run record: the next COMMIT is the run's.
-      const run = await runStations(home, env, [input], (e) => {
-        if (e.step === 'load' && e.done === 1) proxy.arm(pgSimpleQuery('COMMIT'));
-      });
-      assert.equal(proxy.cuts(), 1, 'the COMMIT was not cut');
-      assert.equal(run.status, 'succeeded', String(run.error));
-      assert.deepEqual((await runsOf(home, env)).map((r) => r.status), ['succeeded']);
-      assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
+      const proxy = await startTcpCutProxy('127.0.0.1', Number(new URL(cluster.url).port));
+      try {
+        const home = join(base, 'commit-cut');
+        const env = { ECLUSE_WAREHOUSE: `postgres://postgres@${proxy.address}/postgres?schema=${schemaFor(home)}` };
+        // The load step's last event comes inside the transaction, after the run record: the next COMMIT is the run's.
+        const run = await runStations(home, env, [input], (e) => {
+          if (e.step === 'load' && e.done === 1) proxy.arm(pgSimpleQuery('COMMIT'));
+        });
+        assert.equal(proxy.cuts(), 1, 'the COMMIT was not cut');
+        assert.equal(run.status, 'succeeded', String(run.error));
+        assert.deepEqual(
+          (await runsOf(home, env)).map((r) => r.status),
+          ['succeeded'],
+        );
+        assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
 
-      const rerun = await runStations(home, env, [input]);
-      assert.equal(rerun.files_skipped, clean.files, 'the files of the committed run are seen');
-      assert.deepEqual(await stationsSnapshot(home, env), expected, 'nothing doubled');
-    } finally {
-      await proxy.close();
-    }
-  });
+        const rerun = await runStations(home, env, [input]);
+        assert.equal(rerun.files_skipped, clean.files, 'the files of the committed run are seen');
+        assert.deepEqual(await stationsSnapshot(home, env), expected, 'nothing doubled');
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 
-  test('the connection cut in the middle of the bulk load (COPY): the run fails cleanly, nothing hangs, the rerun completes', { timeout: 120_000 }, async () => {
-    const reference = join(base, 'copy-reference');
-    const clean = await runStations(reference, envOf(reference), [input]);
-    assert.equal(clean.status, 'succeeded', String(clean.error));
-    const expected = await stationsSnapshot(reference, envOf(reference));
+  test(
+    'the connection cut in the middle of the bulk load (COPY): the run fails cleanly, nothing hangs, the rerun completes',
+    { timeout: 120_000 },
+    async () => {
+      const reference = join(base, 'copy-reference');
+      const clean = await runStations(reference, envOf(reference), [input]);
+      assert.equal(clean.status, 'succeeded', String(clean.error));
+      const expected = await stationsSnapshot(reference, envOf(reference));
 
-    const proxy = await startTcpCutProxy('127.0.0.1', Number(new URL(cluster.url).port));
-    try {
-      const home = join(base, 'copy-cut');
-      const env = { ECLUSE_WAREHOUSE: `postgres://postgres@${proxy.address}/postgres?schema=${schemaFor(home)}` };
-      // DuckDB streams the reports through a named pipe into COPY: the pipe's writer must not wait forever.
-      const failed = await runStations(home, env, [input], (e) => {
-        if (e.step === 'load' && e.done === 0) proxy.arm(Buffer.from('COPY "reports"'));
-      });
-      assert.equal(proxy.cuts(), 1, 'the COPY was not cut');
-      assert.equal(failed.status, 'failed');
-      assert.match(String(failed.error), /lost the connection to the PostgreSQL warehouse .*nothing of it was committed/);
-      const interrupted = await stationsSnapshot(home, env);
-      assert.deepEqual([interrupted.reports, interrupted.files], [[], []], 'nothing of the failed run is in the warehouse');
+      const proxy = await startTcpCutProxy('127.0.0.1', Number(new URL(cluster.url).port));
+      try {
+        const home = join(base, 'copy-cut');
+        const env = { ECLUSE_WAREHOUSE: `postgres://postgres@${proxy.address}/postgres?schema=${schemaFor(home)}` };
+        // DuckDB streams the reports through a named pipe into COPY: the pipe's writer must not wait forever.
+        const failed = await runStations(home, env, [input], (e) => {
+          if (e.step === 'load' && e.done === 0) proxy.arm(Buffer.from('COPY "reports"'));
+        });
+        assert.equal(proxy.cuts(), 1, 'the COPY was not cut');
+        assert.equal(failed.status, 'failed');
+        assert.match(String(failed.error), /lost the connection to the PostgreSQL warehouse .*nothing of it was committed/);
+        const interrupted = await stationsSnapshot(home, env);
+        assert.deepEqual([interrupted.reports, interrupted.files], [[], []], 'nothing of the failed run is in the warehouse');
 
-      const rerun = await runStations(home, env, [input]);
-      assert.equal(rerun.status, 'succeeded', String(rerun.error));
-      assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
-    } finally {
-      await proxy.close();
-    }
-  });
+        const rerun = await runStations(home, env, [input]);
+        assert.equal(rerun.status, 'succeeded', String(rerun.error));
+        assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 
   test('a partition run with retries: the attempt cut by the restart fails, the next one reconnects and succeeds', { timeout: 120_000 }, async () => {
     const reference = join(base, 'retry-reference');
@@ -155,7 +169,11 @@ describe('PostgreSQL warehouse restarted or cut off during a run', { skip: skipU
     );
     assert.equal(summary.status, 'succeeded', String(summary.error));
     const runs = await runsOf(home, env);
-    assert.deepEqual(runs.map((r) => r.status), ['failed', 'succeeded'], 'one failed attempt, then one that succeeded');
+    assert.deepEqual(
+      runs.map((r) => r.status),
+      ['failed', 'succeeded'],
+      'one failed attempt, then one that succeeded',
+    );
     assert.match(String(runs[0]?.error), /lost the connection to the PostgreSQL warehouse/);
     assert.deepEqual(await stationsSnapshot(home, env), expected, 'tables and lake equal the clean run');
   });

@@ -28,7 +28,11 @@ describe('S3 lake answering 500s and dropping connections', () => {
     s3 = await startS3rver();
     proxy = await startFaultProxy(s3.endpoint);
     // In-process platforms take S3 credentials from this process's environment.
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: 'us-east-1' });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+    });
     base = await tempHome('ecluse-faults-s3-');
     first = join(base, 'first');
     second = join(base, 'second');
@@ -50,7 +54,7 @@ describe('S3 lake answering 500s and dropping connections', () => {
     if (base) await rm(base, { recursive: true, force: true });
   });
 
-  test('synop on a flaky lake: 500s and cut connections on every kind of request, the clean run\'s tables and lake', { timeout: 120_000 }, async () => {
+  test("synop on a flaky lake: 500s and cut connections on every kind of request, the clean run's tables and lake", { timeout: 120_000 }, async () => {
     const input = join(base, 'synop');
     await mkdir(input, { recursive: true });
     await writeSynop(join(input, 'synop.jsonl'), 'jsonl', { stations: 4, from: '2024-03-25', to: '2024-04-05', seed: 6 });
@@ -121,7 +125,11 @@ describe('S3 lake answering 500s and dropping connections', () => {
     assert.ok(injected['status-500'] >= 3, `faults injected: ${JSON.stringify(injected)}`);
     assert.match(String(failed.error), /s3:\/\/lake\/raw-down\/raw\/stations\/.*InternalError/);
     const keys = await withPlatform(home, async (p) => (await p.lake.list('raw/')).map((o) => o.key), envOf(home));
-    assert.deepEqual(keys.filter((k) => k.endsWith('.meta.json') && !keys.includes(k.slice(0, -'.meta.json'.length))), [], 'no sidecar without its raw file');
+    assert.deepEqual(
+      keys.filter((k) => k.endsWith('.meta.json') && !keys.includes(k.slice(0, -'.meta.json'.length))),
+      [],
+      'no sidecar without its raw file',
+    );
 
     for (const input of [first, second]) {
       const run = await runStations(home, envOf(home), [input]);
@@ -130,29 +138,39 @@ describe('S3 lake answering 500s and dropping connections', () => {
     assert.deepEqual(await stationsSnapshot(home, envOf(home)), expected);
   });
 
-  test('a lake that keeps failing: the run fails cleanly naming the object, nothing of it is committed, the rerun completes', { timeout: 120_000 }, async () => {
-    const home = join(base, 'down');
-    const run1 = await runStations(home, envOf(home), [first]);
-    assert.equal(run1.status, 'succeeded', String(run1.error));
-    const afterFirst = await stationsSnapshot(home, envOf(home));
+  test(
+    'a lake that keeps failing: the run fails cleanly naming the object, nothing of it is committed, the rerun completes',
+    { timeout: 120_000 },
+    async () => {
+      const home = join(base, 'down');
+      const run1 = await runStations(home, envOf(home), [first]);
+      assert.equal(run1.status, 'succeeded', String(run1.error));
+      const afterFirst = await stationsSnapshot(home, envOf(home));
 
-    // Every staging upload fails, retries included; every fifth is cut mid-body instead.
-    proxy.setRules([
-      { method: 'PUT', path: /\/staging\//, every: 5, failures: Infinity, fault: 'reset-request' },
-      { method: 'PUT', path: /\/staging\//, failures: Infinity, fault: 'status-500' },
-    ]);
-    const failed = await runStations(home, envOf(home), [second]);
-    proxy.setRules([]);
-    assert.equal(failed.status, 'failed');
-    assert.match(String(failed.error), /s3:\/\/lake\/down\/staging\/reports\/station_id=[^/]+\/month=2024-10\/data\.parquet: .*(InternalError|socket hang up|ECONNRESET)/);
-    const interrupted = await stationsSnapshot(home, envOf(home));
-    assert.deepEqual(interrupted.reports, afterFirst.reports, 'the warehouse has nothing of the failed run');
-    assert.deepEqual(interrupted.files, afterFirst.files, 'no file of the failed run counts as seen');
-    assert.deepEqual(interrupted.lake, afterFirst.lake, 'no staging partition was replaced');
+      // Every staging upload fails, retries included; every fifth is cut mid-body instead.
+      proxy.setRules([
+        { method: 'PUT', path: /\/staging\//, every: 5, failures: Infinity, fault: 'reset-request' },
+        { method: 'PUT', path: /\/staging\//, failures: Infinity, fault: 'status-500' },
+      ]);
+      const failed = await runStations(home, envOf(home), [second]);
+      proxy.setRules([]);
+      assert.equal(failed.status, 'failed');
+      assert.match(
+        String(failed.error),
+        /s3:\/\/lake\/down\/staging\/reports\/station_id=[^/]+\/month=2024-10\/data\.parquet: .*(InternalError|socket hang up|ECONNRESET)/,
+      );
+      const interrupted = await stationsSnapshot(home, envOf(home));
+      assert.deepEqual(interrupted.reports, afterFirst.reports, 'the warehouse has nothing of the failed run');
+      assert.deepEqual(interrupted.files, afterFirst.files, 'no file of the failed run counts as seen');
+      assert.deepEqual(interrupted.lake, afterFirst.lake, 'no staging partition was replaced');
 
-    const rerun = await runStations(home, envOf(home), [second]);
-    assert.equal(rerun.status, 'succeeded', String(rerun.error));
-    assert.deepEqual((await runsOf(home, envOf(home))).map((r) => r.status), ['succeeded', 'failed', 'succeeded']);
-    assert.deepEqual(await stationsSnapshot(home, envOf(home)), expected);
-  });
+      const rerun = await runStations(home, envOf(home), [second]);
+      assert.equal(rerun.status, 'succeeded', String(rerun.error));
+      assert.deepEqual(
+        (await runsOf(home, envOf(home))).map((r) => r.status),
+        ['succeeded', 'failed', 'succeeded'],
+      );
+      assert.deepEqual(await stationsSnapshot(home, envOf(home)), expected);
+    },
+  );
 });

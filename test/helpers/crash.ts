@@ -69,7 +69,10 @@ export function lakeDigest(engine: DuckSession, lake: ObjectStore, prefix: strin
     withLocalFiles(
       lake,
       objects.map((o) => o.key),
-      (paths) => (paths.length ? engine.plainRows(`SELECT count(*) AS n, sum(hash(${cols})) AS h FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)`) : Promise.resolve([])),
+      (paths) =>
+        paths.length
+          ? engine.plainRows(`SELECT count(*) AS n, sum(hash(${cols})) AS h FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)`)
+          : Promise.resolve([]),
     ),
   );
 }

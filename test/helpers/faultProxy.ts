@@ -56,7 +56,9 @@ function draw(rules: readonly FaultRule[], matched: number[], req: IncomingMessa
     if (rule.path !== undefined && !rule.path.test(req.url ?? '')) continue;
     const index = (matched[i] = (matched[i] ?? 0) + 1);
     const takes =
-      (rule.first === undefined && rule.every === undefined) || (rule.first !== undefined && index <= rule.first) || (rule.every !== undefined && index % rule.every === 0);
+      (rule.first === undefined && rule.every === undefined) ||
+      (rule.first !== undefined && index <= rule.first) ||
+      (rule.every !== undefined && index % rule.every === 0);
     if (takes && chosen === null) chosen = rule;
   }
   return chosen;

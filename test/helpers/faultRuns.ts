@@ -18,7 +18,13 @@ export const FAULT_PIPELINES = { stations: stationsPipeline, synop: synopPipelin
 export type FaultPipeline = keyof typeof FAULT_PIPELINES;
 
 /** `ecluse run <pipeline> --input <inputs>`, in process; `progress` sees every progress event. */
-export function runFiles(home: string, env: PlatformEnv, pipeline: FaultPipeline, inputs: string[], progress?: (e: ProgressEvent) => void): Promise<RunSummary> {
+export function runFiles(
+  home: string,
+  env: PlatformEnv,
+  pipeline: FaultPipeline,
+  inputs: string[],
+  progress?: (e: ProgressEvent) => void,
+): Promise<RunSummary> {
   return withPlatform(home, (p) => executeRun(p, FAULT_PIPELINES[pipeline] as Pipeline, { inputs, trigger: 'cli' }, progress), env);
 }
 
@@ -27,7 +33,10 @@ export function runStations(home: string, env: PlatformEnv, inputs: string[], pr
   return runFiles(home, env, 'stations', inputs, progress);
 }
 
-const REPORT_COLUMNS = REPORTS.columns.map(([c]) => c).filter((c) => c !== 'raw_file').join(', ');
+const REPORT_COLUMNS = REPORTS.columns
+  .map(([c]) => c)
+  .filter((c) => c !== 'raw_file')
+  .join(', ');
 
 /** Each pipeline's tables as a user sees them (raw_file differs between homes: arrival times), and its lake digests. */
 const VIEWS: Record<FaultPipeline, { tables: string[]; keys: string[]; read: (p: Platform, engine: DuckSession) => Promise<Record<string, Row[]>> }> = {
@@ -44,7 +53,9 @@ const VIEWS: Record<FaultPipeline, { tables: string[]; keys: string[]; read: (p:
     tables: ['observations', 'daily_city_stats'],
     keys: ['observations', 'stats', 'lake', 'curated'],
     read: async (p, engine) => ({
-      observations: await p.warehouse.query(`SELECT numer_sta, observed_at, t, temperature_c, pmer, rr3, precip_3h_trace, nom FROM observations ORDER BY numer_sta, observed_at`),
+      observations: await p.warehouse.query(
+        `SELECT numer_sta, observed_at, t, temperature_c, pmer, rr3, precip_3h_trace, nom FROM observations ORDER BY numer_sta, observed_at`,
+      ),
       stats: await p.warehouse.query(
         `SELECT numer_sta, CAST(day AS VARCHAR) AS day, temperature_avg_c, rainfall_mm, observations, completeness FROM daily_city_stats ORDER BY numer_sta, day`,
       ),
@@ -80,9 +91,10 @@ export async function snapshotOf(home: string, env: PlatformEnv, pipeline: Fault
         const seen = created ? await view.read(p, engine) : Object.fromEntries(view.keys.map((k) => [k, [] as Row[]]));
         return {
           ...seen,
-          files: await p.warehouse.query(`SELECT original_name, count(*) AS n, min(status) AS status FROM files WHERE pipeline = $1 GROUP BY original_name ORDER BY original_name`, [
-            pipeline,
-          ]),
+          files: await p.warehouse.query(
+            `SELECT original_name, count(*) AS n, min(status) AS status FROM files WHERE pipeline = $1 GROUP BY original_name ORDER BY original_name`,
+            [pipeline],
+          ),
         };
       },
       env,

@@ -216,9 +216,13 @@ export async function startOdsServer(datasets: Record<string, OdsFixtureDataset>
     if (rest.length === 1 && rest[0] === 'records') {
       const limit = intParam(q, 'limit', 10);
       const offset = intParam(q, 'offset', 0);
-      if (limit < 0 || limit > 100) throw new BadRequest('InvalidRESTParameterError', `Invalid value for limit API parameter: ${limit} was found but 0 <= limit <= 100 is expected.`);
+      if (limit < 0 || limit > 100)
+        throw new BadRequest('InvalidRESTParameterError', `Invalid value for limit API parameter: ${limit} was found but 0 <= limit <= 100 is expected.`);
       if (offset < 0 || offset + limit >= 10_000) {
-        throw new BadRequest('InvalidRESTParameterError', `Invalid value for offset API parameter: offset + limit must be lower than 10000, ${offset + limit} was found.`);
+        throw new BadRequest(
+          'InvalidRESTParameterError',
+          `Invalid value for offset API parameter: offset + limit must be lower than 10000, ${offset + limit} was found.`,
+        );
       }
       json(res, 200, { total_count: rows.length, results: selectFields(rows.slice(offset, offset + limit), q.get('select')) });
       return;

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { Reject } from '../../src/quality/rejects.js';
 
 /** Messages of JavaScript engine failures: a reader that lets one through has crashed, whatever caught it. */
-export const ENGINE_ERRORS = /Maximum call stack|Cannot create a string|Invalid string length|Invalid array length|allocation failed|out of memory|Cannot read propert|is not a function|is not iterable|of undefined|is undefined|\[object Object\]/;
+export const ENGINE_ERRORS =
+  /Maximum call stack|Cannot create a string|Invalid string length|Invalid array length|allocation failed|out of memory|Cannot read propert|is not a function|is not iterable|of undefined|is undefined|\[object Object\]/;
 
 /** The longest value or reason a reject may carry: a reject quotes what was wrong, it is not a copy of the file. */
 export const MAX_REJECT_TEXT = 1100;

@@ -76,7 +76,10 @@ export async function skipUnless(kind: WarehouseKind): Promise<string | false> {
  * run suites in parallel.
  */
 export function schemaFor(home: string): string {
-  const name = basename(home).replace(/[^A-Za-z0-9]/g, '_').toLowerCase().slice(0, 40);
+  const name = basename(home)
+    .replace(/[^A-Za-z0-9]/g, '_')
+    .toLowerCase()
+    .slice(0, 40);
   return `ecluse_t_${name}_${createHash('sha1').update(resolve(home)).digest('hex').slice(0, 8)}`;
 }
 

@@ -41,7 +41,10 @@ test('folder store: withLocalFile lends the object itself, without copying or de
     assert.equal(await store.exists('raw/x.json'), true);
     // A stray temporary name (a writer killed mid-publish) is never listed.
     await writeFile(join(root, 'raw', '.tmp-1-abc'), 'half');
-    assert.deepEqual((await store.list('raw')).map((o) => o.key), ['raw/x.json']);
+    assert.deepEqual(
+      (await store.list('raw')).map((o) => o.key),
+      ['raw/x.json'],
+    );
   } finally {
     await rm(root, { recursive: true, force: true });
   }

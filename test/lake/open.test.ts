@@ -49,7 +49,12 @@ test('parseS3Url refuses what it would have to guess at', () => {
     ['s3://lake/a%2Fb', /escape/],
     ['s3://lake/a b', /whitespace/],
   ];
-  for (const [url, why] of bad) assert.throws(() => parseS3Url(url), (err: Error) => err instanceof LakeConfigError && why.test(err.message), url);
+  for (const [url, why] of bad)
+    assert.throws(
+      () => parseS3Url(url),
+      (err: Error) => err instanceof LakeConfigError && why.test(err.message),
+      url,
+    );
   assert.throws(
     () => parseS3Url('s3://AKIAEXAMPLE:hunter2@lake/x'),
     (err: Error) => err instanceof LakeConfigError && /must not hold credentials/.test(err.message) && !err.message.includes('hunter2'),
@@ -94,12 +99,18 @@ test('an S3 lake opened from the configuration works with credentials from the e
   const lake = openLake(configOf({ ECLUSE_LAKE: `s3://${s3.bucket}/from-config`, ECLUSE_S3_ENDPOINT: s3.endpoint })) as S3Store;
   try {
     await lake.putBytes('raw/a.json', '{}');
-    assert.deepEqual((await lake.list('raw')).map((o) => o.key), ['raw/a.json']);
+    assert.deepEqual(
+      (await lake.list('raw')).map((o) => o.key),
+      ['raw/a.json'],
+    );
     const root = s3.store({ bucket: s3.bucket });
     assert.equal(await root.exists('from-config/raw/a.json'), true);
   } finally {
     lake.close();
-    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+    for (const [name, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }

@@ -75,8 +75,15 @@ for (const [name, open] of stores) {
       assert.deepEqual(listed, stored);
       // The arrival order crosses midnight: the day folder of the key changes with it.
       assert.match(listed[2]?.key ?? '', /received=2024-10-09\/000000000-/);
-      const contents = await withLocalFiles(store, listed.map((r) => r.key), (paths) => Promise.all(paths.map((p) => readFile(p, 'utf8'))));
-      assert.deepEqual(contents, inputs.map(([, , content]) => content));
+      const contents = await withLocalFiles(
+        store,
+        listed.map((r) => r.key),
+        (paths) => Promise.all(paths.map((p) => readFile(p, 'utf8'))),
+      );
+      assert.deepEqual(
+        contents,
+        inputs.map(([, , content]) => content),
+      );
     });
   });
 }

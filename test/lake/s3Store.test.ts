@@ -39,12 +39,21 @@ test('a prefixed store sees, lists and deletes only under its prefix', async () 
   for (const k of ['other/x', 'some/prefixed/y', 'some/prefix-not/z', 'some/x']) await root.putBytes(k, k);
   await lake.putBytes('in/a', 'a');
   await lake.putBytes('in/b', 'b');
-  assert.deepEqual((await lake.list('')).map((o) => o.key), ['in/a', 'in/b']);
-  assert.deepEqual((await root.list('some/prefix')).map((o) => o.key), ['some/prefix/in/a', 'some/prefix/in/b']);
+  assert.deepEqual(
+    (await lake.list('')).map((o) => o.key),
+    ['in/a', 'in/b'],
+  );
+  assert.deepEqual(
+    (await root.list('some/prefix')).map((o) => o.key),
+    ['some/prefix/in/a', 'some/prefix/in/b'],
+  );
   assert.equal(await lake.exists('x'), false);
   assert.equal((await root.getBytes('some/prefix/in/a')).toString(), 'a');
   await lake.deletePrefix('');
-  assert.deepEqual((await root.list('')).map((o) => o.key), ['other/x', 'some/prefix-not/z', 'some/prefixed/y', 'some/x']);
+  assert.deepEqual(
+    (await root.list('')).map((o) => o.key),
+    ['other/x', 'some/prefix-not/z', 'some/prefixed/y', 'some/x'],
+  );
 });
 
 test('withLocalFile downloads to a temporary file that is gone after fn, also when fn throws', async () => {
@@ -69,7 +78,10 @@ test('withLocalFile downloads to a temporary file that is gone after fn, also wh
       /reader failed/,
     );
     await assert.rejects(access(lent), /ENOENT/);
-    await assert.rejects(store.withLocalFile('raw/none.json', async () => 1), /no object raw\/none\.json/);
+    await assert.rejects(
+      store.withLocalFile('raw/none.json', async () => 1),
+      /no object raw\/none\.json/,
+    );
     assert.deepEqual(await readdir(tmp), [], 'no temporary folder left behind');
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -98,7 +110,10 @@ test('a large object goes up in parts; a failed multipart upload publishes nothi
     return true;
   });
   assert.equal(await store.exists('broken.bin'), false);
-  assert.deepEqual((await store.list('')).map((o) => o.key), ['whole.bin']);
+  assert.deepEqual(
+    (await store.list('')).map((o) => o.key),
+    ['whole.bin'],
+  );
 });
 
 test('S3 errors name the bucket and the key; consume keeps the local file when the upload fails', async () => {

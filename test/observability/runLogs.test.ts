@@ -54,7 +54,10 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal(second.total, 5);
         assert.equal(second.limit, 2);
         assert.equal(second.offset, 1);
-        assert.deepEqual(second.items.map((l: { msg: string }) => l.msg), ['step work', 'fetched 2024-05-01']);
+        assert.deepEqual(
+          second.items.map((l: { msg: string }) => l.msg),
+          ['step work', 'fetched 2024-05-01'],
+        );
         const all = (await app.inject({ url: `/runs/${s.run_id}/logs`, headers: { authorization: 'Bearer t' } })).json();
         assert.equal(all.items.at(-1).msg, 'run succeeded');
         assert.equal(all.items.find((l: { msg: string }) => l.msg === 'step commit')?.step, 'commit');

@@ -19,7 +19,14 @@ const counts = (written: number, rejected = 0, values = 0): RunCounts => ({
 });
 
 /** A finished run with a chosen duration and finishing time (the warehouse takes both from the clock). */
-async function finishedRun(w: Warehouse, pipeline: string, status: 'succeeded' | 'failed', c: RunCounts, durationMs: number, finishedAt: string): Promise<number> {
+async function finishedRun(
+  w: Warehouse,
+  pipeline: string,
+  status: 'succeeded' | 'failed',
+  c: RunCounts,
+  durationMs: number,
+  finishedAt: string,
+): Promise<number> {
   const id = await w.startRun(pipeline, `p-${pipeline}`, 'cli');
   await w.transaction(() => w.finishRun(id, status, c, {}, status === 'failed' ? 'boom' : null));
   await w.execute(`UPDATE runs SET duration_ms = $1, finished_at = CAST($2 AS TIMESTAMP) WHERE run_id = $3`, [durationMs, finishedAt, id]);

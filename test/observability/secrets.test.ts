@@ -60,7 +60,10 @@ describe('secrets in logs', { skip: await skipUnless('postgres') }, () => {
     });
     const texts: string[] = [];
     const call = async (path: string, init: RequestInit = {}, token = SECRETS.api) => {
-      const res = await fetch(new URL(path, server.url), { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+      const res = await fetch(new URL(path, server.url), {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+      });
       const text = await res.text();
       texts.push(text);
       return { status: res.status, text };
@@ -70,7 +73,10 @@ describe('secrets in logs', { skip: await skipUnless('postgres') }, () => {
       assert.equal(health.status, 503, 'the MySQL staging check fails');
       const run = await call('/pipelines/stations/runs', { method: 'POST', body: JSON.stringify({ partition: '2024-10-05' }) });
       assert.equal(JSON.parse(run.text).status, 'failed', run.text);
-      assert.ok(seen.some((u) => u.includes(SECRETS.infoclimat)), 'the InfoClimat stand-in received the token');
+      assert.ok(
+        seen.some((u) => u.includes(SECRETS.infoclimat)),
+        'the InfoClimat stand-in received the token',
+      );
       const form = new FormData();
       form.append('file', new Blob(['{"numer_sta":"07015","date":"2024-10-05T00:00:00+00:00","t":283.15}\n']), 'one.jsonl');
       const ingest = await fetch(new URL('/ingest', server.url), { method: 'POST', body: form, headers: { authorization: `Bearer ${SECRETS.api}` } });

@@ -42,7 +42,10 @@ describe('input roots of API runs', () => {
     assert.deepEqual(configuredInputRoots(config({ ECLUSE_LANDING: 'landing' })), [join(base, 'landing'), root]);
     assert.deepEqual(configuredInputRoots(config({ ECLUSE_LANDING: 's3://bucket/landing' })), [root]);
     await writeFile(file, JSON.stringify({ input_roots: ['s3://bucket/x'] }));
-    assert.throws(() => loadConfig({}, base), (err: unknown) => err instanceof ConfigError && /input root s3:\/\/bucket\/x: .* not URLs/.test(err.message));
+    assert.throws(
+      () => loadConfig({}, base),
+      (err: unknown) => err instanceof ConfigError && /input root s3:\/\/bucket\/x: .* not URLs/.test(err.message),
+    );
   });
 
   test('a file or folder under a root passes, with every file inside it', async () => {
@@ -56,7 +59,11 @@ describe('input roots of API runs', () => {
 
   test('a path outside the roots is refused, named with the roots', async () => {
     const { root, outside, config } = await layout();
-    await refused([join(root, 'a.json'), join(outside, 'passwd.json')], remote(config()), new RegExp(`input "${join(outside, 'passwd.json')}" is outside the input roots; the input roots of this server are ${root}`));
+    await refused(
+      [join(root, 'a.json'), join(outside, 'passwd.json')],
+      remote(config()),
+      new RegExp(`input "${join(outside, 'passwd.json')}" is outside the input roots; the input roots of this server are ${root}`),
+    );
     // `..` does not climb out, nor does a sibling whose name starts like the root.
     await refused([join(root, '..', 'secret', 'passwd.json')], remote(config()), /is outside the input roots/);
     await mkdir(`${root}2`);
@@ -66,7 +73,11 @@ describe('input roots of API runs', () => {
 
   test('without any root configured, every path is refused and the message says how to configure one', async () => {
     const { root, config } = await layout();
-    await refused([join(root, 'a.json')], remote(config({ ECLUSE_INPUT_ROOTS: '' })), /this server has no input roots: .*ECLUSE_LANDING.*input_roots in ecluse\.config\.json, or ECLUSE_INPUT_ROOTS/);
+    await refused(
+      [join(root, 'a.json')],
+      remote(config({ ECLUSE_INPUT_ROOTS: '' })),
+      /this server has no input roots: .*ECLUSE_LANDING.*input_roots in ecluse\.config\.json, or ECLUSE_INPUT_ROOTS/,
+    );
   });
 
   test('links are resolved: a link given, a link inside a given folder, a linked folder inside it', async () => {
@@ -78,7 +89,13 @@ describe('input roots of API runs', () => {
     const { root: root2, outside: outside2, config: config2 } = await layout();
     await mkdir(join(root2, 'day'));
     await symlink(join(outside2, 'passwd.json'), join(root2, 'day', 'innocent.csv'));
-    await refused([root2], remote(config2()), new RegExp(`input "${root2}" holds ${join(root2, 'day', 'innocent.csv')}, which resolves to ${join(outside2, 'passwd.json')} and is outside the input roots`));
+    await refused(
+      [root2],
+      remote(config2()),
+      new RegExp(
+        `input "${root2}" holds ${join(root2, 'day', 'innocent.csv')}, which resolves to ${join(outside2, 'passwd.json')} and is outside the input roots`,
+      ),
+    );
 
     const { root: root3, outside: outside3, config: config3 } = await layout();
     await symlink(outside3, join(root3, 'linked'));

@@ -44,7 +44,14 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal(s.status, 'succeeded');
         assert.ok(Date.now() - t0 >= 20 + 40, 'backoff waits 20 then 40 ms');
         const runs = await attempts(p, 'flaky', '2024-10-01');
-        assert.deepEqual(runs.map((r) => [r.attempt, r.status]), [[1, 'failed'], [2, 'failed'], [3, 'succeeded']]);
+        assert.deepEqual(
+          runs.map((r) => [r.attempt, r.status]),
+          [
+            [1, 'failed'],
+            [2, 'failed'],
+            [3, 'succeeded'],
+          ],
+        );
         assert.equal(runs[0]?.error, 'transient failure 1');
         assert.ok(runs.every((r) => r.finished_at !== null && r.started_at));
       } finally {
@@ -63,7 +70,10 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal(s.status, 'failed');
         assert.equal(s.error, 'source unreachable');
         assert.equal(broken.calls.length, 2);
-        assert.deepEqual((await attempts(p, 'broken', '2024-10-02')).map((r) => r.attempt), [1, 2]);
+        assert.deepEqual(
+          (await attempts(p, 'broken', '2024-10-02')).map((r) => r.attempt),
+          [1, 2],
+        );
 
         // An error that says another attempt cannot help (a missing configuration) is not retried.
         const misconfigured = testPipeline('misconfigured', async () => {
@@ -152,7 +162,10 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         const waited = Date.now() - t0;
         assert.ok(waited < 1000, `the backoff wait ended with the stop: ${waited} ms`);
         assert.equal(offline.calls.length, 1, 'no attempt after the stop');
-        assert.deepEqual((await attempts(p, 'offline', '2024-10-06')).map((r) => [r.attempt, r.status]), [[1, 'failed']]);
+        assert.deepEqual(
+          (await attempts(p, 'offline', '2024-10-06')).map((r) => [r.attempt, r.status]),
+          [[1, 'failed']],
+        );
         assert.equal(s.status, 'failed');
 
         // An attempt in progress (a fetch that honours the signal) is aborted, recorded failed as stopped.
@@ -174,14 +187,26 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal(slow.calls.length, 1, 'not retried');
         // After the stop nothing starts, and nothing is recorded.
         await assert.rejects(orch2.runPartition(slow, '2024-10-08', 'schedule'), ProcessStoppingError);
-        await assert.rejects(orch2.runOnce(() => Promise.reject(new Error('must not run'))), ProcessStoppingError);
+        await assert.rejects(
+          orch2.runOnce(() => Promise.reject(new Error('must not run'))),
+          ProcessStoppingError,
+        );
         assert.equal((await attempts(p, 'slow', '2024-10-08')).length, 0);
         assert.equal(slow.calls.length, 1);
         // The next start runs the stopped partition again, continuing its attempts.
         const next = new Orchestrator(p, new Map([['slow', testPipeline('slow')]]), { maxAttempts: 3 });
         const recovered = await next.recoverInterrupted();
-        assert.deepEqual(recovered.map((r) => [r.partition, r.status]), [['2024-10-07', 'succeeded']]);
-        assert.deepEqual((await attempts(p, 'slow', '2024-10-07')).map((r) => [r.attempt, r.status, r.trigger]), [[1, 'failed', 'schedule'], [2, 'succeeded', 'recovery']]);
+        assert.deepEqual(
+          recovered.map((r) => [r.partition, r.status]),
+          [['2024-10-07', 'succeeded']],
+        );
+        assert.deepEqual(
+          (await attempts(p, 'slow', '2024-10-07')).map((r) => [r.attempt, r.status, r.trigger]),
+          [
+            [1, 'failed', 'schedule'],
+            [2, 'succeeded', 'recovery'],
+          ],
+        );
       } finally {
         await p.warehouse.close();
       }
@@ -255,9 +280,18 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
           assert.deepEqual(recovered, []);
           return;
         }
-        assert.deepEqual(recovered.map((s) => [s.partition, s.status]), [['2024-10-20', 'succeeded']]);
+        assert.deepEqual(
+          recovered.map((s) => [s.partition, s.status]),
+          [['2024-10-20', 'succeeded']],
+        );
         const runs = await attempts(p, 'orphan', '2024-10-20');
-        assert.deepEqual(runs.map((r) => [r.attempt, r.status, r.trigger]), [[1, 'failed', 'schedule'], [2, 'succeeded', 'recovery']]);
+        assert.deepEqual(
+          runs.map((r) => [r.attempt, r.status, r.trigger]),
+          [
+            [1, 'failed', 'schedule'],
+            [2, 'succeeded', 'recovery'],
+          ],
+        );
         assert.match(runs[0]?.error ?? '', /pid \d+ on another-host\) stopped before it finished \(its lock expired\)/);
         assert.equal((await p.warehouse.getRun(live))?.status, 'running', 'a run started within the lock time is left alone');
       } finally {
@@ -359,9 +393,15 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         assert.equal(summary.succeeded, 4);
         const runs = (await p.warehouse.listRuns({ pipeline: 'tricky' })).items.sort((a, b) => a.run_id - b.run_id);
         const byDay = (d: string) => runs.filter((r) => r.partition === d).map((r) => [r.attempt, r.status]);
-        assert.deepEqual(byDay('2024-11-10'), [[1, 'failed'], [2, 'succeeded']]);
+        assert.deepEqual(byDay('2024-11-10'), [
+          [1, 'failed'],
+          [2, 'succeeded'],
+        ]);
         assert.deepEqual(byDay('2024-11-11'), [[1, 'succeeded']], 'the day after a rolled-back run is recorded once');
-        assert.deepEqual(byDay('2024-11-12'), [[1, 'failed'], [2, 'succeeded']]);
+        assert.deepEqual(byDay('2024-11-12'), [
+          [1, 'failed'],
+          [2, 'succeeded'],
+        ]);
         assert.deepEqual(byDay('2024-11-13'), [[1, 'succeeded']], 'the day after a run that failed past its commit is recorded once');
         assert.equal((await p.warehouse.listRuns({ status: 'running' })).total, 0);
       } finally {
@@ -380,19 +420,28 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
             await daily.run(ctx, req);
             if (req.partition !== '2024-11-20') return;
             // Committed: the next day is already recorded `running`, with this run's commit.
-            const rows = await ctx.warehouse.query(`SELECT run_id, partition FROM runs WHERE pipeline = 'between' AND status = 'running' AND run_id <> $1`, [ctx.runId]);
+            const rows = await ctx.warehouse.query(`SELECT run_id, partition FROM runs WHERE pipeline = 'between' AND status = 'running' AND run_id <> $1`, [
+              ctx.runId,
+            ]);
             for (const r of rows) outcomes.push(`${String(r.partition)} ${await orch.cancel(Number(r.run_id))}`);
           },
         };
         const orch = new Orchestrator(p, new Map([['between', canceller]]), { maxAttempts: 3, backoffMs: 1 });
         const cancelled = await orch.backfill(canceller, '2024-11-20', '2024-11-22');
         assert.deepEqual(outcomes, ['2024-11-21 cancelled']);
-        assert.deepEqual(cancelled.results.map((r) => [r.partition, r.status, r.attempt]), [
-          ['2024-11-20', 'succeeded', 1],
-          ['2024-11-21', 'cancelled', 1],
-          ['2024-11-22', 'succeeded', 1],
-        ]);
-        assert.deepEqual(daily.calls.map((c) => c.partition), ['2024-11-20', '2024-11-22'], 'the cancelled run never reached its pipeline');
+        assert.deepEqual(
+          cancelled.results.map((r) => [r.partition, r.status, r.attempt]),
+          [
+            ['2024-11-20', 'succeeded', 1],
+            ['2024-11-21', 'cancelled', 1],
+            ['2024-11-22', 'succeeded', 1],
+          ],
+        );
+        assert.deepEqual(
+          daily.calls.map((c) => c.partition),
+          ['2024-11-20', '2024-11-22'],
+          'the cancelled run never reached its pipeline',
+        );
 
         const stop = new AbortController();
         daily.calls.length = 0;
@@ -404,10 +453,13 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         });
         assert.equal(stopped.interrupted, true);
         // The day taken with the first one's commit was already recorded running: it runs to its end.
-        assert.deepEqual(stopped.results.map((r) => [r.partition, r.status]), [
-          ['2024-11-25', 'succeeded'],
-          ['2024-11-26', 'succeeded'],
-        ]);
+        assert.deepEqual(
+          stopped.results.map((r) => [r.partition, r.status]),
+          [
+            ['2024-11-25', 'succeeded'],
+            ['2024-11-26', 'succeeded'],
+          ],
+        );
         assert.equal((await p.warehouse.listRuns({ status: 'running' })).total, 0, 'no run is left running');
       } finally {
         await p.warehouse.close();
@@ -440,7 +492,10 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         const second = await orch.backfill(daily, '2024-10-10', '2024-10-14');
         assert.equal(second.skipped, 4);
         assert.equal(second.succeeded, 1);
-        assert.deepEqual(daily.calls.map((c) => c.partition), ['2024-10-12']);
+        assert.deepEqual(
+          daily.calls.map((c) => c.partition),
+          ['2024-10-12'],
+        );
 
         daily.calls.length = 0;
         const forced = await orch.backfill(daily, '2024-10-13', '2024-10-14', { force: true });

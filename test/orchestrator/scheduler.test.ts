@@ -31,9 +31,18 @@ describe('scheduler', () => {
     const path = join(home, 'ecluse.config.json');
     await writeFile(path, JSON.stringify({ schedules: { stations: { enabled: false } } }));
     const config = loadConfig({ ECLUSE_HOME: home }, home);
-    assert.deepEqual(effectiveSchedule(testPipeline('stations'), config), { pipeline: 'stations', cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: false, origin: 'config' });
+    assert.deepEqual(effectiveSchedule(testPipeline('stations'), config), {
+      pipeline: 'stations',
+      cron: '0 0 * * *',
+      timezone: 'Europe/Paris',
+      enabled: false,
+      origin: 'config',
+    });
     await writeFile(path, JSON.stringify({ schedules: { stations: { timezone: 'UTC' } } }));
-    assert.throws(() => loadConfig({ ECLUSE_HOME: home }, home), (err: Error) => err instanceof ConfigError && /schedules\.stations\.cron: cron is required unless enabled is false/.test(err.message));
+    assert.throws(
+      () => loadConfig({ ECLUSE_HOME: home }, home),
+      (err: Error) => err instanceof ConfigError && /schedules\.stations\.cron: cron is required unless enabled is false/.test(err.message),
+    );
   });
 
   test('synop’s schedule reaches a portal only when the user asked for it (ECLUSE_ODS_URL, ods_url or schedules.synop)', async () => {
@@ -69,13 +78,23 @@ describe('scheduler', () => {
       const daily = testPipeline('daily');
       const off = testPipeline('off');
       platform.config.schedules = { off: { cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: false } };
-      const orch = new Orchestrator(platform, new Map([['daily', daily], ['off', off]]), { maxAttempts: 1 });
+      const orch = new Orchestrator(
+        platform,
+        new Map([
+          ['daily', daily],
+          ['off', off],
+        ]),
+        { maxAttempts: 1 },
+      );
       // The server was down for a week: the clock says 2024-10-08 09:00 Paris.
       let now = new Date('2024-10-08T07:00:00Z');
       const scheduler = new Scheduler(orch, { now: () => now });
       const first = await scheduler.catchUp();
       // The last tick, 00:00 on the 8th, collects the day that ended: the 7th.
-      assert.deepEqual(first.map((s) => [s.pipeline, s.partition, s.status]), [['daily', '2024-10-07', 'succeeded']]);
+      assert.deepEqual(
+        first.map((s) => [s.pipeline, s.partition, s.status]),
+        [['daily', '2024-10-07', 'succeeded']],
+      );
       assert.equal(daily.calls.length, 1, 'one catch-up, not one per missed tick');
       assert.equal(off.calls.length, 0, 'a disabled schedule is not caught up');
       const run = await platform.warehouse.getRun(first[0]!.run_id);
@@ -93,7 +112,10 @@ describe('scheduler', () => {
         'boom',
       );
       const again = await scheduler.catchUp();
-      assert.deepEqual(again.map((s) => s.partition), ['2024-10-08']);
+      assert.deepEqual(
+        again.map((s) => s.partition),
+        ['2024-10-08'],
+      );
       assert.equal(daily.calls.length, 2);
     });
   });
@@ -132,9 +154,18 @@ describe('scheduler', () => {
       const daily = testPipeline('daily');
       const orch = new Orchestrator(platform, new Map([['daily', daily]]), { maxAttempts: 3 });
       const recovered = await orch.recoverInterrupted();
-      assert.deepEqual(recovered.map((s) => [s.partition, s.status]), [['2024-10-03', 'succeeded']]);
+      assert.deepEqual(
+        recovered.map((s) => [s.partition, s.status]),
+        [['2024-10-03', 'succeeded']],
+      );
       const { items } = await platform.warehouse.listRuns({ pipeline: 'daily' });
-      assert.deepEqual(items.map((r) => [r.attempt, r.status, r.trigger]), [[2, 'succeeded', 'recovery'], [1, 'failed', 'schedule']]);
+      assert.deepEqual(
+        items.map((r) => [r.attempt, r.status, r.trigger]),
+        [
+          [2, 'succeeded', 'recovery'],
+          [1, 'failed', 'schedule'],
+        ],
+      );
       assert.match(items[1]?.error ?? '', /stopped before it finished/);
     });
   });

@@ -4,7 +4,10 @@ import type { Pipeline, RunContext, RunRequest } from '../../src/orchestrator/pi
 const ZERO = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
 
 /** A pipeline for orchestration tests: each run calls `behaviour`, then commits an empty run in a transaction. */
-export function testPipeline(name: string, behaviour: (ctx: RunContext, request: RunRequest, call: number) => Promise<void> = async () => {}): Pipeline & { calls: RunRequest[] } {
+export function testPipeline(
+  name: string,
+  behaviour: (ctx: RunContext, request: RunRequest, call: number) => Promise<void> = async () => {},
+): Pipeline & { calls: RunRequest[] } {
   const calls: RunRequest[] = [];
   return {
     name,

@@ -114,7 +114,10 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       w.child.kill('SIGTERM');
       await w.exited;
       const runs = await runsOf(p);
-      assert.deepEqual(runs.map((r) => r.status), ['cancelled']);
+      assert.deepEqual(
+        runs.map((r) => r.status),
+        ['cancelled'],
+      );
       assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM ${TABLE}`))[0]?.n, 0);
     } finally {
       await queue.close();
@@ -141,7 +144,13 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       const stopMs = Date.now() - t0;
       assert.ok(stopMs < 5000, `the worker stopped in ${stopMs} ms`);
       const runs = await runsOf(p);
-      assert.deepEqual(runs.map((r) => [r.attempt, r.status, r.trigger]), [[1, 'failed', 'schedule'], [2, 'queued', 'recovery']]);
+      assert.deepEqual(
+        runs.map((r) => [r.attempt, r.status, r.trigger]),
+        [
+          [1, 'failed', 'schedule'],
+          [2, 'queued', 'recovery'],
+        ],
+      );
       assert.match(runs[0]?.error ?? '', /^the process running it \(pid \d+ on .+\) stopped before it finished \(the worker was asked to stop\)$/);
       assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM ${TABLE}`))[0]?.n, 0, 'nothing of it committed');
     } finally {
@@ -180,7 +189,10 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
 
       const w = startWorker(home, url);
       workers.push(w);
-      const summary = await Promise.race([first, sleep(60_000, undefined, { ref: false }).then(() => assert.fail(`the queued run never ended: ${w.output.join('')}`))]);
+      const summary = await Promise.race([
+        first,
+        sleep(60_000, undefined, { ref: false }).then(() => assert.fail(`the queued run never ended: ${w.output.join('')}`)),
+      ]);
       assert.equal(summary.status, 'succeeded');
       const steps = events.map((e) => e.step);
       assert.equal(steps[0], 'queued', JSON.stringify(events));
@@ -188,7 +200,10 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       assert.match(running?.item ?? '', new RegExp(`worker pid ${w.child.pid} on `), JSON.stringify(events));
       assert.ok(steps.indexOf('running') > steps.indexOf('queued'));
       // Only the one queued run: the refused triggers queued nothing.
-      assert.deepEqual((await runsOf(p)).map((r) => [r.partition, r.status]), [['2024-07-01', 'succeeded']]);
+      assert.deepEqual(
+        (await runsOf(p)).map((r) => [r.partition, r.status]),
+        [['2024-07-01', 'succeeded']],
+      );
       w.child.kill('SIGTERM');
       await w.exited;
     } finally {
@@ -232,7 +247,10 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       a.child.kill('SIGKILL');
       await a.exited;
 
-      const summary = await Promise.race([backfill, sleep(90_000, undefined, { ref: false }).then(() => assert.fail(`the backfill did not end; worker B said: ${b.output.join('')}`))]);
+      const summary = await Promise.race([
+        backfill,
+        sleep(90_000, undefined, { ref: false }).then(() => assert.fail(`the backfill did not end; worker B said: ${b.output.join('')}`)),
+      ]);
       assert.equal(summary.queued, true);
       assert.equal(summary.succeeded, 30, JSON.stringify(summary.results.filter((r) => r.status !== 'succeeded')));
 
@@ -242,15 +260,24 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       assert.equal(new Set(succeeded.map((r) => r.partition)).size, 30);
       assert.equal(succeeded.length, 30, 'each partition succeeded exactly once');
       // Both took some.
-      assert.ok(succeeded.some((r) => Number(r.pid) === aPid), 'worker A ran some partitions');
-      assert.ok(succeeded.some((r) => Number(r.pid) === bPid), 'worker B ran some partitions');
+      assert.ok(
+        succeeded.some((r) => Number(r.pid) === aPid),
+        'worker A ran some partitions',
+      );
+      assert.ok(
+        succeeded.some((r) => Number(r.pid) === bPid),
+        'worker B ran some partitions',
+      );
       // A's run in progress was marked failed, and its partition done again by B as the next attempt.
       const orphans = runs.filter((r) => r.status === 'failed' && Number(r.pid) === aPid);
       assert.ok(orphans.length >= 1, `a run of the killed worker is marked failed: ${JSON.stringify(runs.filter((r) => r.status !== 'succeeded'))}`);
       for (const o of orphans) {
         assert.match(o.error ?? '', /stopped before it finished/);
         const redo = succeeded.find((r) => r.partition === o.partition);
-        assert.ok(redo && Number(redo.pid) === bPid && redo.attempt === o.attempt + 1 && redo.trigger === 'recovery', `partition ${o.partition} redone by B: ${JSON.stringify(redo)}`);
+        assert.ok(
+          redo && Number(redo.pid) === bPid && redo.attempt === o.attempt + 1 && redo.trigger === 'recovery',
+          `partition ${o.partition} redone by B: ${JSON.stringify(redo)}`,
+        );
       }
       assert.equal(runs.filter((r) => r.status === 'queued' || r.status === 'running').length, 0);
       // No partition ran twice at once: the runs of a partition do not overlap in time.
@@ -268,7 +295,11 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       assert.equal(JSON.parse(expected)[0].value, valueOf(FROM));
 
       b.child.kill('SIGTERM');
-      assert.equal(await Promise.race([b.exited, sleep(20_000, undefined, { ref: false }).then(() => 'hung')]), 0, `worker B stops cleanly on SIGTERM: ${b.output.join('')}`);
+      assert.equal(
+        await Promise.race([b.exited, sleep(20_000, undefined, { ref: false }).then(() => 'hung')]),
+        0,
+        `worker B stops cleanly on SIGTERM: ${b.output.join('')}`,
+      );
     } finally {
       await queue.close();
       await p.warehouse.close();

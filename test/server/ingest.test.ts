@@ -86,7 +86,10 @@ for (const setup of SETUPS) {
       assert.equal(Number(count?.n), lines);
       // Stored unchanged in the raw zone under its own name; nothing left in the uploads folder.
       const raw = (await app.inject({ url: '/raw/files?pipeline=synop', headers: auth })).json<{ items: { key: string; name: string; size: number }[] }>();
-      assert.deepEqual(raw.items.map((i) => [i.name, i.size]), [['février.jsonl', Buffer.byteLength(jsonl)]]);
+      assert.deepEqual(
+        raw.items.map((i) => [i.name, i.size]),
+        [['février.jsonl', Buffer.byteLength(jsonl)]],
+      );
       assert.equal((await app.inject({ url: `/raw/files/${raw.items[0]?.key}`, headers: auth })).body, jsonl);
       assert.equal(await uploadsLeft(), 0);
       // The same content again: seen, skipped.
@@ -114,7 +117,10 @@ for (const setup of SETUPS) {
     });
 
     test('a ZIP holding a JSON array export and a CSV', async () => {
-      const records = jsonl.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l.replace(/"2024-02-0/g, '"2024-06-0')) as unknown);
+      const records = jsonl
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l.replace(/"2024-02-0/g, '"2024-06-0')) as unknown);
       const csv = labels.replace(/2024-02-03/g, '2024-06-03');
       const zip = Buffer.from(zipSync({ 'export.json': strToU8(JSON.stringify(records)), 'sub/labels.csv': strToU8(csv) }));
       const r = await upload([{ name: 'juin.zip', content: zip, type: 'application/zip' }]);
@@ -127,15 +133,31 @@ for (const setup of SETUPS) {
 
     test('the OpenAPI document describes the routes and the upload form', async () => {
       const doc = (await app.inject('/docs/json')).json<{ paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>> }>();
-      for (const path of ['/ingest', '/raw/files', '/raw/files/{*}', '/staging/cities', '/staging/cities/{city}', '/curated/cities', '/curated/cities/{city}']) {
+      for (const path of [
+        '/ingest',
+        '/raw/files',
+        '/raw/files/{*}',
+        '/staging/cities',
+        '/staging/cities/{city}',
+        '/curated/cities',
+        '/curated/cities/{city}',
+      ]) {
         assert.ok(doc.paths[path], path);
       }
       assert.ok(doc.paths['/ingest']?.post?.requestBody?.content['multipart/form-data']);
     });
 
     test('a file with bad rows: 200, rejects counted, the rest loaded', async () => {
-      const good = jsonl.replace(/"2024-02-0/g, '"2024-04-0').split('\n').filter((l) => l.trim() !== '');
-      const bad = [...good.slice(0, 3), '{"numer_sta": "07015", "date": "2024-04-05T00:00:00+00:00", "t": "warm"}', good[3], '{"numer_sta": "07015", "date": "2024-04-0'];
+      const good = jsonl
+        .replace(/"2024-02-0/g, '"2024-04-0')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      const bad = [
+        ...good.slice(0, 3),
+        '{"numer_sta": "07015", "date": "2024-04-05T00:00:00+00:00", "t": "warm"}',
+        good[3],
+        '{"numer_sta": "07015", "date": "2024-04-0',
+      ];
       const r = await upload([{ name: 'bad.jsonl', content: bad.join('\n') }]);
       assert.equal(r.statusCode, 200, r.body);
       const s = r.json<Record<string, unknown>>();
@@ -207,13 +229,35 @@ for (const setup of SETUPS) {
         assert.match(big.json().message, /limit of 0\.004 MB \(4096 bytes; ECLUSE_MAX_UPLOAD_MB\)/);
         // Two files under the limit each, over it together.
         const half = jsonl.slice(0, 3000);
-        const both = await upload([{ name: 'x.jsonl', content: half }, { name: 'y.jsonl', content: half }], auth, undefined, small);
+        const both = await upload(
+          [
+            { name: 'x.jsonl', content: half },
+            { name: 'y.jsonl', content: half },
+          ],
+          auth,
+          undefined,
+          small,
+        );
         assert.equal(both.statusCode, 413, both.body);
         assert.equal(await uploadsLeft(), 0);
         assert.equal((await small.inject('/runs?pipeline=synop')).json<{ total: number }>().total, runsBefore);
         assert.equal((await small.inject({ url: '/raw/files', headers: auth })).json<{ total: number }>().total, rawBefore);
         // Under the limit: accepted.
-        const ok = await upload([{ name: 'ok.jsonl', content: jsonl.split('\n').slice(0, 2).join('\n').replace(/"2024-02-0/g, '"2024-05-0') }], auth, undefined, small);
+        const ok = await upload(
+          [
+            {
+              name: 'ok.jsonl',
+              content: jsonl
+                .split('\n')
+                .slice(0, 2)
+                .join('\n')
+                .replace(/"2024-02-0/g, '"2024-05-0'),
+            },
+          ],
+          auth,
+          undefined,
+          small,
+        );
         assert.equal(ok.statusCode, 200, ok.body);
       } finally {
         await small.close();
@@ -257,15 +301,20 @@ describe('POST /ingest of a large file through a real socket', { skip: process.p
       const halves = [baseline, baseline];
       const sampler = setInterval(() => {
         const half = sent < size / 2 ? 0 : 1;
-        void rssOf(pid).then((rss) => {
-          if (uploading) {
-            uploadPeak = Math.max(uploadPeak, rss);
-            halves[half] = Math.max(halves[half] as number, rss);
-          }
-          runPeak = Math.max(runPeak, rss);
-        }, () => undefined);
+        void rssOf(pid).then(
+          (rss) => {
+            if (uploading) {
+              uploadPeak = Math.max(uploadPeak, rss);
+              halves[half] = Math.max(halves[half] as number, rss);
+            }
+            runPeak = Math.max(runPeak, rss);
+          },
+          () => undefined,
+        );
       }, 20);
-      const head = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="quarter.jsonl"\r\nContent-Type: application/x-ndjson\r\n\r\n`);
+      const head = Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="quarter.jsonl"\r\nContent-Type: application/x-ndjson\r\n\r\n`,
+      );
       const tail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
       const lines = await new Promise<string[]>((resolve, reject) => {
         const req = request(
@@ -311,7 +360,10 @@ describe('POST /ingest of a large file through a real socket', { skip: process.p
       // A fixed cost (heap generations, socket and stream buffers) is allowed; a copy of the file is not.
       assert.ok(uploadPeak - baseline < size / 2, `RSS grew by ${mb(uploadPeak - baseline)} MB during a ${mb(size)} MB upload`);
       // Bounded, not proportional: buffering would add half the file (29 MB) here; noise is a few MB.
-      assert.ok((halves[1] as number) - (halves[0] as number) < size / 4, `RSS grew by ${mb((halves[1] as number) - (halves[0] as number))} MB in the second half`);
+      assert.ok(
+        (halves[1] as number) - (halves[0] as number) < size / 4,
+        `RSS grew by ${mb((halves[1] as number) - (halves[0] as number))} MB in the second half`,
+      );
     } finally {
       await server.stop();
     }

@@ -69,7 +69,8 @@ describe('POST /ingest of ZIP bombs', () => {
     return r.json<Summary>();
   };
 
-  const rejectsOf = async (app: FastifyInstance, run: number) => (await app.inject({ url: `/rejects?run=${run}`, headers: { authorization: `Bearer ${TOKEN}` } })).json<{ items: RejectRow[] }>().items;
+  const rejectsOf = async (app: FastifyInstance, run: number) =>
+    (await app.inject({ url: `/rejects?run=${run}`, headers: { authorization: `Bearer ${TOKEN}` } })).json<{ items: RejectRow[] }>().items;
 
   before(async () => {
     const home = await tempHome('ecluse-ingest-zip-data-');
@@ -98,8 +99,14 @@ describe('POST /ingest of ZIP bombs', () => {
     assert.equal(s.rows_written, lines(good) + lines(inner));
     assert.equal(s.rows_rejected, 1);
     const rejects = await rejectsOf(app, s.run_id);
-    assert.deepEqual(rejects.map((r) => r.file), ['bomb.zip/huge.jsonl']);
-    assert.match(rejects[0]?.reason ?? '', /expands more than 100 times its compressed size .* \(raise it with ECLUSE_ZIP_MAX_RATIO or zip\.max_ratio in ecluse\.config\.json\); not read/);
+    assert.deepEqual(
+      rejects.map((r) => r.file),
+      ['bomb.zip/huge.jsonl'],
+    );
+    assert.match(
+      rejects[0]?.reason ?? '',
+      /expands more than 100 times its compressed size .* \(raise it with ECLUSE_ZIP_MAX_RATIO or zip\.max_ratio in ecluse\.config\.json\); not read/,
+    );
     const [n] = await platform.warehouse.query(`SELECT count(*) AS n FROM observations`);
     assert.equal(Number(n?.n), lines(good) + lines(inner));
   });
@@ -156,7 +163,10 @@ describe('POST /ingest of ZIP bombs', () => {
     assert.equal(s.rows_written, lines(good));
     assert.equal(s.rows_rejected, 1);
     const rejects = await rejectsOf(app, s.run_id);
-    assert.deepEqual(rejects.map((r) => r.file), ['small.zip/data.jsonl']);
+    assert.deepEqual(
+      rejects.map((r) => r.file),
+      ['small.zip/data.jsonl'],
+    );
     assert.match(rejects[0]?.reason ?? '', /the limit against zip bombs/);
   });
 
@@ -169,7 +179,10 @@ describe('POST /ingest of ZIP bombs', () => {
     ]);
     assert.equal(s.rows_written, lines(good));
     const rejects = await rejectsOf(app, s.run_id);
-    assert.deepEqual(rejects.map((r) => r.file), ['cut.zip']);
+    assert.deepEqual(
+      rejects.map((r) => r.file),
+      ['cut.zip'],
+    );
     assert.match(rejects[0]?.reason ?? '', /not a ZIP archive, or one cut short/);
   });
 });

@@ -34,7 +34,13 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       const url = warehouseFor(kind, home);
       platform = await openPlatform(home, url ? { ECLUSE_WAREHOUSE: url } : {});
       const pipelines = new Map([['daily', daily]]);
-      app = await buildApp({ platform, pipelines, logger: false, localToken: TOKEN, orchestrator: new Orchestrator(platform, pipelines, { maxAttempts: 2, backoffMs: 1 }) });
+      app = await buildApp({
+        platform,
+        pipelines,
+        logger: false,
+        localToken: TOKEN,
+        orchestrator: new Orchestrator(platform, pipelines, { maxAttempts: 2, backoffMs: 1 }),
+      });
     });
     after(async () => {
       await app?.close();
@@ -52,7 +58,10 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       assert.equal(failed.status, 'failed');
       assert.equal(failed.error, 'no data for new year');
       const attempts = (await app.inject('/runs?pipeline=daily&from=2024-01-01&to=2024-01-01')).json();
-      assert.deepEqual(attempts.items.map((x: { attempt: number }) => x.attempt), [2, 1]);
+      assert.deepEqual(
+        attempts.items.map((x: { attempt: number }) => x.attempt),
+        [2, 1],
+      );
       assert.equal((await app.inject({ method: 'POST', url: '/pipelines/daily/runs', headers: auth, payload: { partition: '2024-02-30' } })).statusCode, 400);
       assert.equal((await app.inject({ method: 'POST', url: '/pipelines/nope/runs', headers: auth, payload: {} })).statusCode, 404);
     });
@@ -98,12 +107,21 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
         headers: { ...auth, accept: 'application/x-ndjson' },
         payload: { from: '2024-03-01', to: '2024-03-05' },
       });
-      const lines = streamed.body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, { remaining?: number; succeeded?: number; skipped?: number }>);
-      assert.deepEqual(lines.filter((l) => l.backfill).map((l) => l.backfill?.remaining), [1, 0]);
+      const lines = streamed.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, { remaining?: number; succeeded?: number; skipped?: number }>);
+      assert.deepEqual(
+        lines.filter((l) => l.backfill).map((l) => l.backfill?.remaining),
+        [1, 0],
+      );
       const last = lines.at(-1)?.backfill_summary;
       assert.equal(last?.skipped, 4);
       assert.equal(last?.succeeded, 1);
-      assert.equal((await app.inject({ method: 'POST', url: '/pipelines/daily/runs', headers: auth, payload: { from: '2024-03-05', to: '2024-03-01' } })).statusCode, 400);
+      assert.equal(
+        (await app.inject({ method: 'POST', url: '/pipelines/daily/runs', headers: auth, payload: { from: '2024-03-05', to: '2024-03-01' } })).statusCode,
+        400,
+      );
       // GET /runs with a day range: partitions 2024-03-01..03 only.
       const ranged = (await app.inject('/runs?pipeline=daily&from=2024-03-01&to=2024-03-03&status=succeeded')).json();
       assert.deepEqual([...new Set(ranged.items.map((r: { partition: string }) => r.partition))].sort(), ['2024-03-01', '2024-03-02', '2024-03-03']);
@@ -111,7 +129,9 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
 
     test('GET /pipelines shows each effective schedule', async () => {
       const items = (await app.inject('/pipelines')).json().items;
-      assert.deepEqual(items, [{ name: 'daily', description: 'test pipeline', schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' } }]);
+      assert.deepEqual(items, [
+        { name: 'daily', description: 'test pipeline', schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' } },
+      ]);
     });
   });
 }

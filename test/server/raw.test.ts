@@ -80,7 +80,10 @@ for (const setup of SETUPS) {
       assert.equal(r.statusCode, 200, r.body);
       const list = r.json<List<RawItem>>();
       assert.deepEqual([list.total, list.limit, list.offset], [2, 1000, 0]);
-      assert.deepEqual(list.items.map((i) => i.name), ['labels.csv', 'Relevés janvier.jsonl']);
+      assert.deepEqual(
+        list.items.map((i) => i.name),
+        ['labels.csv', 'Relevés janvier.jsonl'],
+      );
       for (const item of list.items) {
         const path = inputs[item.name] as string;
         const bytes = await readFile(path);

@@ -54,7 +54,12 @@ describe('POST /runs: inputs under the input roots, strict bodies', () => {
 
   test('the reported attack: /etc/passwd and the home’s server.json are refused before a byte is read', async () => {
     await nothingRun(async () => {
-      const r = await app.inject({ method: 'POST', url: '/runs', headers: remote, payload: { pipeline: 'stations', inputs: ['/etc/passwd', join(home, 'server.json')] } });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/runs',
+        headers: remote,
+        payload: { pipeline: 'stations', inputs: ['/etc/passwd', join(home, 'server.json')] },
+      });
       assert.equal(r.statusCode, 403, r.body);
       assert.equal(r.json().error, 'forbidden');
       assert.match(r.json().message, new RegExp(`^input "/etc/passwd" is outside the input roots; the input roots of this server are ${root}`));
@@ -80,7 +85,12 @@ describe('POST /runs: inputs under the input roots, strict bodies', () => {
       assert.equal(r.statusCode, 403, r.body);
       assert.match(r.json().message, new RegExp(`holds ${join(trap, 'c.json')}, which resolves to ${join(home, 'server.json')}`));
       await symlink(join(elsewhere, 'secret'), join(root, 'linked'));
-      const linked = await app.inject({ method: 'POST', url: '/runs', headers: remote, payload: { pipeline: 'stations', inputs: [join(root, 'linked', 'd.json')] } });
+      const linked = await app.inject({
+        method: 'POST',
+        url: '/runs',
+        headers: remote,
+        payload: { pipeline: 'stations', inputs: [join(root, 'linked', 'd.json')] },
+      });
       assert.equal(linked.statusCode, 403, linked.body);
       assert.match(linked.json().message, /is outside the input roots/);
     });

@@ -140,7 +140,15 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
     test('a file rejected whole is recorded but not seen; loaded later, its row is replaced in the same transaction', async () => {
       const { wh } = await open();
       try {
-        const file = { pipeline: 'p', sha256: 'c'.repeat(64), key: 'raw/p/a', original_name: 'a.xlsx', source: 's', size: 3, received_at: new Date('2025-04-01T10:00:00Z') };
+        const file = {
+          pipeline: 'p',
+          sha256: 'c'.repeat(64),
+          key: 'raw/p/a',
+          original_name: 'a.xlsx',
+          source: 's',
+          size: 3,
+          received_at: new Date('2025-04-01T10:00:00Z'),
+        };
         const first = await wh.startRun('p', 'adhoc', 'cli');
         await wh.transaction(() => wh.registerFiles(first, [{ ...file, status: 'rejected' }]));
         assert.equal((await wh.seenFiles('p', [file.sha256])).size, 0);

@@ -66,7 +66,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
    * A new page (its own browser context) at a viewport, holding the API token in its sessionStorage as if
    * the user had given it (`token: null`: a fresh tab without one), in the browser's `timezoneId` if given.
    */
-  const newPage = async (viewport: keyof typeof VIEWPORTS = 'desktop', { token = TOKEN as string | null, timezoneId }: { token?: string | null; timezoneId?: string } = {}): Promise<Page> => {
+  const newPage = async (
+    viewport: keyof typeof VIEWPORTS = 'desktop',
+    { token = TOKEN as string | null, timezoneId }: { token?: string | null; timezoneId?: string } = {},
+  ): Promise<Page> => {
     const page = await browser.newPage({ viewport: VIEWPORTS[viewport], timezoneId });
     if (token !== null) await page.addInitScript(`sessionStorage.setItem(${JSON.stringify(TOKEN_KEY)}, ${JSON.stringify(token)})`);
     return page;
@@ -95,7 +98,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
   before(async () => {
     if (!existsSync(join(WEB_DIST, 'index.html'))) {
       console.log('web/dist missing: building the dashboard (vite build)…');
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+        cwd: ROOT,
+        stdio: 'inherit',
+      });
     }
     await mkdir(ARTIFACTS, { recursive: true });
     home = await tempHome('ecluse-dashboard-e2e-');
@@ -110,11 +116,19 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     assert.ok(s.values_rejected >= 1, 'the bad temperature is rejected');
     stationsRunId = s.run_id;
     // A second, later run: the overview's duration sparkline has more than one point.
-    const again = await executeRun(platform, stationsPipeline, { inputs: [await writeInputs(join(home, 'in', 'more'), { 'oct3.json': dayResponse('2024-10-03') })], trigger: 'cli' });
+    const again = await executeRun(platform, stationsPipeline, {
+      inputs: [await writeInputs(join(home, 'in', 'more'), { 'oct3.json': dayResponse('2024-10-03') })],
+      trigger: 'cli',
+    });
     assert.equal(again.status, 'succeeded', again.error ?? '');
     // More rejects than a page holds (50): the run page pages through them. On a day no other test looks at.
-    const manyBad = Array.from({ length: 60 }, (_, i) => synopRow(`2024-09-01 ${String(Math.floor(i / 6)).padStart(2, '0')}:${String((i % 6) * 10).padStart(2, '0')}:00`, 'n/a'));
-    const paged = await executeRun(platform, stationsPipeline, { inputs: [await writeInputs(join(home, 'in', 'paged'), { 'sep1.json': response({ '07015': manyBad }) })], trigger: 'cli' });
+    const manyBad = Array.from({ length: 60 }, (_, i) =>
+      synopRow(`2024-09-01 ${String(Math.floor(i / 6)).padStart(2, '0')}:${String((i % 6) * 10).padStart(2, '0')}:00`, 'n/a'),
+    );
+    const paged = await executeRun(platform, stationsPipeline, {
+      inputs: [await writeInputs(join(home, 'in', 'paged'), { 'sep1.json': response({ '07015': manyBad }) })],
+      trigger: 'cli',
+    });
     assert.equal(paged.status, 'succeeded', paged.error ?? '');
     pagedRunId = paged.run_id;
 
@@ -130,7 +144,16 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -185,7 +208,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const lastStations = (await api('/runs?pipeline=stations&limit=1')).items[0] as { run_id: number };
     assert.match((await page.textContent('[data-testid="pipeline-stations"] dl')) ?? '', new RegExp(`#${lastStations.run_id} · started \\d+ (s|min|h|d) ago`));
     // The next run reads like its schedule: "0 0 * * *" Europe/Paris is 00:00 in Paris (then UTC).
-    assert.match((await page.textContent('[data-testid="next-run-stations"]')) ?? '', /^\d{4}-\d{2}-\d{2} 00:00 Europe\/Paris · \d{4}-\d{2}-\d{2} 2[23]:00 UTC \(in /);
+    assert.match(
+      (await page.textContent('[data-testid="next-run-stations"]')) ?? '',
+      /^\d{4}-\d{2}-\d{2} 00:00 Europe\/Paris · \d{4}-\d{2}-\d{2} 2[23]:00 UTC \(in /,
+    );
     await page.close();
     await screenshots('overview', '/', '[data-testid="spark-synop"][data-points]');
   });
@@ -257,7 +283,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
   test('stations: scatter of every located station and the table', async () => {
     const page = await open('/?page=stations', '[data-testid="stations-map"][data-points]');
     const stations = await api<List<{ latitude: number | null; longitude: number | null }>>('/stations');
-    assert.equal(await attr(page, '[data-testid="stations-map"]', 'data-points'), stations.items.filter((s) => s.latitude !== null && s.longitude !== null).length);
+    assert.equal(
+      await attr(page, '[data-testid="stations-map"]', 'data-points'),
+      stations.items.filter((s) => s.latitude !== null && s.longitude !== null).length,
+    );
     assert.equal(await page.locator('[data-testid="stations-table"] tbody tr').count(), stations.total);
     await page.click('[data-testid="stations-table"] a:text("07015")');
     await page.waitForURL(/page=station&id=07015/);
@@ -278,7 +307,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const values = (field: string) => day.items.filter((r) => typeof r[field] === 'number').length;
     assert.equal(await attr(page, '[data-testid="chart-temperature"]', 'data-series'), 2);
     assert.equal(await attr(page, '[data-testid="chart-temperature"]', 'data-points'), values('temperature_c') + values('dew_point_c'));
-    assert.ok(day.items.some((r) => r.temperature_c === null), 'the API holds the null temperature');
+    assert.ok(
+      day.items.some((r) => r.temperature_c === null),
+      'the API holds the null temperature',
+    );
     assert.ok((await attr(page, '[data-testid="chart-temperature"]', 'data-gaps')) >= 1, 'the null temperature is drawn as a gap, not a zero');
     assert.equal(await attr(page, '[data-testid="chart-pressure"]', 'data-points'), values('pressure_hpa'));
     await page.fill('input[name="date"]', '2024-10-02');
@@ -293,7 +325,9 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     // A range of days: one request, downsampled by the server to max_points. Its days are the station's
     // (Paris, UTC+2 in October), like a single day's: not UTC midnights.
     const ranged = await open('/?page=station&id=07015&from=2024-10-01&to=2024-10-02', '[data-testid="chart-humidity"][data-points]');
-    const both = await api<List>(`/stations/07015/reports?from=2024-09-30T22:00:00.000Z&to=2024-10-02T22:00:00.000Z&max_points=${STATION_MAX_POINTS}&limit=10000`);
+    const both = await api<List>(
+      `/stations/07015/reports?from=2024-09-30T22:00:00.000Z&to=2024-10-02T22:00:00.000Z&max_points=${STATION_MAX_POINTS}&limit=10000`,
+    );
     const twoDays = await api<List>(`/stations/07015/reports?date=2024-10-01&max_points=${STATION_MAX_POINTS}&limit=10000`);
     const secondDay = await api<List>(`/stations/07015/reports?date=2024-10-02&max_points=${STATION_MAX_POINTS}&limit=10000`);
     assert.equal(both.total, twoDays.total + secondDay.total, 'the range is the two station days, no more, no less');
@@ -323,7 +357,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const days = await api<List>(`/curated/cities/${a.slug}?from=2024-01-01&to=2024-03-31`);
     const count = (field: string) => days.items.filter((r) => typeof r[field] === 'number').length;
     assert.equal(await attr(page, '[data-testid="city-chart"]', 'data-series'), 3);
-    assert.equal(await attr(page, '[data-testid="city-chart"]', 'data-points'), count('temperature_max_c') + count('temperature_avg_c') + count('temperature_min_c'));
+    assert.equal(
+      await attr(page, '[data-testid="city-chart"]', 'data-points'),
+      count('temperature_max_c') + count('temperature_avg_c') + count('temperature_min_c'),
+    );
     // The callouts, computed here independently: the largest maximum and smallest minimum, nulls skipped.
     let hi: { v: number; day: string } | null = null;
     let lo: { v: number; day: string } | null = null;
@@ -342,7 +379,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     await page.selectOption('select[name="m2"]', '1');
     await page.waitForURL(/m2=1(&|$)/);
     const jan = await api<List>(`/curated/cities/${a.slug}?from=2024-01-01&to=2024-01-31`);
-    const janPoints = ['temperature_max_c', 'temperature_avg_c', 'temperature_min_c'].reduce((n, f) => n + jan.items.filter((r) => typeof r[f] === 'number').length, 0);
+    const janPoints = ['temperature_max_c', 'temperature_avg_c', 'temperature_min_c'].reduce(
+      (n, f) => n + jan.items.filter((r) => typeof r[f] === 'number').length,
+      0,
+    );
     await waitForAttr(page, 'city-chart', 'data-points', janPoints);
 
     // Another metric: wind has an average and a gust maximum, no minimum.
@@ -372,7 +412,10 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     assert.equal(await page.inputValue('select[name="m2"]'), '3');
     assert.match((await page.textContent('h2')) ?? '', /January–March 2024$/);
     const days = await api<List>(`/curated/cities/${a.slug}?from=2024-01-01&to=2024-03-31`);
-    const values = ['temperature_max_c', 'temperature_avg_c', 'temperature_min_c'].reduce((n, f) => n + days.items.filter((r) => typeof r[f] === 'number').length, 0);
+    const values = ['temperature_max_c', 'temperature_avg_c', 'temperature_min_c'].reduce(
+      (n, f) => n + days.items.filter((r) => typeof r[f] === 'number').length,
+      0,
+    );
     assert.equal(await attr(page, '[data-testid="city-chart"]', 'data-points'), values);
     // 91 days on the axis (Jan–Mar 2024), not 366: gaps count the days without a value.
     assert.equal(values + (await attr(page, '[data-testid="city-chart"]', 'data-gaps')), 3 * 91);
@@ -409,7 +452,9 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
       await page.mouse.move(box.x + 57, box.y + 120);
       const tip = page.locator('[data-testid="chart-temperature"] .chart-tooltip');
       await tip.waitFor({ state: 'visible' });
-      await page.waitForFunction(`(() => { const t = document.querySelector('[data-testid="chart-temperature"] .chart-tooltip'); return t && /^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}/.test(t.textContent); })()`);
+      await page.waitForFunction(
+        `(() => { const t = document.querySelector('[data-testid="chart-temperature"] .chart-tooltip'); return t && /^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}/.test(t.textContent); })()`,
+      );
       const html = (await tip.innerHTML()).split('<br>')[0] ?? '';
       return html.replace(/<[^>]+>/g, '').trim();
     };
@@ -427,9 +472,17 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const utcDay = await api<List<{ observed_at: string }>>(`/stations/07015/reports?date=2024-10-01&tz=UTC&max_points=${STATION_MAX_POINTS}&limit=10000`);
     const utcFirst = utcDay.items[0]?.observed_at;
     assert.ok(utcFirst);
-    await waitForAttr(page, 'chart-pressure', 'data-points', utcDay.items.filter((r) => typeof (r as Record<string, unknown>).pressure_hpa === 'number').length);
+    await waitForAttr(
+      page,
+      'chart-pressure',
+      'data-points',
+      utcDay.items.filter((r) => typeof (r as Record<string, unknown>).pressure_hpa === 'number').length,
+    );
     assert.equal(await firstTooltip(), `${paris(utcFirst, 'UTC')} UTC`);
-    assert.ok(requests.some((u) => u.includes('tz=UTC')), requests.join(' '));
+    assert.ok(
+      requests.some((u) => u.includes('tz=UTC')),
+      requests.join(' '),
+    );
     assert.ok(!requests[0]?.includes('tz='), 'the station zone is the server default: no tz sent');
 
     // Back to the station's zone: tz leaves the URL.
@@ -464,7 +517,8 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     assert.match(text, /This view needs an API token/);
     assert.match(text, /ECLUSE_API_TOKEN/);
     assert.match(text, /ecluse tokens create/);
-    const refusal = async (auth?: string) => ((await (await fetch(`${base}/rejects?run=${stationsRunId}`, { headers: auth ? { authorization: auth } : {} })).json()) as { message: string }).message;
+    const refusal = async (auth?: string) =>
+      ((await (await fetch(`${base}/rejects?run=${stationsRunId}`, { headers: auth ? { authorization: auth } : {} })).json()) as { message: string }).message;
     assert.ok(text.includes(await refusal()), "the server's own message is shown");
     await page.waitForSelector('[data-testid="steps-chart"]');
 
@@ -482,7 +536,9 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     await page.waitForSelector('[data-testid="lake-table"]');
     assert.equal(await dialog.isVisible(), false);
     const raw = await api<List<{ key: string }>>('/raw/files?limit=1');
-    const expected = Buffer.from(await (await fetch(`${base}/raw/files/${raw.items[0]?.key}`, { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer());
+    const expected = Buffer.from(
+      await (await fetch(`${base}/raw/files/${raw.items[0]?.key}`, { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer(),
+    );
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="download"] >> nth=0')]);
     const path = await download.path();
     assert.ok(path);
@@ -574,7 +630,8 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     await page.click('button[data-zone="curated"]');
     await page.waitForURL(/zone=curated/);
     const curated = await api('/lake/files?zone=curated&limit=50');
-    if (curated.total > 0) await page.waitForFunction(`document.querySelectorAll('[data-testid="lake-table"] tbody tr').length === ${Math.min(50, curated.total)}`);
+    if (curated.total > 0)
+      await page.waitForFunction(`document.querySelectorAll('[data-testid="lake-table"] tbody tr').length === ${Math.min(50, curated.total)}`);
     else await page.waitForSelector('[data-state="empty"]');
     await page.close();
     await screenshots('lake', '/?page=lake', '[data-testid="lake-table"]');

@@ -2,7 +2,18 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatBytes, formatCount, formatDay, formatDuration, formatInstant, formatRelative, formatValue, plural } from '../../web/src/lib/format.js';
 import { buildQuery, intParam, isDay, nextDay, parseQuery } from '../../web/src/lib/query.js';
-import { alignDays, countValues, dataMonths, daySeries, daysBetween, extreme, minMaxBand, monthEnd, numberOrNull, timeSeries } from '../../web/src/lib/series.js';
+import {
+  alignDays,
+  countValues,
+  dataMonths,
+  daySeries,
+  daysBetween,
+  extreme,
+  minMaxBand,
+  monthEnd,
+  numberOrNull,
+  timeSeries,
+} from '../../web/src/lib/series.js';
 import { TOKEN_STORAGE_KEY, TokenKeeper } from '../../web/src/lib/token.js';
 import { CITY_METRICS, STATION_CHARTS, STATION_MEASURES, axisLabel, isCityMetric } from '../../web/src/lib/units.js';
 import { dayInZone, dayStart, formatWallClock, isTimeZone, toWallClock, zoneOffset } from '../../web/src/lib/zone.js';
@@ -110,9 +121,22 @@ describe('series: gaps stay gaps', () => {
   });
 
   test('rows out of order are sorted; unparsable instants are dropped; a single point has no gap', () => {
-    const s = timeSeries([{ observed_at: '2024-10-05T02:00:00Z', t: 2 }, { observed_at: 'bad', t: 9 }, { observed_at: '2024-10-05T01:00:00Z', t: 1 }], 't');
-    assert.deepEqual(s.map((p) => p[1]), [1, 2]);
-    assert.deepEqual(timeSeries([{ observed_at: '2024-10-05T02:00:00Z', t: 2 }], 't').map((p) => p[1]), [2]);
+    const s = timeSeries(
+      [
+        { observed_at: '2024-10-05T02:00:00Z', t: 2 },
+        { observed_at: 'bad', t: 9 },
+        { observed_at: '2024-10-05T01:00:00Z', t: 1 },
+      ],
+      't',
+    );
+    assert.deepEqual(
+      s.map((p) => p[1]),
+      [1, 2],
+    );
+    assert.deepEqual(
+      timeSeries([{ observed_at: '2024-10-05T02:00:00Z', t: 2 }], 't').map((p) => p[1]),
+      [2],
+    );
   });
 
   test('daily series align on every day of the range: a missing day is null', () => {
@@ -154,7 +178,18 @@ describe('callouts: extremes ignore nulls, not zeros', () => {
       { day: '2024-07-02', t: 5 },
     ];
     assert.deepEqual(extreme(withNull, 't', 'min'), { value: 5, at: '2024-07-02' });
-    assert.deepEqual(extreme([{ day: 'x', t: -3 }, { day: 'y', t: null }], 't', 'max'), { value: -3, at: 'x' }, 'a negative maximum is not beaten by a null');
+    assert.deepEqual(
+      extreme(
+        [
+          { day: 'x', t: -3 },
+          { day: 'y', t: null },
+        ],
+        't',
+        'max',
+      ),
+      { value: -3, at: 'x' },
+      'a negative maximum is not beaten by a null',
+    );
   });
 
   test('no value at all: no extreme', () => {
@@ -243,7 +278,10 @@ describe('time zones of the station charts', () => {
 describe('the API token kept for the session', () => {
   const memory = () => {
     const m = new Map<string, string>();
-    return { m, storage: { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) } };
+    return {
+      m,
+      storage: { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) },
+    };
   };
 
   test('views that meet a 401 together share one question; the answer reaches them all and is stored', async () => {

@@ -37,7 +37,16 @@ describe('dashboard endpoints on a platform without runs', () => {
   test('GET /dashboard/overview: every pipeline, never run, tables not created, next tick scheduled', async () => {
     const r = await app.inject('/dashboard/overview');
     assert.equal(r.statusCode, 200);
-    const body = r.json<{ pipelines: Array<{ name: string; last_run: unknown; recent: unknown[]; runs_total: number; next_run_at: string | null; datasets: Array<{ name: string; rows: number | null }> }> }>();
+    const body = r.json<{
+      pipelines: Array<{
+        name: string;
+        last_run: unknown;
+        recent: unknown[];
+        runs_total: number;
+        next_run_at: string | null;
+        datasets: Array<{ name: string; rows: number | null }>;
+      }>;
+    }>();
     const stations = body.pipelines.find((p) => p.name === 'stations');
     assert.ok(stations);
     assert.equal(stations.last_run, null);

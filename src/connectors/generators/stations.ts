@@ -13,12 +13,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_WU_STATIONS, type StationConfig } from '../../config/config.js';
-import {
-  writeWundergroundWorkbook,
-  wundergroundFileName,
-  type WundergroundDay,
-  type WundergroundRow,
-} from '../wunderground/workbookWriter.js';
+import { writeWundergroundWorkbook, wundergroundFileName, type WundergroundDay, type WundergroundRow } from '../wunderground/workbookWriter.js';
 import { hashSeed, Rng } from './random.js';
 import { createRegion, relativeHumidity, StationWeather, type Region, type WeatherSample } from './weather.js';
 import { INFOCLIMAT_METADATA, INFOCLIMAT_PARAMS } from '../infoclimat/format.js';
@@ -173,7 +168,20 @@ const TOWNS: readonly Town[] = [
 const SYNOP_EXTRA: readonly Town[] = [['Abbeville', 50.136, 1.834, 69]];
 
 /** Cities with a marked heat island. */
-const URBAN = new Set(['Lille-Lesquin', 'Roubaix', 'Tourcoing', "Villeneuve-d'Ascq", 'Lomme', 'Marcq-en-Barœul', 'Lens', 'Douai', 'Valenciennes', 'Dunkerque', 'Calais', 'Arras']);
+const URBAN = new Set([
+  'Lille-Lesquin',
+  'Roubaix',
+  'Tourcoing',
+  "Villeneuve-d'Ascq",
+  'Lomme',
+  'Marcq-en-Barœul',
+  'Lens',
+  'Douai',
+  'Valenciennes',
+  'Dunkerque',
+  'Calais',
+  'Arras',
+]);
 
 interface GenStation {
   meta: InfoclimatStationJson;
@@ -463,20 +471,15 @@ function stationDay(s: GenStation, dayStart: number, datePrefix: string, times: 
 
     const dh = datePrefix + (times[k] as string);
     // Written by hand (values are our own digits, ids plain): much faster than JSON.stringify of objects.
-    let row =
-      `${s.rowPrefix}${dh}","temperature":${q(temperature)},"pression":${q(pressure)},"humidite":${q(humidity)}` +
-      `,"point_de_rosee":${q(dewPoint)}`;
+    let row = `${s.rowPrefix}${dh}","temperature":${q(temperature)},"pression":${q(pressure)},"humidite":${q(humidity)}` + `,"point_de_rosee":${q(dewPoint)}`;
     if (synop) {
       const v = w.visibility;
-      let visibility: InfoclimatValue = String(
-        v < 5000 ? Math.round(v / 100) * 100 : v < 30000 ? Math.round(v / 1000) * 1000 : Math.round(v / 5000) * 5000,
-      );
+      let visibility: InfoclimatValue = String(v < 5000 ? Math.round(v / 100) * 100 : v < 30000 ? Math.round(v / 1000) * 1000 : Math.round(v / 5000) * 5000);
       if (rng.next() < 0.01) visibility = token();
       row += `,"visibilite":${q(visibility)}`;
     }
     row +=
-      `,"vent_moyen":${q(windSpeed)},"vent_rafales":${q(windGust)},"vent_direction":${q(windDirection)}` +
-      `,"pluie_3h":${q(pluie3h)},"pluie_1h":${q(pluie1h)}`;
+      `,"vent_moyen":${q(windSpeed)},"vent_rafales":${q(windGust)},"vent_direction":${q(windDirection)}` + `,"pluie_3h":${q(pluie3h)},"pluie_1h":${q(pluie1h)}`;
     if (synop) {
       const octas = w.visibility < 400 && w.weatherCode === 45 ? 9 : Math.round(w.cloudCover * 8);
       const nebulosite: InfoclimatValue = rng.next() < s.nebulosityShare ? String(octas) : '';

@@ -267,17 +267,7 @@ function sunFrom(
 export function sunPosition(t: number, latitude: number, longitude: number): SunPosition {
   const { declination, eotHours } = solarDay(t);
   const phi = latitude * RAD;
-  return sunFrom(
-    t,
-    Math.sin(phi),
-    Math.cos(phi),
-    Math.tan(phi),
-    longitude / 15,
-    Math.sin(declination),
-    Math.cos(declination),
-    Math.tan(declination),
-    eotHours,
-  );
+  return sunFrom(t, Math.sin(phi), Math.cos(phi), Math.tan(phi), longitude / 15, Math.sin(declination), Math.cos(declination), Math.tan(declination), eotHours);
 }
 
 /** Diurnal shape in [−1, 1]: −1 at sunrise, +1 at `peak` solar hour, quick evening cooling then slower. */
@@ -294,9 +284,7 @@ const MAGNUS_C = 243.12;
 
 /** Relative humidity (%) from temperature and dew point (°C), Magnus formula, clamped to 0…100. */
 export function relativeHumidity(temperature: number, dewPoint: number): number {
-  const rh =
-    100 *
-    Math.exp((MAGNUS_B * dewPoint) / (MAGNUS_C + dewPoint) - (MAGNUS_B * temperature) / (MAGNUS_C + temperature));
+  const rh = 100 * Math.exp((MAGNUS_B * dewPoint) / (MAGNUS_C + dewPoint) - (MAGNUS_B * temperature) / (MAGNUS_C + temperature));
   return Math.max(0, Math.min(100, rh));
 }
 
@@ -477,17 +465,7 @@ export class StationWeather {
     showerPot = Math.min(1, showerPot);
     dry = Math.min(1.5, dry);
 
-    const sun = sunFrom(
-      t,
-      this.sinPhi,
-      this.cosPhi,
-      this.tanPhi,
-      site.longitude / 15,
-      bg[6] as number,
-      bg[7] as number,
-      bg[8] as number,
-      bg[9] as number,
-    );
+    const sun = sunFrom(t, this.sinPhi, this.cosPhi, this.tanPhi, site.longitude / 15, bg[6] as number, bg[7] as number, bg[8] as number, bg[9] as number);
     const shape = diurnalShape(sun.solarHour, sun.sunrise);
     const daytime = sun.cosZenith > 0 ? Math.min(1, sun.cosZenith * 2) : 0;
 
@@ -535,8 +513,7 @@ export class StationWeather {
 
     // Dew point: small depression at night and in rain, larger in the afternoon and in post-frontal air.
     const depressionBase = 4.25 - 1.75 * season;
-    let depression =
-      depressionBase * (0.18 + 0.82 * ((shape + 1) / 2)) * (1 - 0.4 * cloud) + 1.5 * dry + 0.6 * this.nDew.step();
+    let depression = depressionBase * (0.18 + 0.82 * ((shape + 1) / 2)) * (1 - 0.4 * cloud) + 1.5 * dry + 0.6 * this.nDew.step();
     if (rate > 0) depression *= 0.25;
     depression = Math.max(0, depression);
     const dewPoint = temperature - depression;
@@ -544,20 +521,13 @@ export class StationWeather {
 
     // Pressure (mean sea level): background, fronts, semi-diurnal tide.
     const utcHour = (((t % DAY) + DAY) % DAY) / HOUR;
-    let pressure =
-      1014 +
-      bgP +
-      pFront +
-      0.5 * Math.cos((2 * Math.PI * (utcHour - 10)) / 12) +
-      this.pressureOffset +
-      0.1 * this.nPress.step();
+    let pressure = 1014 + bgP + pFront + 0.5 * Math.cos((2 * Math.PI * (utcHour - 10)) / 12) + this.pressureOffset + 0.1 * this.nPress.step();
     pressure = Math.max(950, Math.min(1050, pressure));
 
     // Wind.
     const mixing = 0.9 + 0.3 * shape * (1 - 0.5 * cloud);
     const nWind = this.nWind.step();
-    const windRaw =
-      (bgW + wFront + (showers ? 5 : 0)) * this.exposure * (1 - 0.3 * this.urban) * mixing * Math.max(0, 1 + 0.2 * nWind);
+    const windRaw = (bgW + wFront + (showers ? 5 : 0)) * this.exposure * (1 - 0.3 * this.urban) * mixing * Math.max(0, 1 + 0.2 * nWind);
     // Saturate smoothly: storms yes, hurricanes no.
     let windSpeed = 70 * Math.tanh(windRaw / 70);
     if (windSpeed < 1) windSpeed = 0;
@@ -628,11 +598,7 @@ export class StationWeather {
 }
 
 /** `count` consecutive samples of one station, from `opts.start` every `opts.stepMinutes`. */
-export function weatherSeries(
-  region: Region,
-  site: Site,
-  opts: StationWeatherOptions & { count: number },
-): WeatherSample[] {
+export function weatherSeries(region: Region, site: Site, opts: StationWeatherOptions & { count: number }): WeatherSample[] {
   const gen = new StationWeather(region, site, opts);
   const out: WeatherSample[] = [];
   for (let i = 0; i < opts.count; i++) out.push(gen.next());

@@ -23,9 +23,7 @@ export const INFOCLIMAT_FIELDS: ReadonlyArray<readonly [string, Measure]> = [
 const FIELD_KEYS = INFOCLIMAT_FIELDS.map(([f]) => f);
 const FIELD_SLOTS = INFOCLIMAT_FIELDS.map(([, m]) => MEASURE_INDEX[m]);
 
-export const INFOCLIMAT_FIELD_NAMES: Partial<Record<Measure, string>> = Object.fromEntries(
-  INFOCLIMAT_FIELDS.map(([f, m]) => [m, f]),
-);
+export const INFOCLIMAT_FIELD_NAMES: Partial<Record<Measure, string>> = Object.fromEntries(INFOCLIMAT_FIELDS.map(([f, m]) => [m, f]));
 
 const DH_UTC = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?Z?$/;
 
@@ -54,7 +52,14 @@ const two = (s: string, i: number): number => {
 /** `YYYY-MM-DD HH:MM:SS` (UTC) → epoch ms, or null when malformed or nonexistent (2024-02-30). */
 export function parseDhUtc(text: string): number | null {
   // Hot path: the exact shape InfoClimat sends, read by position (a regex per report costs more than the rest).
-  if (text.length === 19 && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && text.charCodeAt(10) === 32 && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58) {
+  if (
+    text.length === 19 &&
+    text.charCodeAt(4) === 45 &&
+    text.charCodeAt(7) === 45 &&
+    text.charCodeAt(10) === 32 &&
+    text.charCodeAt(13) === 58 &&
+    text.charCodeAt(16) === 58
+  ) {
     const y = two(text, 0) * 100 + two(text, 2);
     const mo = two(text, 5);
     const d = two(text, 8);
@@ -135,20 +140,17 @@ export function stationFromJson(s: StationJson): StationRow | null {
  * is wrapped in another file (an Airbyte line). Stations known are those of the response's `stations`
  * array plus `configured`; a report of any other station is rejected whole.
  */
-export function readInfoclimatResponse(
-  doc: unknown,
-  file: string,
-  sink: ReportSink,
-  configured: ReadonlySet<string>,
-  where = '',
-): void {
+export function readInfoclimatResponse(doc: unknown, file: string, sink: ReportSink, configured: ReadonlySet<string>, where = ''): void {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     sink.rejectFile(file, `${where}not an InfoClimat response (expected a JSON object with "hourly")`);
     return;
   }
   const body = doc as { status?: unknown; stations?: unknown; hourly?: unknown; errors?: unknown };
   if (body.status !== undefined && body.status !== 'OK') {
-    sink.rejectFile(file, `${where}InfoClimat status ${typeof body.status === 'string' ? JSON.stringify(clip(body.status)) : showValue(body.status)}: ${showValue(body.errors ?? [])}`);
+    sink.rejectFile(
+      file,
+      `${where}InfoClimat status ${typeof body.status === 'string' ? JSON.stringify(clip(body.status)) : showValue(body.status)}: ${showValue(body.errors ?? [])}`,
+    );
     return;
   }
   const known = new Set(configured);
@@ -181,19 +183,30 @@ export function readInfoclimatResponse(
         sink.rejectRecord({ file, sheet, row: i + 1 }, null, showValue(r), 'report is not an object');
         continue;
       }
-      const stationId = r.id_station === undefined || r.id_station === null ? key : typeof r.id_station === 'object' ? showValue(r.id_station) : String(r.id_station);
+      const stationId =
+        r.id_station === undefined || r.id_station === null ? key : typeof r.id_station === 'object' ? showValue(r.id_station) : String(r.id_station);
       if (stationId !== key) {
         sink.rejectRecord({ file, sheet, row: i + 1 }, 'id_station', stationId, `id_station does not match its hourly key "${key}"`);
         continue;
       }
       if (!known.has(stationId)) {
-        sink.rejectRecord({ file, sheet, row: i + 1 }, 'id_station', stationId, `unknown station "${stationId}": not in the file's stations nor in ecluse.config.json`);
+        sink.rejectRecord(
+          { file, sheet, row: i + 1 },
+          'id_station',
+          stationId,
+          `unknown station "${stationId}": not in the file's stations nor in ecluse.config.json`,
+        );
         continue;
       }
       const dh = r.dh_utc;
       const observedAt = typeof dh === 'string' ? parseDhUtc(dh) : null;
       if (observedAt === null) {
-        sink.rejectRecord({ file, sheet, row: i + 1 }, 'dh_utc', dh === undefined ? null : showValue(dh), 'missing, malformed or nonexistent time (expected YYYY-MM-DD HH:MM:SS UTC)');
+        sink.rejectRecord(
+          { file, sheet, row: i + 1 },
+          'dh_utc',
+          dh === undefined ? null : showValue(dh),
+          'missing, malformed or nonexistent time (expected YYYY-MM-DD HH:MM:SS UTC)',
+        );
         continue;
       }
       values.fill(NaN);

@@ -170,7 +170,10 @@ export class OdsClient {
       if (limit <= 0) {
         // The data grew under us past what `records` can reach: stopping here would lose records silently.
         if (total !== null && offset < total) {
-          throw new OdsCeilingError(`OpenDataSoft ${dataset}: ${total} records match now, more than the ${MAX_RECORDS} the records endpoint serves; use an export`, this.url(dataset, 'records', this.params(query)).toString());
+          throw new OdsCeilingError(
+            `OpenDataSoft ${dataset}: ${total} records match now, more than the ${MAX_RECORDS} the records endpoint serves; use an export`,
+            this.url(dataset, 'records', this.params(query)).toString(),
+          );
         }
         return;
       }
@@ -200,7 +203,12 @@ export class OdsClient {
    * only once complete (written as `dest.part`, then renamed); a body cut off is fetched again. Progress is
    * in records for JSONL (lines counted on the fly), in bytes otherwise.
    */
-  async exportTo(dataset: string, format: ExportFormat, dest: string, options: ExportOptions & { total?: number } = {}): Promise<{ path: string; bytes: number; records: number | null }> {
+  async exportTo(
+    dataset: string,
+    format: ExportFormat,
+    dest: string,
+    options: ExportOptions & { total?: number } = {},
+  ): Promise<{ path: string; bytes: number; records: number | null }> {
     const params = { ...this.params(options), use_labels: format === 'csv' && options.useLabels ? 'true' : undefined };
     const url = this.url(dataset, `exports/${format}`, params);
     const part = `${dest}.part`;

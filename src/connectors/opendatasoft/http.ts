@@ -108,7 +108,12 @@ function idleSignal(ms: number, outer?: AbortSignal): { signal: AbortSignal; tou
  * GETs `url` and hands a 200 response to `onBody`, retrying as described above. `shown` is the URL used in
  * messages (the same URL: ecluse puts no secret in OpenDataSoft URLs, an API key goes in a header).
  */
-export async function getWithRetry<T>(url: URL, headers: Record<string, string>, onBody: BodyHandler<T>, opts: RetryOptions & { signal?: AbortSignal }): Promise<T> {
+export async function getWithRetry<T>(
+  url: URL,
+  headers: Record<string, string>,
+  onBody: BodyHandler<T>,
+  opts: RetryOptions & { signal?: AbortSignal },
+): Promise<T> {
   const shown = url.toString();
   const backoff = opts.backoffMs ?? 500;
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
@@ -125,14 +130,28 @@ export async function getWithRetry<T>(url: URL, headers: Record<string, string>,
       return waitMs !== null ? Math.max(waitMs, 0) + random() * Math.min(1000, backoff) : jittered;
     },
     maxServerWaitMs: maxWait,
-    waitTooLong: (e, waitMs) => new OdsApiError(`${e.message} (the server asks to wait ${Math.ceil(waitMs / 1000)} s, more than the ${Math.ceil(maxWait / 1000)} s allowed)`, shown, e.status, e.errorCode, e.apiMessage),
+    waitTooLong: (e, waitMs) =>
+      new OdsApiError(
+        `${e.message} (the server asks to wait ${Math.ceil(waitMs / 1000)} s, more than the ${Math.ceil(maxWait / 1000)} s allowed)`,
+        shown,
+        e.status,
+        e.errorCode,
+        e.apiMessage,
+      ),
     exhausted: (e, attempts) => new OdsApiError(`${e.message} (after ${attempts} attempts)`, shown, e.status, e.errorCode, e.apiMessage),
     sleep: opts.sleep,
     signal: opts.signal,
   });
 }
 
-async function attempt<T>(url: URL, shown: string, headers: Record<string, string>, onBody: BodyHandler<T>, opts: RetryOptions & { signal?: AbortSignal }, now: () => number): Promise<Attempt<T, OdsApiError>> {
+async function attempt<T>(
+  url: URL,
+  shown: string,
+  headers: Record<string, string>,
+  onBody: BodyHandler<T>,
+  opts: RetryOptions & { signal?: AbortSignal },
+  now: () => number,
+): Promise<Attempt<T, OdsApiError>> {
   const fetchImpl = opts.fetch ?? fetch;
   const idle = idleSignal(opts.timeoutMs ?? 60_000, opts.signal);
   try {
@@ -171,7 +190,11 @@ async function attempt<T>(url: URL, shown: string, headers: Record<string, strin
 function isNetworkError(err: unknown): boolean {
   const e = err as { name?: string; code?: string; cause?: { code?: string } };
   const code = e?.code ?? e?.cause?.code ?? '';
-  return e?.name === 'AbortError' || /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_|ERR_STREAM_PREMATURE_CLOSE)/.test(code) || (e?.name === 'TypeError' && /terminated|fetch failed/.test(String((err as Error).message)));
+  return (
+    e?.name === 'AbortError' ||
+    /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_|ERR_STREAM_PREMATURE_CLOSE)/.test(code) ||
+    (e?.name === 'TypeError' && /terminated|fetch failed/.test(String((err as Error).message)))
+  );
 }
 
 function httpError(shown: string, status: number, body: { errorCode: string | null; message: string | null }): OdsApiError {

@@ -9,7 +9,26 @@
 const CONTROL = /[\u0000-\u001f]/;
 const PLAIN_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Words ODSQL reads as operators or literals; a field named like one must be back-quoted. */
-const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'like', 'is', 'null', 'true', 'false', 'select', 'where', 'group', 'order', 'by', 'limit', 'as', 'asc', 'desc']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'not',
+  'in',
+  'like',
+  'is',
+  'null',
+  'true',
+  'false',
+  'select',
+  'where',
+  'group',
+  'order',
+  'by',
+  'limit',
+  'as',
+  'asc',
+  'desc',
+]);
 
 /** A field name as ODSQL reads it: bare when it is a plain identifier, back-quoted otherwise. */
 export function odsqlField(name: string): string {

@@ -83,8 +83,7 @@ interface SharedStringsTable {
 /** Makes exceljs's shared-strings table tell rich-text values apart (see the note at the top). */
 function keyRichTextByRuns(table: SharedStringsTable): void {
   table.add = (value: unknown): number => {
-    const key =
-      typeof value === 'string' ? `s:${value}` : `r:${JSON.stringify((value as RichText).richText ?? value)}`;
+    const key = typeof value === 'string' ? `s:${value}` : `r:${JSON.stringify((value as RichText).richText ?? value)}`;
     let index = table._hash[key];
     if (index === undefined) {
       index = table._values.length;

@@ -100,9 +100,7 @@ export function stationForFileName(name: string, stations: readonly StationConfi
   const city = fold(comma >= 0 ? place.slice(0, comma) : place);
   const country = comma >= 0 ? fold(place.slice(comma + 1)) : null;
   if (!city) return null;
-  const matches = stations.filter(
-    (s) => fold(s.city) === city && (country === null || s.country === undefined || fold(s.country) === country),
-  );
+  const matches = stations.filter((s) => fold(s.city) === city && (country === null || s.country === undefined || fold(s.country) === country));
   return matches.length === 1 ? (matches[0] ?? null) : null;
 }
 
@@ -335,12 +333,7 @@ interface SheetState {
   wentBackwards: boolean;
 }
 
-async function readSheet(
-  name: string,
-  rows: AsyncIterable<XlsxRow>,
-  ctx: FileContext & { station: StationConfig },
-  sink: ReportSink,
-): Promise<void> {
+async function readSheet(name: string, rows: AsyncIterable<XlsxRow>, ctx: FileContext & { station: StationConfig }, sink: ReportSink): Promise<void> {
   const { station } = ctx;
   const zone = station.timezone;
   const dayMs = sheetDate(name);
@@ -385,13 +378,7 @@ async function readSheet(
   }
 }
 
-function readDataRow(
-  row: XlsxRow,
-  where: RecordLocation,
-  state: SheetState,
-  ctx: FileContext & { station: StationConfig },
-  sink: ReportSink,
-): void {
+function readDataRow(row: XlsxRow, where: RecordLocation, state: SheetState, ctx: FileContext & { station: StationConfig }, sink: ReportSink): void {
   const header = state.header ?? new Map<WundergroundColumn, number>();
   const dayMs = state.dayMs as number;
   const timeIndex = header.get('Time');
@@ -455,11 +442,7 @@ function readDataRow(
  * Reads one Weather Underground workbook of `ctx.station` into `sink` (see the notes at the top for
  * the choices made). A file that is not a readable XLSX workbook gives one `rejectFile`.
  */
-export async function readWundergroundWorkbook(
-  path: string,
-  ctx: FileContext & { station: StationConfig },
-  sink: ReportSink,
-): Promise<void> {
+export async function readWundergroundWorkbook(path: string, ctx: FileContext & { station: StationConfig }, sink: ReportSink): Promise<void> {
   try {
     assertTimeZone(ctx.station.timezone);
   } catch {

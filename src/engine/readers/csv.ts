@@ -50,7 +50,14 @@ export function readCsv(bytes: Uint8Array, delimiter?: string): CsvTable {
   const delim = delimiter ?? detectDelimiter(firstLine);
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { delimiter: delim, record_delimiter: recordDelimiter(text), relax_column_count: true, info: true, skip_empty_lines: true, bom: true }) as unknown as typeof records;
+    records = parse(text, {
+      delimiter: delim,
+      record_delimiter: recordDelimiter(text),
+      relax_column_count: true,
+      info: true,
+      skip_empty_lines: true,
+      bom: true,
+    }) as unknown as typeof records;
   } catch (err) {
     const e = err as Error & { lines?: number };
     throw new FileFormatError(`invalid CSV${e.lines ? ` at line ${e.lines}` : ''}: ${e.message}`, e.lines ?? null);

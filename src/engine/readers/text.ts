@@ -108,9 +108,6 @@ export function parseJson(text: string): unknown {
     const pos = /position (\d+)/.exec(message);
     const line = pos ? lineAt(text, Number(pos[1])) : lineAt(text, text.length);
     const truncated = isTruncatedJson(message, text);
-    throw new FileFormatError(
-      truncated ? `truncated JSON (ends unexpectedly at line ${line})` : `invalid JSON at line ${line}: ${message}`,
-      line,
-    );
+    throw new FileFormatError(truncated ? `truncated JSON (ends unexpectedly at line ${line})` : `invalid JSON at line ${line}: ${message}`, line);
   }
 }

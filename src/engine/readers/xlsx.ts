@@ -244,9 +244,7 @@ export async function* readXlsx(path: string, options: XlsxReadOptions = {}): As
       announced.part = null;
       const name = partNo !== null ? sheetNameOfPart(workbook, partNo) : null;
       if (name === null) {
-        throw new XlsxFormatError(
-          `worksheet part ${partNo ?? '?'} is not listed in xl/workbook.xml and its relationships, so its name is unknown`,
-        );
+        throw new XlsxFormatError(`worksheet part ${partNo ?? '?'} is not listed in xl/workbook.xml and its relationships, so its name is unknown`);
       }
       const it = worksheet[Symbol.asyncIterator]();
       let done = false;

@@ -40,7 +40,9 @@ function readSql(files: readonly JsonFile[]): string {
  * TypeScript reader, which reads them the same way.
  */
 export async function readInfoclimatDocs(s: DuckSession, files: readonly JsonFile[]): Promise<Set<number>> {
-  await s.run(`CREATE OR REPLACE TEMP TABLE ic_rows (file_seq INTEGER, k VARCHAR, listed BOOLEAN, k_pos BIGINT, j JSON, rn BIGINT, stations JSON, odd BOOLEAN)`);
+  await s.run(
+    `CREATE OR REPLACE TEMP TABLE ic_rows (file_seq INTEGER, k VARCHAR, listed BOOLEAN, k_pos BIGINT, j JSON, rn BIGINT, stations JSON, odd BOOLEAN)`,
+  );
   if (files.length === 0) return new Set();
   const mapping = `(SELECT unnest([${files.map((f) => f.fileSeq).join(', ')}]::INTEGER[]) AS file_seq,
                            unnest([${files.map((f) => literal(f.path)).join(', ')}]::VARCHAR[]) AS filename)`;
@@ -73,7 +75,9 @@ export async function readInfoclimatDocs(s: DuckSession, files: readonly JsonFil
       }
     }
   }
-  const rows = await s.rows<{ file_seq: number; described: boolean }>(`SELECT file_seq, bool_or(stations IS NOT NULL) AS described FROM ic_rows GROUP BY file_seq`);
+  const rows = await s.rows<{ file_seq: number; described: boolean }>(
+    `SELECT file_seq, bool_or(stations IS NOT NULL) AS described FROM ic_rows GROUP BY file_seq`,
+  );
   // A first station key without reports leaves the file's stations nowhere: such (odd) files go the TypeScript way.
   const left = new Set(rows.filter((r) => !r.described).map((r) => Number(r.file_seq)));
   for (const fileSeq of await withRepeatedKeys(s)) left.add(fileSeq);
@@ -169,7 +173,14 @@ export async function stageInfoclimatDocs(
   const fileNames = `(SELECT unnest([${[...names.keys()].join(', ')}]::INTEGER[]) AS file_seq, unnest([${[...names.values()].map(literal).join(', ')}]::VARCHAR[]) AS file)`;
   const configured = `[${configuredIds.map(literal).join(', ')}]::VARCHAR[]`;
   const paths = `[${KEYS.map((k) => literal(`$.${k}`)).join(', ')}]`;
-  const fields = INFOCLIMAT_FIELDS.map(([field, measure], j) => ({ field, measure, idx: MEASURES.indexOf(measure), raw: `v[${j + 3}]`, num: `d${j}`, ok: `m${j}` }));
+  const fields = INFOCLIMAT_FIELDS.map(([field, measure], j) => ({
+    field,
+    measure,
+    idx: MEASURES.indexOf(measure),
+    raw: `v[${j + 3}]`,
+    num: `d${j}`,
+    ok: `m${j}`,
+  }));
   // Per measure: why its value is refused (NULL when accepted or missing; blank text is missing). Only the
   // reports with a refused value (see `v` below) are explained: the rest need only `accepted`.
   const why = (f: (typeof fields)[number]): string => {

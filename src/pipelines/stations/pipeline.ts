@@ -6,15 +6,7 @@ import { extensionOf } from '../../lake/raw.js';
 import type { Pipeline, Platform, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
 import { fileContributes, stageFile, type StageResult } from './stage.js';
-import {
-  collectRunReports,
-  createRunTables,
-  createStationsTables,
-  dropRunReports,
-  loadBatchFiles,
-  loadRunReports,
-  upsertStations,
-} from './load.js';
+import { collectRunReports, createRunTables, createStationsTables, dropRunReports, loadBatchFiles, loadRunReports, upsertStations } from './load.js';
 import { infoclimatFileCounts, infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
 import { stationFromJson } from '../../connectors/infoclimat/response.js';
 import type { StationRow } from './schema.js';
@@ -106,19 +98,30 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
       ctx.progress({ step: 'stage', done: 0, total: pending.length, item: `${json.length} JSON files (DuckDB)` });
       const fast = await readInfoclimatDocs(s, json);
       const results = await stageInTypeScript(ctx, pending, fast, scratch);
-      await loadBatchFiles(s, results.filter((r) => r.reports > 0).map((r) => join(scratch, `batch-${r.fileIndex}.csv`)));
+      await loadBatchFiles(
+        s,
+        results.filter((r) => r.reports > 0).map((r) => join(scratch, `batch-${r.fileIndex}.csv`)),
+      );
       return { fast, results };
     });
     // Validation writes only the engine's own tables: it runs before the warehouse's transaction, and so
     // does collecting the run's reports, which the load then reads from two connections at once.
     const staged = await ctx.step('validate', async () => {
       const { fast, results } = parsed;
-      const fastCounts = await stageInfoclimatDocs(s, ctx.runId, new Map(json.filter((f) => fast.has(f.fileSeq)).map((f) => [f.fileSeq, f.name])), configuredIds);
+      const fastCounts = await stageInfoclimatDocs(
+        s,
+        ctx.runId,
+        new Map(json.filter((f) => fast.has(f.fileSeq)).map((f) => [f.fileSeq, f.name])),
+        configuredIds,
+      );
       const fastStations = (await infoclimatStations(s)).flatMap(({ fileSeq, station }) => {
         const row = station && typeof station === 'object' ? stationFromJson(station) : null;
         return row ? [{ fileSeq, row }] : [];
       });
-      await collectRunReports(s, pending.map((f) => f.raw.key));
+      await collectRunReports(
+        s,
+        pending.map((f) => f.raw.key),
+      );
       const sum = (k: 'rowsRead' | 'rowsRejected' | 'valuesRejected' | 'filesRejected') => results.reduce((n, r) => n + r[k], 0);
       // Per file: records staged and things rejected whole, from whichever path read it.
       const staged = new Map<number, number>();
@@ -132,7 +135,11 @@ async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: 
         whole.set(r.fileSeq, r.rejected);
       }
       return {
-        rejectedWhole: rejectedWholeFiles(pending.length, (i) => staged.get(i) ?? 0, (i) => whole.get(i) ?? 0),
+        rejectedWhole: rejectedWholeFiles(
+          pending.length,
+          (i) => staged.get(i) ?? 0,
+          (i) => whole.get(i) ?? 0,
+        ),
         rejects: results.flatMap((r) => r.rejects),
         // In file order, so that the last file's description of a station wins whatever path read it.
         stations: [...fastStations, ...results.flatMap((r) => r.stations.map((row) => ({ fileSeq: r.fileIndex, row })))]
@@ -178,7 +185,11 @@ function sourceOf(name: string): string {
 
 async function runInputs(ctx: RunContext, inputs: readonly string[]): Promise<void> {
   const listed = await ctx.step('list', () => listInputFiles(inputs, SUPPORTED_EXTENSIONS, ownFiles(ctx.config)));
-  const { pending, skipped } = await extractFiles(ctx, NAME, listed.files.map((path) => ({ path, source: sourceOf(path) })));
+  const { pending, skipped } = await extractFiles(
+    ctx,
+    NAME,
+    listed.files.map((path) => ({ path, source: sourceOf(path) })),
+  );
   await stageAndCommit(ctx, pending, skipped, { warnings: unsupportedWarnings(listed.unsupported, SUPPORTED_EXTENSIONS) });
 }
 

@@ -106,7 +106,10 @@ async function readWorkbook(path: string, file: string, rawKey: string, batch: R
   const sink = batch.forFile({ file, rawKey, source: 'wunderground', fieldNames: WUNDERGROUND_FIELD_NAMES });
   if (!station) {
     const known = ctx.stations.map((s) => `${s.city}${s.country ? `, ${s.country}` : ''}`).join('; ');
-    sink.rejectFile(file, `no configured Weather Underground station matches this file name (expected "Weather+Underground+-+<City>,+<CC>.xlsx" with one of: ${known})`);
+    sink.rejectFile(
+      file,
+      `no configured Weather Underground station matches this file name (expected "Weather+Underground+-+<City>,+<CC>.xlsx" with one of: ${known})`,
+    );
     return;
   }
   await readWundergroundWorkbook(path, { file, rawKey, source: 'wunderground', fieldNames: WUNDERGROUND_FIELD_NAMES, station }, sink);

@@ -41,8 +41,7 @@ const DocumentReport = Type.Object({ observed_at: Type.String(), ...measureProps
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 
-const list = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
+const list = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
 
 const Paging = {
   limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
@@ -130,9 +129,7 @@ async function reportsIn(warehouse: Warehouse, id: string, w: { from?: Date; to?
   const items = await rows(warehouse, `${REPORT_SELECT} WHERE ${cond} ORDER BY observed_at LIMIT ${limit} OFFSET ${offset}`, params);
   // A first page shorter than the limit is the whole list: no count query needed (the common day request).
   const total =
-    offset === 0 && items.length < limit
-      ? items.length
-      : Number((await rows(warehouse, `SELECT count(*) AS n FROM reports WHERE ${cond}`, params))[0]?.n ?? 0);
+    offset === 0 && items.length < limit ? items.length : Number((await rows(warehouse, `SELECT count(*) AS n FROM reports WHERE ${cond}`, params))[0]?.n ?? 0);
   return { items, total };
 }
 

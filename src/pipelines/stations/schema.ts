@@ -46,19 +46,7 @@ export const RANGES: Record<Measure, { min?: number; max?: number; integer?: boo
 
 export const REPORT_COLUMNS = ['station_id', 'observed_at', ...MEASURES, 'source', 'raw_file'] as const;
 
-export const STATION_COLUMNS = [
-  'id',
-  'name',
-  'city',
-  'latitude',
-  'longitude',
-  'elevation_m',
-  'type',
-  'hardware',
-  'software',
-  'timezone',
-  'license',
-] as const;
+export const STATION_COLUMNS = ['id', 'name', 'city', 'latitude', 'longitude', 'elevation_m', 'type', 'hardware', 'software', 'timezone', 'license'] as const;
 
 /** `reports`, keyed by (station_id, observed_at); instants are UTC. */
 export const REPORTS: Dataset = {

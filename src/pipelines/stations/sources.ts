@@ -110,12 +110,7 @@ function ownPaths(p: Platform): string[] {
  * they are not copied). Throws NothingToReadError when neither a landing nor a token is configured, and
  * the API's error when its day cannot be fetched: a day silently missed would never be fetched again.
  */
-export async function collectScheduledInputs(
-  p: Platform,
-  request: RunRequest,
-  scratchDir: string,
-  options: CollectOptions = {},
-): Promise<ScheduledInputs> {
+export async function collectScheduledInputs(p: Platform, request: RunRequest, scratchDir: string, options: CollectOptions = {}): Promise<ScheduledInputs> {
   const { landing, infoclimatToken: token } = p.config;
   if (!landing && !token) throw new NothingToReadError();
   if (request.partition !== undefined && !DAY.test(request.partition)) {
@@ -148,7 +143,12 @@ export async function collectScheduledInputs(
       if (!options.openStore) (store as Partial<Closable>).close?.();
     }
   } else if (landing) {
-    const files = await listLanding(landing, { extensions: SUPPORTED_EXTENSIONS, minAgeMs: options.minAgeMs, now: options.now, onTooRecent: (name) => tooRecent.push(name) });
+    const files = await listLanding(landing, {
+      extensions: SUPPORTED_EXTENSIONS,
+      minAgeMs: options.minAgeMs,
+      now: options.now,
+      onTooRecent: (name) => tooRecent.push(name),
+    });
     const own = ownPaths(p);
     for (const f of files) {
       const path = join(landing, ...f.name.split('/'));

@@ -34,7 +34,11 @@ export interface StageResult {
 
 export async function stageFile(job: StageJob): Promise<StageResult> {
   const batch = new ReportBatch(job.fileIndex);
-  await readStationsFile(job.path, job.file, job.rawKey, batch, { stations: job.stations, configuredIds: new Set(job.stations.map((s) => s.id)), zip: job.zip });
+  await readStationsFile(job.path, job.file, job.rawKey, batch, {
+    stations: job.stations,
+    configuredIds: new Set(job.stations.map((s) => s.id)),
+    zip: job.zip,
+  });
   await writeBatchFile(job.batchPath, batch.lines);
   return {
     fileIndex: job.fileIndex,

@@ -26,10 +26,10 @@ export const DAILY_STATS_COLUMNS = [
 /** The curated table: recomputed for the days a run touches, replacing what was there. */
 export const DAILY_CITY_STATS: Dataset = {
   name: 'daily_city_stats',
-  columns: DAILY_STATS_COLUMNS.map((c) => [
-    c,
-    c === 'numer_sta' ? 'VARCHAR' : c === 'day' ? 'DATE' : c === 'hours_with_rain' || c === 'observations' ? 'INTEGER' : 'DOUBLE PRECISION',
-  ] as const),
+  columns: DAILY_STATS_COLUMNS.map(
+    (c) =>
+      [c, c === 'numer_sta' ? 'VARCHAR' : c === 'day' ? 'DATE' : c === 'hours_with_rain' || c === 'observations' ? 'INTEGER' : 'DOUBLE PRECISION'] as const,
+  ),
   primaryKey: ['numer_sta', 'day'],
 };
 

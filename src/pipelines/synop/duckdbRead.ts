@@ -68,7 +68,9 @@ function rawLayer(f: SynopField, i: number, r: string, layer: RawKind): string[]
     cols.push(`(${r} IS NULL OR ${r} = 'null' OR ${r} = '""') AS m_${i}`);
     // A JSON string without escapes is its text between the quotes; with escapes the JSON functions decode it.
     if (f.type === 'text' || f.type === 'datetime') {
-      cols.push(`CASE WHEN left(${r}, 1) = '"' THEN (CASE WHEN contains(${r}, '\\') THEN json_extract_string(${r}, '$') ELSE substr(${r}, 2, length(${r}) - 2) END) END AS s_${i}`);
+      cols.push(
+        `CASE WHEN left(${r}, 1) = '"' THEN (CASE WHEN contains(${r}, '\\') THEN json_extract_string(${r}, '$') ELSE substr(${r}, 2, length(${r}) - 2) END) END AS s_${i}`,
+      );
     }
     if (f.type === 'integer' || f.type === 'number') {
       // A JSON number's text casts; a string ('"…"'), true/false, an object do not (NaN and Infinity, which
@@ -451,14 +453,7 @@ async function readHead(path: string, max: number): Promise<Buffer> {
  * Reads `path` (shown as `file`) through DuckDB into `synop_batch` (file_seq `fileSeq`, seq = line) and
  * the sink. On `read: false` nothing was added to either: read the file with the TypeScript reader.
  */
-export async function readSynopFileSql(
-  s: DuckSession,
-  file: string,
-  path: string,
-  kind: Kind,
-  fileSeq: number,
-  sink: SynopCsvSink,
-): Promise<SqlReadOutcome> {
+export async function readSynopFileSql(s: DuckSession, file: string, path: string, kind: Kind, fileSeq: number, sink: SynopCsvSink): Promise<SqlReadOutcome> {
   let layout: CsvLayout | null = null;
   if (kind === 'csv') {
     // The header (and the first rows, for label twins) as readers.ts sees them; a bad header is the
@@ -496,14 +491,17 @@ export async function readSynopFileSql(
       await sqlPass(s, fileSeq, path, { csv: layout });
       await numberByInsertOrder(s, fileSeq, 2);
       // Cells with quotes are the CSV parser's to read: those lines go back to TypeScript.
-      if (scan.quoted.length > 0) await s.run(`UPDATE ${SYNOP_BATCH} SET dirty = true WHERE file_seq = ${fileSeq} AND seq IN (SELECT unnest(${literalIntegers(scan.quoted)}))`);
+      if (scan.quoted.length > 0)
+        await s.run(`UPDATE ${SYNOP_BATCH} SET dirty = true WHERE file_seq = ${fileSeq} AND seq IN (SELECT unnest(${literalIntegers(scan.quoted)}))`);
     } else if (pass === 'text') {
       await writeLineTable(s, lens, scan);
       await sqlPass(s, fileSeq, path, { lens });
     }
-    const stats = (await s.rows<{ rows: bigint; dirty: bigint; unmatched: bigint }>(
-      `SELECT count(*) AS rows, count(*) FILTER (WHERE dirty) AS dirty, count(*) FILTER (WHERE seq IS NULL) AS unmatched ${mine}`,
-    ))[0];
+    const stats = (
+      await s.rows<{ rows: bigint; dirty: bigint; unmatched: bigint }>(
+        `SELECT count(*) AS rows, count(*) FILTER (WHERE dirty) AS dirty, count(*) FILTER (WHERE seq IS NULL) AS unmatched ${mine}`,
+      )
+    )[0];
     const expected = kind === 'csv' ? scan.lines - 1 : scan.lines;
     if (Number(stats?.rows) !== expected || Number(stats?.unmatched) !== 0) {
       return { read: false, reason: `${Number(stats?.rows)} rows read where the file has ${expected} lines` };
@@ -553,7 +551,9 @@ async function typedRead(s: DuckSession, fileSeq: number, path: string): Promise
  * line is its place among the rows its one INSERT added.
  */
 async function numberByInsertOrder(s: DuckSession, fileSeq: number, firstLine: number): Promise<void> {
-  await s.run(`UPDATE ${SYNOP_BATCH} SET seq = rowid - (SELECT min(rowid) FROM ${SYNOP_BATCH} WHERE file_seq = ${fileSeq}) + ${firstLine} WHERE file_seq = ${fileSeq}`);
+  await s.run(
+    `UPDATE ${SYNOP_BATCH} SET seq = rowid - (SELECT min(rowid) FROM ${SYNOP_BATCH} WHERE file_seq = ${fileSeq}) + ${firstLine} WHERE file_seq = ${fileSeq}`,
+  );
 }
 
 function literalIntegers(values: readonly number[]): string {

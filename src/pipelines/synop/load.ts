@@ -295,7 +295,10 @@ export async function publishObservationPartitions(s: DuckSession, lake: ObjectS
     const group = new Set(stations);
     const inGroup = `numer_sta IN (${[...group].map(literal).join(', ')})`;
     const parts = touched.filter((t) => group.has(t.numer_sta)).map((t) => ({ key: stagingKey(t.numer_sta, t.month), part: t }));
-    const existing = await existingKeys(lake, parts.map((p) => p.key));
+    const existing = await existingKeys(
+      lake,
+      parts.map((p) => p.key),
+    );
     const had = new Set(existing);
     for (const { key, part } of parts) if (!had.has(key)) fresh.set(key, part);
     written += await withLocalFiles(lake, existing, async (paths) => {
@@ -433,7 +436,10 @@ export async function replaceDailyStats(warehouse: Warehouse, s: DuckSession, ra
  */
 export async function publishDailyStatsPartitions(s: DuckSession, lake: ObjectStore, scratch: string, ranges: readonly DayRange[]): Promise<number> {
   if (ranges.length === 0) return 0;
-  const existing = await existingKeys(lake, ranges.map((r) => curatedKey(r.numer_sta)));
+  const existing = await existingKeys(
+    lake,
+    ranges.map((r) => curatedKey(r.numer_sta)),
+  );
   return withLocalFiles(lake, existing, async (paths) => {
     const kept = paths.length
       ? `SELECT c.* FROM ${parquetList(paths)} c JOIN run_days r ON c.numer_sta = r.numer_sta

@@ -116,12 +116,7 @@ export interface FetchedWindow extends SynopWindow {
  * answer fails with the portal's `error_code` and `message`, not retryable; 5xx and 429 were already retried
  * by the client, and a run failing on them may be retried by the orchestrator.
  */
-export async function fetchSynopWindow(
-  ctx: RunContext,
-  request: RunRequest,
-  dir: string,
-  client: Partial<OdsClientOptions> = {},
-): Promise<FetchedWindow> {
+export async function fetchSynopWindow(ctx: RunContext, request: RunRequest, dir: string, client: Partial<OdsClientOptions> = {}): Promise<FetchedWindow> {
   const cursor = await readCursor(ctx.warehouse, 'synop');
   const window = synopWindow(request, cursor);
   const ods = new OdsClient({ baseUrl: ctx.config.odsUrl, signal: ctx.signal, ...client });

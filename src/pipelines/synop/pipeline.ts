@@ -42,7 +42,10 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
       const mysqlUrl = options.mysql;
       if (mysqlUrl !== undefined && pending.length > 0) {
         const copied = await ctx.step('mysql', () => writeMysqlStaging(mysqlUrl, s, scratch));
-        ctx.log?.info({ mysql: copied }, `MySQL staging: ${copied.inserted} of ${copied.offered} rows new (${copied.method === 'insert' ? 'multi-row inserts: the server refuses LOAD DATA LOCAL' : 'LOAD DATA LOCAL'})`);
+        ctx.log?.info(
+          { mysql: copied },
+          `MySQL staging: ${copied.inserted} of ${copied.offered} rows new (${copied.method === 'insert' ? 'multi-row inserts: the server refuses LOAD DATA LOCAL' : 'LOAD DATA LOCAL'})`,
+        );
       }
       await ctx.warehouse.transaction(async () => {
         const { written, published } = await ctx.step('load', async () => {
@@ -79,7 +82,11 @@ async function stageAndCommit(ctx: RunContext, pending: readonly PendingFile[], 
 
 async function runInputs(ctx: RunContext, inputs: readonly string[], options: CommitOptions): Promise<void> {
   const listed = await ctx.step('list', () => listInputFiles(inputs, SYNOP_EXTENSIONS, ownFiles(ctx.config)));
-  const { pending, skipped } = await extractFiles(ctx, NAME, listed.files.map((path) => ({ path, source: SOURCE })));
+  const { pending, skipped } = await extractFiles(
+    ctx,
+    NAME,
+    listed.files.map((path) => ({ path, source: SOURCE })),
+  );
   await stageAndCommit(ctx, pending, skipped, { ...options, warnings: unsupportedWarnings(listed.unsupported, SYNOP_EXTENSIONS) });
 }
 
@@ -103,7 +110,12 @@ async function runSource(ctx: RunContext, request: RunRequest, options: CommitOp
 
 /** Replays the raw zone in arrival order, each content as the runs that received it did: the lake is the backup. */
 async function runRebuild(ctx: RunContext, options: CommitOptions): Promise<void> {
-  await replayRawZone(ctx, NAME, (f) => fileContributes(f, { limits: ctx.config.zipLimits }), (pending, skipped) => stageAndCommit(ctx, pending, skipped, options));
+  await replayRawZone(
+    ctx,
+    NAME,
+    (f) => fileContributes(f, { limits: ctx.config.zipLimits }),
+    (pending, skipped) => stageAndCommit(ctx, pending, skipped, options),
+  );
 }
 
 /** `--staging` wins over the configuration; checked before any work so a bad URL fails fast, unretried. */

@@ -90,7 +90,12 @@ function typeRecord(raw: readonly unknown[], loc: RecordLocation, sink: SynopSin
   const sta = stationNumber(raw[STA]);
   if (sta === null) {
     const v = raw[STA];
-    sink.rejectRecord(loc, 'numer_sta', v === undefined || v === null ? null : shown(v), v === undefined || v === null || v === '' ? 'missing station number (numer_sta)' : 'not a station number');
+    sink.rejectRecord(
+      loc,
+      'numer_sta',
+      v === undefined || v === null ? null : shown(v),
+      v === undefined || v === null || v === '' ? 'missing station number (numer_sta)' : 'not a station number',
+    );
     return;
   }
   const rawDate = raw[DATE];
@@ -198,10 +203,13 @@ function readJsonl(file: string, bytes: Uint8Array, sink: SynopSink): void {
 
 /** The coded fields whose label their text twin repeats (FORMATS.md §3a). */
 const TWINS: ReadonlyMap<number, number> = new Map(
-  ([['cod_tend', 'type_de_tendance_barometrique'], ['ww', 'temps_present'], ['w1', 'temps_passe_1']] as const).map(([code, text]) => [
-    fieldIndex(code),
-    fieldIndex(text),
-  ]),
+  (
+    [
+      ['cod_tend', 'type_de_tendance_barometrique'],
+      ['ww', 'temps_present'],
+      ['w1', 'temps_passe_1'],
+    ] as const
+  ).map(([code, text]) => [fieldIndex(code), fieldIndex(text)]),
 );
 
 /**
@@ -260,7 +268,8 @@ function checkHeaderLine(text: string): void {
 function layoutOf(table: CsvTable): CsvLayout {
   const map = mapHeader(table.header);
   const mapped = map.columns.filter((c) => c !== null).length;
-  if (mapped === 0) throw new FileFormatError(`no column of donnees-synop-essentielles-omm in the header (${clip(table.header.slice(0, 5).join('; '), 200)}…)`, 1);
+  if (mapped === 0)
+    throw new FileFormatError(`no column of donnees-synop-essentielles-omm in the header (${clip(table.header.slice(0, 5).join('; '), 200)}…)`, 1);
   for (const key of ['numer_sta', 'date']) {
     if (!map.columns.includes(SYNOP_INDEX[key] as number)) {
       const label = (SYNOP_FIELDS[SYNOP_INDEX[key] as number] as SynopField).label;

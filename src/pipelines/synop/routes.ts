@@ -86,9 +86,7 @@ export function matchCity(stations: readonly SynopStation[], city: string): Syno
   const wanted = slugOf(city);
   if (wanted === '') return undefined;
   const digits = /^\d+$/.test(wanted) ? Number(wanted) : null;
-  return stations.find(
-    (s) => s.numer_sta === city || s.slug === wanted || (digits !== null && /^\d+$/.test(s.numer_sta) && Number(s.numer_sta) === digits),
-  );
+  return stations.find((s) => s.numer_sta === city || s.slug === wanted || (digits !== null && /^\d+$/.test(s.numer_sta) && Number(s.numer_sta) === digits));
 }
 
 async function cityNamed(warehouse: Warehouse, city: string): Promise<SynopStation> {
@@ -154,10 +152,10 @@ const CuratedCity = Type.Object({
   first_day: nullable(Type.String({ description: 'YYYY-MM-DD' })),
   last_day: nullable(Type.String({ description: 'YYYY-MM-DD' })),
 });
-const Observation = Type.Object(
-  Object.fromEntries(OBSERVATIONS.columns.map(([c]) => [c, Type.Unknown()])),
-  { description: 'every field of donnees-synop-essentielles-omm and the converted columns; instants as ISO UTC', additionalProperties: true },
-);
+const Observation = Type.Object(Object.fromEntries(OBSERVATIONS.columns.map(([c]) => [c, Type.Unknown()])), {
+  description: 'every field of donnees-synop-essentielles-omm and the converted columns; instants as ISO UTC',
+  additionalProperties: true,
+});
 const DailyStats = Type.Object({
   numer_sta: Type.String(),
   day: Type.String({ description: 'YYYY-MM-DD (Europe/Paris, or UTC with tz=UTC)' }),
@@ -239,15 +237,17 @@ export const synopRoutes: readonly RouteSpec[] = [
     async handler({ warehouse, query }) {
       const [stations, counts] = await Promise.all([
         synopStations(warehouse),
-        rows(
-          warehouse,
-          `SELECT numer_sta, count(*) AS n, min(observed_at) AS first_at, max(observed_at) AS last_at FROM observations GROUP BY numer_sta`,
-        ),
+        rows(warehouse, `SELECT numer_sta, count(*) AS n, min(observed_at) AS first_at, max(observed_at) AS last_at FROM observations GROUP BY numer_sta`),
       ]);
       const byId = new Map(counts.map((c) => [String(c.numer_sta), c]));
       const all = stations.map((s) => {
         const c = byId.get(s.numer_sta);
-        return { ...s, observations: Number(c?.n ?? 0), first_observed_at: (c?.first_at as string | undefined) ?? null, last_observed_at: (c?.last_at as string | undefined) ?? null };
+        return {
+          ...s,
+          observations: Number(c?.n ?? 0),
+          first_observed_at: (c?.first_at as string | undefined) ?? null,
+          last_observed_at: (c?.last_at as string | undefined) ?? null,
+        };
       });
       return page(all, query.limit, query.offset);
     },
@@ -336,7 +336,9 @@ export const synopRoutes: readonly RouteSpec[] = [
         from: Type.Optional(DayQuery('first day')),
         to: Type.Optional(DayQuery('last day')),
         tz: Type.Optional(
-          Type.Union([Type.Literal('UTC'), Type.Literal(PARIS)], { description: 'UTC: days recomputed from staging for UTC calendar days; default Europe/Paris (stored)' }),
+          Type.Union([Type.Literal('UTC'), Type.Literal(PARIS)], {
+            description: 'UTC: days recomputed from staging for UTC calendar days; default Europe/Paris (stored)',
+          }),
         ),
         ...Paging,
       }),

@@ -53,22 +53,31 @@ export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[
   }
   if (out.csvRows > 0) await loadBatchFile(s, out.path);
   const staged = new Map(
-    (await s.rows<{ file_seq: number; n: bigint }>(`SELECT file_seq, count(*) AS n FROM ${SYNOP_BATCH} GROUP BY file_seq`)).map((r) => [Number(r.file_seq), Number(r.n)]),
+    (await s.rows<{ file_seq: number; n: bigint }>(`SELECT file_seq, count(*) AS n FROM ${SYNOP_BATCH} GROUP BY file_seq`)).map((r) => [
+      Number(r.file_seq),
+      Number(r.n),
+    ]),
   );
   await collectRunObservations(s);
   ctx.progress({ step: 'stage', done: pending.length, total: pending.length });
-  return Object.assign(out, { rejectedWhole: rejectedWholeFiles(pending.length, (i) => staged.get(i) ?? 0, (i) => whole[i] ?? 0) });
+  return Object.assign(out, {
+    rejectedWhole: rejectedWholeFiles(
+      pending.length,
+      (i) => staged.get(i) ?? 0,
+      (i) => whole[i] ?? 0,
+    ),
+  });
 
   async function stageOne(f: PendingFile, i: number): Promise<void> {
-      const kind = sqlReadKind(extensionOf(f.raw.originalName));
-      if (kind && path !== 'typescript' && (path === 'sql' || (await stat(f.path)).size >= SQL_READ_MIN_BYTES)) {
-        const r = await readSynopFileSql(s, f.raw.originalName, f.path, kind, i, out);
-        if (r.read) return;
-        // r.reason says why (CR line ends, many bad lines, …): the TypeScript reader gives the same result.
-      }
-      out.startFile(i);
-      // The TypeScript reader holds the whole file in memory (small files, JSON, fallbacks); a ZIP, one entry at a time.
-      await readSynopPath(f.raw.originalName, f.path, out, { zip: { limits: ctx.config.zipLimits, scratch } });
+    const kind = sqlReadKind(extensionOf(f.raw.originalName));
+    if (kind && path !== 'typescript' && (path === 'sql' || (await stat(f.path)).size >= SQL_READ_MIN_BYTES)) {
+      const r = await readSynopFileSql(s, f.raw.originalName, f.path, kind, i, out);
+      if (r.read) return;
+      // r.reason says why (CR line ends, many bad lines, …): the TypeScript reader gives the same result.
+    }
+    out.startFile(i);
+    // The TypeScript reader holds the whole file in memory (small files, JSON, fallbacks); a ZIP, one entry at a time.
+    await readSynopPath(f.raw.originalName, f.path, out, { zip: { limits: ctx.config.zipLimits, scratch } });
   }
 }
 

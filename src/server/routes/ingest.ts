@@ -64,9 +64,7 @@ function safeName(filename: string, index: number, ext: string): string {
 
 /** Counts bytes going through, and fails the stream once the whole upload exceeds `limit`. */
 class ByteBudget extends Transform {
-  constructor(
-    private readonly budget: { used: number; limit: number },
-  ) {
+  constructor(private readonly budget: { used: number; limit: number }) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -126,7 +124,9 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
               'multipart/form-data': {
                 schema: {
                   type: 'object',
-                  properties: { file: { type: 'array', items: { type: 'string', format: 'binary' }, description: `one or more files: ${ACCEPTED.join(', ')}` } },
+                  properties: {
+                    file: { type: 'array', items: { type: 'string', format: 'binary' }, description: `one or more files: ${ACCEPTED.join(', ')}` },
+                  },
                   // The handler reads the parts itself: the body is never parsed, so validation must let `undefined` through.
                   nullable: true,
                 },
@@ -170,7 +170,8 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
           if (err instanceof HttpError) throw err;
           const code = (err as { code?: string }).code;
           if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') throw new HttpError(413, 'too_large', `at most ${MAX_FILES} files per upload`);
-          if (code === 'ERR_STREAM_PREMATURE_CLOSE' || request.raw.destroyed) throw new HttpError(400, 'bad_request', 'upload interrupted before its end: nothing was loaded');
+          if (code === 'ERR_STREAM_PREMATURE_CLOSE' || request.raw.destroyed)
+            throw new HttpError(400, 'bad_request', 'upload interrupted before its end: nothing was loaded');
           if ((err as { statusCode?: number }).statusCode === 400 || /multipart|boundary/i.test((err as Error).message)) {
             throw new HttpError(400, 'bad_request', `malformed multipart body: ${(err as Error).message}`);
           }

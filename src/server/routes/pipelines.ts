@@ -115,14 +115,19 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
         tags: ['runs'],
         security: BEARER,
         params: Type.Object({ name: Type.String() }),
-        body: Type.Object({
-          partition: Type.Optional(Day),
-          from: Type.Optional(Day),
-          to: Type.Optional(Day),
-          force: Type.Optional(Type.Boolean()),
-          parallel: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-        }, { additionalProperties: false }),
-        response: { 200: Type.Union([RUN_SUMMARY_SCHEMA, Type.Object({ pipeline: Type.String(), partitions: Type.Integer() }, { additionalProperties: true })]) },
+        body: Type.Object(
+          {
+            partition: Type.Optional(Day),
+            from: Type.Optional(Day),
+            to: Type.Optional(Day),
+            force: Type.Optional(Type.Boolean()),
+            parallel: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Union([RUN_SUMMARY_SCHEMA, Type.Object({ pipeline: Type.String(), partitions: Type.Integer() }, { additionalProperties: true })]),
+        },
       },
     },
     async (request, reply) => {
@@ -142,7 +147,8 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
           request,
           reply,
           orchestrator.queue.length,
-          (send) => orchestrator.backfill(pipeline, from, to, { force: body.force, parallel: body.parallel, trigger: 'api', onProgress: (p) => send({ backfill: p }) }),
+          (send) =>
+            orchestrator.backfill(pipeline, from, to, { force: body.force, parallel: body.parallel, trigger: 'api', onProgress: (p) => send({ backfill: p }) }),
           (summary) => ({ backfill_summary: summary }),
         );
       }

@@ -66,7 +66,8 @@ export async function rawRoutes(app: FastifyInstance, { platform }: ServerContex
       const chunk = keys.slice(i, i + 500);
       const marks = chunk.map((_, j) => `$${j + 1}`).join(', ');
       try {
-        for (const r of await warehouse.query(`SELECT key, original_name FROM files WHERE key IN (${marks})`, chunk)) out.set(String(r.key), String(r.original_name));
+        for (const r of await warehouse.query(`SELECT key, original_name FROM files WHERE key IN (${marks})`, chunk))
+          out.set(String(r.key), String(r.original_name));
       } catch (err) {
         // No run yet: no files table.
         if (err instanceof Error && /does not exist/i.test(err.message)) return out;
@@ -88,7 +89,10 @@ export async function rawRoutes(app: FastifyInstance, { platform }: ServerContex
           limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
           offset: Type.Integer({ minimum: 0, default: 0 }),
         }),
-        response: { 200: Type.Object({ items: Type.Array(RawFileItem), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), 400: ErrorBody },
+        response: {
+          200: Type.Object({ items: Type.Array(RawFileItem), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
+          400: ErrorBody,
+        },
       },
     },
     async (request) => {

@@ -53,7 +53,8 @@ const Reject = Type.Object({
   reason: Type.String(),
   whole_record: Type.Boolean(),
 });
-const list = (item: ReturnType<typeof Type.Object>) => Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
+const list = (item: ReturnType<typeof Type.Object>) =>
+  Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
 
 export const RUN_SUMMARY_SCHEMA = RunSummary;
 
@@ -140,7 +141,8 @@ export function runRoutes(app: FastifyInstance, { platform, pipelines, isLocalCl
     '/runs',
     {
       schema: {
-        summary: 'Runs a pipeline once (runs are queued, one at a time) and answers with its summary; with Accept: application/x-ndjson, streams progress lines first',
+        summary:
+          'Runs a pipeline once (runs are queued, one at a time) and answers with its summary; with Accept: application/x-ndjson, streams progress lines first',
         description:
           '`inputs` are files or folders on the server’s machine, as absolute paths (what `ecluse run --input` sends). ' +
           'They must lie, links resolved, under the input roots (the landing folder, `input_roots`, `ECLUSE_INPUT_ROOTS`), and never in the ecluse home, lake or warehouse; ' +

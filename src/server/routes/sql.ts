@@ -27,7 +27,8 @@ export function sqlRoutes(app: FastifyInstance, { platform, bumpVersion }: Serve
     '/sql',
     {
       schema: {
-        summary: 'Runs one read-only SELECT on the warehouse and returns its rows, up to the configured limits (instants as ISO UTC, integers beyond 2^53 as strings)',
+        summary:
+          'Runs one read-only SELECT on the warehouse and returns its rows, up to the configured limits (instants as ISO UTC, integers beyond 2^53 as strings)',
         tags: ['platform'],
         security: BEARER,
         body: SqlBody,

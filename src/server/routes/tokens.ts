@@ -14,7 +14,14 @@ export function tokenRoutes(app: FastifyInstance, { platform, forgetTokens }: Se
 
   app.get(
     '/tokens',
-    { schema: { summary: 'The API tokens: name, scope, creation time (never the secret)', tags: ['platform'], security: BEARER, response: { 200: Type.Object({ items: Type.Array(TokenInfo) }) } } },
+    {
+      schema: {
+        summary: 'The API tokens: name, scope, creation time (never the secret)',
+        tags: ['platform'],
+        security: BEARER,
+        response: { 200: Type.Object({ items: Type.Array(TokenInfo) }) },
+      },
+    },
     async () => ({ items: await store.list() }),
   );
 
@@ -42,7 +49,15 @@ export function tokenRoutes(app: FastifyInstance, { platform, forgetTokens }: Se
 
   app.delete(
     '/tokens/:name',
-    { schema: { summary: 'Revokes a token', tags: ['platform'], security: BEARER, params: Type.Object({ name: Type.String() }), response: { 200: Type.Object({ name: Type.String(), revoked: Type.Boolean() }), 404: ErrorBody } } },
+    {
+      schema: {
+        summary: 'Revokes a token',
+        tags: ['platform'],
+        security: BEARER,
+        params: Type.Object({ name: Type.String() }),
+        response: { 200: Type.Object({ name: Type.String(), revoked: Type.Boolean() }), 404: ErrorBody },
+      },
+    },
     async (request) => {
       const { name } = request.params as { name: string };
       if (!(await store.revoke(name))) throw new HttpError(404, 'not_found', `no token named "${name}"`);

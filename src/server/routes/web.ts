@@ -12,7 +12,8 @@ import type { ServerContext } from '../app.js';
 /** src/server/routes and dist/server/routes are both three levels below the package root. */
 export const WEB_DIST = fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
-const NOT_BUILT = 'The ecluse dashboard is not built: run `npm run build` (it writes web/dist), then restart the server. The API is served as usual; see /docs.';
+const NOT_BUILT =
+  'The ecluse dashboard is not built: run `npm run build` (it writes web/dist), then restart the server. The API is served as usual; see /docs.';
 
 export async function webRoutes(app: FastifyInstance, _ctx: ServerContext, root = WEB_DIST): Promise<void> {
   if (!existsSync(`${root}/index.html`)) {

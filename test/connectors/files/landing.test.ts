@@ -46,7 +46,7 @@ test('folder landing: complete supported files, recursively, sorted by name; par
       '.f.json': 'hidden',
       '.airbyte/g.json': 'hidden folder',
       'notes.txt': 'not an input',
-      'noext': 'not an input',
+      noext: 'not an input',
       'fresh.json': 'still being written',
     },
     ['fresh.json'],
@@ -80,7 +80,10 @@ test('folder landing: complete supported files, recursively, sorted by name; par
 
 test('a missing or non-folder landing is a clear error; other URL schemes are refused', async () => {
   const root = await mkdtemp(join(tmpdir(), 'ecluse-landing-'));
-  await assert.rejects(listLanding(join(root, 'nope')), (err: unknown) => err instanceof LandingError && /landing folder .*nope does not exist/.test(err.message));
+  await assert.rejects(
+    listLanding(join(root, 'nope')),
+    (err: unknown) => err instanceof LandingError && /landing folder .*nope does not exist/.test(err.message),
+  );
   await writeFile(join(root, 'file'), 'x');
   await assert.rejects(listLanding(join(root, 'file')), /is not a folder/);
   await assert.rejects(listLanding('ftp://example.org/drop'), /expected a folder path or s3:\/\/bucket\/prefix/);
@@ -117,7 +120,10 @@ test('an s3:// landing is opened through the given constructor', async () => {
     },
   });
   assert.deepEqual(opened, ['s3://bucket/drop']);
-  assert.deepEqual(files.map((f) => f.name), ['in/a.csv']);
+  assert.deepEqual(
+    files.map((f) => f.name),
+    ['in/a.csv'],
+  );
 });
 
 test('an S3 landing on s3rver: listed under its prefix, partial keys left, objects downloaded on demand', async (t) => {
@@ -137,7 +143,13 @@ test('an S3 landing on s3rver: listed under its prefix, partial keys left, objec
       return s3.store({ bucket, prefix: 'greenandcoop', listPageSize: 1 });
     },
   });
-  assert.deepEqual(files.map((f) => [f.name, f.size]), [['a/x.csv', 1], ['infoclimat/2024-10-05.json', 9]]);
+  assert.deepEqual(
+    files.map((f) => [f.name, f.size]),
+    [
+      ['a/x.csv', 1],
+      ['infoclimat/2024-10-05.json', 9],
+    ],
+  );
   let downloaded = '';
   assert.equal(await files[1]!.withLocalFile(async (p) => ((downloaded = p), readFile(p, 'utf8'))), '{"day":5}');
   assert.ok(!downloaded.startsWith(tmpdir()) || !existsSync(downloaded), 'the download is removed once read');

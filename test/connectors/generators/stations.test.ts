@@ -8,14 +8,7 @@ import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
 import { generateStations, compassWord, stationList } from '../../../src/connectors/generators/stations.js';
 import { INFOCLIMAT_PARAMS } from '../../../src/connectors/infoclimat/format.js';
 import { Rng, hashSeed } from '../../../src/connectors/generators/random.js';
-import {
-  createRegion,
-  dewPointFrom,
-  diurnalShape,
-  relativeHumidity,
-  sunPosition,
-  weatherSeries,
-} from '../../../src/connectors/generators/weather.js';
+import { createRegion, dewPointFrom, diurnalShape, relativeHumidity, sunPosition, weatherSeries } from '../../../src/connectors/generators/weather.js';
 import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from '../../../src/connectors/infoclimat/response.js';
 import { readWundergroundWorkbook, WUNDERGROUND_FIELD_NAMES } from '../../../src/connectors/wunderground/xlsx.js';
 import { wundergroundFileName } from '../../../src/connectors/wunderground/workbookWriter.js';
@@ -106,10 +99,7 @@ after(async () => {
 });
 
 test('one InfoClimat file per UTC day plus one workbook per WU station, progress per file', async () => {
-  const expected = [
-    ...days.map((d) => d.name),
-    ...DEFAULT_WU_STATIONS.map((s) => wundergroundFileName(s)),
-  ].sort();
+  const expected = [...days.map((d) => d.name), ...DEFAULT_WU_STATIONS.map((s) => wundergroundFileName(s))].sort();
   assert.deepEqual((await readdir(outA)).sort(), expected);
   assert.deepEqual(resultA.files.map((f) => f.slice(outA.length + 1)).sort(), expected);
   assert.equal(resultA.stations, STATIONS + DEFAULT_WU_STATIONS.length);
@@ -152,7 +142,10 @@ test('top level is a daily API response: status, errors, data, stations, metadat
     const params = doc.hourly._params;
     assert.ok(Array.isArray(params));
     assert.deepEqual(params, [...INFOCLIMAT_PARAMS]);
-    assert.deepEqual(Object.keys(doc.hourly).filter((k) => k !== '_params'), doc.stations.map((s) => s.id));
+    assert.deepEqual(
+      Object.keys(doc.hourly).filter((k) => k !== '_params'),
+      doc.stations.map((s) => s.id),
+    );
   }
 });
 
@@ -162,7 +155,10 @@ test('about 1 in 25 stations is synop; ids unique', () => {
   const synop = list.filter((s) => s.type === 'synop').map((s) => s.id);
   assert.deepEqual(synop, ['07015', '07005', '07901', '07902']);
   assert.ok(list.slice(4).every((s) => s.type === 'synop' || /^STATIC\d{4}$/.test(s.id)));
-  assert.deepEqual(stationList(2).map((s) => s.id), ['00052', '000R5']);
+  assert.deepEqual(
+    stationList(2).map((s) => s.id),
+    ['00052', '000R5'],
+  );
 });
 
 test('every value in hourly rows is a string or null; times are the UTC day on the station grid', () => {
@@ -335,7 +331,10 @@ test('deterministic: same seed gives identical bytes, another seed different dat
   const other = join(root, 'other');
   await generateStations({ stations: STATIONS, days: DAYS, out: again, seed: 7, wunderground: false });
   await generateStations({ stations: STATIONS, days: DAYS, out: other, seed: 8, wunderground: false });
-  assert.deepEqual((await readdir(again)).sort(), days.map((d) => d.name));
+  assert.deepEqual(
+    (await readdir(again)).sort(),
+    days.map((d) => d.name),
+  );
   for (const { name, text } of days) {
     assert.equal(await readFile(join(again, name), 'utf8'), text, `${name} differs for the same seed`);
     assert.notEqual(await readFile(join(other, name), 'utf8'), text, `${name} identical for another seed`);
@@ -364,14 +363,18 @@ test('WU workbooks read back: local days across the autumn clock change, no reje
     const times: number[] = [];
     const accum: Array<number | null> = [];
     const sink = batch.forFile(ctx);
-    await readWundergroundWorkbook(join(out, file), { ...ctx, station }, {
-      ...sink,
-      report: (loc, id, t, values) => {
-        times.push(t);
-        accum.push(values.precip_accum_mm ?? null);
-        sink.report(loc, id, t, values);
+    await readWundergroundWorkbook(
+      join(out, file),
+      { ...ctx, station },
+      {
+        ...sink,
+        report: (loc, id, t, values) => {
+          times.push(t);
+          accum.push(values.precip_accum_mm ?? null);
+          sink.report(loc, id, t, values);
+        },
       },
-    });
+    );
     assert.deepEqual(batch.rejects, [], `${station.id}: ${JSON.stringify(batch.rejects.slice(0, 2))}`);
     // 2 local days, the second one 25 hours long: 49 h of 5-minute rows, a few missing.
     assert.ok(times.length <= 49 * 12 && times.length > 49 * 12 - 30, `${station.id}: ${times.length} rows`);
@@ -436,8 +439,14 @@ test('random: seeded, reproducible, well spread', () => {
   const b = new Rng(42, 'x');
   const c = new Rng(42, 'y');
   const sa = Array.from({ length: 5 }, () => a.next());
-  assert.deepEqual(sa, Array.from({ length: 5 }, () => b.next()));
-  assert.notDeepEqual(sa, Array.from({ length: 5 }, () => c.next()));
+  assert.deepEqual(
+    sa,
+    Array.from({ length: 5 }, () => b.next()),
+  );
+  assert.notDeepEqual(
+    sa,
+    Array.from({ length: 5 }, () => c.next()),
+  );
   assert.notEqual(hashSeed(1, 'a'), hashSeed(1, 'b'));
   const r = new Rng(1);
   let sum = 0;

@@ -53,7 +53,10 @@ test('a month of 20 stations: 82 fields, 3-hourly, real units, gaps and traces',
   assert.ok(col(rows, 'date').every((d) => /^2024-01-\d\dT(00|03|06|09|12|15|18|21):00:00Z$/.test(String(d))));
   const t = nums(col(rows, 't'));
   assert.ok(t.length < rows.length, 'some temperatures missing');
-  assert.ok(t.every((k) => k > 250 && k < 300), 'January in metropolitan France, in kelvin');
+  assert.ok(
+    t.every((k) => k > 250 && k < 300),
+    'January in metropolitan France, in kelvin',
+  );
   const mean = t.reduce((s, k) => s + k, 0) / t.length;
   assert.ok(mean > 272 && mean < 285, `mean ${mean} K`);
   // tc = t − 273.15, computed in binary floating point like the real dataset.
@@ -62,19 +65,37 @@ test('a month of 20 stations: 82 fields, 3-hourly, real units, gaps and traces',
     const k = r[fieldIndex('t')];
     if (typeof k === 'number') assert.ok(Math.abs((tc[i] as number) - (k - 273.15)) < 1e-9);
   });
-  assert.ok(tc.some((x) => typeof x === 'number' && Math.round(x * 10) / 10 !== x), 'float noise present');
+  assert.ok(
+    tc.some((x) => typeof x === 'number' && Math.round(x * 10) / 10 !== x),
+    'float noise present',
+  );
   const pmer = nums(col(rows, 'pmer'));
-  assert.ok(pmer.every((p) => p > 95_000 && p < 106_000 && p % 10 === 0), 'Pa, whole tenths of hPa');
-  assert.ok(nums(col(rows, 'ff')).every((v) => v >= 0 && v < 40), 'm/s');
+  assert.ok(
+    pmer.every((p) => p > 95_000 && p < 106_000 && p % 10 === 0),
+    'Pa, whole tenths of hPa',
+  );
+  assert.ok(
+    nums(col(rows, 'ff')).every((v) => v >= 0 && v < 40),
+    'm/s',
+  );
   const rr3 = nums(col(rows, 'rr3'));
   assert.ok(rr3.includes(-0.1), 'traces written as -0.1');
-  assert.ok(rr3.some((v) => v > 0), 'some rain');
+  assert.ok(
+    rr3.some((v) => v > 0),
+    'some rain',
+  );
   assert.ok(rr3.every((v) => v >= 0 || v === -0.1));
-  assert.ok(col(rows, 'rr24').every((v, i) => v === null || String(col(rows, 'date')[i]).includes('T06:')), 'rr24 at 06 UTC only');
+  assert.ok(
+    col(rows, 'rr24').every((v, i) => v === null || String(col(rows, 'date')[i]).includes('T06:')),
+    'rr24 at 06 UTC only',
+  );
   assert.ok(col(rows, 'tn12').some((v) => v !== null) && col(rows, 'tn12').some((v) => v === null), 'tn12 at some hours');
   // Every field is filled somewhere except the rarely reported ones; text twins follow their codes.
   const neverFilled = SYNOP_FIELD_NAMES.filter((n) => col(rows, n).every((v) => v === null));
-  assert.ok(neverFilled.every((n) => ['niv_bar', 'geop', 'ssfrai', 'perssfrai', 'phenspe1', 'phenspe2', 'phenspe3', 'phenspe4', 'sw', 'tw'].includes(n)), neverFilled.join());
+  assert.ok(
+    neverFilled.every((n) => ['niv_bar', 'geop', 'ssfrai', 'perssfrai', 'phenspe1', 'phenspe2', 'phenspe3', 'phenspe4', 'sw', 'tw'].includes(n)),
+    neverFilled.join(),
+  );
   rows.forEach((r) => assert.equal(r[fieldIndex('cod_tend')] === null, r[fieldIndex('type_de_tendance_barometrique')] === null));
   assert.ok(col(rows, 'mois_de_l_annee').every((m) => m === 1));
   assert.equal(col(rows, 'coordonnees')[0], '50.136, 1.834');
@@ -113,7 +134,10 @@ test('API JSON: total_count first and all 82 keys per record; labels header in e
   const labels = join(dir, 'labels.csv');
   await writeSynop(labels, 'csv-labels', opts);
   const header = (await readFile(labels, 'utf8')).slice(1).split('\n', 1)[0]?.split(';');
-  assert.deepEqual(header, SYNOP_FIELDS.map((f) => f.label));
+  assert.deepEqual(
+    header,
+    SYNOP_FIELDS.map((f) => f.label),
+  );
 });
 
 test('a year of 62 stations streams to a file of about 180k rows without holding them', { timeout: 120_000 }, async () => {

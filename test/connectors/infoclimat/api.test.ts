@@ -101,8 +101,15 @@ test('a 503 is retried with exponential backoff, then succeeds', async (t) => {
   const waits: number[] = [];
   const path = await dest();
   const got = await fetchInfoclimatDay({
-    baseUrl: api.url, token: TOKEN, stations: ['07015'], day: '2024-10-05', dest: path, backoffMs: 50,
-    sleep: async (ms) => { waits.push(ms); },
+    baseUrl: api.url,
+    token: TOKEN,
+    stations: ['07015'],
+    day: '2024-10-05',
+    dest: path,
+    backoffMs: 50,
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
   });
   assert.equal(api.requests.length, 3);
   assert.deepEqual(waits, [50, 100]);
@@ -127,8 +134,14 @@ test('a 429 waits for Retry-After (seconds or HTTP date)', async (t) => {
   t.after(() => api.close());
   const waits: number[] = [];
   await fetchInfoclimatDay({
-    baseUrl: api.url, token: TOKEN, stations: ['07015'], day: '2024-10-05', dest: await dest(),
-    sleep: async (ms) => { waits.push(ms); },
+    baseUrl: api.url,
+    token: TOKEN,
+    stations: ['07015'],
+    day: '2024-10-05',
+    dest: await dest(),
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
   });
   assert.equal(api.requests.length, 3);
   assert.equal(waits[0], 2000);
@@ -150,22 +163,24 @@ test('5xx on every attempt: gives up after 3 attempts with the last status', asy
   t.after(() => api.close());
   await assert.rejects(
     fetchInfoclimatDay({ baseUrl: api.url, token: TOKEN, stations: ['07015'], day: '2024-10-05', dest: await dest(), sleep: async () => {} }),
-    (err: unknown) => assertNoToken(err) && (err as InfoclimatApiError).status === 502 && /HTTP 502: bad gateway \(after 3 attempts\)/.test((err as Error).message),
+    (err: unknown) =>
+      assertNoToken(err) && (err as InfoclimatApiError).status === 502 && /HTTP 502: bad gateway \(after 3 attempts\)/.test((err as Error).message),
   );
   assert.equal(api.requests.length, 3);
 });
 
 test('401: "InfoClimat rejected the token", at once, the token nowhere in the message even if echoed', async (t) => {
-  const api = await infoclimatStandIn((_n, url, _req, res) =>
-    json(res, 401, { status: 'KO', errors: [`invalid token ${url.searchParams.get('token')}`] }),
-  );
+  const api = await infoclimatStandIn((_n, url, _req, res) => json(res, 401, { status: 'KO', errors: [`invalid token ${url.searchParams.get('token')}`] }));
   t.after(() => api.close());
   const path = await dest();
   await assert.rejects(
     fetchInfoclimatDay({ baseUrl: api.url, token: TOKEN, stations: ['07015'], day: '2024-10-05', dest: path, sleep: async () => {} }),
     (err: unknown) => {
       assertNoToken(err);
-      assert.match((err as Error).message, /^InfoClimat rejected the token \(HTTP 401\) for http:\/\/127\.0\.0\.1:\d+\/opendata\/\?.*token=\*\*\*: invalid token \*\*\*$/);
+      assert.match(
+        (err as Error).message,
+        /^InfoClimat rejected the token \(HTTP 401\) for http:\/\/127\.0\.0\.1:\d+\/opendata\/\?.*token=\*\*\*: invalid token \*\*\*$/,
+      );
       return true;
     },
   );
@@ -191,7 +206,9 @@ test('a 200 whose body is not OK is an error naming the URL and the API message;
   const path = await dest();
   await assert.rejects(
     fetchInfoclimatDay({ baseUrl: api.url, token: TOKEN, stations: ['07015'], day: '2024-10-05', dest: path }),
-    (err: unknown) => assertNoToken(err) && /^InfoClimat http:\/\/127\.0\.0\.1:\d+\/opendata\/\?.*: the API answered with an error: Quota dépassé pour \*\*\*$/.test((err as Error).message),
+    (err: unknown) =>
+      assertNoToken(err) &&
+      /^InfoClimat http:\/\/127\.0\.0\.1:\d+\/opendata\/\?.*: the API answered with an error: Quota dépassé pour \*\*\*$/.test((err as Error).message),
   );
   assert.equal(api.requests.length, 1, 'an error body is not retried');
   assert.equal(existsSync(path), false);
@@ -215,7 +232,17 @@ test('network errors are retried, then reported without the token', async (t) =>
   await api.close();
   const waits: number[] = [];
   await assert.rejects(
-    fetchInfoclimatDay({ baseUrl: deadUrl, token: TOKEN, stations: ['07015'], day: '2024-10-05', dest: await dest(), backoffMs: 10, sleep: async (ms) => { waits.push(ms); } }),
+    fetchInfoclimatDay({
+      baseUrl: deadUrl,
+      token: TOKEN,
+      stations: ['07015'],
+      day: '2024-10-05',
+      dest: await dest(),
+      backoffMs: 10,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    }),
     (err: unknown) => assertNoToken(err) && /ECONNREFUSED.*\(after 3 attempts\)/.test((err as Error).message),
   );
   assert.deepEqual(waits, [10, 20]);
@@ -228,7 +255,16 @@ test('a server that never answers times out per attempt', async (t) => {
   });
   t.after(() => api.close());
   await assert.rejects(
-    fetchInfoclimatDay({ baseUrl: api.url, token: TOKEN, stations: ['07015'], day: '2024-10-05', dest: await dest(), timeoutMs: 150, attempts: 2, sleep: async () => {} }),
+    fetchInfoclimatDay({
+      baseUrl: api.url,
+      token: TOKEN,
+      stations: ['07015'],
+      day: '2024-10-05',
+      dest: await dest(),
+      timeoutMs: 150,
+      attempts: 2,
+      sleep: async () => {},
+    }),
     (err: unknown) => assertNoToken(err) && /no complete answer in time \(after 2 attempts\)/.test((err as Error).message),
   );
   assert.equal(api.requests.length, 2);

@@ -27,7 +27,11 @@ async function tmp(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'ecluse-ods-'));
 }
 
-const lines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('records: the query string the API expects, results as sent', async (t) => {
   const api = await standIn(t, synopRecords(12));
@@ -75,8 +79,14 @@ test('pages: exactly 100 records is one full page and nothing more', async (t) =
   const { ods } = client(api);
   const pages = [];
   for await (const p of ods.pages(DS, { orderBy: 'date' })) pages.push(p);
-  assert.deepEqual(pages.map((p) => p.results.length), [100]);
-  assert.deepEqual(api.requests.map((r) => [r.searchParams.get('limit'), r.searchParams.get('offset')]), [['100', '0']]);
+  assert.deepEqual(
+    pages.map((p) => p.results.length),
+    [100],
+  );
+  assert.deepEqual(
+    api.requests.map((r) => [r.searchParams.get('limit'), r.searchParams.get('offset')]),
+    [['100', '0']],
+  );
 });
 
 test('pages: 250 records in pages of 100, 100, 50, in order, progress per page', async (t) => {
@@ -87,8 +97,18 @@ test('pages: 250 records in pages of 100, 100, 50, in order, progress per page',
   for await (const r of ods.iterate(DS, { orderBy: 'date', onProgress: (p) => progress.push(p) })) got.push(r);
   assert.equal(got.length, 250);
   assert.deepEqual(got, synopRecords(250));
-  assert.deepEqual(api.requests.map((r) => [r.searchParams.get('limit'), r.searchParams.get('offset')]), [['100', '0'], ['100', '100'], ['50', '200']]);
-  assert.deepEqual(progress.map((p) => p.fetched), [100, 200, 250]);
+  assert.deepEqual(
+    api.requests.map((r) => [r.searchParams.get('limit'), r.searchParams.get('offset')]),
+    [
+      ['100', '0'],
+      ['100', '100'],
+      ['50', '200'],
+    ],
+  );
+  assert.deepEqual(
+    progress.map((p) => p.fetched),
+    [100, 200, 250],
+  );
   assert.ok(progress.every((p) => p.total === 250 && p.unit === 'records'));
 });
 
@@ -116,7 +136,11 @@ test('downloadWindow: 9999 records page through records, the last page shortened
   assert.equal(got.totalCount, 9999);
   assert.equal(got.records, 9999);
   assert.equal(got.bytes, (await stat(dest)).size);
-  const asked = api.requests.map((r) => ({ path: r.pathname.split('/').pop(), limit: Number(r.searchParams.get('limit')), offset: Number(r.searchParams.get('offset')) }));
+  const asked = api.requests.map((r) => ({
+    path: r.pathname.split('/').pop(),
+    limit: Number(r.searchParams.get('limit')),
+    offset: Number(r.searchParams.get('offset')),
+  }));
   assert.deepEqual(asked[0], { path: 'records', limit: 0, offset: 0 }, 'the count comes first');
   assert.equal(asked.length, 1 + 100);
   assert.deepEqual(asked.at(-1), { path: 'records', limit: 99, offset: 9900 });
@@ -360,5 +384,8 @@ test('a 200 that is not JSON is a clear OdsApiError, not a SyntaxError', async (
   const api = await standIn(t, synopRecords(3));
   const html: typeof fetch = async () => new Response('<html><body>Maintenance</body></html>', { status: 200, headers: { 'content-type': 'text/html' } });
   const { ods } = client(api, { fetch: html });
-  await assert.rejects(ods.count(DS), (err: unknown) => err instanceof OdsApiError && err.status === 200 && /not JSON: <html><body>Maintenance/.test(err.message));
+  await assert.rejects(
+    ods.count(DS),
+    (err: unknown) => err instanceof OdsApiError && err.status === 200 && /not JSON: <html><body>Maintenance/.test(err.message),
+  );
 });

@@ -54,14 +54,14 @@ test('the stand-in reads back the values the builders escape', () => {
 
 test('the next incremental window starts strictly after the cursor', () => {
   assert.equal(nextWindowWhere('date', { cursor: '2024-10-05T03:00:00+00:00' }), "date > date'2024-10-05T03:00:00+00:00'");
-  assert.equal(nextWindowWhere('date', { cursor: '2024-10-05T03:00:00Z', until: '2024-11-01' }), "date > date'2024-10-05T03:00:00Z' AND date < date'2024-11-01'");
+  assert.equal(
+    nextWindowWhere('date', { cursor: '2024-10-05T03:00:00Z', until: '2024-11-01' }),
+    "date > date'2024-10-05T03:00:00Z' AND date < date'2024-11-01'",
+  );
   assert.equal(nextWindowWhere('date', { cursor: null, start: '2024-01-01' }), "date >= date'2024-01-01'");
   assert.equal(nextWindowWhere('date', { cursor: null }), '');
   assert.throws(() => nextWindowWhere('date', { cursor: '2024-10-05 03:00:00' }), /not an ISO instant with an offset/);
-  const records = [
-    { date: '2024-10-05T03:00:00+00:00' },
-    { date: '2024-10-05T06:00:00+00:00' },
-  ];
+  const records = [{ date: '2024-10-05T03:00:00+00:00' }, { date: '2024-10-05T06:00:00+00:00' }];
   const after = parseWhere(nextWindowWhere('date', { cursor: '2024-10-05T03:00:00Z' }), 'date');
   assert.deepEqual(records.filter(after), [records[1]]);
 });

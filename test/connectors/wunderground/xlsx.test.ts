@@ -5,12 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { DEFAULT_WU_STATIONS, type StationConfig } from '../../../src/config/config.js';
-import {
-  readWundergroundWorkbook,
-  stationForFileName,
-  WUNDERGROUND_COLUMNS,
-  WUNDERGROUND_FIELD_NAMES,
-} from '../../../src/connectors/wunderground/xlsx.js';
+import { readWundergroundWorkbook, stationForFileName, WUNDERGROUND_COLUMNS, WUNDERGROUND_FIELD_NAMES } from '../../../src/connectors/wunderground/xlsx.js';
 import {
   writeWundergroundWorkbook,
   wundergroundFileName,
@@ -81,10 +76,7 @@ class RecordingSink implements ReportSink {
 const row = wundergroundRow;
 
 let fileCounter = 0;
-async function read(
-  station: StationConfig,
-  days: WundergroundDay[],
-): Promise<{ sink: RecordingSink; file: string }> {
+async function read(station: StationConfig, days: WundergroundDay[]): Promise<{ sink: RecordingSink; file: string }> {
   const file = `${fileCounter++}-${wundergroundFileName(station)}`;
   const path = join(dir, file);
   await writeWundergroundWorkbook(path, station, days);
@@ -93,11 +85,7 @@ async function read(
 
 async function readPath(path: string, file: string, station: StationConfig): Promise<RecordingSink> {
   const sink = new RecordingSink();
-  await readWundergroundWorkbook(
-    path,
-    { file, rawKey: `raw/stations/${file}`, source: 'wunderground', fieldNames: WUNDERGROUND_FIELD_NAMES, station },
-    sink,
-  );
+  await readWundergroundWorkbook(path, { file, rawKey: `raw/stations/${file}`, source: 'wunderground', fieldNames: WUNDERGROUND_FIELD_NAMES, station }, sink);
   return sink;
 }
 
@@ -123,10 +111,7 @@ const rich = (number: string, unit: string): Cell => ({
 // ---------------------------------------------------------------------------------------------
 
 test('stationForFileName decodes the name and matches city (case, accents) and country', () => {
-  const stations: StationConfig[] = [
-    ...DEFAULT_WU_STATIONS,
-    { ...LA_MADELEINE, id: 'ILIEGE1', city: 'Liège', country: 'BE', timezone: 'Europe/Brussels' },
-  ];
+  const stations: StationConfig[] = [...DEFAULT_WU_STATIONS, { ...LA_MADELEINE, id: 'ILIEGE1', city: 'Liège', country: 'BE', timezone: 'Europe/Brussels' }];
   const id = (name: string) => stationForFileName(name, stations)?.id ?? null;
   assert.equal(id('Weather+Underground+-+La+Madeleine,+FR.xlsx'), 'ILAMAD25');
   assert.equal(id('Weather+Underground+-+ICHTEGEM,+BE.xlsx'), 'IICHTE19');
@@ -235,7 +220,10 @@ test('local times become UTC in the station zone: Europe/Paris and Europe/Brusse
       ['150124', '2024-01-15T22:55:00.000Z'],
     ],
   );
-  const brussels = await read(ICHTEGEM, [{ date: '2024-07-14', rows: [row(6 * 60 + 30)] }, { date: '2024-12-25', rows: [row(6 * 60 + 30)] }]);
+  const brussels = await read(ICHTEGEM, [
+    { date: '2024-07-14', rows: [row(6 * 60 + 30)] },
+    { date: '2024-12-25', rows: [row(6 * 60 + 30)] },
+  ]);
   assert.deepEqual(
     brussels.sink.reports.map((r) => [r.stationId, r.at]),
     [
@@ -423,14 +411,11 @@ test('a sheet not named DDMMYY has its rows rejected whole, naming the sheet; ot
     sink.reports.map((r) => [r.loc.sheet, r.at]),
     [['011024', '2024-09-30T22:04:00.000Z']],
   );
-  assert.deepEqual(
-    sink.recordRejects.map((r) => [r.loc.sheet, r.loc.row]).sort(),
-    [
-      ['320124', 3],
-      ['Notes', 3],
-      ['Notes', 4],
-    ],
-  );
+  assert.deepEqual(sink.recordRejects.map((r) => [r.loc.sheet, r.loc.row]).sort(), [
+    ['320124', 3],
+    ['Notes', 3],
+    ['Notes', 4],
+  ]);
   const notes = sink.recordRejects.find((r) => r.loc.sheet === 'Notes');
   assert.match(notes?.reason ?? '', /sheet "Notes" is not named after a day \(DDMMYY/);
   assert.equal(notes?.field, null);

@@ -6,12 +6,18 @@ import { readJsonLines } from '../../../src/engine/readers/jsonl.js';
 
 test('parseJson names the line where a truncated file ends', () => {
   const text = '{\n  "a": 1,\n  "b": [1, 2,\n';
-  assert.throws(() => parseJson(text), (e: unknown) => e instanceof FileFormatError && /truncated JSON/.test(e.message) && e.line === 4);
+  assert.throws(
+    () => parseJson(text),
+    (e: unknown) => e instanceof FileFormatError && /truncated JSON/.test(e.message) && e.line === 4,
+  );
 });
 
 test('a document cut right after a value is truncated too (Node 20 says only "at position N")', () => {
   const text = '{"a": 1, "b": "x"';
-  assert.throws(() => parseJson(text), (e: unknown) => e instanceof FileFormatError && /truncated JSON/.test(e.message));
+  assert.throws(
+    () => parseJson(text),
+    (e: unknown) => e instanceof FileFormatError && /truncated JSON/.test(e.message),
+  );
   const errors: string[] = [];
   const read = [...readJsonLines(Buffer.from('{"a":1}\n{"a": 1, "b": 2\n'), (_l, m) => errors.push(m))];
   assert.equal(read.length, 1);
@@ -21,7 +27,10 @@ test('a document cut right after a value is truncated too (Node 20 says only "at
 test('decodeUtf8 drops a BOM and refuses Latin-1 with the line of the bad byte', () => {
   assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])), 'a');
   const latin1 = Buffer.concat([Buffer.from('a;b\nok;1\n'), Buffer.from([0x54, 0xe9, 0x6c]), Buffer.from(';2\n')]);
-  assert.throws(() => decodeUtf8(latin1), (e: unknown) => e instanceof FileFormatError && e.line === 3 && /UTF-8/.test(e.message));
+  assert.throws(
+    () => decodeUtf8(latin1),
+    (e: unknown) => e instanceof FileFormatError && e.line === 3 && /UTF-8/.test(e.message),
+  );
 });
 
 test('readCsv detects ; and , and keeps record lines', () => {
@@ -37,14 +46,23 @@ test('readCsv detects ; and , and keeps record lines', () => {
 test('readJsonLines reports a truncated line and goes on', () => {
   const errors: [number, string][] = [];
   const lines = [...readJsonLines(Buffer.from('{"a":1}\n{"a":\n\n{"a":3}\n'), (l, m) => errors.push([l, m]))];
-  assert.deepEqual(lines.map((l) => l.line), [1, 4]);
+  assert.deepEqual(
+    lines.map((l) => l.line),
+    [1, 4],
+  );
   assert.equal(errors[0]?.[0], 2);
 });
 
 test('decodeUtf8 names a UTF-16 file by its byte-order mark', () => {
-  for (const [bom, name] of [[[0xff, 0xfe], 'UTF-16 LE'], [[0xfe, 0xff], 'UTF-16 BE']] as const) {
+  for (const [bom, name] of [
+    [[0xff, 0xfe], 'UTF-16 LE'],
+    [[0xfe, 0xff], 'UTF-16 BE'],
+  ] as const) {
     const bytes = Buffer.concat([Buffer.from(bom), Buffer.from('{"a":1}', 'utf16le')]);
-    assert.throws(() => decodeUtf8(bytes), (e: unknown) => e instanceof FileFormatError && e.message.startsWith(`the file is ${name}`) && e.line === 1);
+    assert.throws(
+      () => decodeUtf8(bytes),
+      (e: unknown) => e instanceof FileFormatError && e.message.startsWith(`the file is ${name}`) && e.line === 1,
+    );
   }
 });
 

@@ -115,15 +115,33 @@ test('random bytes after a local header and before a valid end record: read or r
   );
 });
 
-const HOSTILE = ['../x.json', '../../etc/passwd', '/abs.json', '\\abs.json', 'C:\\x.json', 'c:/x.json', 'a\0b.json', 'a/../../x.json', '..', '.', 'nested.zip', 'dir/', 'dir\\'];
+const HOSTILE = [
+  '../x.json',
+  '../../etc/passwd',
+  '/abs.json',
+  '\\abs.json',
+  'C:\\x.json',
+  'c:/x.json',
+  'a\0b.json',
+  'a/../../x.json',
+  '..',
+  '.',
+  'nested.zip',
+  'dir/',
+  'dir\\',
+];
 
 test('entries with hostile names: each unsafe or nested one refused by name, folders skipped, every other extracted with its bytes', async () => {
   const name = fc.oneof(
     fc.constantFrom(...HOSTILE),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
-    fc.tuple(fc.constantFrom('', 'a/', '../', './', 'x\\..\\'), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 8 }), fc.constantFrom('.json', '.csv', '.zip', '', '/')).map(
-      ([a, b, c]) => `${a}${b}${c}`,
-    ),
+    fc
+      .tuple(
+        fc.constantFrom('', 'a/', '../', './', 'x\\..\\'),
+        fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 8 }),
+        fc.constantFrom('.json', '.csv', '.zip', '', '/'),
+      )
+      .map(([a, b, c]) => `${a}${b}${c}`),
   );
   const entry = fc.record({ name, content: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ maxLength: 300 })) });
   await fc.assert(
@@ -140,7 +158,9 @@ test('entries with hostile names: each unsafe or nested one refused by name, fol
       }
       const { files, refused, folders } = r.contents;
       const isFolder = (n: string) => n.endsWith('/') || n.endsWith('\\');
-      const wanted = entries.filter((e) => !isFolder(e.name) && safeEntryName(e.name) !== null && extname(safeEntryName(e.name) ?? '').toLowerCase() !== '.zip');
+      const wanted = entries.filter(
+        (e) => !isFolder(e.name) && safeEntryName(e.name) !== null && extname(safeEntryName(e.name) ?? '').toLowerCase() !== '.zip',
+      );
       assert.equal(folders, entries.filter((e) => isFolder(e.name)).length);
       assert.equal(files.length, wanted.length);
       assert.equal(refused.length, entries.length - wanted.length - folders);

@@ -42,7 +42,14 @@ test('entries are extracted to numbered files of the folder, whether sizes are i
   for (const archive of [inHeaders, streamed]) {
     const x = await extract(archive);
     assert.deepEqual(x.refused, []);
-    assert.deepEqual(x.files.map((f) => [f.name, f.bytes]), [['a.json', 7], ['empty.jsonl', 0], ['sub/b.csv', 8]]);
+    assert.deepEqual(
+      x.files.map((f) => [f.name, f.bytes]),
+      [
+        ['a.json', 7],
+        ['empty.jsonl', 0],
+        ['sub/b.csv', 8],
+      ],
+    );
     for (const f of x.files) {
       assert.equal(await text(f.path), files[f.name as keyof typeof files]);
       assert.ok(f.path.startsWith(x.dir + '/') && !f.path.slice(x.dir.length + 1).includes('/'), f.path);
@@ -54,7 +61,10 @@ test('entries are extracted to numbered files of the folder, whether sizes are i
 
 test('an entry escaping the folder or a nested archive is refused by name; the others are extracted', async () => {
   const x = await extract(zipSync({ 'ok.json': strToU8('{}'), '../evil.json': strToU8('{}'), 'inner.zip': zipSync({ 'a.json': strToU8('{}') }) }));
-  assert.deepEqual(x.files.map((f) => f.name), ['ok.json']);
+  assert.deepEqual(
+    x.files.map((f) => f.name),
+    ['ok.json'],
+  );
   assert.deepEqual(
     x.refused.map((r) => r.name),
     ['../evil.json', 'inner.zip'],
@@ -69,7 +79,8 @@ test('an archive listing too many entries is refused before any is extracted', a
   for (let i = 0; i < 30; i++) files[`f${i}.json`] = strToU8('{}');
   await assert.rejects(
     extract(zipSync(files), { maxEntries: 10 }),
-    (e: unknown) => e instanceof FileFormatError && /lists 30 entries, more than the limit of 10 \(raise it with ECLUSE_ZIP_MAX_ENTRIES or zip.max_entries/.test(e.message),
+    (e: unknown) =>
+      e instanceof FileFormatError && /lists 30 entries, more than the limit of 10 \(raise it with ECLUSE_ZIP_MAX_ENTRIES or zip.max_entries/.test(e.message),
   );
 });
 
@@ -84,11 +95,17 @@ test('a large highly-compressed entry is refused after inflating only up to the 
   const bomb = zipOf([textEntry('good.json', '{"ok":true}'), zerosEntry('bomb.json', 1024)]);
   const started = Date.now();
   const x = await extract(bomb, { maxEntryBytes: 4 * MiB, maxRatio: 1e9 });
-  assert.deepEqual(x.files.map((f) => f.name), ['good.json']);
+  assert.deepEqual(
+    x.files.map((f) => f.name),
+    ['good.json'],
+  );
   assert.equal(await text(x.files[0]?.path ?? ''), '{"ok":true}');
   assert.equal(x.refused.length, 1);
   assert.equal(x.refused[0]?.name, 'bomb.json');
-  assert.match(x.refused[0]?.reason ?? '', /^expands past 4 MiB, the limit per entry \(raise it with ECLUSE_ZIP_MAX_ENTRY_MB or zip.max_entry_mb in ecluse.config.json\); not read$/);
+  assert.match(
+    x.refused[0]?.reason ?? '',
+    /^expands past 4 MiB, the limit per entry \(raise it with ECLUSE_ZIP_MAX_ENTRY_MB or zip.max_entry_mb in ecluse.config.json\); not read$/,
+  );
   assert.ok(x.inflatedBytes <= 4 * MiB + 256 * 1024, `inflated ${x.inflatedBytes} bytes`);
   assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
   // The refused entry leaves no file behind.
@@ -98,8 +115,14 @@ test('a large highly-compressed entry is refused after inflating only up to the 
 test('the default ratio limit refuses a bomb within a few MiB, whatever its headers claim', async () => {
   // The archive claims 1 KiB for an entry that inflates to 1 GiB.
   const x = await extract(zipOf([zerosEntry('lies.jsonl', 1024, 1024), textEntry('b.json', '[]')]));
-  assert.deepEqual(x.files.map((f) => f.name), ['b.json']);
-  assert.match(x.refused[0]?.reason ?? '', /^expands more than 100 times its compressed size \(.* so far\), the limit against zip bombs \(raise it with ECLUSE_ZIP_MAX_RATIO/);
+  assert.deepEqual(
+    x.files.map((f) => f.name),
+    ['b.json'],
+  );
+  assert.match(
+    x.refused[0]?.reason ?? '',
+    /^expands more than 100 times its compressed size \(.* so far\), the limit against zip bombs \(raise it with ECLUSE_ZIP_MAX_RATIO/,
+  );
   assert.ok(x.inflatedBytes < 16 * MiB, `inflated ${x.inflatedBytes} bytes`);
 });
 
@@ -108,16 +131,28 @@ test('a local header claiming another size than the data inflates to: the entry 
   // The first local header's uncompressed size (offset 22) says 3 bytes; the central directory is left alone.
   archive[22] = 3;
   const x = await extract(archive);
-  assert.deepEqual(x.files.map((f) => f.name), ['b.json']);
+  assert.deepEqual(
+    x.files.map((f) => f.name),
+    ['b.json'],
+  );
   assert.match(x.refused[0]?.reason ?? '', /^expands to 7 bytes where the archive says 3: damaged or forged; not read$/);
 });
 
 test('the total limit: the entry that passes it and the ones after are refused, each by name', async () => {
   const entries = ['a', 'b', 'c'].map((n) => zerosEntry(`${n}.json`, 3));
   const x = await extract(zipOf(entries), { maxTotalBytes: 5 * MiB, maxRatio: 1e9 });
-  assert.deepEqual(x.files.map((f) => f.name), ['a.json']);
-  assert.deepEqual(x.refused.map((r) => r.name), ['b.json', 'c.json']);
-  assert.match(x.refused[0]?.reason ?? '', /^the archive expanded past 5 MiB, its limit in all \(raise it with ECLUSE_ZIP_MAX_TOTAL_MB.*\); this entry and the ones after it are not read$/);
+  assert.deepEqual(
+    x.files.map((f) => f.name),
+    ['a.json'],
+  );
+  assert.deepEqual(
+    x.refused.map((r) => r.name),
+    ['b.json', 'c.json'],
+  );
+  assert.match(
+    x.refused[0]?.reason ?? '',
+    /^the archive expanded past 5 MiB, its limit in all \(raise it with ECLUSE_ZIP_MAX_TOTAL_MB.*\); this entry and the ones after it are not read$/,
+  );
   assert.match(x.refused[1]?.reason ?? '', /^not read: the archive expanded past 5 MiB/);
   assert.ok(x.inflatedBytes <= 5 * MiB + 256 * 1024);
 });
@@ -180,7 +215,10 @@ test('withZipContents extracts into the scratch folder given and removes what it
   });
   assert.equal(seen, '{}');
   assert.deepEqual(await readdir(scratch), []);
-  await assert.rejects(withZipContents(join(work, 'missing.zip'), { scratch }, async () => 0), /ENOENT/);
+  await assert.rejects(
+    withZipContents(join(work, 'missing.zip'), { scratch }, async () => 0),
+    /ENOENT/,
+  );
 });
 
 test('the limits come from ecluse.config.json and the environment, which overrides it', async () => {
@@ -190,7 +228,10 @@ test('the limits come from ecluse.config.json and the environment, which overrid
   assert.deepEqual(loadConfig({ ECLUSE_HOME: dir }, dir).zipLimits, { maxEntries: 50, maxEntryBytes: 8 * MiB, maxTotalBytes: 64 * MiB, maxRatio: 20 });
   const env = { ECLUSE_HOME: dir, ECLUSE_ZIP_MAX_ENTRIES: '7', ECLUSE_ZIP_MAX_ENTRY_MB: '0.5', ECLUSE_ZIP_MAX_TOTAL_MB: '1', ECLUSE_ZIP_MAX_RATIO: '1000' };
   assert.deepEqual(loadConfig(env, dir).zipLimits, { maxEntries: 7, maxEntryBytes: MiB / 2, maxTotalBytes: MiB, maxRatio: 1000 });
-  assert.throws(() => loadConfig({ ...env, ECLUSE_ZIP_MAX_RATIO: '0' }, dir), (e: unknown) => e instanceof ConfigError && /ECLUSE_ZIP_MAX_RATIO=0/.test(e.message));
+  assert.throws(
+    () => loadConfig({ ...env, ECLUSE_ZIP_MAX_RATIO: '0' }, dir),
+    (e: unknown) => e instanceof ConfigError && /ECLUSE_ZIP_MAX_RATIO=0/.test(e.message),
+  );
   // An entry is read in memory: a limit past what V8 strings hold would bring back the run-wide failure.
   assert.throws(() => loadConfig({ ...env, ECLUSE_ZIP_MAX_ENTRY_MB: '1024' }, dir), /ECLUSE_ZIP_MAX_ENTRY_MB \(zip\.max_entry_mb\) = 1024: at most 500/);
   await writeFile(join(dir, 'ecluse.config.json'), JSON.stringify({ zip: { max_ratio: -1 } }));

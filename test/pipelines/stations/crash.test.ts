@@ -10,7 +10,10 @@ import { crashHarness, lakeDigest } from '../../helpers/crash.js';
 import { tempHome } from '../../helpers/platform.js';
 import { SETUPS, skipSetup } from '../../helpers/setups.js';
 
-const REPORT_COLUMNS = REPORTS.columns.map(([c]) => c).filter((c) => c !== 'raw_file').join(', ');
+const REPORT_COLUMNS = REPORTS.columns
+  .map(([c]) => c)
+  .filter((c) => c !== 'raw_file')
+  .join(', ');
 
 for (const setup of SETUPS) {
   describe(`crash safety on ${setup.name}`, { skip: await skipSetup(setup) }, () => {

@@ -48,11 +48,18 @@ async function viaTypeScript(dir: string, names: string[]): Promise<Staged> {
     await createRunTables(s);
     const results = [];
     for (const [i, name] of names.entries()) {
-      results.push(await stageFile({ fileIndex: i, path: join(dir, name), file: name, rawKey: name, batchPath: join(dir, `b${i}.csv`), stations: DEFAULT_WU_STATIONS }));
+      results.push(
+        await stageFile({ fileIndex: i, path: join(dir, name), file: name, rawKey: name, batchPath: join(dir, `b${i}.csv`), stations: DEFAULT_WU_STATIONS }),
+      );
     }
-    await loadBatchFiles(s, results.filter((r) => r.reports > 0).map((r) => join(dir, `b${r.fileIndex}.csv`)));
+    await loadBatchFiles(
+      s,
+      results.filter((r) => r.reports > 0).map((r) => join(dir, `b${r.fileIndex}.csv`)),
+    );
     return {
-      reports: (await s.rows(`SELECT file_seq, station_id, observed_ms, ${MEASURES.join(', ')} FROM batch ORDER BY file_seq, seq`)).map((r) => Object.values(r)),
+      reports: (await s.rows(`SELECT file_seq, station_id, observed_ms, ${MEASURES.join(', ')} FROM batch ORDER BY file_seq, seq`)).map((r) =>
+        Object.values(r),
+      ),
       rejects: results.flatMap((r) => r.rejects.map((x) => [x.file, x.sheet, x.row, x.field, x.reason, x.whole_record])),
       counts: [results.reduce((n, r) => n + r.rowsRead, 0), results.reduce((n, r) => n + r.rowsRejected, 0), results.reduce((n, r) => n + r.valuesRejected, 0)],
     };
@@ -67,11 +74,20 @@ async function viaDuckDB(dir: string, names: string[]): Promise<Staged & { fast:
     await createRunTables(s);
     const files = names.map((name, fileSeq) => ({ fileSeq, path: join(dir, name), name }));
     const fast = await readInfoclimatDocs(s, files);
-    const c = await stageInfoclimatDocs(s, 1, new Map(files.map((f) => [f.fileSeq, f.name])), DEFAULT_WU_STATIONS.map((x) => x.id));
+    const c = await stageInfoclimatDocs(
+      s,
+      1,
+      new Map(files.map((f) => [f.fileSeq, f.name])),
+      DEFAULT_WU_STATIONS.map((x) => x.id),
+    );
     return {
       fast,
-      reports: (await s.rows(`SELECT file_seq, station_id, observed_ms, ${MEASURES.join(', ')} FROM ic_batch ORDER BY file_seq, seq`)).map((r) => Object.values(r)),
-      rejects: (await s.rows(`SELECT file, sheet, "row", field, reason, whole_record FROM run_rejects ORDER BY rowid`)).map((r) => Object.values(r).map((v) => (typeof v === 'bigint' ? Number(v) : v))),
+      reports: (await s.rows(`SELECT file_seq, station_id, observed_ms, ${MEASURES.join(', ')} FROM ic_batch ORDER BY file_seq, seq`)).map((r) =>
+        Object.values(r),
+      ),
+      rejects: (await s.rows(`SELECT file, sheet, "row", field, reason, whole_record FROM run_rejects ORDER BY rowid`)).map((r) =>
+        Object.values(r).map((v) => (typeof v === 'bigint' ? Number(v) : v)),
+      ),
       counts: [c.rowsRead, c.rowsRejected, c.valuesRejected],
     };
   } finally {
@@ -103,10 +119,16 @@ test('files DuckDB cannot read are left to the TypeScript reader, the others kee
   const names = ['good.json', 'truncated.json', 'airbyte.json', 'status.json'];
   const s = await DuckSession.open();
   try {
-    const fast = await readInfoclimatDocs(s, names.map((name, fileSeq) => ({ fileSeq, path: join(dir, name), name })));
+    const fast = await readInfoclimatDocs(
+      s,
+      names.map((name, fileSeq) => ({ fileSeq, path: join(dir, name), name })),
+    );
     assert.deepEqual([...fast], [0]);
     const stations = await infoclimatStations(s);
-    assert.deepEqual(stations.map((x) => (x.station as { id: string }).id), ['00052', '07015']);
+    assert.deepEqual(
+      stations.map((x) => (x.station as { id: string }).id),
+      ['00052', '07015'],
+    );
   } finally {
     s.close();
   }
@@ -123,7 +145,10 @@ test('where stations and keys sit in the response does not change what the DuckD
     // The first station key has no report: the file is left to the TypeScript reader.
     'first-empty.json': response({ '07015': [], '00052': [staticRow('2024-10-06 00:00:00', '7')] }),
     // No `stations` at all: only configured stations are known.
-    'no-stations.json': { status: 'OK', hourly: { IICHTE19: [staticRow('2024-10-07 00:00:00', '9', { id_station: 'IICHTE19' })], '07015': [synopRow('2024-10-07 00:00:00', '3')] } },
+    'no-stations.json': {
+      status: 'OK',
+      hourly: { IICHTE19: [staticRow('2024-10-07 00:00:00', '9', { id_station: 'IICHTE19' })], '07015': [synopRow('2024-10-07 00:00:00', '3')] },
+    },
   });
   const names = ['params-first.json', 'first-empty.json', 'no-stations.json'];
   const ts = await viaTypeScript(dir, names);
@@ -135,12 +160,23 @@ test('where stations and keys sit in the response does not change what the DuckD
   assert.equal(db.reports.length, 7);
   const sort = (xs: unknown[][]) => [...xs].map((x) => JSON.stringify(x)).sort();
   assert.deepEqual(sort(db.rejects), sort(ts.rejects.filter((r) => r[0] !== 'first-empty.json')));
-  assert.deepEqual(db.rejects, [['no-stations.json', 'hourly.07015', 1, 'id_station', 'unknown station "07015": not in the file\'s stations nor in ecluse.config.json', true]]);
+  assert.deepEqual(db.rejects, [
+    ['no-stations.json', 'hourly.07015', 1, 'id_station', 'unknown station "07015": not in the file\'s stations nor in ecluse.config.json', true],
+  ]);
   const s = await DuckSession.open();
   try {
-    await readInfoclimatDocs(s, names.map((name, fileSeq) => ({ fileSeq, path: join(dir, name), name })));
+    await readInfoclimatDocs(
+      s,
+      names.map((name, fileSeq) => ({ fileSeq, path: join(dir, name), name })),
+    );
     const stations = await infoclimatStations(s);
-    assert.deepEqual(stations.map((x) => [x.fileSeq, (x.station as { id: string }).id]), [[0, '00052'], [0, '07015']]);
+    assert.deepEqual(
+      stations.map((x) => [x.fileSeq, (x.station as { id: string }).id]),
+      [
+        [0, '00052'],
+        [0, '07015'],
+      ],
+    );
   } finally {
     s.close();
   }

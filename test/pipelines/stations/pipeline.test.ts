@@ -13,7 +13,10 @@ import { datasetPrefix } from '../../../src/lake/layout.js';
 import { withLocalFiles } from '../../../src/lake/localFiles.js';
 
 /** Reports as users see them (raw_file differs between homes: arrival times). */
-const REPORT_COLUMNS = REPORTS.columns.map(([c]) => c).filter((c) => c !== 'raw_file').join(', ');
+const REPORT_COLUMNS = REPORTS.columns
+  .map(([c]) => c)
+  .filter((c) => c !== 'raw_file')
+  .join(', ');
 
 for (const setup of SETUPS) {
   describe(`stations pipeline on ${setup.name}`, { skip: await skipSetup(setup) }, () => {
@@ -21,11 +24,9 @@ for (const setup of SETUPS) {
     const tempHome = () => newHome();
     const withPlatform = async <T>(home: string, fn: (p: Platform) => Promise<T>) => withHomePlatform(home, fn, await envOf(home));
 
-    const run = (home: string, inputs: string[]) =>
-      withPlatform(home, (p) => executeRun(p, stationsPipeline, { inputs, trigger: 'cli' }));
+    const run = (home: string, inputs: string[]) => withPlatform(home, (p) => executeRun(p, stationsPipeline, { inputs, trigger: 'cli' }));
 
-    const reportsOf = (home: string) =>
-      withPlatform(home, (p) => p.warehouse.query(`SELECT ${REPORT_COLUMNS} FROM reports ORDER BY station_id, observed_at`));
+    const reportsOf = (home: string) => withPlatform(home, (p) => p.warehouse.query(`SELECT ${REPORT_COLUMNS} FROM reports ORDER BY station_id, observed_at`));
 
     test('a first run loads every report; the same input again writes nothing', async () => {
       const home = await tempHome();
@@ -51,12 +52,13 @@ for (const setup of SETUPS) {
       const rows = await reportsOf(home);
       assert.equal(rows.length, 13);
       // The key is kept unique by the load itself (DuckDB holds no index on it).
-      const keys = await withPlatform(home, (p) =>
-        p.warehouse.query(`SELECT count(*) AS n, count(DISTINCT (station_id, observed_at)) AS k FROM reports`),
-      );
+      const keys = await withPlatform(home, (p) => p.warehouse.query(`SELECT count(*) AS n, count(DISTINCT (station_id, observed_at)) AS k FROM reports`));
       assert.equal(keys[0]?.n, keys[0]?.k);
       const stations = await withPlatform(home, (p) => p.warehouse.query(`SELECT id, type, timezone FROM stations ORDER BY id`));
-      assert.deepEqual(stations.map((s) => s.id), ['00052', '07015', 'IICHTE19', 'ILAMAD25']);
+      assert.deepEqual(
+        stations.map((s) => s.id),
+        ['00052', '07015', 'IICHTE19', 'ILAMAD25'],
+      );
     });
 
     test('first value wins when two files carry the same key', async () => {

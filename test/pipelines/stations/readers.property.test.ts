@@ -87,8 +87,15 @@ async function fastPath(files: { name: string; path: string }[]): Promise<FastOu
   await createRunTables(session);
   const jobs = files.map((f, fileSeq) => ({ fileSeq, path: f.path, name: f.name }));
   const taken = await readInfoclimatDocs(session, jobs);
-  await stageInfoclimatDocs(session, 1, new Map(jobs.filter((j) => taken.has(j.fileSeq)).map((j) => [j.fileSeq, j.name])), DEFAULT_WU_STATIONS.map((s) => s.id));
-  const records = await session.rows<{ file_seq: number; n: bigint; bad: bigint }>(`SELECT file_seq, count(*) AS n, count(record_reason) AS bad FROM ic_checked GROUP BY file_seq`);
+  await stageInfoclimatDocs(
+    session,
+    1,
+    new Map(jobs.filter((j) => taken.has(j.fileSeq)).map((j) => [j.fileSeq, j.name])),
+    DEFAULT_WU_STATIONS.map((s) => s.id),
+  );
+  const records = await session.rows<{ file_seq: number; n: bigint; bad: bigint }>(
+    `SELECT file_seq, count(*) AS n, count(record_reason) AS bad FROM ic_checked GROUP BY file_seq`,
+  );
   const values = await session.rows<{ file_seq: number; n: bigint }>(`SELECT file_seq, count(*) AS n FROM ic_value_rejects GROUP BY file_seq`);
   const rejects = await session.rows<{ file: string; line: string }>(
     `SELECT file, concat_ws(' ', sheet, "row", field) || ': ' || reason AS line FROM run_rejects`,
@@ -98,7 +105,17 @@ async function fastPath(files: { name: string; path: string }[]): Promise<FastOu
     const v = values.find((x) => Number(x.file_seq) === j.fileSeq);
     const rowsRead = Number(r?.n ?? 0);
     const rowsRejected = Number(r?.bad ?? 0);
-    return { taken: taken.has(j.fileSeq), rejects: rejects.filter((x) => x.file === j.name).map((x) => x.line).sort(), rowsRead, rowsRejected, valuesRejected: Number(v?.n ?? 0), reports: rowsRead - rowsRejected };
+    return {
+      taken: taken.has(j.fileSeq),
+      rejects: rejects
+        .filter((x) => x.file === j.name)
+        .map((x) => x.line)
+        .sort(),
+      rowsRead,
+      rowsRejected,
+      valuesRejected: Number(v?.n ?? 0),
+      reports: rowsRead - rowsRejected,
+    };
   });
 }
 
@@ -136,7 +153,11 @@ const JSON_TEXT = JSON.stringify(RESPONSE);
 const JSON_PRETTY = JSON.stringify(RESPONSE, null, 1);
 
 /** A lean response (no metadata, one station), so that every cut of the CSV stays a quick test. */
-const LEAN = { status: 'OK', stations: [STATIONS_JSON[1]], hourly: { '07015': [synopRow('2024-10-05 00:00:00', '7.6'), synopRow('2024-10-05 01:00:00', '7.2')] } };
+const LEAN = {
+  status: 'OK',
+  stations: [STATIONS_JSON[1]],
+  hourly: { '07015': [synopRow('2024-10-05 00:00:00', '7.6'), synopRow('2024-10-05 01:00:00', '7.2')] },
+};
 const LEAN_2 = { status: 'OK', stations: [STATIONS_JSON[1]], hourly: { '07015': [synopRow('2024-10-06 00:00:00', '8.1')] } };
 function airbyteLine(data: unknown, id: string): string {
   return JSON.stringify({ _airbyte_ab_id: id, _airbyte_emitted_at: 1728000000000, _airbyte_data: data });
@@ -164,7 +185,10 @@ test('stations: the small valid files read whole, by both JSON paths', async () 
 });
 
 test('stations: a JSON response cut at every byte is one file reject naming the line where it ends', async () => {
-  for (const [text, every] of [[JSON.stringify(LEAN), 1], [JSON.stringify(LEAN, null, 1), 5]] as const) {
+  for (const [text, every] of [
+    [JSON.stringify(LEAN), 1],
+    [JSON.stringify(LEAN, null, 1), 5],
+  ] as const) {
     // The pretty-printed one (line numbers past 1) on every fifth byte: the compact one covers them all.
     const cuts = Array.from({ length: text.length }, (_, k) => k).filter((k) => k % every === 0);
     // DuckDB on a sample of the cuts (each failing file costs it a statement); TypeScript on all of them.
@@ -230,11 +254,16 @@ test('stations: random bytes under any supported name are rows and rejects, neve
   );
   // Random bytes that start like the real thing.
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(['x.json', JSON_TEXT], ['x.jsonl', JSONL_TEXT], ['x.csv', CSV_TEXT]), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 200 }), async ([name, text], at, noise) => {
-      const bytes = Buffer.from(text);
-      const k = at % bytes.length;
-      await stage(name, Buffer.concat([bytes.subarray(0, k), noise, bytes.subarray(k)]));
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(['x.json', JSON_TEXT], ['x.jsonl', JSONL_TEXT], ['x.csv', CSV_TEXT]),
+      fc.nat(),
+      fc.uint8Array({ minLength: 1, maxLength: 200 }),
+      async ([name, text], at, noise) => {
+        const bytes = Buffer.from(text);
+        const k = at % bytes.length;
+        await stage(name, Buffer.concat([bytes.subarray(0, k), noise, bytes.subarray(k)]));
+      },
+    ),
     { numRuns: 150 },
   );
 });
@@ -257,8 +286,42 @@ test('stations: NUL bytes and odd characters anywhere are rows and rejects; Duck
 
 test('stations: any spelling of a value reads the same by both JSON paths', async () => {
   // Spellings one engine's number or blank rule takes and the other's may not.
-  const spellings = ['0x10', '0b11', '0o7', '1_000', '\u00a05', '\u20285', '\ufeff5', '5\u00a0', ' 5 ', '\t5\n', '\v5', '5.', '.5', '+5', '-0', '1e3', '1E+3',
-    ' ', '\t', '\n', '\u00a0', '\u2028', '\u3000', '\ufeff', 'NaN', 'nan', 'Infinity', '-Infinity', 'inf', '1e999', '', '5,5', '5e', '\u0000'];
+  const spellings = [
+    '0x10',
+    '0b11',
+    '0o7',
+    '1_000',
+    '\u00a05',
+    '\u20285',
+    '\ufeff5',
+    '5\u00a0',
+    ' 5 ',
+    '\t5\n',
+    '\v5',
+    '5.',
+    '.5',
+    '+5',
+    '-0',
+    '1e3',
+    '1E+3',
+    ' ',
+    '\t',
+    '\n',
+    '\u00a0',
+    '\u2028',
+    '\u3000',
+    '\ufeff',
+    'NaN',
+    'nan',
+    'Infinity',
+    '-Infinity',
+    'inf',
+    '1e999',
+    '',
+    '5,5',
+    '5e',
+    '\u0000',
+  ];
   const spelling = fc.array(fc.constantFrom(...spellings), { minLength: 1, maxLength: 4 }).map((parts) => parts.join(''));
   await fc.assert(
     // Three reports a file, each with its own spellings: one DuckDB pass checks them all.
@@ -300,12 +363,17 @@ test('stations: nesting 100k deep anywhere in a response is a reject, never a st
     (d) => JSON_TEXT.replace('"temperature":"7.6"', `"temperature":${d}`),
   ];
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...places.keys()), fc.constantFrom(deepArray, deepObject), fc.integer({ min: 5_000, max: 100_000 }), async (p, shape, depth) => {
-      const text = (places[p] as (d: string) => string)(shape(depth));
-      await bothPaths([{ name: 'deep.json', bytes: text }]);
-      await stage('deep.jsonl', `{"_airbyte_ab_id":"a","_airbyte_data":${text}}\n`);
-      await stage('deep.csv', `_airbyte_ab_id,_airbyte_data\na,${csvCell(text)}\n`);
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(...places.keys()),
+      fc.constantFrom(deepArray, deepObject),
+      fc.integer({ min: 5_000, max: 100_000 }),
+      async (p, shape, depth) => {
+        const text = (places[p] as (d: string) => string)(shape(depth));
+        await bothPaths([{ name: 'deep.json', bytes: text }]);
+        await stage('deep.jsonl', `{"_airbyte_ab_id":"a","_airbyte_data":${text}}\n`);
+        await stage('deep.csv', `_airbyte_ab_id,_airbyte_data\na,${csvCell(text)}\n`);
+      },
+    ),
     { numRuns: 25 },
   );
 });
@@ -370,7 +438,9 @@ test('stations: a 50 MB line without a newline is one reject, in bounded time an
     // Linear in the line's length (csv-parse reads ~10–50 MB/s here): generous for a loaded machine.
     const r = await stageAt(path, name, 30_000);
     const grew = peakRssMb() - rss;
-    console.log(`# ${name}: ${Math.round(performance.now() - t0)} ms, peak RSS +${Math.round(grew)} MB, ${r.rejects.length} reject(s): ${r.rejects[0]?.reason.slice(0, 80)}`);
+    console.log(
+      `# ${name}: ${Math.round(performance.now() - t0)} ms, peak RSS +${Math.round(grew)} MB, ${r.rejects.length} reject(s): ${r.rejects[0]?.reason.slice(0, 80)}`,
+    );
     assert.ok(r.rejects.length >= 1, `${name}: a 50 MB line read without a reject`);
     // The file is 50 MB; a few copies of it (bytes, string, parser state) are expected, not unbounded growth.
     assert.ok(grew < 800, `${name}: peak memory grew by ${Math.round(grew)} MB`);
@@ -421,12 +491,26 @@ test('wunderground: hostile XML inside a workbook is rows and rejects, in bounde
   const deep = (tag: string, n: number) => `<${tag}>`.repeat(n) + `</${tag}>`.repeat(n);
   const variants: [string, Record<string, Uint8Array>, RegExp | null][] = [
     ['100k-deep elements in the sheet', { 'xl/worksheets/sheet1.xml': strToU8(sheet.replace('<sheetData>', `<sheetData>${deep('x', 100_000)}`)) }, null],
-    ['100k-deep runs in a shared string', { 'xl/sharedStrings.xml': strToU8(strings.replace('<si><t>Time</t></si>', `<si>${deep('r', 100_000)}<t>Time</t></si>`)) }, null],
-    ['a 50 MB inline cell', { 'xl/worksheets/sheet1.xml': strToU8(sheet.replace(firstValue, `<c r="B3" t="inlineStr"><is><t>${'x'.repeat(50 << 20)}</t></is></c>`)) }, null],
+    [
+      '100k-deep runs in a shared string',
+      { 'xl/sharedStrings.xml': strToU8(strings.replace('<si><t>Time</t></si>', `<si>${deep('r', 100_000)}<t>Time</t></si>`)) },
+      null,
+    ],
+    [
+      'a 50 MB inline cell',
+      { 'xl/worksheets/sheet1.xml': strToU8(sheet.replace(firstValue, `<c r="B3" t="inlineStr"><is><t>${'x'.repeat(50 << 20)}</t></is></c>`)) },
+      null,
+    ],
     ['a NUL character', { 'xl/sharedStrings.xml': strToU8(strings.replace('Temperature', 'Temp\u0000erature')) }, /malformed XML/],
     [
       'entity expansion',
-      { 'xl/sharedStrings.xml': strToU8(strings.replace(/^<\?xml[^>]*>/, '<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>').replace('<t>Time</t>', '<t>&b;</t>')) },
+      {
+        'xl/sharedStrings.xml': strToU8(
+          strings
+            .replace(/^<\?xml[^>]*>/, '<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>')
+            .replace('<t>Time</t>', '<t>&b;</t>'),
+        ),
+      },
       /malformed XML/,
     ],
     ['UTF-16 XML', { 'xl/sharedStrings.xml': new Uint8Array(Buffer.from(`\uFEFF${strings.replace('UTF-8', 'UTF-16')}`, 'utf16le')) }, /malformed XML/],
@@ -436,7 +520,9 @@ test('wunderground: hostile XML inside a workbook is rows and rejects, in bounde
     const rss = peakRssMb();
     const t0 = performance.now();
     const r = await stage(WU_FILE, zipSync({ ...parts, ...replaced }), 30_000);
-    console.log(`# workbook with ${what}: ${Math.round(performance.now() - t0)} ms, peak RSS +${Math.round(peakRssMb() - rss)} MB, ${r.reports} reports, ${r.rejects.length} rejects`);
+    console.log(
+      `# workbook with ${what}: ${Math.round(performance.now() - t0)} ms, peak RSS +${Math.round(peakRssMb() - rss)} MB, ${r.reports} reports, ${r.rejects.length} rejects`,
+    );
     if (fileReject) {
       assert.equal(r.filesRejected, 1, what);
       assert.match(r.rejects[0]?.reason ?? '', fileReject, what);

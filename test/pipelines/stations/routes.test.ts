@@ -54,11 +54,14 @@ test('handlers answer plain data and throw HttpError 400 on a bad day', async ()
     items: { observed_at: string; temperature_c: number }[];
     total: number;
   };
-  assert.deepEqual(day.items.map((r) => [r.observed_at, r.temperature_c]), [
-    ['2024-10-05T00:00:00Z', 6.4],
-    ['2024-10-05T00:10:00Z', 6.3],
-    ['2024-10-05T00:20:00Z', 6.1],
-  ]);
+  assert.deepEqual(
+    day.items.map((r) => [r.observed_at, r.temperature_c]),
+    [
+      ['2024-10-05T00:00:00Z', 6.4],
+      ['2024-10-05T00:10:00Z', 6.3],
+      ['2024-10-05T00:20:00Z', 6.1],
+    ],
+  );
   await assert.rejects(
     reports.handler({ warehouse: platform.warehouse, params: { id: '00052' }, query: { date: '2024-10-32', limit: 1000, offset: 0 } }),
     (err: unknown) => err instanceof HttpError && err.status === 400 && /calendar day/.test(err.message),

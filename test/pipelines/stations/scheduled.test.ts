@@ -80,7 +80,10 @@ test('landing files too recent to read are counted, said, and keep the partition
         '1 landing file modified less than 10 s ago left for a later run (perhaps still being written): fresh.json; this partition does not count as done for a backfill',
       ]);
       const logs = await p.warehouse.query(`SELECT level, msg FROM run_logs WHERE run_id = $1 AND level = 'warn'`, [run?.run_id as number]);
-      assert.deepEqual(logs.map((l) => l.msg), [record?.warnings[0]]);
+      assert.deepEqual(
+        logs.map((l) => l.msg),
+        [record?.warnings[0]],
+      );
 
       // Once the file has settled, the same backfill runs the day again (it was not done) and takes it.
       await utimes(join(landing, 'fresh.json'), OLD, OLD);

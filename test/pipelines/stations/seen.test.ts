@@ -31,10 +31,15 @@ for (const setup of SETUPS) {
     const run = (home: string, inputs: string[]) => withPlatform(home, (p) => executeRun(p, stationsPipeline, { inputs, trigger: 'cli' }));
     const reports = (home: string) => withPlatform(home, (p) => p.warehouse.query(`SELECT ${ALL_COLUMNS} FROM reports ORDER BY station_id, observed_at`));
     const seenNames = (home: string) =>
-      withPlatform(home, async (p) => (await p.warehouse.query(`SELECT original_name FROM files WHERE pipeline = 'stations' AND status = 'loaded' ORDER BY original_name`)).map((r) => r.original_name));
+      withPlatform(home, async (p) =>
+        (await p.warehouse.query(`SELECT original_name FROM files WHERE pipeline = 'stations' AND status = 'loaded' ORDER BY original_name`)).map(
+          (r) => r.original_name,
+        ),
+      );
     const fileRows = (home: string) =>
       withPlatform(home, (p) => p.warehouse.query(`SELECT original_name, status, run_id, key FROM files WHERE pipeline = 'stations' ORDER BY original_name`));
-    const rawKeys = (home: string) => withPlatform(home, async (p) => (await p.lake.list('raw/stations/')).map((o) => o.key).filter((k) => !k.endsWith('.meta.json')));
+    const rawKeys = (home: string) =>
+      withPlatform(home, async (p) => (await p.lake.list('raw/stations/')).map((o) => o.key).filter((k) => !k.endsWith('.meta.json')));
 
     test('a workbook no station matches is rejected whole, not seen: renamed, it loads; rebuild gives the same rows', async () => {
       const home = await tempHome();
@@ -46,7 +51,10 @@ for (const setup of SETUPS) {
       assert.equal(first.status, 'succeeded', first.error ?? '');
       assert.deepEqual([first.files, first.rows_read, first.rows_written, first.rows_rejected], [1, 0, 0, 1]);
       assert.equal(first.warnings.length, 1, first.warnings.join('\n'));
-      assert.match(first.warnings[0] ?? '', /^all files rejected whole, nothing loaded from them \(foo\.xlsx; see: ecluse rejects --run \d+\); not recorded as seen/);
+      assert.match(
+        first.warnings[0] ?? '',
+        /^all files rejected whole, nothing loaded from them \(foo\.xlsx; see: ecluse rejects --run \d+\); not recorded as seen/,
+      );
       assert.deepEqual(await seenNames(home), []);
 
       await rename(join(drop, 'foo.xlsx'), join(drop, WU_NAME));
@@ -76,7 +84,10 @@ for (const setup of SETUPS) {
 
     test('a response whose stations are all unknown is seen once the station is configured', async () => {
       const home = await tempHome();
-      const doc = response({ '99999': [synopRow('2024-10-05 00:00:00', '7.6', { id_station: '99999' }), synopRow('2024-10-05 01:00:00', '7.2', { id_station: '99999' })] }, []);
+      const doc = response(
+        { '99999': [synopRow('2024-10-05 00:00:00', '7.6', { id_station: '99999' }), synopRow('2024-10-05 01:00:00', '7.2', { id_station: '99999' })] },
+        [],
+      );
       const input = await writeInputs(join(home, 'in'), { 'unknown.json': doc });
       const first = await run(home, [input]);
       assert.deepEqual([first.files, first.rows_read, first.rows_rejected, first.rows_written], [1, 2, 2, 0]);
@@ -117,12 +128,18 @@ for (const setup of SETUPS) {
       // Rejected files are history in `files` (not seen); read again, they reuse their raw copy rather than add one.
       assert.deepEqual(await rawKeys(home), rawBefore);
       const after = await fileRows(home);
-      assert.deepEqual(after.map((r) => [r.original_name, r.status, r.key]), rows.map((r) => [r.original_name, r.status, r.key]));
-      assert.deepEqual(after.map((r) => [r.original_name, r.status, r.run_id]), [
-        ['good.json', 'loaded', first.run_id],
-        ['latin1.csv', 'rejected', again.run_id],
-        ['truncated.json', 'rejected', again.run_id],
-      ]);
+      assert.deepEqual(
+        after.map((r) => [r.original_name, r.status, r.key]),
+        rows.map((r) => [r.original_name, r.status, r.key]),
+      );
+      assert.deepEqual(
+        after.map((r) => [r.original_name, r.status, r.run_id]),
+        [
+          ['good.json', 'loaded', first.run_id],
+          ['latin1.csv', 'rejected', again.run_id],
+          ['truncated.json', 'rejected', again.run_id],
+        ],
+      );
     });
 
     test('rows read and not written say why', async () => {
@@ -135,7 +152,9 @@ for (const setup of SETUPS) {
       const b = await writeInputs(join(home, 'b'), { 'day-again.json': copy });
       const s = await run(home, [b]);
       assert.deepEqual([s.files, s.rows_read, s.rows_written], [1, 6, 0]);
-      assert.deepEqual(s.warnings, ['none of the 6 valid rows read was written: each key is already in reports (or repeated in the run\'s files); a key\'s first value is kept']);
+      assert.deepEqual(s.warnings, [
+        "none of the 6 valid rows read was written: each key is already in reports (or repeated in the run's files); a key's first value is kept",
+      ]);
       // Such a file contributed (it was read): it is seen.
       assert.deepEqual(await seenNames(home), ['day-again.json', 'day.json']);
     });

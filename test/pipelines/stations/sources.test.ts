@@ -64,7 +64,15 @@ async function markLoaded(p: Platform, path: string): Promise<void> {
   const counts = { files: 1, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
   await p.warehouse.transaction(async () => {
     await p.warehouse.registerFiles(runId, [
-      { pipeline: 'stations', sha256: await sha256OfFile(path), key: `raw/stations/landing/x-${runId}.json`, original_name: basename(path), source: 'landing', size: 1, received_at: new Date() },
+      {
+        pipeline: 'stations',
+        sha256: await sha256OfFile(path),
+        key: `raw/stations/landing/x-${runId}.json`,
+        original_name: basename(path),
+        source: 'landing',
+        size: 1,
+        received_at: new Date(),
+      },
     ]);
     await p.warehouse.finishRun(runId, 'succeeded', counts, {});
   });
@@ -83,7 +91,8 @@ test('no landing and no token: a clear error', async (t) => {
   t.after(() => p.warehouse.close());
   await assert.rejects(
     collectScheduledInputs(p, { trigger: 'schedule' }, await mkdtemp(join(tmpdir(), 'ecluse-scratch-'))),
-    (err: unknown) => err instanceof NothingToReadError && err.message === 'stations: nothing to read: set ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN, or give --input',
+    (err: unknown) =>
+      err instanceof NothingToReadError && err.message === 'stations: nothing to read: set ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN, or give --input',
   );
 });
 
@@ -146,7 +155,10 @@ test('files a committed run loaded are skipped, the API day included; a partitio
   const scratch = await mkdtemp(join(tmpdir(), 'ecluse-scratch-'));
   const got = await collectScheduledInputs(p, { trigger: 'schedule', partition: '2024-09-30' }, scratch, { now: RUN_AT, infoclimatStations: ['07015'] });
   assert.equal(got.day, '2024-09-30');
-  assert.deepEqual(got.inputs.map((i) => i.name), ['new.json']);
+  assert.deepEqual(
+    got.inputs.map((i) => i.name),
+    ['new.json'],
+  );
   assert.equal(got.skipped, 2);
   assert.equal(api.requests[0]!.searchParams.get('start'), '2024-09-30');
   assert.deepEqual(api.requests[0]!.searchParams.getAll('stations[]'), ['07015']);
@@ -163,12 +175,15 @@ test('an API failure fails the collection, naming the URL without the token', as
   t.after(() => api.close());
   const p = await platform({ infoclimatToken: TOKEN, infoclimatUrl: api.url });
   t.after(() => p.warehouse.close());
-  await assert.rejects(collectScheduledInputs(p, { trigger: 'schedule' }, await mkdtemp(join(tmpdir(), 'ecluse-scratch-')), { now: RUN_AT }), (err: unknown) => {
-    const message = (err as Error).message;
-    assert.match(message, /^InfoClimat rejected the token \(HTTP 403\) for http:\/\/127\.0\.0\.1:\d+\/opendata\/\?.*token=\*\*\*: token expired$/);
-    assert.ok(!message.includes(TOKEN));
-    return true;
-  });
+  await assert.rejects(
+    collectScheduledInputs(p, { trigger: 'schedule' }, await mkdtemp(join(tmpdir(), 'ecluse-scratch-')), { now: RUN_AT }),
+    (err: unknown) => {
+      const message = (err as Error).message;
+      assert.match(message, /^InfoClimat rejected the token \(HTTP 403\) for http:\/\/127\.0\.0\.1:\d+\/opendata\/\?.*token=\*\*\*: token expired$/);
+      assert.ok(!message.includes(TOKEN));
+      return true;
+    },
+  );
 });
 
 test('an object-store landing is downloaded to the scratch folder under each file base name', async (t) => {
@@ -189,7 +204,10 @@ test('an object-store landing is downloaded to the scratch folder under each fil
   });
   assert.deepEqual(opened, ['s3://drop/greenandcoop']);
   assert.equal(got.day, null);
-  assert.deepEqual(got.inputs.map((i) => i.name), ['infoclimat/2024-10-05.json', 'wu/Weather+Underground+-+Ichtegem,+BE.xlsx']);
+  assert.deepEqual(
+    got.inputs.map((i) => i.name),
+    ['infoclimat/2024-10-05.json', 'wu/Weather+Underground+-+Ichtegem,+BE.xlsx'],
+  );
   for (const i of got.inputs) {
     assert.ok(i.path.startsWith(scratch), `${i.path} is in the scratch folder`);
     assert.equal(basename(i.path), basename(i.name));
@@ -226,7 +244,10 @@ test('an s3:// landing on s3rver, opened the way the lake is (ECLUSE_S3_ENDPOINT
   process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
   t.after(() => {
-    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+    for (const [name, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -236,7 +257,10 @@ test('an s3:// landing on s3rver, opened the way the lake is (ECLUSE_S3_ENDPOINT
   t.after(() => p.warehouse.close());
   const scratch = await mkdtemp(join(tmpdir(), 'ecluse-scratch-'));
   const got = await collectScheduledInputs(p, { trigger: 'schedule' }, scratch);
-  assert.deepEqual(got.inputs.map((i) => [i.source, i.name]), [['landing', '2024/10/infoclimat-2024-10-04.json']]);
+  assert.deepEqual(
+    got.inputs.map((i) => [i.source, i.name]),
+    [['landing', '2024/10/infoclimat-2024-10-04.json']],
+  );
   assert.equal(basename(got.inputs[0]!.path), 'infoclimat-2024-10-04.json');
   assert.equal(await readFile(got.inputs[0]!.path, 'utf8'), doc);
 
@@ -250,5 +274,8 @@ test('an s3:// landing on s3rver, opened the way the lake is (ECLUSE_S3_ENDPOINT
 test('a malformed s3:// landing is a configuration error naming the landing', async (t) => {
   const p = await platform({ landing: 's3://Not_A_Bucket/drop' });
   t.after(() => p.warehouse.close());
-  await assert.rejects(collectScheduledInputs(p, { trigger: 'schedule' }, await mkdtemp(join(tmpdir(), 'ecluse-scratch-'))), /^LakeConfigError: landing: .*not a valid bucket name/);
+  await assert.rejects(
+    collectScheduledInputs(p, { trigger: 'schedule' }, await mkdtemp(join(tmpdir(), 'ecluse-scratch-'))),
+    /^LakeConfigError: landing: .*not a valid bucket name/,
+  );
 });

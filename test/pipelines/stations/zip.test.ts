@@ -16,7 +16,10 @@ import { tempHome, withPlatform as withHomePlatform } from '../../helpers/platfo
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
 import { textEntry, zerosEntry, zipOf } from '../../engine/readers/zipFixtures.js';
 
-const REPORT_COLUMNS = REPORTS.columns.map(([c]) => c).filter((c) => c !== 'raw_file').join(', ');
+const REPORT_COLUMNS = REPORTS.columns
+  .map(([c]) => c)
+  .filter((c) => c !== 'raw_file')
+  .join(', ');
 
 for (const setup of SETUPS) {
   describe(`stations ZIP inputs on ${setup.name}`, { skip: await skipSetup(setup) }, () => {
@@ -78,7 +81,10 @@ for (const setup of SETUPS) {
       assert.match(byFile.get('delivery.zip/notes.txt') ?? '', /unsupported file type in archive/);
       assert.ok(s.rows_rejected >= rejects.length, `${s.rows_rejected} rows rejected for ${rejects.length} rejects`);
       // Nothing extracted is left behind in the home.
-      assert.deepEqual((await readdir(home)).filter((n) => n.startsWith('ecluse-')), []);
+      assert.deepEqual(
+        (await readdir(home)).filter((n) => n.startsWith('ecluse-')),
+        [],
+      );
     });
 
     test('a damaged archive is one reject naming it; the file beside it loads', async () => {
@@ -95,7 +101,10 @@ for (const setup of SETUPS) {
       assert.equal(s.status, 'succeeded', s.error ?? '');
       assert.equal(s.rows_written, generated.reports);
       const rejects = await withPlatform(home, (p) => p.warehouse.query(`SELECT file, reason FROM rejects WHERE run_id = $1`, [s.run_id]));
-      assert.deepEqual(rejects.map((r) => r.file), ['cut.zip']);
+      assert.deepEqual(
+        rejects.map((r) => r.file),
+        ['cut.zip'],
+      );
       assert.match(String(rejects[0]?.reason), /not a ZIP archive, or one cut short/);
     });
   });

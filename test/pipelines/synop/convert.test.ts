@@ -59,7 +59,10 @@ test('out-of-range values are rejected and nulled before conversion', () => {
   const { named, rejects, values } = convert({ t: 12.5, tc: 12.5, u: 130, pmer: 1017 });
   assert.equal(named.temperature_c, 12.5, 't in °C by mistake is out of range; tc takes over');
   assert.equal(named.pressure_sea_hpa, null);
-  assert.deepEqual(rejects.map((r) => r[0]), ['t', 'u', 'pmer']);
+  assert.deepEqual(
+    rejects.map((r) => r[0]),
+    ['t', 'u', 'pmer'],
+  );
   assert.equal(values[fieldIndex('u')], null);
 });
 

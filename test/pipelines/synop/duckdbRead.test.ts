@@ -127,7 +127,7 @@ test('JSONL: clean, traces, gaps, bad values, unknown and absent keys, odd spell
   }
 });
 
-test('JSONL in the dataset\'s shape: the typed pass hands back the same lines and gives the same rows as TypeScript', async () => {
+test("JSONL in the dataset's shape: the typed pass hands back the same lines and gives the same rows as TypeScript", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'synop-fixture-'));
   try {
     const { path, lines } = await generated(dir, 'jsonl', 'typed.jsonl');

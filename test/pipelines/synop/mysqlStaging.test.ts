@@ -65,7 +65,9 @@ describe('synop MySQL staging on MariaDB', { skip: await skipUnlessMysql() }, ()
     assert.deepEqual(await mysqlCount(db), { n: total, keys: total });
 
     // One view per city, named by the slug of `nom`, holding that station's rows.
-    const stations = await withPlatform(home, (p) => p.warehouse.query(`SELECT numer_sta, min(nom) AS nom, count(*) AS n FROM observations GROUP BY numer_sta ORDER BY numer_sta`));
+    const stations = await withPlatform(home, (p) =>
+      p.warehouse.query(`SELECT numer_sta, min(nom) AS nom, count(*) AS n FROM observations GROUP BY numer_sta ORDER BY numer_sta`),
+    );
     const [views] = await admin.query(`SELECT table_name AS name FROM information_schema.views WHERE table_schema = ? ORDER BY 1`, [db]);
     assert.deepEqual(
       (views as { name: string }[]).map((v) => v.name),
@@ -77,16 +79,23 @@ describe('synop MySQL staging on MariaDB', { skip: await skipUnlessMysql() }, ()
     const [agg] = await admin.query(
       `SELECT round(sum(temperature_c), 6) AS t, sum(pmer IS NULL) AS no_pmer, sum(precip_3h_trace) AS traces FROM \`${db}\`.${MYSQL_TABLE}`,
     );
-    const wh = (await withPlatform(home, (p) =>
-      p.warehouse.query(`SELECT round(sum(temperature_c), 6) AS t, sum(CASE WHEN pmer IS NULL THEN 1 ELSE 0 END) AS no_pmer, sum(CASE WHEN precip_3h_trace THEN 1 ELSE 0 END) AS traces FROM observations`),
-    ))[0]!;
+    const wh = (
+      await withPlatform(home, (p) =>
+        p.warehouse.query(
+          `SELECT round(sum(temperature_c), 6) AS t, sum(CASE WHEN pmer IS NULL THEN 1 ELSE 0 END) AS no_pmer, sum(CASE WHEN precip_3h_trace THEN 1 ELSE 0 END) AS traces FROM observations`,
+        ),
+      )
+    )[0]!;
     const my = (agg as Record<string, unknown>[])[0]!;
     assert.equal(Number(my.t), Number(wh.t));
     assert.equal(Number(my.no_pmer), Number(wh.no_pmer));
     assert.equal(Number(my.traces), Number(wh.traces));
 
     // The same records in another file (other bytes, so staged again): first value kept, nothing added.
-    const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '').reverse();
+    const lines = (await readFile(file, 'utf8'))
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .reverse();
     const again = join(home, 'in', 'again.jsonl');
     await writeFile(again, lines.join('\n') + '\n');
     const rerun = await withPlatform(home, (p) => executeRun(p, synopPipeline, { inputs: [again], staging: urlOf(db), trigger: 'cli' }));
@@ -107,17 +116,23 @@ describe('synop MySQL staging on MariaDB', { skip: await skipUnlessMysql() }, ()
       const total = await whCount(home);
       assert.ok(total > 50);
       assert.deepEqual(await mysqlCount(db), { n: total, keys: total });
-      const [agg] = await admin.query(`SELECT round(sum(temperature_c), 6) AS t, sum(pmer IS NULL) AS no_pmer, sum(precip_3h_trace) AS traces, min(observed_at) AS first FROM \`${db}\`.${MYSQL_TABLE}`);
-      const wh = (await withPlatform(home, (p) =>
-        p.warehouse.query(
-          `SELECT round(sum(temperature_c), 6) AS t, sum(CASE WHEN pmer IS NULL THEN 1 ELSE 0 END) AS no_pmer, sum(CASE WHEN precip_3h_trace THEN 1 ELSE 0 END) AS traces, strftime(min(observed_at), '%Y-%m-%d %H:%M:%S') AS first FROM observations`,
-        ),
-      ))[0]!;
+      const [agg] = await admin.query(
+        `SELECT round(sum(temperature_c), 6) AS t, sum(pmer IS NULL) AS no_pmer, sum(precip_3h_trace) AS traces, min(observed_at) AS first FROM \`${db}\`.${MYSQL_TABLE}`,
+      );
+      const wh = (
+        await withPlatform(home, (p) =>
+          p.warehouse.query(
+            `SELECT round(sum(temperature_c), 6) AS t, sum(CASE WHEN pmer IS NULL THEN 1 ELSE 0 END) AS no_pmer, sum(CASE WHEN precip_3h_trace THEN 1 ELSE 0 END) AS traces, strftime(min(observed_at), '%Y-%m-%d %H:%M:%S') AS first FROM observations`,
+          ),
+        )
+      )[0]!;
       const my = (agg as Record<string, unknown>[])[0]!;
       assert.equal(Number(my.t), Number(wh.t));
       assert.equal(Number(my.no_pmer), Number(wh.no_pmer));
       assert.equal(Number(my.traces), Number(wh.traces));
-      const [[firstText]] = (await admin.query(`SELECT DATE_FORMAT(min(observed_at), '%Y-%m-%d %H:%i:%s') AS f FROM \`${db}\`.${MYSQL_TABLE}`)) as unknown as [[{ f: string }]];
+      const [[firstText]] = (await admin.query(`SELECT DATE_FORMAT(min(observed_at), '%Y-%m-%d %H:%i:%s') AS f FROM \`${db}\`.${MYSQL_TABLE}`)) as unknown as [
+        [{ f: string }],
+      ];
       assert.equal(firstText.f, wh.first, 'instants carried without a time-zone shift');
       // The run's log says which way the rows went.
       const logs = await withPlatform(home, (p) => p.warehouse.query(`SELECT msg FROM run_logs WHERE run_id = $1 AND msg LIKE 'MySQL staging%'`, [run.run_id]));
@@ -125,7 +140,10 @@ describe('synop MySQL staging on MariaDB', { skip: await skipUnlessMysql() }, ()
       const [views] = await admin.query(`SELECT count(*) AS n FROM information_schema.views WHERE table_schema = ?`, [db]);
       assert.equal(Number((views as { n: number }[])[0]?.n), 3);
 
-      const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '').reverse();
+      const lines = (await readFile(file, 'utf8'))
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .reverse();
       const again = join(home, 'in', 'again.jsonl');
       await writeFile(again, lines.join('\n') + '\n');
       const rerun = await withPlatform(home, (p) => executeRun(p, synopPipeline, { inputs: [again], staging: urlOf(db), trigger: 'cli' }));
@@ -145,9 +163,15 @@ describe('synop MySQL staging on MariaDB', { skip: await skipUnlessMysql() }, ()
     const crashed = await withPlatform(
       home,
       (p) =>
-        executeRun(p, synopPipeline, { inputs: [file], trigger: 'cli' }, (e) => {
-          if (e.step === 'load') stop.abort(new Error('simulated crash before the warehouse commit'));
-        }, { signal: stop.signal }),
+        executeRun(
+          p,
+          synopPipeline,
+          { inputs: [file], trigger: 'cli' },
+          (e) => {
+            if (e.step === 'load') stop.abort(new Error('simulated crash before the warehouse commit'));
+          },
+          { signal: stop.signal },
+        ),
       env,
     );
     assert.equal(crashed.status, 'failed');

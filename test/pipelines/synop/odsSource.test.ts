@@ -69,7 +69,8 @@ for (const setup of SETUPS) {
       withHomePlatform(home, fn, { ...(await envOf(home)), ECLUSE_ODS_URL: ods.url });
     const cursorOf = (home: string) =>
       withPlatform(home, async (p) => (await p.warehouse.query(`SELECT cursor, run_id FROM cursors WHERE pipeline = 'synop'`))[0] ?? null);
-    const count = (home: string, table: string) => withPlatform(home, async (p) => Number((await p.warehouse.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n));
+    const count = (home: string, table: string) =>
+      withPlatform(home, async (p) => Number((await p.warehouse.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n));
 
     test('a partition run fetches its day, stores it raw, stages and curates; the cursor commits with the data; a rerun writes nothing', async () => {
       const home = await tempHome();
@@ -88,7 +89,10 @@ for (const setup of SETUPS) {
       assert.equal(cursor?.cursor, latestOf(day));
       assert.equal(Number(cursor?.run_id), first.run_id);
       const raw = await withPlatform(home, (p) => listRawFiles(p.lake, 'synop'));
-      assert.deepEqual(raw.map((f) => [f.source, f.originalName]), [['opendatasoft', 'synop-2024-01-15.jsonl']]);
+      assert.deepEqual(
+        raw.map((f) => [f.source, f.originalName]),
+        [['opendatasoft', 'synop-2024-01-15.jsonl']],
+      );
 
       const again = await withPlatform(home, (p) => executeRun(p, synopPipeline, { partition: day, trigger: 'cli' }));
       assert.equal(again.status, 'succeeded', again.error ?? '');
@@ -99,9 +103,15 @@ for (const setup of SETUPS) {
       // A run that dies before its commit leaves neither data nor cursor behind.
       const stop = new AbortController();
       const dead = await withPlatform(home, (p) =>
-        executeRun(p, synopPipeline, { partition: '2024-01-16', trigger: 'cli' }, (e) => {
-          if (e.step === 'load') stop.abort(new Error('simulated crash before the commit'));
-        }, { signal: stop.signal }),
+        executeRun(
+          p,
+          synopPipeline,
+          { partition: '2024-01-16', trigger: 'cli' },
+          (e) => {
+            if (e.step === 'load') stop.abort(new Error('simulated crash before the commit'));
+          },
+          { signal: stop.signal },
+        ),
       );
       assert.equal(dead.status, 'failed');
       assert.equal(await count(home, 'observations'), 24);
@@ -160,7 +170,10 @@ describe('ecluse run synop --from/--to', () => {
     const summary = JSON.parse(r.stdout) as { partitions: number; succeeded: number; results: { partition: string; status: string }[] };
     assert.equal(summary.partitions, 3);
     assert.equal(summary.succeeded, 3);
-    assert.deepEqual(summary.results.map((x) => x.partition), ['2024-01-12', '2024-01-13', '2024-01-14']);
+    assert.deepEqual(
+      summary.results.map((x) => x.partition),
+      ['2024-01-12', '2024-01-13', '2024-01-14'],
+    );
     const n = await withHomePlatform(home, async (p) => Number((await p.warehouse.query(`SELECT count(*) AS n FROM observations`))[0]?.n));
     assert.equal(n, 72);
     const again = JSON.parse((await ecluse(home, ['run', 'synop', '--from', '2024-01-12', '--to', '2024-01-14', '--json'], env)).stdout) as { skipped: number };

@@ -65,10 +65,14 @@ for (const setup of SETUPS) {
           FROM observations ORDER BY numer_sta, observed_at`),
       );
     const statsOf = async (home: string) =>
-      normalise(await withPlatform(home, (p) => p.warehouse.query(
-          // The day as text: PostgreSQL's driver would give a DATE as a local-midnight Date.
-          `SELECT ${DAILY_STATS_COLUMNS.map((c) => (c === 'day' ? 'CAST(day AS VARCHAR) AS day' : c)).join(', ')} FROM daily_city_stats ORDER BY numer_sta, day`,
-        )));
+      normalise(
+        await withPlatform(home, (p) =>
+          p.warehouse.query(
+            // The day as text: PostgreSQL's driver would give a DATE as a local-midnight Date.
+            `SELECT ${DAILY_STATS_COLUMNS.map((c) => (c === 'day' ? 'CAST(day AS VARCHAR) AS day' : c)).join(', ')} FROM daily_city_stats ORDER BY numer_sta, day`,
+          ),
+        ),
+      );
 
     /** Runs `sql` (with `{src}` for the files) over every Parquet file under a lake prefix. */
     const overLake = (home: string, prefix: string, sql: (src: string) => string) =>
@@ -85,7 +89,13 @@ for (const setup of SETUPS) {
       });
     /** The independent computation: dailyStatsSql straight over every staging row of the lake. */
     const statsFromLake = async (home: string) =>
-      normalise(await overLake(home, datasetPrefix('staging', 'observations'), (src) => `SELECT * FROM (${dailyStatsSql(`(SELECT * FROM ${src})`)}) ORDER BY numer_sta, day`));
+      normalise(
+        await overLake(
+          home,
+          datasetPrefix('staging', 'observations'),
+          (src) => `SELECT * FROM (${dailyStatsSql(`(SELECT * FROM ${src})`)}) ORDER BY numer_sta, day`,
+        ),
+      );
 
     test('is registered under its name with the DESIGN schedule', () => {
       assert.equal(PIPELINES.get('synop'), synopPipeline);
@@ -119,7 +129,10 @@ for (const setup of SETUPS) {
       const prefix = datasetPrefix('staging', 'observations');
       const keys = await withPlatform(home, async (p) => (await p.lake.list(prefix)).map((o) => o.key).sort());
       const stations = [...new Set(lines.map((l) => l.rec.numer_sta))].sort();
-      assert.deepEqual(keys, stations.flatMap((s) => [`${prefix}station=${s}/month=2024-03/data.parquet`, `${prefix}station=${s}/month=2024-04/data.parquet`]));
+      assert.deepEqual(
+        keys,
+        stations.flatMap((s) => [`${prefix}station=${s}/month=2024-03/data.parquet`, `${prefix}station=${s}/month=2024-04/data.parquet`]),
+      );
       const counted = await overLake(home, prefix, (src) => `SELECT count(*) AS n FROM ${src}`);
       assert.equal(counted[0]?.n, lines.length);
 
@@ -167,7 +180,10 @@ for (const setup of SETUPS) {
       assert.deepEqual(await observationsOf(bounded), await observationsOf(plain));
       assert.deepEqual(await statsOf(bounded), await statsOf(plain));
       const prefix = datasetPrefix('staging', 'observations');
-      assert.deepEqual(await overLake(bounded, prefix, (src) => `SELECT count(*) AS n FROM ${src}`), await overLake(plain, prefix, (src) => `SELECT count(*) AS n FROM ${src}`));
+      assert.deepEqual(
+        await overLake(bounded, prefix, (src) => `SELECT count(*) AS n FROM ${src}`),
+        await overLake(plain, prefix, (src) => `SELECT count(*) AS n FROM ${src}`),
+      );
     });
 
     test('an overlapping file adds only new keys, first value wins, and the touched days are recomputed', async () => {
@@ -183,7 +199,10 @@ for (const setup of SETUPS) {
       const known = a.find((l) => l.rec.t !== null) as Line;
       const changed = JSON.stringify({ ...JSON.parse(known.text), t: 300.15 });
       await mkdir(join(home, 'in'), { recursive: true });
-      const fileA = await writeLines(join(home, 'in', 'a.jsonl'), a.map((l) => l.text));
+      const fileA = await writeLines(
+        join(home, 'in', 'a.jsonl'),
+        a.map((l) => l.text),
+      );
       const fileB = await writeLines(join(home, 'in', 'b.jsonl'), [changed, ...missing.map((l) => l.text)]);
 
       const first = await run(home, [fileA]);
@@ -219,8 +238,14 @@ for (const setup of SETUPS) {
       const home = await tempHome('ecluse-synop-');
       const lines = await generated(join(home, 'gen'), '2024-10-05', '2024-10-06');
       await mkdir(join(home, 'in'), { recursive: true });
-      const dup = await writeLines(join(home, 'in', 'dup.jsonl'), [...lines.slice(0, 10), ...lines.slice(5, 10)].map((l) => l.text));
-      const rest = await writeLines(join(home, 'in', 'rest.jsonl'), lines.slice(10).map((l) => l.text));
+      const dup = await writeLines(
+        join(home, 'in', 'dup.jsonl'),
+        [...lines.slice(0, 10), ...lines.slice(5, 10)].map((l) => l.text),
+      );
+      const rest = await writeLines(
+        join(home, 'in', 'rest.jsonl'),
+        lines.slice(10).map((l) => l.text),
+      );
       const [a, b] = await withPlatform(home, async (p) => [
         await executeRun(p, synopPipeline, { inputs: [dup], trigger: 'cli' }),
         await executeRun(p, synopPipeline, { inputs: [rest], trigger: 'cli' }),
@@ -264,7 +289,10 @@ for (const setup of SETUPS) {
       const home = await tempHome('ecluse-synop-');
       const lines = await generated(join(home, 'gen'), '2024-03-29', '2024-04-02');
       await mkdir(join(home, 'in'), { recursive: true });
-      const fileA = await writeLines(join(home, 'in', 'a.jsonl'), lines.slice(0, 60).map((l) => l.text));
+      const fileA = await writeLines(
+        join(home, 'in', 'a.jsonl'),
+        lines.slice(0, 60).map((l) => l.text),
+      );
       const reDelivered = JSON.stringify({ ...JSON.parse(lines[0]?.text as string), t: 250 });
       const fileB = await writeLines(join(home, 'in', 'b.jsonl'), [reDelivered, ...lines.slice(50).map((l) => l.text)]);
       await run(home, [fileA]);
@@ -299,7 +327,22 @@ describe('ecluse generate synop', () => {
   test('writes a labels CSV with Paris offsets that the pipeline reads back whole; bad options exit 2', async () => {
     const home = await tempHome('ecluse-synop-cli-');
     const out = join(home, 'drop', 'week.csv');
-    const gen = ecluse(home, ['generate', 'synop', '--stations', '2', '--from', '2024-10-26', '--to', '2024-10-28', '--format', 'csv-labels', '--timezone', 'Europe/Paris', '--out', out]);
+    const gen = ecluse(home, [
+      'generate',
+      'synop',
+      '--stations',
+      '2',
+      '--from',
+      '2024-10-26',
+      '--to',
+      '2024-10-28',
+      '--format',
+      'csv-labels',
+      '--timezone',
+      'Europe/Paris',
+      '--out',
+      out,
+    ]);
     assert.equal(gen.status, 0, gen.stderr);
     const m = /wrote (\d+) observations \(2 stations, 2024-10-26 to 2024-10-28, csv-labels\)/.exec(gen.stdout);
     assert.ok(m, gen.stdout);

@@ -17,7 +17,16 @@ import { SynopBatch } from '../../../src/pipelines/synop/batch.js';
 import { RUN_OBS } from '../../../src/pipelines/synop/load.js';
 import { readSynopFile } from '../../../src/pipelines/synop/readers.js';
 import { stageFiles, type ReadPath, type StagedFiles } from '../../../src/pipelines/synop/stage.js';
-import { assertClearRejects, deepArray, deepObject, FORMULA_LOOKING, peakRssMb, SMALL_FILE_MS, withinTime, wrongEncodings } from '../../helpers/readerProperties.js';
+import {
+  assertClearRejects,
+  deepArray,
+  deepObject,
+  FORMULA_LOOKING,
+  peakRssMb,
+  SMALL_FILE_MS,
+  withinTime,
+  wrongEncodings,
+} from '../../helpers/readerProperties.js';
 
 let dir: string;
 let session: DuckSession;
@@ -64,13 +73,32 @@ async function stage(name: string, bytes: Uint8Array | string, path: ReadPath = 
 // Small valid files in the real formats (FORMATS.md §3, §3a)
 
 const RECORDS = [
-  { numer_sta: '07015', date: '2024-07-01T00:00:00+00:00', pmer: 101720, t: 291.45, u: 81, rr3: -0.1, nom: 'LILLE-LESQUIN', coordonnees: { lon: 3.0975, lat: 50.57 } },
-  { numer_sta: '07015', date: '2024-07-01T03:00:00+00:00', pmer: 101750, t: 290.05, u: 90, rr3: 1.2, nom: 'LILLE-LESQUIN', coordonnees: { lon: 3.0975, lat: 50.57 } },
+  {
+    numer_sta: '07015',
+    date: '2024-07-01T00:00:00+00:00',
+    pmer: 101720,
+    t: 291.45,
+    u: 81,
+    rr3: -0.1,
+    nom: 'LILLE-LESQUIN',
+    coordonnees: { lon: 3.0975, lat: 50.57 },
+  },
+  {
+    numer_sta: '07015',
+    date: '2024-07-01T03:00:00+00:00',
+    pmer: 101750,
+    t: 290.05,
+    u: 90,
+    rr3: 1.2,
+    nom: 'LILLE-LESQUIN',
+    coordonnees: { lon: 3.0975, lat: 50.57 },
+  },
 ];
 const API_JSON = JSON.stringify({ total_count: 2, results: RECORDS });
 const EXPORT_JSON = JSON.stringify(RECORDS, null, 1);
 const JSONL = RECORDS.map((r) => JSON.stringify(r)).join('\n') + '\n';
-const NAMES_CSV = '\uFEFFnumer_sta;date;pmer;t;u;rr3;nom;coordonnees\r\n07015;2024-07-01T02:00:00+02:00;101720;291.45;81;-0.1;LILLE-LESQUIN;50.57, 3.0975\r\n07015;2024-07-01T05:00:00+02:00;101750;290.05;90;1.2;LILLE-LESQUIN;50.57, 3.0975\r\n';
+const NAMES_CSV =
+  '\uFEFFnumer_sta;date;pmer;t;u;rr3;nom;coordonnees\r\n07015;2024-07-01T02:00:00+02:00;101720;291.45;81;-0.1;LILLE-LESQUIN;50.57, 3.0975\r\n07015;2024-07-01T05:00:00+02:00;101750;290.05;90;1.2;LILLE-LESQUIN;50.57, 3.0975\r\n';
 const LABELS_CSV =
   '\uFEFFID OMM station;Date;Pression au niveau mer;Température;Humidité;Précipitations dans les 3 dernières heures;Nom;Coordonnees\r\n' +
   '07015;2024-07-01T02:00:00+02:00;101720;291.45;81;-0.1;LILLE-LESQUIN;50.57, 3.0975\r\n07015;2024-07-01T05:00:00+02:00;101750;290.05;90;1.2;LILLE-LESQUIN;50.57, 3.0975\r\n';
@@ -127,7 +155,10 @@ test('synop: every file cut at every byte is rows and rejects naming the file (a
         const whole = wholeRecords(bytes.subarray(0, k).toString(), k);
         if (batch.observations.length < whole || batch.rejects.length > 0) {
           assert.ok(batch.rejects.length >= 1, `${name} cut at ${k}: records lost without a reject`);
-          assert.ok(batch.rejects.every((r) => r.row !== null || /empty file|column/.test(r.reason)), `${name} cut at ${k}: ${JSON.stringify(batch.rejects)}`);
+          assert.ok(
+            batch.rejects.every((r) => r.row !== null || /empty file|column/.test(r.reason)),
+            `${name} cut at ${k}: ${JSON.stringify(batch.rejects)}`,
+          );
         }
       }
     }
@@ -159,10 +190,15 @@ test('synop: random bytes under any supported name are rows and rejects, never a
     { numRuns: 60 },
   );
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...VALID), fc.nat(), fc.constantFrom('\u0000', '\uFEFF', '\\u0000', '\\ud800', '\r', '\n', '"', ';', '\\', '\u2028'), async ([name, text], at, token) => {
-      const k = at % text.length;
-      await stage(name, text.slice(0, k) + token + text.slice(k));
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(...VALID),
+      fc.nat(),
+      fc.constantFrom('\u0000', '\uFEFF', '\\u0000', '\\ud800', '\r', '\n', '"', ';', '\\', '\u2028'),
+      async ([name, text], at, token) => {
+        const k = at % text.length;
+        await stage(name, text.slice(0, k) + token + text.slice(k));
+      },
+    ),
     { numRuns: 60 },
   );
 });
@@ -191,11 +227,16 @@ test('synop: nesting 100k deep anywhere is a reject, never a stack overflow', as
     (d) => ['deep.jsonl', JSONL.replace('"coordonnees":{"lon":3.0975,"lat":50.57}', `"coordonnees":${d}`)],
   ];
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...places.keys()), fc.constantFrom(deepArray, deepObject), fc.integer({ min: 5_000, max: 100_000 }), async (p, shape, depth) => {
-      const [name, text] = (places[p] as (d: string) => [string, string])(shape(depth));
-      await stage(name, text);
-      if (name.endsWith('.jsonl')) await stage(name, text, 'sql');
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(...places.keys()),
+      fc.constantFrom(deepArray, deepObject),
+      fc.integer({ min: 5_000, max: 100_000 }),
+      async (p, shape, depth) => {
+        const [name, text] = (places[p] as (d: string) => [string, string])(shape(depth));
+        await stage(name, text);
+        if (name.endsWith('.jsonl')) await stage(name, text, 'sql');
+      },
+    ),
     { numRuns: 15 },
   );
 });
@@ -206,10 +247,15 @@ test('synop: duplicate keys: the last one counts, by both paths, and nothing els
   const sql = await stage('dup.jsonl', jsonl, 'sql');
   assert.deepEqual(sql.rejects, ts.rejects);
   assert.equal(sql.observations, ts.observations);
-  const csv = NAMES_CSV.replace('numer_sta;date;pmer', 'numer_sta;date;pmer;pmer').replace(/;101720;/, ';101720;1;').replace(/;101750;/, ';101750;2;');
+  const csv = NAMES_CSV.replace('numer_sta;date;pmer', 'numer_sta;date;pmer;pmer')
+    .replace(/;101720;/, ';101720;1;')
+    .replace(/;101750;/, ';101750;2;');
   const c = await stage('dup.csv', csv);
   assert.equal(c.observations, 2);
-  assert.ok(c.rejects.some((x) => x.field === 'pmer' && /unknown column/.test(x.reason)), 'a repeated column is reported, not merged');
+  assert.ok(
+    c.rejects.some((x) => x.field === 'pmer' && /unknown column/.test(x.reason)),
+    'a repeated column is reported, not merged',
+  );
 });
 
 test('synop: formula-looking cells are text: rejected where a number is due, kept as text where text is', async () => {
@@ -219,9 +265,17 @@ test('synop: formula-looking cells are text: rejected where a number is due, kep
     const r = await stage('formulas.csv', `numer_sta;date;t;nom\n${lines.join('\n')}\n`, path);
     assert.equal(r.observations, FORMULA_LOOKING.length);
     const t = r.rejects.filter((x) => x.field === 't' && x.reason === 'not a number').map((x) => x.value);
-    assert.deepEqual(t, FORMULA_LOOKING.filter((f) => Number.isNaN(Number(f))), 'formula-looking numbers are rejected with their text');
+    assert.deepEqual(
+      t,
+      FORMULA_LOOKING.filter((f) => Number.isNaN(Number(f))),
+      'formula-looking numbers are rejected with their text',
+    );
     const names = await session.rows<{ nom: string }>(`SELECT nom FROM ${RUN_OBS} ORDER BY observed_at`);
-    assert.deepEqual(names.map((n) => n.nom), FORMULA_LOOKING, 'text fields keep the formula-looking text as it was');
+    assert.deepEqual(
+      names.map((n) => n.nom),
+      FORMULA_LOOKING,
+      'text fields keep the formula-looking text as it was',
+    );
   }
 });
 
@@ -240,7 +294,9 @@ test('synop: a 50 MB line without a newline is one reject, in bounded time and m
     // Linear in the line's length (csv-parse reads ~10–50 MB/s here): generous for a loaded machine.
     const r = await stage(name, text, 'auto', 30_000);
     const grew = peakRssMb() - rss;
-    console.log(`# ${name}: ${Math.round(performance.now() - t0)} ms, peak RSS +${Math.round(grew)} MB, ${r.rejects.length} reject(s): ${r.rejects[0]?.reason.slice(0, 80)}`);
+    console.log(
+      `# ${name}: ${Math.round(performance.now() - t0)} ms, peak RSS +${Math.round(grew)} MB, ${r.rejects.length} reject(s): ${r.rejects[0]?.reason.slice(0, 80)}`,
+    );
     assert.ok(r.rejects.length >= 1, `${name}: a 50 MB line read without a reject`);
     assert.ok(grew < 800, `${name}: peak memory grew by ${Math.round(grew)} MB`);
   }

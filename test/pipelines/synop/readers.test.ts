@@ -71,15 +71,14 @@ test('labels CSV with BOM: repeated labels mapped by position, offsets applied, 
   assert.equal(field(c, 'coordonnees'), '50.57, 3.0975', 'coordonnees filled from latitude/longitude');
   assert.equal(conv(c, 'precip_3h_mm'), 1.2);
   assert.equal(conv(c, 'precip_3h_trace'), false);
-  assert.deepEqual(b.rejects, [
-    { file: 'synop-labels.csv', sheet: null, row: 3, field: 't', value: 'abc', reason: 'not a number', whole_record: false },
-  ]);
+  assert.deepEqual(b.rejects, [{ file: 'synop-labels.csv', sheet: null, row: 3, field: 't', value: 'abc', reason: 'not a number', whole_record: false }]);
   assert.equal(b.valuesRejected, 1);
   assert.equal(b.rowsRejected, 0);
 });
 
 test('field-name CSV: an unknown column gives one reject naming it, the rest is loaded', () => {
-  const csv = '\uFEFFnumer_sta;date;t;humidex;tc;rr3;legacy\n07015;2024-01-01T00:00:00+00:00;275.15;3;2.0000000000000284;0;x\n07015;2024-01-01T03:00:00+00:00;;4;1.5;-0.5;y\n';
+  const csv =
+    '\uFEFFnumer_sta;date;t;humidex;tc;rr3;legacy\n07015;2024-01-01T00:00:00+00:00;275.15;3;2.0000000000000284;0;x\n07015;2024-01-01T03:00:00+00:00;;4;1.5;-0.5;y\n';
   const b = read('names.csv', csv);
   assert.equal(b.observations.length, 2);
   const unknown = b.rejects.filter((r) => r.row === null);
@@ -173,7 +172,10 @@ test('API JSON (results) and export JSON array; coordonnees absent or as a strin
 
 test('JSON that is not SYNOP data, truncated or an API error is a file reject', () => {
   assert.match(read('t.json', '[{"numer_sta":"07015"').rejects[0]?.reason ?? '', /truncated JSON/);
-  assert.match(read('e.json', '{"error_code":"InvalidRESTParameterError","message":"bad where"}').rejects[0]?.reason ?? '', /InvalidRESTParameterError: bad where/);
+  assert.match(
+    read('e.json', '{"error_code":"InvalidRESTParameterError","message":"bad where"}').rejects[0]?.reason ?? '',
+    /InvalidRESTParameterError: bad where/,
+  );
   assert.match(read('o.json', '{"data":[]}').rejects[0]?.reason ?? '', /expected an OpenDataSoft records response/);
   assert.match(read('x.txt', 'hello').rejects[0]?.reason ?? '', /unsupported file type/);
 });
@@ -191,8 +193,14 @@ test('ZIP: entries read by type, ../ paths and other types refused, limits enfor
     ['07015', 'drop.zip/a.jsonl'],
   ]);
   const reasons = b.rejects.map((r) => `${r.file}: ${r.reason}`);
-  assert.ok(reasons.some((r) => r.startsWith('drop.zip/../evil.json: entry path escapes')), reasons.join('\n'));
-  assert.ok(reasons.some((r) => r.startsWith('drop.zip/notes.txt: unsupported')), reasons.join('\n'));
+  assert.ok(
+    reasons.some((r) => r.startsWith('drop.zip/../evil.json: entry path escapes')),
+    reasons.join('\n'),
+  );
+  assert.ok(
+    reasons.some((r) => r.startsWith('drop.zip/notes.txt: unsupported')),
+    reasons.join('\n'),
+  );
 
   const many: Record<string, Uint8Array> = {};
   for (let i = 0; i < 30; i++) many[`f${i}.jsonl`] = strToU8('');
@@ -203,7 +211,8 @@ test('ZIP: entries read by type, ../ paths and other types refused, limits enfor
 });
 
 test('a labels export holding only the text twin of a repeated label: the cells decide', () => {
-  const csv = '\uFEFFID OMM station;Date;Temps présent;Type de tendance barométrique\n07015;2024-01-01T00:00:00+00:00;Brume;4\n07015;2024-01-01T03:00:00+00:00;;Stationnaire\n';
+  const csv =
+    '\uFEFFID OMM station;Date;Temps présent;Type de tendance barométrique\n07015;2024-01-01T00:00:00+00:00;Brume;4\n07015;2024-01-01T03:00:00+00:00;;Stationnaire\n';
   const b = read('twins.csv', csv);
   assert.deepEqual(b.rejects, []);
   const [a, c] = b.observations as [SynopObservation, SynopObservation];

@@ -101,7 +101,10 @@ for (const setup of SETUPS) {
       assert.equal(typeof lille?.latitude, 'number');
       assert.match(String(lille?.first_observed_at), /^2024-01-10T\d\d:00:00(\.000)?Z$/);
       const paged = await get<List>('/staging/cities?limit=2&offset=1');
-      assert.deepEqual([paged.items.map((c) => c.numer_sta), paged.total, paged.limit, paged.offset], [list.items.slice(1, 3).map((c) => c.numer_sta), 4, 2, 1]);
+      assert.deepEqual(
+        [paged.items.map((c) => c.numer_sta), paged.total, paged.limit, paged.offset],
+        [list.items.slice(1, 3).map((c) => c.numer_sta), 4, 2, 1],
+      );
     });
 
     test('GET /staging/cities/{city}: name, slug, number, accents; 404 otherwise', async () => {
@@ -135,7 +138,10 @@ for (const setup of SETUPS) {
       assert.ok(all.length > 10);
       const page = await get<List>('/staging/cities/lille-lesquin?from=2024-01-11&to=2024-01-12&limit=5&offset=3');
       assert.deepEqual([page.total, page.limit, page.offset], [all.length, 5, 3]);
-      assert.deepEqual(page.items.map((o) => o.observed_at), all.slice(3, 8).map((r) => r.observed_at));
+      assert.deepEqual(
+        page.items.map((o) => o.observed_at),
+        all.slice(3, 8).map((r) => r.observed_at),
+      );
       assert.equal(page.items[0]?.nom, 'LILLE-LESQUIN');
       // Instants: from inclusive, to exclusive.
       const instants = await get<List>('/staging/cities/07015?from=2024-01-11T00:00:00Z&to=2024-01-11T06:00:00Z');
@@ -161,7 +167,10 @@ for (const setup of SETUPS) {
       const all = await get<List>('/curated/cities/Lille-Lesquin');
       assert.deepEqual(normalise(all.items), stored);
       const range = await get<List>('/curated/cities/07015?from=2024-01-11&to=2024-01-12');
-      assert.deepEqual(range.items.map((d) => d.day), ['2024-01-11', '2024-01-12']);
+      assert.deepEqual(
+        range.items.map((d) => d.day),
+        ['2024-01-11', '2024-01-12'],
+      );
       assert.equal(range.total, 2);
       assert.equal((await get<List>('/curated/cities/07015?from=2030-01-01')).total, 0);
       assert.equal((await app.inject('/curated/cities/07015?from=2024-01-12&to=2024-01-11')).statusCode, 400);
@@ -170,9 +179,9 @@ for (const setup of SETUPS) {
     });
 
     test('the portable statistics query equals the stored rows for a Paris winter day (UTC+1)', async () => {
-      const portable = normalise(
-        await platform.warehouse.query(fixedOffsetStatsSql(`numer_sta IN ('07005', '07015', '07020')`, 1)),
-      ).filter((r) => r.day === '2024-01-12');
+      const portable = normalise(await platform.warehouse.query(fixedOffsetStatsSql(`numer_sta IN ('07005', '07015', '07020')`, 1))).filter(
+        (r) => r.day === '2024-01-12',
+      );
       const stored = normalise(
         await platform.warehouse.query(
           `SELECT ${DAILY_STATS_COLUMNS.map((c) => (c === 'day' ? 'CAST(day AS VARCHAR) AS day' : c)).join(', ')}
@@ -180,12 +189,18 @@ for (const setup of SETUPS) {
         ),
       ).filter((r) => r.numer_sta !== '07577');
       assert.equal(stored.length, 3);
-      assert.deepEqual(portable.sort((a, b) => String(a.numer_sta).localeCompare(String(b.numer_sta))), stored);
+      assert.deepEqual(
+        portable.sort((a, b) => String(a.numer_sta).localeCompare(String(b.numer_sta))),
+        stored,
+      );
     });
 
     test('tz=UTC recomputes the statistics for UTC days from staging', async () => {
       const utc = await get<List>('/curated/cities/07015?from=2024-01-11&to=2024-01-13&tz=UTC');
-      assert.deepEqual(utc.items.map((d) => d.day), ['2024-01-11', '2024-01-12', '2024-01-13']);
+      assert.deepEqual(
+        utc.items.map((d) => d.day),
+        ['2024-01-11', '2024-01-12', '2024-01-13'],
+      );
       // Computed by hand from the day's staging rows.
       const obs = (await get<List>('/staging/cities/07015?from=2024-01-12T00:00:00Z&to=2024-01-13T00:00:00Z')).items;
       const day = utc.items[1] as Row;
@@ -202,14 +217,29 @@ for (const setup of SETUPS) {
       // A trace counts as rain, 0 mm; a missing temperature is left out.
       const mont = await get<List>('/curated/cities/montelimar?tz=UTC');
       assert.deepEqual(normalise(mont.items)[0], {
-        numer_sta: '07577', day: '2024-01-11', temperature_min_c: 2, temperature_avg_c: 2.5, temperature_max_c: 3,
-        pressure_min_hpa: 1014, pressure_avg_hpa: 1014.5, pressure_max_hpa: 1015, wind_avg_kmh: 7.2, wind_max_kmh: 10.8,
-        gust_max_kmh: null, rainfall_mm: 0.4, hours_with_rain: 6, observations: 3, completeness: 0.375,
+        numer_sta: '07577',
+        day: '2024-01-11',
+        temperature_min_c: 2,
+        temperature_avg_c: 2.5,
+        temperature_max_c: 3,
+        pressure_min_hpa: 1014,
+        pressure_avg_hpa: 1014.5,
+        pressure_max_hpa: 1015,
+        wind_avg_kmh: 7.2,
+        wind_max_kmh: 10.8,
+        gust_max_kmh: null,
+        rainfall_mm: 0.4,
+        hours_with_rain: 6,
+        observations: 3,
+        completeness: 0.375,
       });
       if (setup.warehouse === 'duckdb') {
         // The pipeline's own definition, in UTC, over the same rows.
         const reference = normalise(await platform.warehouse.query(`${dailyStatsSql('observations', 'UTC')} ORDER BY numer_sta, day`));
-        assert.deepEqual(normalise(utc.items), reference.filter((r) => r.numer_sta === '07015' && String(r.day) >= '2024-01-11' && String(r.day) <= '2024-01-13'));
+        assert.deepEqual(
+          normalise(utc.items),
+          reference.filter((r) => r.numer_sta === '07015' && String(r.day) >= '2024-01-11' && String(r.day) <= '2024-01-13'),
+        );
       }
     });
   });

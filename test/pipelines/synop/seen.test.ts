@@ -19,7 +19,11 @@ for (const setup of SETUPS) {
     const observations = (home: string) =>
       withPlatform(home, (p) => p.warehouse.query(`SELECT numer_sta, observed_at, t, pmer, nom FROM observations ORDER BY numer_sta, observed_at`));
     const seenNames = (home: string) =>
-      withPlatform(home, async (p) => (await p.warehouse.query(`SELECT original_name FROM files WHERE pipeline = 'synop' AND status = 'loaded' ORDER BY original_name`)).map((r) => r.original_name));
+      withPlatform(home, async (p) =>
+        (await p.warehouse.query(`SELECT original_name FROM files WHERE pipeline = 'synop' AND status = 'loaded' ORDER BY original_name`)).map(
+          (r) => r.original_name,
+        ),
+      );
 
     test('JSONL delivered as .json is rejected whole and not seen: renamed, it loads; rebuild gives the same rows', async () => {
       const home = await tempHome('ecluse-synop-seen-');

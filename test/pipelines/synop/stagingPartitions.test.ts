@@ -30,10 +30,22 @@ test('staging partitions are written in one COPY when they fit the memory limit,
   assert.equal(stationGroups(year, 16 * 1024 * MiB).length, 1, 'a generous limit: one COPY');
   const tight = stationGroups(year, 500 * 1000 * 1000);
   // 500 MB / 5 MiB per open partition = 95 partitions: 7 stations of 12 months per COPY.
-  assert.deepEqual(tight.map((g) => g.length), [7, 7, 7, 7, 7, 7, 7, 7, 6]);
+  assert.deepEqual(
+    tight.map((g) => g.length),
+    [7, 7, 7, 7, 7, 7, 7, 7, 6],
+  );
   assert.deepEqual(tight.flat(), [...year.keys()], 'every station once, in order');
   // A station bigger than the budget still gets a COPY of its own.
-  assert.deepEqual(stationGroups(new Map([['a', 500], ['b', 1]]), 100 * MiB), [['a'], ['b']]);
+  assert.deepEqual(
+    stationGroups(
+      new Map([
+        ['a', 500],
+        ['b', 1],
+      ]),
+      100 * MiB,
+    ),
+    [['a'], ['b']],
+  );
 });
 
 test('the run database on disk starts empty even over what a killed run left in its folder, and detaches', async () => {

@@ -51,7 +51,9 @@ export function ListTable<T>({
                 <tbody>{d.items.map((item, i) => row(item, i))}</tbody>
               </table>
             </div>
-            {paging ? <Pager total={d.total} limit={paging.limit} offset={paging.offset} onChange={(o) => update(paging.q, { offset: o || undefined })} /> : null}
+            {paging ? (
+              <Pager total={d.total} limit={paging.limit} offset={paging.offset} onChange={(o) => update(paging.q, { offset: o || undefined })} />
+            ) : null}
           </>
         )
       }

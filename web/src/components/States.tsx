@@ -27,7 +27,12 @@ export function ErrorBox({ message, status }: { message: string; status?: number
       {tokenIssue ? (
         <>
           {' '}
-          <button type="button" className="link-button" data-testid="enter-token" onClick={() => void apiToken.ask({ refused: status === 403 || apiToken.get() !== null, message })}>
+          <button
+            type="button"
+            className="link-button"
+            data-testid="enter-token"
+            onClick={() => void apiToken.ask({ refused: status === 403 || apiToken.get() !== null, message })}
+          >
             {apiToken.get() ? 'Use another token' : 'Enter a token'}
           </button>
         </>

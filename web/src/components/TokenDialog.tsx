@@ -26,7 +26,13 @@ export function TokenDialog() {
 
   return (
     // Escape closes a modal dialog by itself: `onClose` turns that into a dismissal too.
-    <dialog ref={ref} className="token-dialog" data-testid="token-dialog" aria-labelledby="token-title" onClose={() => apiToken.question() && apiToken.dismiss()}>
+    <dialog
+      ref={ref}
+      className="token-dialog"
+      data-testid="token-dialog"
+      aria-labelledby="token-title"
+      onClose={() => apiToken.question() && apiToken.dismiss()}
+    >
       <form method="dialog" onSubmit={submit}>
         <h2 id="token-title">{question?.refused ? 'The token was refused' : 'This view needs an API token'}</h2>
         <p className="server-says" data-testid="token-reason">
@@ -34,14 +40,25 @@ export function TokenDialog() {
         </p>
         <p>
           {question?.refused ? 'The token kept for this tab was not accepted. ' : ''}
-          Paste a token of this ecluse server: its <code>ECLUSE_API_TOKEN</code>, or one made with <code>ecluse tokens create</code> (a <code>read</code> token is enough for
-          the dashboard). Ask the server&apos;s operator if you have none.
+          Paste a token of this ecluse server: its <code>ECLUSE_API_TOKEN</code>, or one made with <code>ecluse tokens create</code> (a <code>read</code> token
+          is enough for the dashboard). Ask the server&apos;s operator if you have none.
         </p>
         <label>
           Token
-          <input name="token" type="password" autoComplete="off" spellCheck={false} value={value} onChange={(e) => setValue(e.target.value)} autoFocus required />
+          <input
+            name="token"
+            type="password"
+            autoComplete="off"
+            spellCheck={false}
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            autoFocus
+            required
+          />
         </label>
-        <p className="muted small">Kept for this browser tab only (sessionStorage) and sent as an <code>Authorization</code> header, never in a URL.</p>
+        <p className="muted small">
+          Kept for this browser tab only (sessionStorage) and sent as an <code>Authorization</code> header, never in a URL.
+        </p>
         <div className="actions">
           <button type="button" onClick={() => apiToken.dismiss()}>
             Cancel

@@ -60,7 +60,13 @@ export function formatRelative(iso: string | null | undefined, now: number = Dat
   const d = t - now;
   const a = Math.abs(d);
   const text =
-    a < 60_000 ? `${Math.round(a / 1000)} s` : a < 3_600_000 ? `${Math.round(a / 60_000)} min` : a < 172_800_000 ? `${Math.round(a / 3_600_000)} h` : `${Math.round(a / 86_400_000)} d`;
+    a < 60_000
+      ? `${Math.round(a / 1000)} s`
+      : a < 3_600_000
+        ? `${Math.round(a / 60_000)} min`
+        : a < 172_800_000
+          ? `${Math.round(a / 3_600_000)} h`
+          : `${Math.round(a / 86_400_000)} d`;
   return d < 0 ? `${text} ago` : `in ${text}`;
 }
 

@@ -40,8 +40,24 @@ export interface CityMetricInfo {
 }
 
 export const CITY_METRICS: Record<CityMetric, CityMetricInfo> = {
-  temperature: { label: 'Temperature', unit: '°C', min: 'temperature_min_c', avg: 'temperature_avg_c', max: 'temperature_max_c', maxLabel: 'Maximum temperature', minLabel: 'Minimum temperature' },
-  pressure: { label: 'Pressure', unit: 'hPa', min: 'pressure_min_hpa', avg: 'pressure_avg_hpa', max: 'pressure_max_hpa', maxLabel: 'Maximum pressure', minLabel: 'Minimum pressure' },
+  temperature: {
+    label: 'Temperature',
+    unit: '°C',
+    min: 'temperature_min_c',
+    avg: 'temperature_avg_c',
+    max: 'temperature_max_c',
+    maxLabel: 'Maximum temperature',
+    minLabel: 'Minimum temperature',
+  },
+  pressure: {
+    label: 'Pressure',
+    unit: 'hPa',
+    min: 'pressure_min_hpa',
+    avg: 'pressure_avg_hpa',
+    max: 'pressure_max_hpa',
+    maxLabel: 'Maximum pressure',
+    minLabel: 'Minimum pressure',
+  },
   wind: { label: 'Wind', unit: 'km/h', min: null, avg: 'wind_avg_kmh', max: 'gust_max_kmh', maxLabel: 'Strongest gust', minLabel: null },
   rainfall: { label: 'Rainfall', unit: 'mm', min: null, avg: null, max: 'rainfall_mm', maxLabel: 'Wettest day', minLabel: null },
 };

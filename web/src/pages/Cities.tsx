@@ -35,10 +35,19 @@ function Callouts({ rows, metric }: { rows: Row[]; metric: CityMetric }) {
 /** Axis tooltip of a daily chart: the day, then each drawn series' value (decorations, such as the band, left out). */
 function dayTooltip(unit: string) {
   return (params: unknown): string => {
-    const items = (Array.isArray(params) ? params : [params]) as Array<{ axisValueLabel: string; seriesId?: string; seriesName: string; marker: string; value: unknown }>;
+    const items = (Array.isArray(params) ? params : [params]) as Array<{
+      axisValueLabel: string;
+      seriesId?: string;
+      seriesName: string;
+      marker: string;
+      value: unknown;
+    }>;
     const shown = items.filter((p) => !isDecoration(p.seriesId));
     if (shown.length === 0) return '';
-    return [shown[0]?.axisValueLabel ?? '', ...shown.map((p) => `${p.marker}${p.seriesName} <strong>${formatValue(typeof p.value === 'number' ? p.value : null, unit)}</strong>`)].join('<br>');
+    return [
+      shown[0]?.axisValueLabel ?? '',
+      ...shown.map((p) => `${p.marker}${p.seriesName} <strong>${formatValue(typeof p.value === 'number' ? p.value : null, unit)}</strong>`),
+    ].join('<br>');
   };
 }
 
@@ -70,7 +79,8 @@ function DailyChart({ rows, metric, days }: { rows: Row[]; metric: CityMetric; d
       lineStyle: { width: name === 'avg' ? 2 : 1.2 },
     });
     const series: object[] = [];
-    if (m.max) series.push(line(metric === 'wind' ? 'gust max' : metric === 'rainfall' ? 'rainfall' : 'max', m.max, metric === 'rainfall' ? '#1e88e5' : '#d84315'));
+    if (m.max)
+      series.push(line(metric === 'wind' ? 'gust max' : metric === 'rainfall' ? 'rainfall' : 'max', m.max, metric === 'rainfall' ? '#1e88e5' : '#d84315'));
     if (m.avg) series.push(line('avg', m.avg, '#37474f'));
     if (m.min) series.push(line('min', m.min, '#1565c0'));
     const legend = series.map((x) => (x as { name: string }).name);
@@ -78,7 +88,16 @@ function DailyChart({ rows, metric, days }: { rows: Row[]; metric: CityMetric; d
       // The shaded band runs from each day's min to its max, not down to the axis: an invisible base at
       // the min with the span (max − min) stacked on it. "all": stacked as is, negative minima included.
       const band = minMaxBand(alignDays(days, daySeries(rows, m.min)), alignDays(days, daySeries(rows, m.max)));
-      const common = { type: 'line', stack: 'min-max', stackStrategy: 'all', connectNulls: false, showSymbol: false, silent: true, lineStyle: { opacity: 0 }, emphasis: { disabled: true } };
+      const common = {
+        type: 'line',
+        stack: 'min-max',
+        stackStrategy: 'all',
+        connectNulls: false,
+        showSymbol: false,
+        silent: true,
+        lineStyle: { opacity: 0 },
+        emphasis: { disabled: true },
+      };
       series.push({ ...common, id: `${DECORATION}band-base`, name: 'band base', data: band.base });
       series.push({ ...common, id: `${DECORATION}band`, name: 'min–max', data: band.span, areaStyle: { color: '#90a4ae', opacity: 0.22 } });
     }
@@ -94,8 +113,22 @@ function CompareChart({ a, b, aName, bName, metric, days }: { a: Row[]; b: Row[]
     () => ({
       ...dayAxes(metric, days),
       series: [
-        { type: metric === 'rainfall' ? 'bar' : 'line', name: aName, data: alignDays(days, daySeries(a, field)), connectNulls: false, showSymbol: false, itemStyle: { color: '#00897b' } },
-        { type: metric === 'rainfall' ? 'bar' : 'line', name: bName, data: alignDays(days, daySeries(b, field)), connectNulls: false, showSymbol: false, itemStyle: { color: '#8e24aa' } },
+        {
+          type: metric === 'rainfall' ? 'bar' : 'line',
+          name: aName,
+          data: alignDays(days, daySeries(a, field)),
+          connectNulls: false,
+          showSymbol: false,
+          itemStyle: { color: '#00897b' },
+        },
+        {
+          type: metric === 'rainfall' ? 'bar' : 'line',
+          name: bName,
+          data: alignDays(days, daySeries(b, field)),
+          connectNulls: false,
+          showSymbol: false,
+          itemStyle: { color: '#8e24aa' },
+        },
       ],
     }),
     [a, b, aName, bName, metric, days, field],

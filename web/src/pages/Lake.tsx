@@ -32,7 +32,12 @@ function DownloadLink({ href, name }: { href: string; name: string }) {
     setError(null);
     void (async () => {
       const res = await apiFetch(href, { accept: '*/*' });
-      if (!res.ok) throw new ApiError(res.status, 'http_error', ((await res.json().catch(() => null)) as { message?: string } | null)?.message ?? `${res.status} ${res.statusText}`);
+      if (!res.ok)
+        throw new ApiError(
+          res.status,
+          'http_error',
+          ((await res.json().catch(() => null)) as { message?: string } | null)?.message ?? `${res.status} ${res.statusText}`,
+        );
       const url = URL.createObjectURL(await res.blob());
       const a = document.createElement('a');
       a.href = url;
@@ -141,7 +146,15 @@ export function LakePage({ q }: { q: QueryState }) {
             <p className="muted">{d.location}</p>
             <div className="tabs" role="tablist">
               {d.items.map((z) => (
-                <button key={z.zone} type="button" role="tab" aria-selected={z.zone === zone} className={z.zone === zone ? 'active' : ''} data-zone={z.zone} onClick={() => update(q, { zone: z.zone, offset: undefined, prefix: undefined })}>
+                <button
+                  key={z.zone}
+                  type="button"
+                  role="tab"
+                  aria-selected={z.zone === zone}
+                  className={z.zone === zone ? 'active' : ''}
+                  data-zone={z.zone}
+                  onClick={() => update(q, { zone: z.zone, offset: undefined, prefix: undefined })}
+                >
                   <strong>{z.zone}</strong>
                   <span>
                     {formatCount(z.objects)} objects · {formatBytes(z.bytes)}

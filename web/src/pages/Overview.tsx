@@ -77,7 +77,10 @@ function PipelineCard({ p }: { p: PipelineOverview }) {
         <dd>
           {last ? (
             <>
-              {formatCount(last.rows_written)} written · <span className={last.rows_rejected + last.values_rejected > 0 ? 'warn' : ''}>{plural(last.rows_rejected, 'record')} rejected, {plural(last.values_rejected, 'value')} nulled</span>
+              {formatCount(last.rows_written)} written ·{' '}
+              <span className={last.rows_rejected + last.values_rejected > 0 ? 'warn' : ''}>
+                {plural(last.rows_rejected, 'record')} rejected, {plural(last.values_rejected, 'value')} nulled
+              </span>
             </>
           ) : (
             '—'
@@ -117,7 +120,17 @@ export function OverviewPage() {
     <>
       <h1>Overview</h1>
       <Async state={state} what="pipelines">
-        {(d) => (d.pipelines.length === 0 ? <Empty>No pipeline is configured on this server.</Empty> : <div className="cards">{d.pipelines.map((p) => <PipelineCard key={p.name} p={p} />)}</div>)}
+        {(d) =>
+          d.pipelines.length === 0 ? (
+            <Empty>No pipeline is configured on this server.</Empty>
+          ) : (
+            <div className="cards">
+              {d.pipelines.map((p) => (
+                <PipelineCard key={p.name} p={p} />
+              ))}
+            </div>
+          )
+        }
       </Async>
     </>
   );

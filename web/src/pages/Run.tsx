@@ -20,7 +20,15 @@ function Steps({ steps }: { steps: Record<string, number> }) {
       xAxis: { type: 'value', name: 'ms', nameLocation: 'end' },
       yAxis: { type: 'category', data: entries.map(([k]) => k), inverse: true },
       tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatDuration(typeof v === 'number' ? v : null) },
-      series: [{ type: 'bar', name: 'duration', data: entries.map(([, v]) => v), itemStyle: { color: '#5c6bc0' }, label: { show: true, position: 'right', formatter: (p: { value: number }) => formatDuration(p.value) } }],
+      series: [
+        {
+          type: 'bar',
+          name: 'duration',
+          data: entries.map(([, v]) => v),
+          itemStyle: { color: '#5c6bc0' },
+          label: { show: true, position: 'right', formatter: (p: { value: number }) => formatDuration(p.value) },
+        },
+      ],
     }),
     [entries],
   );

@@ -34,15 +34,32 @@ const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '
  * use UTC, so axis and tooltip read as local time there (never silently the browser's). `span` is the
  * chosen days, as wall-clock ms: the axis spans them whole, so a missing start or end of day shows.
  */
-function SeriesChart({ rows, chart, zone, span }: { rows: Array<Record<string, unknown>>; chart: (typeof STATION_CHARTS)[number]; zone: string; span: { min: number; max: number } | null }) {
-  const series = useMemo(() => chart.measures.map((m) => ({ m, data: timeSeries(rows, m).map(([t, v]): [number, number | null] => [toWallClock(t, zone), v]) })), [rows, chart, zone]);
+function SeriesChart({
+  rows,
+  chart,
+  zone,
+  span,
+}: {
+  rows: Array<Record<string, unknown>>;
+  chart: (typeof STATION_CHARTS)[number];
+  zone: string;
+  span: { min: number; max: number } | null;
+}) {
+  const series = useMemo(
+    () => chart.measures.map((m) => ({ m, data: timeSeries(rows, m).map(([t, v]): [number, number | null] => [toWallClock(t, zone), v]) })),
+    [rows, chart, zone],
+  );
   const option = useMemo(
     () => ({
       animation: false,
       useUTC: true,
       grid: { left: 55, right: 20, top: 30, bottom: 55 },
       legend: { top: 0 },
-      tooltip: { trigger: 'axis', className: 'chart-tooltip', formatter: tooltipFormatter(zone, chart.unit, STATION_MEASURES[chart.measures[0] ?? '']?.decimals ?? 1) },
+      tooltip: {
+        trigger: 'axis',
+        className: 'chart-tooltip',
+        formatter: tooltipFormatter(zone, chart.unit, STATION_MEASURES[chart.measures[0] ?? '']?.decimals ?? 1),
+      },
       // The window's end (next midnight) would label a day not shown, cut at the edge.
       xAxis: { type: 'time', min: span?.min, max: span?.max, axisLabel: { showMaxLabel: span ? false : undefined } },
       yAxis: { type: 'value', name: axisLabel('', chart.unit).trim(), scale: chart.kind === 'line' },
@@ -67,7 +84,11 @@ function SeriesChart({ rows, chart, zone, span }: { rows: Array<Record<string, u
       <h3>
         {chart.title} <span className="muted">({chart.unit})</span>
       </h3>
-      {values === 0 ? <Empty>No {chart.title.toLowerCase()} reported in this window.</Empty> : <Chart option={option} height={260} testId={`chart-${chart.id}`} label={`${chart.title}, times in ${zone}`} />}
+      {values === 0 ? (
+        <Empty>No {chart.title.toLowerCase()} reported in this window.</Empty>
+      ) : (
+        <Chart option={option} height={260} testId={`chart-${chart.id}`} label={`${chart.title}, times in ${zone}`} />
+      )}
     </section>
   );
 }
@@ -105,7 +126,12 @@ export function StationPage({ q }: { q: QueryState }) {
       ? null
       : range
         ? zone
-          ? apiUrl(`/stations/${encodeURIComponent(id)}/reports`, { from: new Date(dayStart(q.from as string, zone)).toISOString(), to: new Date(dayStart(nextDay(q.to as string), zone)).toISOString(), max_points: MAX_POINTS, limit: 10000 })
+          ? apiUrl(`/stations/${encodeURIComponent(id)}/reports`, {
+              from: new Date(dayStart(q.from as string, zone)).toISOString(),
+              to: new Date(dayStart(nextDay(q.to as string), zone)).toISOString(),
+              max_points: MAX_POINTS,
+              limit: 10000,
+            })
           : null
         : date
           ? apiUrl(`/stations/${encodeURIComponent(id)}/reports`, { date, tz: chosenZone ?? undefined, max_points: MAX_POINTS, limit: 10000 })
@@ -113,7 +139,10 @@ export function StationPage({ q }: { q: QueryState }) {
   const reports = useApi<List<Record<string, unknown>>>(url);
   const firstDay = range ? q.from : date;
   const lastShown = range ? q.to : date;
-  const span = useMemo(() => (firstDay && lastShown ? { min: Date.parse(`${firstDay}T00:00:00Z`), max: Date.parse(`${nextDay(lastShown)}T00:00:00Z`) } : null), [firstDay, lastShown]);
+  const span = useMemo(
+    () => (firstDay && lastShown ? { min: Date.parse(`${firstDay}T00:00:00Z`), max: Date.parse(`${nextDay(lastShown)}T00:00:00Z`) } : null),
+    [firstDay, lastShown],
+  );
 
   if (!id) return <ErrorBox message="no station given (?page=station&id=…)" />;
   return (
@@ -131,21 +160,44 @@ export function StationPage({ q }: { q: QueryState }) {
                 {s.id} {s.name ?? ''}
               </h1>
               <p className="muted">
-                {[s.type, s.city, s.latitude !== null && s.longitude !== null ? `${s.latitude.toFixed(3)}°, ${s.longitude.toFixed(3)}°` : null, s.elevation_m !== null ? `${s.elevation_m} m` : null, s.timezone].filter(Boolean).join(' · ')}
+                {[
+                  s.type,
+                  s.city,
+                  s.latitude !== null && s.longitude !== null ? `${s.latitude.toFixed(3)}°, ${s.longitude.toFixed(3)}°` : null,
+                  s.elevation_m !== null ? `${s.elevation_m} m` : null,
+                  s.timezone,
+                ]
+                  .filter(Boolean)
+                  .join(' · ')}
               </p>
               <form className="filters" onSubmit={(e) => e.preventDefault()}>
                 <label>
                   Day
-                  <input type="date" name="date" value={range ? '' : (date ?? '')} onChange={(e) => update(q, { date: e.target.value || undefined, from: undefined, to: undefined })} />
+                  <input
+                    type="date"
+                    name="date"
+                    value={range ? '' : (date ?? '')}
+                    onChange={(e) => update(q, { date: e.target.value || undefined, from: undefined, to: undefined })}
+                  />
                 </label>
                 <span className="muted">or range</span>
                 <label>
                   From
-                  <input type="date" name="from" value={q.from ?? ''} onChange={(e) => update(q, { from: e.target.value || undefined, to: q.to ?? e.target.value, date: undefined })} />
+                  <input
+                    type="date"
+                    name="from"
+                    value={q.from ?? ''}
+                    onChange={(e) => update(q, { from: e.target.value || undefined, to: q.to ?? e.target.value, date: undefined })}
+                  />
                 </label>
                 <label>
                   To
-                  <input type="date" name="to" value={q.to ?? ''} onChange={(e) => update(q, { to: e.target.value || undefined, from: q.from ?? e.target.value, date: undefined })} />
+                  <input
+                    type="date"
+                    name="to"
+                    value={q.to ?? ''}
+                    onChange={(e) => update(q, { to: e.target.value || undefined, from: q.from ?? e.target.value, date: undefined })}
+                  />
                 </label>
                 <label>
                   Time zone
@@ -160,7 +212,11 @@ export function StationPage({ q }: { q: QueryState }) {
               </form>
               <p className="muted zone-note" data-testid="zone-note">
                 Days and times in <strong>{shownZone}</strong>
-                {own ? (s.timezone ? ', the station’s time zone.' : ', the server’s default (the station has no time zone).') : ` (the station’s own is ${stationZone ?? SERVER_DEFAULT_ZONE}).`}
+                {own
+                  ? s.timezone
+                    ? ', the station’s time zone.'
+                    : ', the server’s default (the station has no time zone).'
+                  : ` (the station’s own is ${stationZone ?? SERVER_DEFAULT_ZONE}).`}
               </p>
               {url === null && stats.status !== 'loading' && !date && !range ? (
                 <Empty>This station has no report yet.</Empty>
@@ -173,7 +229,8 @@ export function StationPage({ q }: { q: QueryState }) {
               ) : (
                 <>
                   <p className="muted" data-testid="report-count">
-                    {formatCount(reports.data.items.length)} points{reports.data.items.length >= MAX_POINTS / 2 ? ' (downsampled on the server: min and max per time bucket)' : ''}
+                    {formatCount(reports.data.items.length)} points
+                    {reports.data.items.length >= MAX_POINTS / 2 ? ' (downsampled on the server: min and max per time bucket)' : ''}
                   </p>
                   <div className="chart-grid">
                     {STATION_CHARTS.map((c) => (

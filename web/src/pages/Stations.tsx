@@ -16,7 +16,10 @@ function StationMap({ items }: { items: StationStat[] }) {
       grid: { left: 50, right: 20, top: 20, bottom: 40 },
       xAxis: { type: 'value', name: 'longitude °', nameLocation: 'middle', nameGap: 25, scale: true },
       yAxis: { type: 'value', name: 'latitude °', nameLocation: 'middle', nameGap: 35, scale: true },
-      tooltip: { trigger: 'item', formatter: (p: { data: { name: string; value: [number, number, number] } }) => `${p.data.name}<br>${formatCount(p.data.value[2])} reports` },
+      tooltip: {
+        trigger: 'item',
+        formatter: (p: { data: { name: string; value: [number, number, number] } }) => `${p.data.name}<br>${formatCount(p.data.value[2])} reports`,
+      },
       series: [
         {
           type: 'scatter',
@@ -31,7 +34,15 @@ function StationMap({ items }: { items: StationStat[] }) {
   );
   if (located.length === 0) return <Empty>No station has coordinates.</Empty>;
   // A click on a dot opens the station; the table below is the keyboard-accessible way.
-  return <Chart option={option} height={360} testId="stations-map" label="stations by latitude and longitude" onItemClick={(d) => navigate({ page: 'station', id: (d as { id: string }).id })} />;
+  return (
+    <Chart
+      option={option}
+      height={360}
+      testId="stations-map"
+      label="stations by latitude and longitude"
+      onItemClick={(d) => navigate({ page: 'station', id: (d as { id: string }).id })}
+    />
+  );
 }
 
 export function StationsPage() {

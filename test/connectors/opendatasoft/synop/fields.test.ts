@@ -23,22 +23,36 @@ test('exactly three labels repeat, each coded field before its text twin', () =>
   const counts = new Map<string, string[]>();
   for (const f of SYNOP_FIELDS) counts.set(f.label, [...(counts.get(f.label) ?? []), f.name]);
   const repeated = [...counts].filter(([, names]) => names.length > 1);
-  assert.deepEqual(new Map(repeated), new Map([
-    ['Type de tendance barométrique', ['cod_tend', 'type_de_tendance_barometrique']],
-    ['Temps présent', ['ww', 'temps_present']],
-    ['Temps passé 1', ['w1', 'temps_passe_1']],
-  ]));
+  assert.deepEqual(
+    new Map(repeated),
+    new Map([
+      ['Type de tendance barométrique', ['cod_tend', 'type_de_tendance_barometrique']],
+      ['Temps présent', ['ww', 'temps_present']],
+      ['Temps passé 1', ['w1', 'temps_passe_1']],
+    ]),
+  );
 });
 
 test('a full labels header maps by position onto the field order', () => {
   const m = mapHeader(SYNOP_FIELDS.map((f) => f.label));
   assert.equal(m.kind, 'labels');
   assert.deepEqual(m.unknown, []);
-  assert.deepEqual(m.columns, SYNOP_FIELDS.map((_, i) => i));
+  assert.deepEqual(
+    m.columns,
+    SYNOP_FIELDS.map((_, i) => i),
+  );
 });
 
 test('a subset labels header: the n-th occurrence of a repeated label is the n-th field carrying it', () => {
-  const header = ['ID OMM station', 'Date', 'Temps présent', 'Type de tendance barométrique', 'Temps présent', 'Type de tendance barométrique', 'Temps passé 1'];
+  const header = [
+    'ID OMM station',
+    'Date',
+    'Temps présent',
+    'Type de tendance barométrique',
+    'Temps présent',
+    'Type de tendance barométrique',
+    'Temps passé 1',
+  ];
   const m = mapHeader(header);
   const names = m.columns.map((i) => (i === null ? null : SYNOP_FIELD_NAMES[i]));
   assert.deepEqual(names, ['numer_sta', 'date', 'ww', 'cod_tend', 'temps_present', 'type_de_tendance_barometrique', 'w1']);
