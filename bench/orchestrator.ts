@@ -8,7 +8,7 @@ import { runWorker } from '../src/cli/worker.js';
 import { loadConfig } from '../src/config/config.js';
 import { openLake } from '../src/lake/open.js';
 import { Orchestrator } from '../src/orchestrator/orchestrator.js';
-import type { Pipeline, Platform } from '../src/orchestrator/pipeline.js';
+import type { Pipeline, Platform } from '../src/pipelines/kit/pipeline.js';
 import { RunQueue } from '../src/orchestrator/queue.js';
 import { executeRun } from '../src/orchestrator/runner.js';
 import { openWarehouse } from '../src/warehouse/open.js';

@@ -13,7 +13,7 @@ import { DuckSession, literal } from '../src/engine/duckdb.js';
 import { writeSynop } from '../src/connectors/generators/synop.js';
 import { SYNOP_FIELDS } from '../src/connectors/opendatasoft/synop/fields.js';
 import { openLake } from '../src/lake/open.js';
-import type { Platform } from '../src/orchestrator/pipeline.js';
+import type { Platform } from '../src/pipelines/kit/pipeline.js';
 import { executeRun } from '../src/orchestrator/runner.js';
 import { synopPipeline } from '../src/pipelines/synop/pipeline.js';
 import { openWarehouse } from '../src/warehouse/open.js';

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
-import { daysBetween } from '../orchestrator/partitions.js';
+import { daysBetween } from '../time/days.js';
 import { printJson } from './format.js';
 import { openOrchestrator } from './orchestrate.js';
 import { CliError, throughServerOr } from './platform.js';

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Config } from '../config/config.js';
-import type { ProgressEvent } from '../orchestrator/pipeline.js';
+import type { ProgressEvent } from '../pipelines/kit/pipeline.js';
 import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 import { processAlive } from '../engine/processes.js';

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CliError } from './platform.js';
+import { isDay } from '../time/days.js';
 
 /** Options of `ecluse generate`: the stations generator uses the first ones, synop the `--from/--to/--format` ones. */
 export interface GenerateOptions {
@@ -25,7 +26,7 @@ function positiveInt(name: string, v: string): number {
 
 function day(name: string, v: string | undefined): string {
   if (v === undefined) throw new CliError(`--${name} YYYY-MM-DD is required`, 2);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) {
+  if (!isDay(v)) {
     throw new CliError(`--${name} must be a date YYYY-MM-DD, got "${v}"`, 2);
   }
   return v;

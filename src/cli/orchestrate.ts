@@ -1,5 +1,5 @@
 import { Orchestrator } from '../orchestrator/orchestrator.js';
-import type { Platform } from '../orchestrator/pipeline.js';
+import type { Platform } from '../pipelines/kit/pipeline.js';
 import { executionMode, RunQueue, type ExecutionMode } from '../orchestrator/queue.js';
 import { PIPELINES } from '../pipelines/index.js';
 import { openWarehouse } from '../warehouse/open.js';

@@ -3,7 +3,7 @@ import { loadConfig, ConfigError, type Config } from '../config/config.js';
 import { LakeConfigError, openLake } from '../lake/open.js';
 import { WarehouseBusyError } from '../warehouse/duckdbWarehouse.js';
 import { openWarehouse, WarehouseConfigError } from '../warehouse/open.js';
-import type { Platform } from '../orchestrator/pipeline.js';
+import type { Platform } from '../pipelines/kit/pipeline.js';
 import { readServerFile } from '../server/serverFile.js';
 import type { ServerClient } from './client.js';
 

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { ProgressEvent } from '../orchestrator/pipeline.js';
+import type { ProgressEvent } from '../pipelines/kit/pipeline.js';
 
 /** A progress bar on stderr when it is a terminal; silent otherwise (pipes, --json, CI logs). */
 export function progressReporter(enabled: boolean): { onProgress: (e: ProgressEvent) => void; stop: () => void } {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { executeRun } from '../orchestrator/runner.js';
 import { pipelineNamed, PIPELINES } from '../pipelines/index.js';
-import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
-import { daysBetween, defaultPartition } from '../orchestrator/partitions.js';
+import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
+import { daysBetween, defaultPartition } from '../time/days.js';
 import type { BackfillSummary } from '../orchestrator/orchestrator.js';
 // The orchestrator and backfill modules (and pg-boss behind them) load only for runs that need them: a
 // `run stations --input` pays for neither at start-up.

@@ -1,5 +1,5 @@
 import { readRunLogs, type RunLogItem } from '../observability/runLog.js';
-import { isDay } from '../orchestrator/partitions.js';
+import { isDay } from '../time/days.js';
 import type { RunRecord, RunStatus } from '../warehouse/metadata.js';
 import { CliError, throughServerOr } from './platform.js';
 import { formatTable, printJson } from './format.js';

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultPartition } from '../orchestrator/partitions.js';
+import { defaultPartition } from '../time/days.js';
 import { executeRun } from '../orchestrator/runner.js';
 import { stationsPipeline } from '../pipelines/stations/pipeline.js';
 import { synopPipeline } from '../pipelines/synop/pipeline.js';

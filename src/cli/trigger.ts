@@ -1,5 +1,5 @@
 import { PartitionBusyError } from '../orchestrator/orchestrator.js';
-import { defaultPartition, isDay } from '../orchestrator/partitions.js';
+import { defaultPartition, isDay } from '../time/days.js';
 import { printJson } from './format.js';
 import { openOrchestrator } from './orchestrate.js';
 import { CliError, throughServerOr } from './platform.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/config.js';
-import type { Platform } from '../orchestrator/pipeline.js';
+import type { Platform } from '../pipelines/kit/pipeline.js';
 import { processAlive } from '../engine/processes.js';
 import { readServerFile, removeServerFile, writeServerFile } from '../server/serverFile.js';
 import { answersHealth } from './client.js';

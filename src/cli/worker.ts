@@ -1,5 +1,5 @@
 import { Orchestrator, PartitionBusyError, ProcessStoppingError } from '../orchestrator/orchestrator.js';
-import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
+import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
 import { RunQueue, type PartitionJob } from '../orchestrator/queue.js';
 import { RunNotQueuedError } from '../orchestrator/runner.js';
 import { isPostgresUrl, openWarehouse } from '../warehouse/open.js';

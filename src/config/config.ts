@@ -3,6 +3,7 @@ import { resolve, join, delimiter } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SQL_LIMITS, type SqlLimits } from '../warehouse/readOnlySql.js';
 import { DEFAULT_ZIP_LIMITS, MAX_ENTRY_BYTES_LIMIT, type ZipLimits } from '../engine/readers/zip.js';
+import { DEFAULT_TIME_ZONE } from '../time/zones.js';
 
 /** A station whose metadata is not in its data files (Weather Underground) or that we want to describe ourselves. */
 export const stationConfigSchema = z.object({
@@ -16,7 +17,7 @@ export const stationConfigSchema = z.object({
   type: z.string().default('wunderground'),
   hardware: z.string().nullable().default(null),
   software: z.string().nullable().default(null),
-  timezone: z.string().default('Europe/Paris'),
+  timezone: z.string().default(DEFAULT_TIME_ZONE),
   license: z.string().nullable().default(null),
 });
 export type StationConfig = z.infer<typeof stationConfigSchema>;
@@ -25,7 +26,7 @@ export type StationConfig = z.infer<typeof stationConfigSchema>;
 const scheduleSchema = z
   .object({
     cron: z.string().optional(),
-    timezone: z.string().default('Europe/Paris'),
+    timezone: z.string().default(DEFAULT_TIME_ZONE),
     enabled: z.boolean().default(true),
   })
   .refine((s) => !s.enabled || s.cron !== undefined, { message: 'cron is required unless enabled is false', path: ['cron'] });
@@ -116,7 +117,7 @@ export const DEFAULT_WU_STATIONS: StationConfig[] = [
     type: 'wunderground',
     hardware: 'other',
     software: 'EasyWeatherPro_V5.1.6',
-    timezone: 'Europe/Paris',
+    timezone: DEFAULT_TIME_ZONE,
     license: null,
   },
 ];

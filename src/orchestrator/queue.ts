@@ -7,7 +7,7 @@ import { parsePostgresUrl } from '../warehouse/postgresWarehouse.js';
 import { processAlive } from '../engine/processes.js';
 import { holderIsDead, readRunLock, type LockHolder, type MetaSql } from '../warehouse/runLocks.js';
 import type { BackfillResult } from './orchestrator.js';
-import type { ProgressEvent, RunRequest } from './pipeline.js';
+import type { ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
 
 /**
  * Partition runs through a PostgreSQL job queue (pg-boss), for `ecluse worker` processes on any number of

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { RunCounts, RunRecord, RunStatus, RunSummary } from '../warehouse/metadata.js';
 import { RunLogBuffer } from '../observability/runLog.js';
-import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
+import type { Pipeline, Platform, ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
 
 const NO_COUNTS: RunCounts = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
 

@@ -2,8 +2,8 @@ import { Cron } from 'croner';
 import type { Config } from '../config/config.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 import { Orchestrator, PartitionBusyError, ProcessStoppingError } from './orchestrator.js';
-import { defaultPartition } from './partitions.js';
-import type { Pipeline } from './pipeline.js';
+import { defaultPartition } from '../time/days.js';
+import type { Pipeline } from '../pipelines/kit/pipeline.js';
 
 export interface EffectiveSchedule {
   pipeline: string;

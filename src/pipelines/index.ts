@@ -1,4 +1,4 @@
-import type { Pipeline } from '../orchestrator/pipeline.js';
+import type { Pipeline } from './kit/pipeline.js';
 import { stationsPipeline } from './stations/pipeline.js';
 import { synopPipeline } from './synop/pipeline.js';
 

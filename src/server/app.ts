@@ -2,9 +2,9 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import cors from '@fastify/cors';
-import { HttpError } from '../orchestrator/routeSpec.js';
+import { HttpError } from '../pipelines/kit/routeSpec.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
-import type { Pipeline, Platform } from '../orchestrator/pipeline.js';
+import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
 import { installAccess } from './access.js';
 import { ResponseCache } from './cache.js';
 import { schemaErrorFormatter } from './validationMessage.js';

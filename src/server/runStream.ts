@@ -2,8 +2,8 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BackfillProgress, BackfillSummary, Orchestrator } from '../orchestrator/orchestrator.js';
 import type { ExecuteOptions } from '../orchestrator/runner.js';
-import type { ProgressEvent } from '../orchestrator/pipeline.js';
-import { HttpError } from '../orchestrator/routeSpec.js';
+import type { ProgressEvent } from '../pipelines/kit/pipeline.js';
+import { HttpError } from '../pipelines/kit/routeSpec.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 
 export const NDJSON = 'application/x-ndjson';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultPartition } from '../../src/orchestrator/partitions.js';
+import { defaultPartition } from '../../src/time/days.js';
 import { PIPELINES } from '../../src/pipelines/index.js';
 import { tempHome } from '../helpers/platform.js';
 import pg from 'pg';

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { generateStations } from '../../src/connectors/generators/stations.js';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
-import type { ProgressEvent } from '../../src/orchestrator/pipeline.js';
+import type { ProgressEvent } from '../../src/pipelines/kit/pipeline.js';
 import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
 import { executeRun } from '../../src/orchestrator/runner.js';
 import { PIPELINES } from '../../src/pipelines/index.js';

@@ -4,7 +4,7 @@ import { DuckSession, literal, type Row } from '../../src/engine/duckdb.js';
 import { withLocalFiles } from '../../src/lake/localFiles.js';
 import { openStore } from '../../src/lake/open.js';
 import type { ObjectStore } from '../../src/lake/objectStore.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { ecluse, spawnEcluse } from './cli.js';
 import { withPlatform } from './platform.js';
 import { setupEnv, type Setup } from './setups.js';

@@ -1,6 +1,6 @@
 import { DuckSession, type Row } from '../../src/engine/duckdb.js';
 import { datasetPrefix } from '../../src/lake/layout.js';
-import type { Pipeline, Platform, ProgressEvent } from '../../src/orchestrator/pipeline.js';
+import type { Pipeline, Platform, ProgressEvent } from '../../src/pipelines/kit/pipeline.js';
 import { executeRun } from '../../src/orchestrator/runner.js';
 import { REPORTS } from '../../src/pipelines/stations/schema.js';
 import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';

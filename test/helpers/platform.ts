@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
 import { openLake } from '../../src/lake/open.js';
 import { openWarehouse } from '../../src/warehouse/open.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 
 /** A fresh ecluse home in a temporary folder. */
 export async function tempHome(prefix = 'ecluse-test-'): Promise<string> {

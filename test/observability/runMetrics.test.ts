@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { RUN_DURATION_BUCKETS, registerRunMetrics } from '../../src/observability/runMetrics.js';
 import type { RunCounts } from '../../src/warehouse/metadata.js';
 import type { SqlParam, Warehouse } from '../../src/warehouse/warehouse.js';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Orchestrator, PartitionBusyError, ProcessStoppingError } from '../../src/orchestrator/orchestrator.js';
-import type { Pipeline, Platform } from '../../src/orchestrator/pipeline.js';
+import type { Pipeline, Platform } from '../../src/pipelines/kit/pipeline.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../helpers/warehouses.js';
 import { testPipeline } from './testPipelines.js';

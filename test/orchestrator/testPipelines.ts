@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pipeline, RunContext, RunRequest } from '../../src/orchestrator/pipeline.js';
+import type { Pipeline, RunContext, RunRequest } from '../../src/pipelines/kit/pipeline.js';
 
 const ZERO = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
 

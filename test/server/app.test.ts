@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { executeRun } from '../../src/orchestrator/runner.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { response, synopRow, dayResponse } from '../fixtures/infoclimat.js';

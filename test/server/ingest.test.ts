@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { strToU8, zipSync } from 'fflate';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../helpers/setups.js';

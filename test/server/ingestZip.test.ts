@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 import { textEntry, zerosEntry, zipOf } from '../engine/readers/zipFixtures.js';

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../helpers/warehouses.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
 import { executeRun } from '../../src/orchestrator/runner.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { synopPipeline } from '../../src/pipelines/synop/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { openPlatform, tempHome, writeInputs } from '../helpers/platform.js';

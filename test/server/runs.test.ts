@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { listRawFiles } from '../../src/lake/raw.js';
 import { Orchestrator } from '../../src/orchestrator/orchestrator.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { PIPELINES } from '../../src/pipelines/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { dayResponse } from '../fixtures/infoclimat.js';

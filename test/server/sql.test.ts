@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { executeRun } from '../../src/orchestrator/runner.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import type { SqlAnswer, SqlLimits } from '../../src/warehouse/readOnlySql.js';

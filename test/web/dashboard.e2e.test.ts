@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { generateStations } from '../../src/connectors/generators/stations.js';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
 import { executeRun } from '../../src/orchestrator/runner.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { stationsPipeline } from '../../src/pipelines/stations/pipeline.js';
 import { synopPipeline } from '../../src/pipelines/synop/pipeline.js';
 import { buildApp } from '../../src/server/app.js';

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServerContext } from '../../src/server/app.js';
 import { buildApp } from '../../src/server/app.js';
 import { webRoutes } from '../../src/server/routes/web.js';
-import type { Platform } from '../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../src/pipelines/kit/pipeline.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 
 /** The dashboard's server side without a browser: the not-built answer, and the aggregate endpoints on an empty platform. */

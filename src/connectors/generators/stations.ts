@@ -17,7 +17,8 @@ import { writeWundergroundWorkbook, wundergroundFileName, type WundergroundDay, 
 import { hashSeed, Rng } from './random.js';
 import { createRegion, relativeHumidity, StationWeather, type Region, type WeatherSample } from './weather.js';
 import { INFOCLIMAT_METADATA, INFOCLIMAT_PARAMS } from '../infoclimat/format.js';
-import { wallClock } from '../../engine/zonedTime.js';
+import { dayOf } from '../../time/days.js';
+import { dayBounds, wallClock } from '../../time/zones.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -500,20 +501,15 @@ export function compassWord(deg: number): string {
   return COMPASS[i] as string;
 }
 
-/** Wall-clock fields of instant `t` in `timeZone`. */
-function localParts(t: number, timeZone: string): { date: string; minutes: number; offsetMs: number } {
+/** Local day and minute of the day of instant `t` in `timeZone`. */
+function localParts(t: number, timeZone: string): { date: string; minutes: number } {
   const w = wallClock(t, timeZone);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const wall = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return { date: `${w.year}-${pad(w.month)}-${pad(w.day)}`, minutes: w.hour * 60 + w.minute, offsetMs: wall - Math.floor(t / 1000) * 1000 };
+  return { date: dayOf(new Date(t), timeZone), minutes: w.hour * 60 + w.minute };
 }
 
 /** The UTC instant of local midnight starting `date` (`YYYY-MM-DD`) in `timeZone`. */
 function zonedMidnight(date: string, timeZone: string): number {
-  const guess = parseStart(date);
-  let t = guess - localParts(guess, timeZone).offsetMs;
-  t = guess - localParts(t, timeZone).offsetMs;
-  return t;
+  return dayBounds(date, timeZone).from.getTime();
 }
 
 /** Rows of one WU station, grouped by local day, for `days` local days from `start`. */

@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { SYNOP_FIELDS, fieldIndex } from '../opendatasoft/synop/fields.js';
 import { formatCoordinates, formatOffsetDateTime, isoUtc, parseOffsetDateTime, type SynopValues } from '../opendatasoft/synop/values.js';
 import { Rng } from './random.js';
+import { isDay } from '../../time/days.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -276,7 +277,7 @@ export interface GenerateSynopOptions {
 
 function parseDayUtc(day: string, what: string): number {
   const t = parseOffsetDateTime(`${day}T00:00:00Z`);
-  if (typeof t !== 'number' || !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`${what} "${day}" is not a YYYY-MM-DD date`);
+  if (typeof t !== 'number' || !isDay(day)) throw new Error(`${what} "${day}" is not a YYYY-MM-DD date`);
   return t;
 }
 

@@ -2,6 +2,7 @@ import { MEASURE_INDEX, type ReportSink } from '../../pipelines/stations/reportB
 import { MEASURES } from '../../pipelines/stations/schema.js';
 import type { Measure, StationRow } from '../../pipelines/stations/schema.js';
 import { clip, showValue } from '../../engine/readers/text.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 /** InfoClimat field → canonical measure. Units already match (°C, hPa, %, km/h, deg, mm, cm, octas, m). */
 export const INFOCLIMAT_FIELDS: ReadonlyArray<readonly [string, Measure]> = [
@@ -130,7 +131,7 @@ export function stationFromJson(s: StationJson): StationRow | null {
     type: str(s.type),
     hardware: null,
     software: null,
-    timezone: 'Europe/Paris',
+    timezone: DEFAULT_TIME_ZONE,
     license,
   };
 }

@@ -1,3 +1,5 @@
+import { isDay } from '../../time/days.js';
+
 /**
  * The few pieces of ODSQL (the OpenDataSoft query language) ecluse writes: field names, string and date
  * literals, date windows. Every value that reaches a `where` goes through `odsqlString`, so a value can
@@ -47,14 +49,8 @@ export function odsqlString(value: string, quote: '"' | "'" = '"'): string {
   return `${quote}${value.replace(/\\/g, '\\\\').split(quote).join(`\\${quote}`)}${quote}`;
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** An instant with its offset: a bare local time would be read in the request's `timezone`, never guess. */
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
-
-/** True for `YYYY-MM-DD` naming a real day. */
-export function isDay(value: string): boolean {
-  return DAY.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
-}
 
 /** True for an ISO 8601 instant carrying `Z` or an offset, that names a real time. */
 export function isInstant(value: string): boolean {

@@ -26,7 +26,7 @@ import { readXlsx, XlsxFormatError, type CellValue, type XlsxRow } from '../../e
 import type { FileContext, MeasureValues, ReportSink } from '../../pipelines/stations/reportBatch.js';
 import type { Measure } from '../../pipelines/stations/schema.js';
 import type { RecordLocation } from '../../quality/rejects.js';
-import { assertTimeZone, wallToInstants, zoneOffsetMs } from '../../engine/zonedTime.js';
+import { assertTimeZone, wallToInstants, zoneOffsetMs } from '../../time/zones.js';
 import { clip } from '../../engine/readers/text.js';
 
 /** The header of every sheet, in order. */

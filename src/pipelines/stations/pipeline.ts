@@ -3,7 +3,7 @@ import { withScratchDir } from '../../engine/bulk.js';
 import { datasetPrefix } from '../../lake/layout.js';
 import { collectScheduledInputs } from './sources.js';
 import { extensionOf } from '../../lake/raw.js';
-import type { Pipeline, Platform, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
+import type { Pipeline, Platform, RunContext, RunRequest } from '../kit/pipeline.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
 import { fileContributes, stageFile, type StageResult } from './stage.js';
 import { collectRunReports, createRunTables, createStationsTables, dropRunReports, loadBatchFiles, loadRunReports, upsertStations } from './load.js';
@@ -20,7 +20,8 @@ import {
   replayRawZone,
   unsupportedWarnings,
   type PendingFile,
-} from '../../orchestrator/rawInputs.js';
+} from '../kit/rawInputs.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 const NAME = 'stations';
 
@@ -227,7 +228,7 @@ function tooRecentWarnings(names: readonly string[]): string[] {
 export const stationsPipeline: Pipeline = {
   name: NAME,
   description: 'GreenAndCoop weather stations: InfoClimat JSON and Weather Underground XLSX into stations and reports',
-  schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris' },
+  schedule: { cron: '0 0 * * *', timezone: DEFAULT_TIME_ZONE },
   scheduledSource: (config) => (config.landing || config.infoclimatToken ? null : 'no source configured (set ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN)'),
   routes: async () => (await import('./routes.js')).stationsRoutes,
   async run(ctx, request: RunRequest) {

@@ -1,12 +1,12 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { assertTimeZone, dayBounds, parseDay, UnknownTimeZoneError } from '../../engine/zonedTime.js';
-import { badRequest, defineRoute, notFound, type RouteSpec } from '../../orchestrator/routeSpec.js';
+import { assertTimeZone, dayBounds, parseDay, UnknownTimeZoneError } from '../../time/zones.js';
+import { badRequest, defineRoute, notFound, type RouteSpec } from '../kit/routeSpec.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
 import { MEASURES, REPORT_COLUMNS, STATION_COLUMNS, type StationRow } from './schema.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 /** The stations API (DESIGN "Contracts"): stations, their reports by day or instant range, the day document. */
 
-const DEFAULT_TZ = 'Europe/Paris';
 const MAX_LIMIT = 10_000;
 const DEFAULT_LIMIT = 1000;
 
@@ -49,7 +49,7 @@ const Paging = {
 };
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 const Day = Type.String({ description: 'a calendar day YYYY-MM-DD in the station’s time zone (or tz)', examples: ['2024-10-05'] });
-const Tz = Type.String({ description: 'IANA time zone overriding the station’s (default Europe/Paris)', examples: ['Europe/Paris'] });
+const Tz = Type.String({ description: 'IANA time zone overriding the station’s (default Europe/Paris)', examples: [DEFAULT_TIME_ZONE] });
 
 const STATION_SELECT = `SELECT ${STATION_COLUMNS.join(', ')} FROM stations`;
 const REPORT_SELECT = `SELECT ${REPORT_COLUMNS.join(', ')} FROM reports`;
@@ -104,7 +104,7 @@ function day(date: string, tz: string): { from: Date; to: Date } {
 function window(s: StationRow, q: { date?: string; tz?: string; from?: string; to?: string }): { from?: Date; to?: Date } {
   if (q.date !== undefined) {
     if (q.from !== undefined || q.to !== undefined) throw badRequest('give either date or from/to, not both');
-    return day(q.date, q.tz ?? s.timezone ?? DEFAULT_TZ);
+    return day(q.date, q.tz ?? s.timezone ?? DEFAULT_TIME_ZONE);
   }
   if (q.from === undefined && q.to === undefined) throw badRequest('give date=YYYY-MM-DD, or from and/or to (ISO instants)');
   const from = q.from === undefined ? undefined : instant('from', q.from);
@@ -224,7 +224,7 @@ export const stationsRoutes: readonly RouteSpec[] = [
     },
     async handler({ warehouse, params, query }) {
       const s = await station(warehouse, params.id);
-      const { items } = await reportsIn(warehouse, s.id, day(query.date, query.tz ?? s.timezone ?? DEFAULT_TZ), MAX_LIMIT, 0);
+      const { items } = await reportsIn(warehouse, s.id, day(query.date, query.tz ?? s.timezone ?? DEFAULT_TIME_ZONE), MAX_LIMIT, 0);
       // The document embeds its reports: the station id is the document's own.
       const reports = items.map(({ station_id: _id, ...r }) => r);
       return { ...s, date: query.date, reports };

@@ -5,8 +5,10 @@ import { fetchInfoclimatDay } from '../../connectors/infoclimat/api.js';
 import { LakeConfigError, openStore } from '../../lake/open.js';
 import type { ObjectStore } from '../../lake/objectStore.js';
 import { sha256OfFile } from '../../lake/raw.js';
-import type { Platform, RunRequest } from '../../orchestrator/pipeline.js';
+import type { Platform, RunRequest } from '../kit/pipeline.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
+import { dayOf, isDay, previousDayOf } from '../../time/days.js';
 
 /**
  * Inputs of a scheduled `stations` run (no `--input`): the landing location's files not yet seen, and the
@@ -71,13 +73,9 @@ export class NothingToReadError extends Error {
   }
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
 /** The calendar day before `now` in `timeZone`, as `YYYY-MM-DD`. */
-export function previousDay(now: Date, timeZone = 'Europe/Paris'): string {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  return new Date(Date.UTC(get('year'), get('month') - 1, get('day') - 1)).toISOString().slice(0, 10);
+export function previousDay(now: Date, timeZone = DEFAULT_TIME_ZONE): string {
+  return previousDayOf(dayOf(now, timeZone));
 }
 
 /**
@@ -113,7 +111,7 @@ function ownPaths(p: Platform): string[] {
 export async function collectScheduledInputs(p: Platform, request: RunRequest, scratchDir: string, options: CollectOptions = {}): Promise<ScheduledInputs> {
   const { landing, infoclimatToken: token } = p.config;
   if (!landing && !token) throw new NothingToReadError();
-  if (request.partition !== undefined && !DAY.test(request.partition)) {
+  if (request.partition !== undefined && !isDay(request.partition)) {
     throw new Error(`stations: partition ${JSON.stringify(request.partition)} is not a day (YYYY-MM-DD)`);
   }
 

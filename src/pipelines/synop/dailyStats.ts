@@ -1,5 +1,6 @@
 import { literal } from '../../engine/duckdb.js';
 import type { Dataset } from '../../warehouse/dataset.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 /** Three-hourly SYNOP slots: the observations a complete day holds are the 00, 03, … 21 UTC ones inside it. */
 const SLOT_SECONDS = 3 * 3600;
@@ -46,7 +47,7 @@ export const DAILY_CITY_STATS: Dataset = {
  * whatever order the run, the lake or the warehouse hold them; the same day must give the same figures.
  * The time zone is a literal (an IANA name checked by the caller), since DuckDB does not bind it as a parameter in `AT TIME ZONE`.
  */
-export function dailyStatsSql(source: string, timeZone = 'Europe/Paris'): string {
+export function dailyStatsSql(source: string, timeZone = DEFAULT_TIME_ZONE): string {
   const tz = literal(timeZone);
   return `
     WITH o AS (

@@ -19,9 +19,10 @@ import { DAILY_CITY_STATS, dailyStatsSql } from './dailyStats.js';
 import { OBSERVATIONS } from './schema.js';
 import { createRunRejects } from '../../quality/runRejects.js';
 import { writeParquetPartitions } from '../../engine/parquetPartitions.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
-/** Calendar days of the curated table (DESIGN: a day is a Europe/Paris day unless told otherwise). */
-export const STATS_TIME_ZONE = 'Europe/Paris';
+/** Calendar days of the curated table. */
+export const STATS_TIME_ZONE = DEFAULT_TIME_ZONE;
 
 const OBS_COLUMNS = columnNames(OBSERVATIONS);
 const OBS_LIST = OBS_COLUMNS.map((c) => `"${c}"`).join(', ');

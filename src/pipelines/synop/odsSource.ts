@@ -10,9 +10,9 @@ import { createInterface } from 'node:readline';
 import { OdsApiError, OdsClient, type OdsClientOptions } from '../../connectors/opendatasoft/client.js';
 import { advanceCursor, nextWindowWhere } from '../../connectors/opendatasoft/cursor.js';
 import { dateWindowWhere } from '../../connectors/opendatasoft/odsql.js';
-import { dayBounds } from '../../engine/zonedTime.js';
-import { defaultPartition, isDay, PARTITION_ZONE } from '../../orchestrator/partitions.js';
-import type { RunContext, RunRequest } from '../../orchestrator/pipeline.js';
+import { dayBounds, DEFAULT_TIME_ZONE } from '../../time/zones.js';
+import { defaultPartition, isDay } from '../../time/days.js';
+import type { RunContext, RunRequest } from '../kit/pipeline.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 
 export const SYNOP_DATASET = 'donnees-synop-essentielles-omm';
@@ -76,7 +76,7 @@ export async function saveCursor(warehouse: Warehouse, pipeline: string, cursor:
 export function synopWindow(request: RunRequest, cursor: string | null, now = new Date()): SynopWindow {
   const day = request.partition ?? defaultPartition(now);
   if (!isDay(day)) throw new OdsSourceError(`synop: partition ${JSON.stringify(day)} is not a day (YYYY-MM-DD)`, false);
-  const { from, to } = dayBounds(day, PARTITION_ZONE);
+  const { from, to } = dayBounds(day, DEFAULT_TIME_ZONE);
   const fromIso = from.toISOString();
   const toIso = to.toISOString();
   if (cursor !== null && FOLLOWS_CURSOR.has(request.trigger) && Date.parse(cursor) < from.getTime()) {

@@ -1,5 +1,5 @@
 import { withScratchDir } from '../../engine/bulk.js';
-import type { Pipeline, RunContext, RunRequest } from '../../orchestrator/pipeline.js';
+import type { Pipeline, RunContext, RunRequest } from '../kit/pipeline.js';
 import {
   computeDailyStats,
   createSynopTables,
@@ -11,9 +11,10 @@ import {
 } from './load.js';
 import { SYNOP_EXTENSIONS } from './readers.js';
 import { fileContributes, stageFiles } from './stage.js';
-import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, unsupportedWarnings, type PendingFile } from '../../orchestrator/rawInputs.js';
+import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, unsupportedWarnings, type PendingFile } from '../kit/rawInputs.js';
 import { fetchSynopWindow, ODS_SOURCE, saveCursor } from './odsSource.js';
 import { assertMysqlUrl, writeMysqlStaging } from './mysqlStaging.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 const NAME = 'synop';
 /** Every file of this pipeline holds records of the OpenDataSoft dataset, whoever delivered it. */
@@ -128,7 +129,7 @@ function mysqlOf(ctx: RunContext, request: RunRequest): string | undefined {
 export const synopPipeline: Pipeline = {
   name: NAME,
   description: 'Météo-France SYNOP observations (OpenDataSoft donnees-synop-essentielles-omm) into observations and daily_city_stats',
-  schedule: { cron: '0 1 * * *', timezone: 'Europe/Paris' },
+  schedule: { cron: '0 1 * * *', timezone: DEFAULT_TIME_ZONE },
   routes: async () => (await import('./routes.js')).synopRoutes,
   // The public portal is the default of explicit commands (`run synop --from/--to`, `trigger`); a schedule
   // reaches it on its own only when the user asked for it: named a portal, or configured synop's schedule.

@@ -1,9 +1,10 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { dayBounds, parseDay } from '../../engine/zonedTime.js';
-import { badRequest, defineRoute, notFound, type RouteSpec } from '../../orchestrator/routeSpec.js';
+import { dayBounds, parseDay } from '../../time/zones.js';
+import { badRequest, defineRoute, notFound, type RouteSpec } from '../kit/routeSpec.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
 import { DAILY_STATS_COLUMNS } from './dailyStats.js';
 import { OBSERVATIONS } from './schema.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 /**
  * The synop API (issue 4, §7): stations ("cities") of the staging `observations` and of the curated
@@ -11,7 +12,6 @@ import { OBSERVATIONS } from './schema.js';
  */
 
 /** Days of a request are Paris days, the ones `daily_city_stats` is keyed by (DESIGN "Time"). */
-const PARIS = 'Europe/Paris';
 const MAX_LIMIT = 10_000;
 const DEFAULT_LIMIT = 1000;
 const SLOTS_PER_UTC_DAY = 8;
@@ -115,7 +115,7 @@ const sqlInstant = (d: Date) => d.toISOString().slice(0, 23).replace('T', ' ');
 /** A bound of an observations window: a Paris day (its start, or for `to` the next day's start) or an ISO instant. */
 function bound(name: 'from' | 'to', value: string): Date {
   if (parseDay(value) !== null) {
-    const b = dayBounds(value, PARIS);
+    const b = dayBounds(value, DEFAULT_TIME_ZONE);
     return name === 'from' ? b.from : b.to;
   }
   const ms = INSTANT.test(value) ? Date.parse(value) : NaN;
@@ -336,7 +336,7 @@ export const synopRoutes: readonly RouteSpec[] = [
         from: Type.Optional(DayQuery('first day')),
         to: Type.Optional(DayQuery('last day')),
         tz: Type.Optional(
-          Type.Union([Type.Literal('UTC'), Type.Literal(PARIS)], {
+          Type.Union([Type.Literal('UTC'), Type.Literal(DEFAULT_TIME_ZONE)], {
             description: 'UTC: days recomputed from staging for UTC calendar days; default Europe/Paris (stored)',
           }),
         ),

@@ -4,12 +4,12 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunContext } from '../../orchestrator/pipeline.js';
-import type { PendingFile } from '../../orchestrator/rawInputs.js';
+import type { RunContext } from '../kit/pipeline.js';
+import type { PendingFile } from '../kit/rawInputs.js';
 import type { Reject } from '../../quality/rejects.js';
 import { collectRunObservations, createRunTables, hasStationKey, loadBatchFile, SYNOP_BATCH, SynopCsvSink } from './load.js';
 import { SynopRejectKeeper, type SynopObservation } from './batch.js';
-import { rejectedWholeFiles } from '../../orchestrator/rawInputs.js';
+import { rejectedWholeFiles } from '../kit/rawInputs.js';
 import { readSynopPath } from './readers.js';
 import type { ZipReadOptions } from '../../engine/readers/zip.js';
 import { readSynopFileSql, SQL_READ_MIN_BYTES, sqlReadKind } from './duckdbRead.js';

@@ -3,7 +3,7 @@ import { Cron } from 'croner';
 import type { FastifyInstance } from 'fastify';
 import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
-import { HttpError } from '../../orchestrator/routeSpec.js';
+import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import type { ServerContext } from '../app.js';
 import { ErrorBody } from '../schemas.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';

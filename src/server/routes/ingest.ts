@@ -8,7 +8,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { extensionOf } from '../../lake/raw.js';
 import { executeRun } from '../../orchestrator/runner.js';
-import { HttpError } from '../../orchestrator/routeSpec.js';
+import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import { SYNOP_EXTENSIONS } from '../../pipelines/synop/readers.js';
 import type { ServerContext } from '../app.js';
 import { BEARER, ErrorBody } from '../schemas.js';

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PartitionBusyError, type BackfillSummary } from '../../orchestrator/orchestrator.js';
-import { daysBetween, defaultPartition, isDay } from '../../orchestrator/partitions.js';
+import { daysBetween, defaultPartition, isDay } from '../../time/days.js';
 import { rebuildPipeline } from '../../orchestrator/runner.js';
 import { effectiveSchedule } from '../../orchestrator/scheduler.js';
-import { HttpError, type RouteSpec } from '../../orchestrator/routeSpec.js';
+import { HttpError, type RouteSpec } from '../../pipelines/kit/routeSpec.js';
 import { JSON_TYPE, type ServerContext } from '../app.js';
 import { BEARER } from '../schemas.js';
 import { answerRun, answerStreamed } from '../runStream.js';

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { isRawMetaKey, rawMetaKey } from '../../lake/layout.js';
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo } from '../../lake/objectStore.js';
-import { HttpError } from '../../orchestrator/routeSpec.js';
+import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import type { ServerContext } from '../app.js';
 import { ErrorBody } from '../schemas.js';
 

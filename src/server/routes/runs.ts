@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { readRunLogs } from '../../observability/runLog.js';
 import { apiInputPolicy, checkInputs, InputRefusedError } from '../../orchestrator/inputRoots.js';
 import { executeRun, summaryOf } from '../../orchestrator/runner.js';
-import { HttpError } from '../../orchestrator/routeSpec.js';
+import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import { RUN_STATUSES, type RunStatus } from '../../warehouse/metadata.js';
 import type { ServerContext } from '../app.js';
 import { BEARER, ErrorBody } from '../schemas.js';

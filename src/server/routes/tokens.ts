@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { HttpError } from '../../orchestrator/routeSpec.js';
+import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import { SCOPES, TokenError, type Scope } from '../../warehouse/apiTokens.js';
 import type { ServerContext } from '../app.js';
 import { BEARER, ErrorBody } from '../schemas.js';

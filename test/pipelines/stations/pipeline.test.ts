@@ -7,7 +7,7 @@ import { dayResponse, response, staticRow, synopRow } from '../../fixtures/infoc
 import { DuckSession } from '../../../src/engine/duckdb.js';
 import { REPORTS } from '../../../src/pipelines/stations/schema.js';
 import { tempHome as newHome, withPlatform as withHomePlatform, writeInputs } from '../../helpers/platform.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
 import { datasetPrefix } from '../../../src/lake/layout.js';
 import { withLocalFiles } from '../../../src/lake/localFiles.js';

@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { HttpError, type RouteSpec } from '../../../src/orchestrator/routeSpec.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import { HttpError, type RouteSpec } from '../../../src/pipelines/kit/routeSpec.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { executeRun } from '../../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../../src/pipelines/stations/pipeline.js';
 import { stationsRoutes } from '../../../src/pipelines/stations/routes.js';

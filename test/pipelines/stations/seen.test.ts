@@ -7,7 +7,7 @@ import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
 import { executeRun, rebuildPipeline } from '../../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../../src/pipelines/stations/pipeline.js';
 import { REPORTS } from '../../../src/pipelines/stations/schema.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { dayResponse, response, synopRow } from '../../fixtures/infoclimat.js';
 import { tempHome, withPlatform as withHomePlatform, writeInputs } from '../../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';

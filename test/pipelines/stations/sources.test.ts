@@ -15,7 +15,7 @@ import {
 } from '../../../src/pipelines/stations/sources.js';
 import { FolderStore } from '../../../src/lake/folderStore.js';
 import { sha256OfFile } from '../../../src/lake/raw.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { dayResponse } from '../../fixtures/infoclimat.js';
 import { openPlatform, tempHome } from '../../helpers/platform.js';
 import { startS3rver } from '../../helpers/s3.js';

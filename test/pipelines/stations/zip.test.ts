@@ -10,7 +10,7 @@ import { strToU8, zipSync } from 'fflate';
 import { generateStations } from '../../../src/connectors/generators/stations.js';
 import { executeRun } from '../../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../../src/pipelines/stations/pipeline.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { REPORTS } from '../../../src/pipelines/stations/schema.js';
 import { tempHome, withPlatform as withHomePlatform } from '../../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { writeSynop } from '../../../src/connectors/generators/synop.js';
 import { executeRun } from '../../../src/orchestrator/runner.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { synopPipeline } from '../../../src/pipelines/synop/pipeline.js';
 import { cityViewName, MYSQL_TABLE, redactUrl } from '../../../src/pipelines/synop/mysqlStaging.js';
 import { buildApp } from '../../../src/server/app.js';

@@ -7,7 +7,7 @@ import { DuckSession, literal } from '../../../src/engine/duckdb.js';
 import { datasetPrefix } from '../../../src/lake/layout.js';
 import { withLocalFiles } from '../../../src/lake/localFiles.js';
 import { executeRun } from '../../../src/orchestrator/runner.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { DAILY_STATS_COLUMNS, dailyStatsSql } from '../../../src/pipelines/synop/dailyStats.js';
 import { synopPipeline } from '../../../src/pipelines/synop/pipeline.js';
 import { PIPELINES } from '../../../src/pipelines/index.js';

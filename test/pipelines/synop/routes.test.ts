@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { writeSynop } from '../../../src/connectors/generators/synop.js';
 import { executeRun } from '../../../src/orchestrator/runner.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { DAILY_STATS_COLUMNS, dailyStatsSql } from '../../../src/pipelines/synop/dailyStats.js';
 import { synopPipeline } from '../../../src/pipelines/synop/pipeline.js';
 import { fixedOffsetStatsSql, matchCity, slugOf, type SynopStation } from '../../../src/pipelines/synop/routes.js';

@@ -4,7 +4,7 @@ import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeSynop } from '../../../src/connectors/generators/synop.js';
 import { executeRun, rebuildPipeline } from '../../../src/orchestrator/runner.js';
-import type { Platform } from '../../../src/orchestrator/pipeline.js';
+import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { synopPipeline } from '../../../src/pipelines/synop/pipeline.js';
 import { tempHome, withPlatform as withHomePlatform } from '../../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';

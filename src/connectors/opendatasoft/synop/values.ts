@@ -3,7 +3,7 @@
  * 82 values in SYNOP_FIELDS order. Text fields are strings, numeric fields numbers, `date` the UTC
  * instant as `YYYY-MM-DDTHH:MM:SSZ`, `coordonnees` the CSV spelling `"lat, lon"`; missing is null.
  */
-import { zoneOffsetMs } from '../../../engine/zonedTime.js';
+import { zoneOffsetMs } from '../../../time/zones.js';
 
 export type SynopValue = string | number | null;
 export type SynopValues = SynopValue[];

@@ -1,12 +1,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
-import type { Config } from '../config/config.js';
-import { withLocalFiles } from '../lake/localFiles.js';
-import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } from '../lake/raw.js';
-import type { Reject } from '../quality/rejects.js';
-import { addRejects, saveRejects } from '../quality/runRejects.js';
-import { Limiter } from './limiter.js';
-import type { FileStatus } from '../warehouse/warehouse.js';
+import type { Config } from '../../config/config.js';
+import { withLocalFiles } from '../../lake/localFiles.js';
+import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } from '../../lake/raw.js';
+import type { Reject } from '../../quality/rejects.js';
+import { addRejects, saveRejects } from '../../quality/runRejects.js';
+import { Limiter } from '../../orchestrator/limiter.js';
+import type { FileStatus } from '../../warehouse/warehouse.js';
 import type { RunContext } from './pipeline.js';
 
 /**

@@ -1,12 +1,9 @@
-import { parseDay, wallClock } from '../engine/zonedTime.js';
-
-/** Partitions are days in this zone unless a schedule says otherwise (DESIGN "Partitions"). */
-export const PARTITION_ZONE = 'Europe/Paris';
+import { DEFAULT_TIME_ZONE, parseDay, wallClock } from './zones.js';
 
 const DAY_MS = 86_400_000;
 
 /** The calendar day (`YYYY-MM-DD`) an instant falls on in a time zone. */
-export function dayOf(instant: Date, timeZone = PARTITION_ZONE): string {
+export function dayOf(instant: Date, timeZone = DEFAULT_TIME_ZONE): string {
   const w = wallClock(instant.getTime(), timeZone);
   return `${String(w.year).padStart(4, '0')}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
 }

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { Warehouse } from '../warehouse/warehouse.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
 
 /**
  * HTTP routes declared as data by a pipeline: the server mounts them, so pipelines never import the

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config/config.js';
-import type { ObjectStore } from '../lake/objectStore.js';
-import type { DuckSession } from '../engine/duckdb.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
-import type { RunCounts } from '../warehouse/metadata.js';
+import type { Config } from '../../config/config.js';
+import type { ObjectStore } from '../../lake/objectStore.js';
+import type { DuckSession } from '../../engine/duckdb.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
+import type { RunCounts } from '../../warehouse/metadata.js';
 import type { RouteSpec } from './routeSpec.js';
 
 export interface ProgressEvent {

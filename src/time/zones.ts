@@ -8,6 +8,9 @@ const DAY_MS = 86_400_000;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Raised for a time-zone name `Intl` does not know. */
+/** Days, partitions, schedules and shown times are in this zone unless told otherwise: the users are in France. */
+export const DEFAULT_TIME_ZONE = 'Europe/Paris';
+
 export class UnknownTimeZoneError extends RangeError {
   override name = 'UnknownTimeZoneError';
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertTimeZone, dayBounds, parseDay, UnknownTimeZoneError, zonedWallToInstant } from '../../src/engine/zonedTime.js';
+import { assertTimeZone, dayBounds, parseDay, UnknownTimeZoneError, zonedWallToInstant } from '../../src/time/zones.js';
 
 const iso = (d: Date) => d.toISOString();
 const hours = (b: { from: Date; to: Date }) => (b.to.getTime() - b.from.getTime()) / 3_600_000;
