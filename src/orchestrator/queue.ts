@@ -194,16 +194,30 @@ export class RunQueue {
         status: string;
         attempt: number;
         error: string | null;
-        locked: boolean;
+        owner: string | null;
+        lrun: string | number | null;
+        lpid: number | null;
+        lhost: string | null;
+        expires_at_ms: string | number | null;
       }>(
         `SELECT DISTINCT ON (r.partition) r.partition, r.run_id, r.status, r.attempt, r.error,
-           EXISTS (SELECT 1 FROM run_locks l WHERE l.pipeline = r.pipeline AND l.partition = r.partition) AS locked
-         FROM runs r WHERE r.pipeline = $1 AND r.run_id >= $2 AND r.partition = ANY($3::TEXT[])
+           l.owner, l.run_id AS lrun, l.pid AS lpid, l.host AS lhost, l.expires_at_ms
+         FROM runs r LEFT JOIN run_locks l ON l.pipeline = r.pipeline AND l.partition = r.partition
+         WHERE r.pipeline = $1 AND r.run_id >= $2 AND r.partition = ANY($3::TEXT[])
          ORDER BY r.partition, r.run_id DESC`,
         [pipeline, minId, [...pending.keys()]],
       );
+      const now = Date.now();
+      const host = hostname();
       for (const r of rows) {
-        if (r.status === 'queued' || r.status === 'running' || r.locked) continue;
+        if (r.status === 'queued' || r.status === 'running') continue;
+        // A worker killed after committing its run but before freeing the lock leaves the row behind: a dead
+        // holder's lock keeps nothing from ending (it would only go when it expires, minutes later).
+        const holder: LockHolder | null =
+          r.owner === null
+            ? null
+            : { owner: r.owner, run_id: r.lrun === null ? null : Number(r.lrun), pid: r.lpid, host: r.lhost, expires_at_ms: Number(r.expires_at_ms) };
+        if (holder !== null && !holderIsDead(holder, now, host)) continue;
         const result: BackfillResult = {
           partition: r.partition,
           status: r.status as BackfillResult['status'],

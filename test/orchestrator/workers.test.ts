@@ -1,6 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -206,6 +207,35 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       );
       w.child.kill('SIGTERM');
       await w.exited;
+    } finally {
+      await queue.close();
+      await p.warehouse.close();
+    }
+  });
+
+  test('waiting on queued runs: a run committed by a worker that died before freeing its lock ends at once', async () => {
+    const { url, p } = await platform();
+    const queue = await RunQueue.open(url);
+    try {
+      const [queued] = await queue.enqueue('writer', ['2024-04-01'], 'backfill');
+      assert.ok(queued);
+      // What a worker killed between its run's commit and the lock's release leaves: a succeeded run, and a
+      // lock row, far from expiring, held by a process of this host that is gone.
+      const gone = spawn(process.execPath, ['-e', '']);
+      await new Promise((r) => gone.once('exit', r));
+      await p.warehouse.execute(`UPDATE runs SET status = 'succeeded', finished_at = started_at WHERE run_id = ${queued.run_id}`);
+      await p.warehouse.execute(
+        `INSERT INTO run_locks (pipeline, partition, owner, run_id, pid, host, acquired_at_ms, expires_at_ms)
+         VALUES ('writer', '2024-04-01', 'dead-worker', ${queued.run_id}, ${gone.pid as number}, '${hostname()}', ${Date.now()}, ${Date.now() + 600_000})`,
+      );
+      const results = await Promise.race([
+        queue.waitFor('writer', [queued], undefined, { pollMs: 50 }),
+        sleep(10_000, undefined, { ref: false }).then(() => assert.fail('waitFor waited for the lock of a dead worker')),
+      ]);
+      assert.deepEqual(
+        results.map((r) => [r.partition, r.status]),
+        [['2024-04-01', 'succeeded']],
+      );
     } finally {
       await queue.close();
       await p.warehouse.close();
