@@ -34,7 +34,8 @@ const noop: Pipeline = {
   async run(ctx) {
     await ctx.step('commit', () => ctx.warehouse.transaction(() => ctx.commitRun(ZERO)));
   },
-  async reset() {},
+  datasets: [],
+  async createTables() {},
 };
 
 function dayAfter(day: string, n: number): string {

@@ -123,20 +123,15 @@ program
 
 program
   .command('generate')
-  .description('write sample input files in the real formats')
+  .description('write sample input files in the real formats (ecluse generate <pipeline> --help: its options)')
   .argument('<pipeline>', 'pipeline name (stations, synop)')
-  .option('--stations <n>', 'number of stations', '10')
-  .option('--days <n>', 'number of days', '7')
-  .option('--start <date>', 'first day, YYYY-MM-DD', '2024-10-01')
-  .option('--seed <n>', 'random seed', '1')
-  .option('--from <date>', 'synop: first day (UTC), YYYY-MM-DD')
-  .option('--to <date>', 'synop: last day (UTC, inclusive), YYYY-MM-DD')
-  .option('--format <format>', 'synop: jsonl, json, api-json, csv or csv-labels', 'jsonl')
-  .option('--timezone <zone>', 'synop: time zone of the dates written (UTC or an IANA zone)', 'UTC')
-  .requiredOption('-o, --out <path>', 'output folder (stations) or file (synop)')
-  .action(async (pipeline: string, opts: import('./generate.js').GenerateOptions) => {
+  .argument('[options...]', "the pipeline generator's options, and -o, --out <path>")
+  // The options are each pipeline's (its manifest): read when the command runs, so start-up loads no pipeline.
+  .allowUnknownOption()
+  .helpOption(false)
+  .action(async (pipeline: string, args: string[]) => {
     const { generateCommand } = await import('./generate.js');
-    await generateCommand(pipeline, opts);
+    await generateCommand(pipeline, args);
   });
 
 program

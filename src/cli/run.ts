@@ -6,7 +6,7 @@ import { daysBetween, defaultPartition } from '../time/days.js';
 import type { BackfillSummary } from '../orchestrator/orchestrator.js';
 // The orchestrator and backfill modules (and pg-boss behind them) load only for runs that need them: a
 // `run stations --input` pays for neither at start-up.
-import { redactUrl } from '../pipelines/synop/mysqlStaging.js';
+import { redactUrl } from '../observability/redact.js';
 import { CliError, throughServerOr } from './platform.js';
 import { printJson } from './format.js';
 import { progressReporter } from './progress.js';
@@ -26,15 +26,11 @@ export interface RunOptions {
   json?: boolean;
 }
 
-/** Pipelines that fetch days from a source of their own (`--from/--to`) and take `--staging`. */
-const SOURCE_PIPELINES = new Set(['synop']);
-
 /** Flags that only some pipelines or combinations accept: a usage error (exit 2) before any work. */
-function checkOptions(name: string, opts: RunOptions): void {
+function checkOptions(name: string, pipeline: Pipeline, opts: RunOptions): void {
   const range = opts.from !== undefined || opts.to !== undefined;
   if (range) {
-    if (!SOURCE_PIPELINES.has(name))
-      throw new CliError(`--from/--to: ${name} has no source to fetch days from; use ecluse backfill ${name} --from … --to …`, 2);
+    if (!pipeline.fetchesDays) throw new CliError(`--from/--to: ${name} has no source to fetch days from; use ecluse backfill ${name} --from … --to …`, 2);
     if (opts.input?.length) throw new CliError('--from/--to fetch days from the source; --input runs files: give one or the other', 2);
     if (opts.from === undefined || opts.to === undefined) throw new CliError('--from and --to go together (days YYYY-MM-DD, both included)', 2);
     try {
@@ -44,22 +40,26 @@ function checkOptions(name: string, opts: RunOptions): void {
     }
   }
   if (opts.staging !== undefined) {
-    if (!SOURCE_PIPELINES.has(name)) throw new CliError(`--staging: ${name} has no staging copy (only synop writes one)`, 2);
-    if (!opts.staging.startsWith('mysql://')) throw new CliError(`--staging ${redactUrl(opts.staging)}: expected mysql://user:password@host:port/database`, 2);
+    const copy = pipeline.stagingCopy;
+    const writers = [...PIPELINES.values()].filter((p) => p.stagingCopy).map((p) => p.name);
+    if (!copy) throw new CliError(`--staging: ${name} has no staging copy (only ${writers.join(', ')} writes one)`, 2);
+    if (!opts.staging.startsWith(`${copy.protocol}//`))
+      throw new CliError(`--staging ${redactUrl(opts.staging)}: expected ${copy.protocol}//user:password@host:port/database`, 2);
   }
 }
 
 /** The running server reads its own configuration: a URL given here could not reach its runs. */
-function refuseStagingThroughServer(): never {
+function refuseStagingThroughServer(pipeline: Pipeline): never {
   throw new CliError(
-    '--staging cannot be passed to the running ecluse server: set synop_mysql (ECLUSE_SYNOP_MYSQL) in its configuration, or stop it to run here',
+    `--staging cannot be passed to the running ecluse server: set ${pipeline.stagingCopy?.setting ?? 'the staging URL'} in its configuration, or stop it to run here`,
     2,
   );
 }
 
 /** Partition runs read their staging URL from the configuration: the flag overrides it for this command's runs. */
-function withStaging(platform: Platform, staging: string | undefined): Platform {
-  return staging === undefined ? platform : { ...platform, config: { ...platform.config, synopMysql: staging } };
+function withStaging(platform: Platform, pipeline: Pipeline, staging: string | undefined): Platform {
+  const copy = pipeline.stagingCopy;
+  return staging === undefined || !copy ? platform : { ...platform, config: copy.withUrl(platform.config, staging) };
 }
 
 /** `run synop --from --to`: a backfill of daily partitions, the MySQL staging of `--staging` included. */
@@ -69,8 +69,8 @@ async function runRange(name: string, pipeline: Pipeline, opts: RunOptions & { f
   const staging = opts.staging;
   const summary: BackfillSummary = await throughServerOr(
     `run ${name}`,
-    () => refuseStagingThroughServer(),
-    (platform) => localOrchestrator(withStaging(platform, staging)).backfill(pipeline, opts.from, opts.to, { parallel: 1, trigger: 'backfill' }),
+    () => refuseStagingThroughServer(pipeline),
+    (platform) => localOrchestrator(withStaging(platform, pipeline, staging)).backfill(pipeline, opts.from, opts.to, { parallel: 1, trigger: 'backfill' }),
   );
   if (opts.json) printJson(summary);
   else console.log(describeBackfill(summary));
@@ -79,7 +79,7 @@ async function runRange(name: string, pipeline: Pipeline, opts: RunOptions & { f
 
 export async function runCommand(name: string, opts: RunOptions): Promise<void> {
   const pipeline = requirePipeline(name);
-  checkOptions(name, opts);
+  checkOptions(name, pipeline, opts);
   if (opts.from !== undefined && opts.to !== undefined) return runRange(name, pipeline, { ...opts, from: opts.from, to: opts.to });
   const progress = progressReporter(!opts.json);
   let summary;
@@ -88,14 +88,14 @@ export async function runCommand(name: string, opts: RunOptions): Promise<void> 
       `run ${name}`,
       // The server reads the inputs from its own file system: paths go absolute, from this directory.
       (server) => {
-        if (opts.staging !== undefined) refuseStagingThroughServer();
+        if (opts.staging !== undefined) refuseStagingThroughServer(pipeline);
         return server.run('/runs', { pipeline: name, inputs: opts.input?.map((p) => resolve(p)) }, progress.onProgress);
       },
       async (platform) =>
-        SOURCE_PIPELINES.has(name) && !opts.input?.length
+        pipeline.fetchesDays && !opts.input?.length
           ? // Yesterday's partition from the source: locked and retried like a scheduled run (a 4xx is not retried).
             (await import('./orchestrate.js'))
-              .localOrchestrator(withStaging(platform, opts.staging))
+              .localOrchestrator(withStaging(platform, pipeline, opts.staging))
               .runPartition(pipeline, defaultPartition(), 'cli', { progress: progress.onProgress })
           : executeRun(platform, pipeline, { inputs: opts.input, staging: opts.staging, trigger: 'cli' }, progress.onProgress),
     );

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { RunCounts, RunRecord, RunStatus, RunSummary } from '../warehouse/metadata.js';
 import { RunLogBuffer } from '../observability/runLog.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
+import { resetPipeline } from '../pipelines/kit/reset.js';
 
 const NO_COUNTS: RunCounts = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
 
@@ -233,6 +234,6 @@ export async function rebuildPipeline(
   progress?: (e: ProgressEvent) => void,
   options: ExecuteOptions = {},
 ): Promise<RunSummary> {
-  await pipeline.reset(platform);
+  await resetPipeline(platform, pipeline);
   return executeRun(platform, pipeline, { trigger: 'rebuild', partition: 'rebuild' }, progress, options);
 }

@@ -56,6 +56,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'POST /pipelines/:name/runs': 'write',
   'POST /pipelines/:name/rebuild': 'write',
   'POST /ingest': 'write',
+  'POST /pipelines/:name/files': 'write',
   'POST /admin/sql': 'admin',
   'GET /tokens': 'admin',
   'POST /tokens': 'admin',

@@ -386,7 +386,8 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
               if (day === '2024-11-12' && first) throw new Error('failed after its commit');
             });
           },
-          async reset() {},
+          datasets: [],
+          async createTables() {},
         };
         const orch = new Orchestrator(p, new Map([['tricky', tricky]]), { maxAttempts: 2, backoffMs: 1 });
         const summary = await orch.backfill(tricky, '2024-11-10', '2024-11-13');

@@ -19,7 +19,8 @@ export function testPipeline(
       await ctx.step('work', () => behaviour(ctx, request, calls.length));
       await ctx.step('commit', () => ctx.warehouse.transaction(() => ctx.commitRun({ ...ZERO, rows_read: 1 })));
     },
-    async reset() {},
+    datasets: [],
+    async createTables() {},
   };
 }
 
@@ -50,6 +51,7 @@ export function writerPipeline(name: string, table: string, workMs: number): Pip
         }),
       );
     },
-    async reset() {},
+    datasets: [],
+    async createTables() {},
   };
 }

@@ -56,7 +56,61 @@ export interface Schedule {
   timezone: string;
 }
 
-/** A pipeline as the orchestrator, the CLI and (later) the server see it. */
+/** A table a pipeline writes, and where the same data lies in the lake. */
+export interface PipelineDataset {
+  /** The warehouse table. */
+  table: string;
+  /** Its primary key. */
+  key: readonly string[];
+  /** Lake prefixes of its staging and curated files (from lake/layout.ts), emptied by a reset; the raw zone is never one. */
+  lake: readonly string[];
+}
+
+/** A second copy of the staging data in a database of the user's (`--staging URL`): synop's MySQL. */
+export interface StagingCopy {
+  /** The URL scheme accepted, e.g. `mysql:`. */
+  protocol: string;
+  /** The setting that holds it when not given on the command line, as users write it. */
+  setting: string;
+  /** The configuration with `url` as the staging URL, for one command's runs. */
+  withUrl(config: Config, url: string): Config;
+}
+
+/** A dependency a pipeline needs that `/health` checks (e.g. a database it writes to). */
+export interface HealthCheck {
+  /** The key of the check in `/health`'s answer. */
+  name: string;
+  kind: string;
+  /** Resolves when the dependency answers; its error message must not carry secrets. */
+  check(): Promise<void>;
+}
+
+/** A command-line option of a pipeline's sample generator (commander syntax). */
+export interface GeneratorOption {
+  flags: string;
+  description: string;
+  defaultValue?: string;
+}
+
+/** `ecluse generate <pipeline>`: sample input files in the pipeline's real formats. */
+export interface SampleGenerator {
+  options: readonly GeneratorOption[];
+  /** Writes the files; returns the line to print. Throws `UsageError` for a bad option. */
+  generate(options: Readonly<Record<string, string | undefined>>, out: string): Promise<string>;
+  /** Small samples for a first `npm start` in `dir`; returns the inputs to run and a line to print. */
+  firstRun(dir: string, now: Date): Promise<{ inputs: string[]; said: string }>;
+}
+
+/** A bad option of a pipeline's own (the CLI exits 2 with it). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * A pipeline as the orchestrator, the CLI, the server and the dashboard see it: its manifest (what it
+ * writes, what it accepts, what it needs) and its work. The platform reads these instead of knowing
+ * pipelines by name.
+ */
 export interface Pipeline {
   name: string;
   description: string;
@@ -67,8 +121,18 @@ export interface Pipeline {
    * scheduler skips such ticks with that message instead of recording failed runs.
    */
   scheduledSource?(config: Config): string | null;
-  /** Drops the pipeline's staging and curated data (warehouse and lake), keeping the raw zone. */
-  reset(platform: Platform): Promise<void>;
+  /** The tables it writes, in the order they are shown (reset empties them in reverse). */
+  datasets: readonly PipelineDataset[];
+  /** Creates its tables when they are missing (a reset of a pipeline never run empties them all the same). */
+  createTables(warehouse: Warehouse): Promise<void>;
+  /** Whether a run without files fetches its partition's day from a source (`--from/--to`, yesterday by default). */
+  fetchesDays?: boolean;
+  stagingCopy?: StagingCopy;
+  /** File types (extensions) accepted by `POST /pipelines/{name}/files`; none: it takes no uploads. */
+  uploads?: readonly string[];
+  /** Dependencies `/health` checks with this configuration (none when they are not configured). */
+  healthChecks?(config: Config): HealthCheck[];
+  generator?: SampleGenerator;
   /**
    * HTTP routes the server mounts for this pipeline (declared as data: pipelines never import the server).
    * Loaded when a server mounts them, so that a command that only runs the pipeline does not load them.

@@ -21,6 +21,7 @@ import {
   unsupportedWarnings,
   type PendingFile,
 } from '../kit/rawInputs.js';
+import { stationsGenerator } from './samples.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 const NAME = 'stations';
@@ -236,15 +237,11 @@ export const stationsPipeline: Pipeline = {
     if (!request.inputs || request.inputs.length === 0) return runScheduled(ctx, request);
     return runInputs(ctx, request.inputs);
   },
-  async reset(ctx) {
-    const wh = ctx.warehouse;
-    await createStationsTables(wh);
-    await wh.transaction(async () => {
-      await wh.execute(`DELETE FROM reports`);
-      await wh.execute(`DELETE FROM stations`);
-      await wh.execute(`DELETE FROM files WHERE pipeline = $1`, [NAME]);
-    });
-    await ctx.lake.deletePrefix(datasetPrefix('staging', 'reports'));
-    await ctx.lake.deletePrefix(datasetPrefix('curated', NAME));
-  },
+  datasets: [
+    { table: 'stations', key: ['id'], lake: [datasetPrefix('curated', NAME)] },
+    { table: 'reports', key: ['station_id', 'observed_at'], lake: [datasetPrefix('staging', 'reports')] },
+  ],
+  createTables: createStationsTables,
+  uploads: SUPPORTED_EXTENSIONS,
+  generator: stationsGenerator,
 };

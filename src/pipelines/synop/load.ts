@@ -20,6 +20,7 @@ import { OBSERVATIONS } from './schema.js';
 import { createRunRejects } from '../../quality/runRejects.js';
 import { writeParquetPartitions } from '../../engine/parquetPartitions.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
+import type { PipelineDataset } from '../kit/pipeline.js';
 
 /** Calendar days of the curated table. */
 export const STATS_TIME_ZONE = DEFAULT_TIME_ZONE;
@@ -458,5 +459,8 @@ export async function publishDailyStatsPartitions(s: DuckSession, lake: ObjectSt
   });
 }
 
-/** Lake prefixes of the pipeline's staging and curated datasets (reset removes them). */
-export const SYNOP_LAKE_PREFIXES = [STAGING_PREFIX, CURATED_PREFIX] as const;
+/** The pipeline's datasets: warehouse tables and their lake prefixes (a reset empties both). */
+export const SYNOP_DATASETS: readonly PipelineDataset[] = [
+  { table: OBSERVATIONS.name, key: OBSERVATIONS.primaryKey, lake: [STAGING_PREFIX] },
+  { table: DAILY_CITY_STATS.name, key: DAILY_CITY_STATS.primaryKey, lake: [CURATED_PREFIX] },
+];

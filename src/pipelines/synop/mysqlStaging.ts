@@ -4,6 +4,7 @@
  * city (`lille_lesquin`, …). Written by a run before its warehouse commit, in bulk (`LOAD DATA LOCAL INFILE`
  * of a CSV the engine writes), `IGNORE` on the key: a rerun after a crash re-inserts rows as no-ops.
  */
+import { redactUrl } from '../../observability/redact.js';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
@@ -13,17 +14,6 @@ import { OBSERVATIONS } from './schema.js';
 import { RUN_OBS } from './load.js';
 
 export const MYSQL_TABLE = 'synop_observations';
-
-/** The URL with its password masked: the URL is a secret, this is what messages show. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'mysql://(unparsable URL)';
-  }
-}
 
 /** Whether a string is a URL this module can use (checked before a run does any work). */
 export function assertMysqlUrl(url: string): void {

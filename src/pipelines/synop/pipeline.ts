@@ -7,13 +7,14 @@ import {
   loadObservations,
   publishDailyStatsPartitions,
   replaceDailyStats,
-  SYNOP_LAKE_PREFIXES,
+  SYNOP_DATASETS,
 } from './load.js';
 import { SYNOP_EXTENSIONS } from './readers.js';
 import { fileContributes, stageFiles } from './stage.js';
 import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, unsupportedWarnings, type PendingFile } from '../kit/rawInputs.js';
 import { fetchSynopWindow, ODS_SOURCE, saveCursor } from './odsSource.js';
-import { assertMysqlUrl, writeMysqlStaging } from './mysqlStaging.js';
+import { assertMysqlUrl, pingMysql, writeMysqlStaging } from './mysqlStaging.js';
+import { synopGenerator } from './samples.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 const NAME = 'synop';
@@ -143,14 +144,15 @@ export const synopPipeline: Pipeline = {
     if (request.inputs && request.inputs.length > 0) return runInputs(ctx, request.inputs, options);
     return runSource(ctx, request, options);
   },
-  async reset(ctx) {
-    const wh = ctx.warehouse;
-    await createSynopTables(wh);
-    await wh.transaction(async () => {
-      await wh.execute(`DELETE FROM observations`);
-      await wh.execute(`DELETE FROM daily_city_stats`);
-      await wh.execute(`DELETE FROM files WHERE pipeline = $1`, [NAME]);
-    });
-    for (const prefix of SYNOP_LAKE_PREFIXES) await ctx.lake.deletePrefix(prefix);
+  datasets: SYNOP_DATASETS,
+  createTables: createSynopTables,
+  fetchesDays: true,
+  stagingCopy: {
+    protocol: 'mysql:',
+    setting: 'synop_mysql (ECLUSE_SYNOP_MYSQL)',
+    withUrl: (config, url) => ({ ...config, synopMysql: url }),
   },
+  uploads: SYNOP_EXTENSIONS,
+  healthChecks: (config) => (config.synopMysql === undefined ? [] : [{ name: 'mysql', kind: 'mysql', check: () => pingMysql(config.synopMysql as string) }]),
+  generator: synopGenerator,
 };

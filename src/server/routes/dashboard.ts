@@ -3,6 +3,7 @@ import { Cron } from 'croner';
 import type { FastifyInstance } from 'fastify';
 import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
+import { ident } from '../../engine/duckdb.js';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import type { ServerContext } from '../app.js';
 import { ErrorBody } from '../schemas.js';
@@ -13,12 +14,6 @@ import { RUN_SUMMARY_SCHEMA } from './runs.js';
  * last and next run and run-duration history, per dataset its row count, per station its report count
  * and last report. Read-only, public like the other GET endpoints.
  */
-
-/** The warehouse tables each pipeline writes (its datasets); a table not created yet counts as null. */
-const DATASETS: Record<string, readonly string[]> = {
-  stations: ['stations', 'reports'],
-  synop: ['observations', 'daily_city_stats'],
-};
 
 const HISTORY = 30;
 
@@ -132,10 +127,10 @@ export async function dashboardRoutes(app: FastifyInstance, { platform, pipeline
           warnings: r.warnings,
         }));
         const datasets = [];
-        for (const name of DATASETS[p.name] ?? []) {
-          // Table names come from the constant above, never from the request.
-          const rows = await rowsOrEmpty(warehouse, `SELECT count(*) AS n FROM ${name}`);
-          datasets.push({ name, rows: rows ? Number(rows[0]?.n ?? 0) : null });
+        // The pipeline's manifest names its tables (never the request); one not created yet counts as null.
+        for (const { table } of p.datasets) {
+          const rows = await rowsOrEmpty(warehouse, `SELECT count(*) AS n FROM ${ident(table)}`);
+          datasets.push({ name: table, rows: rows ? Number(rows[0]?.n ?? 0) : null });
         }
         out.push({
           name: p.name,

@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../app.js';
-import { pingMysql } from '../../pipelines/synop/mysqlStaging.js';
 
 const CHECK_TIMEOUT_MS = 5000;
 
@@ -28,34 +27,41 @@ const Dependency = Type.Object({ kind: Type.String(), ok: Type.Boolean(), ms: Ty
 /** The engine's memory budget as configured (null: DuckDB's default, 80 % of the machine's memory). */
 const Engine = Type.Object({ kind: Type.Literal('duckdb'), memory_limit: Type.Union([Type.String(), Type.Null()]) });
 
-export function healthRoutes(app: FastifyInstance, { platform }: ServerContext): void {
+export function healthRoutes(app: FastifyInstance, { platform, pipelines }: ServerContext): void {
   app.get(
     '/health',
     {
       schema: {
         summary: 'State of each dependency: 200 when all answer, 503 otherwise',
         tags: ['platform'],
+        description: "Besides the warehouse and the lake, the dependencies the pipelines declare, when configured (synop's MySQL staging: `mysql`).",
         response: {
-          200: Type.Object({ status: Type.Literal('ok'), warehouse: Dependency, lake: Dependency, mysql: Type.Optional(Dependency), engine: Engine }),
-          503: Type.Object({ status: Type.Literal('degraded'), warehouse: Dependency, lake: Dependency, mysql: Type.Optional(Dependency), engine: Engine }),
+          200: Type.Object(
+            { status: Type.Literal('ok'), warehouse: Dependency, lake: Dependency, engine: Engine },
+            { additionalProperties: Dependency, description: 'plus one member per configured pipeline dependency' },
+          ),
+          503: Type.Object(
+            { status: Type.Literal('degraded'), warehouse: Dependency, lake: Dependency, engine: Engine },
+            { additionalProperties: Dependency, description: 'plus one member per configured pipeline dependency' },
+          ),
         },
       },
     },
     async (_request, reply) => {
-      const mysqlUrl = platform.config.synopMysql;
-      const [warehouse, lake, mysql] = await Promise.all([
+      // Only what this configuration uses (e.g. synop's MySQL staging when set); errors name no secret.
+      const declared = [...pipelines.values()].flatMap((p) => p.healthChecks?.(platform.config) ?? []);
+      const [warehouse, lake, ...others] = await Promise.all([
         check(() => platform.warehouse.query('SELECT 1 AS ok')),
         // A listing, not a lookup: on S3 a missing bucket answers a lookup like a missing object would.
         check(() => platform.lake.list('health/')),
-        // Only when synop's MySQL staging is configured; its errors name the URL without its password.
-        mysqlUrl === undefined ? Promise.resolve(null) : check(() => pingMysql(mysqlUrl)),
+        ...declared.map((d) => check(() => d.check())),
       ]);
-      const ok = warehouse.ok && lake.ok && (mysql === null || mysql.ok);
+      const ok = warehouse.ok && lake.ok && others.every((o) => o.ok);
       return reply.code(ok ? 200 : 503).send({
         status: ok ? 'ok' : 'degraded',
         warehouse: { kind: platform.warehouse.kind, ...warehouse },
         lake: { kind: platform.lake.location.startsWith('s3://') ? 's3' : 'folder', ...lake },
-        ...(mysql === null ? {} : { mysql: { kind: 'mysql', ...mysql } }),
+        ...Object.fromEntries(declared.map((d, i) => [d.name, { kind: d.kind, ...others[i] }])),
         engine: { kind: 'duckdb' as const, memory_limit: platform.config.duckdbMemoryLimit ?? null },
       });
     },

@@ -65,6 +65,9 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
                   enabled: Type.Boolean(),
                   origin: Type.Union([Type.Literal('pipeline'), Type.Literal('config')], { description: 'config: overridden by ecluse.config.json' }),
                 }),
+                datasets: Type.Array(Type.Object({ table: Type.String(), key: Type.Array(Type.String()) }), { description: 'the warehouse tables it writes' }),
+                fetches_days: Type.Boolean({ description: 'a run without files fetches its day from a source (runs and backfills by day)' }),
+                uploads: Type.Array(Type.String(), { description: 'file types POST /pipelines/{name}/files accepts (none: no uploads)' }),
               }),
             ),
             total: Type.Integer(),
@@ -77,7 +80,14 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
     async () => {
       const items = [...pipelines.values()].map((p) => {
         const { cron, timezone, enabled, origin } = effectiveSchedule(p, platform.config);
-        return { name: p.name, description: p.description, schedule: { cron, timezone, enabled, origin } };
+        return {
+          name: p.name,
+          description: p.description,
+          schedule: { cron, timezone, enabled, origin },
+          datasets: p.datasets.map((d) => ({ table: d.table, key: [...d.key] })),
+          fetches_days: p.fetchesDays === true,
+          uploads: [...(p.uploads ?? [])],
+        };
       });
       return { items, total: items.length, limit: items.length, offset: 0 };
     },

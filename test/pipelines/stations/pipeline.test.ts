@@ -11,6 +11,7 @@ import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
 import { datasetPrefix } from '../../../src/lake/layout.js';
 import { withLocalFiles } from '../../../src/lake/localFiles.js';
+import { resetPipeline } from '../../../src/pipelines/kit/reset.js';
 
 /** Reports as users see them (raw_file differs between homes: arrival times). */
 const REPORT_COLUMNS = REPORTS.columns
@@ -157,7 +158,7 @@ for (const setup of SETUPS) {
       await run(home, [input2]);
       const before = await reportsOf(home);
       const summary = await withPlatform(home, async (p) => {
-        await stationsPipeline.reset(p);
+        await resetPipeline(p, stationsPipeline);
         assert.equal((await p.warehouse.query('SELECT count(*) AS n FROM reports'))[0]?.n, 0);
         return executeRun(p, stationsPipeline, { trigger: 'rebuild', partition: 'rebuild' });
       });

@@ -14,6 +14,7 @@ import { PIPELINES } from '../../../src/pipelines/index.js';
 import { tempHome, withPlatform as withHomePlatform } from '../../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
 import { ecluse } from '../../helpers/cli.js';
+import { resetPipeline } from '../../../src/pipelines/kit/reset.js';
 
 /** Generated JSONL lines, each with its parsed record. */
 interface Line {
@@ -301,7 +302,7 @@ for (const setup of SETUPS) {
       const statsBefore = await statsOf(home);
       assert.equal(obsBefore.length, lines.length);
       const summary = await withPlatform(home, async (p) => {
-        await synopPipeline.reset(p);
+        await resetPipeline(p, synopPipeline);
         assert.equal((await p.warehouse.query('SELECT count(*) AS n FROM observations'))[0]?.n, 0);
         assert.equal((await p.warehouse.query('SELECT count(*) AS n FROM daily_city_stats'))[0]?.n, 0);
         assert.equal((await p.lake.list(datasetPrefix('staging', 'observations'))).length, 0);
