@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import type { Platform } from '../pipelines/kit/pipeline.js';
 import { processAlive } from '../engine/processes.js';
 import { readServerFile, removeServerFile, writeServerFile } from '../server/serverFile.js';
+import { startStreams } from '../orchestrator/streamSupervisor.js';
 import { answersHealth } from './client.js';
 import { CliError, openPlatform, readConfig } from './platform.js';
 
@@ -60,6 +61,7 @@ export async function serve(platform: Platform): Promise<void> {
   console.log(`ecluse API on ${url} (OpenAPI: ${url}/docs) — home ${config.home}; Ctrl-C to stop`);
   console.log(`Try: curl ${url}/stations · npx ecluse runs · npx ecluse sql "select station_id, count(*) from reports group by 1"`);
   scheduler.start();
+  const streams = await startStreams(platform);
 
   const signal = await stopSignal;
   const force = () => {
@@ -72,6 +74,7 @@ export async function serve(platform: Platform): Promise<void> {
   // Runs end at once: no further attempt, no backoff wait; the attempt in progress is aborted.
   orchestrator.stop(`stop requested: ${signal}`);
   await scheduler.stop();
+  await streams.stop();
   await app.close();
   await closeQueue();
   await removeServerFile(config.home);

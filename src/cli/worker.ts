@@ -2,6 +2,7 @@ import { Orchestrator, PartitionBusyError, ProcessStoppingError } from '../orche
 import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
 import { RunQueue, type PartitionJob } from '../orchestrator/queue.js';
 import { RunNotQueuedError } from '../orchestrator/runner.js';
+import { startStreams } from '../orchestrator/streamSupervisor.js';
 import { isPostgresUrl, openWarehouse } from '../warehouse/open.js';
 import { CliError, openPlatform, readConfig } from './platform.js';
 import { statusText } from './summary.js';
@@ -167,11 +168,13 @@ export async function workerCommand(opts: { concurrency: number }): Promise<void
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const streams = await startStreams(platform);
   try {
     await runWorker(platform, PIPELINES, { concurrency: opts.concurrency, signal: stop.signal, log: (m) => console.log(`${new Date().toISOString()} ${m}`) });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await streams.stop();
     await platform.warehouse.close();
   }
 }

@@ -80,7 +80,12 @@ export class DuckDBWarehouse implements Warehouse {
   readonly kind = 'duckdb' as const;
   private version = 0;
   /** Run locks live in this process: DuckDB admits one process per file (see MemoryRunLocks). */
-  private readonly locks = new MemoryRunLocks();
+  private readonly locks: MemoryRunLocks = new MemoryRunLocks();
+  /**
+   * The warehouse that opened the file; a connection made by `connection()` shares its commit count (so
+   * caches follow that connection's commits too) and its run locks.
+   */
+  private root: DuckDBWarehouse = this;
   /** What `startRun` wrote of the latest runs, so that `finishRun` answers their record without reading it back. */
   private readonly started = new RecentStarts();
 
@@ -123,6 +128,17 @@ export class DuckDBWarehouse implements Warehouse {
          error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ') stopped before it finished'
        WHERE status = 'running'`,
     );
+    return wh;
+  }
+
+  /**
+   * Another connection to the same file, for a writer that works beside the runs (a stream pipeline): its
+   * transactions are its own, isolated from a run's on this one (DuckDB's MVCC within one process).
+   * Closing it closes that connection only.
+   */
+  async connection(): Promise<DuckDBWarehouse> {
+    const wh = new DuckDBWarehouse(this.location, await this.session.fork(), await this.session.fork());
+    wh.root = this.root;
     return wh;
   }
 
@@ -243,15 +259,15 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async acquireRunLock(lock: RunLock, ttlMs: number): Promise<LockResult> {
-    return this.locks.acquire(lock, ttlMs);
+    return this.root.locks.acquire(lock, ttlMs);
   }
 
   async renewRunLock(lock: RunLock, ttlMs: number, runId?: number): Promise<boolean> {
-    return this.locks.renew(lock, ttlMs, runId ?? null);
+    return this.root.locks.renew(lock, ttlMs, runId ?? null);
   }
 
   async releaseRunLock(lock: RunLock): Promise<void> {
-    this.locks.release(lock);
+    this.root.locks.release(lock);
   }
 
   /** Through the autocommitting connection: outside the run's transaction. */
@@ -436,7 +452,7 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   dataVersion(): number {
-    return this.version;
+    return this.root.version;
   }
 
   apiTokens(): ApiTokenStore {
@@ -446,11 +462,16 @@ export class DuckDBWarehouse implements Warehouse {
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     const result = await this.session.transaction(fn);
     // Only this process writes the file, so counting its own commits is enough to invalidate caches.
-    this.version++;
+    this.root.version++;
     return result;
   }
 
   async close(): Promise<void> {
+    if (this.root !== this) {
+      this.reader.close();
+      this.session.close();
+      return;
+    }
     try {
       // CHECKPOINT folds the WAL into the file so the next open is fast and the file stands alone.
       await this.session.run('CHECKPOINT');

@@ -3,7 +3,10 @@ import { quoteIdent } from './dataset.js';
 import type { MetaSql } from './runLocks.js';
 import type { FileRecord } from './warehouse.js';
 
-/** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
+/**
+ * Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources
+ * stand, where stream pipelines stand.
+ */
 
 /**
  * `queued`: waiting in the PostgreSQL job queue for a worker (its `started_at` is when it was queued until a
@@ -96,6 +99,38 @@ export const METADATA_DDL = [
     cursor VARCHAR NOT NULL,
     run_id BIGINT NOT NULL,
     updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (pipeline, source)
+  )`,
+  // Stream pipelines (orchestrator/streamPipeline.ts, streamTables.ts). Their positions are not `cursors`
+  // rows: those name the run that committed them, and a stream has no run.
+  `CREATE TABLE IF NOT EXISTS stream_positions (
+    pipeline VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    position VARCHAR NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (pipeline, source)
+  )`,
+  // One row per stream pipeline, written by the process that holds it (its supervisor): who, in what
+  // state, restarts so far, and until when the row holds without a heartbeat. Instants as epoch milliseconds.
+  `CREATE TABLE IF NOT EXISTS stream_status (
+    pipeline VARCHAR PRIMARY KEY,
+    owner VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    restarts BIGINT NOT NULL DEFAULT 0,
+    error VARCHAR,
+    pid INTEGER,
+    host VARCHAR,
+    started_at_ms BIGINT NOT NULL,
+    heartbeat_at_ms BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL
+  )`,
+  // The lag a stream pipeline last reported, per source (a topic partition, a replication slot).
+  `CREATE TABLE IF NOT EXISTS stream_lag (
+    pipeline VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    messages_behind BIGINT NOT NULL,
+    seconds_behind DOUBLE PRECISION NOT NULL,
+    reported_at_ms BIGINT NOT NULL,
     PRIMARY KEY (pipeline, source)
   )`,
 ];

@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { registerHttpMetrics } from '../../observability/httpMetrics.js';
 import { createRegistry } from '../../observability/registry.js';
 import { registerRunMetrics } from '../../observability/runMetrics.js';
+import { registerStreamMetrics } from '../../observability/streamMetrics.js';
 import type { ServerContext } from '../app.js';
 
 /** Route label of answers no route matched (404s): one value, whatever the URL. */
 const UNMATCHED = 'unmatched';
 
 /**
- * `GET /metrics` in Prometheus text format: run metrics read from the warehouse at scrape time, this
+ * `GET /metrics` in Prometheus text format: run and stream metrics read from the warehouse at scrape time, this
  * server's HTTP metrics, Node's process metrics. Call it on the root instance: the hook counting requests
  * then sees every route of the app.
  */
@@ -19,6 +20,7 @@ export function metricsRoutes(app: FastifyInstance, { platform, pipelines }: Ser
     pipelines: () => pipelines.keys(),
     onError: (err) => app.log.error({ err }, 'run metrics: the warehouse could not be read'),
   });
+  registerStreamMetrics(registry, platform.warehouse, { onError: (err) => app.log.error({ err }, 'stream metrics: the warehouse could not be read') });
   const http = registerHttpMetrics(registry);
 
   app.addHook('onResponse', async (request, reply) => {
