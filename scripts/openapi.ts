@@ -60,7 +60,7 @@ export async function staleApiTypes(expected: string, file = API_TYPES_FILE): Pr
   } catch {
     return `${relative(ROOT, file)} is missing: run \`${REFRESH_COMMAND}\``;
   }
-  return current === expected ? null : `${relative(ROOT, file)} is stale (the API's schemas changed): run \`${REFRESH_COMMAND}\` and commit it`;
+  return current === expected ? null : `${relative(ROOT, file)} differs from what the API's schemas generate: run \`${REFRESH_COMMAND}\` and commit it`;
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { City } from '../../web/src/lib/api.js';
+import { cityKey, cityName, findCity } from '../../web/src/lib/cities.js';
 import { formatBytes, formatCount, formatDay, formatDuration, formatInstant, formatRelative, formatValue, plural } from '../../web/src/lib/format.js';
 import { buildQuery, intParam, isDay, nextDay, parseQuery } from '../../web/src/lib/query.js';
 import {
@@ -216,6 +218,39 @@ describe('query string state', () => {
     assert.ok(!isDay(undefined));
     assert.equal(nextDay('2024-02-28'), '2024-02-29');
     assert.equal(nextDay('2024-12-31'), '2025-01-01');
+  });
+});
+
+describe('cities: names and keys', () => {
+  const city = (numer_sta: string, name: string | null): City => ({
+    numer_sta,
+    name,
+    // The API's slug is null exactly when the name is.
+    slug: name === null ? null : name.toLowerCase(),
+    latitude: null,
+    longitude: null,
+    days: 1,
+    first_day: null,
+    last_day: null,
+  });
+  const lille = city('07015', 'Lille-Lesquin');
+  const unnamed = city('07020', null);
+
+  test('a city without a name is known by its station number', () => {
+    assert.equal(cityKey(lille), 'lille-lesquin');
+    assert.equal(cityName(lille), 'Lille-Lesquin');
+    assert.equal(cityKey(unnamed), '07020');
+    assert.equal(cityName(unnamed), '07020');
+  });
+
+  test('a link finds its city by slug, number or name, case ignored', () => {
+    const cities = [lille, unnamed];
+    assert.equal(findCity(cities, 'lille-lesquin'), lille);
+    assert.equal(findCity(cities, 'LILLE-LESQUIN'), lille);
+    assert.equal(findCity(cities, '07015'), lille);
+    assert.equal(findCity(cities, '07020'), unnamed, 'no name, found by its number');
+    assert.equal(findCity(cities, 'brest'), undefined);
+    assert.equal(findCity(cities, undefined), undefined);
   });
 });
 

@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import type { PipelineOverview } from '../lib/api.js';
+import type { ApiGet, PipelineOverview } from '../lib/api.js';
 import { formatCount, formatDuration, formatInstant, formatRelative, plural, statusColor } from '../lib/format.js';
 import { formatWallClock, isTimeZone, toWallClock } from '../lib/zone.js';
 import { Chart } from '../components/Chart.js';
@@ -115,7 +115,7 @@ function PipelineCard({ p }: { p: PipelineOverview }) {
 }
 
 export function OverviewPage() {
-  const state = useApi<{ pipelines: PipelineOverview[] }>('/dashboard/overview');
+  const state = useApi<ApiGet<'/dashboard/overview'>>('/dashboard/overview');
   return (
     <>
       <h1>Overview</h1>

@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import type { List, Station, StationStat } from '../lib/api.js';
+import type { List, Report, Station, StationStat } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
 import { formatCount, formatValue } from '../lib/format.js';
 import { isDay, nextDay, type QueryState } from '../lib/query.js';
@@ -136,7 +136,7 @@ export function StationPage({ q }: { q: QueryState }) {
         : date
           ? apiUrl(`/stations/${encodeURIComponent(id)}/reports`, { date, tz: chosenZone ?? undefined, max_points: MAX_POINTS, limit: 10000 })
           : null;
-  const reports = useApi<List<Record<string, unknown>>>(url);
+  const reports = useApi<List<Report>>(url);
   const firstDay = range ? q.from : date;
   const lastShown = range ? q.to : date;
   const span = useMemo(
