@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { API_TYPES_FILE, apiTypesSource, openApiDocument, REFRESH_COMMAND, staleApiTypes } from '../../scripts/openapi.js';
 import { tempHome } from '../helpers/platform.js';
@@ -22,8 +22,9 @@ test('the OpenAPI document is the same on every build: no temporary path, port o
   assert.match(source, /'\/curated\/cities': \{[\s\S]*?name: string \| null;/);
 });
 
-test('a stale or missing types file is named with the command that refreshes it', async () => {
+test('a stale or missing types file is named with the command that refreshes it', async (t) => {
   const dir = await tempHome('ecluse-openapi-check-');
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'api.generated.ts');
   const expected = 'export interface paths {\n  a: string;\n}\n';
   assert.match((await staleApiTypes(expected, file)) ?? '', /api\.generated\.ts is missing: run `npm run api-types`/);
