@@ -204,9 +204,12 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     const reports = Number((await platform.warehouse.query('SELECT count(*) AS n FROM reports'))[0]?.n);
     assert.equal((await page.textContent('[data-testid="dataset-reports"]'))?.replace(/,/g, ''), String(reports));
     assert.match((await page.textContent('[data-testid="pipeline-stations"]')) ?? '', /succeeded/);
-    // The last run's number and its age are separated ("#15 35 s ago" read as one number).
+    // The last run's number and its age are separated ("#15 35 seconds ago" read as one number).
     const lastStations = (await api('/runs?pipeline=stations&limit=1')).items[0] as { run_id: number };
-    assert.match((await page.textContent('[data-testid="pipeline-stations"] dl')) ?? '', new RegExp(`#${lastStations.run_id} · started \\d+ (s|min|h|d) ago`));
+    assert.match(
+      (await page.textContent('[data-testid="pipeline-stations"] dl')) ?? '',
+      new RegExp(`#${lastStations.run_id} · started \\d+ (seconds?|minutes?|hours?|days?) ago`),
+    );
     // The next run reads like its schedule: "0 0 * * *" Europe/Paris is 00:00 in Paris (then UTC).
     assert.match(
       (await page.textContent('[data-testid="next-run-stations"]')) ?? '',

@@ -1,6 +1,19 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, formatCount, formatDay, formatDuration, formatInstant, formatRelative, formatValue, plural } from '../../web/src/lib/format.js';
+import type { City } from '../../web/src/lib/api.js';
+import { cityKey, cityName, findCity } from '../../web/src/lib/cities.js';
+import {
+  formatBytes,
+  formatCount,
+  formatDateTime,
+  formatDay,
+  formatDuration,
+  formatInstant,
+  formatNumber,
+  formatRelative,
+  formatValue,
+  plural,
+} from '../../web/src/lib/format.js';
 import { buildQuery, intParam, isDay, nextDay, parseQuery } from '../../web/src/lib/query.js';
 import {
   alignDays,
@@ -29,11 +42,24 @@ describe('format', () => {
     assert.equal(formatValue(undefined), '—');
     assert.equal(formatValue(Number.NaN, 'hPa'), '—');
     assert.equal(formatValue(1013.25, 'hPa', 0), '1013 hPa');
+    assert.equal(formatValue(1234.56, 'mm'), '1234.6 mm', 'no thousands separator in a measure');
+    assert.equal(formatValue(-1.25, '°C'), '-1.3 °C', 'half away from zero');
+    assert.equal(formatValue(-7, '°C', 0), '-7 °C');
+    assert.equal(formatValue(12.3), '12.3');
+    assert.equal(formatNumber(50.5701234, 3), '50.570');
+    assert.equal(formatNumber(-0.0001, 3), '0.000');
+    assert.equal(formatNumber(null), '—');
   });
 
   test('counts, plurals, sizes', () => {
     assert.equal(formatCount(2054), '2,054');
     assert.equal(formatCount(null), '—');
+    assert.equal(formatCount(1_234_567.6), '1,234,568');
+    assert.equal(formatCount(-0.2), '0');
+    assert.equal(formatCount(Number.POSITIVE_INFINITY), '—');
+    assert.equal(plural(2054, 'value'), '2,054 values');
+    assert.equal(plural(1, 'entry', 'entries'), '1 entry');
+    assert.equal(plural(2, 'entry', 'entries'), '2 entries');
     assert.equal(plural(1, 'value'), '1 value');
     assert.equal(plural(0, 'value'), '0 values');
     assert.equal(formatBytes(0), '0 B');
@@ -41,6 +67,8 @@ describe('format', () => {
     assert.equal(formatBytes(1536), '1.5 KB');
     assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GB');
     assert.equal(formatBytes(-1), '—');
+    assert.equal(formatBytes(1024), '1.0 KB');
+    assert.equal(formatBytes(1024 ** 4 * 2048), '2048.0 TB', 'TB is the largest unit, without grouping');
   });
 
   test('durations', () => {
@@ -49,18 +77,47 @@ describe('format', () => {
     assert.equal(formatDuration(245_000), '4 min 05 s');
     assert.equal(formatDuration(2 * 3_600_000 + 3 * 60_000), '2 h 03 min');
     assert.equal(formatDuration(null), '—');
+    assert.equal(formatDuration(0), '0 ms');
+    assert.equal(formatDuration(60_000), '1 min 00 s');
+    assert.equal(formatDuration(3_599_400), '59 min 59 s');
+    assert.equal(formatDuration(26 * 3_600_000 + 5 * 60_000), '26 h 05 min');
+    assert.equal(formatDuration(-1), '—');
   });
 
   test('instants and days', () => {
     assert.equal(formatInstant('2024-10-05T07:08:09.123Z'), '2024-10-05 07:08 UTC');
     assert.equal(formatInstant(null), '—');
     assert.equal(formatInstant('garbage'), 'garbage');
-    const now = Date.parse('2024-10-05T12:00:00Z');
-    assert.equal(formatRelative('2024-10-05T11:57:00Z', now), '3 min ago');
-    assert.equal(formatRelative('2024-10-05T14:00:00Z', now), 'in 2 h');
-    assert.equal(formatRelative('2024-10-01T12:00:00Z', now), '4 d ago');
+    assert.equal(formatInstant('2024-10-05T00:00:00Z'), '2024-10-05 00:00 UTC', 'midnight is 00:00, not 24:00');
+    // Another zone: its wall clock, named (the overview's next run, as its schedule reads).
+    assert.equal(formatInstant('2024-10-05T22:00:00Z', 'Europe/Paris'), '2024-10-06 00:00 Europe/Paris');
+    assert.equal(formatInstant('2024-12-05T23:00:00Z', 'Europe/Paris'), '2024-12-06 00:00 Europe/Paris');
+    assert.equal(formatDateTime(Date.parse('2024-07-01T09:05:00Z')), '2024-07-01 09:05');
+    assert.equal(formatDateTime(Date.parse('2024-07-01T09:05:00Z'), 'America/New_York'), '2024-07-01 05:05');
+    assert.throws(() => formatDateTime(0, 'Mars/Olympus'), RangeError);
     assert.equal(formatDay('2024-07-14'), '14 Jul 2024');
     assert.equal(formatDay('2024-01-01T00:00:00'), '1 Jan 2024');
+    assert.equal(formatDay('2024-09-03'), '3 Sep 2024', 'the same abbreviations every month ("Sep", not "Sept")');
+    assert.equal(formatDay('2024-02-29'), '29 Feb 2024');
+    assert.equal(formatDay('2023-02-29'), '2023-02-29', 'a day that does not exist is shown as given');
+    assert.equal(formatDay('July'), 'July');
+  });
+
+  test('relative times: seconds under a minute, minutes under an hour, hours under two days, then days', () => {
+    const now = Date.parse('2024-10-05T12:00:00Z');
+    const at = (ms: number) => new Date(now + ms).toISOString();
+    assert.equal(formatRelative('2024-10-05T11:57:00Z', now), '3 minutes ago');
+    assert.equal(formatRelative('2024-10-05T14:00:00Z', now), 'in 2 hours');
+    assert.equal(formatRelative('2024-10-01T12:00:00Z', now), '4 days ago');
+    assert.equal(formatRelative(at(-35_000), now), '35 seconds ago');
+    assert.equal(formatRelative(at(-60_000), now), '1 minute ago', 'singular');
+    assert.equal(formatRelative(at(47 * 3_600_000), now), 'in 47 hours');
+    assert.equal(formatRelative(at(48 * 3_600_000), now), 'in 2 days');
+    assert.equal(formatRelative(at(-400), now), '0 seconds ago');
+    assert.equal(formatRelative(at(0), now), '0 seconds ago', 'started this very instant: past, not "in 0 seconds"');
+    assert.equal(formatRelative(at(400), now), 'in 0 seconds');
+    assert.equal(formatRelative(null, now), '—');
+    assert.equal(formatRelative('soon', now), 'soon');
   });
 });
 
@@ -216,6 +273,39 @@ describe('query string state', () => {
     assert.ok(!isDay(undefined));
     assert.equal(nextDay('2024-02-28'), '2024-02-29');
     assert.equal(nextDay('2024-12-31'), '2025-01-01');
+  });
+});
+
+describe('cities: names and keys', () => {
+  const city = (numer_sta: string, name: string | null): City => ({
+    numer_sta,
+    name,
+    // The API's slug is null exactly when the name is.
+    slug: name === null ? null : name.toLowerCase(),
+    latitude: null,
+    longitude: null,
+    days: 1,
+    first_day: null,
+    last_day: null,
+  });
+  const lille = city('07015', 'Lille-Lesquin');
+  const unnamed = city('07020', null);
+
+  test('a city without a name is known by its station number', () => {
+    assert.equal(cityKey(lille), 'lille-lesquin');
+    assert.equal(cityName(lille), 'Lille-Lesquin');
+    assert.equal(cityKey(unnamed), '07020');
+    assert.equal(cityName(unnamed), '07020');
+  });
+
+  test('a link finds its city by slug, number or name, case ignored', () => {
+    const cities = [lille, unnamed];
+    assert.equal(findCity(cities, 'lille-lesquin'), lille);
+    assert.equal(findCity(cities, 'LILLE-LESQUIN'), lille);
+    assert.equal(findCity(cities, '07015'), lille);
+    assert.equal(findCity(cities, '07020'), unnamed, 'no name, found by its number');
+    assert.equal(findCity(cities, 'brest'), undefined);
+    assert.equal(findCity(cities, undefined), undefined);
   });
 });
 

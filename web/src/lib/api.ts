@@ -1,3 +1,4 @@
+import type { paths } from './api.generated.js';
 import { apiToken } from './token.js';
 
 /** Reading the API: JSON in, `{error, message}` errors turned into ApiError with the API's message. */
@@ -90,101 +91,28 @@ export function apiUrl(path: string, query: Record<string, string | number | und
   return s ? `${path}?${s}` : path;
 }
 
-export interface RunBrief {
-  run_id: number;
-  status: string;
-  partition: string;
-  started_at: string;
-  duration_ms: number | null;
-  rows_written: number;
-  rows_rejected: number;
-  values_rejected: number;
-  /** What a succeeded run did not load from what it was given, and why (absent from older servers). */
-  warnings?: string[];
-}
+/*
+ * The answers' types come from the server's OpenAPI document (api.generated.ts, `npm run api-types`): a
+ * route whose schema changes changes them, and `npm test` fails until the dashboard follows.
+ */
 
-export interface PipelineOverview {
-  name: string;
-  description: string;
-  schedule: { cron: string; timezone: string; enabled: boolean };
-  last_run: RunBrief | null;
-  next_run_at: string | null;
-  runs_total: number;
-  recent: RunBrief[];
-  datasets: Array<{ name: string; rows: number | null }>;
-}
+/**
+ * The JSON body of the 200 answer to GET `path`. A path without one gives `unknown`, not `never`: reading a
+ * field of it fails to compile instead of compiling to anything.
+ */
+export type ApiGet<P extends keyof paths> = paths[P] extends { get: { responses: { 200: { content: { 'application/json': infer Body } } } } } ? Body : unknown;
 
-export interface RunRecord extends RunBrief {
-  pipeline: string;
-  files: number;
-  files_skipped: number;
-  files_deferred?: number;
-  rows_read: number;
-  error: string | null;
-  trigger: string;
-  attempt: number;
-  finished_at: string | null;
-  steps: Record<string, number> | null;
-}
+/** One item of the list GET `path` answers (`unknown` when it answers no list). */
+export type ApiItem<P extends keyof paths> = ApiGet<P> extends { items: Array<infer Item> } ? Item : unknown;
 
-export interface Reject {
-  run_id: number;
-  pipeline: string;
-  file: string;
-  sheet: string | null;
-  row: number | null;
-  field: string | null;
-  value: string | null;
-  reason: string;
-  whole_record: boolean;
-}
-
-export interface StationStat {
-  id: string;
-  name: string | null;
-  type: string | null;
-  latitude: number | null;
-  longitude: number | null;
-  reports: number;
-  first_report: string | null;
-  last_report: string | null;
-}
-
-export interface Station {
-  id: string;
-  name: string | null;
-  city: string | null;
-  latitude: number | null;
-  longitude: number | null;
-  elevation_m: number | null;
-  type: string | null;
-  timezone: string | null;
-}
-
-export interface City {
-  numer_sta: string;
-  name: string;
-  slug: string;
-  latitude: number | null;
-  longitude: number | null;
-  days: number;
-  first_day: string | null;
-  last_day: string | null;
-}
-
-export interface RawFile {
-  key: string;
-  pipeline: string;
-  source: string;
-  name: string;
-  size: number;
-  sha256: string;
-  received_at: string;
-}
-
-export interface LakeObject {
-  key: string;
-  size: number;
-  modified_at: string;
-  sha256: string | null;
-}
+export type PipelineOverview = ApiGet<'/dashboard/overview'>['pipelines'][number];
+export type RunRecord = ApiGet<'/dashboard/runs/{id}'>;
+export type Reject = ApiItem<'/rejects'>;
+export type StationStat = ApiItem<'/dashboard/stations'>;
+export type Station = ApiGet<'/stations/{id}'>;
+export type Report = ApiItem<'/stations/{id}/reports'>;
+export type City = ApiItem<'/curated/cities'>;
+/** One day of a city's curated statistics. */
+export type CityDay = ApiItem<'/curated/cities/{city}'>;
+export type RawFile = ApiItem<'/raw/files'>;
+export type LakeObject = ApiItem<'/lake/files'>;

@@ -4,6 +4,8 @@
  * ("UTC" that reads as local time) and the chart is told to use UTC. DOM-free, unit-tested.
  */
 
+import { formatDateTime } from './format.js';
+
 /** The server's zone for a station without one (DESIGN: a day is in the station's zone, default Europe/Paris). */
 export const SERVER_DEFAULT_ZONE = 'Europe/Paris';
 
@@ -71,7 +73,7 @@ export function dayInZone(iso: string, zone: string): string | null {
   return new Date(toWallClock(t, zone)).toISOString().slice(0, 10);
 }
 
-/** A wall-clock time (from toWallClock) as "YYYY-MM-DD HH:MM". */
+/** A wall-clock time (from toWallClock) as "YYYY-MM-DD HH:MM": it reads as UTC. */
 export function formatWallClock(wall: number): string {
-  return new Date(wall).toISOString().slice(0, 16).replace('T', ' ');
+  return formatDateTime(wall, 'UTC');
 }

@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
-import type { City, List } from '../lib/api.js';
+import type { City, CityDay, List } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
+import { cityKey, cityName, findCity } from '../lib/cities.js';
 import { formatDay, formatValue } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
 import { alignDays, dataMonths, daySeries, daysBetween, extreme, minMaxBand, monthEnd } from '../lib/series.js';
@@ -11,7 +12,7 @@ import { update } from '../router.js';
 import { useApi, type ApiState } from '../useApi.js';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-type Row = Record<string, unknown>;
+type Row = CityDay;
 
 function Callouts({ rows, metric }: { rows: Row[]; metric: CityMetric }) {
   const m = CITY_METRICS[metric];
@@ -156,8 +157,7 @@ function rowsOf(state: ApiState<List<Row>>): Row[] | null {
 }
 
 function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
-  const wanted = q.city?.toLowerCase();
-  const found = cities.find((c) => c.slug === wanted || c.numer_sta === q.city || c.name.toLowerCase() === wanted);
+  const found = findCity(cities, q.city);
   // A link naming a city we do not have says so instead of quietly showing another one.
   const unknown = q.city !== undefined && !found ? q.city : null;
   const city = found ?? cities[0];
@@ -172,9 +172,9 @@ function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
   const from = `${year}-${String(m1).padStart(2, '0')}-01`;
   const to = monthEnd(year, m2);
   const days = useMemo(() => daysBetween(from, to), [from, to]);
-  const vs = cities.find((c) => c.slug === q.vs?.toLowerCase() || c.numer_sta === q.vs) ?? null;
-  const main = useApi<List<Row>>(city && !unknown ? apiUrl(`/curated/cities/${encodeURIComponent(city.slug)}`, { from, to }) : null);
-  const other = useApi<List<Row>>(vs ? apiUrl(`/curated/cities/${encodeURIComponent(vs.slug)}`, { from, to }) : null);
+  const vs = findCity(cities, q.vs) ?? null;
+  const main = useApi<List<Row>>(city && !unknown ? apiUrl(`/curated/cities/${encodeURIComponent(cityKey(city))}`, { from, to }) : null);
+  const other = useApi<List<Row>>(vs ? apiUrl(`/curated/cities/${encodeURIComponent(cityKey(vs))}`, { from, to }) : null);
   const years: number[] = [];
   for (let y = Math.max(lastYear, year); y >= Math.min(firstYear, year); y--) years.push(y);
   const set = (changes: Record<string, string | number | undefined>) => update(q, changes);
@@ -186,10 +186,10 @@ function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
       <form className="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           City
-          <select name="city" value={city.slug} onChange={(e) => set({ city: e.target.value })}>
+          <select name="city" value={cityKey(city)} onChange={(e) => set({ city: e.target.value })}>
             {cities.map((c) => (
-              <option key={c.slug} value={c.slug}>
-                {c.name}
+              <option key={cityKey(c)} value={cityKey(c)}>
+                {cityName(c)}
               </option>
             ))}
           </select>
@@ -217,31 +217,31 @@ function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
         </label>
         <label>
           Compare with
-          <select name="vs" value={vs?.slug ?? ''} onChange={(e) => set({ vs: e.target.value || undefined })}>
+          <select name="vs" value={vs ? cityKey(vs) : ''} onChange={(e) => set({ vs: e.target.value || undefined })}>
             <option value="">—</option>
             {cities
-              .filter((c) => c.slug !== city.slug)
+              .filter((c) => cityKey(c) !== cityKey(city))
               .map((c) => (
-                <option key={c.slug} value={c.slug}>
-                  {c.name}
+                <option key={cityKey(c)} value={cityKey(c)}>
+                  {cityName(c)}
                 </option>
               ))}
           </select>
         </label>
       </form>
       <h2>
-        {city.name}: {CITY_METRICS[metric].label.toLowerCase()}, {MONTHS[m1 - 1]}
+        {cityName(city)}: {CITY_METRICS[metric].label.toLowerCase()}, {MONTHS[m1 - 1]}
         {m2 !== m1 ? `–${MONTHS[m2 - 1]}` : ''} {year}
       </h2>
       {unknown !== null ? (
-        <ErrorBox message={`no city "${unknown}" with daily statistics (known: ${cities.map((c) => c.name).join(', ')})`} />
+        <ErrorBox message={`no city "${unknown}" with daily statistics (known: ${cities.map(cityName).join(', ')})`} />
       ) : main.status === 'loading' ? (
-        <Loading what={`${city.name} days`} />
+        <Loading what={`${cityName(city)} days`} />
       ) : main.status === 'error' ? (
         <ErrorBox message={main.error.message} status={main.error.status} />
       ) : mainRows && mainRows.length === 0 ? (
         <Empty>
-          No daily statistics for {city.name} in this period (data from {city.first_day ?? '—'} to {city.last_day ?? '—'}).
+          No daily statistics for {cityName(city)} in this period (data from {city.first_day ?? '—'} to {city.last_day ?? '—'}).
         </Empty>
       ) : mainRows ? (
         <>
@@ -252,14 +252,14 @@ function CitiesView({ q, cities }: { q: QueryState; cities: City[] }) {
       {vs ? (
         <>
           <h2>
-            {city.name} vs {vs.name}
+            {cityName(city)} vs {cityName(vs)}
           </h2>
           {other.status === 'error' ? (
             <ErrorBox message={other.error.message} status={other.error.status} />
           ) : mainRows && otherRows ? (
-            <CompareChart a={mainRows} b={otherRows} aName={city.name} bName={vs.name} metric={metric} days={days} />
+            <CompareChart a={mainRows} b={otherRows} aName={cityName(city)} bName={cityName(vs)} metric={metric} days={days} />
           ) : (
-            <Loading what={`${vs.name} days`} />
+            <Loading what={`${cityName(vs)} days`} />
           )}
         </>
       ) : null}

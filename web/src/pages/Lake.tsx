@@ -1,5 +1,5 @@
 import { useState, type MouseEvent } from 'react';
-import type { LakeObject, List, RawFile } from '../lib/api.js';
+import type { ApiGet, LakeObject, List, RawFile } from '../lib/api.js';
 import { ApiError, apiFetch, apiUrl } from '../lib/api.js';
 import { formatBytes, formatCount, formatInstant } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
@@ -136,7 +136,7 @@ function ZoneObjects({ q, zone }: { q: QueryState; zone: Zone }) {
 
 export function LakePage({ q }: { q: QueryState }) {
   const zone: Zone = q.zone === 'staging' || q.zone === 'curated' ? q.zone : 'raw';
-  const zones = useApi<{ items: Array<{ zone: Zone; objects: number; bytes: number }>; location: string }>('/lake/zones');
+  const zones = useApi<ApiGet<'/lake/zones'>>('/lake/zones');
   return (
     <>
       <h1>Lake</h1>

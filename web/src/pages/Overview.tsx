@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
-import type { PipelineOverview } from '../lib/api.js';
+import type { ApiGet, PipelineOverview } from '../lib/api.js';
 import { formatCount, formatDuration, formatInstant, formatRelative, plural, statusColor } from '../lib/format.js';
-import { formatWallClock, isTimeZone, toWallClock } from '../lib/zone.js';
+import { isTimeZone } from '../lib/zone.js';
 import { Chart } from '../components/Chart.js';
 import { Async, Empty, StatusBadge } from '../components/States.js';
 import { Link } from '../router.js';
@@ -38,9 +38,8 @@ function Sparkline({ p }: { p: PipelineOverview }) {
  * there, not the 23:00 UTC it is shown as elsewhere), with UTC beside it.
  */
 function scheduleTime(iso: string, zone: string): string {
-  const t = Date.parse(iso);
-  if (Number.isNaN(t) || !isTimeZone(zone) || zone === 'UTC') return formatInstant(iso);
-  return `${formatWallClock(toWallClock(t, zone))} ${zone} · ${formatInstant(iso)}`;
+  if (Number.isNaN(Date.parse(iso)) || !isTimeZone(zone) || zone === 'UTC') return formatInstant(iso);
+  return `${formatInstant(iso, zone)} · ${formatInstant(iso)}`;
 }
 
 function PipelineCard({ p }: { p: PipelineOverview }) {
@@ -115,7 +114,7 @@ function PipelineCard({ p }: { p: PipelineOverview }) {
 }
 
 export function OverviewPage() {
-  const state = useApi<{ pipelines: PipelineOverview[] }>('/dashboard/overview');
+  const state = useApi<ApiGet<'/dashboard/overview'>>('/dashboard/overview');
   return (
     <>
       <h1>Overview</h1>

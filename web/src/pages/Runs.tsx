@@ -1,4 +1,4 @@
-import type { List, RunRecord } from '../lib/api.js';
+import type { ApiGet } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
 import { formatCount, formatDuration, formatInstant } from '../lib/format.js';
 import { intParam, type QueryState } from '../lib/query.js';
@@ -12,8 +12,8 @@ const PAGE = 25;
 
 export function RunsPage({ q }: { q: QueryState }) {
   const offset = intParam(q.offset, 0);
-  const pipelines = useApi<List<{ name: string }>>('/pipelines');
-  const runs = useApi<List<RunRecord>>(apiUrl('/runs', { pipeline: q.pipeline, status: q.status, from: q.from, to: q.to, limit: PAGE, offset }));
+  const pipelines = useApi<ApiGet<'/pipelines'>>('/pipelines');
+  const runs = useApi<ApiGet<'/runs'>>(apiUrl('/runs', { pipeline: q.pipeline, status: q.status, from: q.from, to: q.to, limit: PAGE, offset }));
   const set = (changes: Record<string, string | undefined>) => update(q, { ...changes, offset: undefined });
   return (
     <>

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
-import type { List, Station, StationStat } from '../lib/api.js';
+import type { List, Report, Station, StationStat } from '../lib/api.js';
 import { apiUrl } from '../lib/api.js';
-import { formatCount, formatValue } from '../lib/format.js';
+import { formatCount, formatNumber, formatValue } from '../lib/format.js';
 import { isDay, nextDay, type QueryState } from '../lib/query.js';
 import { SERVER_DEFAULT_ZONE, browserZone, dayInZone, dayStart, formatWallClock, isTimeZone, toWallClock } from '../lib/zone.js';
 import { countValues, STATION_MAX_POINTS, timeSeries } from '../lib/series.js';
@@ -136,7 +136,7 @@ export function StationPage({ q }: { q: QueryState }) {
         : date
           ? apiUrl(`/stations/${encodeURIComponent(id)}/reports`, { date, tz: chosenZone ?? undefined, max_points: MAX_POINTS, limit: 10000 })
           : null;
-  const reports = useApi<List<Record<string, unknown>>>(url);
+  const reports = useApi<List<Report>>(url);
   const firstDay = range ? q.from : date;
   const lastShown = range ? q.to : date;
   const span = useMemo(
@@ -163,7 +163,7 @@ export function StationPage({ q }: { q: QueryState }) {
                 {[
                   s.type,
                   s.city,
-                  s.latitude !== null && s.longitude !== null ? `${s.latitude.toFixed(3)}°, ${s.longitude.toFixed(3)}°` : null,
+                  s.latitude !== null && s.longitude !== null ? `${formatNumber(s.latitude, 3)}°, ${formatNumber(s.longitude, 3)}°` : null,
                   s.elevation_m !== null ? `${s.elevation_m} m` : null,
                   s.timezone,
                 ]
