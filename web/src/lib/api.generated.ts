@@ -479,7 +479,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** State of each dependency: 200 when all answer, 503 otherwise */
+    /**
+     * State of each dependency: 200 when all answer, 503 otherwise
+     * @description Besides the warehouse and the lake, the dependencies the pipelines declare, when configured (synop's MySQL staging: `mysql`).
+     */
     get: {
       parameters: {
         query?: never;
@@ -489,7 +492,7 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
+        /** @description plus one member per configured pipeline dependency */
         200: {
           headers: {
             [name: string]: unknown;
@@ -507,12 +510,6 @@ export interface paths {
                 ms: number;
                 ok: boolean;
               };
-              mysql?: {
-                error?: string;
-                kind: string;
-                ms: number;
-                ok: boolean;
-              };
               /** @enum {string} */
               status: 'ok';
               warehouse: {
@@ -521,10 +518,17 @@ export interface paths {
                 ms: number;
                 ok: boolean;
               };
+            } & {
+              [key: string]: {
+                error?: string;
+                kind: string;
+                ms: number;
+                ok: boolean;
+              };
             };
           };
         };
-        /** @description Default Response */
+        /** @description plus one member per configured pipeline dependency */
         503: {
           headers: {
             [name: string]: unknown;
@@ -542,15 +546,16 @@ export interface paths {
                 ms: number;
                 ok: boolean;
               };
-              mysql?: {
+              /** @enum {string} */
+              status: 'degraded';
+              warehouse: {
                 error?: string;
                 kind: string;
                 ms: number;
                 ok: boolean;
               };
-              /** @enum {string} */
-              status: 'degraded';
-              warehouse: {
+            } & {
+              [key: string]: {
                 error?: string;
                 kind: string;
                 ms: number;
@@ -580,7 +585,7 @@ export interface paths {
     put?: never;
     /**
      * Uploads SYNOP files (JSON, JSONL, CSV, ZIP) and loads them: answers with the run summary
-     * @description multipart/form-data with one or more file parts, of any field name. Files are streamed to disk (memory stays bounded whatever their size), then loaded by an ad-hoc synop run, queued like POST /runs; the answer is the run summary (the object GET /runs/{id} returns). Bad rows are rejected and counted (`rows_rejected`, `GET /rejects?run=`), the rest loaded. 400: no file or an empty file; 413: over ECLUSE_MAX_UPLOAD_MB (whole upload); 415: not multipart, or a file type other than json, jsonl, ndjson, csv, zip. With `Accept: application/x-ndjson`, progress lines come first.
+     * @description The synop alias of POST /pipelines/synop/files. multipart/form-data with one or more file parts, of any field name. Files are streamed to disk (memory stays bounded whatever their size), then loaded by an ad-hoc run of synop, queued like POST /runs; the answer is the run summary (the object GET /runs/{id} returns). Bad rows are rejected and counted (`rows_rejected`, `GET /rejects?run=`), the rest loaded. 400: no file or an empty file; 413: over ECLUSE_MAX_UPLOAD_MB (whole upload); 415: not multipart, or a file type the pipeline does not accept. With `Accept: application/x-ndjson`, progress lines come first.
      */
     post: {
       parameters: {
@@ -592,7 +597,7 @@ export interface paths {
       requestBody: {
         content: {
           'multipart/form-data': {
-            /** @description one or more files: json, jsonl, ndjson, csv, zip */
+            /** @description one or more files */
             file?: string[];
           } | null;
         };
@@ -642,6 +647,18 @@ export interface paths {
         };
         /** @description Default Response */
         401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
           headers: {
             [name: string]: unknown;
           };
@@ -844,7 +861,14 @@ export interface paths {
           content: {
             'application/json': {
               items: {
+                /** @description the warehouse tables it writes */
+                datasets: {
+                  key: string[];
+                  table: string;
+                }[];
                 description: string;
+                /** @description a run without files fetches its day from a source (runs and backfills by day) */
+                fetches_days: boolean;
                 name: string;
                 schedule: {
                   cron: string;
@@ -853,6 +877,8 @@ export interface paths {
                   origin: 'pipeline' | 'config';
                   timezone: string;
                 };
+                /** @description file types POST /pipelines/{name}/files accepts (none: no uploads) */
+                uploads: string[];
               }[];
               limit: number;
               offset: number;
@@ -864,6 +890,136 @@ export interface paths {
     };
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/pipelines/{name}/files': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Uploads files to a pipeline and loads them: answers with the run summary
+     * @description multipart/form-data with one or more file parts, of any field name. Files are streamed to disk (memory stays bounded whatever their size), then loaded by an ad-hoc run of the pipeline, queued like POST /runs; the answer is the run summary (the object GET /runs/{id} returns). Bad rows are rejected and counted (`rows_rejected`, `GET /rejects?run=`), the rest loaded. 400: no file or an empty file; 413: over ECLUSE_MAX_UPLOAD_MB (whole upload); 415: not multipart, or a file type the pipeline does not accept. With `Accept: application/x-ndjson`, progress lines come first. The file types a pipeline accepts are in GET /pipelines (`uploads`). 404: no such pipeline, or one that takes no uploads.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @example synop */
+          name: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'multipart/form-data': {
+            /** @description one or more files */
+            file?: string[];
+          } | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              duration_ms: number | null;
+              error: string | null;
+              /** @description files processed */
+              files: number;
+              /** @description files left for a later run (landing files still being written) */
+              files_deferred: number;
+              /** @description files already seen */
+              files_skipped: number;
+              partition: string;
+              pipeline: string;
+              rows_read: number;
+              /** @description records rejected whole */
+              rows_rejected: number;
+              rows_written: number;
+              run_id: number;
+              status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+              /** @description fields set to null */
+              values_rejected: number;
+              /** @description what a succeeded run did not load from what it was given, and why */
+              warnings: string[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
     delete?: never;
     options?: never;
     head?: never;
