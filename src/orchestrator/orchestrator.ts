@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import type { RunSummary } from '../warehouse/metadata.js';
 import type { LockHolder, LockResult, RunLock } from '../warehouse/runLocks.js';
@@ -291,8 +292,9 @@ export class Orchestrator {
         summary = result;
         if (summary.status !== 'failed' || !retryable || exec.controller.signal.aborted || attempt >= last) break;
         try {
-          await sleep(this.backoff(attempt), exec.controller.signal);
+          await delay(this.backoff(attempt), undefined, { signal: exec.controller.signal });
         } catch {
+          // Cancelled or stopped during the backoff: no further attempt.
           break;
         }
       }
@@ -615,19 +617,4 @@ export class Orchestrator {
   async drain(): Promise<void> {
     await this.queue.onIdle();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
