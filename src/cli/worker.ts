@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Orchestrator, PartitionBusyError, ProcessStoppingError } from '../orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
 import { RunQueue, type PartitionJob } from '../orchestrator/queue.js';
@@ -24,18 +25,8 @@ export interface WorkerOptions {
   lockTtlMs?: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+// A stop ends the wait early and quietly: the loop reads the signal itself.
+const sleep = (ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(() => {});
 
 /**
  * Takes partition runs from the PostgreSQL queue until `signal` aborts: `concurrency` loops, each with its

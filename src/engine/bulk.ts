@@ -1,22 +1,9 @@
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { csvLine, type CsvValue } from './csvCell.js';
 import { ident, literal, type DuckSession } from './duckdb.js';
 import { processAlive } from './processes.js';
-
-export type CsvValue = string | number | boolean | null | undefined;
-
-/** One CSV field: null/undefined → empty (read back as NULL), '' → `""` (an empty string). */
-export function csvCell(v: CsvValue): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v !== 'string') return String(v);
-  if (v === '' || /[",\n\r]/.test(v) || v.trim() !== v) return `"${v.replace(/"/g, '""')}"`;
-  return v;
-}
-
-export function csvLine(values: readonly CsvValue[]): string {
-  return values.map(csvCell).join(',');
-}
 
 /** Scratch folders of this process still in use (a killed process leaves its own behind: see removeStaleScratchDirs). */
 const scratchInUse = new Set<string>();
@@ -91,7 +78,7 @@ export async function bulkInsert(
   if (rows.length === 0) return 0;
   const go = async (dir: string) => {
     const path = join(dir, `${table}-${Date.now()}-${Math.random().toString(36).slice(2)}.csv`);
-    await writeFile(path, rows.map(csvLine).join('\n') + '\n');
+    await writeFile(path, rows.map((r) => csvLine(r)).join('\n') + '\n');
     try {
       await session.run(`INSERT INTO ${ident(table)} (${columns.map(([c]) => ident(c)).join(', ')}) SELECT * FROM ${readCsvSql(path, columns)}`);
     } finally {

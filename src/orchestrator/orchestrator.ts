@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import PQueue from 'p-queue';
 import type { RunSummary } from '../warehouse/metadata.js';
 import type { LockHolder, LockResult, RunLock } from '../warehouse/runLocks.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { Limiter } from './limiter.js';
 import { daysBetween } from '../time/days.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
 import { BackfillChain, type ClaimedPartition } from './nextRun.js';
@@ -141,6 +142,21 @@ interface Execution {
 const DEFAULT_TIMEOUT_MS = 6 * 3_600_000;
 
 /**
+ * Jobs on the orchestrator's own warehouse, one at a time in arrival order: the embedded warehouse has one
+ * write connection, and two runs interleaving their transactions on it would mix their data.
+ */
+export class WriterQueue extends PQueue {
+  constructor() {
+    super({ concurrency: 1 });
+  }
+
+  /** Jobs waiting or running at this moment: what a newcomer waits behind. */
+  get length(): number {
+    return this.size + this.pending;
+  }
+}
+
+/**
  * Runs pipelines by partition, in this process: a lock per (pipeline, partition), attempts with
  * exponential backoff and jitter, a timeout per attempt, cancellation, and backfills of day ranges with
  * bounded concurrency. The scheduler, the API and the CLI all run partitions through it. Distributed
@@ -148,7 +164,7 @@ const DEFAULT_TIMEOUT_MS = 6 * 3_600_000;
  */
 export class Orchestrator {
   /** Runs on the orchestrator's own platform, one at a time (its warehouse has one write connection). */
-  readonly queue = new Limiter(1);
+  readonly queue = new WriterQueue();
   private readonly active = new Map<number, Execution>();
   /** Every partition run and one-off job in progress here, from before its first attempt to its end. */
   private readonly executions = new Set<Execution>();
@@ -207,7 +223,7 @@ export class Orchestrator {
            WHERE pipeline = $1 AND partition = $2 AND status = 'running'`,
           [pipeline.name, partition, new Date().toISOString().replace('Z', '')],
         );
-      await (options.platform ? orphans() : this.queue.push(orphans)).catch(() => {
+      await (options.platform ? orphans() : this.queue.add(orphans)).catch(() => {
         // Informative: the recovery pass (or a reaper) marks it later.
       });
     }
@@ -268,7 +284,7 @@ export class Orchestrator {
               });
         let result: RunSummary | null;
         try {
-          result = options.platform ? await job() : await this.queue.push(job);
+          result = options.platform ? await job() : await this.queue.add(job);
         } finally {
           clearTimeout(timer);
         }
@@ -276,8 +292,9 @@ export class Orchestrator {
         summary = result;
         if (summary.status !== 'failed' || !retryable || exec.controller.signal.aborted || attempt >= last) break;
         try {
-          await sleep(this.backoff(attempt), exec.controller.signal);
+          await delay(this.backoff(attempt), undefined, { signal: exec.controller.signal });
         } catch {
+          // Cancelled or stopped during the backoff: no further attempt.
           break;
         }
       }
@@ -335,7 +352,7 @@ export class Orchestrator {
    */
   async runOnce(job: (options: ExecuteOptions) => Promise<RunSummary>): Promise<RunSummary> {
     const exec = this.track({ controller: new AbortController() });
-    return this.queue.push(async () => {
+    return this.queue.add(async () => {
       // Stopped while it waited for the writer: nothing was recorded, nothing starts.
       if (exec.controller.signal.aborted) {
         this.executions.delete(exec);
@@ -396,7 +413,7 @@ export class Orchestrator {
     if (run.status === 'queued') {
       // Not started: ended here (a worker that fetches its job finds it no longer queued). Queued on the
       // orchestrator's writer so the statement never lands in a local run's transaction.
-      const n = await this.queue.push(() =>
+      const n = await this.queue.add(() =>
         this.platform.warehouse.execute(
           `UPDATE runs SET status = 'cancelled', finished_at = $2::TIMESTAMP, error = 'cancelled on request before it started' WHERE run_id = $1 AND status = 'queued'`,
           [runId, new Date().toISOString().replace('Z', '')],
@@ -585,7 +602,7 @@ export class Orchestrator {
     const { warehouse } = this.platform;
     if (warehouse.kind !== 'postgres') return;
     const now = Date.now();
-    await this.queue.push(() =>
+    await this.queue.add(() =>
       warehouse.execute(
         `UPDATE runs SET status = 'failed', finished_at = $3::TIMESTAMP,
            error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ' on ' || coalesce(host, '?') || ') stopped before it finished (its lock expired)'
@@ -598,21 +615,6 @@ export class Orchestrator {
 
   /** Waits for every run queued on the orchestrator's own warehouse. */
   async drain(): Promise<void> {
-    await this.queue.drain();
+    await this.queue.onIdle();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

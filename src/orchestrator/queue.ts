@@ -68,8 +68,6 @@ export function queueSchemaFor(warehouseUrl: string): string {
   return schema ? `${schema}_queue` : 'ecluse_queue';
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export class RunQueue {
   private constructor(
     readonly boss: PgBoss,
@@ -229,7 +227,7 @@ export class RunQueue {
         done.set(r.partition, result);
         onDone(result);
       }
-      if (pending.size > 0) await sleep(options.pollMs ?? 200);
+      if (pending.size > 0) await delay(options.pollMs ?? 200);
     }
     return queued.map((q) => done.get(q.partition)).filter((r): r is BackfillResult => r !== undefined);
   }

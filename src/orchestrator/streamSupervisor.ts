@@ -15,8 +15,8 @@ import {
   type StreamState,
 } from '../warehouse/streamTables.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import type { Platform } from './pipeline.js';
-import type { StreamContext, StreamPipeline } from './streamPipeline.js';
+import type { Platform } from '../pipelines/kit/pipeline.js';
+import type { StreamContext, StreamPipeline } from '../pipelines/kit/streamPipeline.js';
 
 /**
  * Settings, each from an environment variable when the option is not given (defaults in brackets):

@@ -1,4 +1,4 @@
-import type { StreamPipeline } from '../orchestrator/streamPipeline.js';
+import type { StreamPipeline } from './kit/streamPipeline.js';
 
 /**
  * Every stream pipeline ecluse ships: `ecluse up` and `ecluse worker` supervise them. None yet: `rewards`

@@ -1,30 +1,32 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Serialised responses kept until the warehouse's data changes. A DuckDB query costs milliseconds even on
  * a small table, a cached body microseconds; every entry belongs to one data version and the whole cache
  * empties when the version moves, so a committed run is visible on the next request. Versions only grow.
+ * What is ecluse's here is the version; bounds and eviction (least recently used) are lru-cache's.
  */
 export class ResponseCache {
-  private readonly entries = new Map<string, Buffer>();
-  private bytes = 0;
+  private readonly entries: LRUCache<string, Buffer>;
   private version: number | null = null;
 
-  constructor(
-    private readonly maxEntries = 10_000,
-    private readonly maxBytes = 64 * 1024 * 1024,
-  ) {}
+  constructor(maxEntries = 10_000, maxBytes = 64 * 1024 * 1024) {
+    this.entries = new LRUCache({
+      max: maxEntries,
+      maxSize: maxBytes,
+      // One body must not push out a quarter of the others.
+      maxEntrySize: maxBytes / 4,
+      // Sizes must be positive: an empty body still takes an entry.
+      sizeCalculation: (body) => Math.max(1, body.length),
+    });
+  }
 
   get(key: string, version: number): Buffer | undefined {
     if (version !== this.version) {
       this.reset(version);
       return undefined;
     }
-    const body = this.entries.get(key);
-    if (body) {
-      // Map order is insertion order: moving a hit to the end makes the first entry the least recently used.
-      this.entries.delete(key);
-      this.entries.set(key, body);
-    }
-    return body;
+    return this.entries.get(key);
   }
 
   /** Stores a body computed from data of `version` (read before the query: a later commit makes it stale). */
@@ -34,20 +36,7 @@ export class ResponseCache {
       if (this.version !== null && version < this.version) return;
       this.reset(version);
     }
-    if (body.length > this.maxBytes / 4) return;
-    const old = this.entries.get(key);
-    if (old) {
-      this.bytes -= old.length;
-      this.entries.delete(key);
-    }
     this.entries.set(key, body);
-    this.bytes += body.length;
-    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
-      const first = this.entries.keys().next();
-      if (first.done) break;
-      this.bytes -= this.entries.get(first.value)?.length ?? 0;
-      this.entries.delete(first.value);
-    }
   }
 
   get size(): number {
@@ -56,7 +45,6 @@ export class ResponseCache {
 
   private reset(version: number): void {
     this.entries.clear();
-    this.bytes = 0;
     this.version = version;
   }
 }

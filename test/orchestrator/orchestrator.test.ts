@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Orchestrator, PartitionBusyError, ProcessStoppingError } from '../../src/orchestrator/orchestrator.js';
+import { Orchestrator, PartitionBusyError, ProcessStoppingError, WriterQueue } from '../../src/orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../../src/pipelines/kit/pipeline.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../helpers/warehouses.js';
@@ -14,6 +14,38 @@ function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   return Number(child.stdout);
 }
+
+test('the writer queue runs one job at a time in arrival order, counts waiting and running jobs, drains what joins meanwhile', async () => {
+  const q = new WriterQueue();
+  const order: string[] = [];
+  let running = 0;
+  let most = 0;
+  const job = (name: string, ms: number) => async () => {
+    most = Math.max(most, ++running);
+    await sleep(ms);
+    order.push(name);
+    running--;
+    return name;
+  };
+  const a = q.add(job('a', 30));
+  const b = q.add(job('b', 1));
+  const failed = assert.rejects(
+    q.add(async () => {
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
+  assert.equal(q.length, 3);
+  const drained = q.onIdle();
+  // Queued after the drain began: waited for too.
+  const c = q.add(job('c', 1));
+  await drained;
+  await failed;
+  assert.deepEqual(order, ['a', 'b', 'c']);
+  assert.deepEqual(await Promise.all([a, b, c]), ['a', 'b', 'c']);
+  assert.equal(most, 1);
+  assert.equal(q.length, 0);
+});
 
 for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseKind[]) {
   describe(`orchestrator on ${kind}`, { skip: await skipUnless(kind) }, () => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import type { StreamContext, StreamPipeline } from '../../src/orchestrator/streamPipeline.js';
+import type { StreamContext, StreamPipeline } from '../../src/pipelines/kit/streamPipeline.js';
 
 /** Where the test streams write what they consume: one row per number consumed and committed. */
 export const NUMBERS_TABLE = 'stream_numbers';

@@ -99,7 +99,7 @@ describe('POST /runs: inputs under the input roots, strict bodies', () => {
   test('inputs are checked again when the run leaves the queue: a file turned into a link meanwhile is refused', async () => {
     const dir = await writeInputs(join(root, 'swap'), { 'a.json': dayResponse('2024-10-08') });
     let release = () => {};
-    const ahead = orchestrator.queue.push(() => new Promise<void>((r) => (release = r)));
+    const ahead = orchestrator.queue.add(() => new Promise<void>((r) => (release = r)));
     await nothingRun(async () => {
       const call = app.inject({ method: 'POST', url: '/runs', headers: remote, payload: { pipeline: 'stations', inputs: [dir] } });
       while (orchestrator.queue.length < 2) await new Promise((r) => setTimeout(r, 10));

@@ -8,6 +8,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { csvCell } from '../../engine/csvCell.js';
 import { SYNOP_FIELDS, fieldIndex } from '../opendatasoft/synop/fields.js';
 import { formatCoordinates, formatOffsetDateTime, isoUtc, parseOffsetDateTime, type SynopValues } from '../opendatasoft/synop/values.js';
 import { Rng } from './random.js';
@@ -534,10 +535,6 @@ export function synopJson(v: SynopValues, timeZone = 'UTC'): string {
   return out + '}';
 }
 
-function csvCell(text: string): string {
-  return /[";\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** One record as a line of a `;` CSV export (empty cell for null). */
 export function synopCsvLine(v: SynopValues, timeZone = 'UTC'): string {
   const cells: string[] = [];
@@ -545,7 +542,7 @@ export function synopCsvLine(v: SynopValues, timeZone = 'UTC'): string {
     const x = v[i];
     if (x === null || x === undefined) cells.push('');
     else if (i === I.date) cells.push(formatOffsetDateTime(Date.parse(x as string), timeZone));
-    else cells.push(typeof x === 'number' ? String(x) : csvCell(x));
+    else cells.push(csvCell(x, ';'));
   }
   return cells.join(';');
 }
@@ -578,7 +575,7 @@ export async function writeSynop(path: string, format: SynopFormat, opts: WriteS
     buffer += `{"total_count":${total},"results":[`;
   } else if (format === 'json') buffer += '[';
   else if (format === 'csv') buffer += `\uFEFF${SYNOP_FIELDS.map((f) => f.name).join(';')}\n`;
-  else if (format === 'csv-labels') buffer += `\uFEFF${SYNOP_FIELDS.map((f) => csvCell(f.label)).join(';')}\n`;
+  else if (format === 'csv-labels') buffer += `\uFEFF${SYNOP_FIELDS.map((f) => csvCell(f.label, ';')).join(';')}\n`;
   for (const v of synopRecords(opts)) {
     if (format === 'csv' || format === 'csv-labels') buffer += `${synopCsvLine(v, tz)}\n`;
     else if (format === 'jsonl') buffer += `${synopJson(v, tz)}\n`;

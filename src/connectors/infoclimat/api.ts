@@ -3,8 +3,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { excerpt, readSome } from '../http/errorBody.js';
-import { describeNetworkError, isRetryableStatus, retry, retryAfterMs, type Attempt } from '../http/retry.js';
+import { excerpt } from '../http/errorBody.js';
+import { request, scrub, type RequestFailure } from '../http/request.js';
 
 /**
  * The InfoClimat open-data API (FORMATS.md §1): one day of the given stations, saved unchanged as the
@@ -76,15 +76,6 @@ export function infoclimatDayUrl(baseUrl: string, stations: readonly string[], d
   return url;
 }
 
-/** Replaces every occurrence of the token (raw or percent-encoded) in a text. */
-function scrub(text: string, token: string): string {
-  let out = text;
-  for (const form of new Set([token, encodeURIComponent(token)])) {
-    if (form) out = out.split(form).join('***');
-  }
-  return out;
-}
-
 /** The API's own words from an error body: its `errors` list, or the start of the text. */
 function apiMessage(text: string): string {
   try {
@@ -111,7 +102,7 @@ async function checkResponse(path: string, url: string, token: string): Promise<
   try {
     doc = JSON.parse(text);
   } catch {
-    throw new InfoclimatApiError(`InfoClimat ${url}: the response is not JSON: ${scrub(apiMessage(text), token)}`, url);
+    throw new InfoclimatApiError(`InfoClimat ${url}: the response is not JSON: ${scrub(apiMessage(text), [token])}`, url);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new InfoclimatApiError(`InfoClimat ${url}: the response is not a JSON object`, url);
@@ -120,35 +111,12 @@ async function checkResponse(path: string, url: string, token: string): Promise<
   const hasErrors = Array.isArray(errors) ? errors.length > 0 : errors !== undefined && errors !== null;
   if (status !== 'OK' || hasErrors) {
     const why = hasErrors ? apiMessage(JSON.stringify({ errors: Array.isArray(errors) ? errors : [errors] })) : `status ${JSON.stringify(status ?? null)}`;
-    throw new InfoclimatApiError(`InfoClimat ${url}: the API answered with an error: ${scrub(why, token)}`, url);
+    throw new InfoclimatApiError(`InfoClimat ${url}: the API answered with an error: ${scrub(why, [token])}`, url);
   }
 }
 
-/** One request: the byte count saved, or an error worth another try (`waitMs`: what `Retry-After` asked). */
-async function attempt(opts: FetchInfoclimatDayOptions, url: URL, shown: string): Promise<Attempt<number, InfoclimatApiError>> {
-  const fetchImpl = opts.fetchImpl ?? fetch;
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  let res: Response;
-  try {
-    res = await fetchImpl(url, { signal, headers: { accept: 'application/json' } });
-  } catch (err) {
-    if (opts.signal?.aborted) throw err;
-    return { ok: false, error: networkError(err, shown, opts.token, timeout.aborted), waitMs: null };
-  }
-  if (isRetryableStatus(res.status)) {
-    const body = scrub(apiMessage(await readSome(res)), opts.token);
-    const error = new InfoclimatApiError(`InfoClimat ${shown}: HTTP ${res.status}${body ? `: ${body}` : ''}`, shown, res.status);
-    return { ok: false, error, waitMs: retryAfterMs(res.headers.get('retry-after'), Date.now()) };
-  }
-  if (res.status === 401 || res.status === 403) {
-    const body = scrub(apiMessage(await readSome(res)), opts.token);
-    throw new InfoclimatApiError(`InfoClimat rejected the token (HTTP ${res.status}) for ${shown}${body ? `: ${body}` : ''}`, shown, res.status);
-  }
-  if (!res.ok) {
-    const body = scrub(apiMessage(await readSome(res)), opts.token);
-    throw new InfoclimatApiError(`InfoClimat ${shown}: HTTP ${res.status}${body ? `: ${body}` : ''}`, shown, res.status);
-  }
+/** Streams a 200 response to `dest`, answering the byte count; a body cut off leaves no file behind. */
+async function saveBody(res: Response, dest: string, shown: string): Promise<number> {
   if (!res.body) throw new InfoclimatApiError(`InfoClimat ${shown}: empty response`, shown, res.status);
   let bytes = 0;
   const count = new Transform({
@@ -158,19 +126,24 @@ async function attempt(opts: FetchInfoclimatDayOptions, url: URL, shown: string)
     },
   });
   try {
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), count, createWriteStream(opts.dest));
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), count, createWriteStream(dest));
   } catch (err) {
-    await rm(opts.dest, { force: true });
-    if (opts.signal?.aborted) throw err;
-    // Cut off mid-body (reset, timeout): as retryable as a failed connection.
-    return { ok: false, error: networkError(err, shown, opts.token, timeout.aborted), waitMs: null };
+    await rm(dest, { force: true });
+    throw err;
   }
-  return { ok: true, value: bytes };
+  return bytes;
 }
 
-function networkError(err: unknown, shown: string, token: string, timedOut: boolean): InfoclimatApiError {
-  if (timedOut) return new InfoclimatApiError(`InfoClimat ${shown}: no complete answer in time`, shown);
-  return new InfoclimatApiError(`InfoClimat ${shown}: ${scrub(describeNetworkError(err), token)}`, shown);
+function infoclimatError(failure: RequestFailure, shown: string): InfoclimatApiError {
+  if (failure.kind === 'network') {
+    if (failure.timedOut) return new InfoclimatApiError(`InfoClimat ${shown}: no complete answer in time`, shown);
+    return new InfoclimatApiError(`InfoClimat ${shown}: ${failure.why}`, shown);
+  }
+  const body = apiMessage(failure.body);
+  if (failure.status === 401 || failure.status === 403) {
+    return new InfoclimatApiError(`InfoClimat rejected the token (HTTP ${failure.status}) for ${shown}${body ? `: ${body}` : ''}`, shown, failure.status);
+  }
+  return new InfoclimatApiError(`InfoClimat ${shown}: HTTP ${failure.status}${body ? `: ${body}` : ''}`, shown, failure.status);
 }
 
 /**
@@ -185,14 +158,21 @@ export async function fetchInfoclimatDay(opts: FetchInfoclimatDayOptions): Promi
   // Built the same way, so the shown URL keeps the documented `stations[]` spelling.
   const shown = infoclimatDayUrl(opts.baseUrl, opts.stations, opts.day, '***').toString();
   const backoff = opts.backoffMs ?? 1000;
-  const bytes = await retry(() => attempt(opts, url, shown), {
+  const bytes = await request(url, {
+    headers: { accept: 'application/json' },
+    fetch: opts.fetchImpl,
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    idleTimeout: false,
+    secrets: [opts.token],
     attempts: opts.attempts ?? 3,
     delayMs: (i, waitMs) => waitMs ?? backoff * 2 ** i,
     maxServerWaitMs: opts.maxRetryAfterMs ?? 120_000,
     waitTooLong: (last, waitMs) => new InfoclimatApiError(`${last.message} (the server asks to retry after ${Math.ceil(waitMs / 1000)} s)`, shown, last.status),
     exhausted: (last, attempts) => new InfoclimatApiError(`${last.message} (after ${attempts} attempts)`, shown, last.status),
     sleep: opts.sleep,
-    signal: opts.signal,
+    error: infoclimatError,
+    onBody: (res) => saveBody(res, opts.dest, shown),
   });
   await checkResponse(opts.dest, shown, opts.token).catch(async (err: unknown) => {
     await rm(opts.dest, { force: true });

@@ -1,5 +1,8 @@
-import { excerpt, readSome } from '../http/errorBody.js';
-import { describeNetworkError, isRetryableStatus, retry, retryAfterMs, type Attempt } from '../http/retry.js';
+import { excerpt } from '../http/errorBody.js';
+import { request, type BodyHandler, type RequestFailure } from '../http/request.js';
+import { retryAfterMs } from '../http/retry.js';
+
+export { RetryableBodyError, type BodyHandler } from '../http/request.js';
 
 /**
  * One HTTP GET against an OpenDataSoft portal, retried: network errors, timeouts, 5xx and 429 wait with
@@ -42,14 +45,6 @@ export class OdsApiError extends Error {
   }
 }
 
-/** What an attempt's caller does with a 200 response; throwing `RetryableBodyError` retries the request. */
-export type BodyHandler<T> = (res: Response, touch: () => void, signal: AbortSignal) => Promise<T>;
-
-/** A body that broke off mid-way (reset, idle timeout): worth another attempt, like a failed connection. */
-export class RetryableBodyError extends Error {
-  override name = 'RetryableBodyError';
-}
-
 /** The API's words from an error body `{"error_code","message"}`, else the start of the text. */
 export function parseErrorBody(text: string): { errorCode: string | null; message: string | null } {
   try {
@@ -86,24 +81,6 @@ export function serverWaitMs(headers: Headers, now: number): number | null {
   return waits.length === 0 ? null : Math.max(0, ...waits);
 }
 
-/** An abort signal that fires after `ms` without a `touch()`. */
-function idleSignal(ms: number, outer?: AbortSignal): { signal: AbortSignal; touch(): void; timedOut(): boolean; stop(): void } {
-  const ctl = new AbortController();
-  let fired = false;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      fired = true;
-      ctl.abort(new Error(`no data for ${ms} ms`));
-    }, ms);
-    timer.unref();
-  };
-  arm();
-  const signal = outer ? AbortSignal.any([outer, ctl.signal]) : ctl.signal;
-  return { signal, touch: arm, timedOut: () => fired, stop: () => clearTimeout(timer) };
-}
-
 /**
  * GETs `url` and hands a 200 response to `onBody`, retrying as described above. `shown` is the URL used in
  * messages (the same URL: ecluse puts no secret in OpenDataSoft URLs, an API key goes in a header).
@@ -119,8 +96,15 @@ export async function getWithRetry<T>(
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
   const maxWait = opts.maxRetryWaitMs ?? 300_000;
   const random = opts.random ?? Math.random;
-  const now = opts.now ?? Date.now;
-  return retry(() => attempt(url, shown, headers, onBody, opts, now), {
+  return request(url, {
+    headers,
+    fetch: opts.fetch,
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    idleTimeout: true,
+    acceptStatus: (status) => status === 200,
+    serverWaitMs,
+    now: opts.now,
     attempts: opts.attempts ?? 5,
     // Exponential backoff with "equal jitter": half fixed, half random, so clients that failed together
     // do not come back together; a server-given wait is a floor.
@@ -140,64 +124,17 @@ export async function getWithRetry<T>(
       ),
     exhausted: (e, attempts) => new OdsApiError(`${e.message} (after ${attempts} attempts)`, shown, e.status, e.errorCode, e.apiMessage),
     sleep: opts.sleep,
-    signal: opts.signal,
+    error: odsError,
+    onBody,
   });
 }
 
-async function attempt<T>(
-  url: URL,
-  shown: string,
-  headers: Record<string, string>,
-  onBody: BodyHandler<T>,
-  opts: RetryOptions & { signal?: AbortSignal },
-  now: () => number,
-): Promise<Attempt<T, OdsApiError>> {
-  const fetchImpl = opts.fetch ?? fetch;
-  const idle = idleSignal(opts.timeoutMs ?? 60_000, opts.signal);
-  try {
-    let res: Response;
-    try {
-      res = await fetchImpl(url, { signal: idle.signal, headers });
-    } catch (err) {
-      if (opts.signal?.aborted) throw err;
-      const why = idle.timedOut() ? 'no answer in time' : describeNetworkError(err);
-      return { ok: false, error: new OdsApiError(`OpenDataSoft ${shown}: ${why}`, shown), waitMs: null };
-    }
-    idle.touch();
-    if (isRetryableStatus(res.status)) {
-      const body = parseErrorBody(await readSome(res));
-      return { ok: false, error: httpError(shown, res.status, body), waitMs: serverWaitMs(res.headers, now()) };
-    }
-    if (res.status !== 200) {
-      throw httpError(shown, res.status, parseErrorBody(await readSome(res)));
-    }
-    try {
-      return { ok: true, value: await onBody(res, idle.touch, idle.signal) };
-    } catch (err) {
-      if (opts.signal?.aborted) throw err;
-      if (err instanceof RetryableBodyError || idle.timedOut() || isNetworkError(err)) {
-        const why = idle.timedOut() ? 'the body stalled' : describeNetworkError(err);
-        return { ok: false, error: new OdsApiError(`OpenDataSoft ${shown}: ${why}`, shown, res.status), waitMs: null };
-      }
-      throw err;
-    }
-  } finally {
-    idle.stop();
+function odsError(failure: RequestFailure, shown: string): OdsApiError {
+  if (failure.kind === 'status') {
+    const body = parseErrorBody(failure.body);
+    const what = [body.errorCode, body.message].filter(Boolean).join(': ');
+    return new OdsApiError(`OpenDataSoft ${shown}: HTTP ${failure.status}${what ? ` ${what}` : ''}`, shown, failure.status, body.errorCode, body.message);
   }
-}
-
-/** Errors of a body cut off mid-way, as undici and Node streams report them. */
-function isNetworkError(err: unknown): boolean {
-  const e = err as { name?: string; code?: string; cause?: { code?: string } };
-  const code = e?.code ?? e?.cause?.code ?? '';
-  return (
-    e?.name === 'AbortError' ||
-    /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_|ERR_STREAM_PREMATURE_CLOSE)/.test(code) ||
-    (e?.name === 'TypeError' && /terminated|fetch failed/.test(String((err as Error).message)))
-  );
-}
-
-function httpError(shown: string, status: number, body: { errorCode: string | null; message: string | null }): OdsApiError {
-  const what = [body.errorCode, body.message].filter(Boolean).join(': ');
-  return new OdsApiError(`OpenDataSoft ${shown}: HTTP ${status}${what ? ` ${what}` : ''}`, shown, status, body.errorCode, body.message);
+  const why = failure.timedOut ? (failure.during === 'headers' ? 'no answer in time' : 'the body stalled') : failure.why;
+  return new OdsApiError(`OpenDataSoft ${shown}: ${why}`, shown, failure.status);
 }

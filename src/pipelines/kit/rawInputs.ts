@@ -1,11 +1,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
+import PQueue from 'p-queue';
 import type { Config } from '../../config/config.js';
 import { withLocalFiles } from '../../lake/localFiles.js';
 import { extensionOf, listRawFiles, sha256OfFile, storeRawFile, type RawFile } from '../../lake/raw.js';
 import type { Reject } from '../../quality/rejects.js';
 import { addRejects, saveRejects } from '../../quality/runRejects.js';
-import { Limiter } from '../../orchestrator/limiter.js';
 import type { FileStatus } from '../../warehouse/warehouse.js';
 import type { RunContext } from './pipeline.js';
 
@@ -104,7 +104,7 @@ const HASH_CONCURRENCY = 4;
  */
 export async function extractFiles(ctx: RunContext, pipeline: string, files: readonly InputFile[]): Promise<{ pending: PendingFile[]; skipped: number }> {
   return ctx.step('extract', async () => {
-    const limiter = new Limiter(HASH_CONCURRENCY);
+    const hashing = new PQueue({ concurrency: HASH_CONCURRENCY });
     // Progress counts both passes: hashing every file, then storing the new ones.
     const total = files.length * 2;
     let done = 0;
@@ -112,7 +112,7 @@ export async function extractFiles(ctx: RunContext, pipeline: string, files: rea
     ctx.progress({ step: 'extract', done: 0, total });
     const hashes = await Promise.all(
       files.map((f) =>
-        limiter.push(async () => {
+        hashing.add(async () => {
           const sha = f.sha256 ?? (await sha256OfFile(f.path));
           tick(f.path);
           return sha;

@@ -1,4 +1,5 @@
 import type { Reject, RecordLocation } from '../../quality/rejects.js';
+import { csvCell } from '../../engine/csvCell.js';
 import { MEASURES, RANGES, type Measure, type StationRow } from './schema.js';
 
 export type MeasureValues = Partial<Record<Measure, number | null>>;
@@ -40,10 +41,6 @@ export interface FileContext {
   fieldNames: Partial<Record<Measure, string>>;
 }
 
-function csvField(v: string): string {
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
 /**
  * Collects a run's reports and rejects in arrival order, ready for a bulk load (CSV lines, read by DuckDB).
  * Arrival order matters: on a duplicate key the first report wins.
@@ -62,14 +59,14 @@ export class ReportBatch {
 
   forFile(ctx: FileContext): ReportSink {
     // The raw key is the same for the whole file: the load joins it on file_seq rather than repeat it per line.
-    const suffix = `,${csvField(ctx.source)}`;
+    const suffix = `,${csvCell(ctx.source)}`;
     const rejectValue = (loc: RecordLocation, field: string, value: string | null, reason: string) => {
       this.valuesRejected++;
       this.rejects.push({ ...loc, field, value, reason, whole_record: false });
     };
     const reportValues = (sheet: string | null, row: number, stationId: string, observedAtMs: number, values: Float64Array) => {
       this.rowsRead++;
-      let line = `${this.fileIndex},${this.lines.length},${csvField(stationId)},${observedAtMs}`;
+      let line = `${this.fileIndex},${this.lines.length},${csvCell(stationId)},${observedAtMs}`;
       for (let i = 0; i < values.length; i++) {
         const v = values[i] as number;
         if (v !== v) {

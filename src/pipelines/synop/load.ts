@@ -8,6 +8,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCsvSql } from '../../engine/bulk.js';
+import { csvCell } from '../../engine/csvCell.js';
 import { literal, type DuckSession } from '../../engine/duckdb.js';
 import { datasetPrefix } from '../../lake/layout.js';
 import { withLocalFiles } from '../../lake/localFiles.js';
@@ -77,15 +78,6 @@ export function stationGroups(partitionsByStation: ReadonlyMap<string, number>, 
   return groups;
 }
 
-const NEEDS_QUOTES = /[",\n\r]/;
-
-/** A cell as rows.ts `csvLine` writes it: null empty, '' and text with `",\n\r` quoted. */
-function cell(v: string | number | boolean | null): string {
-  if (v === null) return '';
-  if (typeof v !== 'string') return String(v);
-  return v === '' || NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
 /**
  * One batch line. Cells are joined from an array rather than appended to a string (as `csvLine` does):
  * a line built by `+=` is a tree of ~190 pieces that V8 flattens when the lines are written, which made
@@ -93,8 +85,8 @@ function cell(v: string | number | boolean | null): string {
  */
 function batchLine(fileSeq: number, seq: number, obs: SynopObservation): string {
   const cells: string[] = [String(fileSeq), String(seq)];
-  for (const v of obs.values) cells.push(cell(v));
-  for (const v of obs.converted) cells.push(cell(v));
+  for (const v of obs.values) cells.push(csvCell(v));
+  for (const v of obs.converted) cells.push(csvCell(v));
   return cells.join(',');
 }
 
