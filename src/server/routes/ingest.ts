@@ -95,6 +95,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ServerContext): Pr
 
   /** Streams the upload's files to disk, then runs `pipeline` on them. */
   async function receive(request: FastifyRequest, reply: FastifyReply, pipeline: Pipeline, accepted: readonly string[]): Promise<unknown> {
+    if (!request.isMultipart()) throw unsupported(`content type "${request.headers['content-type'] ?? 'none'}" is not multipart/form-data`, accepted);
     const dir = join(uploads, randomUUID());
     const paths: string[] = [];
     const budget = { used: 0, limit };
