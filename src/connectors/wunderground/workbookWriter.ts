@@ -12,7 +12,7 @@
  */
 import ExcelJS from 'exceljs';
 import type { StationConfig } from '../../config/config.js';
-import { WUNDERGROUND_COLUMNS } from './xlsx.js';
+import { WUNDERGROUND_COLUMNS } from './format.js';
 
 export interface WundergroundRow {
   /** Minutes since local midnight (the station's wall clock). */
