@@ -2,9 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultPartition } from '../orchestrator/partitions.js';
 import { executeRun } from '../orchestrator/runner.js';
-import { stationsPipeline } from '../pipelines/stations/pipeline.js';
-import { synopPipeline } from '../pipelines/synop/pipeline.js';
 import { openPlatform, readConfig } from './platform.js';
+import { requirePipeline } from './requirePipeline.js';
 import { describeRun } from './summary.js';
 import { assertNoServer, serve } from './up.js';
 
@@ -23,7 +22,7 @@ export async function startCommand(): Promise<void> {
       const { generateStations } = await import('../connectors/generators/stations.js');
       const generated = await generateStations({ stations: 6, days: 3, out: sample });
       console.log(`  ${generated.files.length} files, ${generated.reports} reports`);
-      console.log(describeRun(await executeRun(platform, stationsPipeline, { inputs: [sample], trigger: 'start' })));
+      console.log(describeRun(await executeRun(platform, requirePipeline('stations'), { inputs: [sample], trigger: 'start' })));
       // A month of SYNOP for a few cities, so the dashboard's cities page has something to show offline.
       const synopDir = join(config.home, 'sample', 'synop');
       await mkdir(synopDir, { recursive: true });
@@ -32,7 +31,7 @@ export async function startCommand(): Promise<void> {
       const { writeSynop } = await import('../connectors/generators/synop.js');
       const synop = await writeSynop(join(synopDir, 'synop.jsonl'), 'jsonl', { stations: 6, from, to });
       console.log(`  synop: ${synop.rows} observations, ${from} to ${to}`);
-      console.log(describeRun(await executeRun(platform, synopPipeline, { inputs: [synopDir], trigger: 'start' })));
+      console.log(describeRun(await executeRun(platform, requirePipeline('synop'), { inputs: [synopDir], trigger: 'start' })));
     } else {
       console.log(`ecluse home ${config.home} already holds data; serving it.`);
     }

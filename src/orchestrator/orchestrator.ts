@@ -6,7 +6,7 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import { Limiter } from './limiter.js';
 import { daysBetween } from './partitions.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from './pipeline.js';
-import { BackfillChain, type ClaimedPartition } from './nextRun.js';
+import { BackfillChain, type BackfillResult, type ClaimedPartition } from './nextRun.js';
 import type { RunQueue } from './queue.js';
 import { executeRun, isRetryable, RunCancelledError, RunTimeoutError, summaryOf, type ExecuteOptions, type NextRunStart } from './runner.js';
 
@@ -92,14 +92,6 @@ export interface BackfillProgress {
   /** Estimated milliseconds left, from the mean time of the partitions run so far (null before the first). */
   eta_ms: number | null;
   partition?: string;
-}
-
-export interface BackfillResult {
-  partition: string;
-  status: RunSummary['status'] | 'skipped' | 'busy';
-  run_id: number | null;
-  attempt: number | null;
-  error: string | null;
 }
 
 export interface BackfillSummary {

@@ -6,7 +6,7 @@ import { isoUtc } from '../engine/duckdb.js';
 import { parsePostgresUrl } from '../warehouse/postgresWarehouse.js';
 import { processAlive } from '../engine/processes.js';
 import { holderIsDead, readRunLock, type LockHolder, type MetaSql } from '../warehouse/runLocks.js';
-import type { BackfillResult } from './orchestrator.js';
+import type { BackfillResult } from './nextRun.js';
 import type { ProgressEvent, RunRequest } from './pipeline.js';
 
 /**

@@ -1,7 +1,6 @@
 import { plainValue } from '../engine/duckdb.js';
 import { quoteIdent } from './dataset.js';
 import type { MetaSql } from './runLocks.js';
-import type { FileRecord } from './warehouse.js';
 
 /** Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources stand. */
 
@@ -219,19 +218,4 @@ export function listFilter(
     parts.push(`${quoteIdent(col)} ${op} $${params.length}`);
   }
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
-}
-
-/** A `files` row (plain values: `received_at` an ISO UTC string) as a FileRecord. */
-export function fileRecordOf(r: Record<string, unknown>): FileRecord {
-  const received = String(r.received_at);
-  return {
-    pipeline: String(r.pipeline),
-    sha256: String(r.sha256),
-    key: String(r.key),
-    original_name: String(r.original_name),
-    source: String(r.source),
-    size: Number(r.size),
-    received_at: new Date(/Z$|[+-]\d\d:?\d\d$/.test(received) ? received : `${received}Z`),
-    status: r.status === 'rejected' ? 'rejected' : 'loaded',
-  };
 }

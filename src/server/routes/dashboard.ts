@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';
 

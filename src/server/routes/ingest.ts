@@ -10,7 +10,7 @@ import { extensionOf } from '../../lake/raw.js';
 import { executeRun } from '../../orchestrator/runner.js';
 import { HttpError } from '../../orchestrator/routeSpec.js';
 import { SYNOP_EXTENSIONS } from '../../pipelines/synop/readers.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { BEARER, ErrorBody } from '../schemas.js';
 import { answerRun } from '../runStream.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';

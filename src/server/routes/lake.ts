@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { isRawMetaKey, ZONES, type Zone } from '../../lake/layout.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 
 /**
  * GET /lake/zones and /lake/files: browse the lake's zones for the dashboard's Lake page (issue 5).

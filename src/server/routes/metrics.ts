@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { registerHttpMetrics } from '../../observability/httpMetrics.js';
 import { createRegistry } from '../../observability/registry.js';
 import { registerRunMetrics } from '../../observability/runMetrics.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 
 /** Route label of answers no route matched (404s): one value, whatever the URL. */
 const UNMATCHED = 'unmatched';
