@@ -7,7 +7,7 @@ import { processAlive } from './processes.js';
 export type CsvValue = string | number | boolean | null | undefined;
 
 /** One CSV field: null/undefined → empty (read back as NULL), '' → `""` (an empty string). */
-export function csvCell(v: CsvValue): string {
+function csvCell(v: CsvValue): string {
   if (v === null || v === undefined) return '';
   if (typeof v !== 'string') return String(v);
   if (v === '' || /[",\n\r]/.test(v) || v.trim() !== v) return `"${v.replace(/"/g, '""')}"`;

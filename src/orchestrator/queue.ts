@@ -20,7 +20,7 @@ import type { ProgressEvent, RunRequest } from './pipeline.js';
  * queued: pg-boss expires it (JOB_EXPIRE_S) and hands it out again.
  */
 
-export const QUEUE_NAME = 'ecluse-partition-runs';
+const QUEUE_NAME = 'ecluse-partition-runs';
 /** Fetch → claim takes milliseconds; past this a fetched job is presumed lost with its worker. */
 const JOB_EXPIRE_S = 30;
 

@@ -525,7 +525,7 @@ function jsonValue(v: SynopValues, i: number, timeZone: string): string {
 }
 
 /** One record as the JSON object an export or the API writes (all 82 keys, nulls included). */
-export function synopJson(v: SynopValues, timeZone = 'UTC'): string {
+function synopJson(v: SynopValues, timeZone = 'UTC'): string {
   let out = '{';
   for (let i = 0; i < SYNOP_FIELDS.length; i++) {
     out += `${i === 0 ? '' : ','}"${(SYNOP_FIELDS[i] as { name: string }).name}":${jsonValue(v, i, timeZone)}`;
@@ -538,7 +538,7 @@ function csvCell(text: string): string {
 }
 
 /** One record as a line of a `;` CSV export (empty cell for null). */
-export function synopCsvLine(v: SynopValues, timeZone = 'UTC'): string {
+function synopCsvLine(v: SynopValues, timeZone = 'UTC'): string {
   const cells: string[] = [];
   for (let i = 0; i < SYNOP_FIELDS.length; i++) {
     const x = v[i];

@@ -29,7 +29,7 @@ export const INFOCLIMAT_FIELD_NAMES: Partial<Record<Measure, string>> = Object.f
  * The number a value's text spells in decimal, as DuckDB's cast reads it (the SQL path must agree):
  * JavaScript's Number also takes `0x10`, `0b1`, `0o7` and Unicode spaces (no-break, U+2028, BOM) around.
  */
-export function decimalNumber(text: string): number {
+function decimalNumber(text: string): number {
   const n = Number(text);
   if (Number.isNaN(n)) return n;
   for (let i = 0; i < text.length; i++) {
