@@ -25,7 +25,7 @@ class ServerLostError extends Error {
 
 /**
  * The running `ecluse up` of this home, as the CLI talks to it. While it holds the embedded warehouse
- * (DuckDB lets one process open the file), commands go through its API instead (DESIGN "One writer").
+ * (DuckDB lets one process open the file), commands go through its API instead (docs/ARCHITECTURE.md, "The one-writer rule").
  */
 export class ServerClient {
   constructor(readonly info: ServerFile) {}

@@ -116,7 +116,7 @@ export interface RunCounts {
   warnings?: string[];
 }
 
-/** The run summary of DESIGN.md "Contracts", shared by the CLI (`--json`) and the API. */
+/** The run summary (README.md, "Concepts"), shared by the CLI (`--json`) and the API. */
 export interface RunSummary extends RunCounts {
   files_deferred: number;
   warnings: string[];

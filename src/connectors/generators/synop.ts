@@ -1,6 +1,6 @@
 /**
  * `ecluse generate synop`: Météo-France SYNOP observations shaped like the OpenDataSoft dataset
- * `donnees-synop-essentielles-omm` (FORMATS.md §3, §3a): every 3 hours per station, all 82 fields,
+ * `donnees-synop-essentielles-omm` (docs/pipelines/synop.md): every 3 hours per station, all 82 fields,
  * the real units (K, Pa, m/s, mm with −0.1 for a trace, m), gaps (missing observations, missing values).
  *
  * Records are produced one time step at a time (all stations advance together) and written as a stream,

@@ -1,4 +1,4 @@
-/** The shape of an InfoClimat open-data response (FORMATS.md §1) that both our reader and our generator follow. */
+/** The shape of an InfoClimat open-data response (docs/pipelines/stations.md, "Inputs") that both our reader and our generator follow. */
 
 /** The measured fields of an InfoClimat response, in the API's order (the `_params` list). */
 export const INFOCLIMAT_PARAMS = [

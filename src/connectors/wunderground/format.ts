@@ -1,5 +1,5 @@
 /**
- * Weather Underground personal-station exports (FORMATS.md §2): one workbook per station, one sheet
+ * Weather Underground personal-station exports (docs/pipelines/stations.md, "Inputs"): one workbook per station, one sheet
  * per local day named `DDMMYY`, header in row 1, row 2 empty, then a row every five minutes with
  * values such as `56.8\u00a0°F` (rich text: number and unit in two runs).
  */
