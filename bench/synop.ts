@@ -86,7 +86,7 @@ async function duckdbAlone(path: string, out: string): Promise<number> {
 }
 
 /**
- * DuckDB alone writing the layout staging must have (issue 4: Parquet partitioned by station and UTC month,
+ * DuckDB alone writing the layout staging must have (Parquet partitioned by station and UTC month,
  * one file each): the same read as `duckdbAlone`, one partitioned COPY. What the layout costs the engine
  * by itself, next to the one-file write the target is set against.
  */
@@ -169,7 +169,7 @@ async function rssOf(pid: number): Promise<number> {
   return Number(kb) * 1024;
 }
 
-/** The memory limit the server-process measurement gives DuckDB (issue 4: < 600 MB RSS with it set). */
+/** The memory limit the server-process measurement gives DuckDB (the target: < 600 MB RSS with it set). */
 const SERVER_MEMORY_LIMIT = process.env.BENCH_SERVER_MEMORY_LIMIT ?? '256MB';
 
 interface ServerFigures {

@@ -7,7 +7,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { DEFAULT_WU_STATIONS, type StationConfig } from '../src/config/config.js';
-import { readWundergroundWorkbook, stationForFileName, WUNDERGROUND_FIELD_NAMES } from '../src/connectors/wunderground/xlsx.js';
+import { stationForFileName } from '../src/connectors/wunderground/format.js';
+import { readWundergroundWorkbook, WUNDERGROUND_FIELD_NAMES } from '../src/pipelines/stations/wunderground.js';
 import { ReportBatch } from '../src/pipelines/stations/reportBatch.js';
 
 export async function benchXlsx(dir: string): Promise<{ rows: number; ecluseMs: number; exceljsMs: number }> {

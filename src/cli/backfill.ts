@@ -3,8 +3,9 @@ import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestr
 import { daysBetween } from '../time/days.js';
 import { printJson } from './format.js';
 import { openOrchestrator } from './orchestrate.js';
-import { CliError, throughServerOr } from './platform.js';
-import { requirePipeline } from './run.js';
+import { CliError } from './platform.js';
+import { throughServerOr } from './client.js';
+import { requirePipeline } from './requirePipeline.js';
 
 function duration(ms: number): string {
   const s = Math.round(ms / 1000);

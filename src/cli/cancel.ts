@@ -1,6 +1,7 @@
 import { Orchestrator, type CancelOutcome } from '../orchestrator/orchestrator.js';
 import { printJson } from './format.js';
-import { CliError, throughServerOr } from './platform.js';
+import { CliError } from './platform.js';
+import { throughServerOr } from './client.js';
 
 /** `ecluse cancel RUN`: stops a running run (through the server that runs it, or by a request in `runs`). */
 export async function cancelCommand(run: string, opts: { json?: boolean }): Promise<void> {

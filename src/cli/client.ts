@@ -1,11 +1,11 @@
 import http from 'node:http';
 import type { Config } from '../config/config.js';
-import type { ProgressEvent } from '../pipelines/kit/pipeline.js';
+import type { Platform, ProgressEvent } from '../pipelines/kit/pipeline.js';
 import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 import { processAlive } from '../engine/processes.js';
 import { readServerFile, type ServerFile } from '../server/serverFile.js';
-import { CliError } from './platform.js';
+import { CliError, readConfig, withPlatform } from './platform.js';
 
 /** A line of a streamed answer (see server/runStream.ts). */
 interface StreamLine {
@@ -24,7 +24,7 @@ class ServerLostError extends Error {
 
 /**
  * The running `ecluse up` of this home, as the CLI talks to it. While it holds the embedded warehouse
- * (DuckDB lets one process open the file), commands go through its API instead (DESIGN "One writer").
+ * (DuckDB lets one process open the file), commands go through its API instead (docs/ARCHITECTURE.md, "The one-writer rule").
  */
 export class ServerClient {
   constructor(readonly info: ServerFile) {}
@@ -219,4 +219,13 @@ export async function localServer(config: Config): Promise<ServerClient | null> 
   const info = await readServerFile(config.home);
   if (!info || info.warehouse !== config.warehouse || !processAlive(info.pid)) return null;
   return (await answersHealth(info.url)) ? new ServerClient(info) : null;
+}
+
+/**
+ * Runs a command through the running `ecluse up` of this home when there is one (it holds the embedded
+ * warehouse), else in process. Both paths must print the same thing.
+ */
+export async function throughServerOr<T>(command: string, remote: (server: ServerClient) => Promise<T>, local: (p: Platform) => Promise<T>): Promise<T> {
+  const server = await localServer(readConfig());
+  return server ? remote(server) : withPlatform(command, local);
 }

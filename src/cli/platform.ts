@@ -5,7 +5,6 @@ import { WarehouseBusyError } from '../warehouse/duckdbWarehouse.js';
 import { openWarehouse, WarehouseConfigError } from '../warehouse/open.js';
 import type { Platform } from '../pipelines/kit/pipeline.js';
 import { readServerFile } from '../server/serverFile.js';
-import type { ServerClient } from './client.js';
 
 /** Exit codes: 1 a failure of the work itself, 2 the platform could not be used (busy, misconfigured). */
 export class CliError extends Error {
@@ -60,14 +59,4 @@ export async function withPlatform<T>(command: string, fn: (p: Platform) => Prom
   } finally {
     await platform.warehouse.close();
   }
-}
-
-/**
- * Runs a command through the running `ecluse up` of this home when there is one (it holds the embedded
- * warehouse), else in process. Both paths must print the same thing.
- */
-export async function throughServerOr<T>(command: string, remote: (server: ServerClient) => Promise<T>, local: (p: Platform) => Promise<T>): Promise<T> {
-  const { localServer } = await import('./client.js');
-  const server = await localServer(readConfig());
-  return server ? remote(server) : withPlatform(command, local);
 }

@@ -1,8 +1,8 @@
 import { rebuildPipeline } from '../orchestrator/runner.js';
-import { throughServerOr } from './platform.js';
+import { throughServerOr } from './client.js';
 import { printJson } from './format.js';
 import { progressReporter } from './progress.js';
-import { requirePipeline } from './run.js';
+import { requirePipeline } from './requirePipeline.js';
 import { describeRun } from './summary.js';
 
 export async function rebuildCommand(name: string, opts: { json?: boolean }): Promise<void> {

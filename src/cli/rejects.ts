@@ -1,5 +1,6 @@
 import type { RejectRow } from '../warehouse/warehouse.js';
-import { throughServerOr, CliError } from './platform.js';
+import { CliError } from './platform.js';
+import { throughServerOr } from './client.js';
 import { formatTable, printJson } from './format.js';
 
 export async function rejectsCommand(opts: { run?: string; pipeline?: string; limit: string; offset: string; json?: boolean }): Promise<void> {

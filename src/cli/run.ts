@@ -1,22 +1,18 @@
 import { resolve } from 'node:path';
 import { executeRun } from '../orchestrator/runner.js';
-import { pipelineNamed, PIPELINES } from '../pipelines/index.js';
 import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
+import { PIPELINES } from '../pipelines/index.js';
 import { daysBetween, defaultPartition } from '../time/days.js';
 import type { BackfillSummary } from '../orchestrator/orchestrator.js';
 // The orchestrator and backfill modules (and pg-boss behind them) load only for runs that need them: a
 // `run stations --input` pays for neither at start-up.
 import { redactUrl } from '../observability/redact.js';
-import { CliError, throughServerOr } from './platform.js';
+import { CliError } from './platform.js';
+import { throughServerOr } from './client.js';
+import { requirePipeline } from './requirePipeline.js';
 import { printJson } from './format.js';
 import { progressReporter } from './progress.js';
 import { describeRun } from './summary.js';
-
-export function requirePipeline(name: string): Pipeline {
-  const p = pipelineNamed(name);
-  if (!p) throw new CliError(`unknown pipeline "${name}" (known: ${[...PIPELINES.keys()].join(', ')})`, 2);
-  return p;
-}
 
 export interface RunOptions {
   input?: string[];

@@ -1,7 +1,8 @@
 import { readRunLogs, type RunLogItem } from '../observability/runLog.js';
 import { isDay } from '../time/days.js';
 import type { RunRecord, RunStatus } from '../warehouse/metadata.js';
-import { CliError, throughServerOr } from './platform.js';
+import { CliError } from './platform.js';
+import { throughServerOr } from './client.js';
 import { formatTable, printJson } from './format.js';
 import { statusText } from './summary.js';
 

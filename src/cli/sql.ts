@@ -1,4 +1,4 @@
-import { throughServerOr } from './platform.js';
+import { throughServerOr } from './client.js';
 import { formatTable, printJson } from './format.js';
 import { wholeAnswer, type SqlAnswer } from '../warehouse/readOnlySql.js';
 

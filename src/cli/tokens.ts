@@ -1,6 +1,7 @@
 import { isScope, SCOPES, TokenError, type ApiTokenInfo, type Scope } from '../warehouse/apiTokens.js';
 import { formatTable, printJson } from './format.js';
-import { CliError, throughServerOr } from './platform.js';
+import { CliError } from './platform.js';
+import { throughServerOr } from './client.js';
 
 /**
  * `ecluse tokens create|list|revoke`: the API's named, scoped tokens. Through the running server when it

@@ -2,9 +2,10 @@ import { PartitionBusyError } from '../orchestrator/orchestrator.js';
 import { defaultPartition, isDay } from '../time/days.js';
 import { printJson } from './format.js';
 import { openOrchestrator } from './orchestrate.js';
-import { CliError, throughServerOr } from './platform.js';
+import { CliError } from './platform.js';
+import { throughServerOr } from './client.js';
 import { progressReporter } from './progress.js';
-import { requirePipeline } from './run.js';
+import { requirePipeline } from './requirePipeline.js';
 import { describeRun } from './summary.js';
 
 /** `ecluse trigger <pipeline> [--partition DAY]`: runs one partition (default yesterday, Europe/Paris: the day a daily tick collects), with retries. */

@@ -32,12 +32,6 @@ export function rawPrefix(pipeline: string): string {
   return `raw/${pipeline}/`;
 }
 
-/** One storage partition of a dataset: rewritten whole, never appended to. */
-export function partitionKey(zone: Zone, dataset: string, partition: Record<string, string>): string {
-  const parts = Object.entries(partition).map(([k, v]) => `${k}=${encodeURIComponent(v)}`);
-  return [zone, dataset, ...parts, 'data.parquet'].join('/');
-}
-
 export function datasetPrefix(zone: Zone, dataset: string): string {
   return `${zone}/${dataset}/`;
 }

@@ -3,7 +3,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 /** Request durations of a data API: cached answers take microseconds, a large query seconds. */
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export interface HttpRequestSample {
+interface HttpRequestSample {
   method: string;
   /** The route pattern (`/stations/:id`), never the raw URL: label values must stay few. */
   route: string;

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /** Every metric name ecluse exposes starts with this, Node's process metrics included. */
-export const METRIC_PREFIX = 'ecluse_';
+const METRIC_PREFIX = 'ecluse_';
 
 /**
  * A registry of its own (never prom-client's global one: a process may build several apps, tests do) with

@@ -10,7 +10,7 @@ export const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600
  * orchestrator's queue is meant to record waiting runs as `queued`, with `started_at` the time they were
  * queued, and then queue depth and oldest pending age follow with no change here.
  */
-export const PENDING_STATUSES = ['queued'] as const;
+const PENDING_STATUSES = ['queued'] as const;
 
 interface PipelineStats {
   /** Runs by status. */

@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import type { RunSummary } from '../warehouse/metadata.js';
 import type { RunLock } from '../warehouse/runLocks.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { NextRunStart } from './runner.js';
+
+/** How one partition of a backfill ended, run here or by a worker of the queue. */
+export interface BackfillResult {
+  partition: string;
+  status: RunSummary['status'] | 'skipped' | 'busy';
+  run_id: number | null;
+  attempt: number | null;
+  error: string | null;
+}
 
 /** A partition a backfill slot has taken for its next run: its lock held if it could be, its run maybe recorded. */
 export interface ClaimedPartition {

@@ -7,7 +7,7 @@ import type { LockHolder, LockResult, RunLock } from '../warehouse/runLocks.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { daysBetween } from '../time/days.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
-import { BackfillChain, type ClaimedPartition } from './nextRun.js';
+import { BackfillChain, type BackfillResult, type ClaimedPartition } from './nextRun.js';
 import type { RunQueue } from './queue.js';
 import { executeRun, isRetryable, RunCancelledError, RunTimeoutError, summaryOf, type ExecuteOptions, type NextRunStart } from './runner.js';
 
@@ -93,14 +93,6 @@ export interface BackfillProgress {
   /** Estimated milliseconds left, from the mean time of the partitions run so far (null before the first). */
   eta_ms: number | null;
   partition?: string;
-}
-
-export interface BackfillResult {
-  partition: string;
-  status: RunSummary['status'] | 'skipped' | 'busy';
-  run_id: number | null;
-  attempt: number | null;
-  error: string | null;
 }
 
 export interface BackfillSummary {

@@ -6,7 +6,7 @@ import { isoUtc } from '../engine/duckdb.js';
 import { parsePostgresUrl } from '../warehouse/postgresWarehouse.js';
 import { processAlive } from '../engine/processes.js';
 import { holderIsDead, readRunLock, type LockHolder, type MetaSql } from '../warehouse/runLocks.js';
-import type { BackfillResult } from './orchestrator.js';
+import type { BackfillResult } from './nextRun.js';
 import type { ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
 
 /**
@@ -20,7 +20,7 @@ import type { ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
  * queued: pg-boss expires it (JOB_EXPIRE_S) and hands it out again.
  */
 
-export const QUEUE_NAME = 'ecluse-partition-runs';
+const QUEUE_NAME = 'ecluse-partition-runs';
 /** Fetch → claim takes milliseconds; past this a fetched job is presumed lost with its worker. */
 const JOB_EXPIRE_S = 30;
 

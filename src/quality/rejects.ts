@@ -15,10 +15,3 @@ export interface Reject extends RecordLocation {
   /** true: the whole record was rejected; false: only this field was set to null. */
   whole_record: boolean;
 }
-
-/** Human-readable form: `file.json hourly.07015 row 12, field temperature = "abc": not a number`. */
-export function describeReject(r: Reject): string {
-  const where = [r.file, r.sheet ? `${r.sheet}` : null, r.row !== null ? `row ${r.row}` : null].filter(Boolean).join(' ');
-  const what = r.field ? `, field ${r.field}${r.value !== null ? ` = ${JSON.stringify(r.value)}` : ''}` : '';
-  return `${where}${what}: ${r.reason}${r.whole_record ? ' (record rejected)' : ' (value set to null)'}`;
-}

@@ -14,7 +14,7 @@ import { scopeCovers, tokenDigest, type ApiTokenStore, type Scope } from '../war
  *   makes them `read`.
  * - `read`, `write`, `admin`: a token of that scope or above (`admin` ⊃ `write` ⊃ `read`).
  */
-export type Access = 'open' | 'public' | Scope;
+type Access = 'open' | 'public' | Scope;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -26,13 +26,13 @@ declare module 'fastify' {
   }
 }
 
-export interface Principal {
+interface Principal {
   name: string;
   scope: Scope;
 }
 
 /** The server's own routes, by `METHOD url` (HEAD follows GET). Pipelines' routes declare theirs. */
-export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
+const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /health': 'open',
   // The dashboard's page when it is not built (the built files are open: see `alwaysOpen`).
   'GET /': 'open',
@@ -64,7 +64,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
 };
 
 /** A token known without the store: `ECLUSE_API_TOKEN` and the server's own (server.json), both admin. */
-export interface StaticToken {
+interface StaticToken {
   name: string;
   token: string | undefined;
   scope: Scope;

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import cors from '@fastify/cors';
@@ -19,6 +19,7 @@ import { sqlRoutes } from './routes/sql.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { webRoutes } from './routes/web.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import type { ServerContext } from './context.js';
 
 export interface AppOptions {
   platform: Platform;
@@ -32,24 +33,6 @@ export interface AppOptions {
   /** Runs partitions, backfills and cancels (default: one over `platform` and `pipelines`, with the configured retries). */
   orchestrator?: Orchestrator;
 }
-
-/** What every route module gets. */
-export interface ServerContext {
-  platform: Platform;
-  pipelines: ReadonlyMap<string, Pipeline>;
-  /** The request carries the server's own local token: see docs/security.md, "Inputs of API runs". */
-  isLocalClient(request: FastifyRequest): boolean;
-  /** Partition runs, backfills, cancels; its queue takes ad-hoc runs and rebuilds, one at a time. */
-  orchestrator: Orchestrator;
-  cache: ResponseCache;
-  /** Drops the access check's memory of looked-up tokens (after a revoke). */
-  forgetTokens(): void;
-  /** The version cached answers belong to: the warehouse's, moved on by SQL sent through `/admin/sql` too. */
-  dataVersion(): number;
-  bumpVersion(): void;
-}
-
-export const JSON_TYPE = 'application/json; charset=utf-8';
 
 const ERROR_CODES: Record<number, string> = {
   400: 'bad_request',

@@ -6,7 +6,7 @@ import type { ProgressEvent } from '../pipelines/kit/pipeline.js';
 import { HttpError } from '../pipelines/kit/routeSpec.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 
-export const NDJSON = 'application/x-ndjson';
+const NDJSON = 'application/x-ndjson';
 
 /**
  * One line of a streamed run (`Accept: application/x-ndjson`): where it stands in the queue, its progress,

@@ -1,9 +1,12 @@
 import { Type } from '@sinclair/typebox';
 
-/** Schemas the server's routes share (a module of its own: routes import it, never app.ts's values). */
+/** Schemas and constants the server's routes share: a leaf module, so that no route imports app.ts, which imports every route. */
 
 /** OpenAPI security requirement of the endpoints that need a token. */
 export const BEARER = [{ bearer: [] }];
 
 /** The body of every error answer (app.ts's error handler). */
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+
+/** Content type of answers sent as ready-made JSON text (cached bodies). */
+export const JSON_TYPE = 'application/json; charset=utf-8';

@@ -15,7 +15,7 @@ export interface ServerFile {
   token: string;
 }
 
-export function serverFilePath(home: string): string {
+function serverFilePath(home: string): string {
   return join(home, 'server.json');
 }
 

@@ -21,7 +21,7 @@ export function scopeCovers(held: Scope, needed: Scope): boolean {
 }
 
 /** Names users choose and type: short, no spaces, nothing that needs quoting in a shell. */
-export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Not readable through `POST /sql`, read scope or not: digests are no secret, but nobody needs them. */
 export const API_TOKENS_TABLE = 'api_tokens';
@@ -53,7 +53,7 @@ export function tokenDigest(token: string): string {
 }
 
 /** A new secret: `ecl_` and 43 base64url characters (256 bits). */
-export function newTokenSecret(): string {
+function newTokenSecret(): string {
   return `ecl_${randomBytes(32).toString('base64url')}`;
 }
 

@@ -8,7 +8,7 @@ export interface Dataset {
   /** Table name in the warehouse. */
   name: string;
   columns: ReadonlyArray<readonly [name: string, type: SqlType]>;
-  /** Columns that identify a row; the first value of a key is kept (DESIGN, "Staging rows"). */
+  /** Columns that identify a row; the first value of a key is kept (an identical re-delivery writes nothing). */
   primaryKey: readonly string[];
   /** Columns that may not be null, besides the key. */
   required?: readonly string[];

@@ -6,7 +6,6 @@ import { bulkInsert } from '../engine/bulk.js';
 import type { Reject } from '../quality/rejects.js';
 import {
   cancelRequested,
-  fileRecordOf,
   insertRunLogs,
   listFilter,
   METADATA_DDL,
@@ -21,7 +20,7 @@ import {
 } from './metadata.js';
 import { MemoryRunLocks, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
-import type { EngineLease, FileRecord, RejectRow, RunFilter, SqlParam, Warehouse } from './warehouse.js';
+import { fileRecordOf, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 import { checkReadOnlySelect } from './duckdbSelectCheck.js';
 import { AnswerCollector, SqlTimeoutError, type SqlAnswer, type SqlLimits } from './readOnlySql.js';

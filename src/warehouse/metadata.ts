@@ -1,7 +1,6 @@
 import { plainValue } from '../engine/duckdb.js';
 import { quoteIdent } from './dataset.js';
 import type { MetaSql } from './runLocks.js';
-import type { FileRecord } from './warehouse.js';
 
 /**
  * Metadata tables every warehouse holds: what ran, which files were loaded, what was rejected, where sources
@@ -152,7 +151,7 @@ export interface RunCounts {
   warnings?: string[];
 }
 
-/** The run summary of DESIGN.md "Contracts", shared by the CLI (`--json`) and the API. */
+/** The run summary (README.md, "Concepts"), shared by the CLI (`--json`) and the API. */
 export interface RunSummary extends RunCounts {
   files_deferred: number;
   warnings: string[];
@@ -254,19 +253,4 @@ export function listFilter(
     parts.push(`${quoteIdent(col)} ${op} $${params.length}`);
   }
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
-}
-
-/** A `files` row (plain values: `received_at` an ISO UTC string) as a FileRecord. */
-export function fileRecordOf(r: Record<string, unknown>): FileRecord {
-  const received = String(r.received_at);
-  return {
-    pipeline: String(r.pipeline),
-    sha256: String(r.sha256),
-    key: String(r.key),
-    original_name: String(r.original_name),
-    source: String(r.source),
-    size: Number(r.size),
-    received_at: new Date(/Z$|[+-]\d\d:?\d\d$/.test(received) ? received : `${received}Z`),
-    status: r.status === 'rejected' ? 'rejected' : 'loaded',
-  };
 }

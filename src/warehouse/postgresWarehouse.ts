@@ -17,7 +17,6 @@ import { API_TOKENS_DDL, ApiTokenStore } from './apiTokens.js';
 import { columnNames, createTableSql, quoteIdent, type Dataset } from './dataset.js';
 import {
   cancelRequested,
-  fileRecordOf,
   insertRunLogs,
   listFilter,
   METADATA_DDL,
@@ -33,7 +32,7 @@ import {
 import { acquireRunLock, releaseRunLock, renewRunLock, type LockResult, type MetaSql, type RunLock } from './runLocks.js';
 import { readerRoleName, readerUrl, readOnlySelect, setUpReaderRole } from './postgresReader.js';
 import { SqlUnavailableError, type SqlAnswer, type SqlLimits } from './readOnlySql.js';
-import { REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
+import { fileRecordOf, REJECT_COLUMNS, type EngineLease, type FileRecord, type RejectRow, type RunFilter, type SqlParam, type Warehouse } from './warehouse.js';
 
 /** Channel on which every committed run is announced, so other processes' caches follow. */
 const COMMITS_CHANNEL = 'ecluse_commits';

@@ -35,6 +35,21 @@ export interface FileRecord {
 
 export type FileStatus = 'loaded' | 'rejected';
 
+/** A `files` row (plain values: `received_at` an ISO UTC string) as a FileRecord. */
+export function fileRecordOf(r: Record<string, unknown>): FileRecord {
+  const received = String(r.received_at);
+  return {
+    pipeline: String(r.pipeline),
+    sha256: String(r.sha256),
+    key: String(r.key),
+    original_name: String(r.original_name),
+    source: String(r.source),
+    size: Number(r.size),
+    received_at: new Date(/Z$|[+-]\d\d:?\d\d$/.test(received) ? received : `${received}Z`),
+    status: r.status === 'rejected' ? 'rejected' : 'loaded',
+  };
+}
+
 export interface RejectRow extends Reject {
   run_id: number;
   pipeline: string;

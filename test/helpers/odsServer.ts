@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /**
- * A loopback stand-in for the OpenDataSoft Explore API v2.1 (FORMATS.md §3), serving in-memory datasets
+ * A loopback stand-in for the OpenDataSoft Explore API v2.1 (docs/connectors/opendatasoft.md), serving in-memory datasets
  * of flat records: `records` (limit ≤ 100, `offset + limit` < 10000, else the API's 400 error body),
  * `exports/jsonl|json|csv` (CSV with `;` and a UTF-8 BOM, labels on `use_labels=true`), `where` in the
  * forms ecluse writes (comparisons joined by AND: `field >= date'…'`, `field = "…"`), `order_by` and
@@ -301,7 +301,7 @@ export async function startOdsServer(datasets: Record<string, OdsFixtureDataset>
   };
 }
 
-/** Hand-made SYNOP-shaped stations (FORMATS.md §3a): number with its leading zero, name. */
+/** Hand-made SYNOP-shaped stations (docs/pipelines/synop.md): number with its leading zero, name. */
 export const SYNOP_STATIONS = [
   { numer_sta: '07015', nom: 'LILLE-LESQUIN' },
   { numer_sta: '07005', nom: 'ABBEVILLE' },

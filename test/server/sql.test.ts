@@ -16,7 +16,7 @@ import { dropSchemas, PG_BASE, schemaFor, skipUnless, warehouseFor, type Warehou
 const TOKEN = 'test-token-sql-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-/** The issue's attacks and their kin, each of which must be refused (400) without its effect. */
+/** Known attacks on a read-only SQL endpoint and their kin, each of which must be refused (400) without its effect. */
 const REFUSED_EVERYWHERE = [
   'DROP TABLE reports',
   'DELETE FROM reports',
@@ -179,7 +179,7 @@ for (const kind of ['duckdb', 'postgres'] as WarehouseKind[])
       }
     });
 
-    test("the issue's attacks are refused, and leave the warehouse, the settings and the server's files as they were", async () => {
+    test("known attacks are refused, and leave the warehouse, the settings and the server's files as they were", async () => {
       const attacks = [...REFUSED_EVERYWHERE, ...(kind === 'duckdb' ? REFUSED_ON_DUCKDB : REFUSED_ON_POSTGRES)];
       for (const q of attacks) {
         const r = await sql(q);

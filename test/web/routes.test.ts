@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ServerContext } from '../../src/server/app.js';
+import type { ServerContext } from '../../src/server/context.js';
 import { buildApp } from '../../src/server/app.js';
 import { webRoutes } from '../../src/server/routes/web.js';
 import type { Platform } from '../../src/pipelines/kit/pipeline.js';

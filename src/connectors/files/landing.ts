@@ -40,7 +40,7 @@ export interface ListLandingOptions {
   openStore?: (url: string) => ObjectStore;
 }
 
-export const DEFAULT_MIN_AGE_MS = 10_000;
+const DEFAULT_MIN_AGE_MS = 10_000;
 
 /** Suffixes of files still being written by common tools (downloaders, rsync-style copiers, our own stores). */
 const PARTIAL_SUFFIXES = ['.tmp', '.part', '.crdownload'];

@@ -1,5 +1,5 @@
 /**
- * `ecluse generate stations`: realistic station data in the real delivery formats (FORMATS.md §1–2).
+ * `ecluse generate stations`: realistic station data in the real delivery formats (docs/pipelines/stations.md, "Inputs").
  *
  * - one InfoClimat open-data response per UTC day (`infoclimat-YYYY-MM-DD.json`) covering all stations:
  *   static (amateur) stations every 10 minutes, synop stations hourly with the extra fields; every value
@@ -330,7 +330,7 @@ function makeStation(meta: InfoclimatStationJson, region: Region, start: number,
     weather,
     rng,
     emptyShare: profile.uniform(0.2, 0.8),
-    // The real stations have all their sensors; 00052 reports no 3-hour rain (as in FORMATS.md's example).
+    // The real stations have all their sensors; 00052 reports no 3-hour rain.
     hasBarometer: synop || real || profile.chance(0.93),
     hasRainGauge: synop || real || profile.chance(0.95),
     reportsRain3h: synop || (real ? meta.id !== '00052' : profile.chance(0.3)),

@@ -1,6 +1,6 @@
 /**
  * `ecluse generate synop`: Météo-France SYNOP observations shaped like the OpenDataSoft dataset
- * `donnees-synop-essentielles-omm` (FORMATS.md §3, §3a): every 3 hours per station, all 82 fields,
+ * `donnees-synop-essentielles-omm` (docs/pipelines/synop.md): every 3 hours per station, all 82 fields,
  * the real units (K, Pa, m/s, mm with −0.1 for a trace, m), gaps (missing observations, missing values).
  *
  * Records are produced one time step at a time (all stations advance together) and written as a stream,
@@ -527,7 +527,7 @@ function jsonValue(v: SynopValues, i: number, timeZone: string): string {
 }
 
 /** One record as the JSON object an export or the API writes (all 82 keys, nulls included). */
-export function synopJson(v: SynopValues, timeZone = 'UTC'): string {
+function synopJson(v: SynopValues, timeZone = 'UTC'): string {
   let out = '{';
   for (let i = 0; i < SYNOP_FIELDS.length; i++) {
     out += `${i === 0 ? '' : ','}"${(SYNOP_FIELDS[i] as { name: string }).name}":${jsonValue(v, i, timeZone)}`;
@@ -536,7 +536,7 @@ export function synopJson(v: SynopValues, timeZone = 'UTC'): string {
 }
 
 /** One record as a line of a `;` CSV export (empty cell for null). */
-export function synopCsvLine(v: SynopValues, timeZone = 'UTC'): string {
+function synopCsvLine(v: SynopValues, timeZone = 'UTC'): string {
   const cells: string[] = [];
   for (let i = 0; i < SYNOP_FIELDS.length; i++) {
     const x = v[i];

@@ -67,7 +67,7 @@ export interface WeatherSample {
   weatherCode: number | null;
 }
 
-export interface Front {
+interface Front {
   /** Passage at the reference point (50.6 N, 3.0 E), epoch ms. */
   time: number;
   /** Ground speed of the front, km/h. */
@@ -295,7 +295,7 @@ export function dewPointFrom(temperature: number, humidity: number): number {
 }
 
 /** How close a point is to the North Sea / Channel coast: 1 on the shore, ~0 beyond 40 km inland. */
-export function coastalIndex(latitude: number, longitude: number): number {
+function coastalIndex(latitude: number, longitude: number): number {
   const kmPerLon = 111.32 * Math.cos(latitude * RAD);
   // North Sea coast: ~51.0 N from Calais to Dunkirk, then running NE along the Belgian coast.
   const coastLat = longitude < 2.55 ? 50.98 + (longitude - 1.85) * 0.1 : 51.05 + (longitude - 2.55) * 0.38;

@@ -1,5 +1,5 @@
 /**
- * Writes workbooks in the Weather Underground export format (FORMATS.md §2), for samples, tests and
+ * Writes workbooks in the Weather Underground export format (docs/pipelines/stations.md, "Inputs"), for samples, tests and
  * benchmarks: one sheet per local day named `DDMMYY`, header in row 1, row 2 empty, then one row per
  * observation; `Time` is a time-of-day cell (a day fraction formatted `h:mm AM/PM`), values are rich
  * text in two runs (`56.8` and `\u00a0°F` in another font), `UV` a plain integer, `Wind` a compass word.
@@ -12,7 +12,7 @@
  */
 import ExcelJS from 'exceljs';
 import type { StationConfig } from '../../config/config.js';
-import { WUNDERGROUND_COLUMNS } from './xlsx.js';
+import { WUNDERGROUND_COLUMNS } from './format.js';
 
 export interface WundergroundRow {
   /** Minutes since local midnight (the station's wall clock). */

@@ -1,5 +1,5 @@
 import { repeatedKey, repeatedKeyReason } from './jsonKeys.js';
-import { decodeUtf8, FileFormatError, isTruncatedJson } from './text.js';
+import { decodeUtf8, isTruncatedJson } from './text.js';
 
 export interface JsonLine {
   line: number;
@@ -39,5 +39,3 @@ export function* readJsonLines(bytes: Uint8Array, onError: (line: number, messag
     else yield { line, value };
   }
 }
-
-export { FileFormatError };

@@ -14,7 +14,7 @@ export class FileFormatError extends Error {
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** 1-based line number of a byte or character offset. */
-export function lineAt(text: string | Uint8Array, offset: number): number {
+function lineAt(text: string | Uint8Array, offset: number): number {
   let line = 1;
   const end = Math.min(offset, text.length);
   if (typeof text === 'string') {
@@ -26,7 +26,7 @@ export function lineAt(text: string | Uint8Array, offset: number): number {
 }
 
 /** The most a reject quotes of a value: enough to recognise it, never a copy of a huge line. */
-export const MAX_SHOWN_CHARS = 1000;
+const MAX_SHOWN_CHARS = 1000;
 
 /** `text` cut to `max` characters, saying how long it was. */
 export function clip(text: string, max = MAX_SHOWN_CHARS): string {

@@ -1,12 +1,12 @@
 import { ident, literal, type DuckSession } from '../../engine/duckdb.js';
 import { repeatedKey } from '../../engine/readers/jsonKeys.js';
-import { INFOCLIMAT_FIELDS } from '../../connectors/infoclimat/response.js';
+import { INFOCLIMAT_FIELDS } from './infoclimat.js';
 import { MEASURES, RANGES } from './schema.js';
 
 /**
  * The fast path for InfoClimat `.json` responses: DuckDB parses the files (in parallel, in C++) and SQL
  * types and validates every report, with the same rules and reject reasons as the TypeScript reader
- * (connectors/infoclimat/response.ts), which stays the path for everything else and for files DuckDB
+ * (infoclimat.ts), which stays the path for everything else and for files DuckDB
  * cannot read (its messages name the line). Measured: 2× faster than parsing in JS (docs/BENCHMARKS.md).
  */
 

@@ -8,7 +8,7 @@ import { SUPPORTED_EXTENSIONS } from './readers.js';
 import { fileContributes, stageFile, type StageResult } from './stage.js';
 import { collectRunReports, createRunTables, createStationsTables, dropRunReports, loadBatchFiles, loadRunReports, upsertStations } from './load.js';
 import { infoclimatFileCounts, infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
-import { stationFromJson } from '../../connectors/infoclimat/response.js';
+import { stationFromJson } from './infoclimat.js';
 import type { StationRow } from './schema.js';
 import {
   commitFileRun,

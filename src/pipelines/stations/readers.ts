@@ -7,7 +7,8 @@ import { repeatedKey, repeatedKeyReason } from '../../engine/readers/jsonKeys.js
 import { clip, decodeUtf8, FileFormatError, parseJson } from '../../engine/readers/text.js';
 import { withZipContents, type ZipReadOptions } from '../../engine/readers/zip.js';
 import { extensionOf } from '../../lake/raw.js';
-import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from '../../connectors/infoclimat/response.js';
+import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from './infoclimat.js';
+import { stationForFileName } from '../../connectors/wunderground/format.js';
 import type { ReportBatch, ReportSink } from './reportBatch.js';
 
 export const SUPPORTED_EXTENSIONS = ['json', 'jsonl', 'csv', 'xlsx', 'zip'] as const;
@@ -101,7 +102,7 @@ function readAirbyteCsv(bytes: Uint8Array, file: string, sink: ReportSink, ctx: 
 
 async function readWorkbook(path: string, file: string, rawKey: string, batch: ReportBatch, ctx: ReadContext): Promise<void> {
   // Loaded on first use: exceljs alone costs a few hundred ms of start-up to every run, most of which read no workbook.
-  const { readWundergroundWorkbook, stationForFileName, WUNDERGROUND_FIELD_NAMES } = await import('../../connectors/wunderground/xlsx.js');
+  const { readWundergroundWorkbook, WUNDERGROUND_FIELD_NAMES } = await import('./wunderground.js');
   const station = stationForFileName(posix.basename(file), [...ctx.stations]);
   const sink = batch.forFile({ file, rawKey, source: 'wunderground', fieldNames: WUNDERGROUND_FIELD_NAMES });
   if (!station) {

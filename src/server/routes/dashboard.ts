@@ -5,7 +5,7 @@ import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { ident } from '../../engine/duckdb.js';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';
 

@@ -11,7 +11,7 @@ import { extensionOf } from '../../lake/raw.js';
 import { executeRun } from '../../orchestrator/runner.js';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import type { Pipeline } from '../../pipelines/kit/pipeline.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { BEARER, ErrorBody } from '../schemas.js';
 import { answerRun } from '../runStream.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';

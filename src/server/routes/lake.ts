@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { isRawMetaKey, ZONES, type Zone } from '../../lake/layout.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 
 /**
- * GET /lake/zones and /lake/files: browse the lake's zones for the dashboard's Lake page (issue 5).
- * Raw files with their original names and received times are `/raw/files` (issue 4); these list what is
+ * GET /lake/zones and /lake/files: browse the lake's zones for the dashboard's Lake page.
+ * Raw files with their original names and received times are `/raw/files`; these list what is
  * actually stored, zone by zone, with sizes, including staging and curated Parquet partitions.
  */
 

@@ -3,7 +3,7 @@ import { registerHttpMetrics } from '../../observability/httpMetrics.js';
 import { createRegistry } from '../../observability/registry.js';
 import { registerRunMetrics } from '../../observability/runMetrics.js';
 import { registerStreamMetrics } from '../../observability/streamMetrics.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 
 /** Route label of answers no route matched (404s): one value, whatever the URL. */
 const UNMATCHED = 'unmatched';

@@ -5,8 +5,8 @@ import { daysBetween, defaultPartition, isDay } from '../../time/days.js';
 import { rebuildPipeline } from '../../orchestrator/runner.js';
 import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import { HttpError, type RouteSpec } from '../../pipelines/kit/routeSpec.js';
-import { JSON_TYPE, type ServerContext } from '../app.js';
-import { BEARER } from '../schemas.js';
+import type { ServerContext } from '../context.js';
+import { BEARER, JSON_TYPE } from '../schemas.js';
 import { answerRun, answerStreamed } from '../runStream.js';
 import { NO_BODY, RUN_SUMMARY_SCHEMA } from './runs.js';
 

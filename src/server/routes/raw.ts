@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { isRawMetaKey, rawMetaKey } from '../../lake/layout.js';
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo } from '../../lake/objectStore.js';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 
 /** GET /raw/files, GET /raw/files/{key}: the raw zone as it is in the lake, files as they arrived. */

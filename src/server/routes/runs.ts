@@ -6,7 +6,7 @@ import { apiInputPolicy, checkInputs, InputRefusedError } from '../../orchestrat
 import { executeRun, summaryOf } from '../../orchestrator/runner.js';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import { RUN_STATUSES, type RunStatus } from '../../warehouse/metadata.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { BEARER, ErrorBody } from '../schemas.js';
 import { answerRun } from '../runStream.js';
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SqlRefusedError, SqlTimeoutError, SqlUnavailableError, wholeAnswer, type SqlAnswer } from '../../warehouse/readOnlySql.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { BEARER, ErrorBody } from '../schemas.js';
 
 const SqlBody = Type.Object({ sql: Type.String({ minLength: 1 }) }, { additionalProperties: false });

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
 import { SCOPES, TokenError, type Scope } from '../../warehouse/apiTokens.js';
-import type { ServerContext } from '../app.js';
+import type { ServerContext } from '../context.js';
 import { BEARER, ErrorBody } from '../schemas.js';
 
 /** The API's tokens, for `ecluse tokens` while a server holds the embedded warehouse (admin scope). */

@@ -9,8 +9,8 @@ import { generateStations, compassWord, stationList } from '../../../src/connect
 import { INFOCLIMAT_PARAMS } from '../../../src/connectors/infoclimat/format.js';
 import { Rng, hashSeed } from '../../../src/connectors/generators/random.js';
 import { createRegion, dewPointFrom, diurnalShape, relativeHumidity, sunPosition, weatherSeries } from '../../../src/connectors/generators/weather.js';
-import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from '../../../src/connectors/infoclimat/response.js';
-import { readWundergroundWorkbook, WUNDERGROUND_FIELD_NAMES } from '../../../src/connectors/wunderground/xlsx.js';
+import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from '../../../src/pipelines/stations/infoclimat.js';
+import { readWundergroundWorkbook, WUNDERGROUND_FIELD_NAMES } from '../../../src/pipelines/stations/wunderground.js';
 import { wundergroundFileName } from '../../../src/connectors/wunderground/workbookWriter.js';
 import { ReportBatch } from '../../../src/pipelines/stations/reportBatch.js';
 

@@ -145,7 +145,7 @@ async function bothPaths(cases: { name: string; bytes: Uint8Array | string }[]):
 }
 
 // ---------------------------------------------------------------------------------------------
-// Small valid files in the real formats (FORMATS.md §1, §2)
+// Small valid files in the real formats (docs/pipelines/stations.md, "Inputs")
 
 /** One synop and one static report, with the response's stations, metadata and `_params`. */
 const RESPONSE = response({ '07015': [synopRow('2024-10-05 00:00:00', '7.6')], '00052': [staticRow('2024-10-05 00:10:00', '6.4')] });

@@ -98,7 +98,7 @@ for (const setup of SETUPS) {
         ),
       );
 
-    test('is registered under its name with the DESIGN schedule', () => {
+    test('is registered under its name with its default schedule (0 1 * * *, Europe/Paris)', () => {
       assert.equal(PIPELINES.get('synop'), synopPipeline);
       assert.deepEqual(synopPipeline.schedule, { cron: '0 1 * * *', timezone: 'Europe/Paris' });
     });

@@ -70,7 +70,7 @@ async function stage(name: string, bytes: Uint8Array | string, path: ReadPath = 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Small valid files in the real formats (FORMATS.md §3, §3a)
+// Small valid files in the real formats (docs/pipelines/synop.md)
 
 const RECORDS = [
   {

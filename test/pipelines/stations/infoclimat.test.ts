@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDhUtc, readInfoclimatResponse } from '../../../src/connectors/infoclimat/response.js';
+import { INFOCLIMAT_FIELD_NAMES, readInfoclimatResponse } from '../../../src/pipelines/stations/infoclimat.js';
 import { ReportBatch } from '../../../src/pipelines/stations/reportBatch.js';
-import { INFOCLIMAT_FIELD_NAMES } from '../../../src/connectors/infoclimat/response.js';
 import { dayResponse, response, staticRow, synopRow } from '../../fixtures/infoclimat.js';
 
 function read(doc: unknown, configured: string[] = []) {
@@ -11,13 +10,6 @@ function read(doc: unknown, configured: string[] = []) {
   readInfoclimatResponse(doc, 'day.json', sink, new Set(configured));
   return batch;
 }
-
-test('parseDhUtc reads UTC times and refuses nonexistent ones', () => {
-  assert.equal(parseDhUtc('2024-10-05 00:10:00'), Date.UTC(2024, 9, 5, 0, 10, 0));
-  assert.equal(parseDhUtc('2024-02-30 00:00:00'), null);
-  assert.equal(parseDhUtc('2024-10-05 24:00:00'), null);
-  assert.equal(parseDhUtc('05/10/2024 00:00'), null);
-});
 
 test('a valid day gives every report, skips _params, and registers the stations', () => {
   const b = read(dayResponse());
