@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { executeRun } from '../orchestrator/runner.js';
 import { PIPELINES } from '../pipelines/index.js';
 import { openPlatform, readConfig } from './platform.js';
-import { requirePipeline } from './requirePipeline.js';
 import { describeRun } from './summary.js';
 import { assertNoServer, serve } from './up.js';
 
