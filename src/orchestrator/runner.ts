@@ -4,6 +4,7 @@ import type { RunCounts, RunRecord, RunStatus, RunSummary } from '../warehouse/m
 import { RunLogBuffer } from '../observability/runLog.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
 import { resetPipeline } from '../pipelines/kit/reset.js';
+import { createRunRejects } from '../quality/runRejects.js';
 
 const NO_COUNTS: RunCounts = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
 
@@ -126,6 +127,8 @@ async function executeLogged(
     signal.throwIfAborted();
     const lease = await warehouse.openEngine();
     try {
+      // Every run gathers its rejects afresh: the engine may be the warehouse's own, kept from run to run.
+      await createRunRejects(lease.engine);
       await pipeline.run(
         {
           ...platform,
