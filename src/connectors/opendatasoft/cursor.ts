@@ -1,4 +1,5 @@
-import { andWhere, isInstant, odsqlDate, odsqlField } from './odsql.js';
+import { isInstant } from '../../time/instants.js';
+import { andWhere, odsqlDate, odsqlField } from './odsql.js';
 
 /**
  * The incremental cursor of an OpenDataSoft source: the latest `date` loaded. Pure functions only: the

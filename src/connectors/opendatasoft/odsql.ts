@@ -1,4 +1,5 @@
 import { isDay } from '../../time/days.js';
+import { isInstant } from '../../time/instants.js';
 
 /**
  * The few pieces of ODSQL (the OpenDataSoft query language) ecluse writes: field names, string and date
@@ -47,14 +48,6 @@ export function odsqlField(name: string): string {
 export function odsqlString(value: string, quote: '"' | "'" = '"'): string {
   if (CONTROL.test(value)) throw new Error(`ODSQL: control character in a string literal ${JSON.stringify(value)}`);
   return `${quote}${value.replace(/\\/g, '\\\\').split(quote).join(`\\${quote}`)}${quote}`;
-}
-
-/** An instant with its offset: a bare local time would be read in the request's `timezone`, never guess. */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
-
-/** True for an ISO 8601 instant carrying `Z` or an offset, that names a real time. */
-export function isInstant(value: string): boolean {
-  return INSTANT.test(value) && !Number.isNaN(Date.parse(value)) && isDay(value.slice(0, 10));
 }
 
 /**

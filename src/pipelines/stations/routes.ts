@@ -1,16 +1,12 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { assertTimeZone, dayBounds, parseDay, UnknownTimeZoneError } from '../../time/zones.js';
 import { badRequest, defineRoute, notFound, type RouteSpec } from '../kit/routeSpec.js';
+import { ErrorBody, instantParam, list, MAX_LIMIT, nullable, Paging, rowsOrEmpty, sqlInstant } from '../kit/routeHelpers.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
 import { MEASURES, REPORT_COLUMNS, STATION_COLUMNS, type StationRow } from './schema.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 /** The stations API (DESIGN "Contracts"): stations, their reports by day or instant range, the day document. */
-
-const MAX_LIMIT = 10_000;
-const DEFAULT_LIMIT = 1000;
-
-const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 const Station = Type.Object(
   {
@@ -39,14 +35,6 @@ const Report = Type.Object({
 });
 const DocumentReport = Type.Object({ observed_at: Type.String(), ...measureProps, ...reportTail });
 
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
-
-const list = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
-
-const Paging = {
-  limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-};
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 const Day = Type.String({ description: 'a calendar day YYYY-MM-DD in the station’s time zone (or tz)', examples: ['2024-10-05'] });
 const Tz = Type.String({ description: 'IANA time zone overriding the station’s (default Europe/Paris)', examples: [DEFAULT_TIME_ZONE] });
@@ -54,35 +42,10 @@ const Tz = Type.String({ description: 'IANA time zone overriding the station’s
 const STATION_SELECT = `SELECT ${STATION_COLUMNS.join(', ')} FROM stations`;
 const REPORT_SELECT = `SELECT ${REPORT_COLUMNS.join(', ')} FROM reports`;
 
-/** A missing table (no run yet) reads as an empty one; the message differs between DuckDB and PostgreSQL. */
-function isMissingTable(err: unknown): boolean {
-  return err instanceof Error && /does not exist/i.test(err.message);
-}
-
-async function rows(warehouse: Warehouse, sql: string, params: SqlParam[]): Promise<Record<string, unknown>[]> {
-  try {
-    return await warehouse.query(sql, params);
-  } catch (err) {
-    if (isMissingTable(err)) return [];
-    throw err;
-  }
-}
-
 async function station(warehouse: Warehouse, id: string): Promise<StationRow> {
-  const [row] = await rows(warehouse, `${STATION_SELECT} WHERE id = $1`, [id]);
+  const [row] = await rowsOrEmpty(warehouse, `${STATION_SELECT} WHERE id = $1`, [id]);
   if (!row) throw notFound(`no station "${id}"`);
   return row as unknown as StationRow;
-}
-
-/** A naive UTC TIMESTAMP literal value, the way `reports.observed_at` is stored. */
-const sqlInstant = (d: Date) => d.toISOString().slice(0, 23).replace('T', ' ');
-
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-function instant(name: string, value: string): Date {
-  const ms = INSTANT.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(ms)) throw badRequest(`${name} must be an ISO 8601 instant with a zone (2024-10-05T00:00:00Z), got "${value}"`);
-  return new Date(ms);
 }
 
 function zone(tz: string): string {
@@ -107,8 +70,8 @@ function window(s: StationRow, q: { date?: string; tz?: string; from?: string; t
     return day(q.date, q.tz ?? s.timezone ?? DEFAULT_TIME_ZONE);
   }
   if (q.from === undefined && q.to === undefined) throw badRequest('give date=YYYY-MM-DD, or from and/or to (ISO instants)');
-  const from = q.from === undefined ? undefined : instant('from', q.from);
-  const to = q.to === undefined ? undefined : instant('to', q.to);
+  const from = q.from === undefined ? undefined : instantParam('from', q.from);
+  const to = q.to === undefined ? undefined : instantParam('to', q.to);
   if (from && to && from > to) throw badRequest('from must not be after to');
   return { from, to };
 }
@@ -126,10 +89,12 @@ async function reportsIn(warehouse: Warehouse, id: string, w: { from?: Date; to?
   }
   const cond = where.join(' AND ');
   // limit and offset are integers checked by the route schema.
-  const items = await rows(warehouse, `${REPORT_SELECT} WHERE ${cond} ORDER BY observed_at LIMIT ${limit} OFFSET ${offset}`, params);
+  const items = await rowsOrEmpty(warehouse, `${REPORT_SELECT} WHERE ${cond} ORDER BY observed_at LIMIT ${limit} OFFSET ${offset}`, params);
   // A first page shorter than the limit is the whole list: no count query needed (the common day request).
   const total =
-    offset === 0 && items.length < limit ? items.length : Number((await rows(warehouse, `SELECT count(*) AS n FROM reports WHERE ${cond}`, params))[0]?.n ?? 0);
+    offset === 0 && items.length < limit
+      ? items.length
+      : Number((await rowsOrEmpty(warehouse, `SELECT count(*) AS n FROM reports WHERE ${cond}`, params))[0]?.n ?? 0);
   return { items, total };
 }
 
@@ -151,7 +116,7 @@ async function downsampled(warehouse: Warehouse, id: string, w: { from: Date; to
       FROM reports WHERE station_id = $1 AND observed_at >= $2::TIMESTAMP AND observed_at < $3::TIMESTAMP
     )
     SELECT ${REPORT_COLUMNS.join(', ')} FROM (${pick('min', 0)} UNION ALL ${pick('max', 1)}) x ORDER BY b, k`;
-  return rows(warehouse, sql, params);
+  return rowsOrEmpty(warehouse, sql, params);
 }
 
 export const stationsRoutes: readonly RouteSpec[] = [
@@ -162,8 +127,8 @@ export const stationsRoutes: readonly RouteSpec[] = [
     tags: ['stations'],
     schema: { querystring: Type.Object(Paging), response: { 200: list(Station) } },
     async handler({ warehouse, query }) {
-      const items = await rows(warehouse, `${STATION_SELECT} ORDER BY id LIMIT ${query.limit} OFFSET ${query.offset}`, []);
-      const total = Number((await rows(warehouse, 'SELECT count(*) AS n FROM stations', []))[0]?.n ?? 0);
+      const items = await rowsOrEmpty(warehouse, `${STATION_SELECT} ORDER BY id LIMIT ${query.limit} OFFSET ${query.offset}`, []);
+      const total = Number((await rowsOrEmpty(warehouse, 'SELECT count(*) AS n FROM stations', []))[0]?.n ?? 0);
       return { items, total, limit: query.limit, offset: query.offset };
     },
   }),

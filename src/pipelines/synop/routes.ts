@@ -1,6 +1,8 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { dayBounds, parseDay } from '../../time/zones.js';
 import { badRequest, defineRoute, notFound, type RouteSpec } from '../kit/routeSpec.js';
+import { ErrorBody, list, nullable, Paging, rowsOrEmpty, sqlInstant } from '../kit/routeHelpers.js';
+import { isInstant } from '../../time/instants.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
 import { DAILY_STATS_COLUMNS } from './dailyStats.js';
 import { OBSERVATIONS } from './schema.js';
@@ -12,8 +14,6 @@ import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
  */
 
 /** Days of a request are Paris days, the ones `daily_city_stats` is keyed by (DESIGN "Time"). */
-const MAX_LIMIT = 10_000;
-const DEFAULT_LIMIT = 1000;
 const SLOTS_PER_UTC_DAY = 8;
 
 /** Folds case and accents: `Montélimar` and `MONTELIMAR` compare equal. */
@@ -36,20 +36,6 @@ export interface SynopStation {
   longitude: number | null;
 }
 
-/** A missing table (no run yet) reads as an empty one; the message differs between DuckDB and PostgreSQL. */
-function isMissingTable(err: unknown): boolean {
-  return err instanceof Error && /does not exist/i.test(err.message);
-}
-
-async function rows(warehouse: Warehouse, sql: string, params: SqlParam[] = []): Promise<Record<string, unknown>[]> {
-  try {
-    return await warehouse.query(sql, params);
-  } catch (err) {
-    if (isMissingTable(err)) return [];
-    throw err;
-  }
-}
-
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /**
@@ -62,7 +48,7 @@ export function synopStations(warehouse: Warehouse): Promise<SynopStation[]> {
   const version = warehouse.dataVersion();
   const hit = stationCache.get(warehouse);
   if (hit && hit.version === version) return hit.stations;
-  const stations = rows(
+  const stations = rowsOrEmpty(
     warehouse,
     `SELECT numer_sta, max(nom) AS nom, max(latitude) AS latitude, max(longitude) AS longitude
      FROM observations GROUP BY numer_sta ORDER BY numer_sta`,
@@ -107,29 +93,16 @@ function dayRange(q: { from?: string; to?: string }): { from?: string; to?: stri
   return { from, to };
 }
 
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** A naive UTC TIMESTAMP literal value, the way `observed_at` is stored. */
-const sqlInstant = (d: Date) => d.toISOString().slice(0, 23).replace('T', ' ');
-
 /** A bound of an observations window: a Paris day (its start, or for `to` the next day's start) or an ISO instant. */
 function bound(name: 'from' | 'to', value: string): Date {
   if (parseDay(value) !== null) {
     const b = dayBounds(value, DEFAULT_TIME_ZONE);
     return name === 'from' ? b.from : b.to;
   }
-  const ms = INSTANT.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(ms)) throw badRequest(`${name} must be a day YYYY-MM-DD or an ISO 8601 instant with a zone, got "${value}"`);
-  return new Date(ms);
+  if (!isInstant(value)) throw badRequest(`${name} must be a day YYYY-MM-DD or an ISO 8601 instant with a zone, got "${value}"`);
+  return new Date(Date.parse(value));
 }
 
-const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
-const list = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
-const Paging = {
-  limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-};
 const CityParams = Type.Object({
   city: Type.String({ minLength: 1, description: 'station number, name or slug; case, accents and separators ignored', examples: ['lille-lesquin'] }),
 });
@@ -185,7 +158,7 @@ async function storedStats(warehouse: Warehouse, numerSta: string, r: { from?: s
     where.push(`day <= CAST($${params.length} AS DATE)`);
   }
   const cols = DAILY_STATS_COLUMNS.map((c) => (c === 'day' ? 'CAST(day AS VARCHAR) AS day' : c)).join(', ');
-  return rows(warehouse, `SELECT ${cols} FROM daily_city_stats WHERE ${where.join(' AND ')} ORDER BY day`, params);
+  return rowsOrEmpty(warehouse, `SELECT ${cols} FROM daily_city_stats WHERE ${where.join(' AND ')} ORDER BY day`, params);
 }
 
 /**
@@ -221,7 +194,7 @@ async function utcStats(warehouse: Warehouse, numerSta: string, r: { from?: stri
     params.push(sqlInstant(new Date((parseDay(r.to) as number) + 86_400_000)));
     where.push(`observed_at < CAST($${params.length} AS TIMESTAMP)`);
   }
-  return rows(warehouse, fixedOffsetStatsSql(where.join(' AND ')), params);
+  return rowsOrEmpty(warehouse, fixedOffsetStatsSql(where.join(' AND ')), params);
 }
 
 const OBSERVATION_SELECT = `SELECT ${OBSERVATIONS.columns.map(([c]) => c).join(', ')} FROM observations`;
@@ -237,7 +210,10 @@ export const synopRoutes: readonly RouteSpec[] = [
     async handler({ warehouse, query }) {
       const [stations, counts] = await Promise.all([
         synopStations(warehouse),
-        rows(warehouse, `SELECT numer_sta, count(*) AS n, min(observed_at) AS first_at, max(observed_at) AS last_at FROM observations GROUP BY numer_sta`),
+        rowsOrEmpty(
+          warehouse,
+          `SELECT numer_sta, count(*) AS n, min(observed_at) AS first_at, max(observed_at) AS last_at FROM observations GROUP BY numer_sta`,
+        ),
       ]);
       const byId = new Map(counts.map((c) => [String(c.numer_sta), c]));
       const all = stations.map((s) => {
@@ -286,12 +262,12 @@ export const synopRoutes: readonly RouteSpec[] = [
       }
       const cond = where.join(' AND ');
       // limit and offset are integers checked by the route schema.
-      const items = await rows(warehouse, `${OBSERVATION_SELECT} WHERE ${cond} ORDER BY observed_at LIMIT ${query.limit} OFFSET ${query.offset}`, p);
+      const items = await rowsOrEmpty(warehouse, `${OBSERVATION_SELECT} WHERE ${cond} ORDER BY observed_at LIMIT ${query.limit} OFFSET ${query.offset}`, p);
       // A first page shorter than the limit is the whole list: no count query needed.
       const total =
         query.offset === 0 && items.length < query.limit
           ? items.length
-          : Number((await rows(warehouse, `SELECT count(*) AS n FROM observations WHERE ${cond}`, p))[0]?.n ?? 0);
+          : Number((await rowsOrEmpty(warehouse, `SELECT count(*) AS n FROM observations WHERE ${cond}`, p))[0]?.n ?? 0);
       return { items, total, limit: query.limit, offset: query.offset };
     },
   }),
@@ -305,7 +281,7 @@ export const synopRoutes: readonly RouteSpec[] = [
     async handler({ warehouse, query }) {
       const [stations, spans] = await Promise.all([
         synopStations(warehouse),
-        rows(
+        rowsOrEmpty(
           warehouse,
           `SELECT numer_sta, count(*) AS days, CAST(min(day) AS VARCHAR) AS first_day, CAST(max(day) AS VARCHAR) AS last_day
            FROM daily_city_stats GROUP BY numer_sta ORDER BY numer_sta`,

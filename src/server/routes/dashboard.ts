@@ -5,6 +5,7 @@ import { effectiveSchedule } from '../../orchestrator/scheduler.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { ident } from '../../engine/duckdb.js';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
+import { isMissingTable } from '../../pipelines/kit/routeHelpers.js';
 import type { ServerContext } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 import { RUN_SUMMARY_SCHEMA } from './runs.js';
@@ -76,7 +77,7 @@ async function rowsOrEmpty(warehouse: Warehouse, sql: string): Promise<Record<st
   try {
     return await warehouse.query(sql);
   } catch (err) {
-    if (err instanceof Error && /does not exist/i.test(err.message)) return null;
+    if (isMissingTable(err)) return null;
     throw err;
   }
 }

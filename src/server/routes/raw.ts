@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { isRawMetaKey, rawMetaKey } from '../../lake/layout.js';
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo } from '../../lake/objectStore.js';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
+import { isMissingTable } from '../../pipelines/kit/routeHelpers.js';
 import type { ServerContext } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 
@@ -70,7 +71,7 @@ export async function rawRoutes(app: FastifyInstance, { platform }: ServerContex
           out.set(String(r.key), String(r.original_name));
       } catch (err) {
         // No run yet: no files table.
-        if (err instanceof Error && /does not exist/i.test(err.message)) return out;
+        if (isMissingTable(err)) return out;
         throw err;
       }
     }

@@ -5,15 +5,12 @@ import { readRunLogs } from '../../observability/runLog.js';
 import { apiInputPolicy, checkInputs, InputRefusedError } from '../../orchestrator/inputRoots.js';
 import { executeRun, summaryOf } from '../../orchestrator/runner.js';
 import { HttpError } from '../../pipelines/kit/routeSpec.js';
+import { Paging } from '../../pipelines/kit/routeHelpers.js';
 import { RUN_STATUSES, type RunStatus } from '../../warehouse/metadata.js';
 import type { ServerContext } from '../context.js';
 import { BEARER, ErrorBody } from '../schemas.js';
 import { answerRun } from '../runStream.js';
 
-const Paging = {
-  limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-};
 const RunSummary = Type.Object({
   run_id: Type.Integer(),
   pipeline: Type.String(),
