@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { RUN_STATUSES } from '../warehouse/metadata.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { scrapeSnapshot } from './scrapeSnapshot.js';
 
 /** Upper bounds (seconds) of the run duration histogram: runs last from seconds to an hour. */
 export const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600] as const;
@@ -147,17 +148,7 @@ class AggregatedHistogram {
  */
 export function registerRunMetrics(registry: Registry, warehouse: Pick<Warehouse, 'query'>, options: RunMetricsOptions = {}): void {
   const now = options.now ?? Date.now;
-  let inFlight: Promise<RunSnapshot | null> | undefined;
-  // Every metric's collect() is called in the same tick of a scrape: the first one starts the read.
-  const snapshot = (): Promise<RunSnapshot | null> =>
-    (inFlight ??= readSnapshot(warehouse, options.pipelines?.() ?? [], now())
-      .catch((err: unknown) => {
-        options.onError?.(err);
-        return null;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      }));
+  const snapshot = scrapeSnapshot(() => readSnapshot(warehouse, options.pipelines?.() ?? [], now()), options.onError);
   const registers = [registry];
 
   new Gauge({

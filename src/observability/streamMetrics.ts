@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { readStreamLag, readStreamStatus, type StreamStatusRow } from '../warehouse/streamTables.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { scrapeSnapshot } from './scrapeSnapshot.js';
 
 export interface StreamMetricsOptions {
   /** Called when the warehouse cannot be read: the stream series are then left out of that scrape. */
@@ -21,17 +22,10 @@ interface StreamSnapshot {
  */
 export function registerStreamMetrics(registry: Registry, warehouse: Pick<Warehouse, 'query'>, options: StreamMetricsOptions = {}): void {
   const now = options.now ?? Date.now;
-  let inFlight: Promise<StreamSnapshot | null> | undefined;
-  const snapshot = (): Promise<StreamSnapshot | null> =>
-    (inFlight ??= Promise.all([readStreamStatus(warehouse), readStreamLag(warehouse)])
-      .then(([status, lag]) => ({ status, lag }))
-      .catch((err: unknown) => {
-        options.onError?.(err);
-        return null;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      }));
+  const snapshot = scrapeSnapshot<StreamSnapshot>(async () => {
+    const [status, lag] = await Promise.all([readStreamStatus(warehouse), readStreamLag(warehouse)]);
+    return { status, lag };
+  }, options.onError);
   const registers = [registry];
 
   new Gauge({
