@@ -42,7 +42,6 @@ const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /runs/:id': 'public',
   'GET /dashboard/overview': 'public',
   'GET /dashboard/runs/:id': 'public',
-  'GET /dashboard/stations': 'public',
   'GET /lake/zones': 'public',
   'GET /lake/files': 'public',
   // Raw files, rejects (they quote raw values) and run logs hold what the inputs held: never public.

@@ -48,3 +48,10 @@ export function instantParam(name: string, value: string): Date {
   if (Number.isNaN(ms)) throw badRequest(`${name} must be an ISO 8601 instant with a zone (2024-10-05T00:00:00Z), got "${value}"`);
   return new Date(ms);
 }
+
+/** An instant column as the API shows it (ISO 8601, UTC, `Z`): DuckDB gives a Date-like or text, PostgreSQL text. */
+export function isoInstant(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  const s = v instanceof Date ? v.toISOString() : String(v).replace(' ', 'T');
+  return /[zZ]|[+-]\d\d:?\d\d$/.test(s) ? new Date(s).toISOString().replace('.000Z', 'Z') : `${s.replace(/\.0+$/, '')}Z`;
+}

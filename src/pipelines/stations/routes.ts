@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { assertTimeZone, dayBounds, parseDay, UnknownTimeZoneError } from '../../time/zones.js';
 import { badRequest, defineRoute, notFound, type RouteSpec } from '../kit/routeSpec.js';
-import { ErrorBody, instantParam, list, MAX_LIMIT, nullable, Paging, rowsOrEmpty, sqlInstant } from '../kit/routeHelpers.js';
+import { ErrorBody, instantParam, isoInstant, list, MAX_LIMIT, nullable, Paging, rowsOrEmpty, sqlInstant } from '../kit/routeHelpers.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
 import { MEASURES, REPORT_COLUMNS, STATION_COLUMNS, type StationRow } from './schema.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
@@ -119,7 +119,45 @@ async function downsampled(warehouse: Warehouse, id: string, w: { from: Date; to
   return rowsOrEmpty(warehouse, sql, params);
 }
 
+const StationStat = Type.Object({
+  id: Type.String(),
+  name: nullable(Type.String()),
+  type: nullable(Type.String()),
+  latitude: nullable(Type.Number()),
+  longitude: nullable(Type.Number()),
+  reports: Type.Integer(),
+  first_report: nullable(Type.String()),
+  last_report: nullable(Type.String()),
+});
+
 export const stationsRoutes: readonly RouteSpec[] = [
+  defineRoute({
+    method: 'GET',
+    url: '/dashboard/stations',
+    summary: 'Every station with its report count and first/last report instant (the dashboard’s Stations table and map)',
+    tags: ['dashboard'],
+    schema: { response: { 200: list(StationStat) } },
+    async handler({ warehouse }) {
+      const rows = await rowsOrEmpty(
+        warehouse,
+        `SELECT s.id, s.name, s.type, s.latitude, s.longitude, count(r.observed_at) AS reports,
+                min(r.observed_at) AS first_report, max(r.observed_at) AS last_report
+         FROM stations s LEFT JOIN reports r ON r.station_id = s.id
+         GROUP BY s.id, s.name, s.type, s.latitude, s.longitude ORDER BY s.id`,
+      );
+      const items = rows.map((r) => ({
+        id: String(r.id),
+        name: (r.name as string | null) ?? null,
+        type: (r.type as string | null) ?? null,
+        latitude: r.latitude === null ? null : Number(r.latitude),
+        longitude: r.longitude === null ? null : Number(r.longitude),
+        reports: Number(r.reports),
+        first_report: isoInstant(r.first_report),
+        last_report: isoInstant(r.last_report),
+      }));
+      return { items, total: items.length, limit: items.length, offset: 0 };
+    },
+  }),
   defineRoute({
     method: 'GET',
     url: '/stations',

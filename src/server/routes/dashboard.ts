@@ -61,17 +61,6 @@ const RunFull = Type.Composite([
   }),
 ]);
 
-const StationStat = Type.Object({
-  id: Type.String(),
-  name: nullable(Type.String()),
-  type: nullable(Type.String()),
-  latitude: nullable(Type.Number()),
-  longitude: nullable(Type.Number()),
-  reports: Type.Integer(),
-  first_report: nullable(Type.String()),
-  last_report: nullable(Type.String()),
-});
-
 /** A missing table (no run yet) reads as an empty one; the message differs between DuckDB and PostgreSQL. */
 async function rowsOrEmpty(warehouse: Warehouse, sql: string): Promise<Record<string, unknown>[] | null> {
   try {
@@ -90,13 +79,6 @@ function nextTick(cron: string, timezone: string, enabled: boolean): string | nu
   } finally {
     job.stop();
   }
-}
-
-/** `observed_at` is a naive UTC TIMESTAMP: DuckDB gives a Date-like or string, PostgreSQL a string. */
-function isoInstant(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  const s = v instanceof Date ? v.toISOString() : String(v).replace(' ', 'T');
-  return /[zZ]|[+-]\d\d:?\d\d$/.test(s) ? new Date(s).toISOString().replace('.000Z', 'Z') : `${s.replace(/\.0+$/, '')}Z`;
 }
 
 export async function dashboardRoutes(app: FastifyInstance, { platform, pipelines }: ServerContext): Promise<void> {
@@ -163,38 +145,6 @@ export async function dashboardRoutes(app: FastifyInstance, { platform, pipeline
       const run = await warehouse.getRun(id);
       if (!run) throw new HttpError(404, 'not_found', `no run ${id}`);
       return run;
-    },
-  );
-
-  app.get(
-    '/dashboard/stations',
-    {
-      schema: {
-        summary: 'Every station with its report count and first/last report instant (the dashboard’s Stations table and map)',
-        tags: ['dashboard'],
-        response: { 200: Type.Object({ items: Type.Array(StationStat), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }) },
-      },
-    },
-    async () => {
-      const rows =
-        (await rowsOrEmpty(
-          warehouse,
-          `SELECT s.id, s.name, s.type, s.latitude, s.longitude, count(r.observed_at) AS reports,
-                  min(r.observed_at) AS first_report, max(r.observed_at) AS last_report
-           FROM stations s LEFT JOIN reports r ON r.station_id = s.id
-           GROUP BY s.id, s.name, s.type, s.latitude, s.longitude ORDER BY s.id`,
-        )) ?? [];
-      const items = rows.map((r) => ({
-        id: String(r.id),
-        name: (r.name as string | null) ?? null,
-        type: (r.type as string | null) ?? null,
-        latitude: r.latitude === null ? null : Number(r.latitude),
-        longitude: r.longitude === null ? null : Number(r.longitude),
-        reports: Number(r.reports),
-        first_report: isoInstant(r.first_report),
-        last_report: isoInstant(r.last_report),
-      }));
-      return { items, total: items.length, limit: items.length, offset: 0 };
     },
   );
 }

@@ -29,6 +29,8 @@ test('the pipeline declares its routes, cacheable where the answer depends only 
   assert.deepEqual(
     stationsRoutes.map((r) => [r.method, r.url, r.cacheable ?? false]),
     [
+      // The dashboard's Stations table: the pipeline's own SQL, declared here rather than in the server.
+      ['GET', '/dashboard/stations', false],
       ['GET', '/stations', false],
       ['GET', '/stations/:id', false],
       ['GET', '/stations/:id/reports', true],
