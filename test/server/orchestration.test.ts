@@ -127,10 +127,17 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
       assert.deepEqual([...new Set(ranged.items.map((r: { partition: string }) => r.partition))].sort(), ['2024-03-01', '2024-03-02', '2024-03-03']);
     });
 
-    test('GET /pipelines shows each effective schedule', async () => {
+    test('GET /pipelines shows each effective schedule and the manifest', async () => {
       const items = (await app.inject('/pipelines')).json().items;
       assert.deepEqual(items, [
-        { name: 'daily', description: 'test pipeline', schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' } },
+        {
+          name: 'daily',
+          description: 'test pipeline',
+          schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' },
+          datasets: [],
+          fetches_days: false,
+          uploads: [],
+        },
       ]);
     });
   });
