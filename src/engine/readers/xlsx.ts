@@ -173,6 +173,12 @@ function formatError(err: unknown): XlsxFormatError {
     return new XlsxFormatError('unsupported XLSX layout: a worksheet is stored before xl/workbook.xml in the archive');
   }
   if (/^\d+:\d+: /.test(message)) return new XlsxFormatError(`not a valid XLSX workbook: malformed XML (${message})`);
+  // exceljs takes every part it needs for granted: one missing or damaged surfaces as a TypeError inside it,
+  // whose words name its own code, not the file.
+  if (err instanceof TypeError) {
+    const reading = /reading '([^']+)'/.exec(message)?.[1];
+    return new XlsxFormatError(`not a valid XLSX workbook: a part it needs is missing or damaged${reading ? ` (its ${reading})` : ''}`);
+  }
   return new XlsxFormatError(`not a readable XLSX workbook: ${message}`);
 }
 

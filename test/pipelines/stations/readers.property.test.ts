@@ -477,7 +477,9 @@ test('wunderground: a workbook cut or corrupted anywhere is rows and rejects, ne
       bad.set(noise.subarray(0, bad.length - k), k);
       await stage(WU_FILE, bad);
     }),
-    { numRuns: 40 },
+    // Found by this property in CI: the damage made exceljs fail with a TypeError ("reading 'styles'"),
+    // which reached the reject as it was. Checked first on every run since.
+    { numRuns: 40, examples: [[4815, Uint8Array.from([152, 253, 92])]] },
   );
 });
 
