@@ -17,6 +17,7 @@ import {
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { Platform } from '../pipelines/kit/pipeline.js';
 import type { StreamContext, StreamPipeline } from '../pipelines/kit/streamPipeline.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Settings, each from an environment variable when the option is not given (defaults in brackets):
@@ -79,16 +80,7 @@ export interface StopOutcome {
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return sleep(ms, undefined, { signal }).catch(() => {});
 }
 
 function messageOf(err: unknown): string {

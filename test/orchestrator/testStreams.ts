@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { StreamContext, StreamPipeline } from '../../src/pipelines/kit/streamPipeline.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Where the test streams write what they consume: one row per number consumed and committed. */
 export const NUMBERS_TABLE = 'stream_numbers';
@@ -24,16 +25,7 @@ export interface NumbersHooks {
   batch?: number;
 }
 
-const idle = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+const idle = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => {});
 
 /**
  * A stream that consumes the log: it resumes after its committed position, writes each batch's numbers
