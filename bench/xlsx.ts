@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
-import { DEFAULT_WU_STATIONS, type StationConfig } from '../src/config/config.js';
+import { DEFAULT_WU_STATIONS, type StationConfig } from '../src/connectors/wunderground/stations.js';
 import { stationForFileName } from '../src/connectors/wunderground/format.js';
 import { readWundergroundWorkbook, WUNDERGROUND_FIELD_NAMES } from '../src/pipelines/stations/wunderground.js';
 import { ReportBatch } from '../src/pipelines/stations/reportBatch.js';

@@ -1,5 +1,6 @@
 import { sep } from 'node:path';
-import { loadConfig, ConfigError, type Config } from '../config/config.js';
+import { ConfigError, type Config } from '../config/config.js';
+import { loadPlatformConfig } from '../pipelines/platformConfig.js';
 import { LakeConfigError, openLake } from '../lake/open.js';
 import { WarehouseBusyError } from '../warehouse/duckdbWarehouse.js';
 import { openWarehouse, WarehouseConfigError } from '../warehouse/open.js';
@@ -19,7 +20,7 @@ export class CliError extends Error {
 
 export function readConfig(): Config {
   try {
-    return loadConfig();
+    return loadPlatformConfig();
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;

@@ -5,23 +5,6 @@ import { DEFAULT_SQL_LIMITS, type SqlLimits } from '../warehouse/readOnlySql.js'
 import { DEFAULT_ZIP_LIMITS, MAX_ENTRY_BYTES_LIMIT, type ZipLimits } from '../engine/readers/zip.js';
 import { DEFAULT_TIME_ZONE } from '../time/zones.js';
 
-/** A station whose metadata is not in its data files (Weather Underground) or that we want to describe ourselves. */
-export const stationConfigSchema = z.object({
-  id: z.string().min(1),
-  name: z.string(),
-  city: z.string(),
-  country: z.string().length(2).optional(),
-  latitude: z.number().min(-90).max(90),
-  longitude: z.number().min(-180).max(180),
-  elevation_m: z.number().nullable().default(null),
-  type: z.string().default('wunderground'),
-  hardware: z.string().nullable().default(null),
-  software: z.string().nullable().default(null),
-  timezone: z.string().default(DEFAULT_TIME_ZONE),
-  license: z.string().nullable().default(null),
-});
-export type StationConfig = z.infer<typeof stationConfigSchema>;
-
 // `cron` may be left out to disable a schedule (`{"enabled": false}`); an enabled one names its cron.
 const scheduleSchema = z
   .object({
@@ -31,9 +14,27 @@ const scheduleSchema = z
   })
   .refine((s) => !s.enabled || s.cron !== undefined, { message: 'cron is required unless enabled is false', path: ['cron'] });
 
+/**
+ * Top-level keys that held pipeline settings before pipelines had sections of their own, and where each
+ * lives now (pipeline, key of its section). Still read, so that existing files keep working; frozen: a new
+ * setting goes in its pipeline's section, never here.
+ */
+const DEPRECATED_KEYS = {
+  stations: ['stations', 'stations'],
+  infoclimat_url: ['stations', 'infoclimat_url'],
+  ods_url: ['synop', 'ods_url'],
+  synop_mysql: ['synop', 'mysql'],
+} as const satisfies Record<string, readonly [string, string]>;
+
 const fileSchema = z
   .object({
-    stations: z.array(stationConfigSchema).optional(),
+    /**
+     * One section per pipeline, `pipelines.<name>`: validated by that pipeline's own schema once the
+     * registry is known (`loadPlatformConfig`), not here, as the base knows no pipeline.
+     */
+    pipelines: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    /** Deprecated aliases (DEPRECATED_KEYS): validated as the section keys they moved to. */
+    stations: z.unknown().optional(),
     schedules: z.record(z.string(), scheduleSchema).default({}),
     retries: z
       .object({
@@ -55,9 +56,9 @@ const fileSchema = z
     landing: z.string().optional(),
     /** Folders whose files `POST /runs` may read, besides a landing folder (see docs/security.md). */
     input_roots: z.array(z.string().min(1)).optional(),
-    infoclimat_url: z.string().optional(),
-    ods_url: z.string().optional(),
-    synop_mysql: z.string().optional(),
+    infoclimat_url: z.unknown().optional(),
+    ods_url: z.unknown().optional(),
+    synop_mysql: z.unknown().optional(),
     max_upload_mb: z.number().positive().optional(),
     /** Limits of the SQL endpoint (`POST /sql`, `ecluse sql`). */
     sql: z
@@ -90,37 +91,15 @@ const fileSchema = z
   .strict();
 export type ConfigFile = z.infer<typeof fileSchema>;
 
-/** The two amateur stations GreenAndCoop integrates; their metadata is not in the WU exports. */
-export const DEFAULT_WU_STATIONS: StationConfig[] = [
-  {
-    id: 'IICHTE19',
-    name: 'WeerstationBS',
-    city: 'Ichtegem',
-    country: 'BE',
-    latitude: 51.092,
-    longitude: 2.999,
-    elevation_m: 15,
-    type: 'wunderground',
-    hardware: 'other',
-    software: 'EasyWeatherV1.6.6',
-    timezone: 'Europe/Brussels',
-    license: null,
-  },
-  {
-    id: 'ILAMAD25',
-    name: 'La Madeleine',
-    city: 'La Madeleine',
-    country: 'FR',
-    latitude: 50.659,
-    longitude: 3.07,
-    elevation_m: 23,
-    type: 'wunderground',
-    hardware: 'other',
-    software: 'EasyWeatherPro_V5.1.6',
-    timezone: DEFAULT_TIME_ZONE,
-    license: null,
-  },
-];
+/** The pipelines' sections as written, for each pipeline to validate with its own schema (`pipelines/kit/settings.ts`). */
+export interface PipelineSections {
+  /** `pipelines.<name>` of the file, with the deprecated top-level keys moved into their sections. */
+  sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Where a moved key came from (`synop.ods_url` → `ods_url`): errors name what the user wrote. */
+  movedFrom: ReadonlyMap<string, string>;
+  /** Reads the environment the configuration was loaded with (the variables a pipeline declares). */
+  env(name: string): string | undefined;
+}
 
 export interface Config {
   /** Working folder holding the embedded lake and warehouse. */
@@ -129,7 +108,6 @@ export interface Config {
   lake: string;
   /** Warehouse location: a DuckDB file path (or, later, postgres://…). */
   warehouse: string;
-  stations: StationConfig[];
   schedules: ConfigFile['schedules'];
   retries: ConfigFile['retries'];
   duckdbMemoryLimit: string | undefined;
@@ -144,18 +122,8 @@ export interface Config {
   inputRoots: string[];
   /** Token of the API's write endpoints (secret: never logged). */
   apiToken: string | undefined;
-  /** InfoClimat open-data token (secret); scheduled runs fetch the previous day when it is set. */
-  infoclimatToken: string | undefined;
-  infoclimatUrl: string;
-  /** OpenDataSoft portal (`ECLUSE_ODS_URL`): the public one unless a stand-in or mirror is named. */
-  odsUrl: string;
-  /**
-   * Whether the user named the portal (`ECLUSE_ODS_URL` or `ods_url`): only then do synop's scheduled and
-   * catch-up runs reach it on their own (a machine offline makes no request it was not asked for).
-   */
-  odsUrlConfigured: boolean;
-  /** `mysql://…` URL where `run synop` also writes its staging rows (secret: may hold a password). */
-  synopMysql: string | undefined;
+  /** Each pipeline's own settings, unvalidated: read them with the pipeline's `PipelineConfig.settings(config)`. */
+  pipelines: PipelineSections;
   maxUploadBytes: number;
   /** Limits of the SQL endpoint: statement timeout, rows and bytes of an answer. */
   sqlLimits: SqlLimits;
@@ -193,10 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       throw new ConfigError(`${path}: not valid JSON (${(err as Error).message})`);
     }
     const parsed = fileSchema.safeParse(json);
-    if (!parsed.success) {
-      const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      throw new ConfigError(`${path}: invalid configuration: ${details}`);
-    }
+    if (!parsed.success) throw new ConfigError(`${path}: invalid configuration: ${formatIssues(parsed.error.issues)}`);
     file = parsed.data;
     source = path;
   } else if (explicit) {
@@ -209,7 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     home,
     lake: lake.includes('://') ? lake : resolve(cwd, lake),
     warehouse: warehouse.includes('://') ? warehouse : resolve(cwd, warehouse),
-    stations: file.stations ?? DEFAULT_WU_STATIONS,
+    pipelines: pipelineSections(file, path, env),
     schedules: file.schedules,
     retries: file.retries,
     duckdbMemoryLimit: env.ECLUSE_DUCKDB_MEMORY_LIMIT ?? file.duckdb_memory_limit,
@@ -217,11 +182,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     landing: landingOf(env.ECLUSE_LANDING ?? file.landing, cwd),
     inputRoots: inputRootsOf(env.ECLUSE_INPUT_ROOTS, file.input_roots, cwd),
     apiToken: env.ECLUSE_API_TOKEN || undefined,
-    infoclimatToken: env.ECLUSE_INFOCLIMAT_TOKEN || undefined,
-    infoclimatUrl: env.ECLUSE_INFOCLIMAT_URL ?? file.infoclimat_url ?? 'https://www.infoclimat.fr/opendata/',
-    odsUrl: env.ECLUSE_ODS_URL || file.ods_url || 'https://public.opendatasoft.com',
-    odsUrlConfigured: Boolean(env.ECLUSE_ODS_URL || file.ods_url),
-    synopMysql: env.ECLUSE_SYNOP_MYSQL || file.synop_mysql || undefined,
     maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,
     sqlLimits: {
       timeoutMs: numberFrom(env, 'ECLUSE_SQL_TIMEOUT_S', file.sql?.timeout_s ?? DEFAULT_SQL_LIMITS.timeoutMs / 1000) * 1000,
@@ -242,6 +202,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     rateLimits: file.rate_limits,
     source,
   };
+}
+
+/** `a.b[0].c`: a path as a user finds it in the JSON. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+}
+
+/** zod's issues as one line; messages only, never the values (which may be secrets). */
+export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], prefix: readonly PropertyKey[] = []): string {
+  return issues.map((i) => `${formatPath([...prefix, ...i.path]) || '(root)'}: ${i.message}`).join('; ');
+}
+
+function pipelineSections(file: ConfigFile, path: string, env: NodeJS.ProcessEnv): PipelineSections {
+  const sections: Record<string, Record<string, unknown>> = {};
+  for (const [name, section] of Object.entries(file.pipelines)) sections[name] = { ...section };
+  const movedFrom = new Map<string, string>();
+  for (const [key, [pipeline, setting]] of Object.entries(DEPRECATED_KEYS)) {
+    const value = file[key as keyof typeof DEPRECATED_KEYS];
+    if (value === undefined) continue;
+    const section = (sections[pipeline] ??= {});
+    // Two places for one setting would leave the reader guessing which one counts.
+    if (setting in section)
+      throw new ConfigError(`${path}: both ${key} (deprecated) and pipelines.${pipeline}.${setting} are set: keep pipelines.${pipeline}.${setting}`);
+    section[setting] = value;
+    movedFrom.set(`${pipeline}.${setting}`, key);
+  }
+  // A copy: the variables are read when a pipeline asks, and must be those this configuration was loaded with.
+  const vars = { ...env };
+  return { sections, movedFrom, env: (name) => vars[name] };
 }
 
 function landingOf(value: string | undefined, cwd: string): string | undefined {

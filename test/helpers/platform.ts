@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/config.js';
+import { loadPlatformConfig } from '../../src/pipelines/platformConfig.js';
 import { openLake } from '../../src/lake/open.js';
 import { openWarehouse } from '../../src/warehouse/open.js';
 import type { Platform } from '../../src/pipelines/kit/pipeline.js';
@@ -15,7 +15,7 @@ export async function tempHome(prefix = 'ecluse-test-'): Promise<string> {
 export type PlatformEnv = Record<string, string | undefined>;
 
 export async function openPlatform(home: string, env: PlatformEnv = {}): Promise<Platform> {
-  const config = loadConfig({ ECLUSE_HOME: home, ...env }, home);
+  const config = loadPlatformConfig({ ECLUSE_HOME: home, ...env }, home);
   const warehouse = await openWarehouse(config, { command: 'test' });
   return { config, lake: openLake(config), warehouse };
 }

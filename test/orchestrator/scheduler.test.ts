@@ -7,6 +7,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { synopPipeline } from '../../src/pipelines/synop/pipeline.js';
+import { synopConfig } from '../../src/pipelines/synop/settings.js';
 import { testPipeline } from './testPipelines.js';
 
 describe('scheduler', () => {
@@ -49,7 +50,7 @@ describe('scheduler', () => {
     const home = await tempHome('ecluse-sched-');
     const configured = (env: Record<string, string>) => synopPipeline.scheduledSource?.(loadConfig({ ECLUSE_HOME: home, ...env }, home)) ?? null;
     // The public portal stays the default of explicit commands: it is only not reached by a tick.
-    assert.equal(loadConfig({ ECLUSE_HOME: home }, home).odsUrl, 'https://public.opendatasoft.com');
+    assert.equal(synopConfig.settings(loadConfig({ ECLUSE_HOME: home }, home)).odsUrl, 'https://public.opendatasoft.com');
     assert.match(configured({}) ?? '', /no OpenDataSoft portal configured: set ECLUSE_ODS_URL/);
     assert.equal(configured({ ECLUSE_ODS_URL: 'http://127.0.0.1:9' }), null);
     await writeFile(join(home, 'ecluse.config.json'), JSON.stringify({ ods_url: 'https://data.example.org' }));

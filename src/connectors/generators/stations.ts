@@ -12,7 +12,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_WU_STATIONS, type StationConfig } from '../../config/config.js';
+import { DEFAULT_WU_STATIONS, type StationConfig } from '../wunderground/stations.js';
 import { writeWundergroundWorkbook, wundergroundFileName, type WundergroundDay, type WundergroundRow } from '../wunderground/workbookWriter.js';
 import { hashSeed, Rng } from './random.js';
 import { createRegion, relativeHumidity, StationWeather, type Region, type WeatherSample } from './weather.js';

@@ -3,7 +3,7 @@
  * per local day named `DDMMYY`, header in row 1, row 2 empty, then a row every five minutes with
  * values such as `56.8\u00a0°F` (rich text: number and unit in two runs).
  */
-import type { StationConfig } from '../../config/config.js';
+import type { StationConfig } from './stations.js';
 
 /** The header of every sheet, in order. */
 export const WUNDERGROUND_COLUMNS = [

@@ -11,7 +11,7 @@
  * streaming reader, which keeps only the last run.
  */
 import ExcelJS from 'exceljs';
-import type { StationConfig } from '../../config/config.js';
+import type { StationConfig } from './stations.js';
 import { WUNDERGROUND_COLUMNS } from './format.js';
 
 export interface WundergroundRow {

@@ -5,6 +5,7 @@ import type { DuckSession } from '../../engine/duckdb.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import type { RunCounts } from '../../warehouse/metadata.js';
 import type { RouteSpec } from './routeSpec.js';
+import type { PipelineConfig } from './settings.js';
 
 export interface ProgressEvent {
   step: string;
@@ -130,6 +131,11 @@ export interface Pipeline {
   stagingCopy?: StagingCopy;
   /** File types (extensions) accepted by `POST /pipelines/{name}/files`; none: it takes no uploads. */
   uploads?: readonly string[];
+  /**
+   * Its own settings: the section `pipelines.<name>` of `ecluse.config.json`, its environment variables,
+   * and the typed settings its code reads (`config.settings(ctx.config)`). None: it takes no settings.
+   */
+  config?: PipelineConfig<unknown>;
   /** Dependencies `/health` checks with this configuration (none when they are not configured). */
   healthChecks?(config: Config): HealthCheck[];
   generator?: SampleGenerator;

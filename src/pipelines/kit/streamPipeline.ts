@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Platform } from './pipeline.js';
+import type { PipelineConfig } from './settings.js';
 
 /**
  * A continuous pipeline (change-data-capture, live readings): started by the supervisor of `ecluse up` or
@@ -15,6 +16,8 @@ export interface StreamPipeline {
    * other throw, or a return before the signal, is a crash: the supervisor starts it again after a backoff.
    */
   start(ctx: StreamContext): Promise<void>;
+  /** Its own settings (`pipelines.<name>`), as a run pipeline's. */
+  config?: PipelineConfig<unknown>;
 }
 
 /** Committed positions of a stream pipeline, per source key, as opaque strings the pipeline chooses. */

@@ -23,11 +23,12 @@ import {
 } from '../kit/rawInputs.js';
 import { stationsGenerator } from './samples.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
+import { stationsConfig } from './settings.js';
 
 const NAME = 'stations';
 
 function configuredStationRows(ctx: Platform): StationRow[] {
-  return ctx.config.stations.map((s) => ({
+  return stationsConfig.settings(ctx.config).stations.map((s) => ({
     id: s.id,
     name: s.name,
     city: s.city,
@@ -70,7 +71,7 @@ async function stageInTypeScript(ctx: RunContext, pending: PendingFile[], skip: 
         file: f.raw.originalName,
         rawKey: f.raw.key,
         batchPath: join(scratch, `batch-${fileIndex}.csv`),
-        stations: ctx.config.stations,
+        stations: stationsConfig.settings(ctx.config).stations,
         zip: { limits: ctx.config.zipLimits, scratch },
       }),
     );
@@ -89,7 +90,7 @@ interface RunNotes {
 /** Stages files and loads them, committing data, metadata and the run record together. */
 async function stageAndCommit(ctx: RunContext, pending: PendingFile[], skipped: number, notes: RunNotes = {}): Promise<void> {
   const s = ctx.engine;
-  const configuredIds = ctx.config.stations.map((st) => st.id);
+  const configuredIds = stationsConfig.settings(ctx.config).stations.map((st) => st.id);
   await createStationsTables(ctx.warehouse);
   await withScratchDir(async (scratch) => {
     // Parsing happens before the transaction: a file DuckDB cannot read fails its statement, and inside a
@@ -200,7 +201,7 @@ async function runRebuild(ctx: RunContext): Promise<void> {
   await replayRawZone(
     ctx,
     NAME,
-    (f) => fileContributes(f.path, f.raw.originalName, f.raw.key, ctx.config.stations, { limits: ctx.config.zipLimits }),
+    (f) => fileContributes(f.path, f.raw.originalName, f.raw.key, stationsConfig.settings(ctx.config).stations, { limits: ctx.config.zipLimits }),
     (pending, skipped) => stageAndCommit(ctx, pending, skipped),
   );
 }
@@ -230,7 +231,8 @@ export const stationsPipeline: Pipeline = {
   name: NAME,
   description: 'GreenAndCoop weather stations: InfoClimat JSON and Weather Underground XLSX into stations and reports',
   schedule: { cron: '0 0 * * *', timezone: DEFAULT_TIME_ZONE },
-  scheduledSource: (config) => (config.landing || config.infoclimatToken ? null : 'no source configured (set ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN)'),
+  scheduledSource: (config) =>
+    config.landing || stationsConfig.settings(config).infoclimatToken ? null : 'no source configured (set ECLUSE_LANDING or ECLUSE_INFOCLIMAT_TOKEN)',
   routes: async () => (await import('./routes.js')).stationsRoutes,
   async run(ctx, request: RunRequest) {
     if (request.trigger === 'rebuild') return runRebuild(ctx);
@@ -242,6 +244,7 @@ export const stationsPipeline: Pipeline = {
     { table: 'reports', key: ['station_id', 'observed_at'], lake: [datasetPrefix('staging', 'reports')] },
   ],
   createTables: createStationsTables,
+  config: stationsConfig,
   uploads: SUPPORTED_EXTENSIONS,
   generator: stationsGenerator,
 };

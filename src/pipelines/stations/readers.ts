@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { StationConfig } from '../../config/config.js';
+import type { StationConfig } from '../../connectors/wunderground/stations.js';
 import { readCsv } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
 import { repeatedKey, repeatedKeyReason } from '../../engine/readers/jsonKeys.js';

@@ -9,6 +9,7 @@ import type { Platform, RunRequest } from '../kit/pipeline.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import { dayOf, isDay, previousDayOf } from '../../time/days.js';
+import { stationsConfig } from './settings.js';
 
 /**
  * Inputs of a scheduled `stations` run (no `--input`): the landing location's files not yet seen, and the
@@ -84,7 +85,7 @@ export function previousDay(now: Date, timeZone = DEFAULT_TIME_ZONE): string {
  */
 export async function infoclimatStationIds(p: Platform): Promise<string[]> {
   const ids = new Set<string>(DEFAULT_INFOCLIMAT_STATIONS);
-  for (const s of p.config.stations) if (s.type !== 'wunderground') ids.add(s.id);
+  for (const s of stationsConfig.settings(p.config).stations) if (s.type !== 'wunderground') ids.add(s.id);
   // On a fresh warehouse the stations table does not exist until the first run creates it.
   const [table] = await p.warehouse.query(
     `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'stations' AND table_schema = current_schema()`,
@@ -109,7 +110,8 @@ function ownPaths(p: Platform): string[] {
  * the API's error when its day cannot be fetched: a day silently missed would never be fetched again.
  */
 export async function collectScheduledInputs(p: Platform, request: RunRequest, scratchDir: string, options: CollectOptions = {}): Promise<ScheduledInputs> {
-  const { landing, infoclimatToken: token } = p.config;
+  const { landing } = p.config;
+  const { infoclimatToken: token, infoclimatUrl } = stationsConfig.settings(p.config);
   if (!landing && !token) throw new NothingToReadError();
   if (request.partition !== undefined && !isDay(request.partition)) {
     throw new Error(`stations: partition ${JSON.stringify(request.partition)} is not a day (YYYY-MM-DD)`);
@@ -163,7 +165,7 @@ export async function collectScheduledInputs(p: Platform, request: RunRequest, s
     const dir = join(scratchDir, 'infoclimat-api');
     await mkdir(dir, { recursive: true });
     const got = await fetchInfoclimatDay({
-      baseUrl: p.config.infoclimatUrl,
+      baseUrl: infoclimatUrl,
       token,
       stations,
       day,

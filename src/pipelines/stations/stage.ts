@@ -1,4 +1,4 @@
-import type { StationConfig } from '../../config/config.js';
+import type { StationConfig } from '../../connectors/wunderground/stations.js';
 import type { ZipReadOptions } from '../../engine/readers/zip.js';
 import type { Reject } from '../../quality/rejects.js';
 import { ReportBatch } from './reportBatch.js';
@@ -16,7 +16,7 @@ export interface StageJob {
   rawKey: string;
   /** Where to write the batch CSV. */
   batchPath: string;
-  stations: StationConfig[];
+  stations: readonly StationConfig[];
   /** ZIP limits and the folder archives are extracted into. */
   zip?: ZipReadOptions;
 }
@@ -57,7 +57,7 @@ export async function stageFile(job: StageJob): Promise<StageResult> {
  * run would reject it whole (see rawInputs `commitFileRun`). The TypeScript reader gives the same results
  * as the SQL path of InfoClimat responses.
  */
-export async function fileContributes(path: string, file: string, rawKey: string, stations: StationConfig[], zip: ZipReadOptions): Promise<boolean> {
+export async function fileContributes(path: string, file: string, rawKey: string, stations: readonly StationConfig[], zip: ZipReadOptions): Promise<boolean> {
   const batch = new ReportBatch(0);
   await readStationsFile(path, file, rawKey, batch, { stations, configuredIds: new Set(stations.map((s) => s.id)), zip });
   return batch.lines.length > 0 || batch.rowsRejected + batch.filesRejected === 0;

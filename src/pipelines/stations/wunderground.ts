@@ -19,7 +19,7 @@
  *   offset; a local time that does not exist (spring change) is a whole-record reject.
  * - Converted values are rounded to 2 decimals.
  */
-import type { StationConfig } from '../../config/config.js';
+import type { StationConfig } from '../../connectors/wunderground/stations.js';
 import { readXlsx, XlsxFormatError, type CellValue, type XlsxRow } from '../../engine/readers/xlsx.js';
 import { sheetDate, WUNDERGROUND_COLUMNS, type WundergroundColumn } from '../../connectors/wunderground/format.js';
 import type { RecordLocation } from '../../quality/rejects.js';

@@ -13,6 +13,7 @@ import { dateWindowWhere } from '../../connectors/opendatasoft/odsql.js';
 import { dayBounds, DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import { defaultPartition, isDay } from '../../time/days.js';
 import type { RunContext, RunRequest } from '../kit/pipeline.js';
+import { synopConfig } from './settings.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 
 export const SYNOP_DATASET = 'donnees-synop-essentielles-omm';
@@ -119,7 +120,8 @@ export interface FetchedWindow extends SynopWindow {
 export async function fetchSynopWindow(ctx: RunContext, request: RunRequest, dir: string, client: Partial<OdsClientOptions> = {}): Promise<FetchedWindow> {
   const cursor = await readCursor(ctx.warehouse, 'synop');
   const window = synopWindow(request, cursor);
-  const ods = new OdsClient({ baseUrl: ctx.config.odsUrl, signal: ctx.signal, ...client });
+  const { odsUrl } = synopConfig.settings(ctx.config);
+  const ods = new OdsClient({ baseUrl: odsUrl, signal: ctx.signal, ...client });
   await mkdir(dir, { recursive: true });
   const name = window.fromCursor ? `synop-${cursor!.replace(/[^0-9A-Za-z]/g, '')}-${window.day}.jsonl` : `synop-${window.day}.jsonl`;
   try {
@@ -135,10 +137,7 @@ export async function fetchSynopWindow(ctx: RunContext, request: RunRequest, dir
     if (err instanceof OdsApiError) {
       const clientError = err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 429;
       const what = [err.errorCode, err.apiMessage].filter(Boolean).join(': ') || err.message;
-      throw new OdsSourceError(
-        `synop: OpenDataSoft ${SYNOP_DATASET} at ${ctx.config.odsUrl} answered ${err.status ?? 'nothing usable'}: ${what}`,
-        !clientError,
-      );
+      throw new OdsSourceError(`synop: OpenDataSoft ${SYNOP_DATASET} at ${odsUrl} answered ${err.status ?? 'nothing usable'}: ${what}`, !clientError);
     }
     throw err;
   }

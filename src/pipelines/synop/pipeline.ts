@@ -15,6 +15,7 @@ import { commitFileRun, extractFiles, listInputFiles, ownFiles, replayRawZone, u
 import { fetchSynopWindow, ODS_SOURCE, saveCursor } from './odsSource.js';
 import { assertMysqlUrl, pingMysql, writeMysqlStaging } from './mysqlStaging.js';
 import { synopGenerator } from './samples.js';
+import { synopConfig } from './settings.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 const NAME = 'synop';
@@ -122,7 +123,7 @@ async function runRebuild(ctx: RunContext, options: CommitOptions): Promise<void
 
 /** `--staging` wins over the configuration; checked before any work so a bad URL fails fast, unretried. */
 function mysqlOf(ctx: RunContext, request: RunRequest): string | undefined {
-  const url = request.staging ?? ctx.config.synopMysql;
+  const url = request.staging ?? synopConfig.settings(ctx.config).mysql;
   if (url !== undefined) assertMysqlUrl(url);
   return url;
 }
@@ -135,9 +136,9 @@ export const synopPipeline: Pipeline = {
   // The public portal is the default of explicit commands (`run synop --from/--to`, `trigger`); a schedule
   // reaches it on its own only when the user asked for it: named a portal, or configured synop's schedule.
   scheduledSource: (config) =>
-    config.odsUrlConfigured || config.schedules[NAME]?.enabled === true
+    synopConfig.settings(config).odsUrlConfigured || config.schedules[NAME]?.enabled === true
       ? null
-      : 'no OpenDataSoft portal configured: set ECLUSE_ODS_URL (or ods_url), or schedules.synop in ecluse.config.json to fetch from the public portal',
+      : 'no OpenDataSoft portal configured: set ECLUSE_ODS_URL (or pipelines.synop.ods_url), or schedules.synop in ecluse.config.json to fetch from the public portal',
   async run(ctx, request: RunRequest) {
     const options: CommitOptions = { mysql: mysqlOf(ctx, request) };
     if (request.trigger === 'rebuild') return runRebuild(ctx, options);
@@ -149,10 +150,14 @@ export const synopPipeline: Pipeline = {
   fetchesDays: true,
   stagingCopy: {
     protocol: 'mysql:',
-    setting: 'synop_mysql (ECLUSE_SYNOP_MYSQL)',
-    withUrl: (config, url) => ({ ...config, synopMysql: url }),
+    setting: 'pipelines.synop.mysql (ECLUSE_SYNOP_MYSQL)',
+    withUrl: (config, url) => synopConfig.override(config, { mysql: url }),
   },
   uploads: SYNOP_EXTENSIONS,
-  healthChecks: (config) => (config.synopMysql === undefined ? [] : [{ name: 'mysql', kind: 'mysql', check: () => pingMysql(config.synopMysql as string) }]),
+  config: synopConfig,
+  healthChecks: (config) => {
+    const { mysql } = synopConfig.settings(config);
+    return mysql === undefined ? [] : [{ name: 'mysql', kind: 'mysql', check: () => pingMysql(mysql) }];
+  },
   generator: synopGenerator,
 };

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
+import { DEFAULT_WU_STATIONS } from '../../../src/connectors/wunderground/stations.js';
 import { generateStations, compassWord, stationList } from '../../../src/connectors/generators/stations.js';
 import { INFOCLIMAT_PARAMS } from '../../../src/connectors/infoclimat/format.js';
 import { Rng, hashSeed } from '../../../src/connectors/generators/random.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_WU_STATIONS, type StationConfig } from '../../../src/config/config.js';
+import { DEFAULT_WU_STATIONS, type StationConfig } from '../../../src/connectors/wunderground/stations.js';
 import { sheetDate, stationForFileName } from '../../../src/connectors/wunderground/format.js';
 
 const LA_MADELEINE = DEFAULT_WU_STATIONS.find((s) => s.id === 'ILAMAD25') as StationConfig;

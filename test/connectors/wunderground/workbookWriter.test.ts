@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
-import { DEFAULT_WU_STATIONS, type StationConfig } from '../../../src/config/config.js';
+import { DEFAULT_WU_STATIONS, type StationConfig } from '../../../src/connectors/wunderground/stations.js';
 import { stationForFileName, WUNDERGROUND_COLUMNS } from '../../../src/connectors/wunderground/format.js';
 import { writeWundergroundWorkbook, wundergroundFileName } from '../../../src/connectors/wunderground/workbookWriter.js';
 import { readXlsx } from '../../../src/engine/readers/xlsx.js';

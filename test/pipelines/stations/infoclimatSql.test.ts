@@ -6,7 +6,7 @@ import { DuckSession } from '../../../src/engine/duckdb.js';
 import { createRunTables, loadBatchFiles } from '../../../src/pipelines/stations/load.js';
 import { readInfoclimatDocs, stageInfoclimatDocs, infoclimatStations } from '../../../src/pipelines/stations/infoclimatSql.js';
 import { stageFile } from '../../../src/pipelines/stations/stage.js';
-import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
+import { DEFAULT_WU_STATIONS } from '../../../src/connectors/wunderground/stations.js';
 import { MEASURES } from '../../../src/pipelines/stations/schema.js';
 import { dayResponse, response, staticRow, synopRow } from '../../fixtures/infoclimat.js';
 import { tempHome, writeInputs } from '../../helpers/platform.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import ExcelJS from 'exceljs';
-import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
+import { DEFAULT_WU_STATIONS } from '../../../src/connectors/wunderground/stations.js';
 import { writeWundergroundWorkbook, wundergroundFileName } from '../../../src/connectors/wunderground/workbookWriter.js';
 import { DuckSession } from '../../../src/engine/duckdb.js';
 import { readInfoclimatDocs, stageInfoclimatDocs } from '../../../src/pipelines/stations/infoclimatSql.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateStations } from '../../../src/connectors/generators/stations.js';
-import { DEFAULT_WU_STATIONS } from '../../../src/config/config.js';
+import { DEFAULT_WU_STATIONS } from '../../../src/connectors/wunderground/stations.js';
 import { executeRun, rebuildPipeline } from '../../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../../src/pipelines/stations/pipeline.js';
 import { REPORTS } from '../../../src/pipelines/stations/schema.js';

@@ -16,6 +16,8 @@ import {
 import { FolderStore } from '../../../src/lake/folderStore.js';
 import { sha256OfFile } from '../../../src/lake/raw.js';
 import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
+import { stationsConfig } from '../../../src/pipelines/stations/settings.js';
+import { DEFAULT_WU_STATIONS } from '../../../src/connectors/wunderground/stations.js';
 import { dayResponse } from '../../fixtures/infoclimat.js';
 import { openPlatform, tempHome } from '../../helpers/platform.js';
 import { startS3rver } from '../../helpers/s3.js';
@@ -55,7 +57,11 @@ async function drop(root: string, files: Record<string, string>): Promise<void> 
 /** A platform on a fresh home, with the scheduled-source settings overridden. */
 async function platform(settings: { landing?: string; infoclimatToken?: string; infoclimatUrl?: string }): Promise<Platform> {
   const p = await openPlatform(await tempHome('ecluse-sources-'));
-  return { ...p, config: { ...p.config, landing: undefined, infoclimatToken: undefined, ...settings } };
+  const config = stationsConfig.override(
+    { ...p.config, landing: settings.landing },
+    { infoclimat_token: settings.infoclimatToken, infoclimat_url: settings.infoclimatUrl },
+  );
+  return { ...p, config };
 }
 
 /** Marks a file's content as loaded by a committed run, as the pipeline does. */
@@ -221,7 +227,7 @@ test('InfoClimat station ids: defaults, configured non-WU stations, and the ware
   assert.deepEqual(await infoclimatStationIds(p), [...DEFAULT_INFOCLIMAT_STATIONS].sort());
   const withConfig: Platform = {
     ...p,
-    config: { ...p.config, stations: [...p.config.stations, { ...p.config.stations[0]!, id: 'STATIC0042', type: 'static' }] },
+    config: stationsConfig.override(p.config, { stations: [...DEFAULT_WU_STATIONS, { ...DEFAULT_WU_STATIONS[0]!, id: 'STATIC0042', type: 'static' }] }),
   };
   await p.warehouse.query(`CREATE TABLE stations (id VARCHAR PRIMARY KEY, type VARCHAR)`);
   await p.warehouse.query(`INSERT INTO stations VALUES ('07005', 'synop'), ('ILAMAD25', 'wunderground'), ('00052', 'static')`);

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
-import { DEFAULT_WU_STATIONS, type StationConfig } from '../../../src/config/config.js';
+import { DEFAULT_WU_STATIONS, type StationConfig } from '../../../src/connectors/wunderground/stations.js';
 import { WUNDERGROUND_COLUMNS } from '../../../src/connectors/wunderground/format.js';
 import { readWundergroundWorkbook, WUNDERGROUND_FIELD_NAMES } from '../../../src/pipelines/stations/wunderground.js';
 import {
