@@ -1,5 +1,6 @@
 import { effectiveSchedule } from '../orchestrator/scheduler.js';
 import { PIPELINES } from '../pipelines/index.js';
+import { pipelineEnv } from '../pipelines/kit/settings.js';
 import { formatTable, printJson } from './format.js';
 import { readConfig } from './platform.js';
 
@@ -7,6 +8,7 @@ interface PipelineRow {
   name: string;
   description: string;
   schedule: { cron: string; timezone: string; enabled: boolean; origin: 'pipeline' | 'config' };
+  env: { name: string; set: boolean }[];
 }
 
 /** `ecluse pipelines`: what can run, and when (the schedules after configuration). Needs no warehouse. */
@@ -18,7 +20,7 @@ export async function pipelinesCommand(opts: { json?: boolean }): Promise<void> 
     ? (await server.get<{ items: PipelineRow[] }>('/pipelines')).items
     : [...PIPELINES.values()].map((p) => {
         const { cron, timezone, enabled, origin } = effectiveSchedule(p, config);
-        return { name: p.name, description: p.description, schedule: { cron, timezone, enabled, origin } };
+        return { name: p.name, description: p.description, schedule: { cron, timezone, enabled, origin }, env: pipelineEnv(p, config) };
       });
   if (opts.json) {
     printJson({ items, total: items.length, limit: items.length, offset: 0 });
@@ -30,6 +32,8 @@ export async function pipelinesCommand(opts: { json?: boolean }): Promise<void> 
         name: p.name,
         schedule: p.schedule.enabled ? `${p.schedule.cron} (${p.schedule.timezone})` : 'disabled',
         from: p.schedule.origin,
+        // Names only: whether a secret is set may be shown, never its value.
+        env: p.env.map((e) => (e.set ? `${e.name} (set)` : e.name)).join(', '),
         description: p.description,
       })),
     ),

@@ -20,7 +20,10 @@ export class CliError extends Error {
 
 export function readConfig(): Config {
   try {
-    return loadPlatformConfig();
+    const config = loadPlatformConfig();
+    // Said on stderr, once per command: the file keeps working, and the user learns where the setting lives now.
+    for (const [path, key] of config.pipelines.movedFrom) console.error(`ecluse: ${config.source}: ${key} is deprecated, write it as pipelines.${path}`);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;

@@ -8,6 +8,8 @@ import { executeRun, rebuildPipeline } from '../../src/orchestrator/runner.js';
 import { PIPELINES } from '../../src/pipelines/index.js';
 import type { Pipeline, Platform } from '../../src/pipelines/kit/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { validatePipelineConfigs } from '../../src/pipelines/platformConfig.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
 
 // docs/adding-a-pipeline.md walks through a pipeline whose code is on the page: this builds that very code
@@ -89,10 +91,14 @@ test('docs/adding-a-pipeline.md: the example pipeline runs, rejects what it says
 
   // The manifest, as the server shows it.
   const listed = (await app.inject({ method: 'GET', url: '/pipelines' })).json<{
-    items: { name: string; uploads: string[]; datasets: { table: string }[] }[];
+    items: { name: string; uploads: string[]; datasets: { table: string }[]; env: { name: string; sets: string; secret: boolean; set: boolean }[] }[];
   }>();
   const item = listed.items.find((p) => p.name === 'meters');
   assert.deepEqual(item?.uploads, ['csv']);
+  assert.deepEqual(
+    item?.env.map((e) => [e.name, e.sets, e.secret, e.set]),
+    [['ECLUSE_METERS_MAX_KWH', 'pipelines.meters.max_kwh', false, false]],
+  );
   assert.deepEqual(
     item?.datasets.map((d) => d.table),
     ['meter_readings'],
@@ -122,4 +128,33 @@ test('docs/adding-a-pipeline.md: the example pipeline runs, rejects what it says
   assert.equal(rebuilt.status, 'failed');
   assert.match(rebuilt.error ?? '', /nothing to read/);
   assert.equal(Number((await platform.warehouse.query(`SELECT count(*) AS n FROM meter_readings`))[0]?.n), 0);
+});
+
+test('docs/adding-a-pipeline.md: the example’s section pipelines.meters, its variable, and a section its schema refuses', async () => {
+  const registry = [...PIPELINES.values(), meters];
+  const file = join(home, 'ecluse.config.json');
+  const csv = join(home, 'big.csv');
+  await writeFile(csv, 'meter,day,kwh\nM9,2024-06-01,40\n');
+  try {
+    await writeFile(file, JSON.stringify({ pipelines: { meters: { max_kwh: 10 } } }));
+    const config = loadConfig({ ECLUSE_HOME: home }, home);
+    validatePipelineConfigs(config, registry);
+    const run = await executeRun({ ...platform, config }, meters, { inputs: [csv], trigger: 'cli' });
+    assert.equal(run.values_rejected, 1, 'kwh 40 is above max_kwh 10');
+    const [reject] = await platform.warehouse.query(`SELECT field, reason FROM rejects WHERE run_id = $1`, [run.run_id]);
+    assert.deepEqual([reject?.field, reject?.reason], ['kwh', 'above max_kwh (10)']);
+
+    // The variable wins over the file, as a number although the environment holds strings.
+    const fromEnv = loadConfig({ ECLUSE_HOME: home, ECLUSE_METERS_MAX_KWH: '50' }, home);
+    validatePipelineConfigs(fromEnv, registry);
+    assert.deepEqual(meters.config?.settings(fromEnv), { maxKwh: 50 });
+
+    await writeFile(file, JSON.stringify({ pipelines: { meters: { max_kwh: -1 } } }));
+    assert.throws(
+      () => validatePipelineConfigs(loadConfig({ ECLUSE_HOME: home }, home), registry),
+      (err: Error) => err instanceof ConfigError && err.message.startsWith(`${file}: invalid configuration: pipelines.meters.max_kwh: `),
+    );
+  } finally {
+    await rm(file, { force: true });
+  }
 });

@@ -91,3 +91,22 @@ export function pipelineConfig<Schema extends z.ZodType<object, Record<string, u
     },
   };
 }
+
+/** A pipeline's environment variables as `ecluse pipelines` and `GET /pipelines` list them: names, never values. */
+export function pipelineEnv(
+  pipeline: { config?: PipelineConfig<unknown> },
+  config: Config,
+): { name: string; sets: string; description: string; secret: boolean; set: boolean }[] {
+  const spec = pipeline.config;
+  if (!spec) return [];
+  return spec.env.map((e) => {
+    const value = config.pipelines.env(e.name);
+    return {
+      name: e.name,
+      sets: `pipelines.${spec.name}.${e.key}`,
+      description: e.description,
+      secret: e.secret === true,
+      set: value !== undefined && value !== '',
+    };
+  });
+}

@@ -9,6 +9,7 @@ import type { ServerContext } from '../context.js';
 import { BEARER, JSON_TYPE } from '../schemas.js';
 import { answerRun, answerStreamed } from '../runStream.js';
 import { NO_BODY, RUN_SUMMARY_SCHEMA } from './runs.js';
+import { pipelineEnv } from '../../pipelines/kit/settings.js';
 
 /** Mounts one route a pipeline declared; cacheable ones answer from the response cache while the data has not changed. */
 function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVersion }: ServerContext): void {
@@ -68,6 +69,16 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
                 datasets: Type.Array(Type.Object({ table: Type.String(), key: Type.Array(Type.String()) }), { description: 'the warehouse tables it writes' }),
                 fetches_days: Type.Boolean({ description: 'a run without files fetches its day from a source (runs and backfills by day)' }),
                 uploads: Type.Array(Type.String(), { description: 'file types POST /pipelines/{name}/files accepts (none: no uploads)' }),
+                env: Type.Array(
+                  Type.Object({
+                    name: Type.String(),
+                    sets: Type.String({ description: 'the key of ecluse.config.json it overrides' }),
+                    description: Type.String(),
+                    secret: Type.Boolean({ description: 'its value is never shown' }),
+                    set: Type.Boolean({ description: 'whether this server was started with it' }),
+                  }),
+                  { description: 'the environment variables it reads (names only, never values)' },
+                ),
               }),
             ),
             total: Type.Integer(),
@@ -87,6 +98,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
           datasets: p.datasets.map((d) => ({ table: d.table, key: [...d.key] })),
           fetches_days: p.fetchesDays === true,
           uploads: [...(p.uploads ?? [])],
+          env: pipelineEnv(p, platform.config),
         };
       });
       return { items, total: items.length, limit: items.length, offset: 0 };
