@@ -92,7 +92,7 @@ const fileSchema = z
 export type ConfigFile = z.infer<typeof fileSchema>;
 
 /** The pipelines' sections as written, for each pipeline to validate with its own schema (`pipelines/kit/settings.ts`). */
-export interface PipelineSections {
+interface PipelineSections {
   /** `pipelines.<name>` of the file, with the deprecated top-level keys moved into their sections. */
   sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Where a moved key came from (`synop.ods_url` → `ods_url`): errors name what the user wrote. */

@@ -12,7 +12,7 @@ import { request, scrub, type RequestFailure } from '../http/request.js';
  */
 
 export interface FetchInfoclimatDayOptions {
-  /** Base URL, e.g. `https://www.infoclimat.fr/opendata/` (`ECLUSE_INFOCLIMAT_URL`). */
+  /** Base URL, e.g. `https://www.infoclimat.fr/opendata/`. */
   baseUrl: string;
   token: string;
   /** InfoClimat station ids (`00052`, `07015`, …). */

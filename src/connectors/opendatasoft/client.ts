@@ -14,7 +14,7 @@ export { OdsApiError } from './http.js';
  * `downloadWindow`, which counts first and picks one of the two.
  */
 
-/** The public portal (SYNOP); `ECLUSE_ODS_URL` overrides it. eCO2mix lives on `https://odre.opendatasoft.com`. */
+/** The public portal, where SYNOP lives; eCO2mix lives on `https://odre.opendatasoft.com`. Each pipeline configures its own portal. */
 export const DEFAULT_ODS_URL = 'https://public.opendatasoft.com';
 
 /** `records` refuses `offset + limit` at or beyond this. */
@@ -51,7 +51,7 @@ export interface Progress {
 }
 
 export interface OdsClientOptions extends RetryOptions {
-  /** The portal, e.g. `https://public.opendatasoft.com` (`ECLUSE_ODS_URL`); a path prefix is kept. */
+  /** The portal, e.g. `https://public.opendatasoft.com` ; a path prefix is kept. */
   baseUrl: string;
   /** Sent as `Authorization: Apikey …`, never in a URL, so never in a message. */
   apiKey?: string;

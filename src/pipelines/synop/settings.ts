@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_ODS_URL } from '../../connectors/opendatasoft/client.js';
 import { pipelineConfig } from '../kit/settings.js';
-
-const PUBLIC_PORTAL = 'https://public.opendatasoft.com';
 
 export interface SynopSettings {
   /** OpenDataSoft portal: the public one unless a stand-in or mirror is named. */
@@ -28,11 +27,11 @@ export const synopConfig = pipelineConfig({
     })
     .strict(),
   env: [
-    { name: 'ECLUSE_ODS_URL', key: 'ods_url', description: `OpenDataSoft portal (default ${PUBLIC_PORTAL}); naming one lets the schedule reach it` },
+    { name: 'ECLUSE_ODS_URL', key: 'ods_url', description: `OpenDataSoft portal (default ${DEFAULT_ODS_URL}); naming one lets the schedule reach it` },
     { name: 'ECLUSE_SYNOP_MYSQL', key: 'mysql', description: 'MySQL/MariaDB database runs also write their staging rows to (mysql://…)', secret: true },
   ],
   resolve: (s): SynopSettings => ({
-    odsUrl: s.ods_url || PUBLIC_PORTAL,
+    odsUrl: s.ods_url || DEFAULT_ODS_URL,
     odsUrlConfigured: Boolean(s.ods_url),
     mysql: s.mysql || undefined,
   }),
