@@ -137,6 +137,7 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
           datasets: [],
           fetches_days: false,
           uploads: [],
+          env: [],
         },
       ]);
     });

@@ -867,6 +867,17 @@ export interface paths {
                   table: string;
                 }[];
                 description: string;
+                /** @description the environment variables it reads (names only, never values) */
+                env: {
+                  description: string;
+                  name: string;
+                  /** @description its value is never shown */
+                  secret: boolean;
+                  /** @description whether this server was started with it */
+                  set: boolean;
+                  /** @description the key of ecluse.config.json it overrides */
+                  sets: string;
+                }[];
                 /** @description a run without files fetches its day from a source (runs and backfills by day) */
                 fetches_days: boolean;
                 name: string;
