@@ -49,8 +49,7 @@ export function pipelineConfig<Schema extends z.ZodType<object, Record<string, u
     name,
     env,
     settings(config) {
-      const cached = cache.get(config);
-      if (cached !== undefined) return cached;
+      if (cache.has(config)) return cache.get(config) as Settings;
       const raw: Record<string, unknown> = { ...config.pipelines.sections[name] };
       const fromEnv = new Map<string, EnvSetting>();
       for (const e of env) {
