@@ -1,12 +1,12 @@
 import type { ReactNode } from 'react';
 import type { QueryState } from './lib/query.js';
-import { CitiesPage } from './pages/Cities.js';
+import { CitiesPage } from './pipelines/synop/Cities.js';
 import { LakePage } from './pages/Lake.js';
 import { OverviewPage } from './pages/Overview.js';
 import { RunPage } from './pages/Run.js';
 import { RunsPage } from './pages/Runs.js';
-import { StationPage } from './pages/Station.js';
-import { StationsPage } from './pages/Stations.js';
+import { StationPage } from './pipelines/stations/Station.js';
+import { StationsPage } from './pipelines/stations/Stations.js';
 import { ErrorBox } from './components/States.js';
 import { TokenDialog, TokenStatus } from './components/TokenDialog.js';
 import { Link, useQuery } from './router.js';
