@@ -104,18 +104,22 @@ describe('registry: the shipped dashboard', () => {
     for (const page of ['overview', 'runs', 'run', 'stations', 'station', 'cities', 'lake']) assert.ok(ROUTES.has(page), `?page=${page}`);
   });
 
-  test('the header: unchanged links, each resolving to a route', async () => {
-    const { ROUTES, NAV } = await shipped();
-    assert.deepEqual(
-      NAV.map((l) => [l.label, l.page, l.pipeline]),
-      [
-        ['Overview', 'overview', null],
-        ['Runs', 'runs', null],
-        ['Stations', 'stations', 'stations'],
-        ['Cities', 'cities', 'synop'],
-        ['Lake', 'lake', null],
-      ],
-    );
+  test('the header: overview and runs, the registry’s links in its order, the lake; each resolving to a route', async () => {
+    const { ROUTES, NAV, WEB_PIPELINES } = await shipped();
+    const row = (l: NavLink) => [l.label, l.page, l.pipeline];
+    assert.deepEqual(NAV.map(row), [
+      ['Overview', 'overview', null],
+      ['Runs', 'runs', null],
+      ...WEB_PIPELINES.flatMap((p) => p.nav.map((e) => [e.label, e.page, p.name])),
+      ['Lake', 'lake', null],
+    ]);
+    // The links the dashboard has always had, in their order (a new pipeline adds its own, these stay).
+    const kept = NAV.map(row).filter(([, page]) => page === 'stations' || page === 'cities');
+    assert.deepEqual(kept, [
+      ['Stations', 'stations', 'stations'],
+      ['Cities', 'cities', 'synop'],
+    ]);
+    assert.deepEqual(NAV.find((l) => l.page === 'stations')?.also, ['station'], 'a station lights up Stations');
     for (const l of NAV) for (const page of [l.page, ...(l.also ?? [])]) assert.ok(ROUTES.has(page), `${l.label} → ${page}`);
   });
 
