@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { City } from '../../web/src/lib/api.js';
 import {
   formatBytes,
   formatCount,
@@ -30,6 +29,7 @@ import { TOKEN_STORAGE_KEY, TokenKeeper } from '../../web/src/lib/token.js';
 import { axisLabel } from '../../web/src/lib/units.js';
 import { dayInZone, dayStart, formatWallClock, isTimeZone, toWallClock, zoneOffset } from '../../web/src/lib/zone.js';
 import { STATION_CHARTS, STATION_MEASURES } from '../../web/src/pipelines/stations/units.js';
+import type { City } from '../../web/src/pipelines/synop/api.js';
 import { cityKey, cityName, findCity } from '../../web/src/pipelines/synop/cities.js';
 import { CITY_METRICS, isCityMetric } from '../../web/src/pipelines/synop/metrics.js';
 

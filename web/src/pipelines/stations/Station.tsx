@@ -1,5 +1,6 @@
 import { useMemo } from 'react';
-import type { List, Report, Station, StationStat } from '../../lib/api.js';
+import type { List } from '../../lib/api.js';
+import type { Report, Station, StationStat } from './api.js';
 import { apiUrl } from '../../lib/api.js';
 import { formatCount, formatNumber, formatValue } from '../../lib/format.js';
 import { isDay, nextDay, type QueryState } from '../../lib/query.js';

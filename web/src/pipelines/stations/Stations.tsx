@@ -1,5 +1,6 @@
 import { useMemo } from 'react';
-import type { List, StationStat } from '../../lib/api.js';
+import type { List } from '../../lib/api.js';
+import type { StationStat } from './api.js';
 import { formatCount, formatInstant } from '../../lib/format.js';
 import { Chart } from '../../components/Chart.js';
 import { ListTable } from '../../components/ListTable.js';

@@ -1,5 +1,6 @@
 import { useMemo } from 'react';
-import type { City, CityDay, List } from '../../lib/api.js';
+import type { List } from '../../lib/api.js';
+import type { City, CityDay } from './api.js';
 import { apiUrl } from '../../lib/api.js';
 import { cityKey, cityName, findCity } from './cities.js';
 import { formatDay, formatValue } from '../../lib/format.js';

@@ -1,4 +1,4 @@
-import type { City } from '../../lib/api.js';
+import type { City } from './api.js';
 
 /**
  * The Cities page's names for a city. A synop station without a name has neither name nor slug (both are
