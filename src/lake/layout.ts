@@ -35,3 +35,20 @@ export function rawPrefix(pipeline: string): string {
 export function datasetPrefix(zone: Zone, dataset: string): string {
   return `${zone}/${dataset}/`;
 }
+
+/** A month partition's name in a dataset (Hive style, so DuckDB, Spark and Trino find the `month` column). */
+const MONTH_PARTITION = /^month=(\d{4}-(?:0[1-9]|1[0-2]))\/data\.parquet$/;
+
+/**
+ * `<zone>/<dataset>/month=YYYY-MM/data.parquet`: every pipeline's staging and curated data, one file per
+ * month holding all its entities (see docs/ARCHITECTURE.md, "The lake").
+ */
+export function monthPartitionKey(prefix: string, month: string): string {
+  return `${prefix}month=${month}/data.parquet`;
+}
+
+/** The month a key of the dataset under `prefix` holds, or null when the key is not a month partition. */
+export function monthOfKey(prefix: string, key: string): string | null {
+  if (!key.startsWith(prefix)) return null;
+  return MONTH_PARTITION.exec(key.slice(prefix.length))?.[1] ?? null;
+}

@@ -4,6 +4,7 @@ import type { RunCounts, RunRecord, RunStatus, RunSummary } from '../warehouse/m
 import { RunLogBuffer } from '../observability/runLog.js';
 import type { Pipeline, Platform, ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
 import { resetPipeline } from '../pipelines/kit/reset.js';
+import { assertLakeLayout } from '../pipelines/kit/monthPartitions.js';
 import { createRunRejects } from '../quality/runRejects.js';
 
 const NO_COUNTS: RunCounts = { files: 0, files_skipped: 0, rows_read: 0, rows_written: 0, rows_rejected: 0, values_rejected: 0 };
@@ -129,6 +130,8 @@ async function executeLogged(
     try {
       // Every run gathers its rejects afresh: the engine may be the warehouse's own, kept from run to run.
       await createRunRejects(lease.engine);
+      // A rebuild rewrites the lake whatever layout it found; any other run must not mix layouts.
+      if (request.trigger !== 'rebuild') await assertLakeLayout(platform.lake, pipeline);
       await pipeline.run(
         {
           ...platform,

@@ -104,13 +104,14 @@ describe('S3 lake answering 500s and dropping connections', () => {
     const home = join(base, 'cut-reads');
     const run1 = await runStations(home, envOf(home), [first]);
     assert.equal(run1.status, 'succeeded', String(run1.error));
-    // Every read of a staging partition is cut halfway through its body, once.
+    // Every read of a staging partition (the month the first run wrote, which the second merges) is cut
+    // halfway through its body, once.
     proxy.setRules([{ method: 'GET', path: /\/staging\/reports\/.*data\.parquet/, fault: 'reset-response' }]);
     const run2 = await runStations(home, envOf(home), [second]);
     const injected = proxy.injected();
     proxy.setRules([]);
     assert.equal(run2.status, 'succeeded', String(run2.error));
-    assert.ok(injected['reset-response'] >= 6, `faults injected: ${JSON.stringify(injected)}`);
+    assert.ok(injected['reset-response'] >= 1, `faults injected: ${JSON.stringify(injected)}`);
     assert.deepEqual(await stationsSnapshot(home, envOf(home)), expected);
   });
 
@@ -155,10 +156,7 @@ describe('S3 lake answering 500s and dropping connections', () => {
       const failed = await runStations(home, envOf(home), [second]);
       proxy.setRules([]);
       assert.equal(failed.status, 'failed');
-      assert.match(
-        String(failed.error),
-        /s3:\/\/lake\/down\/staging\/reports\/station_id=[^/]+\/month=2024-10\/data\.parquet: .*(InternalError|socket hang up|ECONNRESET)/,
-      );
+      assert.match(String(failed.error), /s3:\/\/lake\/down\/staging\/reports\/month=2024-10\/data\.parquet: .*(InternalError|socket hang up|ECONNRESET)/);
       const interrupted = await stationsSnapshot(home, envOf(home));
       assert.deepEqual(interrupted.reports, afterFirst.reports, 'the warehouse has nothing of the failed run');
       assert.deepEqual(interrupted.files, afterFirst.files, 'no file of the failed run counts as seen');

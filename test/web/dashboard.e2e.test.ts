@@ -616,6 +616,37 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     }
   });
 
+  test('pipeline pages come from the registry: linked from the header and their card, hidden where the server does not run them', async () => {
+    const navLabels = (page: Page) => page.locator('header nav a').allTextContents();
+    const full = await open('/', '[data-testid="pages-synop"]');
+    assert.deepEqual(await navLabels(full), ['Overview', 'Runs', 'Stations', 'Cities', 'Lake']);
+    assert.equal(await full.textContent('[data-testid="pages-stations"]'), 'Stations');
+    await full.click('[data-testid="pages-synop"] a:text("Cities")');
+    await full.waitForURL(/\?page=cities$/);
+    await full.waitForSelector('[data-testid="city-chart"][data-points]');
+    await full.close();
+
+    // A server running stations only: synop's link goes once GET /pipelines says so; its URL still opens the page.
+    const only = await buildApp({ platform, pipelines: new Map([[stationsPipeline.name, stationsPipeline]]), logger: false, localToken: TOKEN });
+    await only.listen({ port: 0, host: '127.0.0.1' });
+    const onlyBase = `http://127.0.0.1:${(only.server.address() as AddressInfo).port}`;
+    try {
+      const page = await newPage();
+      const listed = page.waitForResponse((r) => new URL(r.url()).pathname === '/pipelines');
+      await page.goto(`${onlyBase}/`);
+      assert.equal((await listed).status(), 200);
+      await page.waitForSelector('[data-testid="pages-stations"]');
+      await page.waitForFunction(`document.querySelectorAll('header nav a').length === 4`);
+      assert.deepEqual(await navLabels(page), ['Overview', 'Runs', 'Stations', 'Lake']);
+      assert.equal(await page.locator('[data-testid="pipeline-synop"]').count(), 0);
+      await page.goto(`${onlyBase}/?page=cities`);
+      await page.waitForSelector('main[data-page="cities"] h1:text("Cities")');
+      await page.close();
+    } finally {
+      await only.close();
+    }
+  });
+
   test('lake: zones, raw files with hash and received time, a raw file downloads', async () => {
     const page = await open('/?page=lake', '[data-testid="lake-table"]');
     const raw = await api<List<{ key: string; name: string; sha256: string }>>('/raw/files?limit=50');

@@ -1,7 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { City } from '../../web/src/lib/api.js';
-import { cityKey, cityName, findCity } from '../../web/src/lib/cities.js';
 import {
   formatBytes,
   formatCount,
@@ -28,10 +26,14 @@ import {
   timeSeries,
 } from '../../web/src/lib/series.js';
 import { TOKEN_STORAGE_KEY, TokenKeeper } from '../../web/src/lib/token.js';
-import { CITY_METRICS, STATION_CHARTS, STATION_MEASURES, axisLabel, isCityMetric } from '../../web/src/lib/units.js';
+import { axisLabel } from '../../web/src/lib/units.js';
 import { dayInZone, dayStart, formatWallClock, isTimeZone, toWallClock, zoneOffset } from '../../web/src/lib/zone.js';
+import { STATION_CHARTS, STATION_MEASURES } from '../../web/src/pipelines/stations/units.js';
+import type { City } from '../../web/src/pipelines/synop/api.js';
+import { cityKey, cityName, findCity } from '../../web/src/pipelines/synop/cities.js';
+import { CITY_METRICS, isCityMetric } from '../../web/src/pipelines/synop/metrics.js';
 
-/** The dashboard's component-free logic (web/src/lib): what the pages show is computed here. */
+/** The dashboard's component-free logic (web/src/lib, and the pipelines' own in web/src/pipelines/<name>/): what the pages show is computed here. */
 
 describe('format', () => {
   test('values carry their unit; missing is a dash, never 0', () => {

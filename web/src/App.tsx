@@ -1,48 +1,20 @@
-import type { ReactNode } from 'react';
-import type { QueryState } from './lib/query.js';
-import { CitiesPage } from './pages/Cities.js';
-import { LakePage } from './pages/Lake.js';
-import { OverviewPage } from './pages/Overview.js';
-import { RunPage } from './pages/Run.js';
-import { RunsPage } from './pages/Runs.js';
-import { StationPage } from './pages/Station.js';
-import { StationsPage } from './pages/Stations.js';
+import { useMemo } from 'react';
+import type { ApiGet } from './lib/api.js';
+import { isActive, shownLinks } from './lib/registry.js';
 import { ErrorBox } from './components/States.js';
 import { TokenDialog, TokenStatus } from './components/TokenDialog.js';
+import { HOME, NAV, ROUTES } from './routes.js';
 import { Link, useQuery } from './router.js';
-
-const NAV: ReadonlyArray<{ page: string; label: string; also?: string }> = [
-  { page: 'overview', label: 'Overview' },
-  { page: 'runs', label: 'Runs', also: 'run' },
-  { page: 'stations', label: 'Stations', also: 'station' },
-  { page: 'cities', label: 'Cities' },
-  { page: 'lake', label: 'Lake' },
-];
-
-function pageOf(q: QueryState): ReactNode {
-  switch (q.page ?? 'overview') {
-    case 'overview':
-      return <OverviewPage />;
-    case 'runs':
-      return <RunsPage q={q} />;
-    case 'run':
-      return <RunPage q={q} />;
-    case 'stations':
-      return <StationsPage />;
-    case 'station':
-      return <StationPage q={q} />;
-    case 'cities':
-      return <CitiesPage q={q} />;
-    case 'lake':
-      return <LakePage q={q} />;
-    default:
-      return <ErrorBox message={`no page "${q.page}"`} />;
-  }
-}
+import { useApi } from './useApi.js';
 
 export function App() {
   const q = useQuery();
-  const current = q.page ?? 'overview';
+  const current = q.page ?? HOME;
+  const Page = ROUTES.get(current)?.component;
+  // Fetched once: which pipelines this server runs, so a registered pipeline it lacks gets no link.
+  const pipelines = useApi<ApiGet<'/pipelines'>>('/pipelines');
+  const listed = pipelines.status === 'ok' ? pipelines.data.items : null;
+  const links = useMemo(() => shownLinks(NAV, listed ? new Set(listed.map((p) => p.name)) : null), [listed]);
   return (
     <>
       <header className="top">
@@ -50,8 +22,8 @@ export function App() {
           écluse
         </Link>
         <nav>
-          {NAV.map((n) => (
-            <Link key={n.page} to={{ page: n.page }} className={current === n.page || current === n.also ? 'active' : ''}>
+          {links.map((n) => (
+            <Link key={n.page} to={{ page: n.page }} className={isActive(n, current) ? 'active' : ''}>
               {n.label}
             </Link>
           ))}
@@ -61,7 +33,7 @@ export function App() {
           API
         </a>
       </header>
-      <main data-page={current}>{pageOf(q)}</main>
+      <main data-page={current}>{Page ? <Page q={q} /> : <ErrorBox message={`no page "${q.page}"`} />}</main>
       <TokenDialog />
     </>
   );

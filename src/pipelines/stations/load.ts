@@ -1,15 +1,13 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { literal } from '../../engine/duckdb.js';
 import type { DuckSession } from '../../engine/duckdb.js';
 import { readCsvSql } from '../../engine/bulk.js';
 import type { ObjectStore } from '../../lake/objectStore.js';
 import { datasetPrefix } from '../../lake/layout.js';
-import { withLocalFiles } from '../../lake/localFiles.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { MEASURES, REPORTS, STATIONS, STATION_COLUMNS, type StationRow } from './schema.js';
 import { createRunRejects } from '../../quality/runRejects.js';
-import { writeParquetPartitions } from '../../engine/parquetPartitions.js';
+import { rewriteMonthPartitions, type MonthDataset } from '../kit/monthPartitions.js';
 
 /** Columns of the batch CSV written by ReportBatch, in order. */
 const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
@@ -101,32 +99,19 @@ export async function upsertStations(warehouse: Warehouse, rows: readonly Statio
   );
 }
 
+/** The lake's `staging/reports/`: one file per UTC month, rows by station then time. */
+export const REPORTS_LAKE: MonthDataset = {
+  prefix: datasetPrefix('staging', 'reports'),
+  order: ['station_id', 'observed_at'],
+  month: `strftime(observed_at, '%Y-%m')`,
+};
+
 /**
- * Rewrites, whole, the lake's staging partitions (station, month) the run's reports fall in: each is read,
- * merged with the run's reports (what the partition holds wins, as in the warehouse), and written as one
- * Parquet file under a temporary name, then swapped in. Runs before the warehouse commits: if the process
- * dies after publishing, the next run merges the same reports again and writes the same partitions.
+ * Rewrites, whole, the lake's staging months the run's reports fall in: what a month holds wins over the
+ * run's reports, as in the warehouse. Runs before the warehouse commits: if the process dies after
+ * publishing, the next run merges the same reports again and writes the same files.
  */
 export async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
-  const out = join(scratch, 'staging-reports');
-  const prefix = datasetPrefix('staging', 'reports');
-  const touched = await s.rows<{ station_id: string; month: string }>(
-    `SELECT DISTINCT station_id, strftime(observed_at, '%Y-%m') AS month FROM ${RUN_REPORTS} ORDER BY 1, 2`,
-  );
-  if (touched.length === 0) return 0;
-  const keyOf = (t: { station_id: string; month: string }) => `${prefix}station_id=${t.station_id}/month=${t.month}/data.parquet`;
-  const existing = (await Promise.all(touched.map(async (t) => ((await lake.exists(keyOf(t))) ? keyOf(t) : null)))).filter((k): k is string => k !== null);
-  const fresh = `SELECT *, strftime(observed_at, '%Y-%m') AS month FROM ${RUN_REPORTS}`;
-  return withLocalFiles(lake, existing, async (paths) => {
-    const merged = paths.length
-      ? `SELECT * EXCLUDE (prio) FROM (
-           SELECT *, 0 AS prio FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)
-           UNION ALL BY NAME
-           SELECT *, 1 AS prio FROM (${fresh})
-         ) QUALIFY row_number() OVER (PARTITION BY station_id, observed_at ORDER BY prio) = 1`
-      : fresh;
-    return writeParquetPartitions(s, lake, out, prefix, `SELECT * FROM (${merged}) ORDER BY station_id, observed_at`, ['station_id', 'month'], {
-      keepPartitionColumns: true,
-    });
-  });
+  const done = await rewriteMonthPartitions(s, lake, REPORTS_LAKE, { rows: RUN_REPORTS, existing: { firstWins: REPORTS_LAKE.order }, scratch });
+  return done.written;
 }

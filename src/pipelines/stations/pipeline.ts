@@ -6,7 +6,16 @@ import { extensionOf } from '../../lake/raw.js';
 import type { Pipeline, Platform, RunContext, RunRequest } from '../kit/pipeline.js';
 import { SUPPORTED_EXTENSIONS } from './readers.js';
 import { fileContributes, stageFile, type StageResult } from './stage.js';
-import { collectRunReports, createRunTables, createStationsTables, dropRunReports, loadBatchFiles, loadRunReports, upsertStations } from './load.js';
+import {
+  collectRunReports,
+  createRunTables,
+  REPORTS_LAKE,
+  createStationsTables,
+  dropRunReports,
+  loadBatchFiles,
+  loadRunReports,
+  upsertStations,
+} from './load.js';
 import { infoclimatFileCounts, infoclimatStations, readInfoclimatDocs, stageInfoclimatDocs } from './infoclimatSql.js';
 import { stationFromJson } from './infoclimat.js';
 import type { StationRow } from './schema.js';
@@ -241,7 +250,7 @@ export const stationsPipeline: Pipeline = {
   },
   datasets: [
     { table: 'stations', key: ['id'], lake: [datasetPrefix('curated', NAME)] },
-    { table: 'reports', key: ['station_id', 'observed_at'], lake: [datasetPrefix('staging', 'reports')] },
+    { table: 'reports', key: ['station_id', 'observed_at'], lake: [REPORTS_LAKE.prefix] },
   ],
   createTables: createStationsTables,
   config: stationsConfig,

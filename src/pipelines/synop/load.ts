@@ -19,7 +19,7 @@ import { SynopRejectKeeper, type SynopObservation } from './batch.js';
 import { DAILY_CITY_STATS, dailyStatsSql } from './dailyStats.js';
 import { OBSERVATIONS } from './schema.js';
 import { createRunRejects } from '../../quality/runRejects.js';
-import { writeParquetPartitions } from '../../engine/parquetPartitions.js';
+import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset, type RewrittenMonths } from '../kit/monthPartitions.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import type { PipelineDataset } from '../kit/pipeline.js';
 
@@ -48,35 +48,6 @@ export function hasStationKey(sink: SynopRejectKeeper, obs: SynopObservation): b
 
 /** The batch columns as an INSERT column list. */
 export const BATCH_INSERT_COLUMNS = BATCH_COLUMNS.map(([c]) => `"${c}"`).join(', ');
-
-/**
- * Memory one open partition of the staging COPY takes (~100 columns of buffers), measured: a year of 62
- * stations (744 partitions) in one COPY peaked at 1.4 GB RSS and failed under a 500 MB `memory_limit`,
- * 96 partitions per COPY passed.
- */
-const BYTES_PER_OPEN_PARTITION = 5 * 1024 * 1024;
-
-/**
- * Stations per COPY, so that their partitions fit `memoryLimit`: one COPY when they all fit (fastest: 744
- * partitions in one took 3.8 s, in groups of 96 7.3 s), else greedy groups of whole stations.
- */
-export function stationGroups(partitionsByStation: ReadonlyMap<string, number>, memoryLimit: number): string[][] {
-  const budget = Math.max(1, Math.floor(memoryLimit / BYTES_PER_OPEN_PARTITION));
-  const groups: string[][] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const [station, n] of partitionsByStation) {
-    if (current.length > 0 && size + n > budget) {
-      groups.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(station);
-    size += n;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
-}
 
 /**
  * One batch line. Cells are joined from an array rather than appended to a string (as `csvLine` does):
@@ -211,9 +182,9 @@ export function stageObservations(warehouse: Warehouse, s: DuckSession): Promise
 }
 
 /**
- * Inserts the run's new observations into the warehouse and rewrites the lake's staging partitions they fall
- * in. With `concurrently`, the two run at once on two connections (`besideFork`). Under a memory budget
- * they run one after the other: together they overran a 300 MB `memory_limit` on a year.
+ * Inserts the run's new observations into the warehouse and rewrites the lake's staging months they fall in.
+ * With `concurrently`, the two run at once on two connections (`besideFork`). Under a memory budget they
+ * run one after the other: together they overran a 300 MB `memory_limit` on a year.
  */
 export async function loadObservations(
   warehouse: Warehouse,
@@ -221,121 +192,42 @@ export async function loadObservations(
   lake: ObjectStore,
   scratch: string,
   concurrently: boolean,
-): Promise<{ written: number; published: PublishedPartitions }> {
+): Promise<{ written: number; published: RewrittenMonths }> {
   if (!concurrently) {
     const written = await stageObservations(warehouse, s);
     return { written, published: await publishObservationPartitions(s, lake, scratch) };
   }
-  const writers = await s.threads();
   const [written, published] = await s.besideFork(
     () => stageObservations(warehouse, s),
-    (other) => publishObservationPartitions(other, lake, scratch, writers),
+    (other) => publishObservationPartitions(other, lake, scratch),
   );
   return { written, published };
 }
 
-const STAGING_PREFIX = datasetPrefix('staging', OBSERVATIONS.name);
-const CURATED_PREFIX = datasetPrefix('curated', DAILY_CITY_STATS.name);
+/** The lake's `staging/observations/`: one file per UTC month, rows by station then time. */
+export const OBSERVATIONS_LAKE: MonthDataset = {
+  prefix: datasetPrefix('staging', OBSERVATIONS.name),
+  order: ['numer_sta', 'observed_at'],
+  month: `strftime(observed_at, '%Y-%m')`,
+};
 
-function stagingKey(station: string, month: string): string {
-  return `${STAGING_PREFIX}station=${station}/month=${month}/data.parquet`;
-}
+/** The lake's `curated/daily_city_stats/`: one file per month of the local day, rows by station then day. */
+export const DAILY_STATS_LAKE: MonthDataset = {
+  prefix: datasetPrefix('curated', DAILY_CITY_STATS.name),
+  order: ['numer_sta', 'day'],
+  month: `strftime(day, '%Y-%m')`,
+};
 
-function curatedKey(station: string): string {
-  return `${CURATED_PREFIX}station=${station}/data.parquet`;
+/**
+ * Rewrites, whole, the staging months the run's observations fall in: what a month holds wins over the run's
+ * rows, as in the warehouse.
+ */
+export function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<RewrittenMonths> {
+  return rewriteMonthPartitions(s, lake, OBSERVATIONS_LAKE, { rows: RUN_OBS, existing: { firstWins: OBSERVATIONS_LAKE.order }, scratch });
 }
 
 function parquetList(paths: readonly string[]): string {
   return `read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)`;
-}
-
-async function existingKeys(lake: ObjectStore, keys: readonly string[]): Promise<string[]> {
-  const found = await Promise.all(keys.map(async (k) => ((await lake.exists(k)) ? k : null)));
-  return found.filter((k): k is string => k !== null);
-}
-
-/** What `publishObservationPartitions` wrote. */
-export interface PublishedPartitions {
-  partitions: number;
-  /** The (station, month) partitions the run's rows fall in. */
-  touched: number;
-  /**
-   * Those that held nothing before, by staging key: each holds exactly the run's rows of its (station,
-   * month), so the daily statistics need not read them back from the lake.
-   */
-  fresh: ReadonlyMap<string, { numer_sta: string; month: string }>;
-}
-
-/**
- * Rewrites, whole, the staging partitions (station, UTC month) the run's observations fall in: what a
- * partition holds wins over the run's rows, as in the warehouse. Runs before the warehouse commits: if the
- * process dies after this, the next run merges the same rows again and writes the same partitions.
- * Sorted: unsorted rows reach all the partitions at once, and past `partitioned_write_max_open_files`
- * DuckDB writes a second file for a partition; keeping them all open cost more than the sort (measured:
- * 12 s of CPU against 6.6 s for a year).
- */
-export async function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string, writers = 1): Promise<PublishedPartitions> {
-  const touched = await s.rows<{ numer_sta: string; month: string }>(
-    `SELECT DISTINCT numer_sta, strftime(observed_at, '%Y-%m') AS month FROM ${RUN_OBS} ORDER BY 1, 2`,
-  );
-  const partitions = new Map<string, number>();
-  for (const t of touched) partitions.set(t.numer_sta, (partitions.get(t.numer_sta) ?? 0) + 1);
-  // Each writer's share of the memory, and of the partitions so that the writers finish together.
-  const evenShare = Math.ceil(touched.length / writers) * BYTES_PER_OPEN_PARTITION;
-  const groups = stationGroups(partitions, Math.min((await s.memoryLimitBytes()) / writers, evenShare));
-  let written = 0;
-  const fresh = new Map<string, { numer_sta: string; month: string }>();
-  const writeGroup = async (conn: DuckSession, stations: readonly string[], i: number) => {
-    const group = new Set(stations);
-    const inGroup = `numer_sta IN (${[...group].map(literal).join(', ')})`;
-    const parts = touched.filter((t) => group.has(t.numer_sta)).map((t) => ({ key: stagingKey(t.numer_sta, t.month), part: t }));
-    const existing = await existingKeys(
-      lake,
-      parts.map((p) => p.key),
-    );
-    const had = new Set(existing);
-    for (const { key, part } of parts) if (!had.has(key)) fresh.set(key, part);
-    written += await withLocalFiles(lake, existing, async (paths) => {
-      const merged = paths.length
-        ? `SELECT ${OBS_LIST} FROM (
-             SELECT *, 0 AS prio FROM ${parquetList(paths)}
-             UNION ALL BY NAME
-             SELECT *, 1 AS prio FROM ${RUN_OBS} WHERE ${inGroup}
-           ) QUALIFY row_number() OVER (PARTITION BY numer_sta, observed_at ORDER BY prio) = 1`
-        : `SELECT ${OBS_LIST} FROM ${RUN_OBS} WHERE ${inGroup}`;
-      return writeParquetPartitions(
-        conn,
-        lake,
-        join(scratch, `staging-observations-${i}`),
-        STAGING_PREFIX,
-        `SELECT *, numer_sta AS station, strftime(observed_at, '%Y-%m') AS month FROM (${merged}) ORDER BY numer_sta, observed_at`,
-        ['station', 'month'],
-      );
-    });
-  };
-  // DuckDB writes a partitioned COPY's files on one thread, and with ~100 columns a file costs ~5 ms
-  // whatever its rows: several COPYs at once, each on its own connection, use the other cores.
-  let next = 0;
-  // After a failure no writer takes another group: a failed run stops writing partitions.
-  let failed = false;
-  const writer = async (conn: DuckSession) => {
-    for (let i = next++; i < groups.length && !failed; i = next++) {
-      try {
-        await writeGroup(conn, groups[i] as string[], i);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const forks = await Promise.all(Array.from({ length: Math.min(writers, groups.length) - 1 }, () => s.fork()));
-  try {
-    const done = await Promise.allSettled([writer(s), ...forks.map(writer)]);
-    for (const d of done) if (d.status === 'rejected') throw d.reason;
-  } finally {
-    for (const f of forks) f.close();
-  }
-  return { partitions: written, touched: touched.length, fresh };
 }
 
 /** UTC months (`YYYY-MM`) from the one holding `from` to the one holding the instant just before `to`. */
@@ -371,7 +263,7 @@ export interface DayRange {
 export async function computeDailyStats(
   s: DuckSession,
   lake: ObjectStore,
-  published: Pick<PublishedPartitions, 'touched' | 'fresh'> = { touched: 0, fresh: new Map() },
+  published: Pick<RewrittenMonths, 'months' | 'fresh'> = { months: [], fresh: new Set() },
 ): Promise<DayRange[]> {
   const { fresh } = published;
   const tz = literal(STATS_TIME_ZONE);
@@ -388,16 +280,19 @@ export async function computeDailyStats(
     `SELECT numer_sta, strftime(first_day, '%Y-%m-%d') AS first_day, strftime(last_day, '%Y-%m-%d') AS last_day, start_utc, end_utc
      FROM run_days ORDER BY numer_sta`,
   );
-  const keys = ranges.flatMap((r) => monthsBetween(r.start_utc, r.end_utc).map((m) => stagingKey(r.numer_sta, m)));
-  // A partition the run just created holds the run's rows of its (station, month) and nothing else: those
-  // come from run_obs (reading a year's 744 partitions back cost ~1 s of CPU); the others from the lake.
-  const fromLake = (await existingKeys(lake, keys)).filter((k) => !fresh.has(k));
-  const runFresh = ranges.length ? [...fresh.values()] : [];
+  const months = new Set(ranges.flatMap((r) => monthsBetween(r.start_utc, r.end_utc)));
+  // A month the run just created holds the run's rows of that month and nothing else: those come from
+  // run_obs (reading a year back from the lake cost ~1 s of CPU); the other months from the lake.
+  const fromLake = await existingMonthKeys(
+    lake,
+    OBSERVATIONS_LAKE,
+    [...months].filter((m) => !fresh.has(m)),
+  );
+  const runFresh = ranges.length ? [...fresh] : [];
   let fromRun: string | null = null;
-  if (runFresh.length === published.touched && runFresh.length > 0) fromRun = `SELECT ${OBS_LIST} FROM ${RUN_OBS}`;
+  if (runFresh.length === published.months.length && runFresh.length > 0) fromRun = `SELECT ${OBS_LIST} FROM ${RUN_OBS}`;
   else if (runFresh.length > 0) {
-    const list = runFresh.map((p) => `(${literal(p.numer_sta)}, ${literal(p.month)})`).join(', ');
-    fromRun = `SELECT ${OBS_LIST} FROM ${RUN_OBS} WHERE (numer_sta, strftime(observed_at, '%Y-%m')) IN (${list})`;
+    fromRun = `SELECT ${OBS_LIST} FROM ${RUN_OBS} WHERE ${OBSERVATIONS_LAKE.month} IN (${runFresh.map(literal).join(', ')})`;
   }
   await withLocalFiles(lake, fromLake, async (paths) => {
     const fromFiles = paths.length
@@ -424,35 +319,28 @@ export async function replaceDailyStats(warehouse: Warehouse, s: DuckSession, ra
   return warehouse.insertNew(DAILY_CITY_STATS, s, `SELECT * FROM run_daily ORDER BY numer_sta, day`);
 }
 
+/** Calendar months (`YYYY-MM`) from the one of day `first` to the one of day `last` (`YYYY-MM-DD`). */
+function monthsOfDays(first: string, last: string): string[] {
+  return monthsBetween(new Date(`${first.slice(0, 7)}-01T00:00:00Z`), new Date(`${last.slice(0, 7)}-02T00:00:00Z`));
+}
+
 /**
- * Rewrites the curated partition of each station the run touched: its days outside the run's range as they
+ * Rewrites the curated months the run's day ranges fall in: each station's days outside its range as they
  * were, the range's days from `run_daily`.
  */
 export async function publishDailyStatsPartitions(s: DuckSession, lake: ObjectStore, scratch: string, ranges: readonly DayRange[]): Promise<number> {
   if (ranges.length === 0) return 0;
-  const existing = await existingKeys(
-    lake,
-    ranges.map((r) => curatedKey(r.numer_sta)),
-  );
-  return withLocalFiles(lake, existing, async (paths) => {
-    const kept = paths.length
-      ? `SELECT c.* FROM ${parquetList(paths)} c JOIN run_days r ON c.numer_sta = r.numer_sta
-         WHERE c.day < r.first_day OR c.day > r.last_day
-         UNION ALL BY NAME `
-      : '';
-    return writeParquetPartitions(
-      s,
-      lake,
-      join(scratch, 'curated-daily'),
-      CURATED_PREFIX,
-      `SELECT *, numer_sta AS station FROM (${kept}SELECT * FROM run_daily) ORDER BY numer_sta, day`,
-      ['station'],
-    );
+  const done = await rewriteMonthPartitions(s, lake, DAILY_STATS_LAKE, {
+    rows: 'run_daily',
+    existing: { replaceWhere: `EXISTS (SELECT 1 FROM run_days r WHERE r.numer_sta = e.numer_sta AND e.day BETWEEN r.first_day AND r.last_day)` },
+    months: ranges.flatMap((r) => monthsOfDays(r.first_day, r.last_day)),
+    scratch,
   });
+  return done.written;
 }
 
 /** The pipeline's datasets: warehouse tables and their lake prefixes (a reset empties both). */
 export const SYNOP_DATASETS: readonly PipelineDataset[] = [
-  { table: OBSERVATIONS.name, key: OBSERVATIONS.primaryKey, lake: [STAGING_PREFIX] },
-  { table: DAILY_CITY_STATS.name, key: DAILY_CITY_STATS.primaryKey, lake: [CURATED_PREFIX] },
+  { table: OBSERVATIONS.name, key: OBSERVATIONS.primaryKey, lake: [OBSERVATIONS_LAKE.prefix] },
+  { table: DAILY_CITY_STATS.name, key: DAILY_CITY_STATS.primaryKey, lake: [DAILY_STATS_LAKE.prefix] },
 ];

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { executeRun } from '../../../src/orchestrator/runner.js';
+import { executeRun, rebuildPipeline } from '../../../src/orchestrator/runner.js';
 import { stationsPipeline } from '../../../src/pipelines/stations/pipeline.js';
 import { dayResponse, response, staticRow, synopRow } from '../../fixtures/infoclimat.js';
 import { DuckSession } from '../../../src/engine/duckdb.js';
@@ -123,19 +123,14 @@ for (const setup of SETUPS) {
       assert.equal(nulled.find((r) => r.observed_at === '2024-10-07T00:00:00Z')?.temperature_c, null);
     });
 
-    test('staging partitions are written to the lake, one file per station and month', async () => {
+    test('staging partitions are written to the lake, one file per month', async () => {
       const home = await tempHome();
       const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-31'), 'd2.json': dayResponse('2024-11-01') });
       await run(home, [input]);
       const prefix = datasetPrefix('staging', 'reports');
       const counted = await withPlatform(home, async (p) => {
         const keys = (await p.lake.list(prefix)).map((o) => o.key).sort();
-        assert.deepEqual(keys, [
-          `${prefix}station_id=00052/month=2024-10/data.parquet`,
-          `${prefix}station_id=00052/month=2024-11/data.parquet`,
-          `${prefix}station_id=07015/month=2024-10/data.parquet`,
-          `${prefix}station_id=07015/month=2024-11/data.parquet`,
-        ]);
+        assert.deepEqual(keys, [`${prefix}month=2024-10/data.parquet`, `${prefix}month=2024-11/data.parquet`]);
         const engine = await DuckSession.open();
         try {
           return await withLocalFiles(p.lake, keys, (paths) =>
@@ -165,6 +160,34 @@ for (const setup of SETUPS) {
       assert.equal(summary.status, 'succeeded', summary.error ?? '');
       assert.equal(summary.files, 2);
       assert.deepEqual(await reportsOf(home), before);
+    });
+
+    test('a lake in the former layout (a file per station and month): a run stops and says to rebuild, rebuild rewrites it by month', async () => {
+      const home = await tempHome();
+      const input = await writeInputs(join(home, 'in'), { 'd1.json': dayResponse('2024-10-05') });
+      await run(home, [input]);
+      const before = await reportsOf(home);
+      const prefix = datasetPrefix('staging', 'reports');
+      const former = `${prefix}station_id=07015/month=2024-10/data.parquet`;
+      // What an earlier version wrote: the same Parquet rows under a station's key.
+      await withPlatform(home, async (p) => {
+        const bytes = await p.lake.getBytes(`${prefix}month=2024-10/data.parquet`);
+        await p.lake.delete(`${prefix}month=2024-10/data.parquet`);
+        await p.lake.putBytes(former, bytes);
+      });
+      const input2 = await writeInputs(join(home, 'in2'), { 'd2.json': dayResponse('2024-10-06') });
+      const stopped = await run(home, [input2]);
+      assert.equal(stopped.status, 'failed');
+      assert.match(stopped.error ?? '', /former layout \(staging\/reports\/station_id=07015\/month=2024-10\/data\.parquet\).*ecluse rebuild stations/);
+      assert.deepEqual(await reportsOf(home), before, 'the stopped run wrote nothing');
+
+      const rebuilt = await withPlatform(home, (p) => rebuildPipeline(p, stationsPipeline));
+      assert.equal(rebuilt.status, 'succeeded', rebuilt.error ?? '');
+      const keys = await withPlatform(home, async (p) => (await p.lake.list(prefix)).map((o) => o.key));
+      assert.deepEqual(keys, [`${prefix}month=2024-10/data.parquet`]);
+      assert.deepEqual(await reportsOf(home), before);
+      const again = await run(home, [input2]);
+      assert.equal(again.status, 'succeeded', again.error ?? '');
     });
   });
 }

@@ -126,16 +126,31 @@ for (const setup of SETUPS) {
       assert.equal(row.date, row.observed_at);
       assert.match(String(row.coordonnees), /^\d+\.\d+, \d+\.\d+$/);
 
-      // Lake: one partition per station and UTC month, holding every row.
+      // Lake: one partition per UTC month, holding every row, sorted by station then time.
       const prefix = datasetPrefix('staging', 'observations');
       const keys = await withPlatform(home, async (p) => (await p.lake.list(prefix)).map((o) => o.key).sort());
-      const stations = [...new Set(lines.map((l) => l.rec.numer_sta))].sort();
-      assert.deepEqual(
-        keys,
-        stations.flatMap((s) => [`${prefix}station=${s}/month=2024-03/data.parquet`, `${prefix}station=${s}/month=2024-04/data.parquet`]),
-      );
+      assert.deepEqual(keys, [`${prefix}month=2024-03/data.parquet`, `${prefix}month=2024-04/data.parquet`]);
       const counted = await overLake(home, prefix, (src) => `SELECT count(*) AS n FROM ${src}`);
       assert.equal(counted[0]?.n, lines.length);
+      // One station's month read straight from its Parquet file gives the warehouse's rows, in order.
+      const station = lines[0]?.rec.numer_sta as string;
+      const fromFile = await withPlatform(home, (p) =>
+        withLocalFiles(p.lake, [`${prefix}month=2024-03/data.parquet`], async ([path]) => {
+          const engine = await DuckSession.open();
+          try {
+            return await engine.plainRows(
+              `SELECT numer_sta, strftime(observed_at, '%Y-%m-%dT%H:%M:%SZ') AS at, t FROM read_parquet(${literal(path as string)}) WHERE numer_sta = ${literal(station)}`,
+            );
+          } finally {
+            engine.close();
+          }
+        }),
+      );
+      const fromWarehouse = obs
+        .filter((o) => o.numer_sta === station && String(o.observed_at).startsWith('2024-03'))
+        .map((o) => ({ numer_sta: o.numer_sta, at: o.observed_at, t: o.t }));
+      assert.ok(fromWarehouse.length > 0);
+      assert.deepEqual(fromFile, fromWarehouse);
 
       // Curated: 10 Paris days × 3 stations, equal to the same SQL run independently over the staging rows.
       const stats = await statsOf(home);

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckSession } from '../../../src/engine/duckdb.js';
-import { createRunTables, dropRunTables, stationGroups, SYNOP_BATCH } from '../../../src/pipelines/synop/load.js';
+import { createRunTables, dropRunTables, SYNOP_BATCH } from '../../../src/pipelines/synop/load.js';
 
 const MiB = 1024 * 1024;
 
@@ -23,29 +23,6 @@ test('memoryLimitBytes reads the session memory_limit, whatever unit DuckDB prin
       s.close();
     }
   }
-});
-
-test('staging partitions are written in one COPY when they fit the memory limit, else in groups of whole stations', () => {
-  const year = new Map(Array.from({ length: 62 }, (_, i) => [String(7000 + i), 12] as const));
-  assert.equal(stationGroups(year, 16 * 1024 * MiB).length, 1, 'a generous limit: one COPY');
-  const tight = stationGroups(year, 500 * 1000 * 1000);
-  // 500 MB / 5 MiB per open partition = 95 partitions: 7 stations of 12 months per COPY.
-  assert.deepEqual(
-    tight.map((g) => g.length),
-    [7, 7, 7, 7, 7, 7, 7, 7, 6],
-  );
-  assert.deepEqual(tight.flat(), [...year.keys()], 'every station once, in order');
-  // A station bigger than the budget still gets a COPY of its own.
-  assert.deepEqual(
-    stationGroups(
-      new Map([
-        ['a', 500],
-        ['b', 1],
-      ]),
-      100 * MiB,
-    ),
-    [['a'], ['b']],
-  );
 });
 
 test('the run database on disk starts empty even over what a killed run left in its folder, and detaches', async () => {

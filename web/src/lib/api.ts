@@ -105,14 +105,9 @@ export type ApiGet<P extends keyof paths> = paths[P] extends { get: { responses:
 /** One item of the list GET `path` answers (`unknown` when it answers no list). */
 export type ApiItem<P extends keyof paths> = ApiGet<P> extends { items: Array<infer Item> } ? Item : unknown;
 
+/* The generic pages' answers; a pipeline's pages name theirs in their folder (web/src/pipelines/<name>/api.ts). */
 export type PipelineOverview = ApiGet<'/dashboard/overview'>['pipelines'][number];
 export type RunRecord = ApiGet<'/dashboard/runs/{id}'>;
 export type Reject = ApiItem<'/rejects'>;
-export type StationStat = ApiItem<'/dashboard/stations'>;
-export type Station = ApiGet<'/stations/{id}'>;
-export type Report = ApiItem<'/stations/{id}/reports'>;
-export type City = ApiItem<'/curated/cities'>;
-/** One day of a city's curated statistics. */
-export type CityDay = ApiItem<'/curated/cities/{city}'>;
 export type RawFile = ApiItem<'/raw/files'>;
 export type LakeObject = ApiItem<'/lake/files'>;

@@ -4,6 +4,7 @@ import { formatCount, formatDuration, formatInstant, formatRelative, plural, sta
 import { isTimeZone } from '../lib/zone.js';
 import { Chart } from '../components/Chart.js';
 import { Async, Empty, StatusBadge } from '../components/States.js';
+import { WEB_PIPELINES } from '../pipelines/index.js';
 import { Link } from '../router.js';
 import { useApi } from '../useApi.js';
 
@@ -44,6 +45,8 @@ function scheduleTime(iso: string, zone: string): string {
 
 function PipelineCard({ p }: { p: PipelineOverview }) {
   const last = p.last_run;
+  // The card is the server's; its pages are the dashboard's registry's (none for a pipeline it does not know).
+  const pages = WEB_PIPELINES.find((w) => w.name === p.name)?.nav ?? [];
   return (
     <section className="card pipeline" data-testid={`pipeline-${p.name}`} style={{ borderTopColor: statusColor(last?.status, last?.warnings) }}>
       <header>
@@ -93,6 +96,19 @@ function PipelineCard({ p }: { p: PipelineOverview }) {
         <dd>
           <Link to={{ page: 'runs', pipeline: p.name }}>{formatCount(p.runs_total)} in history</Link>
         </dd>
+        {pages.length > 0 ? (
+          <>
+            <dt>Pages</dt>
+            <dd data-testid={`pages-${p.name}`}>
+              {pages.map((n, i) => (
+                <span key={n.page}>
+                  {i > 0 ? ' · ' : ''}
+                  <Link to={{ page: n.page }}>{n.label}</Link>
+                </span>
+              ))}
+            </dd>
+          </>
+        ) : null}
       </dl>
       <h3>Run durations</h3>
       <Sparkline p={p} />

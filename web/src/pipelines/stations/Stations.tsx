@@ -1,11 +1,12 @@
 import { useMemo } from 'react';
-import type { List, StationStat } from '../lib/api.js';
-import { formatCount, formatInstant } from '../lib/format.js';
-import { Chart } from '../components/Chart.js';
-import { ListTable } from '../components/ListTable.js';
-import { Empty } from '../components/States.js';
-import { Link, navigate } from '../router.js';
-import { useApi } from '../useApi.js';
+import type { List } from '../../lib/api.js';
+import type { StationStat } from './api.js';
+import { formatCount, formatInstant } from '../../lib/format.js';
+import { Chart } from '../../components/Chart.js';
+import { ListTable } from '../../components/ListTable.js';
+import { Empty } from '../../components/States.js';
+import { Link, navigate } from '../../router.js';
+import { useApi } from '../../useApi.js';
 
 /** Stations on plain lat/lon axes: no tiles to fetch, works offline. */
 function StationMap({ items }: { items: StationStat[] }) {

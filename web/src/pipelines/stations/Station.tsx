@@ -1,15 +1,17 @@
 import { useMemo } from 'react';
-import type { List, Report, Station, StationStat } from '../lib/api.js';
-import { apiUrl } from '../lib/api.js';
-import { formatCount, formatNumber, formatValue } from '../lib/format.js';
-import { isDay, nextDay, type QueryState } from '../lib/query.js';
-import { SERVER_DEFAULT_ZONE, browserZone, dayInZone, dayStart, formatWallClock, isTimeZone, toWallClock } from '../lib/zone.js';
-import { countValues, STATION_MAX_POINTS, timeSeries } from '../lib/series.js';
-import { STATION_CHARTS, STATION_MEASURES, axisLabel } from '../lib/units.js';
-import { Chart } from '../components/Chart.js';
-import { Async, Empty, ErrorBox, Loading } from '../components/States.js';
-import { Link, update } from '../router.js';
-import { useApi } from '../useApi.js';
+import type { List } from '../../lib/api.js';
+import type { Report, Station, StationStat } from './api.js';
+import { apiUrl } from '../../lib/api.js';
+import { formatCount, formatNumber, formatValue } from '../../lib/format.js';
+import { isDay, nextDay, type QueryState } from '../../lib/query.js';
+import { SERVER_DEFAULT_ZONE, browserZone, dayInZone, dayStart, formatWallClock, isTimeZone, toWallClock } from '../../lib/zone.js';
+import { countValues, STATION_MAX_POINTS, timeSeries } from '../../lib/series.js';
+import { axisLabel } from '../../lib/units.js';
+import { STATION_CHARTS, STATION_MEASURES } from './units.js';
+import { Chart } from '../../components/Chart.js';
+import { Async, Empty, ErrorBox, Loading } from '../../components/States.js';
+import { Link, update } from '../../router.js';
+import { useApi } from '../../useApi.js';
 
 /** Downsampled on the server (lib/series STATION_MAX_POINTS). */
 const MAX_POINTS = STATION_MAX_POINTS;

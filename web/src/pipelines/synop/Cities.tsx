@@ -1,15 +1,16 @@
 import { useMemo } from 'react';
-import type { City, CityDay, List } from '../lib/api.js';
-import { apiUrl } from '../lib/api.js';
-import { cityKey, cityName, findCity } from '../lib/cities.js';
-import { formatDay, formatValue } from '../lib/format.js';
-import { intParam, type QueryState } from '../lib/query.js';
-import { alignDays, dataMonths, daySeries, daysBetween, extreme, minMaxBand, monthEnd } from '../lib/series.js';
-import { CITY_METRICS, isCityMetric, type CityMetric } from '../lib/units.js';
-import { Chart, DECORATION, isDecoration } from '../components/Chart.js';
-import { Async, Empty, ErrorBox, Loading } from '../components/States.js';
-import { update } from '../router.js';
-import { useApi, type ApiState } from '../useApi.js';
+import type { List } from '../../lib/api.js';
+import type { City, CityDay } from './api.js';
+import { apiUrl } from '../../lib/api.js';
+import { cityKey, cityName, findCity } from './cities.js';
+import { formatDay, formatValue } from '../../lib/format.js';
+import { intParam, type QueryState } from '../../lib/query.js';
+import { alignDays, dataMonths, daySeries, daysBetween, extreme, minMaxBand, monthEnd } from '../../lib/series.js';
+import { CITY_METRICS, isCityMetric, type CityMetric } from './metrics.js';
+import { Chart, DECORATION, isDecoration } from '../../components/Chart.js';
+import { Async, Empty, ErrorBox, Loading } from '../../components/States.js';
+import { update } from '../../router.js';
+import { useApi, type ApiState } from '../../useApi.js';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 type Row = CityDay;
