@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunContext } from '../kit/pipeline.js';
 import type { PendingFile } from '../kit/rawInputs.js';
-import type { Reject } from '../../quality/rejects.js';
+import type { StagedFiles } from '../kit/fileBatch.js';
 import { collectRunObservations, createRunTables, hasStationKey, loadBatchFile, SYNOP_BATCH, SynopCsvSink } from './load.js';
 import { SynopRejectKeeper, type SynopObservation } from './batch.js';
 import { rejectedWholeFiles } from '../kit/rawInputs.js';
@@ -17,17 +17,6 @@ import { extensionOf } from '../../lake/raw.js';
 
 /** Which reader takes a file: the SQL path for large JSONL/CSV, TypeScript for the rest (and as fallback). */
 export type ReadPath = 'auto' | 'sql' | 'typescript';
-
-/** What staging the run's files produced, besides `run_obs` in the engine. */
-export interface StagedFiles {
-  rejects: readonly Reject[];
-  rowsRead: number;
-  rowsRejected: number;
-  filesRejected: number;
-  valuesRejected: number;
-  /** Indexes in `pending` of the files that staged no observation and had something rejected whole. */
-  rejectedWhole: Set<number>;
-}
 
 /**
  * Reads the run's files into the engine. Runs before the warehouse transaction: a statement failing inside
@@ -60,13 +49,18 @@ export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[
   );
   await collectRunObservations(s);
   ctx.progress({ step: 'stage', done: pending.length, total: pending.length });
-  return Object.assign(out, {
+  return {
+    rejects: out.rejects,
     rejectedWhole: rejectedWholeFiles(
       pending.length,
       (i) => staged.get(i) ?? 0,
       (i) => whole[i] ?? 0,
     ),
-  });
+    rowsRead: out.rowsRead,
+    recordsRejected: out.rowsRejected,
+    filesRejected: out.filesRejected,
+    valuesRejected: out.valuesRejected,
+  };
 
   async function stageOne(f: PendingFile, i: number): Promise<void> {
     const kind = sqlReadKind(extensionOf(f.raw.originalName));

@@ -16,7 +16,8 @@ import type { RunContext } from '../../../src/pipelines/kit/pipeline.js';
 import { SynopBatch } from '../../../src/pipelines/synop/batch.js';
 import { RUN_OBS } from '../../../src/pipelines/synop/load.js';
 import { readSynopFile } from '../../../src/pipelines/synop/readers.js';
-import { stageFiles, type ReadPath, type StagedFiles } from '../../../src/pipelines/synop/stage.js';
+import { stageFiles, type ReadPath } from '../../../src/pipelines/synop/stage.js';
+import type { StagedFiles } from '../../../src/pipelines/kit/fileBatch.js';
 import {
   assertClearRejects,
   deepArray,
@@ -62,7 +63,7 @@ async function stage(name: string, bytes: Uint8Array | string, path: ReadPath = 
     const r = await withinTime(`reading ${name}`, limitMs, () => stageFiles(readingContext(), pending, scratch, path));
     assertClearRejects(r.rejects, name);
     const observations = Number(await session.scalar<bigint>(`SELECT count(*) FROM ${RUN_OBS}`));
-    assert.ok(observations <= r.rowsRead - r.rowsRejected, `${name}: more observations than records read`);
+    assert.ok(observations <= r.rowsRead - r.recordsRejected, `${name}: more observations than records read`);
     return { ...r, rejects: r.rejects, observations };
   } finally {
     await rm(scratch, { recursive: true, force: true });
