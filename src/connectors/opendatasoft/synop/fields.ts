@@ -135,7 +135,7 @@ export function fieldIndex(name: string): number {
 }
 
 /** Labels compared without case, accents' composition differences or repeated spaces. */
-export function normaliseLabel(label: string): string {
+function normaliseLabel(label: string): string {
   return label.normalize('NFC').replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
