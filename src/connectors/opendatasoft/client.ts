@@ -9,7 +9,7 @@ import { getWithRetry, OdsApiError, type RetryOptions } from './http.js';
 export { OdsApiError } from './http.js';
 
 /**
- * A client of the OpenDataSoft Explore API v2.1 (FORMATS.md §3), for any portal: `records` pages within
+ * A client of the OpenDataSoft Explore API v2.1 (docs/connectors/opendatasoft.md), for any portal: `records` pages within
  * the API's `offset + limit < 10000` ceiling, `exports` streamed to a file for larger windows, and
  * `downloadWindow`, which counts first and picks one of the two.
  */
