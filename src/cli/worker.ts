@@ -143,7 +143,7 @@ async function runJob(
   }
 }
 
-/** `ecluse worker`: takes partition runs from the PostgreSQL job queue until SIGINT or SIGTERM (issue 6 §5). */
+/** `ecluse worker`: takes partition runs from the PostgreSQL job queue until SIGINT or SIGTERM (docs/orchestration.md, _Workers on PostgreSQL_). */
 export async function workerCommand(opts: { concurrency: number }): Promise<void> {
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new CliError(`--concurrency ${opts.concurrency}: expected a positive integer`, 2);
   const config = readConfig();

@@ -89,7 +89,7 @@ const fileSchema = z
       .default({ writes_per_minute: 300, failed_auth_per_minute: 20 }),
   })
   .strict();
-export type ConfigFile = z.infer<typeof fileSchema>;
+type ConfigFile = z.infer<typeof fileSchema>;
 
 /** The pipelines' sections as written, for each pipeline to validate with its own schema (`pipelines/kit/settings.ts`). */
 interface PipelineSections {

@@ -21,7 +21,7 @@ const mounted = await mountTmpfs(join(base, 'small'), 4 * 1024 * 1024);
 /** Small inputs of each pipeline (a few hundred kB: the raw zone must fit on the small disk). */
 const INPUTS: Record<FaultPipeline, (dir: string) => Promise<unknown>> = {
   stations: (dir) => generateStations({ stations: 6, days: 2, out: dir, seed: 3 }),
-  // Across a month's end: two storage partitions per station.
+  // Across a month's end: the load writes two month files (March, April), so a full disk can fall between them.
   synop: async (dir) => {
     await mkdir(dir, { recursive: true });
     return writeSynop(join(dir, 'synop.jsonl'), 'jsonl', { stations: 4, from: '2024-03-25', to: '2024-04-05', seed: 3 });

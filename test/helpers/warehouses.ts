@@ -94,7 +94,7 @@ export async function dropSchemas(homes: readonly string[]): Promise<void> {
   const c = new pg.Client({ connectionString: PG_BASE });
   await c.connect();
   try {
-    // `<schema>_queue` is pg-boss's, created when a test queues runs on that warehouse.
+    // `<schema>_queue` holds the job queue (src/orchestrator/queue.ts), created when a test queues runs on that warehouse.
     for (const h of homes) {
       await c.query(`DROP SCHEMA IF EXISTS "${schemaFor(h)}", "${schemaFor(h)}_queue" CASCADE`);
       // The SQL endpoint's read-only role of that schema (roles are cluster-wide: they would pile up).

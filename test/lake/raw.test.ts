@@ -65,7 +65,7 @@ for (const [name, open] of stores) {
       // Another pipeline's raw files and the staging zone are not listed.
       await writeFile(join(local, 'other.json'), '{}');
       await storeRawFile(store, 'synop', 'ods', join(local, 'other.json'), new Date(start));
-      await store.putBytes('staging/reports/station_id=07015/month=2024-10/data.parquet', 'PAR1');
+      await store.putBytes('staging/reports/month=2024-10/data.parquet', 'PAR1');
 
       const listed = await listRawFiles(store, 'stations');
       assert.deepEqual(

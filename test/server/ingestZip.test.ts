@@ -1,5 +1,5 @@
 /**
- * Issue 14, bug 4: ZIP bombs uploaded to POST /ingest. Each archive is a few hundred KiB expanding to
+ * ZIP bombs uploaded to POST /ingest. Each archive is a few hundred KiB expanding to
  * gigabytes; the server refuses the entries over its limits by name, loads the rest, and keeps answering.
  */
 import { after, before, describe, test } from 'node:test';

@@ -18,11 +18,6 @@ export type RequestFailure =
 /** Reads a response with an accepted status; `touch` tells an idle timeout that data came. */
 export type BodyHandler<T> = (res: Response, touch: () => void, signal: AbortSignal) => Promise<T>;
 
-/** A body handler's way to ask for another attempt (a body it finds cut short). */
-export class RetryableBodyError extends Error {
-  override name = 'RetryableBodyError';
-}
-
 export interface RequestOptions<T, E extends Error> extends Pick<
   RetryPolicy<E>,
   'attempts' | 'delayMs' | 'maxServerWaitMs' | 'waitTooLong' | 'exhausted' | 'sleep'
@@ -141,7 +136,7 @@ async function attempt<T, E extends Error>(url: URL, shown: string, opts: Reques
       return { ok: true as const, value: await opts.onBody(res, timeout.touch, timeout.signal) };
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      if (err instanceof RetryableBodyError || timeout.timedOut() || isNetworkError(err)) return network('body', err, res.status);
+      if (timeout.timedOut() || isNetworkError(err)) return network('body', err, res.status);
       throw err;
     }
   } finally {

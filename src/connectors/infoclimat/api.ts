@@ -7,8 +7,8 @@ import { excerpt } from '../http/errorBody.js';
 import { request, scrub, type RequestFailure } from '../http/request.js';
 
 /**
- * The InfoClimat open-data API (FORMATS.md §1): one day of the given stations, saved unchanged as the
- * response JSON. The token is a secret: it appears in no message, no error and no returned URL.
+ * The InfoClimat open-data API (`{status, errors, stations, metadata, hourly}`, docs/pipelines/stations.md):
+ * one day of the given stations, saved unchanged as the response JSON. The token is a secret: it appears in no message, no error and no returned URL.
  */
 
 export interface FetchInfoclimatDayOptions {

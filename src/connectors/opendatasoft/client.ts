@@ -9,7 +9,7 @@ import { getWithRetry, OdsApiError, type RetryOptions } from './http.js';
 export { OdsApiError } from './http.js';
 
 /**
- * A client of the OpenDataSoft Explore API v2.1 (FORMATS.md §3), for any portal: `records` pages within
+ * A client of the OpenDataSoft Explore API v2.1 (docs/connectors/opendatasoft.md), for any portal: `records` pages within
  * the API's `offset + limit < 10000` ceiling, `exports` streamed to a file for larger windows, and
  * `downloadWindow`, which counts first and picks one of the two.
  */
@@ -18,11 +18,11 @@ export { OdsApiError } from './http.js';
 export const DEFAULT_ODS_URL = 'https://public.opendatasoft.com';
 
 /** `records` refuses `offset + limit` at or beyond this. */
-export const RECORDS_CEILING = 10_000;
+const RECORDS_CEILING = 10_000;
 /** The largest `limit` `records` accepts. */
-export const MAX_PAGE = 100;
+const MAX_PAGE = 100;
 /** The most records the `records` endpoint can ever return for one query. */
-export const MAX_RECORDS = RECORDS_CEILING - 1;
+const MAX_RECORDS = RECORDS_CEILING - 1;
 
 export type OdsRecord = Record<string, unknown>;
 
@@ -83,7 +83,7 @@ export interface DownloadedWindow {
 }
 
 /** More records match than the `records` endpoint can serve (`offset + limit` < 10000): use an export. */
-export class OdsCeilingError extends OdsApiError {
+class OdsCeilingError extends OdsApiError {
   override name = 'OdsCeilingError';
 }
 

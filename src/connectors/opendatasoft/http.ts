@@ -2,8 +2,6 @@ import { excerpt } from '../http/errorBody.js';
 import { request, type BodyHandler, type RequestFailure } from '../http/request.js';
 import { retryAfterMs } from '../http/retry.js';
 
-export { RetryableBodyError, type BodyHandler } from '../http/request.js';
-
 /**
  * One HTTP GET against an OpenDataSoft portal, retried: network errors, timeouts, 5xx and 429 wait with
  * exponential backoff and jitter (or as long as `X-RateLimit-Reset` / `Retry-After` ask) and try again, a
@@ -46,7 +44,7 @@ export class OdsApiError extends Error {
 }
 
 /** The API's words from an error body `{"error_code","message"}`, else the start of the text. */
-export function parseErrorBody(text: string): { errorCode: string | null; message: string | null } {
+function parseErrorBody(text: string): { errorCode: string | null; message: string | null } {
   try {
     const doc = JSON.parse(text) as unknown;
     if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
@@ -63,7 +61,7 @@ export function parseErrorBody(text: string): { errorCode: string | null; messag
  * A wait the server asks for, in ms: `X-RateLimit-Reset` (epoch seconds or an HTTP date) and `Retry-After`
  * (delta seconds or an HTTP date); the longer wins. Null when neither says anything usable.
  */
-export function serverWaitMs(headers: Headers, now: number): number | null {
+function serverWaitMs(headers: Headers, now: number): number | null {
   const waits: number[] = [];
   const reset = headers.get('x-ratelimit-reset')?.trim();
   if (reset) {

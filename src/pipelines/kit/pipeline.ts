@@ -52,6 +52,10 @@ export interface RunRequest {
   trigger: 'cli' | 'schedule' | 'catch-up' | 'backfill' | 'recovery' | 'api' | 'rebuild' | 'start';
 }
 
+/**
+ * When a pipeline runs on its own: a cron expression read in `timezone`.
+ * @public Pipeline authors type their manifests' parts with it, though no module of ours names it.
+ */
 export interface Schedule {
   cron: string;
   timezone: string;
@@ -67,7 +71,10 @@ export interface PipelineDataset {
   lake: readonly string[];
 }
 
-/** A second copy of the staging data in a database of the user's (`--staging URL`): synop's MySQL. */
+/**
+ * A second copy of the staging data in a database of the user's (`--staging URL`): synop's MySQL.
+ * @public Pipeline authors type their manifests' parts with it, though no module of ours names it.
+ */
 export interface StagingCopy {
   /** The URL scheme accepted, e.g. `mysql:`. */
   protocol: string;
@@ -77,7 +84,10 @@ export interface StagingCopy {
   withUrl(config: Config, url: string): Config;
 }
 
-/** A dependency a pipeline needs that `/health` checks (e.g. a database it writes to). */
+/**
+ * A dependency a pipeline needs that `/health` checks (e.g. a database it writes to).
+ * @public Pipeline authors type their manifests' parts with it, though no module of ours names it.
+ */
 export interface HealthCheck {
   /** The key of the check in `/health`'s answer. */
   name: string;
@@ -86,7 +96,10 @@ export interface HealthCheck {
   check(): Promise<void>;
 }
 
-/** A command-line option of a pipeline's sample generator (commander syntax). */
+/**
+ * A command-line option of a pipeline's sample generator (commander syntax).
+ * @public Pipeline authors type their manifests' parts with it, though no module of ours names it.
+ */
 export interface GeneratorOption {
   flags: string;
   description: string;

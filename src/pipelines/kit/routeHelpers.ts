@@ -7,7 +7,7 @@ import { badRequest } from './routeSpec.js';
 
 /** The most rows a list answers at once, and what it answers without `limit`. */
 export const MAX_LIMIT = 10_000;
-export const DEFAULT_LIMIT = 1000;
+const DEFAULT_LIMIT = 1000;
 
 /** The body of every error answer. */
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });

@@ -20,7 +20,10 @@ export interface StreamPipeline {
   config?: PipelineConfig<unknown>;
 }
 
-/** Committed positions of a stream pipeline, per source key, as opaque strings the pipeline chooses. */
+/**
+ * Committed positions of a stream pipeline, per source key, as opaque strings the pipeline chooses.
+ * @public Stream pipeline authors type their position handling with it, though no module of ours names it.
+ */
 export interface PositionStore {
   /** The positions committed so far (sources never committed are absent). */
   read(): Promise<Map<string, string>>;

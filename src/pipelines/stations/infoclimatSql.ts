@@ -23,7 +23,8 @@ const KEYS = ['id_station', 'dh_utc', ...INFOCLIMAT_FIELDS.map(([f]) => f)];
 const TIME = `try_strptime(v[2], ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M'])`;
 
 /**
- * The key lists of real reports (FORMATS.md §1: a SYNOP station's, a static station's), in their order: a
+ * The key lists of real InfoClimat reports (a SYNOP station's, then a static station's, which lacks
+ * `visibilite`, `neige_au_sol`, `nebulosite`, `temps_omm`), in their order: a
  * report with one of them repeats no key, and comparing lists costs a third of deduplicating each one.
  */
 const REPORT_SHAPES = [

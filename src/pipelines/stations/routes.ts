@@ -6,7 +6,7 @@ import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
 import { MEASURES, REPORT_COLUMNS, STATION_COLUMNS, type StationRow } from './schema.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
-/** The stations API (DESIGN "Contracts"): stations, their reports by day or instant range, the day document. */
+/** The stations API (docs/API.md): stations, their reports by day or instant range, the day document. */
 
 const Station = Type.Object(
   {

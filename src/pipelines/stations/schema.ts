@@ -1,6 +1,6 @@
 import type { Dataset } from '../../warehouse/dataset.js';
 
-/** The canonical `stations` and `reports` tables (DESIGN.md, Contracts). */
+/** The canonical `stations` and `reports` tables (docs/pipelines/stations.md, _Tables_). */
 
 export const MEASURES = [
   'temperature_c',

@@ -21,10 +21,10 @@ const PIPELINE = 'stations';
 /** The four GreenAndCoop InfoClimat stations: Armentières, Bergues, Hazebrouck, Lille-Lesquin. */
 export const DEFAULT_INFOCLIMAT_STATIONS: readonly string[] = ['00052', '000R5', 'STATIC0010', '07015'];
 
-export type ScheduledSource = 'landing' | 'infoclimat-api';
+type ScheduledSource = 'landing' | 'infoclimat-api';
 
 /** One local file to extract, already known to be new (its hash is in no committed run's `files`). */
-export interface ScheduledInput {
+interface ScheduledInput {
   /** A local path whose base name is the original file name; valid until the scratch folder is removed. */
   path: string;
   /** The original name: the path relative to the landing, or `infoclimat-YYYY-MM-DD.json`. */

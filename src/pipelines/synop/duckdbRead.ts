@@ -29,7 +29,7 @@ const MAX_HANDED_BACK = 20_000;
  * `typed`: DuckDB typed the values while parsing (every line had the dataset's shape, see `typedShape`);
  * `text`: every value read as JSON text and typed by SQL (slower; the shape of a line does not matter).
  */
-export type SqlReadPass = 'typed' | 'text';
+type SqlReadPass = 'typed' | 'text';
 
 export type SqlReadOutcome = { read: true; observations: number; handedBack: number; pass: SqlReadPass } | { read: false; reason: string };
 
@@ -244,7 +244,7 @@ function isFieldName(b: Uint8Array, s: number, j: number): boolean {
  * or repeated key, a number as a string, an escape, …) makes the file take the text pass. What read_json
  * refuses itself (a control character in a string, a malformed number) fails the typed pass the same way.
  */
-export function typedShape(b: Buffer, s: number, e: number): boolean {
+function typedShape(b: Buffer, s: number, e: number): boolean {
   if (b[s] !== 0x7b || b[e - 1] !== 0x7d) return false;
   let p = s + 1;
   if (p === e - 1) return true;

@@ -120,7 +120,7 @@ async function connect(url: string): Promise<mysql.Connection> {
 }
 
 /** Creates the table and the city views (idempotent); the views cover every station the table holds. */
-export async function ensureMysqlTable(conn: mysql.Connection): Promise<void> {
+async function ensureMysqlTable(conn: mysql.Connection): Promise<void> {
   await conn.query(createTableSql());
 }
 

@@ -35,7 +35,7 @@ export interface SynopWindow {
 }
 
 /** A raised error the orchestrator must not retry: a 4xx answer is the same on every attempt. */
-export class OdsSourceError extends Error {
+class OdsSourceError extends Error {
   override name = 'OdsSourceError';
   constructor(
     message: string,
@@ -45,7 +45,7 @@ export class OdsSourceError extends Error {
   }
 }
 
-export async function readCursor(warehouse: Warehouse, pipeline: string): Promise<string | null> {
+async function readCursor(warehouse: Warehouse, pipeline: string): Promise<string | null> {
   const [row] = await warehouse.query(`SELECT cursor FROM cursors WHERE pipeline = $1 AND source = $2`, [pipeline, ODS_SOURCE]);
   return typeof row?.cursor === 'string' ? row.cursor : null;
 }
@@ -87,7 +87,7 @@ export function synopWindow(request: RunRequest, cursor: string | null, now = ne
 }
 
 /** The latest `date` of a JSONL file (streamed: an export may be large); null when it holds none. */
-export async function latestDate(path: string): Promise<string | null> {
+async function latestDate(path: string): Promise<string | null> {
   let best: string | null = null;
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   for await (const line of lines) {

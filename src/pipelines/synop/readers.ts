@@ -1,5 +1,5 @@
 /**
- * Readers for every shape a user may hold of `donnees-synop-essentielles-omm` (FORMATS.md §3, §3a):
+ * Readers for every shape a user may hold of `donnees-synop-essentielles-omm` (docs/pipelines/synop.md, _Inputs_):
  * an Explore API response (`{"total_count","results":[…]}`), an export as a JSON array, JSONL, a `;`
  * CSV (BOM, header of field names or of French labels) and ZIP archives of those. Each record becomes
  * a typed `SynopObservation` (all 82 fields, converted columns) or a reject; nothing is dropped silently.
@@ -201,7 +201,7 @@ function readJsonl(file: string, bytes: Uint8Array, sink: SynopSink): void {
   if (unknown.size > 0) sink.rejectColumns(file, shownNames(unknown));
 }
 
-/** The coded fields whose label their text twin repeats (FORMATS.md §3a). */
+/** The coded fields whose label their text twin repeats (docs/pipelines/synop.md, _Repeated labels_). */
 const TWINS: ReadonlyMap<number, number> = new Map(
   (
     [

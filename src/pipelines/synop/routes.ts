@@ -9,11 +9,11 @@ import { OBSERVATIONS } from './schema.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 
 /**
- * The synop API (issue 4, §7): stations ("cities") of the staging `observations` and of the curated
+ * The synop API (docs/API.md, _The synop API_): stations ("cities") of the staging `observations` and of the curated
  * `daily_city_stats`, their observations and daily statistics. SQL here runs on DuckDB and PostgreSQL alike.
  */
 
-/** Days of a request are Paris days, the ones `daily_city_stats` is keyed by (DESIGN "Time"). */
+/** Days of a request are Paris days, the ones `daily_city_stats` is keyed by. */
 const SLOTS_PER_UTC_DAY = 8;
 
 /** Folds case and accents: `Montélimar` and `MONTELIMAR` compare equal. */

@@ -3,8 +3,6 @@ import type { Dataset, SqlType } from '../../warehouse/dataset.js';
 import { CONVERTED_COLUMNS, type ConvertedColumn } from './convert.js';
 import { SYNOP_COLUMNS } from './rows.js';
 
-export { DAILY_CITY_STATS } from './dailyStats.js';
-
 /** How each kind of field of the dataset is stored (the field table keeps the units). */
 const FIELD_TYPES: Record<SynopFieldType, SqlType> = {
   text: 'VARCHAR',

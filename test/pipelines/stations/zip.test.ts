@@ -1,5 +1,5 @@
 /**
- * Issue 14, bug 4, in the stations pipeline: a ZIP's entries are extracted to the run's scratch folder and
+ * ZIP bombs in the stations pipeline: a ZIP's entries are extracted to the run's scratch folder and
  * read like files; an entry the archive reader refuses is one reject naming it, and the rest still loads.
  */
 import { describe, test } from 'node:test';

@@ -21,7 +21,7 @@ export function numberOrNull(v: unknown): number | null {
 }
 
 /** The median spacing of sorted instants (ms), or null with fewer than two. */
-export function typicalStep(times: readonly number[]): number | null {
+function typicalStep(times: readonly number[]): number | null {
   const steps: number[] = [];
   for (let i = 1; i < times.length; i++) {
     const d = (times[i] as number) - (times[i - 1] as number);

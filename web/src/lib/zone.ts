@@ -6,7 +6,7 @@
 
 import { formatDateTime } from './format.js';
 
-/** The server's zone for a station without one (DESIGN: a day is in the station's zone, default Europe/Paris). */
+/** The server's zone for a station without one (docs/API.md: a day is in the station's zone, default Europe/Paris). */
 export const SERVER_DEFAULT_ZONE = 'Europe/Paris';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

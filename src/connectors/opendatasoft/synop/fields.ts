@@ -1,7 +1,7 @@
 /**
  * The 82 fields of the OpenDataSoft dataset `donnees-synop-essentielles-omm`, in the dataset's own
- * order (the column order of its exports). FORMATS.md §3a gives the key ones (`doc: 'formats'`); the
- * rest come from the public schema of the dataset (`doc: 'schema'`), see docs/pipelines/synop.md.
+ * order (the column order of its exports). The key ones were noted from real exports (`doc: 'formats'`);
+ * the rest come from the public schema of the dataset (`doc: 'schema'`), see docs/pipelines/synop.md.
  *
  * A labels CSV (`use_labels=true`) repeats three labels: a coded field and its text twin share one
  * (cod_tend / type_de_tendance_barometrique, ww / temps_present, w1 / temps_passe_1). `mapHeader` maps
@@ -17,13 +17,13 @@ export interface SynopField {
   label: string;
   type: SynopFieldType;
   unit: string | null;
-  /** Where the entry comes from: FORMATS.md §3a, or the dataset's public schema. */
+  /** Where the entry comes from: notes taken from real exports, or the dataset's public schema. */
   doc: 'formats' | 'schema';
 }
 
 type Row = readonly [name: string, label: string, type: SynopFieldType, unit: string | null, doc?: 'f'];
 
-// `f` marks the fields FORMATS.md names.
+// `f` marks the fields noted from real exports (`doc: 'formats'`).
 const ROWS: readonly Row[] = [
   ['numer_sta', 'ID OMM station', 'text', null, 'f'],
   ['date', 'Date', 'datetime', null, 'f'],
@@ -135,7 +135,7 @@ export function fieldIndex(name: string): number {
 }
 
 /** Labels compared without case, accents' composition differences or repeated spaces. */
-export function normaliseLabel(label: string): string {
+function normaliseLabel(label: string): string {
   return label.normalize('NFC').replace(/\s+/g, ' ').trim().toLowerCase();
 }
 

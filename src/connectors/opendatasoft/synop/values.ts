@@ -12,7 +12,7 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** `YYYY-MM-DDTHH:MM:SSZ` (the platform's instant spelling, DESIGN.md). */
+/** `YYYY-MM-DDTHH:MM:SSZ`: how the platform spells an instant everywhere (docs/API.md). */
 export function isoUtc(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19) + 'Z';
 }
