@@ -49,7 +49,7 @@ function envMs(name: string, fallback: number, env: NodeJS.ProcessEnv = process.
 }
 
 /** A second connection to the platform's warehouse: a stream's transactions must not share a run's. */
-export function warehouseConnections(platform: Platform): () => Promise<Warehouse> {
+function warehouseConnections(platform: Platform): () => Promise<Warehouse> {
   const w = platform.warehouse;
   if (w.kind === 'postgres') return () => openWarehouse(platform.config, { command: 'ecluse stream' });
   if (w instanceof DuckDBWarehouse) return () => w.connection();
@@ -57,7 +57,7 @@ export function warehouseConnections(platform: Platform): () => Promise<Warehous
 }
 
 /** PostgreSQL advisory locks shared by every process of the warehouse; in memory on the embedded one. */
-export function streamLocksFor(platform: Platform): () => Promise<StreamLocks> {
+function streamLocksFor(platform: Platform): () => Promise<StreamLocks> {
   const w = platform.warehouse;
   return w.kind === 'postgres' ? () => postgresStreamLocks(platform.config.warehouse) : async () => memoryStreamLocks(w);
 }

@@ -34,7 +34,10 @@ export interface StagedFiles {
   valuesRejected: number;
 }
 
-/** What a run without `--input` fetched or found (scheduled and partition runs). */
+/**
+ * What a run without `--input` fetched or found (scheduled and partition runs).
+ * @public what a pipeline's `collect` returns
+ */
 export interface CollectedFiles {
   inputs: readonly InputFile[];
   /** Files found but not offered (already loaded, by the source's own reckoning). */

@@ -1,7 +1,7 @@
 /**
  * How every pipeline writes its staging and curated datasets to the lake: one Parquet file per month
  * (`<zone>/<dataset>/month=YYYY-MM/data.parquet`, lake/layout.ts), rows sorted by entity then time, each
- * touched month rewritten whole under a temporary name and swapped in (DESIGN, Contracts).
+ * touched month rewritten whole under a temporary name and swapped in (docs/ARCHITECTURE.md, _The lake's layout_).
  */
 import { join } from 'node:path';
 import { literal, type DuckSession } from '../../engine/duckdb.js';
@@ -29,9 +29,12 @@ export interface MonthDataset {
   month: string;
 }
 
-/** How a month's existing rows meet the run's. */
+/**
+ * How a month's existing rows meet the run's.
+ * @public a pipeline names it when it writes a dataset by month
+ */
 export type ExistingRows =
-  /** Staging: an existing row wins over the run's row with the same key (first value wins, DESIGN Contracts). */
+  /** Staging: an existing row wins over the run's row with the same key (a key's first value wins, as in the warehouse). */
   | { firstWins: readonly string[] }
   /** Curated: the existing rows this SQL predicate (over their columns, the row aliased `e`) holds true for are replaced by the run's. */
   | { replaceWhere: string };
@@ -56,7 +59,7 @@ export interface RewrittenMonths {
 }
 
 /** The months (`YYYY-MM`) `rows` fall in. */
-export async function monthsOf(s: DuckSession, dataset: MonthDataset, rows: string): Promise<string[]> {
+async function monthsOf(s: DuckSession, dataset: MonthDataset, rows: string): Promise<string[]> {
   const found = await s.rows<{ month: string }>(`SELECT DISTINCT ${dataset.month} AS month FROM ${rows} ORDER BY 1`);
   return found.map((r) => r.month);
 }
@@ -69,7 +72,7 @@ export async function existingMonthKeys(lake: ObjectStore, dataset: MonthDataset
 }
 
 /** Reads local copies of month partitions (their `month` column computed, as written files leave it in the path). */
-export function readMonthFiles(dataset: MonthDataset, paths: readonly string[]): string {
+function readMonthFiles(dataset: MonthDataset, paths: readonly string[]): string {
   return `(SELECT *, ${dataset.month} AS month FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false))`;
 }
 

@@ -213,7 +213,7 @@ export async function replayRawZone<T>(
  * Files rejected whole (indexes in `pending`) are recorded `rejected`, which is not seen: they contributed
  * nothing, and a later delivery of the same bytes is read again.
  */
-export async function registerPendingFiles(
+async function registerPendingFiles(
   ctx: RunContext,
   pipeline: string,
   pending: readonly PendingFile[],
@@ -274,7 +274,7 @@ export function rejectedWholeFiles(count: number, staged: (i: number) => number,
 }
 
 /** The warnings of a file-based run: what it did not load, and why. */
-export function fileRunWarnings(runId: number, pending: readonly PendingFile[], c: FileRunCounts): string[] {
+function fileRunWarnings(runId: number, pending: readonly PendingFile[], c: FileRunCounts): string[] {
   const warnings: string[] = [];
   const rejected = [...c.rejectedWhole].sort((a, b) => a - b).map((i) => pending[i]?.raw.originalName ?? String(i));
   const again = 'not recorded as seen: delivered again (renamed, or after a configuration change) they are read again';

@@ -111,7 +111,7 @@ export const REPORTS_LAKE: MonthDataset = {
  * run's reports, as in the warehouse. Runs before the warehouse commits: if the process dies after
  * publishing, the next run merges the same reports again and writes the same files.
  */
-export async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
+async function publishReportPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<number> {
   const done = await rewriteMonthPartitions(s, lake, REPORTS_LAKE, { rows: RUN_REPORTS, existing: { firstWins: REPORTS_LAKE.order }, scratch });
   return done.written;
 }

@@ -24,7 +24,7 @@ import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import type { PipelineDataset } from '../kit/pipeline.js';
 
 /** Calendar days of the curated table. */
-export const STATS_TIME_ZONE = DEFAULT_TIME_ZONE;
+const STATS_TIME_ZONE = DEFAULT_TIME_ZONE;
 
 const OBS_COLUMNS = columnNames(OBSERVATIONS);
 const OBS_LIST = OBS_COLUMNS.map((c) => `"${c}"`).join(', ');
@@ -33,11 +33,12 @@ const OBS_LIST = OBS_COLUMNS.map((c) => `"${c}"`).join(', ');
 const BATCH_COLUMNS: ReadonlyArray<readonly [string, string]> = [['file_seq', 'INTEGER'], ['seq', 'BIGINT'], ...OBSERVATIONS.columns];
 
 /**
- * Station numbers become lake keys (`station=<numer_sta>`): anything beyond letters, digits, `_` and `-`
- * could escape or collide there, so such a record is rejected whole.
+ * What a station number may be: it names a station in URLs (`/staging/cities/{city}`), file names and
+ * queries, where anything beyond letters, digits, `_` and `-` could escape or collide, so a record with
+ * another is rejected whole. Real WMO numbers are five digits.
  */
 export const STATION_KEY_PATTERN = '[0-9A-Za-z_-]{1,32}';
-export const STATION_KEY = new RegExp(`^${STATION_KEY_PATTERN}$`);
+const STATION_KEY = new RegExp(`^${STATION_KEY_PATTERN}$`);
 
 /** True when the observation's station number can be a key; else it is rejected whole through `sink`. */
 export function hasStationKey(sink: SynopRejectKeeper, obs: SynopObservation): boolean {
@@ -177,7 +178,7 @@ export async function collectRunObservations(s: DuckSession): Promise<void> {
 }
 
 /** Inserts the run's observations whose key is new: first value wins, an identical re-delivery writes nothing. */
-export function stageObservations(warehouse: Warehouse, s: DuckSession): Promise<number> {
+function stageObservations(warehouse: Warehouse, s: DuckSession): Promise<number> {
   return warehouse.insertNew(OBSERVATIONS, s, `SELECT ${OBS_LIST} FROM ${RUN_OBS}`);
 }
 
@@ -205,14 +206,14 @@ export async function loadObservations(
 }
 
 /** The lake's `staging/observations/`: one file per UTC month, rows by station then time. */
-export const OBSERVATIONS_LAKE: MonthDataset = {
+const OBSERVATIONS_LAKE: MonthDataset = {
   prefix: datasetPrefix('staging', OBSERVATIONS.name),
   order: ['numer_sta', 'observed_at'],
   month: `strftime(observed_at, '%Y-%m')`,
 };
 
 /** The lake's `curated/daily_city_stats/`: one file per month of the local day, rows by station then day. */
-export const DAILY_STATS_LAKE: MonthDataset = {
+const DAILY_STATS_LAKE: MonthDataset = {
   prefix: datasetPrefix('curated', DAILY_CITY_STATS.name),
   order: ['numer_sta', 'day'],
   month: `strftime(day, '%Y-%m')`,
@@ -222,7 +223,7 @@ export const DAILY_STATS_LAKE: MonthDataset = {
  * Rewrites, whole, the staging months the run's observations fall in: what a month holds wins over the run's
  * rows, as in the warehouse.
  */
-export function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<RewrittenMonths> {
+function publishObservationPartitions(s: DuckSession, lake: ObjectStore, scratch: string): Promise<RewrittenMonths> {
   return rewriteMonthPartitions(s, lake, OBSERVATIONS_LAKE, { rows: RUN_OBS, existing: { firstWins: OBSERVATIONS_LAKE.order }, scratch });
 }
 
