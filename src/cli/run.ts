@@ -4,7 +4,7 @@ import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
 import { PIPELINES } from '../pipelines/index.js';
 import { daysBetween, defaultPartition } from '../time/days.js';
 import type { BackfillSummary } from '../orchestrator/orchestrator.js';
-// The orchestrator and backfill modules (and pg-boss behind them) load only for runs that need them: a
+// The orchestrator and backfill modules (and the run queue behind them) load only for runs that need them: a
 // `run stations --input` pays for neither at start-up.
 import { redactUrl } from '../observability/redact.js';
 import { CliError } from './platform.js';
