@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { Orchestrator, PartitionBusyError } from '../orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
 import { RunQueue, type QueuedRunRow } from '../orchestrator/queue.js';
@@ -30,24 +29,29 @@ export interface WorkerOptions {
  * its poll interval or at the stop.
  */
 class Wakeup {
-  private waiting = new Set<() => void>();
+  private readonly waiting = new Set<() => void>();
+  /** Wakes so far: a loop that was claiming when one came does not wait for the next. */
+  wakes = 0;
 
   wake(): void {
-    const waiting = this.waiting;
-    this.waiting = new Set();
-    for (const w of waiting) w();
+    this.wakes++;
+    for (const done of [...this.waiting]) done();
   }
 
-  async wait(ms: number, signal?: AbortSignal): Promise<void> {
-    const woken = new AbortController();
-    const done = () => woken.abort();
-    this.waiting.add(done);
-    try {
-      // A stop or a NOTIFY ends the wait early and quietly: the loop reads the signal itself.
-      await delay(ms, undefined, { signal: signal ? AbortSignal.any([signal, woken.signal]) : woken.signal }).catch(() => {});
-    } finally {
-      this.waiting.delete(done);
-    }
+  /** Resolves quietly on a stop too: the loop reads the signal itself. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.waiting.add(done);
+    });
   }
 }
 
@@ -108,13 +112,14 @@ export async function runWorker(platform: Platform, pipelines: ReadonlyMap<strin
     await Promise.all(
       slots.map(async (slot) => {
         while (!options.signal?.aborted) {
+          const wakes = wakeup.wakes;
           let ran = false;
           try {
             ran = await claimAndRun(queue, orchestrator, slot, pipelines, options.signal, log);
           } catch (err) {
             log(`claim: ${(err as Error).message}`);
           }
-          if (!ran) await wakeup.wait(options.pollMs ?? 500, options.signal);
+          if (!ran && wakeup.wakes === wakes) await wakeup.wait(options.pollMs ?? 500, options.signal);
         }
       }),
     );

@@ -24,9 +24,17 @@ interface Worker {
   exited: Promise<number | null>;
 }
 
-function startWorker(home: string, url: string, workMs = WORK_MS): Worker {
+function startWorker(home: string, url: string, workMs = WORK_MS, pollMs = 100): Worker {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), resolve(import.meta.dirname, 'workerProcess.ts')], {
-    env: { ...process.env, ECLUSE_HOME: home, ECLUSE_WAREHOUSE: url, WORKER_TABLE: TABLE, WORKER_WORK_MS: String(workMs), WORKER_CONCURRENCY: '2' },
+    env: {
+      ...process.env,
+      ECLUSE_HOME: home,
+      ECLUSE_WAREHOUSE: url,
+      WORKER_TABLE: TABLE,
+      WORKER_WORK_MS: String(workMs),
+      WORKER_CONCURRENCY: '2',
+      WORKER_POLL_MS: String(pollMs),
+    },
     stdio: 'pipe',
   });
   const output: string[] = [];
@@ -114,6 +122,34 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
         ['cancelled'],
       );
       assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM ${TABLE}`))[0]?.n, 0);
+    } finally {
+      await queue.close();
+      await p.warehouse.close();
+    }
+  });
+
+  test('an idle worker claims a run as soon as it is queued (NOTIFY), not at its next poll', async () => {
+    const { home, url, p } = await platform();
+    const queue = await RunQueue.open(url);
+    try {
+      // Polls a minute apart: only the notification can wake it in time.
+      const w = startWorker(home, url, 10, 60_000);
+      workers.push(w);
+      const deadline = Date.now() + 30_000;
+      while (!w.output.join('').includes('slot(s)')) {
+        assert.ok(Date.now() < deadline, `the worker never started: ${w.output.join('')}`);
+        await sleep(50);
+      }
+      // Both slots have found the queue empty and wait.
+      await sleep(300);
+      const [queued] = await queue.enqueue('writer', ['2024-09-01'], 'api');
+      const t0 = Date.now();
+      while ((await p.warehouse.getRun(queued?.run_id as number))?.status !== 'succeeded') {
+        assert.ok(Date.now() - t0 < 10_000, `the worker did not wake: ${w.output.join('')}`);
+        await sleep(20);
+      }
+      w.child.kill('SIGTERM');
+      assert.equal(await w.exited, 0, w.output.join(''));
     } finally {
       await queue.close();
       await p.warehouse.close();
