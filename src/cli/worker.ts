@@ -1,8 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { Orchestrator, PartitionBusyError, ProcessStoppingError } from '../orchestrator/orchestrator.js';
+import { Orchestrator, PartitionBusyError } from '../orchestrator/orchestrator.js';
 import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
-import { RunQueue, type PartitionJob } from '../orchestrator/queue.js';
-import { RunNotQueuedError } from '../orchestrator/runner.js';
+import { RunQueue, type QueuedRunRow } from '../orchestrator/queue.js';
+import type { RunLock } from '../warehouse/runLocks.js';
 import { startStreams } from '../orchestrator/streamSupervisor.js';
 import { isPostgresUrl, openWarehouse } from '../warehouse/open.js';
 import { CliError, openPlatform, readConfig } from './platform.js';
@@ -11,12 +10,12 @@ import { statusText } from './summary.js';
 export interface WorkerOptions {
   /** Runs at a time (each on its own warehouse connection). */
   concurrency: number;
-  /** Wait between two fetches of an empty queue. */
+  /** Wait between two claims on an empty queue (a NOTIFY of newly queued runs ends it sooner). */
   pollMs?: number;
   /** How often to look for runs a dead worker left `running`. */
   reapMs?: number;
   /**
-   * Stops the worker: no job is taken, and the runs in progress end at once (no further attempt; the
+   * Stops the worker: no run is claimed, and the runs in progress end at once (no further attempt; the
    * attempt in progress is aborted, recorded failed, and its next attempt queued for another worker).
    */
   signal?: AbortSignal;
@@ -25,28 +24,72 @@ export interface WorkerOptions {
   lockTtlMs?: number;
 }
 
-// A stop ends the wait early and quietly: the loop reads the signal itself.
-const sleep = (ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(() => {});
+/**
+ * Idle slots wait here for queued runs: `wake` (a NOTIFY) ends every wait at once, otherwise each ends after
+ * its poll interval or at the stop.
+ */
+class Wakeup {
+  private readonly waiting = new Set<() => void>();
+  /** Wakes so far: a loop that was claiming when one came does not wait for the next. */
+  wakes = 0;
+
+  wake(): void {
+    this.wakes++;
+    for (const done of [...this.waiting]) done();
+  }
+
+  /** Resolves quietly on a stop too: the loop reads the signal itself. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.waiting.add(done);
+    });
+  }
+}
 
 /**
- * Takes partition runs from the PostgreSQL queue until `signal` aborts: `concurrency` loops, each with its
- * own warehouse, fetch a job, run its partition through `Orchestrator.runPartition` (lock, claim of the
- * queued run, attempts, timeout, cancel polls) and fetch the next. Every `reapMs` it marks runs left
- * `running` by a dead worker failed and queues their next attempt (any worker may do it; one wins each).
+ * Takes partition runs queued in `runs` until `signal` aborts: `concurrency` loops, each with its own
+ * warehouse, claim the oldest queued run (row, lock and `running` status in one transaction), run it
+ * through `Orchestrator.runPartition` (attempts, backoff, timeout, cancel polls, lock renewals) and claim
+ * the next; an empty queue is polled every `pollMs`, and a NOTIFY from `enqueue` wakes the idle loops at
+ * once. Every `reapMs` it marks runs left `running` by a dead worker failed and queues their next attempt
+ * (any worker may do it; one wins each).
  */
 export async function runWorker(platform: Platform, pipelines: ReadonlyMap<string, Pipeline>, options: WorkerOptions): Promise<void> {
   const log = options.log ?? (() => {});
   const concurrency = Math.max(1, Math.trunc(options.concurrency));
   const queue = await RunQueue.open(platform.config.warehouse);
   const orchestrator = new Orchestrator(platform, pipelines, { lockTtlMs: options.lockTtlMs });
-  const stopRuns = () => orchestrator.stop('the worker was asked to stop');
+  const wakeup = new Wakeup();
+  const stopRuns = () => {
+    orchestrator.stop('the worker was asked to stop');
+    wakeup.wake();
+  };
   if (options.signal?.aborted) stopRuns();
   options.signal?.addEventListener('abort', stopRuns, { once: true });
   const slots: Platform[] = [platform];
   const reaping = { busy: false };
   let reaper: NodeJS.Timeout | undefined;
+  let listener: { stop: () => Promise<void> } | undefined;
   try {
     for (let i = 1; i < concurrency; i++) slots.push({ ...platform, warehouse: await openWarehouse(platform.config, { command: 'ecluse worker' }) });
+    listener = await queue
+      .listen(
+        () => wakeup.wake(),
+        (err) => log(`listen: ${err.message}; claiming every ${options.pollMs ?? 500} ms`),
+      )
+      .catch((err: unknown) => {
+        log(`listen: ${(err as Error).message}; claiming every ${options.pollMs ?? 500} ms`);
+        return undefined;
+      });
     const reap = async () => {
       if (reaping.busy) return;
       reaping.busy = true;
@@ -65,61 +108,78 @@ export async function runWorker(platform: Platform, pipelines: ReadonlyMap<strin
     };
     await reap();
     reaper = setInterval(() => void reap(), options.reapMs ?? 5000);
-    log(`worker pid ${process.pid}: ${concurrency} slot(s) on queue schema ${queue.schema}`);
+    log(`worker pid ${process.pid}: ${concurrency} slot(s) on the runs queued in schema ${queue.schema}`);
     await Promise.all(
       slots.map(async (slot) => {
         while (!options.signal?.aborted) {
-          let job;
+          const wakes = wakeup.wakes;
+          let ran = false;
           try {
-            job = await queue.fetch();
+            ran = await claimAndRun(queue, orchestrator, slot, pipelines, options.signal, log);
           } catch (err) {
-            log(`fetch: ${(err as Error).message}`);
+            log(`claim: ${(err as Error).message}`);
           }
-          if (!job) {
-            await sleep(options.pollMs ?? 500, options.signal);
-            continue;
-          }
-          await runJob(queue, orchestrator, slot, pipelines, job.id, job.data, log);
+          if (!ran && wakeup.wakes === wakes) await wakeup.wait(options.pollMs ?? 500, options.signal);
         }
       }),
     );
   } finally {
     options.signal?.removeEventListener('abort', stopRuns);
     if (reaper) clearInterval(reaper);
+    await listener?.stop();
     await Promise.allSettled(slots.slice(1).map((s) => s.warehouse.close()));
     await queue.close();
   }
 }
 
-async function runJob(
+/** Claims one queued run and runs it; false when the queue had none for this worker. */
+async function claimAndRun(
   queue: RunQueue,
   orchestrator: Orchestrator,
   slot: Platform,
   pipelines: ReadonlyMap<string, Pipeline>,
-  jobId: string,
-  job: PartitionJob,
+  signal: AbortSignal | undefined,
+  log: (m: string) => void,
+): Promise<boolean> {
+  const claim = await queue.claim({ lockTtlMs: orchestrator.lockTtlMs, runs: (name) => pipelines.has(name) });
+  if (claim === null) return false;
+  const { run } = claim;
+  if (claim.kind === 'unknown') {
+    await queue.endRun(run.run_id, `no pipeline ${run.pipeline} on the worker that took it (pid ${process.pid})`, 'failed');
+    return true;
+  }
+  if (claim.kind === 'busy') {
+    // Two runs of one partition queued at once: the one that finds the other running ends, naming it.
+    await queue.endRun(run.run_id, new PartitionBusyError(run.pipeline, run.partition, claim.holder).message, 'cancelled');
+    return true;
+  }
+  if (signal?.aborted) {
+    // Stopping before it started: handed back as it was, for another worker.
+    await queue.unclaim(run, claim.lock);
+    return true;
+  }
+  await runClaimed(queue, orchestrator, slot, pipelines.get(run.pipeline) as Pipeline, run, claim.lock, log);
+  return true;
+}
+
+async function runClaimed(
+  queue: RunQueue,
+  orchestrator: Orchestrator,
+  slot: Platform,
+  pipeline: Pipeline,
+  run: QueuedRunRow,
+  lock: RunLock,
   log: (m: string) => void,
 ): Promise<void> {
-  // Once the run is claimed, the runs table and its lock own its fate: the job is done.
-  let completed = false;
-  const complete = () => {
-    if (!completed) queue.complete(jobId);
-    completed = true;
-  };
+  let attempt = run.attempt;
   try {
-    const pipeline = pipelines.get(job.pipeline);
-    if (!pipeline) {
-      await queue.dropQueued(job.run_id, `no pipeline ${job.pipeline} on the worker that took it (pid ${process.pid})`, 'failed');
-      return;
-    }
-    let attempt = job.attempt;
-    const s = await orchestrator.runPartition(pipeline, job.partition, job.trigger, {
+    // The claim holds the lock and recorded the run `running`: the same hand-over as a backfill's next run.
+    const s = await orchestrator.runPartition(pipeline, run.partition, run.trigger, {
       platform: slot,
-      queuedRunId: job.run_id,
-      firstAttempt: job.attempt,
+      claimed: { partition: run.partition, lock, runId: run.run_id, controller: new AbortController() },
+      firstAttempt: run.attempt,
       onAttempt: (_id, n) => {
         attempt = n;
-        complete();
       },
     });
     log(`run ${s.run_id} ${s.pipeline} [${s.partition}]: ${statusText(s)}${s.error ? ` (${s.error})` : ''}`);
@@ -129,21 +189,18 @@ async function runJob(
       log(`run ${s.run_id} ${s.pipeline} [${s.partition}] stopped with the worker: attempt ${attempt + 1} queued (run ${next?.run_id ?? '?'})`);
     }
   } catch (err) {
-    if (err instanceof PartitionBusyError) await queue.dropQueued(job.run_id, err.message, 'cancelled');
-    else if (err instanceof ProcessStoppingError) {
-      // Stopped before it was claimed: handed back to the queue as it was.
-      if (await queue.dropQueued(job.run_id, `${err.message}; queued again`, 'cancelled'))
-        await queue.enqueue(job.pipeline, [job.partition], job.trigger, job.attempt);
-    } else if (!(err instanceof RunNotQueuedError)) {
-      log(`run ${job.run_id} ${job.pipeline} [${job.partition}]: ${(err as Error).message}`);
-      await queue.dropQueued(job.run_id, (err as Error).message, 'failed');
-    }
-  } finally {
-    complete();
+    // The run could not record its own end (the warehouse failed under it): ended here if still ours to end;
+    // otherwise the reaper finds it with its lock released.
+    log(`run ${run.run_id} ${run.pipeline} [${run.partition}]: ${(err as Error).message}`);
+    await queue.endRun(run.run_id, (err as Error).message, 'failed', 'running').catch(() => {});
   }
 }
 
+<<<<<<< HEAD
 /** `ecluse worker`: takes partition runs from the PostgreSQL job queue until SIGINT or SIGTERM (docs/orchestration.md, _Workers on PostgreSQL_). */
+=======
+/** `ecluse worker`: takes partition runs queued in PostgreSQL until SIGINT or SIGTERM (issue 6 §5). */
+>>>>>>> i15-queue
 export async function workerCommand(opts: { concurrency: number }): Promise<void> {
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new CliError(`--concurrency ${opts.concurrency}: expected a positive integer`, 2);
   const config = readConfig();

@@ -62,8 +62,9 @@ export interface OrchestratorOptions {
    */
   openWarehouse?: () => Promise<Warehouse>;
   /**
-   * PostgreSQL job queue: when set, backfills, triggers and schedule ticks are queued for `ecluse worker`
-   * processes instead of run here (`runPartition` itself always runs here: it is what a worker calls).
+   * PostgreSQL run queue (`queued` rows of `runs`): when set, backfills, triggers and schedule ticks are
+   * queued for `ecluse worker` processes instead of run here (`runPartition` itself always runs here: it is
+   * what a worker calls).
    */
   runQueue?: RunQueue;
 }
@@ -76,9 +77,10 @@ export interface PartitionRunOptions {
   platform?: Platform;
   /** Told of each attempt's run as it starts. */
   onAttempt?: (runId: number, attempt: number) => void;
-  /** The first attempt is this `queued` run (a worker's job), claimed rather than recorded anew. */
-  queuedRunId?: number;
-  /** The partition was taken by the previous run of a backfill: its lock is held, its run maybe recorded. */
+  /**
+   * The partition was taken already, its lock held and its run maybe recorded `running`: by the previous
+   * run of a backfill (see BackfillChain), or by a worker's claim of a queued run (RunQueue.claim).
+   */
   claimed?: ClaimedPartition;
   /** Records the backfill's next run with this partition's commit (see BackfillChain). */
   next?: NextRunStart;
@@ -151,8 +153,8 @@ export class WriterQueue extends PQueue {
 /**
  * Runs pipelines by partition, in this process: a lock per (pipeline, partition), attempts with
  * exponential backoff and jitter, a timeout per attempt, cancellation, and backfills of day ranges with
- * bounded concurrency. The scheduler, the API and the CLI all run partitions through it. Distributed
- * workers (a PostgreSQL job queue) would call `runPartition` the same way.
+ * bounded concurrency. The scheduler, the API and the CLI all run partitions through it; `ecluse worker`
+ * processes run the partitions they claim from the PostgreSQL run queue through `runPartition` too.
  */
 export class Orchestrator {
   /** Runs on the orchestrator's own platform, one at a time (its warehouse has one write connection). */
@@ -261,7 +263,6 @@ export class Orchestrator {
             : executeRun(platform, pipeline, { partition, trigger }, options.progress, {
                 signal,
                 attempt,
-                claimRunId: attempt === first ? options.queuedRunId : undefined,
                 startedRunId: attempt === first && claimed?.runId != null ? claimed.runId : undefined,
                 next: options.next,
                 onStart: (id) => {
@@ -402,9 +403,10 @@ export class Orchestrator {
     }
     const run = await this.platform.warehouse.getRun(runId);
     if (!run) return 'not_found';
-    if (run.status === 'queued') {
-      // Not started: ended here (a worker that fetches its job finds it no longer queued). Queued on the
-      // orchestrator's writer so the statement never lands in a local run's transaction.
+    let status = run.status;
+    if (status === 'queued') {
+      // Not started: ended here, and no worker claims it any more. Queued on the orchestrator's writer so
+      // the statement never lands in a local run's transaction.
       const n = await this.queue.add(() =>
         this.platform.warehouse.execute(
           `UPDATE runs SET status = 'cancelled', finished_at = $2::TIMESTAMP, error = 'cancelled on request before it started' WHERE run_id = $1 AND status = 'queued'`,
@@ -412,8 +414,10 @@ export class Orchestrator {
         ),
       );
       if (n === 1) return 'cancelled';
+      // A worker claimed it meanwhile: cancelled as a running run.
+      status = (await this.platform.warehouse.getRun(runId))?.status ?? status;
     }
-    if (run.status !== 'running') return 'not_running';
+    if (status !== 'running') return 'not_running';
     return (await this.platform.warehouse.requestCancel(runId)) ? 'requested' : 'not_running';
   }
 

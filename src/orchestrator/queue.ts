@@ -1,28 +1,28 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import PgBoss from 'pg-boss';
 import { isoUtc } from '../engine/duckdb.js';
 import { parsePostgresUrl } from '../warehouse/postgresWarehouse.js';
 import { processAlive } from '../engine/processes.js';
-import { holderIsDead, readRunLock, type LockHolder, type MetaSql } from '../warehouse/runLocks.js';
+import { acquireRunLock, holderIsDead, readRunLock, type LockHolder, type MetaSql, type RunLock } from '../warehouse/runLocks.js';
 import type { BackfillResult } from './nextRun.js';
 import type { ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
 
 /**
- * Partition runs through a PostgreSQL job queue (pg-boss), for `ecluse worker` processes on any number of
- * machines. The `runs` table stays the source of truth: enqueuing inserts one `queued` row per partition
- * (the job carries its run id), and a worker *claims* that row (queued → running) before it works. From the
- * claim on, the run's fate belongs to the runs table and its lock, not to pg-boss: the job is completed at
- * once, so a job never outlives the few milliseconds between fetch and claim. A worker killed mid-run leaves
- * its run `running` with a dead lock holder; `reapOrphans` (every worker runs it) marks it failed and
- * enqueues the next attempt. A worker killed between fetch and claim leaves an active job whose row is still
- * queued: pg-boss expires it (JOB_EXPIRE_S) and hands it out again.
+ * Partition runs queued in PostgreSQL for `ecluse worker` processes on any number of machines. The queue is
+ * the `runs` table itself: enqueuing inserts one `queued` row per partition, and a worker *claims* the
+ * oldest one with `FOR UPDATE SKIP LOCKED` — in one transaction it takes the row, takes the partition's
+ * `run_locks` row and turns the run `running` — so two workers never get the same run and a claimed run is
+ * never without its lock. From there on, retries, timeout, cancel and dead-run recovery are the ones every
+ * run has (`runs` and `run_locks`): a worker killed mid-run leaves its run `running` with a dead lock
+ * holder, and `reapOrphans` (every worker runs it) marks it failed and queues the next attempt. There is no
+ * second store of jobs to keep in step with `runs`. `enqueue` also sends a NOTIFY, so idle workers
+ * listening (`listen`) claim at once rather than at their next poll.
  */
 
-const QUEUE_NAME = 'ecluse-partition-runs';
-/** Fetch → claim takes milliseconds; past this a fetched job is presumed lost with its worker. */
-const JOB_EXPIRE_S = 30;
+/** The NOTIFY channel of newly queued runs; the payload is the schema of their `runs` table. */
+const QUEUED_CHANNEL = 'ecluse_runs_queued';
 
 /** Where runs of day partitions execute on PostgreSQL: `queue` (workers) or `local` (this process). */
 export type ExecutionMode = 'queue' | 'local';
@@ -40,19 +40,29 @@ export function executionMode(warehouseUrl: string, env: NodeJS.ProcessEnv = pro
   throw new Error(`ECLUSE_EXECUTION=${env.ECLUSE_EXECUTION}: expected queue or local`);
 }
 
-/** What a job carries: the queued run it stands for. */
-export interface PartitionJob {
+export interface QueuedRun {
+  run_id: number;
+  partition: string;
+}
+
+/** A queued run as a claim finds it. */
+export interface QueuedRunRow {
   run_id: number;
   pipeline: string;
   partition: string;
   trigger: RunRequest['trigger'];
   attempt: number;
+  /** When it was queued (`started_at` of a queued row). */
+  queued_at: string;
 }
 
-export interface QueuedRun {
-  run_id: number;
-  partition: string;
-}
+/**
+ * What a claim got. `claimed`: the run is now `running` for this process and `lock` is held (committed
+ * together). `busy`: a live holder has the partition's lock; `unknown`: the worker cannot run that
+ * pipeline. In those two the run is left `queued` and the claim took nothing: the caller ends it.
+ */
+export type Claim =
+  { kind: 'claimed'; run: QueuedRunRow; lock: RunLock } | { kind: 'busy'; run: QueuedRunRow; holder: LockHolder } | { kind: 'unknown'; run: QueuedRunRow };
 
 export interface ReapedRun {
   run_id: number;
@@ -62,114 +72,189 @@ export interface ReapedRun {
   requeued: QueuedRun | null;
 }
 
-/** The queue's schema: `ecluse_queue`, or `<schema>_queue` beside a warehouse under `?schema=`. */
-export function queueSchemaFor(warehouseUrl: string): string {
-  const { schema } = parsePostgresUrl(warehouseUrl);
-  return schema ? `${schema}_queue` : 'ecluse_queue';
-}
+const nowSql = (ms = Date.now()) => isoUtc(new Date(ms)).replace('Z', '');
 
 export class RunQueue {
   private constructor(
-    readonly boss: PgBoss,
-    /** Autocommitted statements on the warehouse's schema (queued rows, claims, reaping). */
+    /** Autocommitted statements on the warehouse's schema (queued rows, reaping), and claim transactions. */
     private readonly db: pg.Pool,
+    private readonly connection: pg.ClientConfig,
+    /** The schema of the `runs` table, as PostgreSQL names it (the payload of this queue's NOTIFY). */
     readonly schema: string,
   ) {}
 
   static async open(warehouseUrl: string): Promise<RunQueue> {
     const target = parsePostgresUrl(warehouseUrl);
-    const schema = queueSchemaFor(warehouseUrl);
-    const boss = new PgBoss({
-      connectionString: target.config.connectionString,
-      schema,
-      max: 3,
-      schedule: false,
-      supervise: true,
-      application_name: 'ecluse-queue',
-    });
-    boss.on('error', () => {
-      // pg-boss retries its own maintenance; a lasting failure surfaces as fetch/insert errors.
-    });
-    // Two processes installing the schema at once would collide on the catalog: serialise like the warehouse's DDL.
-    const db = new pg.Pool({ ...target.config, max: 3 });
+    const connection: pg.ClientConfig = { ...target.config, application_name: 'ecluse-queue' };
+    const db = new pg.Pool({ ...connection, max: 3 });
     try {
-      const guard = await db.connect();
-      try {
-        await guard.query(`SELECT pg_advisory_lock(hashtext('ecluse-queue-ddl'))`);
-        await boss.start();
-        if (!(await boss.getQueue(QUEUE_NAME)))
-          await boss.createQueue(QUEUE_NAME, { name: QUEUE_NAME, retryLimit: 5, retryDelay: 1, expireInSeconds: JOB_EXPIRE_S });
-      } finally {
-        await guard.query(`SELECT pg_advisory_unlock(hashtext('ecluse-queue-ddl'))`).catch(() => {});
-        guard.release();
+      const { rows } = await db.query<{ schema: string; indexed: string | null }>(`SELECT current_schema() AS schema, to_regclass('runs_queued') AS indexed`);
+      const schema = rows[0]?.schema;
+      if (schema === undefined) throw new Error('no current schema: is the warehouse created?');
+      // Claims look for the oldest queued run: without this index each would scan the whole history. Created
+      // only when missing: CREATE INDEX waits for every transaction writing to `runs` (a run's commit).
+      if (rows[0]?.indexed === null) {
+        const guard = await db.connect();
+        try {
+          // Two processes creating it at once would collide on the catalog: serialise like the warehouse's DDL.
+          await guard.query(`SELECT pg_advisory_lock(hashtext('ecluse-queue-ddl'))`);
+          await guard.query(`CREATE INDEX IF NOT EXISTS runs_queued ON runs (run_id) WHERE status = 'queued'`);
+        } finally {
+          await guard.query(`SELECT pg_advisory_unlock(hashtext('ecluse-queue-ddl'))`).catch(() => {});
+          guard.release();
+        }
       }
+      return new RunQueue(db, connection, schema);
     } catch (err) {
-      // The guard is back in the pool by now, so ending the pool does not wait for it.
-      await boss.stop({ graceful: false, wait: false }).catch(() => {});
       await db.end().catch(() => {});
-      throw new Error(`cannot open the run queue (schema ${schema}) on ${target.display}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`cannot open the run queue on ${target.display}: ${(err as Error).message}`, { cause: err });
     }
-    return new RunQueue(boss, db, schema);
   }
 
   /**
-   * Records one `queued` run per partition (one statement) and its job (one insert): what a backfill, a
-   * trigger or a schedule tick does on PostgreSQL instead of running.
+   * Records one `queued` run per partition and wakes the listening workers, in one statement: what a
+   * backfill, a trigger or a schedule tick does on PostgreSQL instead of running.
    */
   async enqueue(pipeline: string, partitions: readonly string[], trigger: RunRequest['trigger'], attempt = 1): Promise<QueuedRun[]> {
     if (partitions.length === 0) return [];
+    // The NOTIFY is sent at commit, once however many rows (identical notifications of a transaction fold).
     const { rows } = await this.db.query<{ run_id: string | number; partition: string }>(
-      `INSERT INTO runs (run_id, pipeline, partition, status, trigger, attempt, started_at)
-       SELECT nextval('runs_seq'), $1, p, 'queued', $2, $3, $4::TIMESTAMP FROM unnest($5::TEXT[]) WITH ORDINALITY AS t(p, i) ORDER BY i
-       RETURNING run_id, partition`,
-      [pipeline, trigger, attempt, isoUtc(new Date()).replace('Z', ''), [...partitions]],
+      `WITH queued AS (
+         INSERT INTO runs (run_id, pipeline, partition, status, trigger, attempt, started_at)
+         SELECT nextval('runs_seq'), $1, p, 'queued', $2, $3, $4::TIMESTAMP FROM unnest($5::TEXT[]) WITH ORDINALITY AS t(p, i) ORDER BY i
+         RETURNING run_id, partition
+       )
+       SELECT q.run_id, q.partition FROM queued q CROSS JOIN (SELECT pg_notify($6, current_schema())) AS wake ORDER BY q.run_id`,
+      [pipeline, trigger, attempt, nowSql(), [...partitions], QUEUED_CHANNEL],
     );
-    const queued = rows.map((r) => ({ run_id: Number(r.run_id), partition: r.partition }));
-    try {
-      await this.boss.insert(
-        queued.map((q) => ({ name: QUEUE_NAME, data: { run_id: q.run_id, pipeline, partition: q.partition, trigger, attempt } satisfies PartitionJob })),
-      );
-    } catch (err) {
-      await this.db
-        .query(`UPDATE runs SET status = 'failed', finished_at = $2::TIMESTAMP, error = $3 WHERE run_id = ANY($1::BIGINT[]) AND status = 'queued'`, [
-          queued.map((q) => q.run_id),
-          isoUtc(new Date()).replace('Z', ''),
-          `could not be queued: ${(err as Error).message}`,
-        ])
-        .catch(() => {});
-      throw err;
-    }
-    return queued;
-  }
-
-  /** The next job, or null when the queue is empty. */
-  async fetch(): Promise<PgBoss.Job<PartitionJob> | null> {
-    const [job] = await this.boss.fetch<PartitionJob>(QUEUE_NAME, { batchSize: 1 });
-    return job ?? null;
+    return rows.map((r) => ({ run_id: Number(r.run_id), partition: r.partition }));
   }
 
   /**
-   * Marks a job done, in batches (one statement for the jobs of the last 200 ms): once its run is claimed a
-   * job carries nothing more, and one lost with its worker before the batch went out is only re-delivered
-   * after JOB_EXPIRE_S to find its run no longer queued.
+   * Claims the oldest queued run no other claim is taking (`FOR UPDATE SKIP LOCKED`: a row another
+   * transaction holds is passed over, not waited for), or null when there is none. In the same transaction
+   * it takes the partition's lock (taking over a dead holder's, whose run still `running` is marked failed)
+   * and turns the run `running` for this process: a worker killed after the commit leaves a run whose lock
+   * holder is dead, which the reaper recovers; killed before it, it leaves the run queued.
    */
-  complete(jobId: string): void {
-    this.toComplete.push(jobId);
-    this.completer ??= setTimeout(() => void this.flushCompletions(), 200);
+  async claim(options: { lockTtlMs: number; runs?: (pipeline: string) => boolean }): Promise<Claim | null> {
+    const client = await this.db.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      try {
+        const claim = await this.claimIn(client, options.lockTtlMs, options.runs ?? (() => true));
+        await client.query('COMMIT');
+        return claim;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: unknown) => {
+          broken = e as Error;
+        });
+        throw err;
+      }
+    } finally {
+      // A connection whose ROLLBACK failed may be mid-transaction: not handed to the next claim.
+      client.release(broken);
+    }
   }
 
-  private toComplete: string[] = [];
-  private completer: NodeJS.Timeout | undefined;
-
-  private async flushCompletions(): Promise<void> {
-    this.completer = undefined;
-    const ids = this.toComplete.splice(0);
-    if (ids.length > 0) await this.boss.complete(QUEUE_NAME, ids).catch(() => {});
+  private async claimIn(client: pg.PoolClient, lockTtlMs: number, runs: (pipeline: string) => boolean): Promise<Claim | null> {
+    const { rows } = await client.query<{
+      run_id: string | number;
+      pipeline: string;
+      partition: string;
+      trigger: RunRequest['trigger'];
+      attempt: number;
+      queued_at: string;
+    }>(
+      `SELECT run_id, pipeline, partition, trigger, attempt, started_at::TEXT AS queued_at FROM runs
+       WHERE status = 'queued' ORDER BY run_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const run: QueuedRunRow = { ...row, run_id: Number(row.run_id), attempt: Number(row.attempt) };
+    if (!runs(run.pipeline)) return { kind: 'unknown', run };
+    const tx: MetaSql = {
+      exec: async (sql, params) => (await client.query(sql, [...params])).rowCount ?? 0,
+      rows: async (sql, params) => (await client.query(sql, [...params])).rows as Record<string, unknown>[],
+    };
+    const lock: RunLock = { pipeline: run.pipeline, partition: run.partition, owner: randomUUID() };
+    const now = Date.now();
+    const got = await acquireRunLock(tx, lock, lockTtlMs, now);
+    if (!got.acquired) return { kind: 'busy', run, holder: got.holder };
+    if (got.tookOverFrom) {
+      await client.query(
+        `UPDATE runs SET status = 'failed', finished_at = $3::TIMESTAMP,
+           error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ' on ' || coalesce(host, '?') || ') stopped before it finished'
+         WHERE pipeline = $1 AND partition = $2 AND status = 'running'`,
+        [run.pipeline, run.partition, nowSql(now)],
+      );
+    }
+    await client.query(`UPDATE runs SET status = 'running', started_at = $2::TIMESTAMP, pid = $3, host = $4 WHERE run_id = $1`, [
+      run.run_id,
+      nowSql(now),
+      process.pid,
+      hostname(),
+    ]);
+    // Named in the lock from the start, as a renewal would: waiting callers and the reaper see whose it is.
+    await client.query(`UPDATE run_locks SET run_id = $4 WHERE pipeline = $1 AND partition = $2 AND owner = $3`, [
+      lock.pipeline,
+      lock.partition,
+      lock.owner,
+      run.run_id,
+    ]);
+    return { kind: 'claimed', run, lock };
   }
 
-  /** Jobs not yet taken (queue depth as pg-boss sees it). */
+  /**
+   * Puts a claimed run back as it was, queued since its first queueing, and frees its lock: a worker that
+   * is stopping hands back what it claimed but did not start.
+   */
+  async unclaim(run: QueuedRunRow, lock: RunLock): Promise<boolean> {
+    const client = await this.db.connect();
+    try {
+      await client.query('BEGIN');
+      const { rowCount } = await client.query(
+        `UPDATE runs SET status = 'queued', started_at = $2::TIMESTAMP, pid = NULL, host = NULL WHERE run_id = $1 AND status = 'running'`,
+        [run.run_id, run.queued_at],
+      );
+      await client.query(`DELETE FROM run_locks WHERE pipeline = $1 AND partition = $2 AND owner = $3`, [lock.pipeline, lock.partition, lock.owner]);
+      if (rowCount === 1) await client.query(`SELECT pg_notify($1, current_schema())`, [QUEUED_CHANNEL]);
+      await client.query('COMMIT');
+      return rowCount === 1;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Calls `onQueued` whenever runs are queued on this warehouse's schema, until the returned stop. A
+   * listener whose connection fails says so through `onError` and stays silent: workers still poll, the
+   * NOTIFY only spares them the wait.
+   */
+  async listen(onQueued: () => void, onError: (err: Error) => void = () => {}): Promise<{ stop: () => Promise<void> }> {
+    const client = new pg.Client({ ...this.connection, application_name: 'ecluse-queue-listen' });
+    client.on('notification', (n) => {
+      if (n.channel === QUEUED_CHANNEL && n.payload === this.schema) onQueued();
+    });
+    client.on('error', onError);
+    await client.connect();
+    try {
+      await client.query(`LISTEN ${QUEUED_CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+    return { stop: () => client.end().catch(() => {}) };
+  }
+
+  /** Runs waiting for a worker. */
   async depth(): Promise<number> {
-    return this.boss.getQueueSize(QUEUE_NAME);
+    const { rows } = await this.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM runs WHERE status = 'queued'`);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /**
@@ -286,7 +371,7 @@ export class RunQueue {
          error = 'the process running it (pid ' || coalesce(pid::VARCHAR, '?') || ' on ' || coalesce(host, '?') || ') stopped before it finished'
        WHERE run_id = ANY($1::BIGINT[]) AND status = 'running'
        RETURNING run_id, pipeline, partition, attempt, trigger`,
-      [dead.map((d) => Number(d.run_id)), isoUtc(new Date(now)).replace('Z', '')],
+      [dead.map((d) => Number(d.run_id)), nowSql(now)],
     );
     const out: ReapedRun[] = [];
     for (const f of failed) {
@@ -369,21 +454,22 @@ export class RunQueue {
     };
   }
 
-  /** Ends a run that is still queued without running it (its job, if fetched later, finds it no longer queued). */
-  async dropQueued(runId: number, reason: string, status: 'cancelled' | 'failed'): Promise<boolean> {
-    const { rowCount } = await this.db.query(`UPDATE runs SET status = $3, finished_at = $2::TIMESTAMP, error = $4 WHERE run_id = $1 AND status = 'queued'`, [
+  /**
+   * Ends a run without running it (a cancelled or refused queued run), or a claimed run its worker could
+   * not go on with: only while it is still in status `from`, so a run someone else took is left alone.
+   */
+  async endRun(runId: number, reason: string, status: 'cancelled' | 'failed', from: 'queued' | 'running' = 'queued'): Promise<boolean> {
+    const { rowCount } = await this.db.query(`UPDATE runs SET status = $3, finished_at = $2::TIMESTAMP, error = $4 WHERE run_id = $1 AND status = $5`, [
       runId,
-      isoUtc(new Date()).replace('Z', ''),
+      nowSql(),
       status,
       reason,
+      from,
     ]);
     return rowCount === 1;
   }
 
   async close(): Promise<void> {
-    if (this.completer) clearTimeout(this.completer);
-    await this.flushCompletions();
-    await this.boss.stop({ graceful: false, wait: true }).catch(() => {});
     await this.db.end().catch(() => {});
   }
 }

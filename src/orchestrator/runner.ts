@@ -28,9 +28,7 @@ export interface ExecuteOptions {
   onStart?: (runId: number) => void;
   /** Called with what made the run fail or stop (the orchestrator decides from it whether to retry). */
   onFailure?: (err: unknown) => void;
-  /** Runs as this `queued` run (a job of the PostgreSQL queue) instead of recording a new one. */
-  claimRunId?: number;
-  /** Runs as this run, already recorded `running` (by the previous run of a backfill: see `next`). */
+  /** Runs as this run, already recorded `running` (by the previous run of a backfill, see `next`, or by a worker's claim). */
   startedRunId?: number;
   /** The next run of a backfill, recorded in this run's committing transaction (see NextRunStart). */
   next?: NextRunStart;
@@ -46,24 +44,6 @@ export interface NextRunStart {
   start(): Promise<void>;
   /** Whether the transaction that `start` wrote into committed (true), rolled back (false), or either (null). */
   settle(committed: boolean | null): void;
-}
-
-/** The queued run a job stands for is no longer queued (cancelled, or taken by a duplicate delivery). */
-export class RunNotQueuedError extends Error {
-  override name = 'RunNotQueuedError';
-  constructor(readonly runId: number) {
-    super(`run ${runId} is no longer queued`);
-  }
-}
-
-/** Turns a `queued` run into this process's `running` one; one statement, so two workers cannot both claim it. */
-async function claimRun(platform: Platform, runId: number, attempt: number): Promise<number> {
-  const n = await platform.warehouse.execute(
-    `UPDATE runs SET status = 'running', started_at = $2::TIMESTAMP, pid = $3, host = $4, attempt = $5 WHERE run_id = $1 AND status = 'queued'`,
-    [runId, new Date().toISOString().replace('Z', ''), process.pid, hostname(), attempt],
-  );
-  if (n !== 1) throw new RunNotQueuedError(runId);
-  return runId;
 }
 
 /**
@@ -88,11 +68,7 @@ export async function executeRun(
 ): Promise<RunSummary> {
   const { warehouse } = platform;
   const runId =
-    options.startedRunId !== undefined
-      ? options.startedRunId
-      : options.claimRunId !== undefined
-        ? await claimRun(platform, options.claimRunId, options.attempt ?? 1)
-        : await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1);
+    options.startedRunId ?? (await warehouse.startRun(pipeline.name, request.partition ?? ((id) => `adhoc-${id}`), request.trigger, options.attempt ?? 1));
   options.onStart?.(runId);
   const logs = new RunLogBuffer(runId, pipeline.name, request.partition ?? `adhoc-${runId}`, warehouse);
   logs.log.info({ trigger: request.trigger, attempt: options.attempt ?? 1, pid: process.pid, host: hostname() }, 'run started');

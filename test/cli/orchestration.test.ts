@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import { defaultPartition } from '../../src/time/days.js';
 import { PIPELINES } from '../../src/pipelines/index.js';
 import { tempHome } from '../helpers/platform.js';
-import pg from 'pg';
-import { queueSchemaFor } from '../../src/orchestrator/queue.js';
 import { ecluse, ecluseJson, spawnEcluse, startServer } from '../helpers/cli.js';
-import { dropSchemas, PG_BASE, skipUnless, warehouseFor } from '../helpers/warehouses.js';
+import { dropSchemas, skipUnless, warehouseFor } from '../helpers/warehouses.js';
 
 interface Backfill {
   partitions: number;
@@ -167,9 +165,6 @@ test(
       assert.equal(await workerExit, 0, workerOut);
       assert.equal(await server.stop(), 0);
       await dropSchemas([home]);
-      const c = new pg.Client({ connectionString: PG_BASE });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${queueSchemaFor(url)}" CASCADE`).finally(() => c.end());
     }
   },
 );

@@ -94,9 +94,8 @@ export async function dropSchemas(homes: readonly string[]): Promise<void> {
   const c = new pg.Client({ connectionString: PG_BASE });
   await c.connect();
   try {
-    // `<schema>_queue` holds the job queue (src/orchestrator/queue.ts), created when a test queues runs on that warehouse.
     for (const h of homes) {
-      await c.query(`DROP SCHEMA IF EXISTS "${schemaFor(h)}", "${schemaFor(h)}_queue" CASCADE`);
+      await c.query(`DROP SCHEMA IF EXISTS "${schemaFor(h)}" CASCADE`);
       // The SQL endpoint's read-only role of that schema (roles are cluster-wide: they would pile up).
       const role = readerRoleName(schemaFor(h));
       if ((await c.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [role])).rowCount) await c.query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`);

@@ -1,7 +1,7 @@
 /**
  * A real worker process for the worker tests (spawned by them): `runWorker` — the code of `ecluse worker` —
  * with the test's `writer` pipeline. Env: ECLUSE_HOME, ECLUSE_WAREHOUSE, WORKER_TABLE, WORKER_WORK_MS,
- * WORKER_CONCURRENCY. Stops on SIGTERM after its runs in progress.
+ * WORKER_CONCURRENCY, WORKER_POLL_MS. Stops on SIGTERM after its runs in progress.
  */
 import { loadConfig } from '../../src/config/config.js';
 import { runWorker } from '../../src/cli/worker.js';
@@ -18,7 +18,7 @@ const pipeline = writerPipeline('writer', process.env.WORKER_TABLE as string, Nu
 try {
   await runWorker({ config, lake: openLake(config), warehouse }, new Map([[pipeline.name, pipeline]]), {
     concurrency: Number(process.env.WORKER_CONCURRENCY ?? 1),
-    pollMs: 100,
+    pollMs: Number(process.env.WORKER_POLL_MS ?? 100),
     reapMs: 300,
     signal: stop.signal,
     log: (m) => console.log(m),

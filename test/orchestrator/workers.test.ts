@@ -4,14 +4,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { Orchestrator, PartitionBusyError } from '../../src/orchestrator/orchestrator.js';
 import type { ProgressEvent } from '../../src/pipelines/kit/pipeline.js';
 import type { Platform } from '../../src/pipelines/kit/pipeline.js';
-import { queueSchemaFor, RunQueue } from '../../src/orchestrator/queue.js';
+import { RunQueue } from '../../src/orchestrator/queue.js';
 import { Scheduler } from '../../src/orchestrator/scheduler.js';
 import { openPlatform, tempHome } from '../helpers/platform.js';
-import { dropSchemas, PG_BASE, skipUnless, warehouseFor } from '../helpers/warehouses.js';
+import { dropSchemas, skipUnless, warehouseFor } from '../helpers/warehouses.js';
 import { valueOf, writerPipeline } from './testPipelines.js';
 
 const TABLE = 'wk_results';
@@ -25,9 +24,17 @@ interface Worker {
   exited: Promise<number | null>;
 }
 
-function startWorker(home: string, url: string, workMs = WORK_MS): Worker {
+function startWorker(home: string, url: string, workMs = WORK_MS, pollMs = 100): Worker {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), resolve(import.meta.dirname, 'workerProcess.ts')], {
-    env: { ...process.env, ECLUSE_HOME: home, ECLUSE_WAREHOUSE: url, WORKER_TABLE: TABLE, WORKER_WORK_MS: String(workMs), WORKER_CONCURRENCY: '2' },
+    env: {
+      ...process.env,
+      ECLUSE_HOME: home,
+      ECLUSE_WAREHOUSE: url,
+      WORKER_TABLE: TABLE,
+      WORKER_WORK_MS: String(workMs),
+      WORKER_CONCURRENCY: '2',
+      WORKER_POLL_MS: String(pollMs),
+    },
     stdio: 'pipe',
   });
   const output: string[] = [];
@@ -70,13 +77,6 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
   after(async () => {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     await dropSchemas(homes);
-    const c = new pg.Client({ connectionString: PG_BASE });
-    await c.connect();
-    try {
-      for (const h of homes) await c.query(`DROP SCHEMA IF EXISTS "${queueSchemaFor(warehouseFor('postgres', h) as string)}" CASCADE`);
-    } finally {
-      await c.end();
-    }
   });
 
   async function platform(): Promise<{ home: string; url: string; p: Platform }> {
@@ -88,7 +88,7 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
     return { home, url, p };
   }
 
-  test('through the queue: a schedule tick records a queued run; cancelling it ends it before it starts; a worker then drops its job', async () => {
+  test('through the queue: a schedule tick records a queued run; cancelling it ends it before it starts; a worker then runs nothing', async () => {
     const { home, url, p } = await platform();
     const queue = await RunQueue.open(url);
     try {
@@ -103,15 +103,17 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
       assert.equal(await orchestrator.cancel(queued?.run_id as number), 'cancelled');
       assert.equal((await p.warehouse.getRun(queued?.run_id as number))?.status, 'cancelled');
 
-      // A worker takes the job, finds the run no longer queued, and runs nothing.
+      assert.equal(await queue.depth(), 0, 'a cancelled run is no longer queued');
+
+      // A worker finds nothing to claim: it says it is up, claims for a while, and runs nothing.
       const w = startWorker(home, url);
       workers.push(w);
       const deadline = Date.now() + 30_000;
-      while ((await queue.depth()) > 0) {
-        assert.ok(Date.now() < deadline, `the worker never took the job: ${w.output.join('')}`);
-        await sleep(100);
+      while (!w.output.join('').includes('slot(s)')) {
+        assert.ok(Date.now() < deadline, `the worker never started: ${w.output.join('')}`);
+        await sleep(50);
       }
-      await sleep(300);
+      await sleep(500);
       w.child.kill('SIGTERM');
       await w.exited;
       const runs = await runsOf(p);
@@ -120,6 +122,34 @@ describe('ecluse worker processes on PostgreSQL', { skip: await skipUnless('post
         ['cancelled'],
       );
       assert.equal((await p.warehouse.query(`SELECT count(*) AS n FROM ${TABLE}`))[0]?.n, 0);
+    } finally {
+      await queue.close();
+      await p.warehouse.close();
+    }
+  });
+
+  test('an idle worker claims a run as soon as it is queued (NOTIFY), not at its next poll', async () => {
+    const { home, url, p } = await platform();
+    const queue = await RunQueue.open(url);
+    try {
+      // Polls a minute apart: only the notification can wake it in time.
+      const w = startWorker(home, url, 10, 60_000);
+      workers.push(w);
+      const deadline = Date.now() + 30_000;
+      while (!w.output.join('').includes('slot(s)')) {
+        assert.ok(Date.now() < deadline, `the worker never started: ${w.output.join('')}`);
+        await sleep(50);
+      }
+      // Both slots have found the queue empty and wait.
+      await sleep(300);
+      const [queued] = await queue.enqueue('writer', ['2024-09-01'], 'api');
+      const t0 = Date.now();
+      while ((await p.warehouse.getRun(queued?.run_id as number))?.status !== 'succeeded') {
+        assert.ok(Date.now() - t0 < 10_000, `the worker did not wake: ${w.output.join('')}`);
+        await sleep(20);
+      }
+      w.child.kill('SIGTERM');
+      assert.equal(await w.exited, 0, w.output.join(''));
     } finally {
       await queue.close();
       await p.warehouse.close();
