@@ -4,13 +4,8 @@ import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
 import { PIPELINES } from '../pipelines/index.js';
 import { daysBetween, defaultPartition } from '../time/days.js';
 import type { BackfillSummary } from '../orchestrator/orchestrator.js';
-<<<<<<< HEAD
-// The orchestrator and backfill modules (and the job queue's client behind them) load only for runs that
-// need them: a `run stations --input` pays for neither at start-up.
-=======
 // The orchestrator and backfill modules (and the run queue behind them) load only for runs that need them: a
 // `run stations --input` pays for neither at start-up.
->>>>>>> i15-queue
 import { redactUrl } from '../observability/redact.js';
 import { CliError } from './platform.js';
 import { throughServerOr } from './client.js';

@@ -196,11 +196,7 @@ async function runClaimed(
   }
 }
 
-<<<<<<< HEAD
-/** `ecluse worker`: takes partition runs from the PostgreSQL job queue until SIGINT or SIGTERM (docs/orchestration.md, _Workers on PostgreSQL_). */
-=======
-/** `ecluse worker`: takes partition runs queued in PostgreSQL until SIGINT or SIGTERM (issue 6 §5). */
->>>>>>> i15-queue
+/** `ecluse worker`: takes partition runs queued in PostgreSQL until SIGINT or SIGTERM (docs/orchestration.md, _Workers on PostgreSQL_). */
 export async function workerCommand(opts: { concurrency: number }): Promise<void> {
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new CliError(`--concurrency ${opts.concurrency}: expected a positive integer`, 2);
   const config = readConfig();
