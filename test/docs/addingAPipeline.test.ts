@@ -119,15 +119,20 @@ test('docs/adding-a-pipeline.md: the example pipeline runs, rejects what it says
   const none = await app.inject({ method: 'POST', url: '/pipelines/nothing/files', payload: body('may.csv', 'x'), headers });
   assert.equal(none.statusCode, 404, none.body);
 
-  // The dashboard counts its table; a rebuild empties it first (the example does not replay the raw zone, and says so).
+  // The dashboard counts its table; a rebuild empties it and loads the raw zone's files again.
   const overview = (await app.inject({ method: 'GET', url: '/dashboard/overview' })).json<{
     pipelines: { name: string; datasets: { name: string; rows: number | null }[] }[];
   }>();
   assert.deepEqual(overview.pipelines.find((p) => p.name === 'meters')?.datasets, [{ name: 'meter_readings', rows: 4 }]);
+  const before = await platform.warehouse.query(`SELECT meter, CAST(day AS VARCHAR) AS day, kwh FROM meter_readings ORDER BY meter, day`);
   const rebuilt = await rebuildPipeline(platform, meters);
-  assert.equal(rebuilt.status, 'failed');
-  assert.match(rebuilt.error ?? '', /nothing to read/);
-  assert.equal(Number((await platform.warehouse.query(`SELECT count(*) AS n FROM meter_readings`))[0]?.n), 0);
+  assert.equal(rebuilt.status, 'succeeded', rebuilt.error ?? '');
+  assert.equal(rebuilt.rows_written, 4);
+  assert.deepEqual(await platform.warehouse.query(`SELECT meter, CAST(day AS VARCHAR) AS day, kwh FROM meter_readings ORDER BY meter, day`), before);
+  // A run without files has nothing to read, and says so.
+  const empty = await executeRun(platform, meters, { trigger: 'cli' });
+  assert.equal(empty.status, 'failed');
+  assert.match(empty.error ?? '', /nothing to read/);
 });
 
 test('docs/adding-a-pipeline.md: the example’s section pipelines.meters, its variable, and a section its schema refuses', async () => {
