@@ -17,6 +17,9 @@ export const INFOCLIMAT_PARAMS = [
   'temps_omm',
 ] as const;
 
+/** The fields only a SYNOP station's reports carry: a static (amateur) station's reports have the others. */
+export const INFOCLIMAT_SYNOP_ONLY: readonly (typeof INFOCLIMAT_PARAMS)[number][] = ['visibilite', 'neige_au_sol', 'nebulosite', 'temps_omm'];
+
 /** Unit strings of the response's `metadata` object. */
 export const INFOCLIMAT_METADATA: Record<string, string> = {
   temperature: 'temperature,degC',

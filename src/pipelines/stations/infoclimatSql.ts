@@ -1,6 +1,7 @@
 import { ident, literal, type DuckSession } from '../../engine/duckdb.js';
 import { repeatedKey } from '../../engine/readers/jsonKeys.js';
 import { INFOCLIMAT_FIELDS } from './infoclimat.js';
+import { INFOCLIMAT_PARAMS, INFOCLIMAT_SYNOP_ONLY } from '../../connectors/infoclimat/format.js';
 import { MEASURES, RANGES } from './schema.js';
 
 /**
@@ -28,24 +29,8 @@ const TIME = `try_strptime(v[2], ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-
  * report with one of them repeats no key, and comparing lists costs a third of deduplicating each one.
  */
 const REPORT_SHAPES = [
-  [
-    'id_station',
-    'dh_utc',
-    'temperature',
-    'pression',
-    'humidite',
-    'point_de_rosee',
-    'visibilite',
-    'vent_moyen',
-    'vent_rafales',
-    'vent_direction',
-    'pluie_3h',
-    'pluie_1h',
-    'neige_au_sol',
-    'nebulosite',
-    'temps_omm',
-  ],
-  ['id_station', 'dh_utc', 'temperature', 'pression', 'humidite', 'point_de_rosee', 'vent_moyen', 'vent_rafales', 'vent_direction', 'pluie_3h', 'pluie_1h'],
+  ['id_station', 'dh_utc', ...INFOCLIMAT_PARAMS],
+  ['id_station', 'dh_utc', ...INFOCLIMAT_PARAMS.filter((k) => !INFOCLIMAT_SYNOP_ONLY.includes(k))],
 ].map((keys) => `[${keys.map(literal).join(', ')}]`);
 
 /** SQL true for a report `j` that repeats a key, or holds an object or array where one could hide. */
