@@ -24,7 +24,9 @@ test('a build target is current when its stamp is newer than every input; a chan
   // The output folder itself is not an input (it changed when the stamp was written).
   assert.equal(staleness(root, target), null);
 
-  await at('web/src/App.tsx', 0);
+  // A second ago, not now: the kernel stamps a write with its coarse clock, which can lag the `Date.now()`
+  // utimes sets by a few milliseconds, so "now" for both could order them the wrong way round.
+  await at('web/src/App.tsx', 1);
   await writeFile(join(root, 'web', 'dist', 'index.html'), '<html>');
   assert.equal(staleness(root, target), null, 'the stamp written after the input');
   await writeFile(join(root, 'web', 'src', 'App.tsx'), 'y');
