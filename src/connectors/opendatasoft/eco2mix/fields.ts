@@ -16,7 +16,7 @@
  */
 
 /** `key` fields identify a record; `mw` ones are a source's power; `percent` ones are known but not read. */
-export type Eco2mixFieldType = 'text' | 'date' | 'time' | 'datetime' | 'mw' | 'percent';
+type Eco2mixFieldType = 'text' | 'date' | 'time' | 'datetime' | 'mw' | 'percent';
 
 /** The platform's source names (issue 17): the `source` column of curated `regional_energy_stats`. */
 export const ECO2MIX_SOURCES = [
@@ -127,7 +127,7 @@ export type Eco2mixNature = (typeof ECO2MIX_NATURES)[number];
  * Labels and natures compared without case, accents, repeated spaces or a trailing unit: files re-saved
  * by hand write "Éolien" for "Eolien", and the labels of newer columns come with and without "(MW)".
  */
-export function normaliseLabel(label: string): string {
+function normaliseLabel(label: string): string {
   return label
     .normalize('NFD')
     .replace(/[\u0300-\u036f]/g, '')
