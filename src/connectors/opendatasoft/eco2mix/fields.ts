@@ -15,7 +15,7 @@
  * values we already hold adds nothing but a second place to disagree.
  */
 
-/** `key` fields identify a record; `mw` ones are a source's power; `percent` ones are known but not read. */
+/** `mw`: a source's power; `percent`: known but not read; `date`/`time`: local spellings of `date_heure`, not read either. */
 type Eco2mixFieldType = 'text' | 'date' | 'time' | 'datetime' | 'mw' | 'percent';
 
 /** The platform's source names (issue 17): the `source` column of curated `regional_energy_stats`. */
