@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DuckSession, literal } from '../../../src/engine/duckdb.js';
 import { datasetPrefix } from '../../../src/lake/layout.js';
 import { withLocalFiles } from '../../../src/lake/localFiles.js';
-import { executeRun } from '../../../src/orchestrator/runner.js';
+import { executeRun, isRetryable } from '../../../src/orchestrator/runner.js';
 import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { resetPipeline } from '../../../src/pipelines/kit/reset.js';
 import { eco2mixPipeline } from '../../../src/pipelines/eco2mix/pipeline.js';
@@ -336,9 +336,17 @@ for (const setup of SETUPS) {
 
     test('a run without --input fails, unretried, saying fetching is not built yet', async () => {
       const home = await tempHome('ecluse-eco2mix-');
-      const s = await withPlatform(home, (p) => executeRun(p, eco2mixPipeline, { partition: '2024-03-31', trigger: 'cli' }));
+      let retryable: boolean | null = null;
+      const s = await withPlatform(home, (p) =>
+        executeRun(p, eco2mixPipeline, { partition: '2024-03-31', trigger: 'cli' }, undefined, {
+          onFailure: (err) => {
+            retryable = isRetryable(err);
+          },
+        }),
+      );
       assert.equal(s.status, 'failed');
       assert.match(s.error ?? '', /fetching eco2mix from the portal is not built yet: give the files with --input/);
+      assert.equal(retryable, false, 'the orchestrator must not retry it');
     });
   });
 }
