@@ -334,6 +334,44 @@ for (const setup of SETUPS) {
       assert.deepEqual((await lakeRows(home)).rows, await observationsOf(home));
     });
 
+    test('within one run, files apply in delivery order: real-time then consolidated leaves history; consolidated then real-time leaves none', async () => {
+      const home = await tempHome('ecluse-eco2mix-');
+      const { tr, cons } = await inputs(home);
+      const upward = await run(home, [tr, cons]);
+      assert.equal(upward.status, 'succeeded', upward.error ?? '');
+      assert.equal(upward.rows_written, 10);
+      const obs = await observationsOf(home);
+      assert.deepEqual(
+        obs.filter((o) => o.nature === CONS).map((o) => [o.region_code, o.observed_at, o.consumption]),
+        [
+          ['11', UTC[0], 11500],
+          ['11', UTC[2], 11502],
+        ],
+      );
+      const history = await historyOf(home);
+      assert.deepEqual(
+        history.map((h) => [h.region_code, h.observed_at, h.nature, h.consumption, h.superseded_by_run]),
+        [
+          ['11', UTC[0], TR, 11000, upward.run_id],
+          ['11', UTC[2], TR, 11002, upward.run_id],
+        ],
+      );
+
+      const other = await tempHome('ecluse-eco2mix-');
+      const files = await inputs(other);
+      const downward = await run(other, [files.cons, files.tr]);
+      assert.equal(downward.status, 'succeeded', downward.error ?? '');
+      assert.equal(downward.rows_written, 10);
+      assert.deepEqual(await historyOf(other), [], 'real-time after consolidated is a duplicate, not a revision');
+      assert.deepEqual(
+        (await observationsOf(other)).map((o) => [o.region_code, o.observed_at, o.nature, o.consumption]),
+        obs.map((o) => [o.region_code, o.observed_at, o.nature, o.consumption]),
+      );
+      const logs = await withPlatform(other, (p) => p.warehouse.query(`SELECT msg FROM run_logs WHERE run_id = $1`, [downward.run_id]));
+      // The 2 repeated DST instants and the 2 real-time records of keys the consolidated file gave first.
+      assert.match(logs.map((l) => String(l.msg)).join('\n'), /4 records repeat a key/);
+    });
+
     test('a run without --input fails, unretried, saying fetching is not built yet', async () => {
       const home = await tempHome('ecluse-eco2mix-');
       let retryable: boolean | null = null;
