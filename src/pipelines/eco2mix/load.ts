@@ -51,7 +51,7 @@ const LAKE_WINNERS = 'eco2mix_lake_winners';
 /** The warehouse's copy of `run_chain`, in the run's transaction (a temporary table of its connection). */
 const INCOMING = 'eco2mix_incoming';
 
-/** SQL ranking a nature column; `param(i)` spells the i-th nature (a literal in the engine, a parameter in the warehouse). */
+/** SQL ranking a nature column; `natureSql(i)` spells the i-th nature (a literal in the engine, a parameter in the warehouse). */
 function rankSql(column: string, natureSql: (i: number) => string): string {
   return `(CASE ${column} ${ECO2MIX_NATURES.map((n, i) => `WHEN ${natureSql(i)} THEN ${natureRank(n)}`).join(' ')} ELSE 0 END)`;
 }
