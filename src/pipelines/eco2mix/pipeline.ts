@@ -1,0 +1,58 @@
+/**
+ * The `eco2mix` pipeline (issue 17), second increment: files given with `--input` (or uploaded, or the raw
+ * zone on a rebuild) staged into `regional_observations` with the nature precedence and its history.
+ * Fetching from the portal, the curated statistics and the registration come later (docs/pipelines/eco2mix.md).
+ */
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
+import { runFileBatch, type FileBatch } from '../kit/fileBatch.js';
+import type { Pipeline, RunRequest } from '../kit/pipeline.js';
+import { applyToLake, applyToWarehouse, createEco2mixTables, dropRunTables, ECO2MIX_DATASETS } from './load.js';
+import { ECO2MIX_INPUT_EXTENSIONS, fileContributes, stageFiles, type Eco2mixStaged } from './stage.js';
+
+const NAME = 'eco2mix';
+/** Every file holds records of the eco2mix regional datasets, whoever delivered it. */
+const SOURCE = 'opendatasoft';
+
+const NOT_BUILT = 'fetching eco2mix from the portal is not built yet: give the files with --input (or upload them)';
+
+/** A run that cannot fetch: another attempt would fail the same way. */
+class FetchNotBuiltError extends Error {
+  override name = 'FetchNotBuiltError';
+  readonly retryable = false;
+}
+
+const eco2mixBatch: FileBatch<Eco2mixStaged> = {
+  name: NAME,
+  extensions: ECO2MIX_INPUT_EXTENSIONS,
+  sourceOf: () => SOURCE,
+  createTables: createEco2mixTables,
+  table: 'regional_observations',
+  stage: (ctx, pending, scratch) => ctx.step('stage', () => stageFiles(ctx, pending, scratch)),
+  async load(ctx, _staged, scratch) {
+    return ctx.step('load', async () => {
+      ctx.progress({ step: 'load', done: 0, total: 1 });
+      const applied = await applyToWarehouse(ctx.warehouse, ctx.engine, ctx.runId, new Date());
+      const months = await applyToLake(ctx.engine, ctx.lake, scratch);
+      if (applied.superseded > 0) {
+        ctx.log?.info({ superseded: applied.superseded }, `${applied.superseded} rows superseded by a better nature, kept in regional_observations_history`);
+      }
+      ctx.log?.info({ months }, `staging months rewritten in the lake: ${months.length === 0 ? 'none' : months.join(', ')}`);
+      return applied.written;
+    });
+  },
+  release: (ctx) => dropRunTables(ctx.engine),
+  contributes: (ctx) => (f) => fileContributes(ctx, f),
+  collect: () => Promise.reject(new FetchNotBuiltError(NOT_BUILT)),
+};
+
+export const eco2mixPipeline: Pipeline = {
+  name: NAME,
+  description: 'RTE eCO2mix regional electricity (ODRE eco2mix-regional-tr / -cons-def) into regional_observations, with the history of revisions',
+  // The real-time dataset's pace; the consolidated one will get its own daily schedule with fetching.
+  schedule: { cron: '*/15 * * * *', timezone: DEFAULT_TIME_ZONE },
+  scheduledSource: () => NOT_BUILT,
+  run: (ctx, request: RunRequest) => runFileBatch(ctx, request, eco2mixBatch),
+  datasets: ECO2MIX_DATASETS,
+  createTables: createEco2mixTables,
+  uploads: ECO2MIX_INPUT_EXTENSIONS,
+};
