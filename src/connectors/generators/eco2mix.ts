@@ -228,95 +228,148 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 /** MW as the datasets write them: whole numbers, and never `-0`. */
 const mw = (x: number) => Math.round(x) + 0;
 
-/** Fills the MW and % fields of one record from the region's state at a slot. */
-function fillValues(v: Eco2mixRecord, s: RegionState, slot: Slot, shared: { wind: number }, stepMin: number, weekday: number): void {
-  const { m, rng } = s;
+/** What a time slot means for every region alike: computed once per slot, not once per row. */
+interface SlotContext {
+  t: number;
+  doy: number;
+  /** 1 in mid-January, 0 in mid-July. */
+  winter: number;
+  /** Consumption factor of the local hour, weekday and season (without the region's heating). */
+  demand: number;
+  river: number;
+  lakes: number;
+  nightPump: number;
+  weekendPump: number;
+  thermalPeak: number;
+  charge: number | null;
+  discharge: number | null;
+  windGrowth: number;
+  solarGrowth: number;
+}
+
+function slotContext(slot: Slot, weekday: number): SlotContext {
   const t = slot.instant;
   const year = new Date(t).getUTCFullYear();
   const doy = (t - Date.UTC(year, 0, 1)) / DAY;
   const winter = 0.5 + 0.5 * Math.cos((2 * Math.PI * (doy - 20)) / 365.25);
-  // AR(1) processes whose memory is in hours, whatever the step.
-  const keep = (tauHours: number) => Math.exp(-stepMin / 60 / tauHours);
-  const kCold = keep(72);
-  s.cold = kCold * s.cold + Math.sqrt(1 - kCold * kCold) * rng.normal(0, 3);
-  const kCloud = keep(8);
-  s.cloud = Math.min(1, Math.max(0, kCloud * s.cloud + (1 - kCloud) * (0.35 + 0.3 * winter) + Math.sqrt(1 - kCloud * kCloud) * rng.normal(0, 0.25)));
-  const kWind = keep(12);
-  s.wind = kWind * s.wind + Math.sqrt(1 - kWind * kWind) * rng.normal(0, 0.6);
-  const kNuc = keep(24 * 20);
-  s.nuclearAvail = kNuc * s.nuclearAvail + (1 - kNuc) * (0.78 + 0.12 * winter) + Math.sqrt(1 - kNuc * kNuc) * rng.normal(0, 0.08);
-
   const h = slot.localHour;
   const weekFactor = weekday === 0 ? 0.86 : weekday === 6 ? 0.91 : 1;
   const august = 1 - 0.06 * gauss(doy, 222, 10);
+  const weekend = weekday === 0 || weekday === 6;
+  const batteries = t >= BATTERIES_FROM;
+  return {
+    t,
+    doy,
+    winter,
+    demand: weekFactor * august * dailyProfile(h, winter),
+    // Rivers run high with the spring snowmelt and the winter rains; lakes follow the demand peaks.
+    river: 0.22 + 0.25 * gauss(doy, 150, 35) + 0.1 * winter,
+    lakes: (0.12 + 0.18 * winter) * (gauss(h, 19, 2) + 0.6 * gauss(h, 11, 2)),
+    // Pumped storage draws power in the off-peak night and, on weekends, at midday when the sun shines.
+    nightPump: gauss(h, 3.5, 2),
+    weekendPump: weekend ? 0.4 * gauss(h, 13.5, 2) : 0,
+    thermalPeak: 0.35 * winter * winter + 0.15 * winter * gauss(h, 19, 2),
+    // Batteries charge around midday and give back at the evening peak.
+    charge: batteries ? -Math.max(0, gauss(h, 13, 2) - 0.2) : null,
+    discharge: batteries ? Math.max(0, gauss(h, 19.5, 1.5) - 0.2) : null,
+    windGrowth: growth(t, 0.4),
+    solarGrowth: growth(t, 0.2),
+  };
+}
+
+/** AR(1) weights for processes whose memory is in hours, whatever the step. */
+interface Persistence {
+  cold: number;
+  cloud: number;
+  wind: number;
+  nuclear: number;
+}
+
+function persistence(stepMin: number): Persistence {
+  const keep = (tauHours: number) => Math.exp(-stepMin / 60 / tauHours);
+  return { cold: keep(72), cloud: keep(8), wind: keep(12), nuclear: keep(24 * 20) };
+}
+
+const F = {
+  consommation: I.consommation as number,
+  thermique: I.thermique as number,
+  nucleaire: I.nucleaire as number,
+  eolien: I.eolien as number,
+  solaire: I.solaire as number,
+  hydraulique: I.hydraulique as number,
+  pompage: I.pompage as number,
+  bioenergies: I.bioenergies as number,
+  ech_physiques: I.ech_physiques as number,
+  stockage_batterie: I.stockage_batterie as number,
+  destockage_batterie: I.destockage_batterie as number,
+  eolien_terrestre: I.eolien_terrestre as number,
+  eolien_offshore: I.eolien_offshore as number,
+};
+/** The sources with `tco_` and `tch_` columns: [MW field, tco field, tch field]. */
+const RATIOS = (['thermique', 'nucleaire', 'eolien', 'solaire', 'hydraulique', 'bioenergies'] as const).map(
+  (n) => [I[n] as number, I[`tco_${n}`] as number, I[`tch_${n}`] as number] as const,
+);
+const ar = (k: number, x: number, mean: number, noise: number) => k * x + (1 - k) * mean + Math.sqrt(1 - k * k) * noise;
+
+/** Fills the MW and % fields of one record from the region's state at a slot. */
+function fillValues(v: Eco2mixRecord, s: RegionState, c: SlotContext, k: Persistence, sharedWind: number): void {
+  const { m, rng } = s;
+  const { t, winter } = c;
+  s.cold = ar(k.cold, s.cold, 0, rng.normal(0, 3));
+  s.cloud = Math.min(1, Math.max(0, ar(k.cloud, s.cloud, 0.35 + 0.3 * winter, rng.normal(0, 0.25))));
+  s.wind = ar(k.wind, s.wind, 0, rng.normal(0, 0.6));
+  s.nuclearAvail = ar(k.nuclear, s.nuclearAvail, 0.78 + 0.12 * winter, rng.normal(0, 0.08));
+
   const heating = 1 + m.seasonAmp * (2 * winter - 1) - 0.012 * s.cold * (0.3 + winter);
-  const consumption = m.consumption * heating * weekFactor * august * dailyProfile(h, winter) * (1 + rng.normal(0, 0.008));
+  const consumption = m.consumption * heating * c.demand * (1 + rng.normal(0, 0.008));
 
   const nuclearCap = m.nuclear(t);
   const nuclear = nuclearCap === 0 ? null : nuclearCap * Math.min(0.97, Math.max(0.35, s.nuclearAvail)) * (1 + rng.normal(0, 0.004));
 
-  const windLoad = Math.min(0.85, Math.max(0.01, 0.08 + 0.12 * winter + 0.1 * (shared.wind + s.wind) + (0.05 * (shared.wind + s.wind) ** 2) / 2));
-  const onshoreCap = m.wind * growth(t, 0.4);
+  const gust = sharedWind + s.wind;
+  const windLoad = Math.min(0.85, Math.max(0.01, 0.08 + 0.12 * winter + 0.1 * gust + 0.025 * gust * gust));
+  const onshoreCap = m.wind * c.windGrowth;
   const offshoreCap = m.offshore && t >= m.offshore.from ? m.offshore.mw : 0;
   const onshore = onshoreCap * windLoad * (1 + rng.normal(0, 0.02));
   const offshore = m.offshore === null ? null : offshoreCap * Math.min(0.95, windLoad * 1.3);
   const wind = onshore + (offshore ?? 0);
 
-  const sun = sunSine(t, doy, m.lat, m.lon);
-  const solarCap = m.solar * growth(t, 0.2);
+  const sun = sunSine(t, c.doy, m.lat, m.lon);
+  const solarCap = m.solar * c.solarGrowth;
   const solar = sun <= 0 ? 0 : solarCap * 0.85 * sun ** 1.15 * (1 - 0.75 * s.cloud);
 
-  // Rivers run high with the spring snowmelt (mountains) and the winter rains; lakes follow the evening peak.
-  const melt = gauss(doy, 150, 35);
-  const river = 0.22 + 0.25 * melt + 0.1 * winter;
-  const lakes = (0.12 + 0.18 * winter) * (gauss(h, 19, 2) + 0.6 * gauss(h, 11, 2));
-  const hydro = m.hydro * Math.min(0.95, (river + lakes) * s.water * (1 + rng.normal(0, 0.03)));
-
-  // Pumped storage draws power in the off-peak night and, on sunny weekends, at midday.
-  const pumpHours = gauss(h, 3.5, 2) + (weekday === 0 || weekday === 6 ? 0.4 * gauss(h, 13.5, 2) * (1 - s.cloud) : 0);
-  const pumping = m.pumping === 0 ? 0 : -m.pumping * Math.min(0.9, pumpHours * rng.uniform(0.4, 0.9));
-
-  const thermalLoad = Math.min(0.95, m.thermalBase + 0.35 * winter * winter + 0.15 * winter * gauss(h, 19, 2) + 0.004 * Math.max(0, s.cold));
-  const thermal = m.thermal * thermalLoad * (1 + rng.normal(0, 0.02));
+  const hydro = m.hydro * Math.min(0.95, (c.river + c.lakes) * s.water * (1 + rng.normal(0, 0.03)));
+  const pumping = m.pumping === 0 ? 0 : -m.pumping * Math.min(0.9, (c.nightPump + c.weekendPump * (1 - s.cloud)) * rng.uniform(0.4, 0.9));
+  const thermal = m.thermal * Math.min(0.95, m.thermalBase + c.thermalPeak + 0.004 * Math.max(0, s.cold)) * (1 + rng.normal(0, 0.02));
   const bioenergy = m.bioenergy * (0.7 + 0.1 * winter) * (1 + rng.normal(0, 0.01));
-
-  const batteries = t >= BATTERIES_FROM;
-  const charge = batteries ? -m.battery * Math.max(0, gauss(h, 13, 2) - 0.2) : null;
-  const discharge = batteries ? m.battery * Math.max(0, gauss(h, 19.5, 1.5) - 0.2) : null;
+  const charge = c.charge === null ? null : m.battery * c.charge;
+  const discharge = c.discharge === null ? null : m.battery * c.discharge;
 
   const produced = thermal + (nuclear ?? 0) + wind + solar + hydro + bioenergy + pumping + (charge ?? 0) + (discharge ?? 0);
   // Negative when the region exports: what it consumes beyond what it produces, plus a little loss.
   const exchanges = consumption * 1.02 - produced;
 
-  const set = (name: string, x: number | null) => {
-    v[I[name] as number] = x === null ? null : mw(x);
-  };
-  set('consommation', consumption);
-  set('thermique', thermal);
-  set('nucleaire', nuclear);
-  set('eolien', wind);
-  set('solaire', solar);
-  set('hydraulique', hydro);
-  set('pompage', pumping);
-  set('bioenergies', bioenergy);
-  set('ech_physiques', exchanges);
-  set('stockage_batterie', charge);
-  set('destockage_batterie', discharge);
-  set('eolien_terrestre', onshore);
-  set('eolien_offshore', offshore);
-  const cons = v[I.consommation as number] as number;
-  const ratios: [string, number | null, number][] = [
-    ['thermique', thermal, m.thermal],
-    ['nucleaire', nuclear, nuclearCap],
-    ['eolien', wind, onshoreCap + offshoreCap],
-    ['solaire', solar, solarCap],
-    ['hydraulique', hydro, m.hydro],
-    ['bioenergies', bioenergy, m.bioenergy],
-  ];
-  for (const [name, x, cap] of ratios) {
-    const written = v[I[name] as number] as number | null;
-    v[I[`tco_${name}`] as number] = x === null || written === null ? null : round2((100 * written) / cons);
-    v[I[`tch_${name}`] as number] = x === null || written === null || cap === 0 ? null : round2((100 * written) / cap);
+  v[F.consommation] = mw(consumption);
+  v[F.thermique] = mw(thermal);
+  v[F.nucleaire] = nuclear === null ? null : mw(nuclear);
+  v[F.eolien] = mw(wind);
+  v[F.solaire] = mw(solar);
+  v[F.hydraulique] = mw(hydro);
+  v[F.pompage] = mw(pumping);
+  v[F.bioenergies] = mw(bioenergy);
+  v[F.ech_physiques] = mw(exchanges);
+  v[F.stockage_batterie] = charge === null ? null : mw(charge);
+  v[F.destockage_batterie] = discharge === null ? null : mw(discharge);
+  v[F.eolien_terrestre] = mw(onshore);
+  v[F.eolien_offshore] = offshore === null ? null : mw(offshore);
+  const cons = v[F.consommation] as number;
+  const caps = [m.thermal, nuclearCap, onshoreCap + offshoreCap, solarCap, m.hydro, m.bioenergy];
+  for (let r = 0; r < RATIOS.length; r++) {
+    const [field, tco, tch] = RATIOS[r] as readonly [number, number, number];
+    const written = v[field] as number | null;
+    const cap = caps[r] as number;
+    v[tco] = written === null ? null : round2((100 * written) / cons);
+    v[tch] = written === null || cap === 0 ? null : round2((100 * written) / cap);
   }
 }
 
@@ -380,7 +433,9 @@ export function* eco2mixRecords(opts: GenerateEco2mixOptions): Generator<Eco2mix
   const seed = opts.seed ?? 1;
   const now = opts.now ?? Date.now();
   const nationalRng = new Rng(seed, 'eco2mix-weather', opts.dataset);
-  const shared = { wind: nationalRng.normal(0, 1) };
+  let sharedWind = nationalRng.normal(0, 1);
+  const kSharedWind = Math.exp(-p.stepMin / 60 / 18);
+  const keep = persistence(p.stepMin);
   const states: RegionState[] = p.regions.map((m) => {
     const profile = new Rng(seed, 'eco2mix-profile', m.code);
     return {
@@ -404,8 +459,8 @@ export function* eco2mixRecords(opts: GenerateEco2mixOptions): Generator<Eco2mix
     const firstEmpty = day === lastDay ? slots.length - p.future : slots.length;
     for (let k = 0; k < slots.length; k++) {
       const slot = slots[k] as Slot;
-      const kWind = Math.exp(-p.stepMin / 60 / 18);
-      shared.wind = kWind * shared.wind + Math.sqrt(1 - kWind * kWind) * nationalRng.normal(0, 1);
+      const context = k < firstEmpty ? slotContext(slot, weekday) : null;
+      sharedWind = ar(kSharedWind, sharedWind, 0, nationalRng.normal(0, 1));
       for (const s of states) {
         const v: Eco2mixRecord = new Array<null>(ECO2MIX_FIELDS.length).fill(null);
         v[I.code_insee_region as number] = s.m.code;
@@ -414,8 +469,8 @@ export function* eco2mixRecords(opts: GenerateEco2mixOptions): Generator<Eco2mix
         v[I.date as number] = day;
         v[I.heure as number] = slot.heure;
         v[I.date_heure as number] = slot.dateHeure;
-        if (k < firstEmpty) {
-          fillValues(v, s, slot, shared, p.stepMin, weekday);
+        if (context !== null) {
+          fillValues(v, s, context, keep, sharedWind);
           addQuirks(v, quirks);
         }
         yield v;
@@ -434,8 +489,10 @@ const NAME_SLUG = (name: string) =>
 interface Column {
   name: string;
   label: string;
-  /** The value of the column in a record. */
-  value: (v: Eco2mixRecord) => string | number | null;
+  /** The record field the column shows, or null (the trailing empty column, or an Import/Export flow). */
+  field: number | null;
+  /** Import/Export columns: the region whose rows fill it, and which sign of `ech_physiques` it shows. */
+  flow: { code: string; sign: 1 | -1 } | null;
 }
 
 /**
@@ -446,30 +503,44 @@ interface Column {
  */
 function columns(layout: 'current' | '2020', regions: readonly RegionModel[]): Column[] {
   const fields: Column[] = ECO2MIX_FIELDS.flatMap((f, i) =>
-    layout === '2020' && f.currentOnly ? [] : [{ name: f.name, label: f.label, value: (v: Eco2mixRecord) => v[i] ?? null }],
+    layout === '2020' && f.currentOnly ? [] : [{ name: f.name, label: f.label, field: i, flow: null }],
   );
-  if (layout === 'current') return [...fields, { name: 'column_68', label: 'Column 68', value: () => null }];
-  const ech = I.ech_physiques as number;
-  const region = I.code_insee_region as number;
-  const flow = (code: string, sign: 1 | -1) => (v: Eco2mixRecord) => {
-    const x = v[ech];
-    if (v[region] !== code || typeof x !== 'number') return null;
-    return Math.max(0, sign * x);
-  };
-  const exchanges = regions.flatMap((r) => [
-    { name: `import_${NAME_SLUG(r.name)}`, label: `Import ${r.name}`, value: flow(r.code, 1) },
-    { name: `export_${NAME_SLUG(r.name)}`, label: `Export ${r.name}`, value: flow(r.code, -1) },
+  if (layout === 'current') return [...fields, { name: 'column_68', label: 'Column 68', field: null, flow: null }];
+  const exchanges = regions.flatMap((r): Column[] => [
+    { name: `import_${NAME_SLUG(r.name)}`, label: `Import ${r.name}`, field: null, flow: { code: r.code, sign: 1 } },
+    { name: `export_${NAME_SLUG(r.name)}`, label: `Export ${r.name}`, field: null, flow: { code: r.code, sign: -1 } },
   ]);
   // After the exchanges, where the 2020 files put them: before the percentages.
   const pos = fields.findIndex((c) => c.name.startsWith('tco_'));
   return [...fields.slice(0, pos), ...exchanges, ...fields.slice(pos)];
 }
 
+function cellValue(v: Eco2mixRecord, col: Column): string | number | null {
+  if (col.field !== null) return v[col.field] ?? null;
+  if (col.flow === null) return null;
+  const x = v[I.ech_physiques as number];
+  if (v[I.code_insee_region as number] !== col.flow.code || typeof x !== 'number') return null;
+  return Math.max(0, col.flow.sign * x) + 0;
+}
+
+/** JSON spellings of the texts that repeat on every row (names, natures, dates, times); cleared now and then. */
+const jsonTexts = new Map<string, string>();
+function jsonText(x: string): string {
+  let j = jsonTexts.get(x);
+  if (j === undefined) {
+    if (jsonTexts.size > 10_000) jsonTexts.clear();
+    j = JSON.stringify(x);
+    jsonTexts.set(x, j);
+  }
+  return j;
+}
+
 function jsonLine(v: Eco2mixRecord, cols: readonly Column[], keys: readonly string[]): string {
   let out = '{';
   for (let c = 0; c < cols.length; c++) {
-    const x = (cols[c] as Column).value(v);
-    out += `${keys[c] as string}${x === null ? 'null' : typeof x === 'number' ? String(x) : JSON.stringify(x)}`;
+    const x = cellValue(v, cols[c] as Column);
+    out += keys[c] as string;
+    out += x === null ? 'null' : typeof x === 'number' ? String(x) : jsonText(x);
   }
   return out + '}';
 }
@@ -477,7 +548,7 @@ function jsonLine(v: Eco2mixRecord, cols: readonly Column[], keys: readonly stri
 function csvLine(v: Eco2mixRecord, cols: readonly Column[]): string {
   let out = '';
   for (let c = 0; c < cols.length; c++) {
-    const x = (cols[c] as Column).value(v);
+    const x = cellValue(v, cols[c] as Column);
     if (c > 0) out += ';';
     if (x !== null) out += typeof x === 'number' ? String(x) : csvCell(x, ';');
   }
