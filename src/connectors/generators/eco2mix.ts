@@ -187,14 +187,14 @@ interface RegionState {
   rng: Rng;
   /** Temperature anomaly, °C (AR(1)): a cold spell raises consumption. */
   cold: number;
-  /** Cloud cover 0–1 (AR(1) around a seasonal mean). */
-  cloud: number;
+  /** Cloud cover's departure from its seasonal mean (AR(1)), so a run starting in any month starts in its season. */
+  cloudDev: number;
   /** The region's own part of the wind (the shared weather system comes from the national state). */
   wind: number;
   /** Hydrology: a wet or dry year. */
   water: number;
-  /** Nuclear availability (outages and summer maintenance move slowly). */
-  nuclearAvail: number;
+  /** Nuclear availability's departure from its seasonal mean: outages come and go over weeks. */
+  nuclearDev: number;
 }
 
 const I = Object.fromEntries(ECO2MIX_FIELDS.map((f, i) => [f.name, i])) as Record<string, number>;
@@ -263,7 +263,7 @@ function slotContext(slot: Slot, weekday: number): SlotContext {
     winter,
     demand: weekFactor * august * dailyProfile(h, winter),
     // Rivers run high with the spring snowmelt and the winter rains; lakes follow the demand peaks.
-    river: 0.22 + 0.25 * gauss(doy, 150, 35) + 0.1 * winter,
+    river: 0.2 + 0.22 * gauss(doy, 145, 30) + 0.1 * winter,
     lakes: (0.12 + 0.18 * winter) * (gauss(h, 19, 2) + 0.6 * gauss(h, 11, 2)),
     // Pumped storage draws power in the off-peak night and, on weekends, at midday when the sun shines.
     nightPump: gauss(h, 3.5, 2),
@@ -316,18 +316,22 @@ function fillValues(v: Eco2mixRecord, s: RegionState, c: SlotContext, k: Persist
   const { m, rng } = s;
   const { t, winter } = c;
   s.cold = ar(k.cold, s.cold, 0, rng.normal(0, 3));
-  s.cloud = Math.min(1, Math.max(0, ar(k.cloud, s.cloud, 0.35 + 0.3 * winter, rng.normal(0, 0.25))));
+  // Cloudier in winter and in the north: the Mediterranean south sees the most sun.
+  s.cloudDev = ar(k.cloud, s.cloudDev, 0, rng.normal(0, 0.25));
+  const cloud = Math.min(1, Math.max(0, 0.33 + 0.3 * winter + 0.03 * (m.lat - 46) + s.cloudDev));
   s.wind = ar(k.wind, s.wind, 0, rng.normal(0, 0.6));
-  s.nuclearAvail = ar(k.nuclear, s.nuclearAvail, 0.78 + 0.12 * winter, rng.normal(0, 0.08));
+  // Reactors are refuelled and maintained in the summer, when demand is low: about 60 % available then, 80 % in winter.
+  s.nuclearDev = ar(k.nuclear, s.nuclearDev, 0, rng.normal(0, 0.08));
+  const nuclearAvail = 0.6 + 0.22 * winter + s.nuclearDev;
 
   const heating = 1 + m.seasonAmp * (2 * winter - 1) - 0.012 * s.cold * (0.3 + winter);
   const consumption = m.consumption * heating * c.demand * (1 + rng.normal(0, 0.008));
 
   const nuclearCap = m.nuclear(t);
-  const nuclear = nuclearCap === 0 ? null : nuclearCap * Math.min(0.97, Math.max(0.35, s.nuclearAvail)) * (1 + rng.normal(0, 0.004));
+  const nuclear = nuclearCap === 0 ? null : nuclearCap * Math.min(0.97, Math.max(0.35, nuclearAvail)) * (1 + rng.normal(0, 0.004));
 
   const gust = sharedWind + s.wind;
-  const windLoad = Math.min(0.85, Math.max(0.01, 0.08 + 0.12 * winter + 0.1 * gust + 0.025 * gust * gust));
+  const windLoad = Math.min(0.85, Math.max(0.01, 0.12 + 0.12 * winter + 0.1 * gust + 0.025 * gust * gust));
   const onshoreCap = m.wind * c.windGrowth;
   const offshoreCap = m.offshore && t >= m.offshore.from ? m.offshore.mw : 0;
   const onshore = onshoreCap * windLoad * (1 + rng.normal(0, 0.02));
@@ -336,10 +340,10 @@ function fillValues(v: Eco2mixRecord, s: RegionState, c: SlotContext, k: Persist
 
   const sun = sunSine(t, c.doy, m.lat, m.lon);
   const solarCap = m.solar * c.solarGrowth;
-  const solar = sun <= 0 ? 0 : solarCap * 0.85 * sun ** 1.15 * (1 - 0.75 * s.cloud);
+  const solar = sun <= 0 ? 0 : solarCap * 0.85 * sun ** 1.15 * (1 - 0.75 * cloud);
 
   const hydro = m.hydro * Math.min(0.95, (c.river + c.lakes) * s.water * (1 + rng.normal(0, 0.03)));
-  const pumping = m.pumping === 0 ? 0 : -m.pumping * Math.min(0.9, (c.nightPump + c.weekendPump * (1 - s.cloud)) * rng.uniform(0.4, 0.9));
+  const pumping = m.pumping === 0 ? 0 : -m.pumping * Math.min(0.9, (c.nightPump + c.weekendPump * (1 - cloud)) * rng.uniform(0.4, 0.9));
   const thermal = m.thermal * Math.min(0.95, m.thermalBase + c.thermalPeak + 0.004 * Math.max(0, s.cold)) * (1 + rng.normal(0, 0.02));
   const bioenergy = m.bioenergy * (0.7 + 0.1 * winter) * (1 + rng.normal(0, 0.01));
   const charge = c.charge === null ? null : m.battery * c.charge;
@@ -442,10 +446,10 @@ export function* eco2mixRecords(opts: GenerateEco2mixOptions): Generator<Eco2mix
       m,
       rng: new Rng(seed, 'eco2mix', opts.dataset, m.code),
       cold: profile.normal(0, 2),
-      cloud: profile.uniform(0.2, 0.7),
+      cloudDev: profile.normal(0, 0.2),
       wind: profile.normal(0, 0.5),
       water: profile.uniform(0.8, 1.2),
-      nuclearAvail: profile.uniform(0.7, 0.9),
+      nuclearDev: profile.normal(0, 0.05),
     };
   });
   const quirks = new Rng(seed, 'eco2mix-quirks', opts.dataset);
