@@ -296,3 +296,15 @@ test('six months of all regions stream to disk: the file grows while rows are ge
   assert.ok(samples >= 3, `${samples} heap samples`);
   assert.ok(peak - before < 16 * 1024 ** 2, `live heap grew by ${peak - before} bytes for a ${size}-byte file`);
 });
+
+test('options are checked before anything is written', () => {
+  const ok = { regions: 2, from: '2024-01-01', to: '2024-01-02', dataset: 'tr' as const, now: NOW };
+  const first = (opts: Parameters<typeof eco2mixRecords>[0]) => eco2mixRecords(opts).next();
+  assert.equal(first(ok).done, false);
+  assert.throws(() => first({ ...ok, regions: 13 }), /regions must be 'all' or an integer from 1 to 12/);
+  assert.throws(() => first({ ...ok, regions: 0 }), /regions must be/);
+  assert.throws(() => first({ ...ok, from: '2024-02-30' }), /from "2024-02-30" is not a YYYY-MM-DD date/);
+  assert.throws(() => first({ ...ok, to: '2023-12-31' }), /is before from/);
+  assert.throws(() => first({ ...ok, futureSlots: 97 }), /futureSlots must be an integer from 0 to 96/);
+  assert.equal([...eco2mixRecords({ ...ok, regions: 'all' })].length, 12 * 2 * 96);
+});
