@@ -1,7 +1,7 @@
 /**
  * `ecluse generate eco2mix`: RTE eCO2mix regional records shaped like the OpenDataSoft datasets
  * `eco2mix-regional-tr` (every 15 minutes) and `eco2mix-regional-cons-def` (every 30 minutes) of
- * odre.opendatasoft.com (../shared FORMATS §3b), in either layout (current, or 2020 with Import/Export
+ * odre.opendatasoft.com (docs/pipelines/eco2mix.md), in either layout (current, or 2020 with Import/Export
  * columns), with the quirks a reader must survive.
  *
  * The shapes are a model, not data: per region a consumption curve (daily, weekly, seasonal, a weather
@@ -150,7 +150,7 @@ interface Slot {
  * The time slots of one local day. The autumn day has 25 hours (02:00 and 02:30 twice, told apart by
  * their offsets). The spring day lists all 24 wall hours, as the datasets do: the 02:xx slots, which
  * never happened in Paris, are written with the summer instants that follow (`03:00+02:00`), so those
- * `date_heure` values appear twice (FORMATS §3b; the modelling of test/pipelines/eco2mix/dst.test.ts).
+ * `date_heure` values appear twice in real exports (the modelling of test/pipelines/eco2mix/dst.test.ts).
  */
 function daySlots(day: string, stepMin: number): Slot[] {
   const midnight = parseDay(day) as number;

@@ -23,7 +23,7 @@ test('spring day (2024-03-31): the local times that do not exist come with date_
   const rows = [
     ['01:00', `${d}T01:00:00+01:00`, '3100'],
     ['01:30', `${d}T01:30:00+01:00`, '3050'],
-    // FORMATS §3b: on the spring day two date_heure values appear twice. Modelled here as the slots of
+    // Real exports repeat two date_heure values on the spring day. Modelled here as the slots of
     // 02:00 and 02:30, which never happened in Paris, written as the summer instants that follow.
     ['02:00', `${d}T03:00:00+02:00`, '3010'],
     ['02:30', `${d}T03:30:00+02:00`, '2990'],

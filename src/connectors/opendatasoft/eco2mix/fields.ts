@@ -1,7 +1,7 @@
 /**
  * The fields of the OpenDataSoft datasets `eco2mix-regional-tr` (real time, every 15 minutes) and
  * `eco2mix-regional-cons-def` (consolidated and definitive, every 30 minutes) on odre.opendatasoft.com,
- * in the datasets' order. Both datasets share one schema; see ../shared FORMATS §3b for the quirks.
+ * in the datasets' order. Both datasets share one schema; docs/pipelines/eco2mix.md lists the quirks.
  *
  * Two layouts are in users' hands:
  * - current: batteries (`stockage_batterie`, `destockage_batterie`) and wind split into onshore and

@@ -13,7 +13,7 @@ import {
 
 const name = (i: number | null) => (i === null ? null : (ECO2MIX_FIELDS[i]?.name ?? '?'));
 
-test('the 12 metropolitan regions of FORMATS §3b, Corsica (94) not among them', () => {
+test('the 12 metropolitan regions of eCO2mix, Corsica (94) not among them', () => {
   assert.deepEqual([...ECO2MIX_REGIONS.keys()], ['11', '24', '27', '28', '32', '44', '52', '53', '75', '76', '84', '93']);
   assert.equal(ECO2MIX_REGIONS.get('84'), 'Auvergne-Rhône-Alpes');
   assert.equal(ECO2MIX_REGIONS.has('94'), false);
