@@ -16,6 +16,7 @@ import { columnNames, quoteIdent } from '../../warehouse/dataset.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
 import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset } from '../kit/monthPartitions.js';
 import type { PipelineDataset } from '../kit/pipeline.js';
+import { createStatsTables, ENERGY_STATS_LAKE, REGIONAL_ENERGY_STATS, type StagingSource } from './curated.js';
 import { natureRank, REGIONAL_OBSERVATIONS, REGIONAL_OBSERVATIONS_HISTORY } from './schema.js';
 
 const OBS_COLUMNS = columnNames(REGIONAL_OBSERVATIONS);
@@ -63,6 +64,7 @@ const NATURE_PARAMS: SqlParam[] = [...ECO2MIX_NATURES];
 export async function createEco2mixTables(warehouse: Warehouse): Promise<void> {
   await warehouse.ensureDataset(REGIONAL_OBSERVATIONS);
   await warehouse.ensureDataset(REGIONAL_OBSERVATIONS_HISTORY);
+  await createStatsTables(warehouse);
 }
 
 /** The run's engine tables: the batch and `run_rejects` (the kit's commit reads it). */
@@ -204,8 +206,16 @@ export async function applyToLake(s: DuckSession, lake: ObjectStore, scratch: st
   return done.months;
 }
 
-/** The pipeline's datasets. The history lives in the warehouse only: the raw zone keeps every delivery. */
+/** Where the curated statistics read the staging rows back, once `applyToLake` has rewritten the months. */
+export const STATS_STAGING: StagingSource = { lake: OBSERVATIONS_LAKE, runRows: RUN_CHAIN };
+
+/**
+ * The pipeline's datasets. The history lives in the warehouse only: the raw zone keeps every delivery.
+ * The view `regional_energy_stats_latest` is not one: it follows its table (a reset deletes rows, and a
+ * view has none to delete).
+ */
 export const ECO2MIX_DATASETS: readonly PipelineDataset[] = [
   { table: REGIONAL_OBSERVATIONS.name, key: REGIONAL_OBSERVATIONS.primaryKey, lake: [OBSERVATIONS_LAKE.prefix] },
   { table: REGIONAL_OBSERVATIONS_HISTORY.name, key: REGIONAL_OBSERVATIONS_HISTORY.primaryKey, lake: [] },
+  { table: REGIONAL_ENERGY_STATS.name, key: REGIONAL_ENERGY_STATS.primaryKey, lake: [ENERGY_STATS_LAKE.prefix] },
 ];

@@ -6,7 +6,8 @@
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import { runFileBatch, type FileBatch } from '../kit/fileBatch.js';
 import type { Pipeline, RunRequest } from '../kit/pipeline.js';
-import { applyToLake, applyToWarehouse, createEco2mixTables, dropRunTables, ECO2MIX_DATASETS } from './load.js';
+import { appendEnergyStats, computeEnergyStats, dropStatsTables, publishEnergyStats } from './curated.js';
+import { applyToLake, applyToWarehouse, createEco2mixTables, dropRunTables, ECO2MIX_DATASETS, STATS_STAGING } from './load.js';
 import { ECO2MIX_INPUT_EXTENSIONS, fileContributes, stageFiles, type Eco2mixStaged } from './stage.js';
 
 const NAME = 'eco2mix';
@@ -31,8 +32,17 @@ const eco2mixBatch: FileBatch<Eco2mixStaged> = {
   async load(ctx, _staged, scratch) {
     return ctx.step('load', async () => {
       ctx.progress({ step: 'load', done: 0, total: 1 });
-      const applied = await applyToWarehouse(ctx.warehouse, ctx.engine, ctx.runId, new Date());
+      const at = new Date();
+      const applied = await applyToWarehouse(ctx.warehouse, ctx.engine, ctx.runId, at);
       const months = await applyToLake(ctx.engine, ctx.lake, scratch);
+      // After the lake's staging months: the statistics read the rows of the touched days back from them.
+      const computed = await computeEnergyStats(ctx.engine, ctx.lake, STATS_STAGING, ctx.runId, at);
+      const appended = await appendEnergyStats(ctx.warehouse, ctx.engine);
+      const curatedMonths = await publishEnergyStats(ctx.engine, ctx.lake, scratch);
+      ctx.log?.info(
+        { computed, appended, months: curatedMonths },
+        `regional_energy_stats: ${computed} rows recomputed, ${appended} appended (values changed or new)`,
+      );
       if (applied.superseded > 0) {
         ctx.log?.info({ superseded: applied.superseded }, `${applied.superseded} rows superseded by a better nature, kept in regional_observations_history`);
       }
@@ -40,7 +50,10 @@ const eco2mixBatch: FileBatch<Eco2mixStaged> = {
       return applied.written;
     });
   },
-  release: (ctx) => dropRunTables(ctx.engine),
+  release: async (ctx) => {
+    await dropStatsTables(ctx.engine);
+    await dropRunTables(ctx.engine);
+  },
   contributes: (ctx) => (f) => fileContributes(ctx, f),
   collect: () => Promise.reject(new FetchNotBuiltError(NOT_BUILT)),
 };

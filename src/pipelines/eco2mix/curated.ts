@@ -1,0 +1,270 @@
+/**
+ * Curated `regional_energy_stats`: per region × source × period (grains `hour` and `day`, a day being a
+ * Europe/Paris calendar day of 23, 24 or 25 hours), recomputed in the engine from the staging rows of the
+ * days a run touched, and appended to the warehouse only where the values differ from the key's latest row
+ * (append-only, as the system it replaces; docs/pipelines/eco2mix.md).
+ */
+import { ECO2MIX_NATURES, ECO2MIX_SOURCES, type Eco2mixSource } from '../../connectors/opendatasoft/eco2mix/fields.js';
+import { literal, type DuckSession } from '../../engine/duckdb.js';
+import { datasetPrefix } from '../../lake/layout.js';
+import { withLocalFiles } from '../../lake/localFiles.js';
+import type { ObjectStore } from '../../lake/objectStore.js';
+import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
+import { columnNames, quoteIdent, type Dataset } from '../../warehouse/dataset.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
+import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset } from '../kit/monthPartitions.js';
+import { natureRank } from './schema.js';
+
+/** The local calendar of the `day` grain. */
+const STATS_TIME_ZONE = DEFAULT_TIME_ZONE;
+
+/**
+ * Sources whose energy is a share of the consumption's. Consumption itself, pumping and battery charge
+ * (power drawn, not produced) and exchanges (signed flows across the region's border) get none.
+ */
+const PRODUCTION: readonly Eco2mixSource[] = [
+  'thermal',
+  'nuclear',
+  'wind',
+  'wind_onshore',
+  'wind_offshore',
+  'solar',
+  'hydro',
+  'bioenergy',
+  'battery_discharge',
+];
+
+/** The figures a row carries: a recomputed row is appended only when one of them differs from the key's latest. */
+const VALUE_COLUMNS = ['avg_mw', 'min_mw', 'max_mw', 'energy_mwh', 'samples', 'completeness', 'share_of_consumption', 'nature'] as const;
+const KEY_COLUMNS = ['region_code', 'source', 'grain', 'period'] as const;
+
+export const REGIONAL_ENERGY_STATS: Dataset = {
+  name: 'regional_energy_stats',
+  columns: [
+    ['region_code', 'VARCHAR'],
+    ['source', 'VARCHAR'],
+    ['grain', 'VARCHAR'],
+    // `YYYY-MM-DD` (the local day) for `day`, `YYYY-MM-DDTHH:MM:SSZ` (the hour's UTC start) for `hour`: what the API gives.
+    ['period', 'VARCHAR'],
+    // The period's first UTC instant, for range queries on either grain.
+    ['period_start', 'TIMESTAMP'],
+    ['avg_mw', 'DOUBLE PRECISION'],
+    ['min_mw', 'DOUBLE PRECISION'],
+    ['max_mw', 'DOUBLE PRECISION'],
+    ['energy_mwh', 'DOUBLE PRECISION'],
+    ['samples', 'INTEGER'],
+    ['completeness', 'DOUBLE PRECISION'],
+    ['share_of_consumption', 'DOUBLE PRECISION'],
+    ['nature', 'VARCHAR'],
+    ['processed_at', 'TIMESTAMP'],
+    ['run_id', 'BIGINT'],
+  ],
+  // Append-only: a key has one row per run that changed its values.
+  primaryKey: [...KEY_COLUMNS, 'run_id'],
+  required: ['period_start', 'samples', 'processed_at'],
+};
+
+const STATS_COLUMNS = columnNames(REGIONAL_ENERGY_STATS);
+const STATS_LIST = STATS_COLUMNS.map(quoteIdent).join(', ');
+export const LATEST_VIEW = 'regional_energy_stats_latest';
+
+/**
+ * The latest row of each key. Ordered by `run_id` rather than `processed_at`: run ids only grow, whereas
+ * two runs' clocks could tie. Plain SQL both DuckDB and PostgreSQL run as written.
+ */
+const LATEST_SQL = `SELECT ${STATS_LIST} FROM (
+    SELECT ${STATS_LIST}, row_number() OVER (PARTITION BY ${KEY_COLUMNS.join(', ')} ORDER BY run_id DESC) AS rn
+    FROM regional_energy_stats) s
+  WHERE rn = 1`;
+
+export async function createStatsTables(warehouse: Warehouse): Promise<void> {
+  await warehouse.ensureDataset(REGIONAL_ENERGY_STATS);
+  await warehouse.execute(`CREATE OR REPLACE VIEW ${LATEST_VIEW} AS ${LATEST_SQL}`);
+}
+
+/**
+ * The hours one sample stands for: real-time records come every 15 minutes, consolidated and definitive
+ * ones every 30. A record without a readable nature (rank 0) is taken as real-time, the finer pace, so that
+ * it never counts for more than it may.
+ */
+function sampleHoursSql(rank: string): string {
+  return `(CASE WHEN ${rank} >= ${natureRank('Données consolidées')} THEN 0.5 ELSE 0.25 END)`;
+}
+
+function natureOfRankSql(rank: string): string {
+  return `(CASE ${rank} ${ECO2MIX_NATURES.map((n) => `WHEN ${natureRank(n)} THEN ${literal(n)}`).join(' ')} ELSE NULL END)`;
+}
+
+function rankOfNatureSql(column: string): string {
+  return `(CASE ${column} ${ECO2MIX_NATURES.map((n) => `WHEN ${literal(n)} THEN ${natureRank(n)}`).join(' ')} ELSE 0 END)`;
+}
+
+/**
+ * DuckDB SQL computing both grains over the staging rows `source` (`region_code`, `observed_at` UTC,
+ * `nature` and the source columns). Figures are time-weighted: `energy_mwh` = Σ MW × sample hours,
+ * `avg_mw` = energy ÷ hours covered (the plain mean when every sample has the same length),
+ * `completeness` = hours covered ÷ the period's hours (a 23-hour day expects 92 real-time samples or 46
+ * consolidated ones). Sums run in time order so the same samples always give the same figures, and the
+ * derived figures are rounded to 6 decimals, so a recomputation compares equal to the row it repeats.
+ */
+export function energyStatsSql(source: string, runId: number, processedAt: Date, timeZone = STATS_TIME_ZONE): string {
+  const tz = literal(timeZone);
+  const stamp = literal(processedAt.toISOString().slice(0, 23).replace('T', ' '));
+  const agg = (grain: 'hour' | 'day') => {
+    const [period, start, hours] =
+      grain === 'hour'
+        ? [`strftime(hour_start, '%Y-%m-%dT%H:%M:%SZ')`, 'hour_start', '1']
+        : [
+            `strftime(day, '%Y-%m-%d')`,
+            `timezone('UTC', timezone(${tz}, day::TIMESTAMP))`,
+            `(epoch(timezone(${tz}, (day + 1)::TIMESTAMP)) - epoch(timezone(${tz}, day::TIMESTAMP))) / 3600`,
+          ];
+    const group = grain === 'hour' ? 'hour_start' : 'day';
+    return `SELECT region_code, source, '${grain}' AS grain, ${period} AS period, ${start} AS period_start,
+        sum(mw * sample_h ORDER BY observed_at) AS energy, sum(sample_h) AS covered, ${hours} AS hours,
+        min(mw) AS min_mw, max(mw) AS max_mw, count(*) AS samples, min(nature_rank) AS nature_rank
+      FROM u GROUP BY region_code, source, ${group}`;
+  };
+  const production = PRODUCTION.map(literal).join(', ');
+  return `
+    WITH o AS (
+      SELECT region_code, observed_at, ${rankOfNatureSql('nature')} AS nature_rank,
+        CAST(timezone(${tz}, timezone('UTC', observed_at)) AS DATE) AS day,
+        date_trunc('hour', observed_at) AS hour_start,
+        ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')}
+      FROM ${source}
+    ), u AS (
+      SELECT *, ${sampleHoursSql('nature_rank')} AS sample_h
+      FROM (UNPIVOT o ON ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')} INTO NAME source VALUE mw)
+    ), g AS (${agg('hour')} UNION ALL ${agg('day')})
+    SELECT g.region_code, g.source, g.grain, g.period, g.period_start,
+      round(g.energy / g.covered, 6) AS avg_mw, g.min_mw, g.max_mw, round(g.energy, 6) AS energy_mwh,
+      CAST(g.samples AS INTEGER) AS samples, round(g.covered / g.hours, 6) AS completeness,
+      CASE WHEN g.source IN (${production}) THEN round(g.energy / NULLIF(c.energy, 0), 6) END AS share_of_consumption,
+      ${natureOfRankSql('g.nature_rank')} AS nature,
+      CAST(${stamp} AS TIMESTAMP) AS processed_at, CAST(${literal(String(runId))} AS BIGINT) AS run_id
+    FROM g LEFT JOIN g c ON c.source = 'consumption' AND c.region_code = g.region_code AND c.grain = g.grain AND c.period = g.period`;
+}
+
+/** The engine's table of the recomputed rows, and that of the days recomputed per region. */
+const RUN_STATS = 'eco2mix_run_stats';
+const RUN_DAYS = 'eco2mix_run_days';
+/** The warehouse's copy of `RUN_STATS`, in the run's transaction. */
+const INCOMING_STATS = 'eco2mix_incoming_stats';
+
+/** Where the staging rows are read back from: the lake's months (the warehouse may be another server). */
+export interface StagingSource {
+  lake: MonthDataset;
+  /** The engine table of the run's records (`region_code`, `observed_at`): the days they fall in are recomputed. */
+  runRows: string;
+}
+
+/**
+ * `RUN_STATS`: both grains of every (region, local day) from the first to the last day the run's records
+ * fall in, over all the staging rows of those days, read back from the lake's months just rewritten. Every
+ * delivered record counts, not only those that won: after a crash between the lake and the warehouse
+ * commit, the next run must still recompute their days. Returns the number of rows computed.
+ */
+export async function computeEnergyStats(s: DuckSession, lake: ObjectStore, staging: StagingSource, runId: number, at: Date): Promise<number> {
+  const tz = literal(STATS_TIME_ZONE);
+  await s.run(`CREATE OR REPLACE TEMP TABLE ${RUN_DAYS} AS
+    SELECT region_code, first_day, last_day,
+      timezone('UTC', timezone(${tz}, first_day::TIMESTAMP)) AS start_utc,
+      timezone('UTC', timezone(${tz}, (last_day + 1)::TIMESTAMP)) AS end_utc
+    FROM (
+      SELECT region_code, min(day) AS first_day, max(day) AS last_day
+      FROM (SELECT region_code, CAST(timezone(${tz}, timezone('UTC', observed_at)) AS DATE) AS day FROM ${staging.runRows})
+      GROUP BY region_code
+    )`);
+  const months = (
+    await s.rows<{ month: string }>(
+      `SELECT DISTINCT strftime(m, '%Y-%m') AS month FROM (
+         SELECT unnest(range(date_trunc('month', start_utc), end_utc, INTERVAL 1 MONTH)) AS m FROM ${RUN_DAYS})`,
+    )
+  ).map((r) => r.month);
+  const keys = await existingMonthKeys(lake, staging.lake, months);
+  if (keys.length === 0) {
+    await s.run(`CREATE OR REPLACE TEMP TABLE ${RUN_STATS} AS SELECT * FROM (${energyStatsSql(`(SELECT * FROM ${staging.runRows} WHERE false)`, runId, at)})`);
+    return 0;
+  }
+  await withLocalFiles(lake, keys, async (paths) => {
+    const rows = `(SELECT o.* FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false) o JOIN ${RUN_DAYS} r
+      ON o.region_code = r.region_code AND o.observed_at >= r.start_utc AND o.observed_at < r.end_utc)`;
+    await s.run(`CREATE OR REPLACE TEMP TABLE ${RUN_STATS} AS ${energyStatsSql(rows, runId, at)}`);
+  });
+  const [n] = await s.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${RUN_STATS}`);
+  return Number(n?.n ?? 0n);
+}
+
+/** SQL true when rows `a` and `b` carry the same figures (nulls equal). */
+function sameValues(a: string, b: string): string {
+  return VALUE_COLUMNS.map((c) => `${a}.${c} IS NOT DISTINCT FROM ${b}.${c}`).join(' AND ');
+}
+function sameKey(a: string, b: string): string {
+  return KEY_COLUMNS.map((c) => `${a}.${c} = ${b}.${c}`).join(' AND ');
+}
+
+/**
+ * Appends, in the run's transaction, the recomputed rows whose figures differ from their key's latest row
+ * (or whose key is new). Returns the rows appended.
+ */
+export async function appendEnergyStats(warehouse: Warehouse, s: DuckSession): Promise<number> {
+  await warehouse.execute(`DROP TABLE IF EXISTS ${INCOMING_STATS}`);
+  await warehouse.execute(`CREATE TEMP TABLE ${INCOMING_STATS} (${REGIONAL_ENERGY_STATS.columns.map(([c, t]) => `${quoteIdent(c)} ${t}`).join(', ')})`);
+  try {
+    const offered = await warehouse.appendFromEngine(INCOMING_STATS, STATS_COLUMNS, s, `SELECT ${STATS_LIST} FROM ${RUN_STATS}`);
+    if (offered === 0) return 0;
+    return await warehouse.execute(
+      `INSERT INTO regional_energy_stats (${STATS_LIST})
+       SELECT ${STATS_COLUMNS.map((c) => `i.${quoteIdent(c)}`).join(', ')} FROM ${INCOMING_STATS} i
+       WHERE NOT EXISTS (SELECT 1 FROM ${LATEST_VIEW} l WHERE ${sameKey('l', 'i')} AND ${sameValues('l', 'i')})`,
+    );
+  } finally {
+    await warehouse.execute(`DROP TABLE IF EXISTS ${INCOMING_STATS}`);
+  }
+}
+
+/**
+ * The lake's `curated/regional_energy_stats/`: the latest row of each key (what an analyst reads; the
+ * revisions are in the warehouse), one file per month of `period` (the local day's month for `day`, the
+ * UTC month of the hour for `hour`).
+ */
+export const ENERGY_STATS_LAKE: MonthDataset = {
+  prefix: datasetPrefix('curated', REGIONAL_ENERGY_STATS.name),
+  order: ['region_code', 'source', 'grain', 'period'],
+  month: `left(period, 7)`,
+};
+
+const LAKE_LATEST = 'eco2mix_lake_stats';
+
+/**
+ * Rewrites the curated months of the recomputed periods: a recomputed row equal to the month's row of its
+ * key keeps that row (and its `processed_at`); otherwise it replaces it. Keys of the recomputed days that
+ * no longer have samples lose their row. The months' other rows stay.
+ */
+export async function publishEnergyStats(s: DuckSession, lake: ObjectStore, scratch: string): Promise<string[]> {
+  const months = (await s.rows<{ month: string }>(`SELECT DISTINCT ${ENERGY_STATS_LAKE.month} AS month FROM ${RUN_STATS}`)).map((r) => r.month);
+  if (months.length === 0) return [];
+  const keys = await existingMonthKeys(lake, ENERGY_STATS_LAKE, months);
+  await withLocalFiles(lake, keys, async (paths) => {
+    const kept =
+      paths.length === 0
+        ? ''
+        : `SELECT e.* FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false) e
+           JOIN ${RUN_STATS} r ON ${sameKey('e', 'r')} AND ${sameValues('e', 'r')} UNION ALL BY NAME `;
+    const changed =
+      paths.length === 0
+        ? `SELECT ${STATS_LIST} FROM ${RUN_STATS}`
+        : `SELECT ${STATS_LIST} FROM ${RUN_STATS} r WHERE NOT EXISTS (
+             SELECT 1 FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false) e WHERE ${sameKey('e', 'r')} AND ${sameValues('e', 'r')})`;
+    await s.run(`CREATE OR REPLACE TEMP TABLE ${LAKE_LATEST} AS SELECT ${STATS_LIST} FROM (${kept}${changed})`);
+  });
+  // A row of a recomputed day (per region), of either grain, is replaced by the run's rows.
+  const inRunDays = `EXISTS (SELECT 1 FROM ${RUN_DAYS} d WHERE d.region_code = e.region_code AND e.period_start >= d.start_utc AND e.period_start < d.end_utc)`;
+  const done = await rewriteMonthPartitions(s, lake, ENERGY_STATS_LAKE, { rows: LAKE_LATEST, existing: { replaceWhere: inRunDays }, months, scratch });
+  return done.months;
+}
+
+export async function dropStatsTables(s: DuckSession): Promise<void> {
+  for (const t of [RUN_STATS, RUN_DAYS, LAKE_LATEST]) await s.run(`DROP TABLE IF EXISTS ${t}`);
+}
