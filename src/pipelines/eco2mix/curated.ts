@@ -66,7 +66,7 @@ export const REGIONAL_ENERGY_STATS: Dataset = {
 
 const STATS_COLUMNS = columnNames(REGIONAL_ENERGY_STATS);
 const STATS_LIST = STATS_COLUMNS.map(quoteIdent).join(', ');
-export const LATEST_VIEW = 'regional_energy_stats_latest';
+const LATEST_VIEW = 'regional_energy_stats_latest';
 
 /**
  * The latest row of each key. Ordered by `run_id` rather than `processed_at`: run ids only grow, whereas
@@ -82,13 +82,15 @@ export async function createStatsTables(warehouse: Warehouse): Promise<void> {
   await warehouse.execute(`CREATE OR REPLACE VIEW ${LATEST_VIEW} AS ${LATEST_SQL}`);
 }
 
+const CONSOLIDATED_RANK = natureRank('Données consolidées');
+
 /**
  * The hours one sample stands for: real-time records come every 15 minutes, consolidated and definitive
  * ones every 30. A record without a readable nature (rank 0) is taken as real-time, the finer pace, so that
  * it never counts for more than it may.
  */
 function sampleHoursSql(rank: string): string {
-  return `(CASE WHEN ${rank} >= ${natureRank('Données consolidées')} THEN 0.5 ELSE 0.25 END)`;
+  return `(CASE WHEN ${rank} >= ${CONSOLIDATED_RANK} THEN 0.5 ELSE 0.25 END)`;
 }
 
 function natureOfRankSql(rank: string): string {
@@ -107,7 +109,7 @@ function rankOfNatureSql(column: string): string {
  * consolidated ones). Sums run in time order so the same samples always give the same figures, and the
  * derived figures are rounded to 6 decimals, so a recomputation compares equal to the row it repeats.
  */
-export function energyStatsSql(source: string, runId: number, processedAt: Date, timeZone = STATS_TIME_ZONE): string {
+function energyStatsSql(source: string, runId: number, processedAt: Date, timeZone = STATS_TIME_ZONE): string {
   const tz = literal(timeZone);
   const stamp = literal(processedAt.toISOString().slice(0, 23).replace('T', ' '));
   const agg = (grain: 'hour' | 'day') => {
@@ -133,9 +135,18 @@ export function energyStatsSql(source: string, runId: number, processedAt: Date,
         date_trunc('hour', observed_at) AS hour_start,
         ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')}
       FROM ${source}
+    ), governed AS (
+      -- A consolidated or definitive record stands for its whole half hour: the real-time records of that
+      -- half hour (the :15 and :45 ones, which no consolidated record ever supersedes by key) drop out, so a
+      -- revised day is not counted twice.
+      SELECT * EXCLUDE (revised) FROM (
+        SELECT *, max(nature_rank) FILTER (WHERE nature_rank >= ${CONSOLIDATED_RANK})
+          OVER (PARTITION BY region_code, time_bucket(INTERVAL 30 MINUTE, observed_at)) AS revised
+        FROM o)
+      WHERE revised IS NULL OR nature_rank >= ${CONSOLIDATED_RANK}
     ), u AS (
       SELECT *, ${sampleHoursSql('nature_rank')} AS sample_h
-      FROM (UNPIVOT o ON ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')} INTO NAME source VALUE mw)
+      FROM (UNPIVOT governed ON ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')} INTO NAME source VALUE mw)
     ), g AS (${agg('hour')} UNION ALL ${agg('day')})
     SELECT g.region_code, g.source, g.grain, g.period, g.period_start,
       round(g.energy / g.covered, 6) AS avg_mw, g.min_mw, g.max_mw, round(g.energy, 6) AS energy_mwh,
