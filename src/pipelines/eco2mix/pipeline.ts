@@ -1,7 +1,8 @@
 /**
- * The `eco2mix` pipeline (issue 17), second increment: files given with `--input` (or uploaded, or the raw
- * zone on a rebuild) staged into `regional_observations` with the nature precedence and its history.
- * Fetching from the portal, the curated statistics and the registration come later (docs/pipelines/eco2mix.md).
+ * The `eco2mix` pipeline (issue 17), third increment: files given with `--input` (or uploaded, or the raw
+ * zone on a rebuild) staged into `regional_observations` with the nature precedence and its history, and
+ * the touched days' statistics appended to `regional_energy_stats`. Fetching from the portal, the national
+ * totals and the registration come later (docs/pipelines/eco2mix.md).
  */
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import { runFileBatch, type FileBatch } from '../kit/fileBatch.js';
@@ -60,7 +61,8 @@ const eco2mixBatch: FileBatch<Eco2mixStaged> = {
 
 export const eco2mixPipeline: Pipeline = {
   name: NAME,
-  description: 'RTE eCO2mix regional electricity (ODRE eco2mix-regional-tr / -cons-def) into regional_observations, with the history of revisions',
+  description:
+    'RTE eCO2mix regional electricity (ODRE eco2mix-regional-tr / -cons-def) into regional_observations, with the history of revisions, and regional_energy_stats (hour, day)',
   // The real-time dataset's pace; the consolidated one will get its own daily schedule with fetching.
   schedule: { cron: '*/15 * * * *', timezone: DEFAULT_TIME_ZONE },
   scheduledSource: () => NOT_BUILT,
