@@ -9,7 +9,8 @@ import { runFileBatch, type FileBatch } from '../kit/fileBatch.js';
 import type { Pipeline, RunRequest } from '../kit/pipeline.js';
 import { appendEnergyStats, computeEnergyStats, dropStatsTables, publishEnergyStats } from './curated.js';
 import { applyToLake, applyToWarehouse, createEco2mixTables, dropRunTables, ECO2MIX_DATASETS, STATS_STAGING } from './load.js';
-import { ECO2MIX_INPUT_EXTENSIONS, fileContributes, stageFiles, type Eco2mixStaged } from './stage.js';
+import { fileContributes, stageFiles, type Eco2mixStaged } from './stage.js';
+import { ECO2MIX_EXTENSIONS } from './readers.js';
 
 const NAME = 'eco2mix';
 /** Every file holds records of the eco2mix regional datasets, whoever delivered it. */
@@ -25,7 +26,7 @@ class FetchNotBuiltError extends Error {
 
 const eco2mixBatch: FileBatch<Eco2mixStaged> = {
   name: NAME,
-  extensions: ECO2MIX_INPUT_EXTENSIONS,
+  extensions: ECO2MIX_EXTENSIONS,
   sourceOf: () => SOURCE,
   createTables: createEco2mixTables,
   table: 'regional_observations',
@@ -69,5 +70,5 @@ export const eco2mixPipeline: Pipeline = {
   run: (ctx, request: RunRequest) => runFileBatch(ctx, request, eco2mixBatch),
   datasets: ECO2MIX_DATASETS,
   createTables: createEco2mixTables,
-  uploads: ECO2MIX_INPUT_EXTENSIONS,
+  uploads: ECO2MIX_EXTENSIONS,
 };

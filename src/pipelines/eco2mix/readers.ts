@@ -4,18 +4,18 @@
  * (BOM, header of field names or French labels, either layout) and ZIP archives of those. The same
  * shapes, and the same structure, as the SYNOP readers (src/pipelines/synop/readers.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { detectDelimiter, readCsv } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
 import { clip, decodeUtf8, FileFormatError, parseJson, showValue } from '../../engine/readers/text.js';
-import { withZipContents, type ZipReadOptions } from '../../engine/readers/zip.js';
-import { extensionOf } from '../../lake/raw.js';
+import { type ZipReadOptions } from '../../engine/readers/zip.js';
+import { readFileByType, readPathByType, type ReadersByType } from '../../engine/readers/byType.js';
 import { ECO2MIX_FIELDS, fieldOfKey, isIgnoredColumn, mapHeader } from '../../connectors/opendatasoft/eco2mix/fields.js';
 import type { RecordLocation } from '../../quality/rejects.js';
 import type { Eco2mixSink } from './batch.js';
 import { DATE_HEURE, FIELD_COUNT, REGION, typeRecord } from './record.js';
 
-const ECO2MIX_EXTENSIONS = ['json', 'jsonl', 'ndjson', 'csv', 'zip'] as const;
+/** The file types the eco2mix readers take. */
+export const ECO2MIX_EXTENSIONS = ['json', 'jsonl', 'ndjson', 'csv', 'zip'] as const;
 
 export interface ReadEco2mixOptions {
   /** ZIP archives: their limits, and the run's scratch folder they are extracted into. */
@@ -130,62 +130,19 @@ function readEco2mixCsv(file: string, bytes: Uint8Array, sink: Eco2mixSink): voi
  * delimiter, truncated JSON, no key column — becomes a file reject naming it; the caller goes on.
  */
 export function readEco2mixFile(file: string, bytes: Uint8Array, sink: Eco2mixSink): void {
-  const ext = extensionOf(file);
-  try {
-    switch (ext) {
-      case 'json':
-        readJson(file, bytes, sink);
-        return;
-      case 'jsonl':
-      case 'ndjson':
-        readJsonl(file, bytes, sink);
-        return;
-      case 'csv':
-        readEco2mixCsv(file, bytes, sink);
-        return;
-      case 'zip':
-        throw new Error(`${file}: a ZIP archive is extracted from disk, with readEco2mixPath`);
-      default:
-        sink.rejectFile(file, `unsupported file type ".${ext}" (accepted: ${ECO2MIX_EXTENSIONS.join(', ')})`);
-    }
-  } catch (err) {
-    if (err instanceof FileFormatError) {
-      sink.rejectFile(file, err.message, err.line);
-      return;
-    }
-    throw err;
-  }
-}
-
-/** Each entry of an archive by its type; an entry the archive reader refused, or of another type, is one reject naming it. */
-async function readArchive(file: string, path: string, sink: Eco2mixSink, opts: ReadEco2mixOptions): Promise<void> {
-  await withZipContents(path, opts.zip ?? {}, async ({ files, refused }) => {
-    for (const r of refused) sink.rejectFile(`${file}/${r.name}`, r.reason);
-    for (const entry of files) {
-      const inner = `${file}/${entry.name}`;
-      const innerExt = extensionOf(entry.name);
-      if (innerExt === 'zip' || !(ECO2MIX_EXTENSIONS as readonly string[]).includes(innerExt)) {
-        sink.rejectFile(inner, 'unsupported file type in archive (accepted: json, jsonl, ndjson, csv)');
-        continue;
-      }
-      readEco2mixFile(inner, await readFile(entry.path), sink);
-    }
-  });
+  readFileByType(file, bytes, sink, readersFor(sink));
 }
 
 /** Reads one eco2mix file from disk into the sink: a ZIP archive entry by entry, any other file whole. */
 export async function readEco2mixPath(file: string, path: string, sink: Eco2mixSink, opts: ReadEco2mixOptions = {}): Promise<void> {
-  if (extensionOf(file) !== 'zip') {
-    readEco2mixFile(file, await readFile(path), sink);
-    return;
-  }
-  try {
-    await readArchive(file, path, sink, opts);
-  } catch (err) {
-    if (err instanceof FileFormatError) {
-      sink.rejectFile(file, err.message, err.line);
-      return;
-    }
-    throw err;
-  }
+  await readPathByType(file, path, sink, readersFor(sink), opts.zip);
+}
+
+function readersFor(sink: Eco2mixSink): ReadersByType {
+  return {
+    json: (f, b) => readJson(f, b, sink),
+    jsonl: (f, b) => readJsonl(f, b, sink),
+    ndjson: (f, b) => readJsonl(f, b, sink),
+    csv: (f, b) => readEco2mixCsv(f, b, sink),
+  };
 }

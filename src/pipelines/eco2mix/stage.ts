@@ -13,9 +13,6 @@ import { Eco2mixBatch, type Eco2mixObservation } from './batch.js';
 import { buildRunChain, createRunTables, loadBatchFile } from './load.js';
 import { readEco2mixPath } from './readers.js';
 
-/** The types the eco2mix readers take (readers.ts keeps its own list private). */
-export const ECO2MIX_INPUT_EXTENSIONS = ['json', 'jsonl', 'ndjson', 'csv', 'zip'] as const;
-
 /** What staging counted besides the kit's counters: said in the run's log. */
 export interface Eco2mixStaged extends StagedFiles {
   /** Records with a key but no value at all (future slots of the real-time dataset): skipped. */

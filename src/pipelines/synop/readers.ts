@@ -4,12 +4,11 @@
  * CSV (BOM, header of field names or of French labels) and ZIP archives of those. Each record becomes
  * a typed `SynopObservation` (all 82 fields, converted columns) or a reject; nothing is dropped silently.
  */
-import { readFile } from 'node:fs/promises';
 import { readCsv, detectDelimiter, type CsvTable } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
 import { clip, decodeUtf8, FileFormatError, parseJson, showValue } from '../../engine/readers/text.js';
-import { withZipContents, type ZipReadOptions } from '../../engine/readers/zip.js';
-import { extensionOf } from '../../lake/raw.js';
+import { type ZipReadOptions } from '../../engine/readers/zip.js';
+import { readFileByType, readPathByType, type ReadersByType } from '../../engine/readers/byType.js';
 import { fieldIndex, mapHeader, SYNOP_FIELDS, SYNOP_INDEX, type SynopField } from '../../connectors/opendatasoft/synop/fields.js';
 import {
   formatCoordinates,
@@ -310,65 +309,19 @@ function readSynopCsv(file: string, bytes: Uint8Array, sink: SynopSink): void {
  * from disk, by `readSynopPath`.
  */
 export function readSynopFile(file: string, bytes: Uint8Array, sink: SynopSink): void {
-  const ext = extensionOf(file);
-  try {
-    switch (ext) {
-      case 'json':
-        readJson(file, bytes, sink);
-        return;
-      case 'jsonl':
-      case 'ndjson':
-        readJsonl(file, bytes, sink);
-        return;
-      case 'csv':
-        readSynopCsv(file, bytes, sink);
-        return;
-      case 'zip':
-        throw new Error(`${file}: a ZIP archive is extracted from disk, with readSynopPath`);
-      default:
-        sink.rejectFile(file, `unsupported file type ".${ext}" (accepted: ${SYNOP_EXTENSIONS.join(', ')})`);
-    }
-  } catch (err) {
-    if (err instanceof FileFormatError) {
-      sink.rejectFile(file, err.message, err.line);
-      return;
-    }
-    throw err;
-  }
-}
-
-/**
- * Reads a ZIP archive's entries, extracted to disk, each by its type. An entry refused by the archive reader
- * (limits, unsafe path, nested archive, damaged) or of another type is one reject naming it; the others load.
- */
-async function readSynopArchive(file: string, path: string, sink: SynopSink, opts: ReadSynopOptions): Promise<void> {
-  await withZipContents(path, opts.zip ?? {}, async ({ files, refused }) => {
-    for (const r of refused) sink.rejectFile(`${file}/${r.name}`, r.reason);
-    for (const entry of files) {
-      const inner = `${file}/${entry.name}`;
-      const innerExt = extensionOf(entry.name);
-      if (innerExt === 'zip' || !(SYNOP_EXTENSIONS as readonly string[]).includes(innerExt)) {
-        sink.rejectFile(inner, 'unsupported file type in archive (accepted: json, jsonl, csv)');
-        continue;
-      }
-      readSynopFile(inner, await readFile(entry.path), sink);
-    }
-  });
+  readFileByType(file, bytes, sink, readersFor(sink));
 }
 
 /** Reads one SYNOP file from disk into the sink: a ZIP archive entry by entry, any other file whole. */
 export async function readSynopPath(file: string, path: string, sink: SynopSink, opts: ReadSynopOptions = {}): Promise<void> {
-  if (extensionOf(file) !== 'zip') {
-    readSynopFile(file, await readFile(path), sink);
-    return;
-  }
-  try {
-    await readSynopArchive(file, path, sink, opts);
-  } catch (err) {
-    if (err instanceof FileFormatError) {
-      sink.rejectFile(file, err.message, err.line);
-      return;
-    }
-    throw err;
-  }
+  await readPathByType(file, path, sink, readersFor(sink), opts.zip);
+}
+
+function readersFor(sink: SynopSink): ReadersByType {
+  return {
+    json: (f, b) => readJson(f, b, sink),
+    jsonl: (f, b) => readJsonl(f, b, sink),
+    ndjson: (f, b) => readJsonl(f, b, sink),
+    csv: (f, b) => readSynopCsv(f, b, sink),
+  };
 }
