@@ -6,9 +6,10 @@
  */
 import { detectDelimiter, readCsv } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
-import { clip, decodeUtf8, FileFormatError, parseJson, showValue } from '../../engine/readers/text.js';
+import { clip, decodeUtf8, FileFormatError, showValue } from '../../engine/readers/text.js';
 import { type ZipReadOptions } from '../../engine/readers/zip.js';
 import { readFileByType, readPathByType, type ReadersByType } from '../../engine/readers/byType.js';
+import { jsonRecords } from '../../connectors/opendatasoft/files.js';
 import { ECO2MIX_FIELDS, fieldOfKey, isIgnoredColumn, mapHeader } from '../../connectors/opendatasoft/eco2mix/fields.js';
 import type { RecordLocation } from '../../quality/rejects.js';
 import type { Eco2mixSink } from './batch.js';
@@ -48,21 +49,7 @@ function typeObject(value: unknown, loc: RecordLocation, sink: Eco2mixSink, unkn
 }
 
 function readJson(file: string, bytes: Uint8Array, sink: Eco2mixSink): void {
-  if (bytes.length === 0) throw new FileFormatError('empty file', 1);
-  const doc: unknown = parseJson(decodeUtf8(bytes));
-  let records: unknown[];
-  let sheet: string | null = null;
-  if (Array.isArray(doc)) {
-    records = doc;
-  } else if (doc !== null && typeof doc === 'object' && Array.isArray((doc as { results?: unknown }).results)) {
-    records = (doc as { results: unknown[] }).results;
-    sheet = 'results';
-  } else if (doc !== null && typeof doc === 'object' && 'error_code' in doc) {
-    const e = doc as { error_code: unknown; message?: unknown };
-    throw new FileFormatError(`an OpenDataSoft error response, not data: ${showValue(e.error_code)}: ${e.message === undefined ? '' : showValue(e.message)}`);
-  } else {
-    throw new FileFormatError('expected an OpenDataSoft records response ({"total_count", "results": […]}) or a JSON export (an array of records)');
-  }
+  const { records, sheet } = jsonRecords(bytes);
   const unknown = new Set<string>();
   records.forEach((r, k) => typeObject(r, { file, sheet, row: k + 1 }, sink, unknown));
   if (unknown.size > 0) sink.rejectColumns(file, shownNames(unknown));

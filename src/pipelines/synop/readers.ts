@@ -6,9 +6,10 @@
  */
 import { readCsv, detectDelimiter, type CsvTable } from '../../engine/readers/csv.js';
 import { readJsonLines } from '../../engine/readers/jsonl.js';
-import { clip, decodeUtf8, FileFormatError, parseJson, showValue } from '../../engine/readers/text.js';
+import { clip, decodeUtf8, FileFormatError, showValue } from '../../engine/readers/text.js';
 import { type ZipReadOptions } from '../../engine/readers/zip.js';
 import { readFileByType, readPathByType, type ReadersByType } from '../../engine/readers/byType.js';
+import { jsonRecords } from '../../connectors/opendatasoft/files.js';
 import { fieldIndex, mapHeader, SYNOP_FIELDS, SYNOP_INDEX, type SynopField } from '../../connectors/opendatasoft/synop/fields.js';
 import {
   formatCoordinates,
@@ -170,22 +171,7 @@ export function typeObject(value: unknown, loc: RecordLocation, sink: SynopSink,
  * "Expected ',' or '}' … at position N" (N = its length), which the engine's wording check misses.
  */
 function readJson(file: string, bytes: Uint8Array, sink: SynopSink): void {
-  if (bytes.length === 0) throw new FileFormatError('empty file', 1);
-  const text = decodeUtf8(bytes);
-  const doc: unknown = parseJson(text);
-  let records: unknown[];
-  let sheet: string | null = null;
-  if (Array.isArray(doc)) {
-    records = doc;
-  } else if (doc !== null && typeof doc === 'object' && Array.isArray((doc as { results?: unknown }).results)) {
-    records = (doc as { results: unknown[] }).results;
-    sheet = 'results';
-  } else if (doc !== null && typeof doc === 'object' && 'error_code' in doc) {
-    const e = doc as { error_code: unknown; message?: unknown };
-    throw new FileFormatError(`an OpenDataSoft error response, not data: ${shown(e.error_code)}: ${e.message === undefined ? '' : shown(e.message)}`);
-  } else {
-    throw new FileFormatError('expected an OpenDataSoft records response ({"total_count", "results": […]}) or a JSON export (an array of records)');
-  }
+  const { records, sheet } = jsonRecords(bytes);
   const unknown = new Set<string>();
   records.forEach((r, k) => typeObject(r, { file, sheet, row: k + 1 }, sink, unknown));
   if (unknown.size > 0) sink.rejectColumns(file, shownNames(unknown));
