@@ -4,7 +4,8 @@
  * of the run summary.
  */
 import type { Eco2mixNature, Eco2mixSource } from '../../connectors/opendatasoft/eco2mix/fields.js';
-import type { Reject, RecordLocation } from '../../quality/rejects.js';
+import type { RecordLocation } from '../../quality/rejects.js';
+import { RejectKeeper } from '../../quality/rejectKeeper.js';
 
 /** Power per source in MW; null is missing (`""`, `"-"`, `"ND"`, absent, or rejected), never 0. */
 export type SourceValues = Record<Eco2mixSource, number | null>;
@@ -35,14 +36,13 @@ export interface Eco2mixSink {
 }
 
 /** The in-memory sink. `rowsRead` counts every record parsed: observations, empty slots, records rejected whole. */
-export class Eco2mixBatch implements Eco2mixSink {
+export class Eco2mixBatch extends RejectKeeper implements Eco2mixSink {
   readonly observations: Eco2mixObservation[] = [];
-  readonly rejects: Reject[] = [];
-  rowsRead = 0;
-  rowsRejected = 0;
-  valuesRejected = 0;
-  filesRejected = 0;
   emptySlots = 0;
+
+  constructor() {
+    super('eco2mix-regional-tr / eco2mix-regional-cons-def');
+  }
 
   observation(obs: Eco2mixObservation): void {
     this.rowsRead++;
@@ -51,29 +51,5 @@ export class Eco2mixBatch implements Eco2mixSink {
   emptySlot(): void {
     this.rowsRead++;
     this.emptySlots++;
-  }
-  rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void {
-    this.valuesRejected++;
-    this.rejects.push({ ...loc, field, value, reason, whole_record: false });
-  }
-  rejectRecord(loc: RecordLocation, field: string | null, value: string | null, reason: string): void {
-    this.rowsRead++;
-    this.rowsRejected++;
-    this.rejects.push({ ...loc, field, value, reason, whole_record: true });
-  }
-  rejectColumns(file: string, names: readonly string[]): void {
-    this.rejects.push({
-      file,
-      sheet: null,
-      row: null,
-      field: names.join(', '),
-      value: null,
-      reason: `unknown column${names.length > 1 ? 's' : ''} ignored (not a field of eco2mix-regional-tr / eco2mix-regional-cons-def)`,
-      whole_record: false,
-    });
-  }
-  rejectFile(file: string, reason: string, row: number | null = null): void {
-    this.filesRejected++;
-    this.rejects.push({ file, sheet: null, row, field: null, value: null, reason, whole_record: true });
   }
 }

@@ -3,7 +3,8 @@
  * is the in-memory sink (tests, small runs) that also keeps the run-summary counters.
  */
 import type { SynopValues } from '../../connectors/opendatasoft/synop/values.js';
-import type { Reject, RecordLocation } from '../../quality/rejects.js';
+import type { RecordLocation } from '../../quality/rejects.js';
+import { RejectKeeper } from '../../quality/rejectKeeper.js';
 import type { ConvertedValues } from './convert.js';
 
 export interface SynopObservation {
@@ -34,41 +35,15 @@ export interface SynopSink {
  * Rejects and the run-summary counters every sink keeps; a sink adds what it does with observations
  * (and calls `countObservation` for each one it keeps).
  */
-export abstract class SynopRejectKeeper implements SynopSink {
-  readonly rejects: Reject[] = [];
-  rowsRead = 0;
-  rowsRejected = 0;
-  valuesRejected = 0;
-  filesRejected = 0;
+export abstract class SynopRejectKeeper extends RejectKeeper implements SynopSink {
+  constructor() {
+    super('donnees-synop-essentielles-omm');
+  }
 
   abstract observation(obs: SynopObservation): void;
 
   protected countObservation(): void {
     this.rowsRead++;
-  }
-  rejectValue(loc: RecordLocation, field: string, value: string | null, reason: string): void {
-    this.valuesRejected++;
-    this.rejects.push({ ...loc, field, value, reason, whole_record: false });
-  }
-  rejectRecord(loc: RecordLocation, field: string | null, value: string | null, reason: string): void {
-    this.rowsRead++;
-    this.rowsRejected++;
-    this.rejects.push({ ...loc, field, value, reason, whole_record: true });
-  }
-  rejectColumns(file: string, names: readonly string[]): void {
-    this.rejects.push({
-      file,
-      sheet: null,
-      row: null,
-      field: names.join(', '),
-      value: null,
-      reason: `unknown column${names.length > 1 ? 's' : ''} ignored (not a field of donnees-synop-essentielles-omm)`,
-      whole_record: false,
-    });
-  }
-  rejectFile(file: string, reason: string, row: number | null = null): void {
-    this.filesRejected++;
-    this.rejects.push({ file, sheet: null, row, field: null, value: null, reason, whole_record: true });
   }
 }
 
