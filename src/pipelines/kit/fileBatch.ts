@@ -83,7 +83,7 @@ export interface FileBatch<S extends StagedFiles> {
 export async function runFileBatch<S extends StagedFiles>(ctx: RunContext, request: RunRequest, batch: FileBatch<S>): Promise<void> {
   if (request.trigger === 'rebuild') {
     // The raw zone is the backup: each content as the runs that received it did.
-    return replayRawZone(ctx, batch.name, batch.contributes(ctx), (pending, skipped) => stageAndCommit(ctx, batch, pending, { inputs: [], skipped }));
+    return replayRawZone(ctx, batch.name, batch.contributes(ctx), (pending, skipped) => stageAndCommit(ctx, batch, pending, { skipped }));
   }
   if (request.inputs && request.inputs.length > 0) {
     const inputs = request.inputs;
@@ -93,7 +93,7 @@ export async function runFileBatch<S extends StagedFiles>(ctx: RunContext, reque
       batch.name,
       listed.files.map((path) => ({ path, source: batch.sourceOf(path) })),
     );
-    return stageAndCommit(ctx, batch, pending, { inputs: [], skipped, warnings: unsupportedWarnings(listed.unsupported, batch.extensions) });
+    return stageAndCommit(ctx, batch, pending, { skipped, warnings: unsupportedWarnings(listed.unsupported, batch.extensions) });
   }
   await withScratchDir(async (dir) => {
     const collected = await batch.collect(ctx, request, dir);
@@ -107,7 +107,7 @@ async function stageAndCommit<S extends StagedFiles>(
   ctx: RunContext,
   batch: FileBatch<S>,
   pending: readonly PendingFile[],
-  notes: CollectedFiles & { skipped: number },
+  notes: Omit<CollectedFiles, 'inputs' | 'skipped'> & { skipped: number },
 ): Promise<void> {
   await batch.createTables(ctx.warehouse);
   await withScratchDir(async (scratch) => {
