@@ -1,11 +1,13 @@
 import type { Pipeline } from './kit/pipeline.js';
 import { stationsPipeline } from './stations/pipeline.js';
 import { synopPipeline } from './synop/pipeline.js';
+import { eco2mixPipeline } from './eco2mix/pipeline.js';
 
 /** Every pipeline ecluse ships, by name. */
 export const PIPELINES: ReadonlyMap<string, Pipeline> = new Map([
   [stationsPipeline.name, stationsPipeline],
   [synopPipeline.name, synopPipeline],
+  [eco2mixPipeline.name, eco2mixPipeline],
 ]);
 
 export function pipelineNamed(name: string): Pipeline | undefined {

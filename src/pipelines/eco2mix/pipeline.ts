@@ -11,6 +11,7 @@ import { appendEnergyStats, computeEnergyStats, dropStatsTables, publishEnergySt
 import { applyToLake, applyToWarehouse, createEco2mixTables, dropRunTables, ECO2MIX_DATASETS, STATS_STAGING } from './load.js';
 import { fileContributes, stageFiles, type Eco2mixStaged } from './stage.js';
 import { ECO2MIX_EXTENSIONS } from './readers.js';
+import { eco2mixGenerator } from './samples.js';
 
 const NAME = 'eco2mix';
 /** Every file holds records of the eco2mix regional datasets, whoever delivered it. */
@@ -71,4 +72,5 @@ export const eco2mixPipeline: Pipeline = {
   datasets: ECO2MIX_DATASETS,
   createTables: createEco2mixTables,
   uploads: ECO2MIX_EXTENSIONS,
+  generator: eco2mixGenerator,
 };
