@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { BackfillProgress, BackfillSummary } from '../orchestrator/orchestrator.js';
+import { feedNamed } from '../pipelines/kit/feeds.js';
 import { daysBetween } from '../time/days.js';
 import { printJson } from './format.js';
 import { openOrchestrator } from './orchestrate.js';
@@ -65,17 +66,29 @@ export function describeBackfill(s: BackfillSummary): string {
  * `ecluse backfill <pipeline> --from --to`: every day a partition, `--parallel` at a time where the
  * warehouse allows it; rerunning resumes (succeeded days are skipped unless `--force`).
  */
-export async function backfillCommand(name: string, opts: { from: string; to: string; parallel: string; force?: boolean; json?: boolean }): Promise<void> {
+export interface BackfillOptions {
+  from: string;
+  to: string;
+  parallel: string;
+  force?: boolean;
+  /** The feed of a pipeline that fetches several datasets (eco2mix: tr, cons-def). */
+  dataset?: string;
+  json?: boolean;
+}
+
+export async function backfillCommand(name: string, opts: BackfillOptions): Promise<void> {
   const pipeline = requirePipeline(name);
+  let feed;
   try {
     daysBetween(opts.from, opts.to);
+    feed = feedNamed(pipeline, opts.dataset);
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }
   const parallel = Number(opts.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new CliError(`--parallel ${opts.parallel}: expected a positive integer`, 2);
   const bar = backfillBar(!opts.json);
-  const body = { from: opts.from, to: opts.to, parallel, force: opts.force === true };
+  const body = { from: opts.from, to: opts.to, parallel, force: opts.force === true, ...(opts.dataset === undefined ? {} : { dataset: opts.dataset }) };
   let summary: BackfillSummary;
   try {
     summary = await throughServerOr(
@@ -93,7 +106,13 @@ export async function backfillCommand(name: string, opts: { from: string; to: st
         // Without a server, partitions run here unless ECLUSE_EXECUTION=queue hands them to the workers.
         const { orchestrator, close } = await openOrchestrator(platform, 'local');
         try {
-          return await orchestrator.backfill(pipeline, opts.from, opts.to, { ...body, trigger: 'backfill', onProgress: bar.onProgress, signal: stop.signal });
+          return await orchestrator.backfill(pipeline, opts.from, opts.to, {
+            ...body,
+            feed,
+            trigger: 'backfill',
+            onProgress: bar.onProgress,
+            signal: stop.signal,
+          });
         } finally {
           process.off('SIGINT', onSigint);
           await close();

@@ -12,6 +12,7 @@ program
   .option('--from <day>', 'first day (YYYY-MM-DD) to fetch from the source: a backfill of daily partitions')
   .option('--to <day>', 'last day (YYYY-MM-DD, inclusive) to fetch')
   .option('--staging <url>', 'synop: also write the staging rows to this mysql:// database (ECLUSE_SYNOP_MYSQL)')
+  .option('--dataset <name>', 'eco2mix: the dataset fetched, tr (real time, the default) or cons-def (consolidated and definitive, by month)')
   .option('--json', 'print the run summary as JSON')
   .action(async (pipeline: string, opts: import('./run.js').RunOptions) => {
     const { runCommand } = await import('./run.js');
@@ -77,7 +78,7 @@ program
   .command('trigger')
   .description('run one partition of a pipeline (a day), with retries, and print its summary')
   .argument('<pipeline>', 'pipeline name')
-  .option('--partition <day>', 'the day, YYYY-MM-DD (default: yesterday, Europe/Paris: the day a daily tick collects)')
+  .option('--partition <day>', 'the day, YYYY-MM-DD (default: yesterday, Europe/Paris: the day a daily tick collects); eco2mix: also cons-def:YYYY-MM')
   .option('--json', 'print the run summary as JSON')
   .action(async (pipeline: string, opts: { partition?: string; json?: boolean }) => {
     const { triggerCommand } = await import('./trigger.js');
@@ -92,8 +93,9 @@ program
   .requiredOption('--to <day>', 'last day, inclusive')
   .option('--parallel <n>', 'partitions at a time (PostgreSQL; the embedded warehouse runs one at a time)', '1')
   .option('--force', 'run days that already succeeded too')
+  .option('--dataset <name>', 'eco2mix: tr (real time: a partition a day, the default) or cons-def (consolidated and definitive: a partition a month)')
   .option('--json', 'print the backfill summary as JSON')
-  .action(async (pipeline: string, opts: { from: string; to: string; parallel: string; force?: boolean; json?: boolean }) => {
+  .action(async (pipeline: string, opts: import('./backfill.js').BackfillOptions) => {
     const { backfillCommand } = await import('./backfill.js');
     await backfillCommand(pipeline, opts);
   });

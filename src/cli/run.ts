@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { executeRun } from '../orchestrator/runner.js';
 import type { Pipeline, Platform } from '../pipelines/kit/pipeline.js';
 import { PIPELINES } from '../pipelines/index.js';
+import { feedNamed } from '../pipelines/kit/feeds.js';
 import { daysBetween, defaultPartition } from '../time/days.js';
 import type { BackfillSummary } from '../orchestrator/orchestrator.js';
 // The orchestrator and backfill modules (and the run queue behind them) load only for runs that need them: a
@@ -19,6 +20,8 @@ export interface RunOptions {
   from?: string;
   to?: string;
   staging?: string;
+  /** The feed fetched, for a pipeline that fetches several datasets (eco2mix: tr, cons-def). */
+  dataset?: string;
   json?: boolean;
 }
 
@@ -31,6 +34,14 @@ function checkOptions(name: string, pipeline: Pipeline, opts: RunOptions): void 
     if (opts.from === undefined || opts.to === undefined) throw new CliError('--from and --to go together (days YYYY-MM-DD, both included)', 2);
     try {
       daysBetween(opts.from, opts.to);
+    } catch (err) {
+      throw new CliError((err as Error).message, 2);
+    }
+  }
+  if (opts.dataset !== undefined) {
+    if (opts.input?.length) throw new CliError('--dataset chooses what is fetched from the source; --input runs files, which say their own dataset', 2);
+    try {
+      feedNamed(pipeline, opts.dataset);
     } catch (err) {
       throw new CliError((err as Error).message, 2);
     }
@@ -61,7 +72,7 @@ function withStaging(platform: Platform, pipeline: Pipeline, staging: string | u
 /** `run synop --from --to`: a backfill of daily partitions, the MySQL staging of `--staging` included. */
 async function runRange(name: string, pipeline: Pipeline, opts: RunOptions & { from: string; to: string }): Promise<void> {
   const [{ backfillCommand, describeBackfill }, { localOrchestrator }] = await Promise.all([import('./backfill.js'), import('./orchestrate.js')]);
-  if (opts.staging === undefined) return backfillCommand(name, { from: opts.from, to: opts.to, parallel: '1', json: opts.json });
+  if (opts.staging === undefined) return backfillCommand(name, { from: opts.from, to: opts.to, parallel: '1', dataset: opts.dataset, json: opts.json });
   const staging = opts.staging;
   const summary: BackfillSummary = await throughServerOr(
     `run ${name}`,
@@ -78,6 +89,9 @@ export async function runCommand(name: string, opts: RunOptions): Promise<void> 
   checkOptions(name, pipeline, opts);
   if (opts.from !== undefined && opts.to !== undefined) return runRange(name, pipeline, { ...opts, from: opts.from, to: opts.to });
   const progress = progressReporter(!opts.json);
+  // A pipeline fetching several datasets runs its feed's current partition (eco2mix tr: today), others yesterday's.
+  const feed = opts.input?.length ? undefined : feedNamed(pipeline, opts.dataset);
+  const partition = feed?.partitionAt(new Date()) ?? defaultPartition();
   let summary;
   try {
     summary = await throughServerOr(
@@ -85,14 +99,15 @@ export async function runCommand(name: string, opts: RunOptions): Promise<void> 
       // The server reads the inputs from its own file system: paths go absolute, from this directory.
       (server) => {
         if (opts.staging !== undefined) refuseStagingThroughServer(pipeline);
+        if (feed) return server.run(`/pipelines/${encodeURIComponent(name)}/runs`, { partition }, progress.onProgress);
         return server.run('/runs', { pipeline: name, inputs: opts.input?.map((p) => resolve(p)) }, progress.onProgress);
       },
       async (platform) =>
         pipeline.fetchesDays && !opts.input?.length
-          ? // Yesterday's partition from the source: locked and retried like a scheduled run (a 4xx is not retried).
+          ? // The partition from the source: locked and retried like a scheduled run (a 4xx is not retried).
             (await import('./orchestrate.js'))
               .localOrchestrator(withStaging(platform, pipeline, opts.staging))
-              .runPartition(pipeline, defaultPartition(), 'cli', { progress: progress.onProgress })
+              .runPartition(pipeline, partition, 'cli', { progress: progress.onProgress })
           : executeRun(platform, pipeline, { inputs: opts.input, staging: opts.staging, trigger: 'cli' }, progress.onProgress),
     );
   } finally {

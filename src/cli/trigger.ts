@@ -1,5 +1,6 @@
 import { PartitionBusyError } from '../orchestrator/orchestrator.js';
-import { defaultPartition, isDay } from '../time/days.js';
+import { isPartitionOf } from '../pipelines/kit/feeds.js';
+import { defaultPartition } from '../time/days.js';
 import { printJson } from './format.js';
 import { openOrchestrator } from './orchestrate.js';
 import { CliError } from './platform.js';
@@ -11,8 +12,13 @@ import { describeRun } from './summary.js';
 /** `ecluse trigger <pipeline> [--partition DAY]`: runs one partition (default yesterday, Europe/Paris: the day a daily tick collects), with retries. */
 export async function triggerCommand(name: string, opts: { partition?: string; json?: boolean }): Promise<void> {
   const pipeline = requirePipeline(name);
-  const partition = opts.partition ?? defaultPartition();
-  if (!isDay(partition)) throw new CliError(`--partition ${partition}: expected a day YYYY-MM-DD`, 2);
+  const partition = opts.partition ?? pipeline.feeds?.[0]?.partitionAt(new Date()) ?? defaultPartition();
+  if (!isPartitionOf(pipeline, partition)) {
+    throw new CliError(
+      `--partition ${partition}: expected a day YYYY-MM-DD${pipeline.feeds?.length ? ` or a partition of ${pipeline.name}'s datasets` : ''}`,
+      2,
+    );
+  }
   const progress = progressReporter(!opts.json);
   let summary;
   try {

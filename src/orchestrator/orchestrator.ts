@@ -4,9 +4,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import type { RunSummary } from '../warehouse/metadata.js';
 import type { LockHolder, LockResult, RunLock } from '../warehouse/runLocks.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
-import { daysBetween } from '../time/days.js';
-import type { Pipeline, Platform, ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
+import type { RunFilter, Warehouse } from '../warehouse/warehouse.js';
+import { partitionsBetween } from '../pipelines/kit/feeds.js';
+import type { Feed, Pipeline, Platform, ProgressEvent, RunRequest } from '../pipelines/kit/pipeline.js';
 import { BackfillChain, type BackfillResult, type ClaimedPartition } from './nextRun.js';
 import type { RunQueue } from './queue.js';
 import { executeRun, isRetryable, RunCancelledError, RunTimeoutError, summaryOf, type ExecuteOptions, type NextRunStart } from './runner.js';
@@ -125,6 +125,8 @@ export interface BackfillOptions {
   onProgress?: (p: BackfillProgress) => void;
   /** Stops taking new partitions (Ctrl-C); runs in progress finish. */
   signal?: AbortSignal;
+  /** The feed whose partitions cover the range (`--dataset`); default the pipeline's first, or the days. */
+  feed?: Feed;
 }
 
 export type CancelOutcome = 'cancelled' | 'requested' | 'not_running' | 'not_found';
@@ -426,22 +428,33 @@ export class Orchestrator {
    * later run (`files_deferred`: landing files still being written) does not make its partition done.
    */
   async succeededPartitions(pipeline: string, from: string, to: string): Promise<Set<string>> {
+    return this.succeeded({ pipeline, status: 'succeeded', from, to });
+  }
+
+  private async succeeded(filter: RunFilter, among?: ReadonlySet<string>): Promise<Set<string>> {
     const done = new Set<string>();
     for (let offset = 0; ; offset += 10_000) {
-      const { items } = await this.platform.warehouse.listRuns({ pipeline, status: 'succeeded', from, to, limit: 10_000, offset });
-      for (const r of items) if (!r.files_deferred) done.add(r.partition);
+      const { items } = await this.platform.warehouse.listRuns({ ...filter, limit: 10_000, offset });
+      for (const r of items) if (!r.files_deferred && (among === undefined || among.has(r.partition))) done.add(r.partition);
       if (items.length < 10_000) return done;
     }
   }
 
   /**
-   * Runs every day from `from` to `to` as a partition, `parallel` at a time where the warehouse allows it.
+   * Runs every day from `from` to `to` as a partition (or the feed's partitions that cover them), `parallel`
+   * at a time where the warehouse allows it.
    * Partitions already succeeded are skipped unless `force`: rerunning an interrupted backfill resumes it.
    */
   async backfill(pipeline: Pipeline, from: string, to: string, options: BackfillOptions = {}): Promise<BackfillSummary> {
     const t0 = Date.now();
-    const days = daysBetween(from, to);
-    const done = options.force ? new Set<string>() : await this.succeededPartitions(pipeline.name, from, to);
+    const feed = options.feed ?? pipeline.feeds?.[0];
+    const days = partitionsBetween(feed, from, to);
+    // A feed's partitions need not be days (eco2mix's consolidated months), which a range of days would miss.
+    const done = options.force
+      ? new Set<string>()
+      : feed
+        ? await this.succeeded({ pipeline: pipeline.name, status: 'succeeded' }, new Set(days))
+        : await this.succeededPartitions(pipeline.name, from, to);
     const todo = days.filter((d) => !done.has(d));
     const parallel = Math.max(1, Math.trunc(options.parallel ?? 1));
     const runQueue = this.options.runQueue;

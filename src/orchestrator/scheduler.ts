@@ -3,10 +3,12 @@ import type { Config } from '../config/config.js';
 import type { RunSummary } from '../warehouse/metadata.js';
 import { Orchestrator, PartitionBusyError, ProcessStoppingError } from './orchestrator.js';
 import { defaultPartition } from '../time/days.js';
-import type { Pipeline } from '../pipelines/kit/pipeline.js';
+import type { Feed, Pipeline, Schedule } from '../pipelines/kit/pipeline.js';
 
 export interface EffectiveSchedule {
   pipeline: string;
+  /** The feed it ticks for (a pipeline fetching several datasets), or null for the pipeline's one schedule. */
+  feed: string | null;
   cron: string;
   timezone: string;
   enabled: boolean;
@@ -14,21 +16,44 @@ export interface EffectiveSchedule {
   origin: 'pipeline' | 'config';
 }
 
-/** A pipeline's schedule after the configuration's `schedules` override (or disable) it. */
-export function effectiveSchedule(pipeline: Pipeline, config: Config): EffectiveSchedule {
-  const override = config.schedules[pipeline.name];
+type ScheduleOverride = Config['schedules'][string];
+
+function withOverride(pipeline: string, feed: string | null, own: Schedule, override: ScheduleOverride | undefined): EffectiveSchedule {
   if (override) {
     // `{"enabled": false}` alone disables the pipeline's own schedule, which is still shown.
-    const own = override.cron === undefined;
+    const kept = override.cron === undefined;
     return {
-      pipeline: pipeline.name,
-      cron: override.cron ?? pipeline.schedule.cron,
-      timezone: own ? pipeline.schedule.timezone : override.timezone,
+      pipeline,
+      feed,
+      cron: override.cron ?? own.cron,
+      timezone: kept ? own.timezone : override.timezone,
       enabled: override.enabled,
       origin: 'config',
     };
   }
-  return { pipeline: pipeline.name, ...pipeline.schedule, enabled: true, origin: 'pipeline' };
+  return { pipeline, feed, ...own, enabled: true, origin: 'pipeline' };
+}
+
+/**
+ * A pipeline's schedules after the configuration's `schedules` override (or disable) them: its one
+ * schedule, or one per feed (`<pipeline>:<feed>`; the first feed's also answers to `<pipeline>`).
+ */
+export function effectiveSchedules(pipeline: Pipeline, config: Config): EffectiveSchedule[] {
+  const feeds = pipeline.feeds ?? [];
+  if (feeds.length === 0) return [withOverride(pipeline.name, null, pipeline.schedule, config.schedules[pipeline.name])];
+  return feeds.map((f, i) =>
+    withOverride(pipeline.name, f.name, f.schedule, config.schedules[`${pipeline.name}:${f.name}`] ?? (i === 0 ? config.schedules[pipeline.name] : undefined)),
+  );
+}
+
+/** A pipeline's first schedule (its only one, or its first feed's), as configured. */
+export function effectiveSchedule(pipeline: Pipeline, config: Config): EffectiveSchedule {
+  return effectiveSchedules(pipeline, config)[0]!;
+}
+
+/** `eco2mix:tr` for a feed's schedule, the pipeline's name otherwise. */
+function scheduleName(s: EffectiveSchedule): string {
+  return s.feed === null ? s.pipeline : `${s.pipeline}:${s.feed}`;
 }
 
 /** The last tick of a schedule strictly before `now`, or null when it never ticked. */
@@ -70,25 +95,26 @@ export class Scheduler {
   }
 
   schedules(): EffectiveSchedule[] {
-    return [...this.orchestrator.pipelines.values()].map((p) => effectiveSchedule(p, this.orchestrator.platform.config));
+    return [...this.orchestrator.pipelines.values()].flatMap((p) => effectiveSchedules(p, this.orchestrator.platform.config));
   }
 
   /** Starts the cron jobs, then (in the background) recovery and catch-up; `stop()` waits for them. */
   start(): void {
     for (const s of this.schedules()) {
       if (!s.enabled) {
-        this.log(`schedule of ${s.pipeline} disabled by configuration`);
+        this.log(`schedule of ${scheduleName(s)} disabled by configuration`);
         continue;
       }
       const pipeline = this.orchestrator.pipelines.get(s.pipeline) as Pipeline;
+      const feed = this.feedOf(pipeline, s);
       const job = new Cron(s.cron, { timezone: s.timezone, protect: true }, (self: Cron) => {
         const at = self.currentRun() ?? this.now();
-        this.track(this.tick(pipeline, at, 'schedule'));
+        this.track(this.tick(pipeline, at, 'schedule', feed));
       });
       this.jobs.push(job);
       const missing = pipeline.scheduledSource?.(this.orchestrator.platform.config) ?? null;
       this.log(
-        `schedule of ${s.pipeline}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}${missing === null ? '' : ` (ticks skipped for now: ${missing})`}`,
+        `schedule of ${scheduleName(s)}: ${s.cron} (${s.timezone}), next ${job.nextRun()?.toISOString() ?? 'never'}${missing === null ? '' : ` (ticks skipped for now: ${missing})`}`,
       );
     }
     this.track(
@@ -108,13 +134,14 @@ export class Scheduler {
       if (!s.enabled) continue;
       const tick = lastTickBefore(s.cron, s.timezone, now);
       if (!tick) continue;
-      const partition = Scheduler.partitionOf(tick);
-      const { items } = await this.orchestrator.platform.warehouse.listRuns({ pipeline: s.pipeline, from: partition, to: partition, limit: 10_000 });
-      if (items.some((r) => r.status === 'succeeded' || r.status === 'running' || r.status === 'queued')) continue;
       const pipeline = this.orchestrator.pipelines.get(s.pipeline) as Pipeline;
+      const feed = this.feedOf(pipeline, s);
+      const partition = Scheduler.partitionOf(tick, feed);
+      const { items } = await this.orchestrator.platform.warehouse.listRuns({ pipeline: s.pipeline, partition, limit: 10_000 });
+      if (items.some((r) => r.status === 'succeeded' || r.status === 'running' || r.status === 'queued')) continue;
       if (this.missingSource(pipeline, partition, 'catch-up')) continue;
       this.log(`catching up ${s.pipeline} [${partition}] (tick of ${tick.toISOString()} missed)`);
-      const summary = await this.tick(pipeline, tick, 'catch-up');
+      const summary = await this.tick(pipeline, tick, 'catch-up', feed);
       if (summary) out.push(summary);
     }
     return out;
@@ -123,15 +150,19 @@ export class Scheduler {
   /**
    * The partition a tick runs: the Europe/Paris day before the tick's day. A daily tick collects the day
    * that has just ended (stations' midnight tick fetches yesterday's InfoClimat reports; synop's 01:00 tick
-   * yesterday's observations).
+   * yesterday's observations). A feed's tick runs the partition the feed says (eco2mix's real-time feed: today).
    */
-  static partitionOf(tick: Date): string {
-    return defaultPartition(tick);
+  static partitionOf(tick: Date, feed?: Feed): string {
+    return feed ? feed.partitionAt(tick) : defaultPartition(tick);
+  }
+
+  private feedOf(pipeline: Pipeline, s: EffectiveSchedule): Feed | undefined {
+    return s.feed === null ? undefined : pipeline.feeds?.find((f) => f.name === s.feed);
   }
 
   /** Runs the partition of a tick; a partition already running elsewhere is left to that run. */
-  async tick(pipeline: Pipeline, at: Date, trigger: 'schedule' | 'catch-up'): Promise<RunSummary | null> {
-    const partition = Scheduler.partitionOf(at);
+  async tick(pipeline: Pipeline, at: Date, trigger: 'schedule' | 'catch-up', feed?: Feed): Promise<RunSummary | null> {
+    const partition = Scheduler.partitionOf(at, feed);
     if (this.stopped || this.orchestrator.stopping) return null;
     if (this.missingSource(pipeline, partition, trigger)) return null;
     try {

@@ -235,6 +235,7 @@ export class DuckDBWarehouse implements Warehouse {
       [
         ['pipeline', filter.pipeline],
         ['status', filter.status],
+        ['partition', filter.partition],
       ],
       [
         ['partition', '>=', filter.from],

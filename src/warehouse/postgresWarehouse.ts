@@ -341,6 +341,7 @@ export class PostgresWarehouse implements Warehouse {
       [
         ['pipeline', filter.pipeline],
         ['status', filter.status],
+        ['partition', filter.partition],
       ],
       [
         ['partition', '>=', filter.from],

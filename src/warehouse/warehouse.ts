@@ -11,6 +11,8 @@ export type SqlParam = string | number | boolean | null;
 export interface RunFilter {
   pipeline?: string;
   status?: RunStatus;
+  /** Runs of exactly this partition (any kind: a day, a feed's month, an ad-hoc run). */
+  partition?: string;
   /** Runs whose partition is a day from `from` to `to` (`YYYY-MM-DD`, both inclusive); ad-hoc runs are left out. */
   from?: string;
   to?: string;

@@ -22,9 +22,16 @@ describe('scheduler', () => {
     const p = testPipeline('stations');
     const home = '/nonexistent-home';
     const config = loadConfig({ ECLUSE_HOME: home }, home);
-    assert.deepEqual(effectiveSchedule(p, config), { pipeline: 'stations', cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' });
+    assert.deepEqual(effectiveSchedule(p, config), {
+      pipeline: 'stations',
+      feed: null,
+      cron: '0 0 * * *',
+      timezone: 'Europe/Paris',
+      enabled: true,
+      origin: 'pipeline',
+    });
     config.schedules = { stations: { cron: '30 2 * * *', timezone: 'UTC', enabled: false } };
-    assert.deepEqual(effectiveSchedule(p, config), { pipeline: 'stations', cron: '30 2 * * *', timezone: 'UTC', enabled: false, origin: 'config' });
+    assert.deepEqual(effectiveSchedule(p, config), { pipeline: 'stations', feed: null, cron: '30 2 * * *', timezone: 'UTC', enabled: false, origin: 'config' });
   });
 
   test('`{"enabled": false}` alone disables a schedule (its cron stays the pipeline\'s); an enabled one without cron is refused', async () => {
@@ -34,6 +41,7 @@ describe('scheduler', () => {
     const config = loadConfig({ ECLUSE_HOME: home }, home);
     assert.deepEqual(effectiveSchedule(testPipeline('stations'), config), {
       pipeline: 'stations',
+      feed: null,
       cron: '0 0 * * *',
       timezone: 'Europe/Paris',
       enabled: false,

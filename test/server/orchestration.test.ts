@@ -134,6 +134,8 @@ for (const kind of ['duckdb', 'postgres'] as const satisfies readonly WarehouseK
           name: 'daily',
           description: 'test pipeline',
           schedule: { cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' },
+          schedules: [{ feed: null, cron: '0 0 * * *', timezone: 'Europe/Paris', enabled: true, origin: 'pipeline' }],
+          feeds: [],
           datasets: [],
           fetches_days: false,
           uploads: [],

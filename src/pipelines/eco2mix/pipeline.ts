@@ -1,10 +1,11 @@
 /**
- * The `eco2mix` pipeline (issue 17), third increment: files given with `--input` (or uploaded, or the raw
- * zone on a rebuild) staged into `regional_observations` with the nature precedence and its history, and
- * the touched days' statistics appended to `regional_energy_stats`. Fetching from the portal, the national
- * totals and the registration come later (docs/pipelines/eco2mix.md).
+ * The `eco2mix` pipeline: RTE's regional eCO2mix records, fetched from ODRE by feed (real time by day,
+ * consolidated/definitive by month) or given as files, staged into `regional_observations` with the nature
+ * precedence and its history, and the touched days' statistics appended to `regional_energy_stats`
+ * (docs/pipelines/eco2mix.md).
  */
-import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
+import type { Config } from '../../config/config.js';
+import { saveCursor } from '../kit/cursors.js';
 import { runFileBatch, type FileBatch } from '../kit/fileBatch.js';
 import type { Pipeline, RunRequest } from '../kit/pipeline.js';
 import { appendEnergyStats, computeEnergyStats, dropStatsTables, publishEnergyStats } from './curated.js';
@@ -12,18 +13,12 @@ import { applyToLake, applyToWarehouse, createEco2mixTables, dropRunTables, ECO2
 import { fileContributes, stageFiles, type Eco2mixStaged } from './stage.js';
 import { ECO2MIX_EXTENSIONS } from './readers.js';
 import { eco2mixGenerator } from './samples.js';
+import { eco2mixConfig } from './settings.js';
+import { ECO2MIX_FEEDS, fetchEco2mixWindow, type Eco2mixFeed } from './source.js';
 
 const NAME = 'eco2mix';
 /** Every file holds records of the eco2mix regional datasets, whoever delivered it. */
 const SOURCE = 'opendatasoft';
-
-const NOT_BUILT = 'fetching eco2mix from the portal is not built yet: give the files with --input (or upload them)';
-
-/** A run that cannot fetch: another attempt would fail the same way. */
-class FetchNotBuiltError extends Error {
-  override name = 'FetchNotBuiltError';
-  readonly retryable = false;
-}
 
 const eco2mixBatch: FileBatch<Eco2mixStaged> = {
   name: NAME,
@@ -58,19 +53,47 @@ const eco2mixBatch: FileBatch<Eco2mixStaged> = {
     await dropRunTables(ctx.engine);
   },
   contributes: (ctx) => (f) => fileContributes(ctx, f),
-  collect: () => Promise.reject(new FetchNotBuiltError(NOT_BUILT)),
+  /**
+   * A partition run on ODRE: the window downloaded, stored unchanged in the raw zone, staged; the feed's
+   * cursor commits with the data. The same content again (a rerun) is skipped by the extract step.
+   */
+  async collect(ctx, request, dir) {
+    const got = await ctx.step('fetch', () => fetchEco2mixWindow(ctx, request, dir));
+    const latest = got.latest;
+    ctx.log?.info(
+      { dataset: got.feed.dataset, where: got.where, records: got.records },
+      `fetched ${got.records} records of ${got.feed.dataset} (${got.where})`,
+    );
+    return {
+      // An empty window (nothing published yet) is a run with nothing to load, not an empty raw file.
+      inputs: got.records === 0 ? [] : [{ path: got.path, source: SOURCE }],
+      withData: latest === null ? undefined : () => saveCursor(ctx.warehouse, NAME, got.feed.dataset, latest, ctx.runId),
+    };
+  },
 };
+
+/** The schedules a user asked for by name: without them, and without a named portal, ticks stay home. */
+function schedulesConfigured(config: Config): boolean {
+  return [NAME, ...ECO2MIX_FEEDS.map((f) => `${NAME}:${f.name}`)].some((key) => config.schedules[key]?.enabled === true);
+}
 
 export const eco2mixPipeline: Pipeline = {
   name: NAME,
   description:
     'RTE eCO2mix regional electricity (ODRE eco2mix-regional-tr / -cons-def) into regional_observations, with the history of revisions, and regional_energy_stats (hour, day)',
-  // The real-time dataset's pace; the consolidated one will get its own daily schedule with fetching.
-  schedule: { cron: '*/15 * * * *', timezone: DEFAULT_TIME_ZONE },
-  scheduledSource: () => NOT_BUILT,
+  schedule: (ECO2MIX_FEEDS[0] as Eco2mixFeed).schedule,
+  feeds: ECO2MIX_FEEDS,
+  fetchesDays: true,
+  // ODRE is the default of explicit commands (`run eco2mix`, `--from/--to`); a schedule reaches it on its own
+  // only when the user named a portal or configured one of eco2mix's schedules.
+  scheduledSource: (config) =>
+    eco2mixConfig.settings(config).urlConfigured || schedulesConfigured(config)
+      ? null
+      : 'no eCO2mix portal configured: set ECLUSE_ECO2MIX_URL (or pipelines.eco2mix.url), or schedules["eco2mix:tr"] / schedules["eco2mix:cons-def"] in ecluse.config.json to fetch from ODRE',
   run: (ctx, request: RunRequest) => runFileBatch(ctx, request, eco2mixBatch),
   datasets: ECO2MIX_DATASETS,
   createTables: createEco2mixTables,
   uploads: ECO2MIX_EXTENSIONS,
   generator: eco2mixGenerator,
+  config: eco2mixConfig,
 };

@@ -61,6 +61,24 @@ export interface Schedule {
   timezone: string;
 }
 
+/**
+ * One dataset of a source a pipeline fetches at its own pace, when it fetches several (eco2mix: the
+ * real-time dataset every 15 minutes, the consolidated one daily): its schedule, and the partitions its
+ * ticks and backfills run. A run reads its feed back from its partition (`owns`).
+ */
+export interface Feed {
+  /** `--dataset <name>`; its schedule is `<pipeline>:<name>` in `schedules` (the first feed's also `<pipeline>`). */
+  name: string;
+  description: string;
+  schedule: Schedule;
+  /** The partition a tick at `at` runs, and a run asked for without a partition. */
+  partitionAt(at: Date): string;
+  /** The partitions that cover the days `from` to `to` (both inclusive), in order: a backfill's. */
+  partitionsBetween(from: string, to: string): string[];
+  /** Whether `partition` is one of this feed's. */
+  owns(partition: string): boolean;
+}
+
 /** A table a pipeline writes, and where the same data lies in the lake. */
 export interface PipelineDataset {
   /** The warehouse table. */
@@ -141,6 +159,11 @@ export interface Pipeline {
   createTables(warehouse: Warehouse): Promise<void>;
   /** Whether a run without files fetches its partition's day from a source (`--from/--to`, yesterday by default). */
   fetchesDays?: boolean;
+  /**
+   * The datasets it fetches, each on its own schedule, when there are several (the first is the default of
+   * `--dataset`, and `schedule` is its schedule). None: one source, daily partitions, `schedule`.
+   */
+  feeds?: readonly Feed[];
   stagingCopy?: StagingCopy;
   /** File types (extensions) accepted by `POST /pipelines/{name}/files`; none: it takes no uploads. */
   uploads?: readonly string[];

@@ -3,18 +3,16 @@
  * one JSONL file (stored unchanged in the raw zone by the extract step), and the incremental cursor (the
  * latest `date` loaded) kept in the warehouse's `cursors` table, written in the run's transaction.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { OdsApiError, OdsClient, type OdsClientOptions } from '../../connectors/opendatasoft/client.js';
-import { advanceCursor, nextWindowWhere } from '../../connectors/opendatasoft/cursor.js';
+import type { OdsClientOptions } from '../../connectors/opendatasoft/client.js';
+import { fetchWindowFile, OdsSourceError } from '../../connectors/opendatasoft/window.js';
+import { nextWindowWhere } from '../../connectors/opendatasoft/cursor.js';
+import { readCursor } from '../kit/cursors.js';
 import { dateWindowWhere } from '../../connectors/opendatasoft/odsql.js';
 import { dayBounds, DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import { defaultPartition, isDay } from '../../time/days.js';
 import type { RunContext, RunRequest } from '../kit/pipeline.js';
 import { synopConfig } from './settings.js';
-import type { Warehouse } from '../../warehouse/warehouse.js';
 
 export const SYNOP_DATASET = 'donnees-synop-essentielles-omm';
 /** The `source` of the cursor row and of the raw keys (`raw/synop/opendatasoft/…`). */
@@ -34,42 +32,6 @@ export interface SynopWindow {
   fromCursor: boolean;
 }
 
-/** A raised error the orchestrator must not retry: a 4xx answer is the same on every attempt. */
-class OdsSourceError extends Error {
-  override name = 'OdsSourceError';
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-  }
-}
-
-async function readCursor(warehouse: Warehouse, pipeline: string): Promise<string | null> {
-  const [row] = await warehouse.query(`SELECT cursor FROM cursors WHERE pipeline = $1 AND source = $2`, [pipeline, ODS_SOURCE]);
-  return typeof row?.cursor === 'string' ? row.cursor : null;
-}
-
-/**
- * Writes the cursor in the run's open transaction, so it commits (or rolls back) with the data. It never
- * moves back: a backfill of older days leaves a later cursor where it is.
- */
-export async function saveCursor(warehouse: Warehouse, pipeline: string, cursor: string, runId: number): Promise<void> {
-  const [row] = await warehouse.query(`SELECT cursor FROM cursors WHERE pipeline = $1 AND source = $2`, [pipeline, ODS_SOURCE]);
-  const current = typeof row?.cursor === 'string' ? row.cursor : null;
-  const next = advanceCursor(current, [cursor]);
-  if (next === null || next === current) return;
-  const now = new Date().toISOString().replace('Z', '');
-  await warehouse.execute(`DELETE FROM cursors WHERE pipeline = $1 AND source = $2`, [pipeline, ODS_SOURCE]);
-  await warehouse.execute(`INSERT INTO cursors (pipeline, source, cursor, run_id, updated_at) VALUES ($1, $2, $3, $4, $5::TIMESTAMP)`, [
-    pipeline,
-    ODS_SOURCE,
-    next,
-    runId,
-    now,
-  ]);
-}
-
 /**
  * The window of a run: its partition's Europe/Paris day; a scheduled run whose cursor lags behind that day
  * starts just after the cursor instead, so days missed while nothing ran are fetched too.
@@ -86,24 +48,6 @@ export function synopWindow(request: RunRequest, cursor: string | null, now = ne
   return { day, where: dateWindowWhere(DATE_FIELD, { from: fromIso, to: toIso }), fromCursor: false };
 }
 
-/** The latest `date` of a JSONL file (streamed: an export may be large); null when it holds none. */
-async function latestDate(path: string): Promise<string | null> {
-  let best: string | null = null;
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch {
-      // The readers reject the line with its number; the cursor just ignores it.
-      continue;
-    }
-    if (rec && typeof rec === 'object') best = advanceCursor(best, [(rec as Record<string, unknown>)[DATE_FIELD]]);
-  }
-  return best;
-}
-
 export interface FetchedWindow extends SynopWindow {
   /** The JSONL file, named after the window (its base name is the raw file's original name). */
   path: string;
@@ -112,33 +56,23 @@ export interface FetchedWindow extends SynopWindow {
   latest: string | null;
 }
 
-/**
- * Downloads the run's window into `dir` (records pages, or an export past the `records` ceiling). A 4xx
- * answer fails with the portal's `error_code` and `message`, not retryable; 5xx and 429 were already retried
- * by the client, and a run failing on them may be retried by the orchestrator.
- */
+/** Downloads the run's window into `dir` (`fetchWindowFile`: records pages or an export; 4xx not retried). */
 export async function fetchSynopWindow(ctx: RunContext, request: RunRequest, dir: string, client: Partial<OdsClientOptions> = {}): Promise<FetchedWindow> {
-  const cursor = await readCursor(ctx.warehouse, 'synop');
+  const cursor = await readCursor(ctx.warehouse, 'synop', ODS_SOURCE);
   const window = synopWindow(request, cursor);
   const { odsUrl } = synopConfig.settings(ctx.config);
-  const ods = new OdsClient({ baseUrl: odsUrl, signal: ctx.signal, ...client });
-  await mkdir(dir, { recursive: true });
   const name = window.fromCursor ? `synop-${cursor!.replace(/[^0-9A-Za-z]/g, '')}-${window.day}.jsonl` : `synop-${window.day}.jsonl`;
-  try {
-    const got = await ods.downloadWindow(SYNOP_DATASET, {
-      where: window.where,
-      // A unique key: pages neither skip nor repeat records.
-      orderBy: 'date, numer_sta',
-      dest: join(dir, name),
-      onProgress: (p) => ctx.progress({ step: 'fetch', done: p.fetched, total: p.total ?? p.fetched }),
-    });
-    return { ...window, path: got.path, records: got.records, latest: await latestDate(got.path) };
-  } catch (err) {
-    if (err instanceof OdsApiError) {
-      const clientError = err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 429;
-      const what = [err.errorCode, err.apiMessage].filter(Boolean).join(': ') || err.message;
-      throw new OdsSourceError(`synop: OpenDataSoft ${SYNOP_DATASET} at ${odsUrl} answered ${err.status ?? 'nothing usable'}: ${what}`, !clientError);
-    }
-    throw err;
-  }
+  const got = await fetchWindowFile({
+    baseUrl: odsUrl,
+    dataset: SYNOP_DATASET,
+    where: window.where,
+    orderBy: 'date, numer_sta',
+    dest: join(dir, name),
+    cursorField: DATE_FIELD,
+    label: 'synop',
+    signal: ctx.signal,
+    onProgress: (done, total) => ctx.progress({ step: 'fetch', done, total }),
+    client,
+  });
+  return { ...window, ...got };
 }

@@ -11,7 +11,8 @@ import {
 } from './load.js';
 import { SYNOP_EXTENSIONS } from './readers.js';
 import { fileContributes, stageFiles } from './stage.js';
-import { fetchSynopWindow, ODS_SOURCE, saveCursor } from './odsSource.js';
+import { fetchSynopWindow, ODS_SOURCE } from './odsSource.js';
+import { saveCursor } from '../kit/cursors.js';
 import { assertMysqlUrl, pingMysql, writeMysqlStaging } from './mysqlStaging.js';
 import { synopGenerator } from './samples.js';
 import { synopConfig } from './settings.js';
@@ -71,7 +72,7 @@ function synopBatch(mysql: string | undefined): FileBatch<StagedFiles> {
       return {
         // An empty window (a day not published yet) is a run with nothing to load, not an empty raw file.
         inputs: got.records === 0 ? [] : [{ path: got.path, source: ODS_SOURCE }],
-        withData: latest === null ? undefined : () => saveCursor(ctx.warehouse, NAME, latest, ctx.runId),
+        withData: latest === null ? undefined : () => saveCursor(ctx.warehouse, NAME, ODS_SOURCE, latest, ctx.runId),
       };
     },
   };

@@ -1,15 +1,24 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PartitionBusyError, type BackfillSummary } from '../../orchestrator/orchestrator.js';
-import { daysBetween, defaultPartition, isDay } from '../../time/days.js';
+import { daysBetween, defaultPartition } from '../../time/days.js';
+import { feedNamed, isPartitionOf } from '../../pipelines/kit/feeds.js';
 import { rebuildPipeline } from '../../orchestrator/runner.js';
-import { effectiveSchedule } from '../../orchestrator/scheduler.js';
+import { effectiveSchedules } from '../../orchestrator/scheduler.js';
 import { HttpError, type RouteSpec } from '../../pipelines/kit/routeSpec.js';
+import type { Feed } from '../../pipelines/kit/pipeline.js';
 import type { ServerContext } from '../context.js';
 import { BEARER, JSON_TYPE } from '../schemas.js';
 import { answerRun, answerStreamed } from '../runStream.js';
 import { NO_BODY, RUN_SUMMARY_SCHEMA } from './runs.js';
 import { pipelineEnv } from '../../pipelines/kit/settings.js';
+
+const Schedule = Type.Object({
+  cron: Type.String(),
+  timezone: Type.String(),
+  enabled: Type.Boolean(),
+  origin: Type.Union([Type.Literal('pipeline'), Type.Literal('config')], { description: 'config: overridden by ecluse.config.json' }),
+});
 
 /** Mounts one route a pipeline declared; cacheable ones answer from the response cache while the data has not changed. */
 function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVersion }: ServerContext): void {
@@ -60,11 +69,13 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
               Type.Object({
                 name: Type.String(),
                 description: Type.String(),
-                schedule: Type.Object({
-                  cron: Type.String(),
-                  timezone: Type.String(),
-                  enabled: Type.Boolean(),
-                  origin: Type.Union([Type.Literal('pipeline'), Type.Literal('config')], { description: 'config: overridden by ecluse.config.json' }),
+                schedule: Schedule,
+                schedules: Type.Array(Type.Composite([Type.Object({ feed: Type.Union([Type.String(), Type.Null()]) }), Schedule]), {
+                  description: 'every schedule: the one of `schedule`, or one per dataset fetched (`feed`: eco2mix tr, cons-def)',
+                }),
+                feeds: Type.Array(Type.Object({ name: Type.String(), description: Type.String() }), {
+                  description:
+                    'the datasets it fetches on their own schedules (`--dataset`, `dataset` of POST /pipelines/{name}/runs); the first is the default',
                 }),
                 datasets: Type.Array(Type.Object({ table: Type.String(), key: Type.Array(Type.String()) }), { description: 'the warehouse tables it writes' }),
                 fetches_days: Type.Boolean({ description: 'a run without files fetches its day from a source (runs and backfills by day)' }),
@@ -90,11 +101,20 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
     },
     async () => {
       const items = [...pipelines.values()].map((p) => {
-        const { cron, timezone, enabled, origin } = effectiveSchedule(p, platform.config);
+        const schedules = effectiveSchedules(p, platform.config).map(({ feed, cron, timezone, enabled, origin }) => ({
+          feed,
+          cron,
+          timezone,
+          enabled,
+          origin,
+        }));
+        const { cron, timezone, enabled, origin } = schedules[0]!;
         return {
           name: p.name,
           description: p.description,
           schedule: { cron, timezone, enabled, origin },
+          schedules,
+          feeds: (p.feeds ?? []).map((f) => ({ name: f.name, description: f.description })),
           datasets: p.datasets.map((d) => ({ table: d.table, key: [...d.key] })),
           fetches_days: p.fetchesDays === true,
           uploads: [...(p.uploads ?? [])],
@@ -139,7 +159,11 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
         params: Type.Object({ name: Type.String() }),
         body: Type.Object(
           {
-            partition: Type.Optional(Day),
+            // A day, or a partition of one of the pipeline's feeds (eco2mix: `cons-def:YYYY-MM`).
+            partition: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            dataset: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 32, description: 'the feed, for a pipeline fetching several datasets (eco2mix: tr, cons-def)' }),
+            ),
             from: Type.Optional(Day),
             to: Type.Optional(Day),
             force: Type.Optional(Type.Boolean()),
@@ -154,8 +178,14 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
     },
     async (request, reply) => {
       const { name } = request.params as { name: string };
-      const body = request.body as { partition?: string; from?: string; to?: string; force?: boolean; parallel?: number };
+      const body = request.body as { partition?: string; dataset?: string; from?: string; to?: string; force?: boolean; parallel?: number };
       const pipeline = pipelineNamed(name);
+      let feed: Feed | undefined;
+      try {
+        feed = feedNamed(pipeline, body.dataset);
+      } catch (err) {
+        throw new HttpError(400, 'bad_request', (err as Error).message.replace(/--/g, ''));
+      }
       if (body.from !== undefined || body.to !== undefined) {
         if (body.partition !== undefined) throw new HttpError(400, 'bad_request', 'give either partition or from and to, not both');
         if (body.from === undefined || body.to === undefined) throw new HttpError(400, 'bad_request', 'a range needs both from and to');
@@ -170,12 +200,25 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
           reply,
           orchestrator.queue.length,
           (send) =>
-            orchestrator.backfill(pipeline, from, to, { force: body.force, parallel: body.parallel, trigger: 'api', onProgress: (p) => send({ backfill: p }) }),
+            orchestrator.backfill(pipeline, from, to, {
+              force: body.force,
+              parallel: body.parallel,
+              feed,
+              trigger: 'api',
+              onProgress: (p) => send({ backfill: p }),
+            }),
           (summary) => ({ backfill_summary: summary }),
         );
       }
-      const partition = body.partition ?? defaultPartition();
-      if (!isDay(partition)) throw new HttpError(400, 'bad_request', `partition ${partition} is not a calendar day`);
+      if (body.partition !== undefined && body.dataset !== undefined) throw new HttpError(400, 'bad_request', 'give either partition or dataset, not both');
+      const partition = body.partition ?? feed?.partitionAt(new Date()) ?? defaultPartition();
+      if (!isPartitionOf(pipeline, partition)) {
+        throw new HttpError(
+          400,
+          'bad_request',
+          `partition ${partition} is not a calendar day${pipeline.feeds?.length ? ` nor a partition of ${pipeline.name}'s datasets` : ''}`,
+        );
+      }
       return answerStreamed(
         request,
         reply,

@@ -878,6 +878,11 @@ export interface paths {
                   /** @description the key of ecluse.config.json it overrides */
                   sets: string;
                 }[];
+                /** @description the datasets it fetches on their own schedules (`--dataset`, `dataset` of POST /pipelines/{name}/runs); the first is the default */
+                feeds: {
+                  description: string;
+                  name: string;
+                }[];
                 /** @description a run without files fetches its day from a source (runs and backfills by day) */
                 fetches_days: boolean;
                 name: string;
@@ -888,6 +893,15 @@ export interface paths {
                   origin: 'pipeline' | 'config';
                   timezone: string;
                 };
+                /** @description every schedule: the one of `schedule`, or one per dataset fetched (`feed`: eco2mix tr, cons-def) */
+                schedules: {
+                  cron: string;
+                  enabled: boolean;
+                  feed: string | null;
+                  /** @description config: overridden by ecluse.config.json */
+                  origin: 'pipeline' | 'config';
+                  timezone: string;
+                }[];
                 /** @description file types POST /pipelines/{name}/files accepts (none: no uploads) */
                 uploads: string[];
               }[];
@@ -1125,6 +1139,8 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
+            /** @description the feed, for a pipeline fetching several datasets (eco2mix: tr, cons-def) */
+            dataset?: string;
             force?: boolean;
             from?: string;
             parallel?: number;
