@@ -16,6 +16,7 @@ import type { Platform, RunContext } from '../../../src/pipelines/kit/pipeline.j
 import { startOdsServer, type OdsFixtureRecord, type OdsStandIn } from '../../helpers/odsServer.js';
 import { tempHome, withPlatform as withHomePlatform } from '../../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
+import { ecluse, spawnEcluse, type CliResult } from '../../helpers/cli.js';
 
 const [TR, CONS_DEF] = ECO2MIX_FEEDS as [(typeof ECO2MIX_FEEDS)[number], (typeof ECO2MIX_FEEDS)[number]];
 const TR_DATASET = 'eco2mix-regional-tr';
@@ -204,3 +205,92 @@ for (const setup of SETUPS) {
     });
   });
 }
+
+/** The CLI without blocking this process: the portal stand-in it calls lives here (spawnSync would deadlock). */
+function ecluseAsync(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawnEcluse(home, args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  return new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+describe('ecluse run / generate / pipelines eco2mix', () => {
+  test('generate writes both datasets in the formats asked; run --dataset cons-def --from/--to backfills by month; pipelines lists both schedules', async () => {
+    const home = await tempHome();
+    const out = join(home, 'gen', 'march.csv');
+    const gen = ecluse(home, [
+      'generate',
+      'eco2mix',
+      '--regions',
+      '3',
+      '--from',
+      '2024-03-30',
+      '--to',
+      '2024-04-01',
+      '--format',
+      'csv-labels',
+      '--layout',
+      '2020',
+      '--out',
+      out,
+    ]);
+    assert.equal(gen.status, 0, gen.stderr);
+    assert.match(gen.stdout, /wrote \d+ records \(cons-def, 3 regions, 2024-03-30 to 2024-04-01, csv-labels, 2020 layout\)/);
+    const header = (await readFile(out, 'utf8')).split('\n')[0] ?? '';
+    assert.match(header, /^\uFEFFCode INSEE région;Région;Nature;/);
+    assert.match(header, /Import /, 'the 2020 layout');
+    for (const args of [
+      ['--from', '2024-03-30', '--to', '2024-03-01'],
+      ['--from', '2024-03-30', '--to', '2024-04-01', '--regions', '13'],
+      ['--from', '2024-03-30', '--to', '2024-04-01', '--dataset', 'def'],
+    ]) {
+      const r = ecluse(home, ['generate', 'eco2mix', ...args, '--out', join(home, 'x.jsonl')]);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    }
+
+    const dir = await tempHome();
+    const records = await generated(dir, { regions: 2, from: '2024-03-30', to: '2024-04-01', dataset: 'cons-def' });
+    const ods = await startOdsServer({ [CONS_DEF_DATASET]: { records, dateField: 'date_heure' }, [TR_DATASET]: { records: [], dateField: 'date_heure' } });
+    try {
+      const env = { ECLUSE_ECO2MIX_URL: ods.url };
+      const r = await ecluseAsync(home, ['run', 'eco2mix', '--dataset', 'cons-def', '--from', '2024-03-30', '--to', '2024-04-01', '--json'], env);
+      assert.equal(r.status, 0, r.stderr);
+      const summary = JSON.parse(r.stdout) as { results: { partition: string; status: string }[] };
+      assert.deepEqual(
+        summary.results.map((x) => [x.partition, x.status]),
+        [
+          ['cons-def:2024-03', 'succeeded'],
+          ['cons-def:2024-04', 'succeeded'],
+        ],
+      );
+      const bad = await ecluseAsync(home, ['run', 'eco2mix', '--dataset', 'consolidated'], env);
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /--dataset must be one of tr, cons-def/);
+      const withInput = await ecluseAsync(home, ['run', 'eco2mix', '--dataset', 'tr', '--input', out], env);
+      assert.equal(withInput.status, 2);
+      // Today's real-time partition, with nothing published: a run that loads nothing.
+      const today = await ecluseAsync(home, ['run', 'eco2mix', '--json'], env);
+      assert.equal(today.status, 0, today.stderr);
+      assert.match(JSON.parse(today.stdout).partition as string, /^\d{4}-\d{2}-\d{2}$/);
+    } finally {
+      await ods.close();
+    }
+
+    const listed = ecluse(home, ['pipelines', '--json']);
+    assert.equal(listed.status, 0, listed.stderr);
+    const eco2mix = (JSON.parse(listed.stdout) as { items: { name: string; schedules: { feed: string; cron: string }[] }[] }).items.find(
+      (p) => p.name === 'eco2mix',
+    );
+    assert.deepEqual(
+      eco2mix?.schedules.map((s) => [s.feed, s.cron]),
+      [
+        ['tr', '*/15 * * * *'],
+        ['cons-def', '30 5 * * *'],
+      ],
+    );
+    const table = ecluse(home, ['pipelines']);
+    assert.match(table.stdout, /tr: \*\/15 \* \* \* \* \(Europe\/Paris\); cons-def: 30 5 \* \* \* \(Europe\/Paris\)/);
+  });
+});
