@@ -204,18 +204,20 @@ async function observations(warehouse: Warehouse, code: string, start: Date, end
   const width = bucketSeconds(start, end, maxPoints);
   params.push(start.getTime() / 1000, width);
   const [origin, size] = [params.length - 1, params.length];
-  // Natures compare by precedence, not by spelling: the bucket's lowest is the one it may be revised from.
+  // Natures compare by precedence, not by spelling: the bucket's lowest is the one it may be revised from;
+  // a row without a readable nature ranks 0, and makes the bucket's nature unknown.
   const rankOf = `CASE nature ${ECO2MIX_NATURES.map((n) => `WHEN ${placeholders(params, [n])} THEN ${ECO2MIX_NATURES.indexOf(n) + 1}`).join(' ')} ELSE 0 END`;
-  const sql = `SELECT b, min(${rankOf}) AS nature_rank, max(CASE WHEN nature IS NULL THEN 1 ELSE 0 END) AS any_null,
+  const sql = `SELECT b, min(${rankOf}) AS nature_rank,
       ${ECO2MIX_SOURCES.map((s) => `avg(${s}) AS ${s}`).join(', ')}
     FROM (SELECT *, floor((extract(epoch FROM observed_at) - CAST($${origin} AS DOUBLE PRECISION)) / CAST($${size} AS DOUBLE PRECISION)) AS b
           FROM regional_observations WHERE ${where}) w
     GROUP BY b ORDER BY b`;
   const rows = await rowsOrEmpty(warehouse, sql, params);
   const items = rows.map((r) => {
-    const rank = Number(r.nature_rank);
-    const nature = Number(r.any_null) === 1 || rank === 0 ? null : (ECO2MIX_NATURES[rank - 1] ?? null);
-    return row({ ...r, nature }, new Date(start.getTime() + Number(r.b) * width * 1000));
+    const nature = ECO2MIX_NATURES[Number(r.nature_rank) - 1] ?? null;
+    // Means rounded like curated's figures: the warehouses' sums differ in their last bits.
+    const means = Object.fromEntries(ECO2MIX_SOURCES.map((s) => [s, r[s] === null || r[s] === undefined ? null : round6(Number(r[s]))]));
+    return row({ ...means, nature }, new Date(start.getTime() + Number(r.b) * width * 1000));
   });
   return { bucket_seconds: width, items };
 }

@@ -83,6 +83,30 @@ test('bucket widths: the smallest of the ladder, then whole days, giving at most
   assert.equal(bucketSeconds(...year, 100), 4 * 86_400);
 });
 
+test('before any run: empty answers, not errors', async (t) => {
+  const platform = await openPlatform(await tempHome('ecluse-eco2mix-routes-empty-'));
+  const app = await buildApp({ platform, logger: false });
+  t.after(async () => {
+    await app.close();
+    await platform.warehouse.close();
+  });
+  const get = async (url: string) => {
+    const r = await app.inject(url);
+    assert.equal(r.statusCode, 200, `${url}: ${r.body}`);
+    return r.json<Row>();
+  };
+  assert.deepEqual(await get('/energy/regions'), { items: [] });
+  assert.deepEqual(await get('/energy/regions/FR/stats'), { items: [], total: 0, limit: 1000, offset: 0 });
+  assert.deepEqual(await get('/energy/mix?from=2024-01-01&to=2024-01-31'), { from: '2024-01-01', to: '2024-01-31', items: [] });
+  assert.deepEqual(await get('/energy/regions/53/observations?from=2024-01-01&to=2024-01-31'), {
+    region: '53',
+    from: '2024-01-01',
+    to: '2024-01-31',
+    bucket_seconds: null,
+    items: [],
+  });
+});
+
 for (const setup of SETUPS) {
   describe(`eco2mix API on ${setup.name}`, { skip: await skipSetup(setup) }, () => {
     const envOf = setupEnv(setup);
