@@ -96,4 +96,5 @@ export const eco2mixPipeline: Pipeline = {
   uploads: ECO2MIX_EXTENSIONS,
   generator: eco2mixGenerator,
   config: eco2mixConfig,
+  routes: async () => (await import('./routes.js')).eco2mixRoutes,
 };
