@@ -73,4 +73,5 @@ export const eco2mixPipeline: Pipeline = {
   createTables: createEco2mixTables,
   uploads: ECO2MIX_EXTENSIONS,
   generator: eco2mixGenerator,
+  routes: async () => (await import('./routes.js')).eco2mixRoutes,
 };

@@ -472,6 +472,377 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/energy/mix': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Production mix per region over Paris days: each production source’s energy and its shares of production and consumption
+     * @description From the day-grain latest rows of `regional_energy_stats` whose day is in `from`…`to` (inclusive): per region (and FR when it has rows) and production source (thermal, nuclear, wind_onshore, wind_offshore, solar, hydro, bioenergy, battery_discharge; not `wind`, the sum of onshore and offshore, which would count wind twice), the energy summed over the days, its share of the region’s production (the sum of those sources) and of its consumption (null without consumption). Days missing a source count nothing for it. Regions FR first, then by code; sources in the order above; a source without energy in the period is left out.
+     */
+    get: {
+      parameters: {
+        query: {
+          /**
+           * @description first day, YYYY-MM-DD (Europe/Paris day), inclusive
+           * @example 2024-01-01
+           */
+          from: string;
+          /**
+           * @description INSEE region code or FR; default every region
+           * @example 53
+           */
+          region?: string;
+          /**
+           * @description last day, YYYY-MM-DD (Europe/Paris day), inclusive
+           * @example 2024-01-01
+           */
+          to: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              from: string;
+              items: {
+                energy_mwh: number;
+                region: string;
+                /** @description energy ÷ the consumption’s energy of the region over the period */
+                share_of_consumption: number | null;
+                /** @description energy ÷ the energy of every production source of the region over the period */
+                share_of_production: number | null;
+                source: string;
+              }[];
+              to: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/energy/regions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * eco2mix regions that have data, with the first and last instant loaded
+     * @description Regions with staging rows, by INSEE code, with the first and last `observed_at` of `regional_observations`; a region without any is left out. `FR` (France, the national totals) comes first when `regional_energy_stats` holds rows for it: it has no staging rows, so its span is the first and last `period_start` of its statistics.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                /** @example 53 */
+                code: string;
+                /** @description instant, UTC */
+                first_observed_at: string | null;
+                /** @description instant, UTC */
+                last_observed_at: string | null;
+                /** @example Bretagne */
+                name: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/energy/regions/{code}/observations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Staging observations of a region over Paris days, downsampled to at most max_points by time buckets
+     * @description `from`/`to`: Paris days, both inclusive. When the window holds at most `max_points` rows they come as they are (`bucket_seconds` null); otherwise the window is cut, from the start of `from`, into buckets of `bucket_seconds` (15 or 30 minutes, 1, 2, 3, 6 or 12 hours, or whole days: the smallest giving at most `max_points`) and each bucket with rows gives one item at its start: every source the plain mean of its rows’ values, `nature` the lowest among them. FR has no staging rows: its items are empty.
+     */
+    get: {
+      parameters: {
+        query: {
+          /**
+           * @description first day, YYYY-MM-DD (Europe/Paris day), inclusive
+           * @example 2024-01-01
+           */
+          from: string;
+          /** @description at most this many items */
+          max_points: number;
+          /**
+           * @description last day, YYYY-MM-DD (Europe/Paris day), inclusive
+           * @example 2024-01-01
+           */
+          to: string;
+        };
+        header?: never;
+        path: {
+          /**
+           * @description INSEE region code, or FR for the national totals
+           * @example 53
+           */
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description the buckets’ width; null when the rows come as they are */
+              bucket_seconds: number | null;
+              from: string;
+              items: {
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                battery_charge: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                battery_discharge: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                bioenergy: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                consumption: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                exchanges: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                hydro: number | null;
+                /** @description with buckets, the lowest nature among the bucket’s rows */
+                nature: string | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                nuclear: number | null;
+                /** @description UTC instant; with buckets, the bucket’s start */
+                observed_at: string;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                pumping: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                solar: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                thermal: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                wind: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                wind_offshore: number | null;
+                /** @description MW; with buckets, the mean of the bucket’s values */
+                wind_onshore: number | null;
+              }[];
+              region: string;
+              to: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/energy/regions/{code}/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Hourly or daily statistics of a region per source (the latest figures of regional_energy_stats), paged
+     * @description Periods ascending, then sources in alphabetical order. `from`/`to` are Paris days, both inclusive: for grain `hour`, the hours from the start of `from` to the end of `to` in Paris time (a DST day has 23 or 25). `sources`: comma-separated, default every source. Definitions: docs/pipelines/eco2mix.md, _Curated statistics_.
+     */
+    get: {
+      parameters: {
+        query: {
+          /**
+           * @description first day, YYYY-MM-DD (Europe/Paris day), inclusive
+           * @example 2024-01-01
+           */
+          from?: string;
+          /** @description hour or day (default) */
+          grain: 'hour' | 'day';
+          limit: number;
+          offset: number;
+          /**
+           * @description comma-separated, among consumption, thermal, nuclear, wind, wind_onshore, wind_offshore, solar, hydro, pumping, bioenergy, battery_charge, battery_discharge, exchanges; default all
+           * @example consumption,wind
+           */
+          sources?: string;
+          /**
+           * @description last day, YYYY-MM-DD (Europe/Paris day), inclusive
+           * @example 2024-01-01
+           */
+          to?: string;
+        };
+        header?: never;
+        path: {
+          /**
+           * @description INSEE region code, or FR for the national totals
+           * @example 53
+           */
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                avg_mw: number | null;
+                completeness: number | null;
+                energy_mwh: number | null;
+                grain: string;
+                max_mw: number | null;
+                min_mw: number | null;
+                nature: string | null;
+                /** @description YYYY-MM-DD (Paris day) for grain day; the hour’s start, UTC instant, for grain hour */
+                period: string;
+                /** @description instant, UTC */
+                processed_at: string;
+                region: string;
+                samples: number;
+                share_of_consumption: number | null;
+                source: string;
+              }[];
+              limit: number;
+              offset: number;
+              total: number;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/health': {
     parameters: {
       query?: never;
