@@ -232,7 +232,7 @@ describe('energy: the regions’ grid and the mix', () => {
   });
 
   test('mix rows: production by energy, largest first, then the rest in the API’s order', () => {
-    const item = (source: string, energy: number | null, share: number | null): MixItem => ({
+    const item = (source: string, energy: number, share: number | null): MixItem => ({
       region: '11',
       source,
       energy_mwh: energy,

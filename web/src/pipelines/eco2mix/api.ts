@@ -1,71 +1,14 @@
-/**
- * The eco2mix pipeline's answers, as the Energy page reads them (docs/API.md, the energy routes). Written
- * from the routes' contract until the server's OpenAPI document carries them.
- */
+import type { ApiGet, ApiItem } from '../../lib/api.js';
 
-/** A region of `GET /energy/regions` (`FR`: France, the sum of the regions, when the server computes it). */
-export interface EnergyRegion {
-  code: string;
-  name: string;
-  first_observed_at: string | null;
-  last_observed_at: string | null;
-}
+/** The eco2mix pipeline's answers, as the Energy page reads them (types from the server's OpenAPI). */
 
-/** One row of `GET /energy/regions/{code}/stats`: a source over an hour (UTC instant) or a Paris day. */
-export interface EnergyStat {
-  region: string;
-  source: string;
-  period: string;
-  grain: 'hour' | 'day';
-  avg_mw: number | null;
-  min_mw: number | null;
-  max_mw: number | null;
-  energy_mwh: number | null;
-  samples: number;
-  completeness: number | null;
-  share_of_consumption: number | null;
-  nature: string | null;
-  processed_at: string;
-}
-
-/** One source of `GET /energy/mix`: its energy over the range and its shares. */
-export interface MixItem {
-  region: string;
-  source: string;
-  energy_mwh: number | null;
-  share_of_production: number | null;
-  share_of_consumption: number | null;
-}
-
-export interface EnergyMix {
-  from: string;
-  to: string;
-  items: MixItem[];
-}
-
-/** One instant of `GET /energy/regions/{code}/observations`, power in MW by source. */
-export interface EnergyObservation {
-  observed_at: string;
-  nature: string | null;
-  consumption: number | null;
-  thermal: number | null;
-  nuclear: number | null;
-  wind: number | null;
-  wind_onshore: number | null;
-  wind_offshore: number | null;
-  solar: number | null;
-  hydro: number | null;
-  pumping: number | null;
-  bioenergy: number | null;
-  battery_charge: number | null;
-  battery_discharge: number | null;
-  exchanges: number | null;
-}
-
-export interface EnergyObservations {
-  region: string;
-  from: string;
-  to: string;
-  bucket_seconds: number | null;
-  items: EnergyObservation[];
-}
+/** A region with data (`FR`: France, the national totals, when the stats hold them; it has no instants). */
+export type EnergyRegion = ApiItem<'/energy/regions'>;
+/** A source over an hour (`period`: the UTC instant it starts) or a Paris day (`YYYY-MM-DD`). */
+export type EnergyStat = ApiItem<'/energy/regions/{code}/stats'>;
+/** The production sources' energy over a range, and their shares. */
+export type EnergyMix = ApiGet<'/energy/mix'>;
+export type MixItem = ApiItem<'/energy/mix'>;
+/** A region's instants (or buckets' means, `bucket_seconds` wide), power in MW by source. */
+export type EnergyObservations = ApiGet<'/energy/regions/{code}/observations'>;
+export type EnergyObservation = ApiItem<'/energy/regions/{code}/observations'>;

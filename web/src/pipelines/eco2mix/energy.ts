@@ -271,11 +271,11 @@ export function latestHour(rows: readonly EnergyStat[], top = 3): LatestHour | n
   return { period, consumption: at.find((r) => r.source === 'consumption') ?? null, main };
 }
 
-/** The mix table's order: production sources by energy, largest first, then the others (consumption, exchanges…) in the API's order. */
+/** The mix table's order: sources by energy, largest first; those without a share of production (the region produced nothing) after, in the API's order. */
 export function mixRows(items: readonly MixItem[]): MixItem[] {
   const order = Object.keys(SOURCES);
   const rank = (s: string) => (order.includes(s) ? order.indexOf(s) : order.length);
-  const produced = items.filter((i) => i.share_of_production !== null).sort((a, b) => (b.energy_mwh ?? 0) - (a.energy_mwh ?? 0));
+  const produced = items.filter((i) => i.share_of_production !== null).sort((a, b) => b.energy_mwh - a.energy_mwh);
   const others = items.filter((i) => i.share_of_production === null).sort((a, b) => rank(a.source) - rank(b.source));
   return [...produced, ...others];
 }
