@@ -41,7 +41,7 @@ import {
  * the pages in Node (test/web/registry.test.ts), and styles.css is every page's.
  */
 const COLUMNS = { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(min(420px, 100%), 1fr))', gap: '1rem', alignItems: 'start' } as const;
-const REGIONS = { display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(min(230px, 100%), 1fr))', gap: '0.8rem' } as const;
+const REGIONS = { display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(min(270px, 100%), 1fr))', gap: '0.8rem' } as const;
 const SELECTED = { borderColor: '#1565c0', boxShadow: '0 0 0 1px #1565c0' } as const;
 const INCOMPLETE = { background: '#fff3e0', color: '#e65100' } as const;
 
@@ -309,7 +309,7 @@ function FactRow({ row }: { row: EnergyStat }) {
         <Swatch source={row.source} />
         {sourceLabel(row.source)}
       </dt>
-      <dd data-source={row.source}>
+      <dd data-source={row.source} style={{ whiteSpace: 'nowrap' }}>
         {formatMw(row.avg_mw)}
         {row.share_of_consumption !== null ? <span className="muted"> · {formatShare(row.share_of_consumption)}</span> : null}
       </dd>
