@@ -1,4 +1,5 @@
 import type { DashboardPipeline } from './kit.js';
+import { eco2mixPages } from './eco2mix/index.js';
 import { stationsPages } from './stations/index.js';
 import { synopPages } from './synop/index.js';
 
@@ -6,4 +7,4 @@ import { synopPages } from './synop/index.js';
  * Every pipeline with pages on the dashboard, in nav order: adding one is its folder and one line here.
  * A pipeline the server runs without pages here still shows on the overview, the runs and the lake.
  */
-export const WEB_PIPELINES: readonly DashboardPipeline[] = [stationsPages, synopPages];
+export const WEB_PIPELINES: readonly DashboardPipeline[] = [stationsPages, synopPages, eco2mixPages];
