@@ -6,7 +6,21 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 
 // `npm run dev:web` proxies the API to a running `ecluse up` (default port 8080, or ECLUSE_API).
 const api = process.env.ECLUSE_API ?? 'http://127.0.0.1:8080';
-const proxied = ['/dashboard', '/pipelines', '/runs', '/rejects', '/stations', '/curated', '/staging', '/raw', '/lake', '/health', '/docs', '/metrics', '/energy'];
+const proxied = [
+  '/dashboard',
+  '/pipelines',
+  '/runs',
+  '/rejects',
+  '/stations',
+  '/curated',
+  '/staging',
+  '/raw',
+  '/lake',
+  '/health',
+  '/docs',
+  '/metrics',
+  '/energy',
+];
 
 /**
  * ECharts is imported on demand (components/Chart.tsx) so the app's code runs without waiting for it; this
