@@ -35,6 +35,16 @@ export function spawnEcluse(home: string, args: string[], env: Record<string, st
   return spawn(process.execPath, [...ARGS, ...args], { cwd: ROOT, env: { ...process.env, ECLUSE_HOME: home, ...env }, stdio: 'pipe' });
 }
 
+/** The CLI without blocking this process, for commands that call a stand-in living here (spawnSync would deadlock). */
+export function ecluseAsync(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawnEcluse(home, args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  return new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
+}
+
 export interface RunningServer {
   url: string;
   child: ChildProcess;

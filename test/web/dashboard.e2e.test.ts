@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
 import { generateStations } from '../../src/connectors/generators/stations.js';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
 import { executeRun } from '../../src/orchestrator/runner.js';
@@ -27,7 +28,6 @@ import { openPlatform, tempHome, writeInputs } from '../helpers/platform.js';
  * Chart component sets from the ECharts option, and compare them with what the API answers.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test', 'artifacts', 'dashboard');
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
@@ -36,18 +36,12 @@ const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, 
 const TOKEN = 'good';
 const TOKEN_KEY = 'ecluse.apiToken';
 
-function skipReason(): string | false {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is required in CI (installed by .ci/run) but is missing`);
-  return `${CHROMIUM} not installed: the dashboard's browser tests are skipped (apt-get install chromium)`;
-}
-
 interface List<T = Record<string, unknown>> {
   items: T[];
   total: number;
 }
 
-describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
+describe('dashboard in headless Chromium', { skip: chromiumSkipReason() }, () => {
   let home: string;
   let platform: Platform;
   let app: FastifyInstance;
@@ -142,19 +136,7 @@ describe('dashboard in headless Chromium', { skip: skipReason() }, () => {
     app = await buildApp({ platform, logger: false, localToken: TOKEN });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
 import { writeEco2mix } from '../../src/connectors/generators/eco2mix.js';
 import { executeRun } from '../../src/orchestrator/runner.js';
 import { eco2mixPipeline } from '../../src/pipelines/eco2mix/pipeline.js';
@@ -33,7 +34,6 @@ import { openPlatform, tempHome } from '../helpers/platform.js';
  * sets from its ECharts option, against what the API answers.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test', 'artifacts', 'dashboard');
 
@@ -44,18 +44,12 @@ const TO = '2024-01-10';
 const CUT_REGION = '53';
 const CUT_DAY = '2024-01-05';
 
-function skipReason(): string | false {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is required in CI (installed by .ci/run) but is missing`);
-  return `${CHROMIUM} not installed: the dashboard's browser tests are skipped (apt-get install chromium)`;
-}
-
 interface List<T> {
   items: T[];
   total: number;
 }
 
-describe('Energy page in headless Chromium', { skip: skipReason() }, () => {
+describe('Energy page in headless Chromium', { skip: chromiumSkipReason() }, () => {
   let home: string;
   let platform: Platform;
   let app: FastifyInstance;
@@ -123,19 +117,7 @@ describe('Energy page in headless Chromium', { skip: skipReason() }, () => {
     app = await buildApp({ platform, logger: false });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

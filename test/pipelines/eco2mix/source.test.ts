@@ -16,7 +16,7 @@ import type { Platform, RunContext } from '../../../src/pipelines/kit/pipeline.j
 import { startOdsServer, type OdsFixtureRecord, type OdsStandIn } from '../../helpers/odsServer.js';
 import { tempHome, withPlatform as withHomePlatform } from '../../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
-import { ecluse, spawnEcluse, type CliResult } from '../../helpers/cli.js';
+import { ecluse, ecluseAsync } from '../../helpers/cli.js';
 
 const [TR, CONS_DEF] = ECO2MIX_FEEDS as [(typeof ECO2MIX_FEEDS)[number], (typeof ECO2MIX_FEEDS)[number]];
 const TR_DATASET = 'eco2mix-regional-tr';
@@ -204,16 +204,6 @@ for (const setup of SETUPS) {
       });
     });
   });
-}
-
-/** The CLI without blocking this process: the portal stand-in it calls lives here (spawnSync would deadlock). */
-function ecluseAsync(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const child = spawnEcluse(home, args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  return new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
 }
 
 describe('ecluse run / generate / pipelines eco2mix', () => {

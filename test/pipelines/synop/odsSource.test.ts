@@ -11,17 +11,7 @@ import { SYNOP_DATASET, synopWindow } from '../../../src/pipelines/synop/odsSour
 import { startOdsServer, synopRecords, type OdsStandIn } from '../../helpers/odsServer.js';
 import { tempHome, withPlatform as withHomePlatform } from '../../helpers/platform.js';
 import { SETUPS, setupEnv, skipSetup } from '../../helpers/setups.js';
-import { spawnEcluse, type CliResult } from '../../helpers/cli.js';
-
-/** The CLI without blocking this process: the OpenDataSoft stand-in it calls lives here (spawnSync would deadlock). */
-function ecluse(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const child = spawnEcluse(home, args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  return new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
-}
+import { ecluseAsync as ecluse } from '../../helpers/cli.js';
 
 // 3 stations every 3 hours from 2024-01-10 00:00 UTC for 10 days: 24 records per UTC day.
 const RECORDS = synopRecords(240, '2024-01-10T00:00:00Z');
