@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DuckSession, literal } from '../../../src/engine/duckdb.js';
 import { datasetPrefix } from '../../../src/lake/layout.js';
 import { withLocalFiles } from '../../../src/lake/localFiles.js';
-import { executeRun, isRetryable } from '../../../src/orchestrator/runner.js';
+import { executeRun } from '../../../src/orchestrator/runner.js';
 import type { Platform } from '../../../src/pipelines/kit/pipeline.js';
 import { resetPipeline } from '../../../src/pipelines/kit/reset.js';
 import { eco2mixPipeline } from '../../../src/pipelines/eco2mix/pipeline.js';
@@ -203,10 +203,13 @@ for (const setup of SETUPS) {
       return { tr, cons, lateTr, reTr };
     }
 
-    test('is not registered yet (the registry is wired when ingest works) and is scheduled every 15 minutes, Paris', () => {
-      assert.equal(PIPELINES.get('eco2mix'), undefined);
+    test('is registered, its first schedule the real-time feed’s (every 15 minutes, Paris)', () => {
+      assert.equal(PIPELINES.get('eco2mix'), eco2mixPipeline);
       assert.deepEqual(eco2mixPipeline.schedule, { cron: '*/15 * * * *', timezone: 'Europe/Paris' });
-      assert.match(eco2mixPipeline.scheduledSource?.({} as never) ?? '', /not built yet/);
+      assert.deepEqual(
+        eco2mixPipeline.feeds?.map((f) => f.name),
+        ['tr', 'cons-def'],
+      );
     });
 
     test('a real-time file loads one row per key: values typed, DST repeats de-duplicated (first kept), empty slots skipped; the lake holds the same rows; a rerun writes nothing', async () => {
@@ -370,21 +373,6 @@ for (const setup of SETUPS) {
       const logs = await withPlatform(other, (p) => p.warehouse.query(`SELECT msg FROM run_logs WHERE run_id = $1`, [downward.run_id]));
       // The 2 repeated DST instants and the 2 real-time records of keys the consolidated file gave first.
       assert.match(logs.map((l) => String(l.msg)).join('\n'), /4 records repeat a key/);
-    });
-
-    test('a run without --input fails, unretried, saying fetching is not built yet', async () => {
-      const home = await tempHome('ecluse-eco2mix-');
-      let retryable: boolean | null = null;
-      const s = await withPlatform(home, (p) =>
-        executeRun(p, eco2mixPipeline, { partition: '2024-03-31', trigger: 'cli' }, undefined, {
-          onFailure: (err) => {
-            retryable = isRetryable(err);
-          },
-        }),
-      );
-      assert.equal(s.status, 'failed');
-      assert.match(s.error ?? '', /fetching eco2mix from the portal is not built yet: give the files with --input/);
-      assert.equal(retryable, false, 'the orchestrator must not retry it');
     });
   });
 }
