@@ -136,7 +136,7 @@ describe('POST /runs: inputs under the input roots, strict bodies', () => {
       assert.equal(typo.json().message, 'body has an unknown key "input" (known keys: pipeline, inputs)');
       const partition = await app.inject({ method: 'POST', url: '/pipelines/stations/runs', headers: remote, payload: { partiton: '2024-10-05' } });
       assert.equal(partition.statusCode, 400, partition.body);
-      assert.match(partition.json().message, /^body has an unknown key "partiton" \(known keys: partition, from, to, force, parallel\)$/);
+      assert.match(partition.json().message, /^body has an unknown key "partiton" \(known keys: partition, dataset, from, to, force, parallel\)$/);
       const rebuild = await app.inject({ method: 'POST', url: '/pipelines/stations/rebuild', headers: remote, payload: { force: true } });
       assert.equal(rebuild.statusCode, 400, rebuild.body);
       assert.equal(rebuild.json().message, 'body has an unknown key "force" (no key is accepted)');
