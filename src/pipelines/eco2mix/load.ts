@@ -41,7 +41,7 @@ if (READ_COLUMNS.join() !== ['region_code', 'observed_at', 'region_name', 'natur
  * tables, and a server's engine drops them all at once with it.
  */
 const RUN_DB = 'ecluse_eco2mix_run';
-const BATCH = `${RUN_DB}.eco2mix_batch`;
+export const BATCH = `${RUN_DB}.eco2mix_batch`;
 /** Per key, the records the run applies: the first delivered, then each later one of a strictly better nature. */
 const RUN_CHAIN = `${RUN_DB}.run_chain`;
 /**
