@@ -4,7 +4,7 @@
  * days a run touched, and appended to the warehouse only where the values differ from the key's latest row
  * (append-only, as the system it replaces; docs/pipelines/eco2mix.md).
  */
-import { ECO2MIX_NATURES, ECO2MIX_SOURCES, type Eco2mixSource } from '../../connectors/opendatasoft/eco2mix/fields.js';
+import { ECO2MIX_NATURES, ECO2MIX_REGIONS, ECO2MIX_SOURCES, type Eco2mixSource } from '../../connectors/opendatasoft/eco2mix/fields.js';
 import { literal, type DuckSession } from '../../engine/duckdb.js';
 import { datasetPrefix } from '../../lake/layout.js';
 import { withLocalFiles } from '../../lake/localFiles.js';
@@ -17,6 +17,9 @@ import { natureRank } from './schema.js';
 
 /** The local calendar of the `day` grain. */
 const STATS_TIME_ZONE = DEFAULT_TIME_ZONE;
+
+/** The region code of the national totals: the sum of the 12 regions, at the instants all of them have. */
+export const NATIONAL = 'FR';
 
 /**
  * Sources whose energy is a share of the consumption's. Consumption itself, pumping and battery charge
@@ -130,7 +133,7 @@ function energyStatsSql(source: string, runId: number, processedAt: Date, timeZo
   const production = PRODUCTION.map(literal).join(', ');
   return `
     WITH o AS (
-      SELECT region_code, observed_at, ${rankOfNatureSql('nature')} AS nature_rank,
+      SELECT region_code, observed_at, own, ${rankOfNatureSql('nature')} AS nature_rank,
         CAST(timezone(${tz}, timezone('UTC', observed_at)) AS DATE) AS day,
         date_trunc('hour', observed_at) AS hour_start,
         ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')}
@@ -144,9 +147,18 @@ function energyStatsSql(source: string, runId: number, processedAt: Date, timeZo
           OVER (PARTITION BY region_code, time_bucket(INTERVAL 30 MINUTE, observed_at)) AS revised
         FROM o)
       WHERE revised IS NULL OR nature_rank >= ${CONSOLIDATED_RANK}
+    ), national AS (
+      -- France: an instant counts when every region has its row there (after the half-hour rule above), as
+      -- the sum of the regions' values per source (NULL when none has one) and the lowest of their natures.
+      -- Rounded like the derived figures: a sum of 12 values may differ in its last bits with their order.
+      SELECT ${literal(NATIONAL)} AS region_code, observed_at, true AS own, min(nature_rank) AS nature_rank, any_value(day) AS day,
+        any_value(hour_start) AS hour_start, ${ECO2MIX_SOURCES.map((s) => `round(sum(${quoteIdent(s)}), 6) AS ${quoteIdent(s)}`).join(', ')}
+      FROM governed GROUP BY observed_at HAVING count(*) = ${ECO2MIX_REGIONS.size}
+    ), both_levels AS (
+      SELECT * FROM governed WHERE own UNION ALL BY NAME SELECT * FROM national
     ), u AS (
       SELECT *, ${sampleHoursSql('nature_rank')} AS sample_h
-      FROM (UNPIVOT governed ON ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')} INTO NAME source VALUE mw)
+      FROM (UNPIVOT both_levels ON ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')} INTO NAME source VALUE mw)
     ), g AS (${agg('hour')} UNION ALL ${agg('day')})
     SELECT g.region_code, g.source, g.grain, g.period, g.period_start,
       round(g.energy / g.covered, 6) AS avg_mw, g.min_mw, g.max_mw, round(g.energy, 6) AS energy_mwh,
@@ -178,15 +190,20 @@ export interface StagingSource {
  */
 export async function computeEnergyStats(s: DuckSession, lake: ObjectStore, staging: StagingSource, runId: number, at: Date): Promise<number> {
   const tz = literal(STATS_TIME_ZONE);
+  // The national totals of every day a region's records touch are recomputed too: one more range, `FR`'s,
+  // from the first to the last of all the regions' days.
   await s.run(`CREATE OR REPLACE TEMP TABLE ${RUN_DAYS} AS
-    SELECT region_code, first_day, last_day,
-      timezone('UTC', timezone(${tz}, first_day::TIMESTAMP)) AS start_utc,
-      timezone('UTC', timezone(${tz}, (last_day + 1)::TIMESTAMP)) AS end_utc
-    FROM (
+    WITH d AS (
       SELECT region_code, min(day) AS first_day, max(day) AS last_day
       FROM (SELECT region_code, CAST(timezone(${tz}, timezone('UTC', observed_at)) AS DATE) AS day FROM ${staging.runRows})
       GROUP BY region_code
-    )`);
+    ), with_fr AS (
+      SELECT * FROM d UNION ALL SELECT ${literal(NATIONAL)}, min(first_day), max(last_day) FROM d HAVING count(*) > 0
+    )
+    SELECT region_code, first_day, last_day,
+      timezone('UTC', timezone(${tz}, first_day::TIMESTAMP)) AS start_utc,
+      timezone('UTC', timezone(${tz}, (last_day + 1)::TIMESTAMP)) AS end_utc
+    FROM with_fr`);
   const months = (
     await s.rows<{ month: string }>(
       `SELECT DISTINCT strftime(m, '%Y-%m') AS month FROM (
@@ -195,12 +212,16 @@ export async function computeEnergyStats(s: DuckSession, lake: ObjectStore, stag
   ).map((r) => r.month);
   const keys = await existingMonthKeys(lake, staging.lake, months);
   if (keys.length === 0) {
-    await s.run(`CREATE OR REPLACE TEMP TABLE ${RUN_STATS} AS SELECT * FROM (${energyStatsSql(`(SELECT * FROM ${staging.runRows} WHERE false)`, runId, at)})`);
+    await s.run(
+      `CREATE OR REPLACE TEMP TABLE ${RUN_STATS} AS SELECT * FROM (${energyStatsSql(`(SELECT *, true AS own FROM ${staging.runRows} WHERE false)`, runId, at)})`,
+    );
     return 0;
   }
   await withLocalFiles(lake, keys, async (paths) => {
-    const rows = `(SELECT o.* FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false) o JOIN ${RUN_DAYS} r
-      ON o.region_code = r.region_code AND o.observed_at >= r.start_utc AND o.observed_at < r.end_utc)`;
+    // Every region's rows in the national range; `own`: in the region's own recomputed days.
+    const rows = `(SELECT o.*, r.region_code IS NOT NULL AS own FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false) o
+      JOIN ${RUN_DAYS} f ON f.region_code = ${literal(NATIONAL)} AND o.observed_at >= f.start_utc AND o.observed_at < f.end_utc
+      LEFT JOIN ${RUN_DAYS} r ON o.region_code = r.region_code AND o.observed_at >= r.start_utc AND o.observed_at < r.end_utc)`;
     await s.run(`CREATE OR REPLACE TEMP TABLE ${RUN_STATS} AS ${energyStatsSql(rows, runId, at)}`);
   });
   const [n] = await s.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${RUN_STATS}`);
