@@ -12,7 +12,7 @@ import type { ObjectStore } from '../../lake/objectStore.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import { columnNames, quoteIdent, type Dataset } from '../../warehouse/dataset.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
-import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset } from '../kit/monthPartitions.js';
+import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset, type MonthRewrite } from '../kit/monthPartitions.js';
 import { natureRank } from './schema.js';
 
 /** The local calendar of the `day` grain. */
@@ -109,27 +109,14 @@ function rankOfNatureSql(column: string): string {
  * `nature` and the source columns). Figures are time-weighted: `energy_mwh` = Σ MW × sample hours,
  * `avg_mw` = energy ÷ hours covered (the plain mean when every sample has the same length),
  * `completeness` = hours covered ÷ the period's hours (a 23-hour day expects 92 real-time samples or 46
- * consolidated ones). Sums run in time order so the same samples always give the same figures, and the
+ * consolidated ones). Energies are summed as exact decimals so the same samples always give the same figures, and the
  * derived figures are rounded to 6 decimals, so a recomputation compares equal to the row it repeats.
  */
 function energyStatsSql(source: string, runId: number, processedAt: Date, timeZone = STATS_TIME_ZONE): string {
   const tz = literal(timeZone);
   const stamp = literal(processedAt.toISOString().slice(0, 23).replace('T', ' '));
-  const agg = (grain: 'hour' | 'day') => {
-    const [period, start, hours] =
-      grain === 'hour'
-        ? [`strftime(hour_start, '%Y-%m-%dT%H:%M:%SZ')`, 'hour_start', '1']
-        : [
-            `strftime(day, '%Y-%m-%d')`,
-            `timezone('UTC', timezone(${tz}, day::TIMESTAMP))`,
-            `(epoch(timezone(${tz}, (day + 1)::TIMESTAMP)) - epoch(timezone(${tz}, day::TIMESTAMP))) / 3600`,
-          ];
-    const group = grain === 'hour' ? 'hour_start' : 'day';
-    return `SELECT region_code, source, '${grain}' AS grain, ${period} AS period, ${start} AS period_start,
-        sum(mw * sample_h ORDER BY observed_at) AS energy, sum(sample_h) AS covered, ${hours} AS hours,
-        min(mw) AS min_mw, max(mw) AS max_mw, count(*) AS samples, min(nature_rank) AS nature_rank
-      FROM u GROUP BY region_code, source, ${group}`;
-  };
+  const dayStart = `timezone('UTC', timezone(${tz}, day::TIMESTAMP))`;
+  const dayHours = `(epoch(timezone(${tz}, (day + 1)::TIMESTAMP)) - epoch(timezone(${tz}, day::TIMESTAMP))) / 3600`;
   const production = PRODUCTION.map(literal).join(', ');
   return `
     WITH o AS (
@@ -159,11 +146,26 @@ function energyStatsSql(source: string, runId: number, processedAt: Date, timeZo
     ), u AS (
       SELECT *, ${sampleHoursSql('nature_rank')} AS sample_h
       FROM (UNPIVOT both_levels ON ${ECO2MIX_SOURCES.map(quoteIdent).join(', ')} INTO NAME source VALUE mw)
-    ), g AS (${agg('hour')} UNION ALL ${agg('day')})
+    ), h AS MATERIALIZED (
+      -- Energy summed as an exact decimal: the same samples give the same total in any order, without the
+      -- ordered aggregate (which held every hour's values in memory, ~19 GB for 13 years). A UTC hour lies
+      -- in one Paris day (the offsets are whole hours), so the day grain adds up its hours.
+      SELECT region_code, source, hour_start, any_value(day) AS day, sum(CAST(mw * sample_h AS DECIMAL(38, 9))) AS energy,
+        sum(sample_h) AS covered, min(mw) AS min_mw, max(mw) AS max_mw, count(*) AS samples, min(nature_rank) AS nature_rank
+      FROM u GROUP BY region_code, source, hour_start
+    ), g AS (
+      SELECT region_code, source, 'hour' AS grain, strftime(hour_start, '%Y-%m-%dT%H:%M:%SZ') AS period, hour_start AS period_start,
+        CAST(energy AS DOUBLE) AS energy, covered, 1 AS hours, min_mw, max_mw, samples, nature_rank
+      FROM h
+      UNION ALL
+      SELECT region_code, source, 'day', strftime(day, '%Y-%m-%d'), ${dayStart}, CAST(sum(energy) AS DOUBLE), sum(covered), ${dayHours},
+        min(min_mw), max(max_mw), sum(samples), min(nature_rank)
+      FROM h GROUP BY region_code, source, day
+    )
     SELECT g.region_code, g.source, g.grain, g.period, g.period_start,
       round(g.energy / g.covered, 6) AS avg_mw, g.min_mw, g.max_mw, round(g.energy, 6) AS energy_mwh,
       CAST(g.samples AS INTEGER) AS samples, round(g.covered / g.hours, 6) AS completeness,
-      CASE WHEN g.source IN (${production}) THEN round(g.energy / NULLIF(c.energy, 0), 6) END AS share_of_consumption,
+      CASE WHEN list_contains([${production}], g.source) THEN round(g.energy / NULLIF(c.energy, 0), 6) END AS share_of_consumption,
       ${natureOfRankSql('g.nature_rank')} AS nature,
       CAST(${stamp} AS TIMESTAMP) AS processed_at, CAST(${literal(String(runId))} AS BIGINT) AS run_id
     FROM g LEFT JOIN g c ON c.source = 'consumption' AND c.region_code = g.region_code AND c.grain = g.grain AND c.period = g.period`;
@@ -297,8 +299,27 @@ export async function publishEnergyStats(s: DuckSession, lake: ObjectStore, scra
   });
   // A row of a recomputed day (per region), of either grain, is replaced by the run's rows.
   const inRunDays = `EXISTS (SELECT 1 FROM ${RUN_DAYS} d WHERE d.region_code = e.region_code AND e.period_start >= d.start_utc AND e.period_start < d.end_utc)`;
-  const done = await rewriteMonthPartitions(s, lake, ENERGY_STATS_LAKE, { rows: LAKE_LATEST, existing: { replaceWhere: inRunDays }, months, scratch });
-  return done.months;
+  return rewriteMonthsInChunks(s, lake, ENERGY_STATS_LAKE, { rows: LAKE_LATEST, existing: { replaceWhere: inRunDays }, months, scratch });
+}
+
+/**
+ * Months rewritten by one partitioned COPY at most: past `partitioned_write_max_open_files` (100) DuckDB
+ * splits a month into several files, which a history of 13 years (156 months) did.
+ */
+const MONTHS_PER_COPY = 24;
+
+/** `rewriteMonthPartitions` over at most MONTHS_PER_COPY months at a time. Returns the months rewritten, sorted. */
+export async function rewriteMonthsInChunks(s: DuckSession, lake: ObjectStore, dataset: MonthDataset, w: MonthRewrite): Promise<string[]> {
+  const found = (await s.rows<{ month: string }>(`SELECT DISTINCT ${dataset.month} AS month FROM ${w.rows}`)).map((r) => r.month);
+  const months = [...new Set([...found, ...(w.months ?? [])])].sort();
+  if (months.length <= MONTHS_PER_COPY) return (await rewriteMonthPartitions(s, lake, dataset, w)).months;
+  const done: string[] = [];
+  for (let i = 0; i < months.length; i += MONTHS_PER_COPY) {
+    const chunk = months.slice(i, i + MONTHS_PER_COPY);
+    const rows = `(SELECT * FROM ${w.rows} WHERE list_contains([${chunk.map(literal).join(', ')}], ${dataset.month}))`;
+    done.push(...(await rewriteMonthPartitions(s, lake, dataset, { ...w, rows, months: chunk })).months);
+  }
+  return done;
 }
 
 export async function dropStatsTables(s: DuckSession): Promise<void> {

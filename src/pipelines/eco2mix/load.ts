@@ -14,9 +14,9 @@ import type { ObjectStore } from '../../lake/objectStore.js';
 import { createRunRejects } from '../../quality/runRejects.js';
 import { columnNames, quoteIdent } from '../../warehouse/dataset.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
-import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset } from '../kit/monthPartitions.js';
+import { existingMonthKeys, type MonthDataset } from '../kit/monthPartitions.js';
 import type { PipelineDataset } from '../kit/pipeline.js';
-import { createStatsTables, ENERGY_STATS_LAKE, REGIONAL_ENERGY_STATS, type StagingSource } from './curated.js';
+import { createStatsTables, ENERGY_STATS_LAKE, REGIONAL_ENERGY_STATS, rewriteMonthsInChunks, type StagingSource } from './curated.js';
 import { natureRank, REGIONAL_OBSERVATIONS, REGIONAL_OBSERVATIONS_HISTORY } from './schema.js';
 
 const OBS_COLUMNS = columnNames(REGIONAL_OBSERVATIONS);
@@ -123,6 +123,14 @@ export interface AppliedRun {
  * writes nothing (a key's first value is kept for a same or lower nature).
  */
 export async function applyToWarehouse(warehouse: Warehouse, s: DuckSession, runId: number, at: Date): Promise<AppliedRun> {
+  const [range] = await s.rows<{ first: Date | null; last: Date | null }>(`SELECT min(observed_at) AS first, max(observed_at) AS last FROM ${RUN_CHAIN}`);
+  if (!range?.first || !range.last) return { written: 0, superseded: 0 };
+  const stamp = (d: Date) => d.toISOString().slice(0, 23).replace('T', ' ');
+  const [inPlace] = await warehouse.query(
+    `SELECT 1 AS found FROM regional_observations WHERE observed_at >= CAST($1 AS TIMESTAMP) AND observed_at <= CAST($2 AS TIMESTAMP) LIMIT 1`,
+    [stamp(range.first), stamp(range.last)],
+  );
+  if (!inPlace) return applyToEmptyRange(warehouse, s, runId, at);
   const chainCols = [...OBS_COLUMNS, 'nature_rank', 'is_last'];
   await warehouse.execute(`DROP TABLE IF EXISTS ${INCOMING}`);
   await warehouse.execute(
@@ -172,6 +180,24 @@ export async function applyToWarehouse(warehouse: Warehouse, s: DuckSession, run
   }
 }
 
+/**
+ * `applyToWarehouse` when the warehouse has no row in the run's time range (a first load, a backfill of
+ * new months): every chain's last record is new, and every other one was superseded within the run, so
+ * both go straight from the engine to their tables, without the temporary copy and the joins.
+ */
+async function applyToEmptyRange(warehouse: Warehouse, s: DuckSession, runId: number, at: Date): Promise<AppliedRun> {
+  const written = await warehouse.appendFromEngine(REGIONAL_OBSERVATIONS.name, OBS_COLUMNS, s, `SELECT ${OBS_LIST} FROM ${RUN_CHAIN} WHERE is_last`);
+  const histCols = [...OBS_COLUMNS, 'nature_rank', 'superseded_at', 'superseded_by_run'];
+  const when = `CAST(${literal(at.toISOString().slice(0, 23).replace('T', ' '))} AS TIMESTAMP), CAST(${literal(String(runId))} AS BIGINT)`;
+  const superseded = await warehouse.appendFromEngine(
+    REGIONAL_OBSERVATIONS_HISTORY.name,
+    histCols,
+    s,
+    `SELECT ${OBS_LIST}, nature_rank, ${when} FROM ${RUN_CHAIN} WHERE NOT is_last`,
+  );
+  return { written, superseded };
+}
+
 /** The lake's `staging/regional_observations/`: one file per UTC month, rows by region then time. */
 const OBSERVATIONS_LAKE: MonthDataset = {
   prefix: datasetPrefix('staging', REGIONAL_OBSERVATIONS.name),
@@ -197,13 +223,12 @@ export async function applyToLake(s: DuckSession, lake: ObjectStore, scratch: st
             WHERE e.region_code = r.region_code AND e.observed_at = r.observed_at AND ${engineRank('e.nature')} >= r.nature_rank)`;
     await s.run(`CREATE OR REPLACE TEMP TABLE ${LAKE_WINNERS} AS ${best}${beaten}`);
   });
-  const done = await rewriteMonthPartitions(s, lake, OBSERVATIONS_LAKE, {
+  return rewriteMonthsInChunks(s, lake, OBSERVATIONS_LAKE, {
     rows: LAKE_WINNERS,
     // The winners replace their keys' rows; every other row of the month stays as it was.
     existing: { replaceWhere: `EXISTS (SELECT 1 FROM ${LAKE_WINNERS} w WHERE w.region_code = e.region_code AND w.observed_at = e.observed_at)` },
     scratch,
   });
-  return done.months;
 }
 
 /** Where the curated statistics read the staging rows back, once `applyToLake` has rewritten the months. */
