@@ -105,6 +105,8 @@ export async function buildRunChain(s: DuckSession, runId: number, loadedAt: Dat
   const [counts] = await s.rows<{ batch: bigint; chain: bigint }>(
     `SELECT (SELECT count(*) FROM ${BATCH}) AS batch, (SELECT count(*) FROM ${RUN_CHAIN}) AS chain`,
   );
+  // Nothing reads the batch after this: its memory (a copy of every record) goes back before the load.
+  await s.run(`DROP TABLE ${BATCH}`);
   return { duplicates: Number(counts?.batch ?? 0n) - Number(counts?.chain ?? 0n) };
 }
 
@@ -214,6 +216,15 @@ const OBSERVATIONS_LAKE: MonthDataset = {
 export async function applyToLake(s: DuckSession, lake: ObjectStore, scratch: string): Promise<string[]> {
   const months = (await s.rows<{ month: string }>(`SELECT DISTINCT ${OBSERVATIONS_LAKE.month} AS month FROM ${RUN_CHAIN} WHERE is_last`)).map((r) => r.month);
   const keys = await existingMonthKeys(lake, OBSERVATIONS_LAKE, months);
+  if (keys.length === 0) {
+    // Months the lake does not hold yet (a first load, a backfill): the run's best records are the rows,
+    // read where they are rather than copied first.
+    return rewriteMonthsInChunks(s, lake, OBSERVATIONS_LAKE, {
+      rows: `(SELECT ${OBS_LIST} FROM ${RUN_CHAIN} WHERE is_last)`,
+      existing: { replaceWhere: 'false' },
+      scratch,
+    });
+  }
   await withLocalFiles(lake, keys, async (paths) => {
     const best = `SELECT ${OBS_LIST} FROM ${RUN_CHAIN} r WHERE r.is_last`;
     const beaten =
