@@ -265,6 +265,15 @@ function sameKey(a: string, b: string): string {
  * touches a few hundred keys of millions.
  */
 export async function appendEnergyStats(warehouse: Warehouse, s: DuckSession): Promise<number> {
+  const [range] = await s.rows<{ first: Date | null; last: Date | null }>(`SELECT min(period_start) AS first, max(period_start) AS last FROM ${RUN_STATS}`);
+  if (!range?.first || !range.last) return 0;
+  const stamp = (d: Date) => d.toISOString().slice(0, 23).replace('T', ' ');
+  const [held] = await warehouse.query(
+    `SELECT 1 AS found FROM regional_energy_stats WHERE period_start >= CAST($1 AS TIMESTAMP) AND period_start <= CAST($2 AS TIMESTAMP) LIMIT 1`,
+    [stamp(range.first), stamp(range.last)],
+  );
+  // No row in the recomputed periods (a first load, new months): every key is new, nothing to compare.
+  if (!held) return warehouse.appendFromEngine(REGIONAL_ENERGY_STATS.name, STATS_COLUMNS, s, `SELECT ${STATS_LIST} FROM ${RUN_STATS}`);
   await warehouse.execute(`DROP TABLE IF EXISTS ${INCOMING_STATS}`);
   await warehouse.execute(`CREATE TEMP TABLE ${INCOMING_STATS} (${REGIONAL_ENERGY_STATS.columns.map(([c, t]) => `${quoteIdent(c)} ${t}`).join(', ')})`);
   try {
@@ -304,6 +313,15 @@ export async function publishEnergyStats(s: DuckSession, lake: ObjectStore, scra
   const months = (await s.rows<{ month: string }>(`SELECT DISTINCT ${ENERGY_STATS_LAKE.month} AS month FROM ${RUN_STATS}`)).map((r) => r.month);
   if (months.length === 0) return [];
   const keys = await existingMonthKeys(lake, ENERGY_STATS_LAKE, months);
+  if (keys.length === 0) {
+    // Months the lake does not hold yet: the recomputed rows are the months, read where they are.
+    return rewriteMonthsInChunks(s, lake, ENERGY_STATS_LAKE, {
+      rows: `(SELECT ${STATS_LIST} FROM ${RUN_STATS})`,
+      existing: { replaceWhere: 'false' },
+      months,
+      scratch,
+    });
+  }
   await withLocalFiles(lake, keys, async (paths) => {
     const kept =
       paths.length === 0
