@@ -124,7 +124,7 @@ function energyStatsSql(source: string, runId: number, processedAt: Date, timeZo
   // any order, without an ordered aggregate (which held every group's values: ~19 GB for 13 years).
   const hourAggs = src
     .map(
-      ({ s, i }) => `sum(CAST(${s} * sample_h AS DECIMAL(38, 9))) AS e_${i}, sum(sample_h) FILTER (WHERE ${s} IS NOT NULL) AS c_${i},
+      ({ s, i }) => `sum(CAST(${s} * sample_h AS DECIMAL(18, 6))) AS e_${i}, sum(sample_h) FILTER (WHERE ${s} IS NOT NULL) AS c_${i},
         min(${s}) AS lo_${i}, max(${s}) AS hi_${i}, count(${s}) AS n_${i}, min(nature_rank) FILTER (WHERE ${s} IS NOT NULL) AS r_${i}`,
     )
     .join(',\n        ');
@@ -344,7 +344,7 @@ export async function publishEnergyStats(s: DuckSession, lake: ObjectStore, scra
  * Months rewritten by one partitioned COPY at most: past `partitioned_write_max_open_files` (100) DuckDB
  * splits a month into several files, which a history of 13 years (156 months) did.
  */
-const MONTHS_PER_COPY = 24;
+const MONTHS_PER_COPY = 48;
 
 /** `rewriteMonthPartitions` over at most MONTHS_PER_COPY months at a time. Returns the months rewritten, sorted. */
 export async function rewriteMonthsInChunks(s: DuckSession, lake: ObjectStore, dataset: MonthDataset, w: MonthRewrite): Promise<string[]> {
