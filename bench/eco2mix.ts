@@ -24,6 +24,8 @@ const WORK = join(ROOT, 'bench', '.work', 'eco2mix');
 const LAST_YEAR = new Date().getUTCFullYear() - 1;
 const HISTORY = { regions: 'all' as const, from: '2013-01-01', to: `${LAST_YEAR}-12-31`, dataset: 'cons-def' as const, seed: 1 };
 const PG_URL = process.env.ECLUSE_BENCH_PG;
+// No limit by default, as a user's first run; BENCH_MEMORY_LIMIT=… sets DuckDB's for both sides.
+const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT;
 const PG_SCHEMA = 'ecluse_bench_eco2mix';
 
 /** The JSONL field of each source, as the datasets name them (the baseline reads the file as it is). */
@@ -95,7 +97,7 @@ function dayGrainSql(path: string): string {
 
 /** DuckDB alone: reading the JSONL and writing the day grain as one Parquet file. */
 async function duckdbAlone(path: string, out: string): Promise<{ ms: number; rows: number }> {
-  const s = await DuckSession.open(':memory:');
+  const s = await DuckSession.open(':memory:', MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {});
   try {
     const t0 = performance.now();
     await s.run(`COPY (${dayGrainSql(path)}) TO ${literal(out)} (FORMAT parquet)`);
@@ -112,6 +114,7 @@ async function openBenchPlatform(home: string, warehouse?: string): Promise<Plat
   await rm(home, { recursive: true, force: true });
   const env: Record<string, string> = { ECLUSE_HOME: home };
   if (warehouse) env.ECLUSE_WAREHOUSE = warehouse;
+  if (MEMORY_LIMIT) env.ECLUSE_DUCKDB_MEMORY_LIMIT = MEMORY_LIMIT;
   const config = loadConfig(env, ROOT);
   return { config, lake: openLake(config), warehouse: await openWarehouse(config, { command: 'bench eco2mix' }) };
 }
@@ -158,7 +161,7 @@ function stepsLine(steps: Record<string, number> | null): string {
 }
 
 export async function main(): Promise<void> {
-  console.log(`machine: ${machine()}`);
+  console.log(`machine: ${machine()}; DuckDB memory_limit ${MEMORY_LIMIT ?? 'not set'}`);
   const path = await ensureInput();
   console.log(`input: ${path.split('/').pop()}, ${mb((await stat(path)).size)}`);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
