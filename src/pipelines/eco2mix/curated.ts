@@ -298,7 +298,9 @@ export async function appendEnergyStats(warehouse: Warehouse, s: DuckSession): P
  */
 export const ENERGY_STATS_LAKE: MonthDataset = {
   prefix: datasetPrefix('curated', REGIONAL_ENERGY_STATS.name),
-  order: ['region_code', 'source', 'grain', 'period'],
+  // `period_start` orders a grain's periods as `period` does (the text is that instant's, or its local day's),
+  // and sorts as one number instead of 20 characters: 16.6M rows for 13 years.
+  order: ['region_code', 'source', 'grain', 'period_start'],
   month: `left(period, 7)`,
 };
 
