@@ -19,7 +19,7 @@ import { natureRank } from './schema.js';
 const STATS_TIME_ZONE = DEFAULT_TIME_ZONE;
 
 /** The region code of the national totals: the sum of the 12 regions, at the instants all of them have. */
-export const NATIONAL = 'FR';
+const NATIONAL = 'FR';
 
 /**
  * Sources whose energy is a share of the consumption's. Consumption itself, pumping and battery charge
