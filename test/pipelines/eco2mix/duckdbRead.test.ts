@@ -9,6 +9,12 @@ import { Eco2mixBatch } from '../../../src/pipelines/eco2mix/batch.js';
 import { readEco2mixJsonlSql, type BulkSink } from '../../../src/pipelines/eco2mix/duckdbRead.js';
 import { BATCH, createRunTables, dropRunTables } from '../../../src/pipelines/eco2mix/load.js';
 import { readEco2mixFile } from '../../../src/pipelines/eco2mix/readers.js';
+import { writeEco2mix } from '../../../src/connectors/generators/eco2mix.js';
+import { executeRun } from '../../../src/orchestrator/runner.js';
+import { eco2mixPipeline } from '../../../src/pipelines/eco2mix/pipeline.js';
+import { readFile } from 'node:fs/promises';
+import { SQL_READ_MIN_BYTES } from '../../../src/pipelines/eco2mix/duckdbRead.js';
+import { tempHome, withPlatform } from '../../helpers/platform.js';
 
 /** A record with every field of the current layout written (null where not given), as exports write it. */
 function line(over: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
@@ -181,4 +187,46 @@ test('records with other keys, spaces, repeated keys or lenient JSON: the exact 
   }
   const varied = await both('varied-again.jsonl', lines.join('\n') + '\n');
   assert.ok(varied.outcome.read && varied.outcome.pass === 'exact', `the exact pass reads a file whose keys vary: ${JSON.stringify(varied.outcome)}`);
+});
+
+test('a run on a large JSONL (the SQL path) stages what the TypeScript reader reads: rows, first of repeated keys, rejects, counters', async () => {
+  const home = await tempHome('ecluse-eco2mix-sqlrun-');
+  try {
+    const path = join(home, 'spring.jsonl');
+    // Twelve regions over the spring DST change (repeated instants), every quirk of the generator, and the odd records above.
+    await writeEco2mix(path, 'jsonl', { regions: 'all', from: '2024-03-24', to: '2024-04-06', dataset: 'cons-def', seed: 3, now: Date.UTC(2026, 0, 1) });
+    const text = (await readFile(path, 'utf8')) + uniformLines().join('\n') + '\n';
+    await writeFile(path, text);
+    assert.ok(Buffer.byteLength(text) >= SQL_READ_MIN_BYTES, 'large enough for the SQL path');
+    const ts = new Eco2mixBatch();
+    readEco2mixFile('spring.jsonl', Buffer.from(text), ts);
+    // The first record of each key wins (same nature throughout).
+    const expected = new Map<string, string>();
+    for (const o of ts.observations) {
+      const key = `${o.regionCode}|${new Date(o.observedAt).toISOString()}`;
+      if (!expected.has(key)) expected.set(key, JSON.stringify([o.nature, ...ECO2MIX_SOURCES.map((k) => o.values[k])]));
+    }
+    const summary = await withPlatform(home, (p) => executeRun(p, eco2mixPipeline, { inputs: [path], trigger: 'cli' }));
+    assert.equal(summary.status, 'succeeded', summary.error ?? '');
+    assert.equal(summary.rows_read, ts.rowsRead);
+    assert.equal(summary.rows_rejected, ts.rowsRejected);
+    assert.equal(summary.values_rejected, ts.valuesRejected);
+    assert.equal(summary.rows_written, expected.size);
+    const rows = await withPlatform(home, (p) =>
+      p.warehouse.query(`SELECT region_code, observed_at, nature, ${ECO2MIX_SOURCES.join(', ')} FROM regional_observations`),
+    );
+    const got = new Map(
+      rows.map((r) => [
+        `${String(r.region_code)}|${String(r.observed_at).replace('Z', '.000Z')}`,
+        JSON.stringify([r.nature, ...ECO2MIX_SOURCES.map((k) => r[k])]),
+      ]),
+    );
+    assert.deepEqual(got, expected);
+    const rejects = await withPlatform(home, (p) => p.warehouse.query(`SELECT count(*) AS n FROM rejects WHERE run_id = $1`, [summary.run_id]));
+    assert.equal(Number(rejects[0]?.n), ts.rejects.length);
+    const logs = await withPlatform(home, (p) => p.warehouse.query(`SELECT msg FROM run_logs WHERE run_id = $1`, [summary.run_id]));
+    assert.doesNotMatch(logs.map((l) => String(l.msg)).join('\n'), /read by the TypeScript reader/, 'the SQL path read the file');
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
 });
