@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<void>> = {
   postgres: async () => (await import('./postgres.js')).main(),
   orchestrator: async () => (await import('./orchestrator.js')).main(),
   synop: async () => (await import('./synop.js')).main(),
+  eco2mix: async () => (await import('./eco2mix.js')).main(),
 };
 
 const name = process.argv[2];

@@ -14,9 +14,9 @@ import type { ObjectStore } from '../../lake/objectStore.js';
 import { createRunRejects } from '../../quality/runRejects.js';
 import { columnNames, quoteIdent } from '../../warehouse/dataset.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
-import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset } from '../kit/monthPartitions.js';
+import { existingMonthKeys, type MonthDataset } from '../kit/monthPartitions.js';
 import type { PipelineDataset } from '../kit/pipeline.js';
-import { createStatsTables, ENERGY_STATS_LAKE, REGIONAL_ENERGY_STATS, type StagingSource } from './curated.js';
+import { createStatsTables, ENERGY_STATS_LAKE, REGIONAL_ENERGY_STATS, rewriteMonthsInChunks, type StagingSource } from './curated.js';
 import { natureRank, REGIONAL_OBSERVATIONS, REGIONAL_OBSERVATIONS_HISTORY } from './schema.js';
 
 const OBS_COLUMNS = columnNames(REGIONAL_OBSERVATIONS);
@@ -41,7 +41,7 @@ if (READ_COLUMNS.join() !== ['region_code', 'observed_at', 'region_name', 'natur
  * tables, and a server's engine drops them all at once with it.
  */
 const RUN_DB = 'ecluse_eco2mix_run';
-const BATCH = `${RUN_DB}.eco2mix_batch`;
+export const BATCH = `${RUN_DB}.eco2mix_batch`;
 /** Per key, the records the run applies: the first delivered, then each later one of a strictly better nature. */
 const RUN_CHAIN = `${RUN_DB}.run_chain`;
 /**
@@ -94,17 +94,25 @@ export async function loadBatchFile(s: DuckSession, path: string): Promise<void>
 export async function buildRunChain(s: DuckSession, runId: number, loadedAt: Date): Promise<{ duplicates: number }> {
   const key = 'region_code, observed_at';
   const stamp = literal(loadedAt.toISOString().slice(0, 23).replace('T', ' '));
+  const cols = `${READ_COLUMNS.map(quoteIdent).join(', ')}, CAST(${literal(String(runId))} AS BIGINT) AS run_id, CAST(${stamp} AS TIMESTAMP) AS loaded_at`;
+  // Only the keys the run holds more than once need the windows (and their sort): the others are their
+  // own chain, last included. A first load of 13 years repeats a few hundred keys of 2.7M.
   await s.run(`CREATE TABLE ${RUN_CHAIN} AS
-    SELECT ${READ_COLUMNS.map(quoteIdent).join(', ')}, CAST(${literal(String(runId))} AS BIGINT) AS run_id, CAST(${stamp} AS TIMESTAMP) AS loaded_at,
-      nature_rank, row_number() OVER (PARTITION BY ${key} ORDER BY nature_rank DESC) = 1 AS is_last
+    WITH repeated AS (SELECT region_code, observed_at FROM ${BATCH} GROUP BY region_code, observed_at HAVING count(*) > 1)
+    SELECT ${cols}, ${engineRank('nature')} AS nature_rank, true AS is_last
+    FROM ${BATCH} b ANTI JOIN repeated r ON r.region_code = b.region_code AND r.observed_at = b.observed_at
+    UNION ALL
+    SELECT ${cols}, nature_rank, row_number() OVER (PARTITION BY ${key} ORDER BY nature_rank DESC) = 1 AS is_last
     FROM (
       SELECT *, max(nature_rank) OVER (PARTITION BY ${key} ORDER BY file_seq, seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_max
-      FROM (SELECT *, ${engineRank('nature')} AS nature_rank FROM ${BATCH})
+      FROM (SELECT b.*, ${engineRank('b.nature')} AS nature_rank FROM ${BATCH} b SEMI JOIN repeated r ON r.region_code = b.region_code AND r.observed_at = b.observed_at)
     )
     WHERE before_max IS NULL OR nature_rank > before_max`);
   const [counts] = await s.rows<{ batch: bigint; chain: bigint }>(
     `SELECT (SELECT count(*) FROM ${BATCH}) AS batch, (SELECT count(*) FROM ${RUN_CHAIN}) AS chain`,
   );
+  // Nothing reads the batch after this: its memory (a copy of every record) goes back before the load.
+  await s.run(`DROP TABLE ${BATCH}`);
   return { duplicates: Number(counts?.batch ?? 0n) - Number(counts?.chain ?? 0n) };
 }
 
@@ -123,6 +131,14 @@ export interface AppliedRun {
  * writes nothing (a key's first value is kept for a same or lower nature).
  */
 export async function applyToWarehouse(warehouse: Warehouse, s: DuckSession, runId: number, at: Date): Promise<AppliedRun> {
+  const [range] = await s.rows<{ first: Date | null; last: Date | null }>(`SELECT min(observed_at) AS first, max(observed_at) AS last FROM ${RUN_CHAIN}`);
+  if (!range?.first || !range.last) return { written: 0, superseded: 0 };
+  const stamp = (d: Date) => d.toISOString().slice(0, 23).replace('T', ' ');
+  const [inPlace] = await warehouse.query(
+    `SELECT 1 AS found FROM regional_observations WHERE observed_at >= CAST($1 AS TIMESTAMP) AND observed_at <= CAST($2 AS TIMESTAMP) LIMIT 1`,
+    [stamp(range.first), stamp(range.last)],
+  );
+  if (!inPlace) return applyToEmptyRange(warehouse, s, runId, at);
   const chainCols = [...OBS_COLUMNS, 'nature_rank', 'is_last'];
   await warehouse.execute(`DROP TABLE IF EXISTS ${INCOMING}`);
   await warehouse.execute(
@@ -172,6 +188,24 @@ export async function applyToWarehouse(warehouse: Warehouse, s: DuckSession, run
   }
 }
 
+/**
+ * `applyToWarehouse` when the warehouse has no row in the run's time range (a first load, a backfill of
+ * new months): every chain's last record is new, and every other one was superseded within the run, so
+ * both go straight from the engine to their tables, without the temporary copy and the joins.
+ */
+async function applyToEmptyRange(warehouse: Warehouse, s: DuckSession, runId: number, at: Date): Promise<AppliedRun> {
+  const written = await warehouse.appendFromEngine(REGIONAL_OBSERVATIONS.name, OBS_COLUMNS, s, `SELECT ${OBS_LIST} FROM ${RUN_CHAIN} WHERE is_last`);
+  const histCols = [...OBS_COLUMNS, 'nature_rank', 'superseded_at', 'superseded_by_run'];
+  const when = `CAST(${literal(at.toISOString().slice(0, 23).replace('T', ' '))} AS TIMESTAMP), CAST(${literal(String(runId))} AS BIGINT)`;
+  const superseded = await warehouse.appendFromEngine(
+    REGIONAL_OBSERVATIONS_HISTORY.name,
+    histCols,
+    s,
+    `SELECT ${OBS_LIST}, nature_rank, ${when} FROM ${RUN_CHAIN} WHERE NOT is_last`,
+  );
+  return { written, superseded };
+}
+
 /** The lake's `staging/regional_observations/`: one file per UTC month, rows by region then time. */
 const OBSERVATIONS_LAKE: MonthDataset = {
   prefix: datasetPrefix('staging', REGIONAL_OBSERVATIONS.name),
@@ -188,6 +222,15 @@ const OBSERVATIONS_LAKE: MonthDataset = {
 export async function applyToLake(s: DuckSession, lake: ObjectStore, scratch: string): Promise<string[]> {
   const months = (await s.rows<{ month: string }>(`SELECT DISTINCT ${OBSERVATIONS_LAKE.month} AS month FROM ${RUN_CHAIN} WHERE is_last`)).map((r) => r.month);
   const keys = await existingMonthKeys(lake, OBSERVATIONS_LAKE, months);
+  if (keys.length === 0) {
+    // Months the lake does not hold yet (a first load, a backfill): the run's best records are the rows,
+    // read where they are rather than copied first.
+    return rewriteMonthsInChunks(s, lake, OBSERVATIONS_LAKE, {
+      rows: `(SELECT ${OBS_LIST} FROM ${RUN_CHAIN} WHERE is_last)`,
+      existing: { replaceWhere: 'false' },
+      scratch,
+    });
+  }
   await withLocalFiles(lake, keys, async (paths) => {
     const best = `SELECT ${OBS_LIST} FROM ${RUN_CHAIN} r WHERE r.is_last`;
     const beaten =
@@ -197,13 +240,12 @@ export async function applyToLake(s: DuckSession, lake: ObjectStore, scratch: st
             WHERE e.region_code = r.region_code AND e.observed_at = r.observed_at AND ${engineRank('e.nature')} >= r.nature_rank)`;
     await s.run(`CREATE OR REPLACE TEMP TABLE ${LAKE_WINNERS} AS ${best}${beaten}`);
   });
-  const done = await rewriteMonthPartitions(s, lake, OBSERVATIONS_LAKE, {
+  return rewriteMonthsInChunks(s, lake, OBSERVATIONS_LAKE, {
     rows: LAKE_WINNERS,
     // The winners replace their keys' rows; every other row of the month stays as it was.
     existing: { replaceWhere: `EXISTS (SELECT 1 FROM ${LAKE_WINNERS} w WHERE w.region_code = e.region_code AND w.observed_at = e.observed_at)` },
     scratch,
   });
-  return done.months;
 }
 
 /** Where the curated statistics read the staging rows back, once `applyToLake` has rewritten the months. */

@@ -26,14 +26,14 @@ export interface ReadEco2mixOptions {
 const MAX_NAMES_SHOWN = 20;
 
 /** Unknown names as their one reject lists them: each name and the list bounded, whatever the file holds. */
-function shownNames(names: Iterable<string>): string[] {
+export function shownNames(names: Iterable<string>): string[] {
   const all = [...names];
   const shown = all.slice(0, MAX_NAMES_SHOWN).map((name) => clip(name, 100));
   if (all.length > MAX_NAMES_SHOWN) shown.push(`… and ${all.length - MAX_NAMES_SHOWN} more`);
   return shown;
 }
 
-function typeObject(value: unknown, loc: RecordLocation, sink: Eco2mixSink, unknown: Set<string>): void {
+export function typeObject(value: unknown, loc: RecordLocation, sink: Eco2mixSink, unknown: Set<string>): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     sink.rejectRecord(loc, null, showValue(value), 'not a JSON object');
     return;

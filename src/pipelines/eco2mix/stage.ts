@@ -3,6 +3,7 @@
  * loaded into the engine's `eco2mix_batch`, then reduced to the run's chain per key (`run_chain`, load.ts).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ECO2MIX_REGIONS, ECO2MIX_SOURCES } from '../../connectors/opendatasoft/eco2mix/fields.js';
 import { csvCell } from '../../engine/csvCell.js';
@@ -10,8 +11,10 @@ import type { StagedFiles } from '../kit/fileBatch.js';
 import type { RunContext } from '../kit/pipeline.js';
 import { rejectedWholeFiles, type PendingFile } from '../kit/rawInputs.js';
 import { Eco2mixBatch, type Eco2mixObservation } from './batch.js';
-import { buildRunChain, createRunTables, loadBatchFile } from './load.js';
+import { readEco2mixJsonlSql, SQL_READ_MIN_BYTES, type BulkSink } from './duckdbRead.js';
+import { BATCH, buildRunChain, createRunTables, loadBatchFile } from './load.js';
 import { readEco2mixPath } from './readers.js';
+import { extensionOf } from '../../lake/raw.js';
 
 /** What staging counted besides the kit's counters: said in the run's log. */
 export interface Eco2mixStaged extends StagedFiles {
@@ -32,9 +35,12 @@ const FLUSH_BYTES = 4 << 20;
  * The run's sink: observations written to the batch CSV as the readers produce them (a year is ~200k
  * records: never all in memory); rejects and counters kept as the in-memory sink keeps them.
  */
-class Eco2mixCsvSink extends Eco2mixBatch {
+class Eco2mixCsvSink extends Eco2mixBatch implements BulkSink {
   /** Observations per file (by its place in the run), for the files rejected whole. */
   readonly perFile: number[] = [];
+  /** Observations written to the CSV (the others went into the batch from the SQL read path). */
+  csvRows = 0;
+  seqOverride: number | null = null;
   private fileSeq = 0;
   private rawFile = '';
   private seq = 0;
@@ -56,10 +62,11 @@ class Eco2mixCsvSink extends Eco2mixBatch {
 
   override observation(obs: Eco2mixObservation): void {
     this.rowsRead++;
+    this.csvRows++;
     this.perFile[this.fileSeq] = (this.perFile[this.fileSeq] ?? 0) + 1;
     const cells = [
       String(this.fileSeq),
-      String(this.seq++),
+      String(this.seqOverride ?? this.seq++),
       csvCell(obs.regionCode),
       timestampCell(obs.observedAt),
       // The readers accept only the 12 regions: the name is the platform's spelling, not the file's.
@@ -74,8 +81,10 @@ class Eco2mixCsvSink extends Eco2mixBatch {
     if (this.size > FLUSH_BYTES) this.flush();
   }
 
-  get written(): number {
-    return this.perFile.reduce((a, b) => a + b, 0);
+  countBulk(observations: number, emptySlots: number): void {
+    this.rowsRead += observations + emptySlots;
+    this.emptySlots += emptySlots;
+    this.perFile[this.fileSeq] = (this.perFile[this.fileSeq] ?? 0) + observations;
   }
 
   private flush(): void {
@@ -90,8 +99,11 @@ class Eco2mixCsvSink extends Eco2mixBatch {
   }
 }
 
+/** Which reader takes a file: DuckDB for large JSONL (TypeScript as its fallback), TypeScript for the rest. */
+export type ReadPath = 'auto' | 'sql' | 'typescript';
+
 /** Reads the run's files into the engine. Before the warehouse transaction: a failing statement inside would abort it. */
-export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[], scratch: string): Promise<Eco2mixStaged> {
+export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[], scratch: string, path: ReadPath = 'auto'): Promise<Eco2mixStaged> {
   const s = ctx.engine;
   await createRunTables(s);
   const sink = new Eco2mixCsvSink(join(scratch, 'eco2mix-batch.csv'));
@@ -102,13 +114,13 @@ export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[
       ctx.progress({ step: 'stage', done: i, total: pending.length, item: f.raw.originalName });
       const before = wholeSoFar();
       sink.startFile(i, f.raw.key);
-      await readEco2mixPath(f.raw.originalName, f.path, sink, { zip: { limits: ctx.config.zipLimits, scratch } });
+      if (!(await readBySql(f, i))) await readEco2mixPath(f.raw.originalName, f.path, sink, { zip: { limits: ctx.config.zipLimits, scratch } });
       whole[i] = wholeSoFar() - before;
     }
   } finally {
     sink.close();
   }
-  if (sink.written > 0) await loadBatchFile(s, sink.path);
+  if (sink.csvRows > 0) await loadBatchFile(s, sink.path);
   const { duplicates } = await buildRunChain(s, ctx.runId, new Date());
   if (duplicates > 0) {
     ctx.log?.info(
@@ -134,6 +146,15 @@ export async function stageFiles(ctx: RunContext, pending: readonly PendingFile[
     emptySlots: sink.emptySlots,
     duplicates,
   };
+
+  async function readBySql(f: PendingFile, i: number): Promise<boolean> {
+    const ext = extensionOf(f.raw.originalName);
+    if (path === 'typescript' || (ext !== 'jsonl' && ext !== 'ndjson')) return false;
+    if (path === 'auto' && (await stat(f.path)).size < SQL_READ_MIN_BYTES) return false;
+    const r = await readEco2mixJsonlSql(s, BATCH, f.raw.originalName, f.path, i, f.raw.key, sink);
+    if (!r.read) ctx.log?.info({ file: f.raw.originalName, reason: r.reason }, `${f.raw.originalName}: read by the TypeScript reader (${r.reason})`);
+    return r.read;
+  }
 }
 
 /** Counts what a file gives, keeping nothing but its rejects. */

@@ -306,5 +306,40 @@ for (const setup of SETUPS) {
       assert.deepEqual(strip(await all(home)), strip(view), 'a rebuild appends one row per key');
       assert.deepEqual((await lakeRows(home)).rows, await latest(home));
     });
+
+    test('national totals (FR): the regions summed at the instants all 12 have, aggregated like a region, equal hand-computed values', async () => {
+      const home = await tempHome('ecluse-eco2mix-fr-');
+      const dir = join(home, 'in');
+      await mkdir(dir, { recursive: true });
+      const regions = ['11', '24', '27', '28', '32', '44', '52', '53', '75', '76', '84', '93'];
+      const lines: string[] = [];
+      regions.forEach((region, k) => {
+        const nucleaire = region === '24' ? 500 : null;
+        lines.push(record(region, CONS, '2024-01-15T11:00:00+01:00', { consommation: 1000 + 100 * k, nucleaire }));
+        // Île-de-France's 10:30Z is real-time: the national instant takes the lowest nature and its 15 minutes.
+        lines.push(record(region, region === '11' ? TR : CONS, '2024-01-15T11:30:00+01:00', { consommation: 1010 + 100 * k, nucleaire }));
+        // Provence-Alpes-Côte d'Azur misses 11:00Z: that instant has no national total.
+        if (region !== '93') lines.push(record(region, CONS, '2024-01-15T12:00:00+01:00', { consommation: 1020 + 100 * k, nucleaire }));
+      });
+      const input = join(dir, 'fr.jsonl');
+      await writeFile(input, lines.join('\n') + '\n');
+      const r = await run(home, [input]);
+      assert.equal(r.status, 'succeeded', r.error ?? '');
+      const rows = await latest(home);
+      const fr = rows.filter((row) => row.region_code === 'FR');
+      // Σ consumption: 10:00Z 12 × 1000 + 100 × 66 = 18600 (30 min), 10:30Z 18720 (15 min, real-time).
+      const consumption = { avg_mw: 18640, min_mw: 18600, max_mw: 18720, energy_mwh: 13980, samples: 2, share_of_consumption: null, nature: TR };
+      assert.deepEqual(figures(find(fr, 'FR', 'consumption', 'hour', '2024-01-15T10:00:00Z')[0]), { ...consumption, completeness: 0.75 });
+      assert.deepEqual(figures(find(fr, 'FR', 'consumption', 'day', '2024-01-15')[0]), { ...consumption, completeness: 0.03125 });
+      const nuclear = { avg_mw: 500, min_mw: 500, max_mw: 500, energy_mwh: 375, samples: 2, share_of_consumption: 0.026824, nature: TR };
+      assert.deepEqual(figures(find(fr, 'FR', 'nuclear', 'hour', '2024-01-15T10:00:00Z')[0]), { ...nuclear, completeness: 0.75 });
+      assert.deepEqual(figures(find(fr, 'FR', 'nuclear', 'day', '2024-01-15')[0]), { ...nuclear, completeness: 0.03125 });
+      assert.deepEqual(find(fr, 'FR', 'consumption', 'hour', '2024-01-15T11:00:00Z'), [], 'no national total where a region is missing');
+      assert.deepEqual(find(fr, 'FR', 'wind', 'day', '2024-01-15'), [], 'no region has wind: no national row');
+      assert.equal(fr.length, 4);
+      // The regions' own rows are there too, 11:00Z included.
+      assert.equal(find(rows, '11', 'consumption', 'hour', '2024-01-15T11:00:00Z')[0]?.samples, 1);
+      assert.deepEqual((await lakeRows(home)).rows, rows, 'the lake holds the national rows too');
+    });
   });
 }
