@@ -325,17 +325,18 @@ export async function publishEnergyStats(s: DuckSession, lake: ObjectStore, scra
     });
   }
   await withLocalFiles(lake, keys, async (paths) => {
-    const kept =
-      paths.length === 0
-        ? ''
-        : `SELECT e.* FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false) e
-           JOIN ${RUN_STATS} r ON ${sameKey('e', 'r')} AND ${sameValues('e', 'r')} UNION ALL BY NAME `;
-    const changed =
-      paths.length === 0
-        ? `SELECT ${STATS_LIST} FROM ${RUN_STATS}`
-        : `SELECT ${STATS_LIST} FROM ${RUN_STATS} r WHERE NOT EXISTS (
-             SELECT 1 FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false) e WHERE ${sameKey('e', 'r')} AND ${sameValues('e', 'r')})`;
-    await s.run(`CREATE OR REPLACE TEMP TABLE ${LAKE_LATEST} AS SELECT ${STATS_LIST} FROM (${kept}${changed})`);
+    // One pass over the months: a recomputed row equal to the month's row of its key takes that row's
+    // processed_at and run_id (the row kept), any other is the run's.
+    const month = `(SELECT * FROM read_parquet([${paths.map(literal).join(', ')}], hive_partitioning = false)
+      WHERE region_code IN (SELECT region_code FROM ${RUN_DAYS}))`;
+    const cols = STATS_COLUMNS.map((c) =>
+      c === 'processed_at' || c === 'run_id'
+        ? `CASE WHEN e.region_code IS NULL THEN r.${quoteIdent(c)} ELSE e.${quoteIdent(c)} END AS ${quoteIdent(c)}`
+        : `r.${quoteIdent(c)}`,
+    );
+    await s.run(
+      `CREATE OR REPLACE TEMP TABLE ${LAKE_LATEST} AS SELECT ${cols.join(', ')} FROM ${RUN_STATS} r LEFT JOIN ${month} e ON ${sameKey('e', 'r')} AND ${sameValues('e', 'r')}`,
+    );
   });
   // A row of a recomputed day (per region), of either grain, is replaced by the run's rows.
   const inRunDays = `EXISTS (SELECT 1 FROM ${RUN_DAYS} d WHERE d.region_code = e.region_code AND e.period_start >= d.start_utc AND e.period_start < d.end_utc)`;
