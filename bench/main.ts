@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<void>> = {
   postgres: async () => (await import('./postgres.js')).main(),
   orchestrator: async () => (await import('./orchestrator.js')).main(),
   synop: async () => (await import('./synop.js')).main(),
+  cdc: async () => (await import('./cdc.js')).main(),
 };
 
 const name = process.argv[2];
