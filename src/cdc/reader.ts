@@ -85,6 +85,7 @@ function jsonRow(row: Record<string, unknown> | null): ChangeRow | null {
  * stored), and flow control keeps the messages read from the server in step with the handling.
  */
 export class ChangeReader {
+  /** Settles when the reader stops: rejected with the cause when it stopped on a failure (the sink's, the connection's). */
   readonly done: Promise<void>;
   private readonly service: LogicalReplicationService;
   private readonly plugin: CountingPgoutput;
@@ -109,6 +110,8 @@ export class ChangeReader {
     this.done = new Promise<void>((resolve, reject) => {
       this.finish = (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))));
     });
+    // Marked handled: a failure must not crash the process before its owner looks at `done`, which still rejects.
+    this.done.catch(() => {});
   }
 
   /** Creates what is missing (publication, slot, replica identity), then starts reading where the slot stands. */

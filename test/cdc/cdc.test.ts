@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { formatLsn, parseLsn } from '../../src/cdc/lsn.js';
@@ -201,6 +205,70 @@ describe('change data capture from PostgreSQL', { skip: pgSkip }, () => {
           'every row, in commit order',
         );
         assert.ok(duplicates > 0, 'the second life read again changes the first had stored');
+      },
+    );
+  }
+
+  /** Starts killedReader.ts; resolves once its output shows `line`. */
+  function child(args: string[], line: string): { process: ChildProcess; reached: Promise<void> } {
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'killedReader.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const reached = new Promise<void>((resolve, reject) => {
+      proc.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.split('\n').includes(line)) resolve();
+      });
+      proc.once('exit', (code) => reject(new Error(`the reader process ended (${code}) before "${line}": ${out}`)));
+    });
+    reached.catch(() => {});
+    return { process: proc, reached };
+  }
+
+  for (const kind of ['embedded', 'nats'] as const) {
+    test(
+      `a reader process killed (SIGKILL) between storing and confirming: nothing lost, nothing twice (${kind} broker)`,
+      { skip: kind === 'nats' ? natsSkip : false },
+      async () => {
+        const names = await fixture();
+        const prefix = `cdc${randomBytes(4).toString('hex')}`;
+        const topic = `${prefix}.public.${names.table}`;
+        const dir = kind === 'embedded' ? await mkdtemp(join(tmpdir(), 'ecluse-cdc-kill-')) : undefined;
+        const brokerAt = dir ?? NATS_URL;
+        const args = [PG_BASE, names.publication, names.slot, names.table, brokerAt, prefix];
+        const first = child([...args, 'hang'], 'hanging');
+        const insert = async (from: number, to: number) => {
+          for (let t = from; t < to; t++)
+            await admin.query(`INSERT INTO ${names.table} (id, name) SELECT g, 'r' || g FROM generate_series(${t * 5 + 1}, ${t * 5 + 5}) g`);
+        };
+        // The first process creates the slot: rows inserted before would not be in it.
+        await until('slot created', async () => (await admin.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [names.slot])).rowCount === 1);
+        await insert(0, 5);
+        await first.reached;
+        first.process.kill('SIGKILL');
+        await until('slot released', async () => !(await slotStatus(admin, names.slot)).active);
+        await insert(5, 10);
+        const second = child(args, 'last 50');
+        await second.reached;
+        // The broker is read once the reader is gone: the embedded one lives in the reader's process.
+        second.process.kill('SIGKILL');
+        await new Promise((r) => second.process.once('exit', r));
+        const broker: Broker = kind === 'nats' ? await NatsBroker.open({ url: NATS_URL }) : new EmbeddedBroker({ dir: brokerAt });
+        try {
+          const received: Delivery[] = [];
+          const consumer = await broker.consume(topic, 'check', async (d) => void received.push(d));
+          await until('fifty rows in the broker', () => received.length >= 50);
+          await sleep(300);
+          await consumer.stop();
+          assert.deepEqual(
+            received.map((d) => (d.payload as unknown as ChangeEvent).after?.id),
+            Array.from({ length: 50 }, (_, i) => i + 1),
+            'each row once, in commit order',
+          );
+        } finally {
+          if (broker instanceof NatsBroker) await broker.deleteStream(topic).catch(() => {});
+          await broker.close();
+          if (dir) await rm(dir, { recursive: true, force: true });
+        }
       },
     );
   }
