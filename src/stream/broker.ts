@@ -67,7 +67,8 @@ export interface Broker {
   publish(topic: string, message: OutgoingMessage): Promise<PublishAck>;
   /**
    * Starts the durable consumer `consumerName` on `topic`: it resumes after the last message it acknowledged
-   * (the first start reads the topic from its beginning). One handler call at a time, in topic order.
+   * (the first start reads the topic from its beginning). One handler call at a time, in topic order; a call
+   * still running after `ackWaitMs` counts as lost, and the message is delivered again while it may still run.
    */
   consume(topic: string, consumerName: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription>;
   /** Stops every consumer and releases the broker. */
