@@ -20,7 +20,11 @@ function percentile(sorted: number[], p: number): number {
 interface Rig {
   table: string;
   stored: Map<number, number>;
-  reader: ChangeReader;
+  /** Stops the reader (the slot stays) and waits until PostgreSQL released the slot. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Why the reader stopped, if it did. */
+  failure(): unknown;
   close(): Promise<void>;
 }
 
@@ -33,7 +37,7 @@ async function rig(admin: pg.Pool, broker: NatsBroker): Promise<Rig> {
   const topic = `cdcbench${suffix}.rows`;
   await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, value double precision, at timestamptz DEFAULT now())`);
   const stored = new Map<number, number>();
-  const reader = await ChangeReader.start({
+  const options = {
     url: PG,
     publication,
     slot,
@@ -48,15 +52,34 @@ async function rig(admin: pg.Pool, broker: NatsBroker): Promise<Rig> {
         ),
       );
     },
-  });
-  while (!(await reader.status()).active) await sleep(20);
+  };
+  const startReader = async () => {
+    const started = await ChangeReader.start(options);
+    while (!(await started.status()).active) await sleep(20);
+    return started;
+  };
+  let reader = await startReader();
+  let failure: unknown;
+  const watch = (r: ChangeReader) => r.done.catch((err: unknown) => (failure = err));
+  void watch(reader);
+  const released = async () => {
+    while ((await slotStatus(admin, slot)).active) await sleep(20);
+  };
   return {
     table,
     stored,
-    reader,
+    pause: async () => {
+      await reader.stop();
+      await released();
+    },
+    resume: async () => {
+      reader = await startReader();
+      void watch(reader);
+    },
+    failure: () => failure,
     close: async () => {
       await reader.stop();
-      while ((await slotStatus(admin, slot)).active) await sleep(20);
+      await released();
       await dropSlot(admin, slot);
       await admin.query(`DROP PUBLICATION IF EXISTS ${publication}`);
       await admin.query(`DROP TABLE IF EXISTS ${table}`);
@@ -65,9 +88,11 @@ async function rig(admin: pg.Pool, broker: NatsBroker): Promise<Rig> {
   };
 }
 
-async function waitFor(stored: Map<number, number>, count: number, timeoutMs: number): Promise<void> {
+async function waitFor(r: Rig, count: number, timeoutMs: number): Promise<void> {
+  const { stored } = r;
   const end = Date.now() + timeoutMs;
   while (stored.size < count) {
+    if (r.failure()) throw new Error(`the reader stopped after ${stored.size} of ${count} events`, { cause: r.failure() });
     if (Date.now() > end) throw new Error(`only ${stored.size} of ${count} events stored after ${timeoutMs} ms`);
     await sleep(5);
   }
@@ -98,12 +123,31 @@ async function throughput(admin: pg.Pool, broker: NatsBroker, total: number, per
       }),
     );
     const committed = performance.now() - t0;
-    await waitFor(r.stored, total, 300_000);
+    await waitFor(r, total, 300_000);
     const all = performance.now() - t0;
     await Promise.all(clients.map((c) => c.end()));
     console.log(
       `  ${total.toLocaleString('en')} rows, ${perTxn} per transaction, ${producers} producer(s): committed at ${rate(total, committed)}; stored in NATS at ${rate(total, all)} (last stored ${(all / 1000).toFixed(2)} s after the first commit began)`,
     );
+  } finally {
+    await r.close();
+  }
+}
+
+/**
+ * The reader's own ceiling: `total` rows committed while it is stopped (a backlog in the slot), then the time
+ * from its start to the last event stored.
+ */
+async function backlog(admin: pg.Pool, broker: NatsBroker, total: number): Promise<void> {
+  const r = await rig(admin, broker);
+  try {
+    await r.pause();
+    await admin.query(`INSERT INTO ${r.table} (id, name, value) SELECT g, 'row ' || g, g * 0.5 FROM generate_series(1, $1::int) g`, [total]);
+    const t0 = performance.now();
+    await r.resume();
+    await waitFor(r, total, 300_000);
+    const all = performance.now() - t0;
+    console.log(`  backlog of ${total.toLocaleString('en')} rows (one transaction) drained into NATS at ${rate(total, all)} (${(all / 1000).toFixed(2)} s)`);
   } finally {
     await r.close();
   }
@@ -139,7 +183,7 @@ async function latency(admin: pg.Pool, broker: NatsBroker, perSecond: number, se
       }),
     );
     const elapsed = performance.now() - t0;
-    await waitFor(r.stored, total, 60_000);
+    await waitFor(r, total, 60_000);
     await Promise.all(clients.map((c) => c.end()));
     // The walsender may decode a commit before its client hears COMMIT's answer: such a row counts as 0 ms.
     const lat = [...committedAt].map(([id, at]) => Math.max(0, (r.stored.get(id) ?? NaN) - at)).sort((a, b) => a - b);
@@ -164,6 +208,7 @@ export async function main(): Promise<void> {
     await throughput(admin, broker, 10_000, 100, 1);
     await throughput(admin, broker, 100_000, 100, 2);
     await throughput(admin, broker, 30_000, 1, 4);
+    await backlog(admin, broker, 100_000);
     console.log('latency:');
     await latency(admin, broker, 1_000, 10);
   } finally {

@@ -26,8 +26,8 @@ export interface ChangeEvent {
 }
 
 /**
- * Takes the events of one or more whole transactions, in commit order. The slot's position moves past them
- * only once the returned promise resolved: a sink that throws, or a process that dies before, gets them again
+ * Takes events in commit order: whole transactions, or slices of them (`maxSinkEvents`). The slot's position
+ * moves past a transaction only once the sink resolved for all of its events: a sink that throws, or a process that dies before, gets them again
  * at the next start (the same ids, so a broker de-duplicates them).
  */
 export type ChangeSink = (events: ChangeEvent[]) => Promise<void>;
@@ -42,6 +42,8 @@ export interface ChangeReaderOptions extends ReplicationNames {
    * transactions go at broker speed rather than one round trip each. 10,000 by default.
    */
   maxPendingEvents?: number;
+  /** Most events in one sink call; 1,000 by default. The position is confirmed once all slices resolved. */
+  maxSinkEvents?: number;
 }
 
 interface OpenTransaction {
@@ -226,7 +228,9 @@ export class ChangeReader {
         const events = this.pending;
         const end = this.pendingEnd;
         this.pending = [];
-        if (events.length > 0) await this.options.sink(events);
+        // In slices: a transaction of a million rows must not become a million publishes in flight at once.
+        const slice = this.options.maxSinkEvents ?? 1_000;
+        for (let i = 0; i < events.length && !this.failure; i += slice) await this.options.sink(events.slice(i, i + slice));
         await this.confirm(end);
       }
     } catch (err) {

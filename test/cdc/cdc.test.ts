@@ -129,6 +129,32 @@ describe('change data capture from PostgreSQL', { skip: pgSkip }, () => {
     );
   });
 
+  test('a big transaction reaches the sink in slices, and is confirmed once they are all stored', async () => {
+    const names = await fixture();
+    const sizes: number[] = [];
+    let lsnDuringSlices: string | null = null;
+    let commitLsn = '';
+    const reader = await ChangeReader.start({
+      url: PG_BASE,
+      publication: names.publication,
+      slot: names.slot,
+      tables: [names.table],
+      maxSinkEvents: 100,
+      sink: async (batch) => {
+        sizes.push(batch.length);
+        commitLsn = batch[0]?.source.lsn ?? '';
+        if (sizes.length === 2) lsnDuringSlices = (await slotStatus(admin, names.slot)).confirmedFlushLsn;
+      },
+    });
+    readers.push(reader);
+    await admin.query(`INSERT INTO ${names.table} (id, name) SELECT g, 'n' || g FROM generate_series(1, 250) g`);
+    await until('250 events', () => sizes.reduce((a, b) => a + b, 0) >= 250);
+    await until('confirmed', async () => parseLsn((await slotStatus(admin, names.slot)).confirmedFlushLsn ?? '0/0') >= parseLsn(commitLsn));
+    await reader.stop();
+    assert.deepEqual(sizes, [100, 100, 50]);
+    assert.ok(parseLsn(lsnDuringSlices ?? '0/0') < parseLsn(commitLsn), 'nothing of the transaction confirmed while slices of it were still out');
+  });
+
   test('lag is reported in bytes, and falls once the reader has stored the changes', async () => {
     const names = await fixture();
     const seen: ChangeEvent[] = [];
