@@ -30,6 +30,8 @@ export interface NatsBrokerOptions {
   streamPrefix?: string;
   /** JetStream's duplicate window for streams this broker creates; 2 minutes by default. */
   dedupWindowMs?: number;
+  /** Publishes awaiting their acknowledgement at once; more wait their turn. 1,000 by default. */
+  maxInFlight?: number;
 }
 
 const DEFAULT_WINDOW_MS = 120_000;
@@ -96,8 +98,26 @@ export class NatsBroker implements Broker {
     return name;
   }
 
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+
   async publish(topic: string, message: OutgoingMessage): Promise<PublishAck> {
     await this.streamOf(topic);
+    // Bounded: each publish waits for its own acknowledgement with a timeout, and a hundred thousand sent at
+    // once wait long enough behind each other to time out.
+    // A freed place passes straight to the oldest waiter, so publishes leave in the order they were made.
+    if (this.inFlight >= (this.options.maxInFlight ?? 1_000) || this.waiting.length > 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.inFlight++;
+    try {
+      return await this.send(topic, message);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inFlight--;
+    }
+  }
+
+  private async send(topic: string, message: OutgoingMessage): Promise<PublishAck> {
     const h = natsHeaders();
     for (const [key, value] of Object.entries(message.headers ?? {})) h.set(key, value);
     const ack = await this.js.publish(topic, JSON.stringify(message.payload), { msgID: message.id, headers: h });

@@ -85,6 +85,24 @@ for (const kind of [memoryKind(), folderKind(), natsKind()] satisfies BrokerKind
       assert.equal(c.seen[0]?.topic, t);
     });
 
+    test('publishes made at once are stored in the order they were made', async () => {
+      const broker = await open();
+      const t = topic();
+      const acks = await Promise.all(Array.from({ length: 200 }, (_, i) => broker.publish(t, { id: `c${i}`, payload: i })));
+      assert.deepEqual(
+        acks.map((a) => a.seq),
+        [...acks.map((a) => a.seq)].sort((a, b) => a - b),
+      );
+      const c = collector(200);
+      const sub = await broker.consume(t, 'reader', c.handler);
+      await within(20_000, c.full, '200 deliveries');
+      await sub.stop();
+      assert.deepEqual(
+        c.seen.map((d) => d.payload),
+        Array.from({ length: 200 }, (_, i) => i),
+      );
+    });
+
     test('a republished id is acknowledged, not stored twice', async () => {
       const broker = await open();
       const t = topic();

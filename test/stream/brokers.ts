@@ -86,8 +86,9 @@ export function natsKind(): BrokerKind {
     name: 'NATS JetStream',
     inMemory: false,
     skip: skipUnlessNats,
-    open: () => NatsBroker.open({ url: NATS_URL }),
-    reopen: () => NatsBroker.open({ url: NATS_URL }),
+    // A small limit of publishes in flight, so the suite's concurrent publishes go through the queue.
+    open: () => NatsBroker.open({ url: NATS_URL, maxInFlight: 16 }),
+    reopen: () => NatsBroker.open({ url: NATS_URL, maxInFlight: 16 }),
     cleanup: async (topics) => {
       const broker = await NatsBroker.open({ url: NATS_URL });
       try {
