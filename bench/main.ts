@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<void>> = {
   orchestrator: async () => (await import('./orchestrator.js')).main(),
   synop: async () => (await import('./synop.js')).main(),
   eco2mix: async () => (await import('./eco2mix.js')).main(),
+  cdc: async () => (await import('./cdc.js')).main(),
 };
 
 const name = process.argv[2];
