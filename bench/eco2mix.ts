@@ -17,6 +17,7 @@ import { executeRun } from '../src/orchestrator/runner.js';
 import { eco2mixPipeline } from '../src/pipelines/eco2mix/pipeline.js';
 import type { Platform } from '../src/pipelines/kit/pipeline.js';
 import { openWarehouse } from '../src/warehouse/open.js';
+import { withPeakRss } from './peakRss.js';
 import { machine } from './stations.js';
 import { measureIncrementalUpdate, type UpdateFigures } from './eco2mixUpdate.js';
 
@@ -59,21 +60,6 @@ async function ensureInput(): Promise<string> {
   await rename(`${path}.part`, path);
   console.log(`generated ${rows} records as JSONL in ${fmt(performance.now() - t0)}`);
   return path;
-}
-
-/** Peak RSS of this process while `fn` runs (sampled every 20 ms). */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; peak: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 20);
-  const t0 = performance.now();
-  try {
-    const value = await fn();
-    return { value, ms: performance.now() - t0, peak: Math.max(peak, process.memoryUsage().rss) };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /**

@@ -18,6 +18,7 @@ import { executeRun } from '../src/orchestrator/runner.js';
 import { synopPipeline } from '../src/pipelines/synop/pipeline.js';
 import { ROW_GROUP_ROWS } from '../src/pipelines/kit/monthPartitions.js';
 import { openWarehouse } from '../src/warehouse/open.js';
+import { withPeakRss } from './peakRss.js';
 import { machine } from './stations.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -48,21 +49,6 @@ async function ensureInputs(): Promise<{ jsonl: string; csv: string }> {
     console.log(`generated ${rows} observations as ${format} in ${fmt(performance.now() - t0)}`);
   }
   return { jsonl, csv };
-}
-
-/** Peak RSS of this process while `fn` runs (sampled every 20 ms). */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; peak: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 20);
-  const t0 = performance.now();
-  try {
-    const value = await fn();
-    return { value, ms: performance.now() - t0, peak: Math.max(peak, process.memoryUsage().rss) };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /** How DuckDB alone reads the bench's file, and what its station and date columns are called there. */
