@@ -17,9 +17,9 @@ import { executeRun } from '../src/orchestrator/runner.js';
 import { eco2mixPipeline } from '../src/pipelines/eco2mix/pipeline.js';
 import type { Platform } from '../src/pipelines/kit/pipeline.js';
 import { openWarehouse } from '../src/warehouse/open.js';
-import { withPeakRss } from './peakRss.js';
 import { machine } from './stations.js';
 import { measureIncrementalUpdate, type UpdateFigures } from './eco2mixUpdate.js';
+import { withPeakRss, fmt, mb, stepsLine } from './measure.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, 'bench', '.work', 'eco2mix');
@@ -46,9 +46,6 @@ const FIELD_OF: Record<(typeof ECO2MIX_SOURCES)[number], string> = {
   battery_discharge: 'destockage_batterie',
   exchanges: 'ech_physiques',
 };
-
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const mb = (bytes: number) => `${Math.round(bytes / 1024 ** 2)} MB`;
 
 /** The input, generated once and cached under bench/.work/eco2mix/. */
 async function ensureInput(): Promise<string> {
@@ -173,14 +170,6 @@ const PG_DAY_GRAIN = `
   CROSS JOIN LATERAL (VALUES ${ECO2MIX_SOURCES.map((s) => `('${s}', o.${s})`).join(', ')}) AS v(source, mw)
   WHERE v.mw IS NOT NULL
   GROUP BY 1, 2, 3`;
-
-function stepsLine(steps: Record<string, number> | null): string {
-  return steps
-    ? Object.entries(steps)
-        .map(([k, v]) => `${k} ${fmt(v)}`)
-        .join(', ')
-    : '';
-}
 
 export async function main(): Promise<void> {
   console.log(`machine: ${machine()}; DuckDB memory_limit ${MEMORY_LIMIT ?? 'not set'}`);

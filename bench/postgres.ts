@@ -11,13 +11,13 @@ import { REPORTS } from '../src/pipelines/stations/schema.js';
 import { createTableSql, quoteIdent } from '../src/warehouse/dataset.js';
 import { PostgresWarehouse } from '../src/warehouse/postgresWarehouse.js';
 import { ensureStationsInput, machine } from './stations.js';
+import { fmt } from './measure.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, 'bench', '.work', 'postgres');
 const PG = process.env.ECLUSE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'ecluse_bench';
 
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const perSecond = (rows: number, ms: number) => `${Math.round(rows / (ms / 1000)).toLocaleString('en')} rows/s`;
 
 /**

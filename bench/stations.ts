@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { DuckSession, literal } from '../src/engine/duckdb.js';
 import { generateStations } from '../src/connectors/generators/stations.js';
 import { benchXlsx } from './xlsx.js';
+import { fmt } from './measure.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, 'bench', '.work', 'stations');
@@ -46,8 +47,6 @@ function ecluseRun(dir: string, home: string): { ms: number; summary: Record<str
   if (r.status !== 0) throw new Error(`ecluse run failed (${r.status}): ${r.stderr}`);
   return { ms, summary: JSON.parse(r.stdout) as Record<string, number | string> };
 }
-
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 export function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`;

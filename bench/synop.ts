@@ -18,8 +18,8 @@ import { executeRun } from '../src/orchestrator/runner.js';
 import { synopPipeline } from '../src/pipelines/synop/pipeline.js';
 import { ROW_GROUP_ROWS } from '../src/pipelines/kit/monthPartitions.js';
 import { openWarehouse } from '../src/warehouse/open.js';
-import { withPeakRss } from './peakRss.js';
 import { machine } from './stations.js';
+import { withPeakRss, fmt, mb, stepsLine } from './measure.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, 'bench', '.work', 'synop');
@@ -28,9 +28,6 @@ const YEAR = { stations: 62, from: '2024-01-01', to: '2024-12-31', seed: 1 };
 // then runs in several COPYs: see docs/BENCHMARKS.md, synop).
 const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT;
 const TOKEN = 'bench-synop-token';
-
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const mb = (bytes: number) => `${Math.round(bytes / 1024 ** 2)} MB`;
 
 /** The inputs, generated once and cached. */
 async function ensureInputs(): Promise<{ jsonl: string; csv: string }> {
@@ -288,14 +285,6 @@ async function naiveRowByRow(path: string, n: number): Promise<number> {
   } finally {
     s.close();
   }
-}
-
-function stepsLine(steps: Record<string, number> | null): string {
-  return steps
-    ? Object.entries(steps)
-        .map(([k, v]) => `${k} ${fmt(v)}`)
-        .join(', ')
-    : '';
 }
 
 export async function main(): Promise<void> {

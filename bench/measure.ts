@@ -14,3 +14,18 @@ export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; 
     clearInterval(timer);
   }
 }
+
+/** Milliseconds as seconds, as every benchmark prints them. */
+export const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** Bytes as MiB, printed "MB". */
+export const mb = (bytes: number) => `${Math.round(bytes / 1024 ** 2)} MB`;
+
+/** A run's step timings (`runs.steps`) on one line. */
+export function stepsLine(steps: Record<string, number> | null): string {
+  return steps
+    ? Object.entries(steps)
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ')
+    : '';
+}
