@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EnergyObservation, EnergyRegion, EnergyStat, MixItem } from '../../web/src/pipelines/eco2mix/api.js';
 import {
+  EMPTY_OBSERVATION,
   defaultRegion,
   findRegion,
   formatMw,
@@ -24,22 +25,7 @@ import {
 
 /** The Energy page's data shaping (web/src/pipelines/eco2mix/energy.ts): what its charts, tables and grid show. */
 
-const EMPTY = {
-  nature: 'Données consolidées',
-  consumption: null,
-  thermal: null,
-  nuclear: null,
-  wind: null,
-  wind_onshore: null,
-  wind_offshore: null,
-  solar: null,
-  hydro: null,
-  pumping: null,
-  bioenergy: null,
-  battery_charge: null,
-  battery_discharge: null,
-  exchanges: null,
-};
+const EMPTY = { ...EMPTY_OBSERVATION, nature: 'Données consolidées' };
 const obs = (observed_at: string, values: Partial<EnergyObservation> = {}): EnergyObservation => ({ ...EMPTY, observed_at, ...values });
 
 const stat = (source: string, period: string, values: Partial<EnergyStat> = {}): EnergyStat => ({

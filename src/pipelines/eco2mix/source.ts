@@ -136,11 +136,11 @@ export interface FetchedEco2mix extends Eco2mixWindow, FetchedWindowFile {}
 
 /** Downloads the run's window into `dir` (records pages, or an export past the ceiling). */
 export async function fetchEco2mixWindow(ctx: RunContext, request: RunRequest, dir: string, client: Partial<OdsClientOptions> = {}): Promise<FetchedEco2mix> {
-  const cursors = new Map<string, string | null>();
-  for (const f of ECO2MIX_FEEDS) cursors.set(f.dataset, await readCursor(ctx.warehouse, 'eco2mix', f.dataset));
-  const window = eco2mixWindow(request, (f) => cursors.get(f.dataset) ?? null);
+  // The partition says which feed, hence which dataset's cursor to read.
+  const partition = request.partition ?? REAL_TIME.partitionAt(new Date());
+  const cursor = await readCursor(ctx.warehouse, 'eco2mix', feedOfPartition(partition).dataset);
+  const window = eco2mixWindow({ ...request, partition }, () => cursor);
   const { url } = eco2mixConfig.settings(ctx.config);
-  const cursor = cursors.get(window.feed.dataset) ?? null;
   const stem = `eco2mix-${window.feed.name}-${window.partition.replace(CONS_DEF_PREFIX, '')}`;
   const name = window.fromCursor && cursor !== null ? `${stem}-after-${cursor.replace(/[^0-9A-Za-z]/g, '')}.jsonl` : `${stem}.jsonl`;
   const got = await fetchWindowFile({

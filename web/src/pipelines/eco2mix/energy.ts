@@ -140,7 +140,8 @@ export function statsGrain(from: string, to: string): 'hour' | 'day' {
   return daysBetween(from, to).length <= HOURLY_DAYS ? 'hour' : 'day';
 }
 
-const EMPTY_OBSERVATION: Omit<EnergyObservation, 'observed_at'> = {
+/** An observation with no value: what a bucket without a sample holds. */
+export const EMPTY_OBSERVATION: Omit<EnergyObservation, 'observed_at'> = {
   nature: null,
   consumption: null,
   thermal: null,
