@@ -12,7 +12,7 @@ import type { ObjectStore } from '../../lake/objectStore.js';
 import { DEFAULT_TIME_ZONE } from '../../time/zones.js';
 import { columnNames, quoteIdent, type Dataset } from '../../warehouse/dataset.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
-import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset, type MonthRewrite } from '../kit/monthPartitions.js';
+import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset } from '../kit/monthPartitions.js';
 import { natureRank } from './schema.js';
 
 /** The local calendar of the `day` grain. */
@@ -322,12 +322,14 @@ export async function publishEnergyStats(s: DuckSession, lake: ObjectStore, scra
   const keys = await existingMonthKeys(lake, ENERGY_STATS_LAKE, months);
   if (keys.length === 0) {
     // Months the lake does not hold yet: the recomputed rows are the months, read where they are.
-    return rewriteMonthsInChunks(s, lake, ENERGY_STATS_LAKE, {
-      rows: `(SELECT ${STATS_LIST} FROM ${RUN_STATS})`,
-      existing: { replaceWhere: 'false' },
-      months,
-      scratch,
-    });
+    return (
+      await rewriteMonthPartitions(s, lake, ENERGY_STATS_LAKE, {
+        rows: `(SELECT ${STATS_LIST} FROM ${RUN_STATS})`,
+        existing: { replaceWhere: 'false' },
+        months,
+        scratch,
+      })
+    ).months;
   }
   await withLocalFiles(lake, keys, async (paths) => {
     // One pass over the months: a recomputed row equal to the month's row of its key takes that row's
@@ -345,27 +347,7 @@ export async function publishEnergyStats(s: DuckSession, lake: ObjectStore, scra
   });
   // A row of a recomputed day (per region), of either grain, is replaced by the run's rows.
   const inRunDays = `EXISTS (SELECT 1 FROM ${RUN_DAYS} d WHERE d.region_code = e.region_code AND e.period_start >= d.start_utc AND e.period_start < d.end_utc)`;
-  return rewriteMonthsInChunks(s, lake, ENERGY_STATS_LAKE, { rows: LAKE_LATEST, existing: { replaceWhere: inRunDays }, months, scratch });
-}
-
-/**
- * Months rewritten by one partitioned COPY at most: past `partitioned_write_max_open_files` (100) DuckDB
- * splits a month into several files, which a history of 13 years (156 months) did.
- */
-const MONTHS_PER_COPY = 48;
-
-/** `rewriteMonthPartitions` over at most MONTHS_PER_COPY months at a time. Returns the months rewritten, sorted. */
-export async function rewriteMonthsInChunks(s: DuckSession, lake: ObjectStore, dataset: MonthDataset, w: MonthRewrite): Promise<string[]> {
-  const found = (await s.rows<{ month: string }>(`SELECT DISTINCT ${dataset.month} AS month FROM ${w.rows}`)).map((r) => r.month);
-  const months = [...new Set([...found, ...(w.months ?? [])])].sort();
-  if (months.length <= MONTHS_PER_COPY) return (await rewriteMonthPartitions(s, lake, dataset, w)).months;
-  const done: string[] = [];
-  for (let i = 0; i < months.length; i += MONTHS_PER_COPY) {
-    const chunk = months.slice(i, i + MONTHS_PER_COPY);
-    const rows = `(SELECT * FROM ${w.rows} WHERE list_contains([${chunk.map(literal).join(', ')}], ${dataset.month}))`;
-    done.push(...(await rewriteMonthPartitions(s, lake, dataset, { ...w, rows, months: chunk })).months);
-  }
-  return done;
+  return (await rewriteMonthPartitions(s, lake, ENERGY_STATS_LAKE, { rows: LAKE_LATEST, existing: { replaceWhere: inRunDays }, months, scratch })).months;
 }
 
 export async function dropStatsTables(s: DuckSession): Promise<void> {

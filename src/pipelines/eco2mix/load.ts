@@ -14,9 +14,9 @@ import type { ObjectStore } from '../../lake/objectStore.js';
 import { createRunRejects } from '../../quality/runRejects.js';
 import { columnNames, quoteIdent } from '../../warehouse/dataset.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
-import { existingMonthKeys, type MonthDataset } from '../kit/monthPartitions.js';
+import { existingMonthKeys, rewriteMonthPartitions, type MonthDataset } from '../kit/monthPartitions.js';
 import type { PipelineDataset } from '../kit/pipeline.js';
-import { createStatsTables, ENERGY_STATS_LAKE, REGIONAL_ENERGY_STATS, rewriteMonthsInChunks, type StagingSource } from './curated.js';
+import { createStatsTables, ENERGY_STATS_LAKE, REGIONAL_ENERGY_STATS, type StagingSource } from './curated.js';
 import { natureRank, REGIONAL_OBSERVATIONS, REGIONAL_OBSERVATIONS_HISTORY } from './schema.js';
 
 const OBS_COLUMNS = columnNames(REGIONAL_OBSERVATIONS);
@@ -225,11 +225,13 @@ export async function applyToLake(s: DuckSession, lake: ObjectStore, scratch: st
   if (keys.length === 0) {
     // Months the lake does not hold yet (a first load, a backfill): the run's best records are the rows,
     // read where they are rather than copied first.
-    return rewriteMonthsInChunks(s, lake, OBSERVATIONS_LAKE, {
-      rows: `(SELECT ${OBS_LIST} FROM ${RUN_CHAIN} WHERE is_last)`,
-      existing: { replaceWhere: 'false' },
-      scratch,
-    });
+    return (
+      await rewriteMonthPartitions(s, lake, OBSERVATIONS_LAKE, {
+        rows: `(SELECT ${OBS_LIST} FROM ${RUN_CHAIN} WHERE is_last)`,
+        existing: { replaceWhere: 'false' },
+        scratch,
+      })
+    ).months;
   }
   await withLocalFiles(lake, keys, async (paths) => {
     const best = `SELECT ${OBS_LIST} FROM ${RUN_CHAIN} r WHERE r.is_last`;
@@ -240,12 +242,14 @@ export async function applyToLake(s: DuckSession, lake: ObjectStore, scratch: st
             WHERE e.region_code = r.region_code AND e.observed_at = r.observed_at AND ${engineRank('e.nature')} >= r.nature_rank)`;
     await s.run(`CREATE OR REPLACE TEMP TABLE ${LAKE_WINNERS} AS ${best}${beaten}`);
   });
-  return rewriteMonthsInChunks(s, lake, OBSERVATIONS_LAKE, {
-    rows: LAKE_WINNERS,
-    // The winners replace their keys' rows; every other row of the month stays as it was.
-    existing: { replaceWhere: `EXISTS (SELECT 1 FROM ${LAKE_WINNERS} w WHERE w.region_code = e.region_code AND w.observed_at = e.observed_at)` },
-    scratch,
-  });
+  return (
+    await rewriteMonthPartitions(s, lake, OBSERVATIONS_LAKE, {
+      rows: LAKE_WINNERS,
+      // The winners replace their keys' rows; every other row of the month stays as it was.
+      existing: { replaceWhere: `EXISTS (SELECT 1 FROM ${LAKE_WINNERS} w WHERE w.region_code = e.region_code AND w.observed_at = e.observed_at)` },
+      scratch,
+    })
+  ).months;
 }
 
 /** Where the curated statistics read the staging rows back, once `applyToLake` has rewritten the months. */

@@ -83,6 +83,27 @@ function readMonthFiles(dataset: MonthDataset, paths: readonly string[]): string
  */
 export async function rewriteMonthPartitions(s: DuckSession, lake: ObjectStore, dataset: MonthDataset, w: MonthRewrite): Promise<RewrittenMonths> {
   const months = [...new Set([...(await monthsOf(s, dataset, w.rows)), ...(w.months ?? [])])].sort();
+  if (months.length <= MONTHS_PER_COPY) return rewriteMonths(s, lake, dataset, w, months);
+  const fresh = new Set<string>();
+  let written = 0;
+  for (let i = 0; i < months.length; i += MONTHS_PER_COPY) {
+    const chunk = months.slice(i, i + MONTHS_PER_COPY);
+    const rows = `(SELECT * FROM ${w.rows} WHERE list_contains([${chunk.map(literal).join(', ')}], ${dataset.month}))`;
+    const done = await rewriteMonths(s, lake, dataset, { ...w, rows }, chunk);
+    for (const m of done.fresh) fresh.add(m);
+    written += done.written;
+  }
+  return { months, fresh, written };
+}
+
+/**
+ * Months rewritten by one partitioned COPY at most: past `partitioned_write_max_open_files` (100) DuckDB
+ * splits a month into several files even when the rows come ordered by month (a first load of 13 years,
+ * 156 months, did).
+ */
+const MONTHS_PER_COPY = 48;
+
+async function rewriteMonths(s: DuckSession, lake: ObjectStore, dataset: MonthDataset, w: MonthRewrite, months: string[]): Promise<RewrittenMonths> {
   if (months.length === 0) return { months, fresh: new Set(), written: 0 };
   const existing = await existingMonthKeys(lake, dataset, months);
   const had = new Set(existing.map((k) => monthOfKey(dataset.prefix, k)));
@@ -97,8 +118,8 @@ export async function rewriteMonthPartitions(s: DuckSession, lake: ObjectStore, 
     } else if (paths.length > 0 && 'replaceWhere' in w.existing) {
       merged = `(SELECT e.* FROM ${readMonthFiles(dataset, paths)} e WHERE NOT (${w.existing.replaceWhere}) UNION ALL BY NAME SELECT * FROM ${run})`;
     }
-    // Ordered by month first: DuckDB then fills one partition after the other (a backfill of years would
-    // otherwise keep one file open per month, and past `partitioned_write_max_open_files` split them).
+    // Ordered by month first: DuckDB then fills one partition after the other rather than keeping one file
+    // open per month.
     const out = join(w.scratch, `months-${dataset.prefix.replaceAll('/', '-')}`);
     const select = `SELECT * FROM ${merged} ORDER BY month, ${dataset.order.join(', ')}`;
     return writeParquetPartitions(s, lake, out, dataset.prefix, select, ['month'], { rowGroupRows: ROW_GROUP_ROWS });

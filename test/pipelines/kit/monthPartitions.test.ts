@@ -129,3 +129,23 @@ test('a lake in a former layout is found, and a run is told to rebuild', async (
     });
   });
 });
+
+test('month partitions: 13 years in one rewrite still give one file per month, each with its own rows', async () => {
+  await withLake(async (s, lake, dir) => {
+    // 156 months, past DuckDB's 100 files open at once in one partitioned COPY.
+    await s.run(`CREATE TABLE years AS
+      SELECT 'm' || (i % 3) AS meter, TIMESTAMP '2013-01-01 00:00' + INTERVAL (i * 6) HOUR AS taken_at, i::DOUBLE AS v
+      FROM range(0, 4 * 365 * 13) r(i)`);
+    const done = await rewriteMonthPartitions(s, lake, READINGS, { rows: 'years', existing: { firstWins: ['meter', 'taken_at'] }, scratch: join(dir, 's') });
+    assert.equal(done.months.length, 156);
+    assert.equal(done.written, 156);
+    assert.equal(done.fresh.size, 156);
+    const keys = (await lake.list(READINGS.prefix)).map((o) => o.key);
+    assert.deepEqual(
+      keys,
+      done.months.map((m) => monthPartitionKey(READINGS.prefix, m)),
+    );
+    const [inLake] = await s.plainRows(`SELECT count(*) AS n FROM read_parquet(${literal(join(lake.root, READINGS.prefix))} || '**/*.parquet')`);
+    assert.equal(Number(inLake?.n), 4 * 365 * 13);
+  });
+});
