@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { mountPipelineCommands } from './pipelineCommands.js';
 
 // Each action loads its module on demand: `ecluse --help` and light commands start without DuckDB or exceljs.
 const program = new Command().name('ecluse').description('A data platform that lifts data level by level: raw -> staging -> curated.').showHelpAfterError();
@@ -189,6 +190,9 @@ program
     const { startCommand } = await import('./start.js');
     await startCommand();
   });
+
+// The pipelines' own commands (ecluse rewards import…): declared as data, their work loaded when they run.
+mountPipelineCommands(program);
 
 try {
   await program.parseAsync(process.argv);

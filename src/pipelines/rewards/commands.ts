@@ -1,0 +1,117 @@
+/**
+ * The rewards pipeline's own commands: `ecluse rewards import`, `ecluse rewards approve`, `ecluse simulate
+ * activities`. Read at every start-up (for `--help`): nothing heavy is imported here, the actions load
+ * their modules when they run.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CommandAction, CommandGroup, PipelineCommand } from '../kit/commands.js';
+import { UsageError } from '../kit/pipeline.js';
+
+/** A command whose work is written by another part of the pipeline, not linked here yet. */
+function notWiredYet(command: string, module: string): never {
+  throw new Error(`ecluse ${command} is not wired yet: its action belongs in ${module}`);
+}
+
+/** A file named by an option: it must exist (a usage error otherwise, before any work). */
+function existingFile(flag: string, path: unknown): string {
+  if (typeof path !== 'string' || path === '') throw new UsageError(`${flag} FILE is required`);
+  const full = resolve(path);
+  if (!existsSync(full)) throw new UsageError(`${flag} ${path}: no such file`);
+  if (!statSync(full).isFile()) throw new UsageError(`${flag} ${path}: not a file`);
+  return full;
+}
+
+/** `rewards import`: both files checked for what they are, then a run of the pipeline on them, as `ecluse run rewards --input …`. */
+const importAction: CommandAction = async (_args, opts, services) => {
+  const hr = existingFile('--hr', opts.hr);
+  const sports = existingFile('--sports', opts.sports);
+  const { hrFileKind, HrFileError } = await import('./hrFiles.js');
+  for (const [flag, path, expected] of [
+    ['--hr', hr, 'hr'],
+    ['--sports', sports, 'sport'],
+  ] as const) {
+    let kind;
+    try {
+      kind = await hrFileKind(path, String(flag === '--hr' ? opts.hr : opts.sports));
+    } catch (err) {
+      if (err instanceof HrFileError) throw new UsageError(`${flag}: ${err.message}`);
+      throw err;
+    }
+    if (kind !== expected) {
+      const other = kind === 'hr' ? 'the HR file (Données RH)' : 'the sport file (Données Sportive)';
+      throw new UsageError(`${flag} ${String(flag === '--hr' ? opts.hr : opts.sports)} is ${other}, by its headers: swap --hr and --sports?`);
+    }
+  }
+  await services.runPipeline('rewards', [hr, sports], { json: opts.json === true });
+};
+
+function employeeId(v: unknown): number {
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || !Number.isSafeInteger(n) || n <= 0)
+    throw new UsageError(`EMPLOYEE must be an employee id (a positive integer), got "${String(v)}"`);
+  return n;
+}
+
+function yearOption(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d{4}$/.test(v)) throw new UsageError(`--year must be a year YYYY, got "${String(v)}"`);
+  return n;
+}
+
+/** `rewards approve`: arguments checked here; the approval itself is the rules' (see notWiredYet). */
+const approveAction: CommandAction = async (args, opts) => {
+  employeeId(args[0]);
+  yearOption(opts.year);
+  if (opts.by !== undefined && String(opts.by).trim() === '') throw new UsageError('--by must name who approves');
+  notWiredYet('rewards approve', 'src/pipelines/rewards/approve.ts (approveEmployee)');
+};
+
+function portOption(v: unknown): number {
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || n > 65_535) throw new UsageError(`--port must be a TCP port (0 to 65535), got "${String(v)}"`);
+  return n;
+}
+
+/** `simulate activities`: the activity source stand-in (see notWiredYet). */
+const simulateAction: CommandAction = async (_args, opts) => {
+  portOption(opts.port);
+  notWiredYet('simulate activities', 'src/pipelines/rewards/simulator.ts');
+};
+
+export const rewardsCommandGroups: readonly CommandGroup[] = [
+  { path: ['rewards'], description: 'the rewards pipeline: import HR files, approve declarations (ecluse rewards --help)' },
+  { path: ['simulate'], description: 'stand-ins for outside services, for demos and tests (ecluse simulate --help)' },
+];
+
+export const rewardsCommands: readonly PipelineCommand[] = [
+  {
+    path: ['rewards', 'import'],
+    description: 'load the HR file and the sport file (XLSX or CSV, French headers) into the company database: a run of the rewards pipeline',
+    options: [
+      { flags: '--hr <file>', description: 'the HR file (Données RH)', required: true },
+      { flags: '--sports <file>', description: 'the sport declarations (Données Sportive)', required: true },
+      { flags: '--json', description: 'print the run summary as JSON' },
+    ],
+    action: () => Promise.resolve(importAction),
+  },
+  {
+    path: ['rewards', 'approve'],
+    description: "approve an employee's commute declaration found inconsistent (over the distance limit): the withheld bonus is paid",
+    arguments: [{ name: '<employee>', description: 'the employee id (ID salarié)' }],
+    options: [
+      { flags: '--by <name>', description: 'who approves (default: this system user)' },
+      { flags: '--note <text>', description: 'why, kept with the approval' },
+      { flags: '--year <year>', description: 'the year of the rewards recomputed and shown (default: the current year, Europe/Paris)' },
+      { flags: '--json', description: 'print JSON' },
+    ],
+    action: () => Promise.resolve(approveAction),
+  },
+  {
+    path: ['simulate', 'activities'],
+    description: 'serve a Strava-like activity source (GET /employee/{id}) with a seeded history of the employees’ declared sports',
+    options: [{ flags: '--port <port>', description: 'TCP port (0: any free port)', defaultValue: '8090' }],
+    action: () => Promise.resolve(simulateAction),
+  },
+];
