@@ -12,7 +12,7 @@ export interface HrImportResult {
   inserted: number;
   updated: number;
   unchanged: number;
-  /** Valid employees in the HR file (inserted + updated + unchanged). */
+  /** Employees of the import (inserted + updated + unchanged): the HR file's valid rows, or the database's with a sport file alone. */
   employees: number;
   rejects: Reject[];
 }
@@ -41,10 +41,20 @@ function placeholder(column: string, n: number): string {
   return column === 'birth_date' || column === 'hired_on' ? `CAST($${n} AS DATE)` : `$${n}`;
 }
 
+/** A row of `employees` as an `Employee` (the query gives dates as text, numbers as numbers). */
+function employeeOfRow(r: Record<string, unknown>): Employee {
+  const e = Object.fromEntries(EMPLOYEE_COLUMNS.map((c) => [c, r[c] ?? null])) as unknown as Employee;
+  return { ...e, employee_id: Number(r.employee_id) };
+}
+
 /**
- * Imports the HR file and the sport file (told apart by their headers, in any order) into `db`.
- * The HR file is required; the sport file too, since an HR file alone would erase every declared sport.
- * Throws `HrFileError` for a file that is unreadable, of neither kind, or given twice.
+ * Imports HR's files (told apart by their headers, in any order) into `db`: the HR file and the sport file
+ * together, as `ecluse rewards import` gives them, or one alone (a run that skips a file it already loaded,
+ * or HR sending an update of one):
+ * - HR file alone: the employees' declared sports stay as the last sport file set them (none for new ids);
+ * - sport file alone: the sports of the employees already in the database are set from it (the file has a
+ *   row per employee, so one without a row has none); rows for ids not in the database are rejected.
+ * Throws `HrFileError` for a file that is unreadable, of neither kind, or of a kind given twice.
  *
  * An employee of an earlier import that is absent from this HR file is left in the database as it was:
  * HR data is never deleted silently (a departure is HR's to record, and the rewards already computed for
@@ -63,33 +73,36 @@ export async function importHrFiles(db: CompanyDb, files: readonly HrImportFile[
       sport = read;
     }
   }
-  if (!hr) throw new HrFileError(`no HR file (Données RH) among ${files.map((f) => f.name).join(', ') || 'the inputs'}: an import needs it`);
-  if (!sport) throw new HrFileError(`no sport file (Données Sportive) among ${files.map((f) => f.name).join(', ')}: an import needs it with the HR file`);
+  if (!hr && !sport) throw new HrFileError('nothing to import: no HR file (Données RH) nor sport file (Données Sportive) given');
 
-  const rejects = [...hr.rejects, ...sport.rejects];
-  const known = new Set(hr.employees.map((e) => e.employee_id));
-  const rejectedInHr = new Set(hr.rejectedIds);
+  const existing = new Map((await db.query(SELECT_EMPLOYEES)).map((r) => [Number(r.employee_id), r]));
+  const rejects = [...(hr?.rejects ?? []), ...(sport?.rejects ?? [])];
+  const base: Omit<Employee, 'declared_sport'>[] = hr ? hr.employees : [...existing.values()].map(employeeOfRow);
+  const known = new Set(base.map((e) => e.employee_id));
+  const rejectedInHr = new Set(hr?.rejectedIds ?? []);
   const sports = new Map<number, string | null>();
-  for (const d of sport.declarations) {
+  for (const d of sport?.declarations ?? []) {
     if (known.has(d.employee_id)) {
       sports.set(d.employee_id, d.sport);
       continue;
     }
     rejects.push({
-      file: sport.file,
-      sheet: sport.sheet,
+      file: sport!.file,
+      sheet: sport!.sheet,
       row: d.row,
       field: SPORT_HEADERS.id,
       value: String(d.employee_id),
       reason: rejectedInHr.has(d.employee_id)
         ? `employee ${d.employee_id}'s row of the HR file was rejected`
-        : `unknown employee: not in the HR file ${hr.file}`,
+        : hr
+          ? `unknown employee: not in the HR file ${hr.file}`
+          : 'unknown employee: not in the company database (import the HR file with it)',
       whole_record: true,
     });
   }
-  const employees: Employee[] = hr.employees.map((e) => ({ ...e, declared_sport: sports.get(e.employee_id) ?? null }));
+  const sportOf = (id: number): string | null => (sport ? (sports.get(id) ?? null) : ((existing.get(id)?.declared_sport as string | null | undefined) ?? null));
+  const employees: Employee[] = base.map((e) => ({ ...e, declared_sport: sportOf(e.employee_id) }));
 
-  const existing = new Map((await db.query(SELECT_EMPLOYEES)).map((r) => [Number(r.employee_id), r]));
   const inserts = employees.filter((e) => !existing.has(e.employee_id));
   const updates = employees.filter((e) => {
     const before = existing.get(e.employee_id);

@@ -155,17 +155,55 @@ async function scenario(db: CompanyDb): Promise<void> {
   assert.equal(after4.get(5), after3.get(5));
 }
 
-async function refusals(db: CompanyDb): Promise<void> {
+/** One file at a time: an HR update keeps the declared sports, a sport file alone updates the known employees'. */
+async function oneFileAtATime(db: CompanyDb): Promise<void> {
   const dir = await tempDir();
-  const [sport, hr] = await files(dir, [hrRow(1)], [[1, 'Runing']], 'r');
-  await assert.rejects(importHrFiles(db, [hr!], new Date()), (err: Error) => err instanceof HrFileError && /no sport file/.test(err.message));
-  await assert.rejects(importHrFiles(db, [sport!], new Date()), (err: Error) => err instanceof HrFileError && /no HR file/.test(err.message));
-  await assert.rejects(
-    importHrFiles(db, [hr!, sport!, { ...hr!, name: 'copie.xlsx' }], new Date()),
-    /two HR files in one import: Données RH\.xlsx and copie\.xlsx/,
+  const sportOnly = async (rows: Cell[][], tag: string) => [{ path: await writeCsv(dir, `s-${tag}.csv`, [SPORT_HEADER, ...rows]), name: 'sport.csv' }];
+  const hrOnly = async (rows: Cell[][], tag: string) => [{ path: await writeXlsx(dir, `h-${tag}.xlsx`, 'RH', [HR_HEADER, ...rows]), name: 'rh.xlsx' }];
+  const t = new Date('2025-01-01T00:00:00Z');
+
+  const nobody = await importHrFiles(db, await sportOnly([[1, 'Runing']], 'a'), t);
+  assert.deepEqual([nobody.inserted, nobody.updated, nobody.unchanged, nobody.employees], [0, 0, 0, 0]);
+  assert.deepEqual(
+    nobody.rejects.map((r) => [r.row, r.value, r.reason]),
+    [[2, '1', 'unknown employee: not in the company database (import the HR file with it)']],
   );
+
+  const hired = await importHrFiles(db, await hrOnly([hrRow(1), hrRow(2)], 'b'), t);
+  assert.deepEqual([hired.inserted, hired.updated, hired.unchanged, hired.rejects.length], [2, 0, 0, 0]);
+
+  const declared = await importHrFiles(
+    db,
+    await sportOnly(
+      [
+        [1, 'Runing'],
+        [3, 'Boxe'],
+      ],
+      'c',
+    ),
+    t,
+  );
+  assert.deepEqual([declared.inserted, declared.updated, declared.unchanged, declared.employees], [0, 1, 1, 2]);
+  assert.deepEqual(
+    declared.rejects.map((r) => [r.row, r.value]),
+    [[3, '3']],
+  );
+
+  const raise = await importHrFiles(db, await hrOnly([hrRow(1), hrRow(2, { 'Salaire brut': 45000 })], 'd'), t);
+  assert.deepEqual([raise.inserted, raise.updated, raise.unchanged], [0, 1, 1]);
+  assert.deepEqual(await db.query('SELECT employee_id, gross_salary, declared_sport FROM employees ORDER BY employee_id'), [
+    { employee_id: 1, gross_salary: 30940, declared_sport: 'Runing' },
+    { employee_id: 2, gross_salary: 45000, declared_sport: null },
+  ]);
+
+  const [hr] = await hrOnly([hrRow(9)], 'e');
+  await assert.rejects(
+    importHrFiles(db, [hr!, { ...hr!, name: 'copie.xlsx' }], t),
+    (err: Error) => err instanceof HrFileError && /two HR files in one import: rh\.xlsx and copie\.xlsx/.test(err.message),
+  );
+  await assert.rejects(importHrFiles(db, [], t), /nothing to import/);
   const [count] = await db.query('SELECT COUNT(*) AS n FROM employees');
-  assert.equal(Number(count?.n), 0);
+  assert.equal(Number(count?.n), 2, 'a refused import loads nothing');
 }
 
 describe('HR import into the company database', () => {
@@ -181,8 +219,8 @@ describe('HR import into the company database', () => {
     });
   });
 
-  test('embedded: a file missing or given twice is refused, nothing loaded', async () => {
-    await withPlatform(await tempHome(), async (p) => refusals(await openCompanyDb(undefined, p.warehouse)));
+  test('embedded: one file at a time; a kind given twice refused, nothing loaded', async () => {
+    await withPlatform(await tempHome(), async (p) => oneFileAtATime(await openCompanyDb(undefined, p.warehouse)));
   });
 
   test('PostgreSQL: inserted, updated, unchanged; rejects with their rows', async (t) => {
@@ -195,7 +233,7 @@ describe('HR import into the company database', () => {
       try {
         await scenario(db);
         await db.query('DELETE FROM employees');
-        await refusals(db);
+        await oneFileAtATime(db);
       } finally {
         await db.close();
       }
