@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CommandAction, CommandGroup, PipelineCommand } from '../kit/commands.js';
+import type { CommandAction, CommandGroup, CommandServices, PipelineCommand } from '../kit/commands.js';
 import { UsageError } from '../kit/pipeline.js';
 
 /** A command whose work is written by another part of the pipeline, not linked here yet. */
@@ -74,11 +74,45 @@ function portOption(v: unknown): number {
   return n;
 }
 
-/** `simulate activities`: the activity source stand-in (see notWiredYet). */
-const simulateAction: CommandAction = async (_args, opts) => {
+/**
+ * `simulate activities`: the activity source stand-in, serving the employees of the sport file given, or
+ * else of the company database, until Ctrl-C.
+ */
+const simulateAction: CommandAction = async (_args, opts, services) => {
   portOption(opts.port);
-  notWiredYet('simulate activities', 'src/pipelines/rewards/simulator.ts');
+  const { simulateActivitiesCommand } = await import('./simulator.js');
+  const employees = typeof opts.sports === 'string' ? await declaredSports(existingFile('--sports', opts.sports), opts.sports) : await companyEmployees(services);
+  const sim = await simulateActivitiesCommand(
+    { port: String(opts.port), seed: opts.seed as string | undefined, live: opts.live as string | undefined },
+    employees,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await sim.close();
 };
+
+async function declaredSports(path: string, name: string): Promise<{ employee_id: number; declared_sport: string | null }[]> {
+  const { readHrFile } = await import('./hrFiles.js');
+  const read = await readHrFile(path, name);
+  if (read.kind !== 'sport') throw new UsageError(`--sports ${name} is the HR file (Données RH), by its headers`);
+  return read.declarations.map((d) => ({ employee_id: d.employee_id, declared_sport: d.sport }));
+}
+
+async function companyEmployees(services: CommandServices): Promise<{ employee_id: number; declared_sport: string | null }[]> {
+  return services.withPlatform('simulate activities', async (p) => {
+    const [{ openCompanyDb }, { rewardsConfig }] = await Promise.all([import('./companyDb.js'), import('./settings.js')]);
+    const company = await openCompanyDb(rewardsConfig.settings(p.config).database, p.warehouse);
+    try {
+      const rows = await company.query('SELECT employee_id, declared_sport FROM employees ORDER BY employee_id');
+      return rows.map((r) => ({ employee_id: Number(r.employee_id), declared_sport: r.declared_sport === null ? null : String(r.declared_sport) }));
+    } finally {
+      await company.close();
+    }
+  });
+}
 
 export const rewardsCommandGroups: readonly CommandGroup[] = [
   { path: ['rewards'], description: 'the rewards pipeline: import HR files, approve declarations (ecluse rewards --help)' },
@@ -111,7 +145,12 @@ export const rewardsCommands: readonly PipelineCommand[] = [
   {
     path: ['simulate', 'activities'],
     description: 'serve a Strava-like activity source (GET /employee/{id}) with a seeded history of the employees’ declared sports',
-    options: [{ flags: '--port <port>', description: 'TCP port (0: any free port)', defaultValue: '8090' }],
+    options: [
+      { flags: '--port <port>', description: 'TCP port (0: any free port)', defaultValue: '8090' },
+      { flags: '--sports <file>', description: 'the employees and their sports from this sport file (default: the company database)' },
+      { flags: '--seed <n>', description: 'seed of the history (the same seed serves the same activities)' },
+      { flags: '--live <every>', description: 'a new activity every so often (30s, 2m, 500ms)' },
+    ],
     action: () => Promise.resolve(simulateAction),
   },
 ];
