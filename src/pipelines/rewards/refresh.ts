@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import { sqlInstant } from '../kit/routeHelpers.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
-import { columnNames, type Dataset } from '../../warehouse/dataset.js';
+import { columnNames, quoteIdent, type Dataset } from '../../warehouse/dataset.js';
+import { bulkInsert } from '../../engine/bulk.js';
 import type { CompanyDb } from './companyDb.js';
 import { chainDistances, hrFileDistances, noDistances, type DistanceProvider, type DistanceQuery } from './distance.js';
 import { geocoderDistances } from './geocoder.js';
@@ -46,9 +47,27 @@ export function rewardParams(r: RewardRow): SqlParam[] {
   return columnNames(REWARDS).map((c) => row[c] ?? null);
 }
 
-/** Replaces a table's rows by these, in chunks the warehouses take in one statement each. */
+/**
+ * Inserts rows into a table emptied of their keys, the bulk way of each warehouse: PostgreSQL takes them by
+ * multi-row statements (`upsert`); DuckDB's `upsert` deletes each chunk's keys with one OR per row first,
+ * which made 20,000 activities take 25 s, so they go through an engine table and one INSERT … SELECT (0.5 s).
+ */
 async function insertRows(warehouse: Warehouse, ds: Dataset, rows: readonly SqlParam[][]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 1000) await warehouse.upsert(ds, rows.slice(i, i + 1000));
+  if (rows.length === 0) return;
+  if (warehouse.kind !== 'duckdb') {
+    for (let i = 0; i < rows.length; i += 5000) await warehouse.upsert(ds, rows.slice(i, i + 5000));
+    return;
+  }
+  const stage = quoteIdent(`rewards_stage_${ds.name}`);
+  const { engine, release } = await warehouse.openEngine();
+  try {
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ${stage} (${ds.columns.map(([c, t]) => `${quoteIdent(c)} ${t}`).join(', ')})`);
+    await bulkInsert(engine, `rewards_stage_${ds.name}`, ds.columns, rows);
+    await warehouse.appendFromEngine(ds.name, columnNames(ds), engine, `SELECT * FROM ${stage}`);
+    await engine.run(`DROP TABLE ${stage}`);
+  } finally {
+    await release();
+  }
 }
 
 export function employeeOf(r: Record<string, unknown>): RewardEmployee {

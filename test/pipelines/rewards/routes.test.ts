@@ -50,7 +50,9 @@ test('before any refresh: empty answers, not errors', async (t) => {
   assert.equal((await app.inject({ url: '/rewards/employees/1', headers: auth })).statusCode, 404);
 
   // The OpenAPI document (the dashboard's types come from it) describes them, the write with its token and body.
-  const doc = app.swagger() as { paths: Record<string, Record<string, { security?: unknown; requestBody?: unknown; responses: Record<string, unknown> }>> };
+  const doc = app.swagger() as unknown as {
+    paths: Record<string, Record<string, { security?: unknown; requestBody?: unknown; responses: Record<string, unknown> }>>;
+  };
   for (const path of [
     '/rewards/summary',
     '/rewards',
