@@ -213,14 +213,18 @@ export async function refreshRewards(args: {
     String(a.source),
     instantParam(a.recorded_at),
   ]);
-  await warehouse.transaction(async () => {
+  const write = async () => {
     await warehouse.execute(`DELETE FROM rewards_employees`);
     await insertRows(warehouse, REWARDS_EMPLOYEES, employeeParams);
     await warehouse.execute(`DELETE FROM sport_activities`);
     await insertRows(warehouse, SPORT_ACTIVITIES, activityParams);
     await warehouse.execute(`DELETE FROM rewards WHERE year IN (${sortedYears.map((_, i) => `$${i + 1}`).join(', ')})`, sortedYears);
     await insertRows(warehouse, REWARDS, rewards.map(rewardParams));
-  });
+  };
+  // The embedded company database shares the warehouse's connection: its transaction queue keeps this one
+  // from interleaving with an activity being inserted through it.
+  if (company.kind === 'embedded') await company.transaction(write);
+  else await warehouse.transaction(write);
   const summary = {
     employees: employeeRows.length,
     activities: activityRows.length,
