@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { Config } from '../../config/config.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 
 /**
@@ -21,21 +22,28 @@ export class HttpError extends Error {
 export const badRequest = (message: string) => new HttpError(400, 'bad_request', message);
 export const notFound = (message: string) => new HttpError(404, 'not_found', message);
 
-export interface RouteContext<P = Record<string, string>, Q = Record<string, unknown>> {
+export interface RouteContext<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
   warehouse: Warehouse;
+  /** The platform's configuration: a pipeline's settings (a write route reaching its own source database). */
+  config?: Config;
   params: P;
   query: Q;
+  /** The validated JSON body (POST routes). */
+  body?: B;
 }
 
-export interface RouteSchema<P extends TSchema = TSchema, Q extends TSchema = TSchema> {
+export interface RouteSchema<P extends TSchema = TSchema, Q extends TSchema = TSchema, B extends TSchema = TSchema> {
   params?: P;
   querystring?: Q;
+  /** The JSON body of a POST route. */
+  body?: B;
   /** Response schemas by status: they document the route and serialise its answer. */
   response?: Record<number, TSchema>;
 }
 
 export interface RouteSpec {
-  method: 'GET';
+  /** `POST` routes write: they need `access: 'write'` and are never cached. */
+  method: 'GET' | 'POST';
   /** Fastify-style path: `/stations/:id`. */
   url: string;
   summary: string;
@@ -51,15 +59,17 @@ export interface RouteSpec {
    * Who may read it: `public` (default) for aggregates anyone may see unless the operator closed reads;
    * `read` for anything holding raw values or about a person (a token with scope read is then needed).
    */
-  access?: 'public' | 'read';
+  access?: 'public' | 'read' | 'write';
+  /** The status of a successful answer (default 200; 201 for a POST that creates). */
+  status?: number;
   handler(ctx: RouteContext): Promise<unknown>;
 }
 
 /** Declares a route with handler arguments typed from its schemas. */
-export function defineRoute<P extends TSchema, Q extends TSchema>(
+export function defineRoute<P extends TSchema, Q extends TSchema, B extends TSchema = TSchema>(
   spec: Omit<RouteSpec, 'schema' | 'handler'> & {
-    schema: RouteSchema<P, Q>;
-    handler(ctx: RouteContext<Static<P>, Static<Q>>): Promise<unknown>;
+    schema: RouteSchema<P, Q, B>;
+    handler(ctx: RouteContext<Static<P>, Static<Q>, Static<B>>): Promise<unknown>;
   },
 ): RouteSpec {
   // The server validates params and query against these schemas before calling the handler.

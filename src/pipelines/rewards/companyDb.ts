@@ -291,7 +291,7 @@ export async function insertActivities(db: CompanyDb, activities: readonly Activ
       const params = chunk.flatMap((a) => activityParams(db, a, recordedAt));
       if (db.kind === 'embedded') {
         // Logged before the insert, while "not there yet" still tells the new rows from the known ones.
-        const logValues = chunk.map((_, n) => `($${n * 3 + 1}::INTEGER, $${n * 3 + 2}::TIMESTAMP, $${n * 3 + 3})`).join(', ');
+        const logValues = chunk.map((_, n) => `($${n * 3 + 1}::INTEGER, $${n * 3 + 2}::TIMESTAMP, $${n * 3 + 3}::JSON)`).join(', ');
         const logParams = chunk.flatMap((a) => [a.employee_id, db.instant(a.started_at), JSON.stringify(activityJson(a, recordedAt))]);
         await tx.execute(
           `INSERT INTO activity_changes (seq, op, before, after, ts_ms)

@@ -22,15 +22,23 @@ const Schedule = Type.Object({
 
 /** Mounts one route a pipeline declared; cacheable ones answer from the response cache while the data has not changed. */
 function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVersion }: ServerContext): void {
-  const { warehouse } = platform;
+  const { warehouse, config } = platform;
+  if (spec.method !== 'GET' && spec.access !== 'write') throw new Error(`route ${spec.method} ${spec.url} writes: it must declare access 'write'`);
+  const cacheable = spec.method === 'GET' && spec.cacheable;
   app.route({
     method: spec.method,
     url: spec.url,
-    schema: { ...spec.schema, summary: spec.summary, description: spec.description, tags: spec.tags ? [...spec.tags] : undefined },
+    schema: {
+      ...spec.schema,
+      summary: spec.summary,
+      description: spec.description,
+      tags: spec.tags ? [...spec.tags] : undefined,
+      security: spec.access === 'write' ? BEARER : undefined,
+    },
     config: { access: spec.access ?? 'public' },
     // Looked up before parsing and validation: a hit costs a map lookup. Only successful answers are stored,
     // so a cached URL is a valid one.
-    onRequest: spec.cacheable
+    onRequest: cacheable
       ? async (request: FastifyRequest, reply: FastifyReply) => {
           const body = cache.get(request.url, dataVersion());
           if (body) return reply.type(JSON_TYPE).header('x-cache', 'hit').send(body);
@@ -39,8 +47,15 @@ function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVer
     handler: async (request, reply) => {
       // The version is read before the query: if a run commits meanwhile, the answer is stored under the old one.
       const version = dataVersion();
-      const data = await spec.handler({ warehouse, params: request.params as Record<string, string>, query: request.query as Record<string, unknown> });
-      if (!spec.cacheable) return data;
+      const data = await spec.handler({
+        warehouse,
+        config,
+        params: request.params as Record<string, string>,
+        query: request.query as Record<string, unknown>,
+        body: request.body,
+      });
+      if (spec.status) reply.code(spec.status);
+      if (!cacheable) return data;
       const body = Buffer.from(JSON.stringify(data));
       cache.set(request.url, version, body);
       return reply.type(JSON_TYPE).header('x-cache', 'miss').send(body);
