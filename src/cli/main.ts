@@ -8,7 +8,7 @@ const program = new Command().name('ecluse').description('A data platform that l
 program
   .command('run')
   .description('run a pipeline once and print its summary')
-  .argument('<pipeline>', 'pipeline name (stations, synop, eco2mix)')
+  .argument('<pipeline>', 'pipeline name (stations, synop, eco2mix, rewards)')
   .option('-i, --input <paths...>', 'files or folders to ingest')
   .option('--from <day>', 'first day (YYYY-MM-DD) to fetch from the source: a backfill of daily partitions')
   .option('--to <day>', 'last day (YYYY-MM-DD, inclusive) to fetch')
@@ -127,7 +127,7 @@ program
 program
   .command('generate')
   .description('write sample input files in the real formats (ecluse generate <pipeline> --help: its options)')
-  .argument('<pipeline>', 'pipeline name (stations, synop, eco2mix)')
+  .argument('<pipeline>', 'pipeline name (stations, synop, eco2mix, rewards)')
   .argument('[options...]', "the pipeline generator's options, and -o, --out <path>")
   // The options are each pipeline's (its manifest): read when the command runs, so start-up loads no pipeline.
   .allowUnknownOption()

@@ -94,7 +94,7 @@ test('an invalid station: the file and the path, as the user wrote it (section o
 
 test('a section naming no pipeline, or a misspelt key in a section: stopped at startup', async () => {
   const unknown = await homeWith({ pipelines: { stattions: {} } });
-  rejects(unknown.home, `${unknown.path}: invalid configuration: pipelines.stattions: no pipeline is named stattions (known: stations, synop, eco2mix)`);
+  rejects(unknown.home, `${unknown.path}: invalid configuration: pipelines.stattions: no pipeline is named stattions (known: stations, synop, eco2mix, rewards)`);
   const typo = await homeWith({ pipelines: { synop: { odsurl: 'http://x' } } });
   rejects(typo.home, new RegExp(`^${typo.path}: invalid configuration: pipelines\\.synop: Unrecognized key: "odsurl"`));
 });

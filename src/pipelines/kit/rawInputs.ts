@@ -213,7 +213,7 @@ export async function replayRawZone<T>(
  * Files rejected whole (indexes in `pending`) are recorded `rejected`, which is not seen: they contributed
  * nothing, and a later delivery of the same bytes is read again.
  */
-async function registerPendingFiles(
+export async function registerPendingFiles(
   ctx: RunContext,
   pipeline: string,
   pending: readonly PendingFile[],

@@ -4,14 +4,10 @@
  * their modules when they run.
  */
 import { existsSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { CommandAction, CommandGroup, CommandServices, PipelineCommand } from '../kit/commands.js';
 import { UsageError } from '../kit/pipeline.js';
-
-/** A command whose work is written by another part of the pipeline, not linked here yet. */
-function notWiredYet(command: string, module: string): never {
-  throw new Error(`ecluse ${command} is not wired yet: its action belongs in ${module}`);
-}
 
 /** A file named by an option: it must exist (a usage error otherwise, before any work). */
 function existingFile(flag: string, path: unknown): string {
@@ -60,12 +56,40 @@ function yearOption(v: unknown): number | undefined {
   return n;
 }
 
-/** `rewards approve`: arguments checked here; the approval itself is the rules' (see notWiredYet). */
-const approveAction: CommandAction = async (args, opts) => {
-  employeeId(args[0]);
-  yearOption(opts.year);
+/**
+ * `rewards approve`: through the running server when there is one (it holds the embedded warehouse), else
+ * here; prints the approval and the employee's reward as it now stands.
+ */
+const approveAction: CommandAction = async (args, opts, services) => {
+  const id = employeeId(args[0]);
+  const year = yearOption(opts.year);
   if (opts.by !== undefined && String(opts.by).trim() === '') throw new UsageError('--by must name who approves');
-  notWiredYet('rewards approve', 'src/pipelines/rewards/approve.ts (approveEmployee)');
+  const by = typeof opts.by === 'string' ? opts.by : userInfo().username;
+  const note = typeof opts.note === 'string' ? opts.note : undefined;
+  interface Approved {
+    approval: { approved_by: string; approved_at: string | Date };
+    reward: { year: number; first_name: string; last_name: string; bonus_eur: number; bonus_reason: string };
+  }
+  const result = await services.throughServerOr<Approved>(
+    'rewards approve',
+    (server) => server.post<Approved>(`/rewards/employees/${id}/approval`, { by, ...(note ? { note } : {}) }),
+    async (p) => {
+      const [{ approveEmployee, ApprovalError }, { rewardsConfig }] = await Promise.all([import('./approve.js'), import('./settings.js')]);
+      try {
+        return await approveEmployee({ warehouse: p.warehouse, employeeId: id, by, note, now: new Date(), rules: rewardsConfig.settings(p.config).rules });
+      } catch (err) {
+        if (err instanceof ApprovalError) throw new UsageError(err.message);
+        throw err;
+      }
+    },
+  );
+  if (opts.json === true) return services.printJson(result);
+  const r = result.reward;
+  const at = result.approval.approved_at instanceof Date ? result.approval.approved_at.toISOString() : result.approval.approved_at;
+  process.stdout.write(
+    `approved by ${result.approval.approved_by} at ${at}: ${r.first_name} ${r.last_name}, ${r.year}: ${r.bonus_eur.toFixed(2)} € (${r.bonus_reason})\n`,
+  );
+  if (year !== undefined && year !== r.year) process.stdout.write(`(the approval applies to every year whose declaration was inconsistent)\n`);
 };
 
 function portOption(v: unknown): number {
@@ -81,7 +105,8 @@ function portOption(v: unknown): number {
 const simulateAction: CommandAction = async (_args, opts, services) => {
   portOption(opts.port);
   const { simulateActivitiesCommand } = await import('./simulator.js');
-  const employees = typeof opts.sports === 'string' ? await declaredSports(existingFile('--sports', opts.sports), opts.sports) : await companyEmployees(services);
+  const employees =
+    typeof opts.sports === 'string' ? await declaredSports(existingFile('--sports', opts.sports), opts.sports) : await companyEmployees(services);
   const sim = await simulateActivitiesCommand(
     { port: String(opts.port), seed: opts.seed as string | undefined, live: opts.live as string | undefined },
     employees,

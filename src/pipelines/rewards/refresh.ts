@@ -142,6 +142,8 @@ export async function refreshRewards(args: {
   log?: Logger;
   signal?: AbortSignal;
   fetch?: typeof fetch;
+  /** Called last inside the transaction that writes the refresh: a run records itself there, so both commit together. */
+  inTransaction?: () => Promise<void>;
 }): Promise<RefreshSummary> {
   const { warehouse, company, settings, now, log, signal } = args;
   // Read first, committed: on the embedded company database these tables are in the warehouse, and the
@@ -220,6 +222,7 @@ export async function refreshRewards(args: {
     await insertRows(warehouse, SPORT_ACTIVITIES, activityParams);
     await warehouse.execute(`DELETE FROM rewards WHERE year IN (${sortedYears.map((_, i) => `$${i + 1}`).join(', ')})`, sortedYears);
     await insertRows(warehouse, REWARDS, rewards.map(rewardParams));
+    await args.inTransaction?.();
   };
   // The embedded company database shares the warehouse's connection: its transaction queue keeps this one
   // from interleaving with an activity being inserted through it.

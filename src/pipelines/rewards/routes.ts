@@ -581,4 +581,42 @@ export const rewardsRoutes: RouteSpec[] = [
       return { activity_key: activityKey(activity.employee_id, activity.started_at), inserted: inserted > 0 };
     },
   }),
+  defineRoute({
+    method: 'POST',
+    url: '/rewards/employees/:id/approval',
+    summary: "HR approves an employee's declaration found inconsistent: the withheld bonus is paid (who and when recorded)",
+    description: 'The approval holds while the commute mode and the home address stay those approved (ecluse rewards approve).',
+    tags: TAGS,
+    access: 'write',
+    status: 201,
+    schema: {
+      params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+      body: Type.Object(
+        { by: Type.String({ minLength: 1, description: 'who approves' }), note: Type.Optional(Type.String({ description: 'why, kept with the approval' })) },
+        { additionalProperties: false },
+      ),
+      response: { 201: Type.Object({ approval: Approval, reward: Reward }), 400: ErrorBody },
+    },
+    async handler({ warehouse, config, params, body }) {
+      const { approveEmployee, ApprovalError } = await import('./approve.js');
+      const { by, note } = body as { by: string; note?: string };
+      try {
+        const { approval, reward } = await approveEmployee({
+          warehouse,
+          employeeId: params.id,
+          by,
+          note,
+          now: new Date(),
+          rules: rewardsSettings(config).rules,
+        });
+        return {
+          approval: { ...approval, approved_at: approval.approved_at.toISOString() },
+          reward: rewardItem({ ...reward, computed_at: reward.computed_at.toISOString() }),
+        };
+      } catch (err) {
+        if (err instanceof ApprovalError) throw badRequest(err.message);
+        throw err;
+      }
+    },
+  }),
 ];

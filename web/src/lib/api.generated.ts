@@ -1760,6 +1760,450 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/rewards': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The rewards of a year, one row per employee (by name) */
+    get: {
+      parameters: {
+        query: {
+          limit: number;
+          offset: number;
+          /** @description default: the current year (Europe/Paris) */
+          year?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: components['schemas']['def-1'][];
+              limit: number;
+              offset: number;
+              total: number;
+              year: number;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/rewards/activities': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Declares an activity by hand (source declared); an activity already known (same employee and start) is left as it is */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            comment?: string | null;
+            /** @description metres, ≥ 0, for distance sports */
+            distance_m?: number | null;
+            /** @description seconds, > 0 (or give ended_at) */
+            elapsed_s?: number;
+            employee_id: number;
+            /** @description ISO 8601 instant, after started_at (or give elapsed_s) */
+            ended_at?: string;
+            sport: string;
+            /**
+             * @description ISO 8601 instant with its zone
+             * @example 2025-08-17T08:00:00+02:00
+             */
+            started_at: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              activity_key: string;
+              /** @description false: an activity of that employee already started then */
+              inserted: boolean;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/rewards/employees/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One employee: HR data, rewards by year (latest first), HR’s approval, latest 50 activities */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              activities: {
+                comment: string | null;
+                distance_m: number | null;
+                elapsed_s: number;
+                employee_id: number;
+                ended_at: string;
+                first_name: string | null;
+                last_name: string | null;
+                /** @description strava (pulled) or declared (POST /rewards/activities) */
+                source: string;
+                sport: string;
+                /** @description instant, UTC */
+                started_at: string;
+              }[];
+              approval: {
+                approved_at: string;
+                approved_by: string;
+                commute_mode: string | null;
+                distance_km: number | null;
+                home_address: string | null;
+                note: string | null;
+              } | null;
+              employee: {
+                business_unit: string | null;
+                commute_mode: string;
+                contract: string | null;
+                declared_distance_km: number | null;
+                declared_sport: string | null;
+                employee_id: number;
+                first_name: string;
+                gross_salary: number;
+                hired_on: string | null;
+                home_address: string | null;
+                last_name: string;
+                synced_at: string | null;
+              };
+              rewards: components['schemas']['def-1'][];
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/rewards/employees/{id}/approval': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * HR approves an employee's declaration found inconsistent: the withheld bonus is paid (who and when recorded)
+     * @description The approval holds while the commute mode and the home address stay those approved (ecluse rewards approve).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description who approves */
+            by: string;
+            /** @description why, kept with the approval */
+            note?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              approval: {
+                approved_at: string;
+                approved_by: string;
+                commute_mode: string | null;
+                distance_km: number | null;
+                home_address: string | null;
+                note: string | null;
+              };
+              reward: components['schemas']['def-1'];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/rewards/inconsistencies': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Declarations over the distance limit of their mode: listed with the distance and why, bonus withheld until approved */
+    get: {
+      parameters: {
+        query?: {
+          /** @description default: the current year (Europe/Paris) */
+          year?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                bonus_withheld_eur: number;
+                business_unit: string | null;
+                commute_mode: string;
+                distance_km: number | null;
+                employee_id: number;
+                first_name: string;
+                home_address: string | null;
+                last_name: string;
+                limit_km: number | null;
+                reason: string;
+              }[];
+              year: number;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/rewards/notifications': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The Slack congratulations: counts by status and the feed (latest first), dead letters with their last error */
+    get: {
+      parameters: {
+        query: {
+          limit: number;
+          offset: number;
+          status?: 'pending' | 'sending' | 'sent' | 'dead' | 'unconfirmed' | 'skipped';
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              counts: {
+                dead: number;
+                pending: number;
+                sending: number;
+                sent: number;
+                skipped: number;
+                unconfirmed: number;
+              };
+              items: {
+                activity_key: string;
+                attempts: number;
+                created_at: string;
+                employee_id: number;
+                last_error: string | null;
+                message: string;
+                sent_at: string | null;
+                started_at: string;
+                /** @description pending, sending, sent, dead, unconfirmed or skipped */
+                status: string;
+              }[];
+              limit: number;
+              offset: number;
+              total: number;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/rewards/summary': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The year’s totals: employees, bonuses paid and withheld, well-being days, inconsistent and unchecked declarations */
+    get: {
+      parameters: {
+        query?: {
+          /** @description default: the current year (Europe/Paris) */
+          year?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              bonus_employees: number;
+              bonus_total_eur: number;
+              bonus_withheld_eur: number;
+              employees: number;
+              inconsistencies: number;
+              unchecked: number;
+              wellbeing_days_total: number;
+              wellbeing_employees: number;
+              year: number;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/runs': {
     parameters: {
       query?: never;
@@ -2120,6 +2564,154 @@ export interface paths {
         };
         /** @description Default Response */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/sport/activities': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Activities, latest first: a range of days (Europe/Paris, both inclusive), a sport */
+    get: {
+      parameters: {
+        query: {
+          /**
+           * @description first day: a calendar day YYYY-MM-DD (Europe/Paris), inclusive
+           * @example 2025-01-01
+           */
+          from?: string;
+          limit: number;
+          offset: number;
+          sport?: string;
+          /**
+           * @description last day: a calendar day YYYY-MM-DD (Europe/Paris), inclusive
+           * @example 2025-01-01
+           */
+          to?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                comment: string | null;
+                distance_m: number | null;
+                elapsed_s: number;
+                employee_id: number;
+                ended_at: string;
+                first_name: string | null;
+                last_name: string | null;
+                /** @description strava (pulled) or declared (POST /rewards/activities) */
+                source: string;
+                sport: string;
+                /** @description instant, UTC */
+                started_at: string;
+              }[];
+              limit: number;
+              offset: number;
+              total: number;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/sport/activities/monthly': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Activities by month (Europe/Paris) and sport: count, hours, km */
+    get: {
+      parameters: {
+        query?: {
+          /**
+           * @description first day: a calendar day YYYY-MM-DD (Europe/Paris), inclusive
+           * @example 2025-01-01
+           */
+          from?: string;
+          /**
+           * @description last day: a calendar day YYYY-MM-DD (Europe/Paris), inclusive
+           * @example 2025-01-01
+           */
+          to?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                activities: number;
+                distance_km: number;
+                hours: number;
+                /** @description YYYY-MM */
+                month: string;
+                sport: string;
+              }[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
           headers: {
             [name: string]: unknown;
           };
@@ -2967,6 +3559,29 @@ export interface components {
       software: string | null;
       timezone: string | null;
       type: string | null;
+    };
+    /** Reward */
+    'def-1': {
+      activities_12m: number;
+      /** @description the bonus is paid (false for modes without one, and while an inconsistent declaration waits) */
+      bonus_eligible: boolean;
+      bonus_eur: number;
+      bonus_reason: string;
+      bonus_withheld_eur: number;
+      business_unit: string | null;
+      commute_mode: string;
+      computed_at: string | null;
+      distance_km: number | null;
+      /** @description hr-file or geocoder */
+      distance_source: string | null;
+      /** @description checked, unchecked, inconsistent, approved or not-applicable */
+      distance_status: string;
+      employee_id: number;
+      first_name: string;
+      gross_salary: number;
+      last_name: string;
+      wellbeing_days: number;
+      year: number;
     };
   };
   responses: never;
