@@ -1,4 +1,5 @@
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { TOKEN_STORAGE_KEY } from '../../web/src/lib/token.js';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,9 +37,6 @@ import { openPlatform, tempHome } from '../helpers/platform.js';
  * folder lake) whose warehouse holds what the rewards pipeline writes: employees, activities, the computed
  * rewards of 2025 and the Slack outbox, written through the warehouse's own `upsert`. What the page shows
  * is checked against what the API answers, through the page's own shaping functions (rewards.ts).
- *
- * Skipped while the server has no rewards routes (`GET /rewards/summary` answers 404): the page and the
- * routes were written apart, and meet when both are merged.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -161,17 +159,18 @@ function fixture(): Fixture {
   return { employees, activities, rewards, notifications };
 }
 
+/** The read token the pages hold and the `api` helper sends. */
+const TOKEN = 'rewards-e2e';
+
 describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, () => {
   let home: string;
   let platform: Platform;
   let app: FastifyInstance;
   let browser: Browser | undefined;
   let base: string;
-  /** Why the tests cannot run (the server has no rewards routes yet), or null. */
-  let missing: string | null = null;
 
   const api = async <T>(path: string): Promise<T> => {
-    const r = await fetch(`${base}${path}`);
+    const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(r.status, 200, `${path}: ${r.status}`);
     return (await r.json()) as T;
   };
@@ -179,16 +178,12 @@ describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, ()
   const open = async (path: string, ready: string): Promise<Page> => {
     assert.ok(browser);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // HR's data about people needs a read token: held as if the user had given it when the page asked.
+    await page.addInitScript(`sessionStorage.setItem(${JSON.stringify(TOKEN_STORAGE_KEY)}, ${JSON.stringify(TOKEN)})`);
     page.on('pageerror', (err) => console.error(`page error on ${path}: ${err.message}`));
     await page.goto(`${base}${path}`);
     await page.waitForSelector(ready, { timeout: 20_000 });
     return page;
-  };
-
-  const skipped = (t: TestContext) => {
-    if (missing === null) return false;
-    t.skip(missing);
-    return true;
   };
 
   const text = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
@@ -215,15 +210,9 @@ describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, ()
       await warehouse.upsert(ds, rows);
     }
 
-    app = await buildApp({ platform, logger: false });
+    app = await buildApp({ platform, logger: false, localToken: TOKEN });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const probe = await fetch(`${base}/rewards/summary?year=${YEAR}`);
-    if (probe.status === 404) {
-      // TODO(lead): remove this skip once the rewards routes are merged: then a 404 here is a failure.
-      missing = `GET /rewards/summary answers 404 (${await probe.text()}): this server has no rewards routes yet, the Rewards page's browser tests are skipped`;
-      return;
-    }
     browser = await launchChromium();
   });
 
@@ -233,8 +222,7 @@ describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, ()
     await platform?.warehouse.close();
   });
 
-  test('opened without a year: the current Paris year goes into the URL; a year without rewards says how to import', async (t) => {
-    if (skipped(t)) return;
+  test('opened without a year: the current Paris year goes into the URL; a year without rewards says how to import', async () => {
     const current = parisYear(Date.now());
     const summary = await api<RewardsSummary>(`/rewards/summary?year=${current}`);
     assert.equal(summary.employees, 0, `the fixture has no rewards in ${current}`);
@@ -252,8 +240,7 @@ describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, ()
     await page.close();
   });
 
-  test('the totals: each figure as the API has it, euros written the French way', async (t) => {
-    if (skipped(t)) return;
+  test('the totals: each figure as the API has it, euros written the French way', async () => {
     const s = await api<RewardsSummary>(`/rewards/summary?year=${YEAR}`);
     assert.equal(s.year, YEAR);
     assert.equal(s.employees, EMPLOYEES);
@@ -275,8 +262,7 @@ describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, ()
     await page.close();
   });
 
-  test('activities by sport and month: a stacked bar per sport over the year’s months, as the API counts them; the measure is in the URL', async (t) => {
-    if (skipped(t)) return;
+  test('activities by sport and month: a stacked bar per sport over the year’s months, as the API counts them; the measure is in the URL', async () => {
     const { from, to } = yearRange(YEAR);
     const monthly = await api<MonthlyActivities>(`/sport/activities/monthly?from=${from}&to=${to}`);
     const months = yearMonths(YEAR, parisToday(Date.now()));
@@ -301,8 +287,7 @@ describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, ()
     await page.close();
   });
 
-  test('the inconsistencies: one row per declaration over its limit, with the distance against the limit and the bonus withheld', async (t) => {
-    if (skipped(t)) return;
+  test('the inconsistencies: one row per declaration over its limit, with the distance against the limit and the bonus withheld', async () => {
     const inc = await api<Inconsistencies>(`/rewards/inconsistencies?year=${YEAR}`);
     assert.deepEqual(
       inc.items.map((i) => i.employee_id).sort((a, b) => a - b),
@@ -321,8 +306,7 @@ describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, ()
     await page.close();
   });
 
-  test('the per-employee table pages through the year’s rewards; the offset is in the URL', async (t) => {
-    if (skipped(t)) return;
+  test('the per-employee table pages through the year’s rewards; the offset is in the URL', async () => {
     const first = await api<RewardsList>(`/rewards?year=${YEAR}&limit=${REWARDS_PAGE_SIZE}&offset=0`);
     assert.equal(first.total, EMPLOYEES);
     const page = await open(`/?page=rewards&year=${YEAR}`, '[data-testid="rewards-table"]');
@@ -340,8 +324,7 @@ describe('Rewards page in headless Chromium', { skip: chromiumSkipReason() }, ()
     await page.close();
   });
 
-  test('the Slack feed: counts by status as the API has them, dead letters and unconfirmed posts highlighted; a count filters the feed', async (t) => {
-    if (skipped(t)) return;
+  test('the Slack feed: counts by status as the API has them, dead letters and unconfirmed posts highlighted; a count filters the feed', async () => {
     const all = await api<Notifications>(`/rewards/notifications?limit=${FEED_SIZE}`);
     const want = statusCounts(all.counts);
     assert.equal(all.counts.dead, 1);

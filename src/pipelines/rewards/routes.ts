@@ -474,7 +474,7 @@ export const rewardsRoutes: RouteSpec[] = [
               sport: Type.String(),
               activities: Type.Integer(),
               hours: Type.Number(),
-              distance_km: Type.Number(),
+              distance_km: nullable(Type.Number({ description: 'null for a sport without distance (no activity of the group had one)' })),
             }),
           ),
         }),
@@ -485,17 +485,17 @@ export const rewardsRoutes: RouteSpec[] = [
       const { where, params } = activityFilter(query);
       // Months of Paris's calendar, counted here: time-zone conversion in SQL is spelt differently by each warehouse.
       const rows = await rowsOrEmpty(warehouse, `SELECT a.started_at, a.sport, a.elapsed_s, a.distance_m FROM sport_activities a ${where}`, params);
-      const groups = new Map<string, { month: string; sport: string; activities: number; seconds: number; metres: number }>();
+      const groups = new Map<string, { month: string; sport: string; activities: number; seconds: number; metres: number | null }>();
       for (const r of rows) {
         const w = wallClock(Date.parse(isoInstant(r.started_at) ?? ''), DEFAULT_TIME_ZONE);
         const month = `${w.year}-${String(w.month).padStart(2, '0')}`;
         const sport = String(r.sport);
         const key = `${month}\u0000${sport}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { month, sport, activities: 0, seconds: 0, metres: 0 }));
+        if (!g) groups.set(key, (g = { month, sport, activities: 0, seconds: 0, metres: null }));
         g.activities++;
         g.seconds += Number(r.elapsed_s ?? 0);
-        g.metres += Number(r.distance_m ?? 0);
+        if (r.distance_m !== null && r.distance_m !== undefined) g.metres = (g.metres ?? 0) + Number(r.distance_m);
       }
       const items = [...groups.values()]
         .sort((a, b) => (a.month === b.month ? a.sport.localeCompare(b.sport) : a.month < b.month ? -1 : 1))
@@ -504,7 +504,7 @@ export const rewardsRoutes: RouteSpec[] = [
           sport: g.sport,
           activities: g.activities,
           hours: Math.round((g.seconds / 3600) * 100) / 100,
-          distance_km: Math.round(g.metres / 100) / 10,
+          distance_km: g.metres === null ? null : Math.round(g.metres / 100) / 10,
         }));
       return { items };
     },

@@ -2701,7 +2701,8 @@ export interface paths {
             'application/json': {
               items: {
                 activities: number;
-                distance_km: number;
+                /** @description null for a sport without distance (no activity of the group had one) */
+                distance_km: number | null;
                 hours: number;
                 /** @description YYYY-MM */
                 month: string;
