@@ -46,11 +46,11 @@ async function sharedLogical(): Promise<true | string> {
 }
 
 /** A throwaway cluster with wal_level = logical (set, then a restart: it is a postmaster setting). */
-async function logicalCluster(): Promise<PgCluster> {
+async function logicalCluster(settings: readonly string[] = []): Promise<PgCluster> {
   const cluster = await startPgCluster();
   const admin = new pg.Client({ connectionString: cluster.url });
   await admin.connect();
-  await admin.query('ALTER SYSTEM SET wal_level = logical');
+  for (const setting of ['wal_level = logical', ...settings]) await admin.query(`ALTER SYSTEM SET ${setting}`);
   await admin.end();
   cluster.restartSync();
   return cluster;
@@ -499,6 +499,56 @@ describe('rewards capture across a PostgreSQL restart', { skip: clusterSkip, tim
       await supervisor?.stop();
       await lease?.release();
       await company?.close();
+      await platform?.warehouse.close();
+      await cluster.destroy();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('rewards capture of a slot lost past max_slot_wal_keep_size', { skip: clusterSkip, timeout: 180_000 }, () => {
+  test('the stream fails saying what the operator must do, and keeps failing (restarted with backoff)', async () => {
+    const cluster = await logicalCluster(["max_slot_wal_keep_size = '1MB'"]);
+    const home = await tempHome('ecluse-capture-lost-');
+    let platform: Platform | undefined;
+    let supervisor: StreamSupervisor | undefined;
+    const client = new pg.Client({ connectionString: cluster.url });
+    try {
+      await client.connect();
+      platform = await openPlatform(home, { ECLUSE_REWARDS_DB: cluster.url });
+      const { logger, lines } = capturingLogger();
+      const stream = rewardsCaptureStream({ lagIntervalMs: 100 });
+      supervisor = new StreamSupervisor(platform, [stream], { ...FAST, logger });
+      supervisor.start();
+      const slot = async () => (await client.query<{ active: boolean }>(`SELECT active FROM pg_replication_slots WHERE slot_name = 'ecluse_rewards'`)).rows[0];
+      await until('slot active', async () => (await slot())?.active === true, 30_000);
+      assert.ok(lines.some((l) => String(l.msg).includes('may fall 1MB behind')));
+      await supervisor.stop();
+      await until('slot released', async () => (await slot())?.active === false, 10_000);
+      // The capture stopped while activities keep coming: more WAL than the limit, then a checkpoint removes it.
+      for (let i = 0; i < 3; i++) {
+        await client.query(
+          `INSERT INTO activities (employee_id, started_at, ended_at, elapsed_s, sport, source, recorded_at, comment)
+           SELECT g, now(), now(), 60, 'Runing', 'strava', now(), repeat('x', 500) FROM generate_series(${i * 20_000 + 1}, ${(i + 1) * 20_000}) g`,
+        );
+        await client.query('SELECT pg_switch_wal()');
+      }
+      await client.query('CHECKPOINT');
+      assert.equal(
+        (await client.query<{ wal_status: string }>(`SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'ecluse_rewards'`)).rows[0]?.wal_status,
+        'lost',
+      );
+
+      supervisor = new StreamSupervisor(platform, [stream], { ...FAST, logger });
+      supervisor.start();
+      const sup = supervisor;
+      await until('two failed starts', () => (sup.restarts.get(STREAM) ?? 0) >= 2, 20_000);
+      const crashes = lines.filter((l) => String(l.msg).startsWith(`stream ${STREAM} crashed`)).map((l) => String(l.msg));
+      assert.ok(crashes.length >= 2);
+      assert.match(crashes[0] ?? '', /replication slot "ecluse_rewards" is lost.*drop the slot, create it again and resync/);
+    } finally {
+      await supervisor?.stop();
+      await client.end().catch(() => {});
       await platform?.warehouse.close();
       await cluster.destroy();
       await rm(home, { recursive: true, force: true });
