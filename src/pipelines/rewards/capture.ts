@@ -52,12 +52,18 @@ const pause = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Rejects when `signal` aborts; resolves never otherwise. */
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+/**
+ * Rejects when `signal` aborts; never resolves. `dispose` removes its listener: a stream crashing again and
+ * again keeps one signal across its starts, and must not pile listeners on it.
+ */
+function aborted(signal: AbortSignal): { promise: Promise<void>; dispose: () => void } {
+  let listener = () => {};
+  const promise = new Promise<void>((_, reject) => {
+    listener = () => reject(signal.reason);
+    if (signal.aborted) listener();
+    else signal.addEventListener('abort', listener, { once: true });
   });
+  return { promise, dispose: () => signal.removeEventListener('abort', listener) };
 }
 
 /**
@@ -129,11 +135,13 @@ async function capturePostgres(
       await pause(o.lagIntervalMs, loopSignal);
     }
   })();
+  const stop = aborted(ctx.signal);
   try {
-    await Promise.race([reader.done.then(() => Promise.reject(new Error('the change reader stopped'))), lagLoop, aborted(ctx.signal)]);
+    await Promise.race([reader.done.then(() => Promise.reject(new Error('the change reader stopped'))), lagLoop, stop.promise]);
   } catch (err) {
     if (!ctx.signal.aborted) throw err;
   } finally {
+    stop.dispose();
     ended.abort();
     await reader.stop().catch((err: unknown) => ctx.log.warn({ err }, `stopping the change reader: ${messageOf(err)}`));
     await lagLoop.catch(() => {});

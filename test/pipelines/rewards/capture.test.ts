@@ -137,6 +137,33 @@ function countingBroker(counts: { published: number; duplicates: number }): NonN
 
 const natsSkip = await skipUnlessNats();
 
+describe('the rewards broker of a process', () => {
+  test('one instance for every user of a configuration, closed by the last release, opened anew after', async () => {
+    const home = await tempHome('ecluse-rewards-broker-');
+    const config = { home, broker: undefined };
+    try {
+      const a = await acquireRewardsBroker(config);
+      const b = await acquireRewardsBroker(config);
+      assert.equal(a.broker, b.broker, 'the capture and the notifier share the embedded broker');
+      const other = await acquireRewardsBroker({ home: join(home, 'other'), broker: undefined });
+      assert.notEqual(other.broker, a.broker);
+      await other.release();
+      await a.release();
+      await a.release();
+      // Still open for the one user left.
+      await b.broker.publish(SPORT_ACTIVITIES_TOPIC, { id: 'x', payload: 1 });
+      await b.release();
+      await assert.rejects(b.broker.publish(SPORT_ACTIVITIES_TOPIC, { id: 'y', payload: 2 }), /closed/);
+      const c = await acquireRewardsBroker(config);
+      assert.notEqual(c.broker, a.broker);
+      assert.equal((await c.broker.publish(SPORT_ACTIVITIES_TOPIC, { id: 'x', payload: 1 })).duplicate, true, 'the same folder, reopened');
+      await c.release();
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('rewards capture: the embedded company database', () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
