@@ -54,6 +54,8 @@ const fileSchema = z
     duckdb_memory_limit: z.string().optional(),
     s3_endpoint: z.string().optional(),
     landing: z.string().optional(),
+    /** The message broker: `nats://host:port` for NATS JetStream; absent, the embedded broker under `<home>/broker`. */
+    broker: z.string().optional(),
     /** Folders whose files `POST /runs` may read, besides a landing folder (see docs/security.md). */
     input_roots: z.array(z.string().min(1)).optional(),
     infoclimat_url: z.unknown().optional(),
@@ -115,6 +117,8 @@ export interface Config {
   s3Endpoint: string | undefined;
   /** Where daily files are dropped for scheduled runs: a folder or `s3://bucket/prefix`. */
   landing: string | undefined;
+  /** `ECLUSE_BROKER` (file key `broker`): `nats://host:port`, or undefined for the embedded broker (`stream/open.ts`). */
+  broker: string | undefined;
   /**
    * Folders (absolute) whose files the inputs of an API run (`POST /runs`) may be, besides the landing
    * folder: `input_roots` of the file, or `ECLUSE_INPUT_ROOTS` (path-delimited), which replaces it.
@@ -180,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     duckdbMemoryLimit: env.ECLUSE_DUCKDB_MEMORY_LIMIT ?? file.duckdb_memory_limit,
     s3Endpoint: env.ECLUSE_S3_ENDPOINT ?? file.s3_endpoint,
     landing: landingOf(env.ECLUSE_LANDING ?? file.landing, cwd),
+    broker: (env.ECLUSE_BROKER ?? file.broker) || undefined,
     inputRoots: inputRootsOf(env.ECLUSE_INPUT_ROOTS, file.input_roots, cwd),
     apiToken: env.ECLUSE_API_TOKEN || undefined,
     maxUploadBytes: numberFrom(env, 'ECLUSE_MAX_UPLOAD_MB', file.max_upload_mb ?? 512) * 1024 * 1024,

@@ -9,6 +9,20 @@ export interface StreamMetricsOptions {
   now?: () => number;
 }
 
+/**
+ * A replication slot's lag goes through the streams' lag path (`ctx.reportLag`, stored at heartbeats) under
+ * this source, its bytes of WAL behind as `messagesBehind`: exported as `ecluse_cdc_slot_lag_bytes`, and
+ * kept out of the message and second gauges, whose unit it is not.
+ */
+const SLOT_LAG_PREFIX = 'wal-bytes:';
+
+/** The lag source of a replication slot's bytes behind (see SLOT_LAG_PREFIX). */
+export function slotLagSource(slot: string): string {
+  return `${SLOT_LAG_PREFIX}${slot}`;
+}
+
+const isSlotLag = (source: string) => source.startsWith(SLOT_LAG_PREFIX);
+
 interface StreamSnapshot {
   status: StreamStatusRow[];
   lag: Awaited<ReturnType<typeof readStreamLag>>;
@@ -59,7 +73,7 @@ export function registerStreamMetrics(registry: Registry, warehouse: Pick<Wareho
     async collect() {
       const snap = await snapshot();
       this.reset();
-      for (const l of snap?.lag ?? []) this.set({ pipeline: l.pipeline, source: l.source }, l.messagesBehind);
+      for (const l of snap?.lag ?? []) if (!isSlotLag(l.source)) this.set({ pipeline: l.pipeline, source: l.source }, l.messagesBehind);
     },
   });
   new Gauge({
@@ -70,7 +84,19 @@ export function registerStreamMetrics(registry: Registry, warehouse: Pick<Wareho
     async collect() {
       const snap = await snapshot();
       this.reset();
-      for (const l of snap?.lag ?? []) this.set({ pipeline: l.pipeline, source: l.source }, l.secondsBehind);
+      for (const l of snap?.lag ?? []) if (!isSlotLag(l.source)) this.set({ pipeline: l.pipeline, source: l.source }, l.secondsBehind);
+    },
+  });
+  new Gauge({
+    name: 'ecluse_cdc_slot_lag_bytes',
+    help: 'Bytes of WAL a change-data-capture slot is behind (pg_current_wal_lsn() - confirmed_flush_lsn): WAL the server keeps for it, up to max_slot_wal_keep_size',
+    labelNames: ['pipeline', 'slot'],
+    registers,
+    async collect() {
+      const snap = await snapshot();
+      this.reset();
+      for (const l of snap?.lag ?? [])
+        if (isSlotLag(l.source)) this.set({ pipeline: l.pipeline, slot: l.source.slice(SLOT_LAG_PREFIX.length) }, l.messagesBehind);
     },
   });
 }

@@ -1,8 +1,9 @@
 import type { StreamPipeline } from './kit/streamPipeline.js';
+import { rewardsCapture } from './rewards/capture.js';
 
 /**
- * Every stream pipeline ecluse ships: `ecluse up` and `ecluse worker` supervise them. None yet: `rewards`
- * (PostgreSQL change-data-capture) and `meteostream` (live readings from the broker) will be listed here,
- * until the pipeline registry (index.ts) takes stream pipelines too.
+ * Every stream pipeline ecluse ships: `ecluse up` and `ecluse worker` supervise them. `meteostream` (live
+ * readings from the broker) will be listed here too, until the pipeline registry (index.ts) takes stream
+ * pipelines as well.
  */
-export const STREAM_PIPELINES: readonly StreamPipeline[] = [];
+export const STREAM_PIPELINES: readonly StreamPipeline[] = [rewardsCapture];
