@@ -104,6 +104,8 @@ export class ChangeReader {
 
   private constructor(private readonly options: ChangeReaderOptions) {
     this.pool = new pg.Pool({ connectionString: options.url, max: 1 });
+    // An idle connection's error (the server restarted) must not crash the process: the next status() reconnects.
+    this.pool.on('error', () => {});
     this.plugin = new CountingPgoutput({ protoVersion: 1, publicationNames: [options.publication] });
     this.service = new LogicalReplicationService(
       { connectionString: options.url },

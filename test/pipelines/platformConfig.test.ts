@@ -7,6 +7,8 @@ import { DEFAULT_WU_STATIONS } from '../../src/connectors/wunderground/stations.
 import { loadPlatformConfig, validatePipelineConfigs } from '../../src/pipelines/platformConfig.js';
 import { stationsConfig } from '../../src/pipelines/stations/settings.js';
 import { synopConfig } from '../../src/pipelines/synop/settings.js';
+import { PIPELINES } from '../../src/pipelines/index.js';
+import { STREAM_PIPELINES } from '../../src/pipelines/streams.js';
 import { tempHome } from '../helpers/platform.js';
 
 const STATION = { id: 'ILILLE9', name: 'Lille 9', city: 'Lille', country: 'FR', latitude: 50.63, longitude: 3.06 };
@@ -93,8 +95,10 @@ test('an invalid station: the file and the path, as the user wrote it (section o
 });
 
 test('a section naming no pipeline, or a misspelt key in a section: stopped at startup', async () => {
+  const KNOWN = [...PIPELINES.keys(), ...STREAM_PIPELINES.map((p) => p.name)].join(', ');
+  assert.match(KNOWN, /^stations, synop, eco2mix, rewards/);
   const unknown = await homeWith({ pipelines: { stattions: {} } });
-  rejects(unknown.home, `${unknown.path}: invalid configuration: pipelines.stattions: no pipeline is named stattions (known: stations, synop, eco2mix, rewards)`);
+  rejects(unknown.home, `${unknown.path}: invalid configuration: pipelines.stattions: no pipeline is named stattions (known: ${KNOWN})`);
   const typo = await homeWith({ pipelines: { synop: { odsurl: 'http://x' } } });
   rejects(typo.home, new RegExp(`^${typo.path}: invalid configuration: pipelines\\.synop: Unrecognized key: "odsurl"`));
 });
