@@ -12,7 +12,7 @@ import type { Activity } from './companyDb.js';
 const DAY_MS = 86_400_000;
 const ZONE = 'Europe/Paris';
 /** The window the history covers, back from `now`: the 12 months the well-being rule counts. */
-export const HISTORY_DAYS = 365;
+const HISTORY_DAYS = 365;
 /** Longest weekday-evening session: nobody starts an 8-hour hike at 19:00. */
 const EVENING_MAX_MIN = 150;
 
@@ -66,7 +66,7 @@ function fold(sport: string): string {
 const BY_FOLDED = new Map(Object.entries(SPORT_PROFILES).map(([name, p]) => [fold(name), p]));
 
 /** How `sport` is practised (a sport not listed: durations only). */
-export function sportProfile(sport: string): SportProfile {
+function sportProfile(sport: string): SportProfile {
   return BY_FOLDED.get(fold(sport)) ?? UNKNOWN_SPORT;
 }
 

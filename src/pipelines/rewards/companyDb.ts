@@ -33,7 +33,6 @@ export interface Employee {
 
 /** The commute modes of the HR file, as written there. */
 export const COMMUTE_MODES = ['véhicule thermique/électrique', 'Transports en commun', 'Marche/running', 'Vélo/Trottinette/Autres'] as const;
-export type CommuteMode = (typeof COMMUTE_MODES)[number];
 
 /** One activity (Strava-like). */
 export interface Activity {
@@ -65,10 +64,8 @@ export const EMPLOYEE_COLUMNS = [
   'declared_sport',
 ] as const satisfies readonly (keyof Employee)[];
 
-export const ACTIVITY_COLUMNS = ['employee_id', 'started_at', 'ended_at', 'elapsed_s', 'sport', 'distance_m', 'comment', 'source'] as const;
-
 /** Statements run in one transaction of the company database (they see its writes). */
-export interface CompanyTx {
+interface CompanyTx {
   execute(sql: string, params?: readonly SqlParam[]): Promise<number>;
 }
 

@@ -10,7 +10,7 @@ import { haversineKm, roundKm, type DistanceProvider } from './distance.js';
 import type { Distance } from './rules.js';
 import { REWARDS_GEOCODES } from './schema.js';
 
-export class GeocoderError extends Error {
+class GeocoderError extends Error {
   override name = 'GeocoderError';
 }
 
@@ -37,7 +37,7 @@ export interface GeocoderOptions {
 }
 
 /** The key addresses are cached under: spacing does not make another address. */
-export const addressKey = (address: string) => address.trim().replace(/\s+/g, ' ');
+const addressKey = (address: string) => address.trim().replace(/\s+/g, ' ');
 
 interface FeatureCollection {
   features?: { geometry?: { coordinates?: unknown }; properties?: { label?: unknown; score?: unknown } }[];
@@ -56,7 +56,7 @@ function parseAnswer(address: string, body: FeatureCollection): Geocode {
 }
 
 /** One address asked to the API (timeouts, retries on 5xx, 429 and network errors). */
-export async function geocodeAddress(
+async function geocodeAddress(
   address: string,
   opts: Pick<GeocoderOptions, 'url' | 'fetch' | 'signal' | 'timeoutMs' | 'attempts' | 'backoffMs'>,
 ): Promise<Geocode> {

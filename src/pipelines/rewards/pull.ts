@@ -50,7 +50,7 @@ export interface PullResult {
 }
 
 /** A pull that failed: the source answered an error after the retries, or did not answer. */
-export class ActivitySourceError extends Error {
+class ActivitySourceError extends Error {
   override name = 'ActivitySourceError';
   constructor(
     message: string,

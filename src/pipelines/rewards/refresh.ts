@@ -11,7 +11,7 @@ import type { CompanyDb } from './companyDb.js';
 import { chainDistances, hrFileDistances, noDistances, type DistanceProvider, type DistanceQuery } from './distance.js';
 import { geocoderDistances } from './geocoder.js';
 import { activityWindow, computeReward, countInWindow, yearOf, type ApprovalMatch, type Distance, type RewardEmployee, type RewardRow } from './rules.js';
-import { REWARDS, REWARDS_APPROVALS, REWARDS_DATASETS, REWARDS_EMPLOYEES, SPORT_ACTIVITIES } from './schema.js';
+import { REWARDS, REWARDS_DATASETS, REWARDS_EMPLOYEES, SPORT_ACTIVITIES } from './schema.js';
 import type { RewardsRules, RewardsSettings } from './settings.js';
 
 /** Creates every table of the rewards pipeline that is missing. */
@@ -20,7 +20,7 @@ export async function createRewardsTables(warehouse: Warehouse): Promise<void> {
 }
 
 /** The distance providers of this configuration: the HR file's column first, then the geocoder or none. */
-export function distanceProvider(
+function distanceProvider(
   settings: RewardsSettings,
   warehouse: Warehouse,
   opts: { fetch?: typeof fetch; signal?: AbortSignal; log?: Logger } = {},
@@ -34,7 +34,7 @@ export function distanceProvider(
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 /** An instant from the databases' plain values (ISO, with or without its `Z`) as a naive UTC timestamp parameter. */
-export const instantParam = (v: unknown) => (v === null || v === undefined ? null : sqlInstant(toDate(v)));
+const instantParam = (v: unknown) => (v === null || v === undefined ? null : sqlInstant(toDate(v)));
 export function toDate(v: unknown): Date {
   if (v instanceof Date) return v;
   const s = String(v).replace(' ', 'T');
@@ -238,6 +238,3 @@ export async function refreshRewards(args: {
   log?.info(summary, 'rewards refreshed');
   return summary;
 }
-
-/** An approvals row as parameters (for the approval module). */
-export const APPROVAL_COLUMNS = columnNames(REWARDS_APPROVALS);

@@ -5,10 +5,7 @@
 import { DEFAULT_TIME_ZONE, wallClock, zonedWallToInstant } from '../../time/zones.js';
 import type { RewardsRules } from './settings.js';
 
-/** The commute modes that earn the sport bonus, with the distance limit that makes each believable. */
-export const BONUS_MODES = ['Marche/running', 'Vélo/Trottinette/Autres'] as const;
-
-export type DistanceStatus = 'checked' | 'unchecked' | 'inconsistent' | 'approved' | 'not-applicable';
+type DistanceStatus = 'checked' | 'unchecked' | 'inconsistent' | 'approved' | 'not-applicable';
 export type DistanceSource = 'hr-file' | 'geocoder';
 
 /** The home → office distance of one employee, or why there is none. */
