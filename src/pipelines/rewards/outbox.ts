@@ -99,8 +99,29 @@ export class Outbox {
     for (const item of items) if (!unique.has(item.activityKey)) unique.set(item.activityKey, item);
     if (unique.size === 0) return Promise.resolve(0);
     return this.serial(async () => {
-      let added = 0;
       const created = timestampValue(now);
+      if (unique.size === 1) {
+        // One event at a time is the consumer's pace: a lookup and a plain insert cost a third of the NOT
+        // EXISTS insert on DuckDB, and are as safe here, every write of the table going through this queue.
+        const [i] = [...unique.values()] as [OutboxItem];
+        if ((await this.warehouse.query(`SELECT 1 FROM ${TABLE} WHERE activity_key = $1`, [i.activityKey])).length) return 0;
+        return this.warehouse.execute(
+          `INSERT INTO ${TABLE} (activity_key, event_id, employee_id, started_at, message, status, attempts, last_error, next_attempt_at, created_at, sent_at)
+           VALUES ($1, $2, $3, $4::TIMESTAMP, $5, $6, 0, $7, $8::TIMESTAMP, $9::TIMESTAMP, NULL)`,
+          [
+            i.activityKey,
+            i.eventId,
+            i.employeeId,
+            timestampValue(i.startedAt),
+            i.message,
+            i.skipReason ? 'skipped' : 'pending',
+            i.skipReason ?? null,
+            i.skipReason ? null : created,
+            created,
+          ],
+        );
+      }
+      let added = 0;
       for (const chunk of chunks([...unique.values()])) {
         const width = 7;
         const values = chunk

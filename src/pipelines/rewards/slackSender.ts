@@ -25,6 +25,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { SlackSettings } from './settings.js';
 import type { DueNotification, Outbox, Outcome } from './outbox.js';
@@ -35,6 +36,8 @@ const CONCURRENCY = 32;
 const UNPACED_BATCH = 128;
 /** How often an idle sender looks at the outbox without being woken (retries come due, another writer). */
 const IDLE_POLL_MS = 1_000;
+/** Unpaced, how long a woken sender waits for more rows before it claims (a batch rather than one row per event). */
+const LINGER_MS = 25;
 /** The longest backoff between two attempts. */
 const MAX_BACKOFF_MS = 15 * 60_000;
 
@@ -204,6 +207,8 @@ export class SlackSender {
     // The chain keeps the last batch's failure (a warehouse error) for run() to throw.
     this.posting = previous.then(() => batch);
     await previous;
+    // A short batch means the backlog is drained: let the next rows gather (LINGER_MS) rather than claim them one by one.
+    if (rows.length < UNPACED_BATCH) await sleep(LINGER_MS);
     return true;
   }
 
@@ -332,12 +337,18 @@ export class SlackSender {
     return out;
   }
 
-  /** Waits for a wake-up, the next due row or the poll interval, whichever first. */
+  /**
+   * Waits for a wake-up, the next due row or the poll interval, whichever first. Unpaced, a wake-up is
+   * followed by LINGER_MS: rows queued one by one as events come are then claimed and recorded together
+   * (a batch costs the outbox about what one row does).
+   */
   private async idle(signal: AbortSignal): Promise<void> {
-    if (this.woken) return;
-    const next = await this.options.outbox.nextDue();
-    const ms = next ? Math.min(IDLE_POLL_MS, Math.max(0, next.getTime() - Date.now())) : IDLE_POLL_MS;
-    if (ms > 0) await this.sleep(ms, signal, true);
+    if (!this.woken) {
+      const next = await this.options.outbox.nextDue();
+      const ms = next ? Math.min(IDLE_POLL_MS, Math.max(0, next.getTime() - Date.now())) : IDLE_POLL_MS;
+      if (ms > 0) await this.sleep(ms, signal, true);
+    }
+    if (this.woken && !this.bucket) await this.sleep(LINGER_MS, signal, false);
   }
 
   private sleep(ms: number, signal: AbortSignal, wakeable: boolean): Promise<void> {

@@ -79,10 +79,17 @@ export async function publishEvents(broker: Broker, topic: string, events: reado
   await Promise.all(events.map((e) => broker.publish(topic, { id: e.id, payload: e as unknown as Json })));
 }
 
-/** Polls until `check` holds (throws with `what` after `timeoutMs`). */
+/** Polls until `check` holds (throws with `what` after `timeoutMs`); a check that throws (a table not created yet) is not holding. */
 export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
+  const holds = async () => {
+    try {
+      return await check();
+    } catch {
+      return false;
+    }
+  };
+  while (!(await holds())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
