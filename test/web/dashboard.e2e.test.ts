@@ -601,7 +601,7 @@ describe('dashboard in headless Chromium', { skip: chromiumSkipReason() }, () =>
   test('pipeline pages come from the registry: linked from the header and their card, hidden where the server does not run them', async () => {
     const navLabels = (page: Page) => page.locator('header nav a').allTextContents();
     const full = await open('/', '[data-testid="pages-synop"]');
-    assert.deepEqual(await navLabels(full), ['Overview', 'Runs', 'Stations', 'Cities', 'Energy', 'Lake']);
+    assert.deepEqual(await navLabels(full), ['Overview', 'Runs', 'Stations', 'Cities', 'Energy', 'Rewards', 'Lake']);
     assert.equal(await full.textContent('[data-testid="pages-stations"]'), 'Stations');
     await full.click('[data-testid="pages-synop"] a:text("Cities")');
     await full.waitForURL(/\?page=cities$/);
