@@ -150,7 +150,7 @@ async function capturePostgres(
 }
 
 /** Whether the embedded company tables exist in the warehouse (rewards in use without a company database). */
-async function changeLogExists(ctx: StreamContext): Promise<boolean> {
+export async function changeLogExists(ctx: StreamContext): Promise<boolean> {
   const rows = await ctx.warehouse.query(
     `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'activity_changes' AND table_schema = current_schema()`,
   );

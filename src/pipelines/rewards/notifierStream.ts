@@ -1,0 +1,102 @@
+/**
+ * The notifier as ecluse runs it (`ecluse up`, `ecluse worker`): the process's rewards broker, employees'
+ * names from the company database, and the rewards recomputed a moment after activities change.
+ */
+import { DuckDBWarehouse } from '../../warehouse/duckdbWarehouse.js';
+import { openWarehouse } from '../../warehouse/open.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
+import type { StreamContext, StreamPipeline } from '../kit/streamPipeline.js';
+import { acquireRewardsBroker } from './broker.js';
+import { changeLogExists } from './capture.js';
+import { openCompanyDb, type CompanyDb } from './companyDb.js';
+import type { EmployeeName } from './message.js';
+import { createRewardsNotifier } from './notifier.js';
+import { refreshRewards } from './refresh.js';
+import { rewardsConfig } from './settings.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A quiet spell after a change before the rewards are recomputed: a pull's thousand inserts make one refresh. */
+const REFRESH_DEBOUNCE_MS = 2000;
+const IDLE_CHECK_MS = 10_000;
+
+/**
+ * A warehouse connection of the refresh's own: the notifier's outbox writes commit one by one on the stream's
+ * connection, and must never ride (or roll back) with a refresh's transaction.
+ */
+async function ownConnection(ctx: StreamContext): Promise<Warehouse> {
+  if (ctx.warehouse instanceof DuckDBWarehouse) return ctx.warehouse.connection();
+  return openWarehouse(ctx.config, { command: 'ecluse rewards-notifier' });
+}
+
+/** Calls `refresh` once changes have stopped for a moment, one refresh at a time, until `signal` aborts. */
+function debounced(refresh: () => Promise<void>, signal: AbortSignal): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | null = null;
+  let again = false;
+  const fire = () => {
+    if (signal.aborted) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = refresh().finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        schedule();
+      }
+    });
+  };
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = setTimeout(fire, REFRESH_DEBOUNCE_MS);
+    timer.unref();
+  };
+  signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  return schedule;
+}
+
+export const rewardsNotifier: StreamPipeline = {
+  name: 'rewards-notifier',
+  description:
+    'Slack congratulations: one message per new activity of sport.activities, through an outbox, paced, retried; rewards recomputed as activities change',
+  async start(ctx) {
+    const settings = rewardsConfig.settings(ctx.config);
+    // Rewards unused here: wait, creating nothing (no outbox table, no topic), as the capture does.
+    while (!settings.database && !ctx.signal.aborted && !(await changeLogExists(ctx)))
+      await sleep(IDLE_CHECK_MS, undefined, { signal: ctx.signal }).catch(() => {});
+    if (ctx.signal.aborted) return;
+    const company: CompanyDb = await openCompanyDb(settings.database, ctx.warehouse);
+    const refreshDb = await ownConnection(ctx);
+    const refreshCompany = settings.database ? company : await openCompanyDb(undefined, refreshDb);
+    const log = ctx.log;
+    const refresh = debounced(async () => {
+      try {
+        await refreshRewards({ warehouse: refreshDb, company: refreshCompany, settings, now: new Date(), log, signal: ctx.signal });
+      } catch (err) {
+        if (!ctx.signal.aborted) log.warn({ err }, `rewards not recomputed after activity changes (the next change or run does it): ${(err as Error).message}`);
+      }
+    }, ctx.signal);
+    const notifier = createRewardsNotifier({
+      broker: () => acquireRewardsBroker(ctx.config),
+      names: async (ids) => {
+        const names = new Map<number, EmployeeName>();
+        if (ids.length === 0) return names;
+        const rows = await company.query(
+          `SELECT employee_id, first_name, last_name FROM employees WHERE employee_id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')})`,
+          ids,
+        );
+        for (const r of rows) names.set(Number(r.employee_id), { first_name: String(r.first_name), last_name: String(r.last_name) });
+        return names;
+      },
+      onActivitiesChanged: refresh,
+    });
+    try {
+      await notifier.start(ctx);
+    } finally {
+      if (refreshCompany !== company) await refreshCompany.close();
+      await company.close();
+      await refreshDb.close();
+    }
+  },
+};
