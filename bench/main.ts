@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<void>> = {
   synop: async () => (await import('./synop.js')).main(),
   eco2mix: async () => (await import('./eco2mix.js')).main(),
   cdc: async () => (await import('./cdc.js')).main(),
+  rewards: async () => (await import('./rewards.js')).main(),
 };
 
 const name = process.argv[2];
