@@ -14,23 +14,7 @@ import type { Broker, Delivery } from '../../src/stream/broker.js';
 import { EmbeddedBroker } from '../../src/stream/embedded.js';
 import { NatsBroker } from '../../src/stream/nats.js';
 import { NATS_URL, skipUnlessNats } from '../stream/brokers.js';
-import { PG_BASE, skipUnless } from '../helpers/warehouses.js';
-
-/** false to run, or why not: PostgreSQL must answer and have wal_level = logical (CI must have both). */
-async function skipUnlessLogical(): Promise<string | false> {
-  const absent = await skipUnless('postgres');
-  if (absent) return absent;
-  const client = new pg.Client({ connectionString: PG_BASE });
-  await client.connect();
-  try {
-    const level = (await client.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level;
-    if (level === 'logical') return false;
-    if (process.env.CI === 'true') throw new Error(`PostgreSQL at ${PG_BASE} has wal_level = ${level}: CI needs logical`);
-    return `PostgreSQL at ${PG_BASE} has wal_level = ${level}, change data capture needs logical`;
-  } finally {
-    await client.end();
-  }
-}
+import { PG_BASE, skipUnlessLogical } from '../helpers/warehouses.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -104,3 +104,22 @@ export async function dropSchemas(homes: readonly string[]): Promise<void> {
     await c.end();
   }
 }
+
+/**
+ * `skip` for change-data-capture suites: false to run, or why not. PostgreSQL must answer and have
+ * `wal_level = logical`; CI (CI=true) must have both, so there either absence is a failure.
+ */
+export async function skipUnlessLogical(): Promise<string | false> {
+  const absent = await skipUnless('postgres');
+  if (absent) return absent;
+  const client = new pg.Client({ connectionString: PG_BASE });
+  await client.connect();
+  try {
+    const level = (await client.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level;
+    if (level === 'logical') return false;
+    if (process.env.CI === 'true') throw new Error(`PostgreSQL at ${PG_BASE} has wal_level = ${level}: CI needs logical`);
+    return `PostgreSQL at ${PG_BASE} has wal_level = ${level}, change data capture needs logical`;
+  } finally {
+    await client.end();
+  }
+}

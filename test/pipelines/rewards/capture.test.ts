@@ -21,29 +21,13 @@ import { capturingLogger, until } from '../../orchestrator/testStreams.js';
 import { parseSamples, sampleKey } from '../../observability/promText.js';
 import { skipUnlessPgBinaries, startPgCluster, type PgCluster } from '../../helpers/pgCluster.js';
 import { openPlatform, tempHome } from '../../helpers/platform.js';
-import { PG_BASE, skipUnless } from '../../helpers/warehouses.js';
+import { skipUnlessLogical } from '../../helpers/warehouses.js';
 import { freshTopic, NATS_URL, skipUnlessNats } from '../../stream/brokers.js';
 import { freshCompanyDatabase } from './companyDbs.js';
 
 const STREAM = 'rewards-capture';
 const FAST = { backoffMs: 100, maxBackoffMs: 500, heartbeatMs: 100, lockPollMs: 50, stopTimeoutMs: 10_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Whether the shared PostgreSQL answers with wal_level = logical (CI's has it); otherwise why not. */
-async function sharedLogical(): Promise<true | string> {
-  const absent = await skipUnless('postgres');
-  if (absent) return absent;
-  const client = new pg.Client({ connectionString: PG_BASE });
-  await client.connect();
-  try {
-    const level = (await client.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level;
-    if (level === 'logical') return true;
-    if (process.env.CI === 'true') throw new Error(`PostgreSQL at ${PG_BASE} has wal_level = ${level}: CI needs logical`);
-    return `PostgreSQL at ${PG_BASE} has wal_level = ${level}`;
-  } finally {
-    await client.end();
-  }
-}
 
 /** A throwaway cluster with wal_level = logical (set, then a restart: it is a postmaster setting). */
 async function logicalCluster(settings: readonly string[] = []): Promise<PgCluster> {
@@ -65,14 +49,14 @@ interface CompanyServer {
   close(): Promise<void>;
 }
 
-const shared = await sharedLogical();
+const shared = await skipUnlessLogical();
 const clusterSkip = skipUnlessPgBinaries();
 /** false to run, or why not. */
 const pgSkip: string | false =
-  shared === true || clusterSkip === false ? false : `${shared}, and no PostgreSQL binaries to start one with logical: ${clusterSkip}`;
+  shared === false || clusterSkip === false ? false : `${shared}, and no PostgreSQL binaries to start one with logical: ${clusterSkip}`;
 
 async function companyServer(): Promise<CompanyServer> {
-  if (shared === true) return { fresh: () => freshCompanyDatabase('capture'), close: async () => {} };
+  if (shared === false) return { fresh: () => freshCompanyDatabase('capture'), close: async () => {} };
   const cluster = await logicalCluster();
   return {
     async fresh() {

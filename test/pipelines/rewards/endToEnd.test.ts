@@ -12,27 +12,11 @@ import { rewardsPipeline } from '../../../src/pipelines/rewards/pipeline.js';
 import { writeRewardsSamples } from '../../../src/pipelines/rewards/samples.js';
 import { SlackServer } from '../../helpers/slackServer.js';
 import { openPlatform, tempHome } from '../../helpers/platform.js';
-import { PG_BASE, skipUnless } from '../../helpers/warehouses.js';
+import { skipUnlessLogical } from '../../helpers/warehouses.js';
 import { capturingLogger, until } from '../../orchestrator/testStreams.js';
 import { freshCompanyDatabase } from './companyDbs.js';
 
 const FAST = { backoffMs: 100, maxBackoffMs: 500, heartbeatMs: 100, lockPollMs: 50, stopTimeoutMs: 10_000 };
-
-/** false to run, or why not: the change capture needs wal_level = logical (CI must have it). */
-async function skipUnlessLogical(): Promise<string | false> {
-  const absent = await skipUnless('postgres');
-  if (absent) return absent;
-  const c = new pg.Client({ connectionString: PG_BASE });
-  await c.connect();
-  try {
-    const level = (await c.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level;
-    if (level === 'logical') return false;
-    if (process.env.CI === 'true') throw new Error(`PostgreSQL at ${PG_BASE} has wal_level = ${level}: CI needs logical`);
-    return `PostgreSQL at ${PG_BASE} has wal_level = ${level}, change data capture needs logical`;
-  } finally {
-    await c.end();
-  }
-}
 
 function recent(employee: number, minutesAgo: number, sport: string, distance: number | null): Activity {
   const started = new Date(Date.now() - minutesAgo * 60_000);
