@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -17,6 +18,11 @@ export interface PgCluster {
   readonly url: string;
   /** Stops the server (fast: sessions are terminated, as an operator's restart does) and starts it again; blocks until it accepts connections. */
   restartSync(): void;
+  /**
+   * The same without blocking the event loop: what a test needs when this process holds a replication
+   * connection, since a fast shutdown waits for each walsender's client to answer before it completes.
+   */
+  restart(): Promise<void>;
   /** Stops the server and removes its folder. */
   destroy(): Promise<void>;
 }
@@ -30,6 +36,11 @@ function asServerUser(bin: string, args: string[]): string[] {
 function runTool(bin: string, args: string[]): void {
   const [cmd, ...rest] = asServerUser(bin, args);
   execFileSync(cmd as string, rest, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+}
+
+async function runToolAsync(bin: string, args: string[]): Promise<void> {
+  const [cmd, ...rest] = asServerUser(bin, args);
+  await promisify(execFile)(cmd as string, rest, { timeout: 60_000 });
 }
 
 /** false to run, or why not; in CI (CI=true) missing binaries are a failure. */
@@ -80,6 +91,14 @@ export async function startPgCluster(): Promise<PgCluster> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     restartSync: () => ctl(['-m', 'fast', '-o', options, 'restart']),
+    restart: async () => {
+      try {
+        await runToolAsync('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-m', 'fast', '-o', options, 'restart']);
+      } catch (err) {
+        const tail = existsSync(log) ? execFileSync('tail', ['-n', '20', log], { encoding: 'utf8' }) : '';
+        throw new Error(`pg_ctl restart failed: ${(err as Error).message}\n${tail}`, { cause: err });
+      }
+    },
     async destroy() {
       try {
         ctl(['-m', 'immediate', 'stop']);
