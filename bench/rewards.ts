@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { pino } from 'pino';
 import { StreamSupervisor } from '../src/orchestrator/streamSupervisor.js';
 import type { Platform } from '../src/pipelines/kit/pipeline.js';
 import { rewardsCaptureStream } from '../src/pipelines/rewards/capture.js';
@@ -56,7 +57,9 @@ async function webhook(): Promise<{ url: string; received: Map<number, number>; 
 }
 
 interface Rig {
+  platform: Platform;
   company: pg.Pool;
+  stored: number[];
   received: Map<number, number>;
   close(): Promise<void>;
 }
@@ -85,12 +88,30 @@ async function rig(brokerUrl: string | undefined): Promise<Rig> {
   await company.query(
     `INSERT INTO employees (employee_id, last_name, first_name, business_unit, gross_salary, contract, commute_mode, updated_at)
      SELECT g, 'Banc', 'B' || g, 'R&D', 30000, 'CDI', 'Marche/running', now() FROM generate_series(1, $1::int) g`,
-    [EMPLOYEES],
+    [EMPLOYEES + 1],
   );
   // Topic, slot and consumer of this run's own: NATS keeps streams and consumers between runs.
   const topic = `benchrewards${suffix}.activities`;
-  const capture = rewardsCaptureStream({ topic, slot: `rewards_bench_${suffix}` });
+  const stored: number[] = [];
+  const capture = rewardsCaptureStream({
+    topic,
+    slot: `rewards_bench_${suffix}`,
+    acquireBroker: async (c) => {
+      const lease = await acquireRewardsBroker(c);
+      if (!process.env.BENCH_DEBUG) return lease;
+      const publish = lease.broker.publish.bind(lease.broker);
+      const broker = Object.create(lease.broker) as typeof lease.broker;
+      broker.publish = async (t, m) => {
+        const ack = await publish(t, m);
+        stored.push(performance.now());
+        return ack;
+      };
+      return { broker, release: lease.release };
+    },
+  });
   const names = new Map<number, { first_name: string; last_name: string }>();
+  // A pool of the notifier's own: the producers hold the bench's connections for the whole measure.
+  const namesDb = new pg.Pool({ connectionString: url.toString(), max: 2 });
   const notifier = createRewardsNotifier({
     broker: () => acquireRewardsBroker(config),
     names: async (ids) => {
@@ -98,7 +119,10 @@ async function rig(brokerUrl: string | undefined): Promise<Rig> {
       for (const id of ids) {
         let n = names.get(id);
         if (!n) {
-          const { rows } = await company.query<{ first_name: string; last_name: string }>('SELECT first_name, last_name FROM employees WHERE employee_id = $1', [id]);
+          const { rows } = await namesDb.query<{ first_name: string; last_name: string }>(
+            'SELECT first_name, last_name FROM employees WHERE employee_id = $1',
+            [id],
+          );
           if (rows[0]) names.set(id, (n = rows[0]));
         }
         if (n) out.set(id, n);
@@ -109,7 +133,7 @@ async function rig(brokerUrl: string | undefined): Promise<Rig> {
     topic,
     consumer: `bench${suffix}`,
   });
-  const supervisor = new StreamSupervisor(platform, [capture, notifier], { heartbeatMs: 1000 });
+  const supervisor = new StreamSupervisor(platform, [capture, notifier], { heartbeatMs: 1000, logger: pino({ level: 'error' }) });
   supervisor.start();
   // The slot sees only what commits after it exists: wait for the capture to read it.
   for (;;) {
@@ -117,13 +141,26 @@ async function rig(brokerUrl: string | undefined): Promise<Rig> {
     if (rowCount) break;
     await sleep(50);
   }
+  // And for the notifier: one warm-up activity (employee EMPLOYEES + 1) through the whole path first.
+  await company.query(
+    `INSERT INTO activities (employee_id, started_at, ended_at, elapsed_s, sport, distance_m, comment, source, recorded_at)
+     VALUES ($1, now() - interval '1 hour', now(), 3600, 'Tennis', NULL, NULL, 'strava', now())`,
+    [EMPLOYEES + 1],
+  );
+  const warmStart = performance.now();
+  await waitFor(hook.received, 1, 120_000);
+  console.log(`  (ready: the first webhook ${((performance.now() - warmStart) / 1000).toFixed(1)} s after its commit, streams starting)`);
+  hook.received.clear();
   return {
+    platform,
     company,
     received: hook.received,
+    stored,
     async close() {
       await supervisor.stop();
       await companyDb.close();
       await company.end();
+      await namesDb.end();
       await hook.close();
       await platform.warehouse.close();
       const c = new pg.Client({ connectionString: PG });
@@ -192,6 +229,17 @@ async function latency(brokerUrl: string | undefined, perSecond: number, seconds
     );
     const elapsed = performance.now() - t0;
     await waitFor(r.received, total, 120_000);
+    const arrivals = [...r.received.values()].sort((a, b) => a - b);
+    console.log(
+      `  (webhooks from ${((arrivals[0] ?? NaN) - t0).toFixed(0)} ms to ${((arrivals.at(-1) ?? NaN) - t0).toFixed(0)} ms after the first commit; commits over ${elapsed.toFixed(0)} ms)`,
+    );
+    if (process.env.BENCH_DEBUG) {
+      const wall = Date.now() - (performance.now() - t0);
+      const rows = await r.platform.warehouse.query(`SELECT created_at, sent_at FROM rewards_notifications ORDER BY created_at`);
+      const rel = (v: unknown) => (Date.parse(String(v)) - wall).toFixed(0);
+      console.log(`  (events stored in the broker from ${((r.stored[1] ?? NaN) - t0).toFixed(0)} to ${((r.stored.at(-1) ?? NaN) - t0).toFixed(0)} ms)`);
+      console.log(`  (outbox rows created from ${rel(rows[1]?.created_at)} to ${rel(rows.at(-1)?.created_at)} ms, sent from ${rel(rows[1]?.sent_at)} ms)`);
+    }
     const lat = [...committedAt].map(([id, at]) => Math.max(0, (r.received.get(id) ?? NaN) - at)).sort((a, b) => a - b);
     console.log(
       `  ${total.toLocaleString('en')} single-activity transactions at ${perSecond}/s (achieved ${rate(total, elapsed)}): commit→webhook p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${pct(lat, 100).toFixed(1)} ms`,
@@ -209,6 +257,7 @@ export async function main(): Promise<void> {
   ] as const) {
     console.log(`${name} (PostgreSQL → pgoutput → broker → outbox (DuckDB warehouse) → webhook, pacing off):`);
     await latency(url, 200, 10);
+    if (process.env.BENCH_LATENCY_ONLY) continue;
     await throughput(url);
   }
 }
