@@ -3,9 +3,10 @@ import type { Config } from '../../config/config.js';
 import { isInstant } from '../../time/instants.js';
 import { dayBounds, DEFAULT_TIME_ZONE, parseDay, wallClock } from '../../time/zones.js';
 import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
-import { ErrorBody, isoInstant, list, nullable, Paging, rowsOrEmpty } from '../kit/routeHelpers.js';
+import { ErrorBody, isMissingTable, isoInstant, list, nullable, Paging, rowsOrEmpty } from '../kit/routeHelpers.js';
 import { badRequest, defineRoute, notFound, type RouteSpec } from '../kit/routeSpec.js';
 import { activityKey, insertActivities, openCompanyDb, type Activity, type CompanyDb } from './companyDb.js';
+import { listNotifications, NOTIFICATION_STATUSES } from './outbox.js';
 import { limitKm, yearOf } from './rules.js';
 import { rewardsConfig } from './settings.js';
 
@@ -102,8 +103,6 @@ const Notification = Type.Object({
   created_at: Type.String(),
   sent_at: nullable(Type.String()),
 });
-
-const NOTIFICATION_STATUSES = ['pending', 'sending', 'sent', 'dead', 'unconfirmed', 'skipped'] as const;
 
 const Year = Type.Integer({ minimum: 2000, maximum: 2100, description: 'default: the current year (Europe/Paris)' });
 const Day = (what: string) => Type.String({ description: `${what}: a calendar day YYYY-MM-DD (Europe/Paris), inclusive`, examples: ['2025-01-01'] });
@@ -526,35 +525,23 @@ export const rewardsRoutes: RouteSpec[] = [
       },
     },
     async handler({ warehouse, query }) {
-      const counts = Object.fromEntries(NOTIFICATION_STATUSES.map((s) => [s, 0])) as Record<string, number>;
-      for (const r of await rowsOrEmpty(warehouse, `SELECT status, count(*) AS n FROM rewards_notifications GROUP BY status`)) {
-        counts[String(r.status)] = Number(r.n);
+      let answer;
+      try {
+        answer = await listNotifications(warehouse, { status: query.status, limit: query.limit, offset: query.offset });
+      } catch (err) {
+        // No outbox yet (the notifier never ran): an empty feed.
+        if (!isMissingTable(err)) throw err;
+        const counts = Object.fromEntries(NOTIFICATION_STATUSES.map((s) => [s, 0]));
+        return { counts, items: [], total: 0, limit: query.limit, offset: query.offset };
       }
-      const where = query.status ? `WHERE status = $1` : '';
-      const params: SqlParam[] = query.status ? [query.status] : [];
-      const rows = await rowsOrEmpty(
-        warehouse,
-        `SELECT activity_key, employee_id, started_at, message, status, attempts, last_error, created_at, sent_at FROM rewards_notifications ${where}
-         ORDER BY created_at DESC, activity_key DESC LIMIT ${query.limit} OFFSET ${query.offset}`,
-        params,
-      );
-      const total = Number((await rowsOrEmpty(warehouse, `SELECT count(*) AS n FROM rewards_notifications ${where}`, params))[0]?.n ?? 0);
       return {
-        counts,
-        items: rows.map((r) => ({
-          activity_key: String(r.activity_key),
-          employee_id: Number(r.employee_id),
+        ...answer,
+        items: answer.items.map((r) => ({
+          ...r,
           started_at: isoInstant(r.started_at) ?? '',
-          message: String(r.message),
-          status: String(r.status),
-          attempts: Number(r.attempts),
-          last_error: strOrNull(r.last_error),
           created_at: isoInstant(r.created_at) ?? '',
           sent_at: isoInstant(r.sent_at),
         })),
-        total,
-        limit: query.limit,
-        offset: query.offset,
       };
     },
   }),
