@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateStations } from '../../src/connectors/generators/stations.js';
 import { writeSynop } from '../../src/connectors/generators/synop.js';
@@ -31,21 +31,28 @@ const INPUTS: Record<FaultPipeline, (dir: string) => Promise<unknown>> = {
 /**
  * When the disk fills (at the first progress event of a step), and how much room is left then: with room for
  * a few partitions, some are published before the failure, and the rerun must merge them, not double them.
+ * That room is the clean run's largest staging partition: the lake puts partitions in parallel, so a smaller
+ * room could go to a partition too big for it, leaving none published; the largest one's room always takes
+ * whichever comes first, never all of them.
  */
-const MOMENTS: ReadonlyArray<{ pipeline: FaultPipeline; name: string; step: string; leave: number; staging: string }> = [
+const MOMENTS: ReadonlyArray<{ pipeline: FaultPipeline; name: string; step: string; leave: number | 'largest partition'; staging: string }> = [
   { pipeline: 'stations', name: 'extract', step: 'extract', leave: 0, staging: 'staging' },
   { pipeline: 'stations', name: 'extract with room for a few files', step: 'extract', leave: 120 * 1024, staging: 'staging' },
   { pipeline: 'stations', name: 'load', step: 'load', leave: 0, staging: 'staging' },
-  { pipeline: 'stations', name: 'load with room for a few partitions', step: 'load', leave: 40 * 1024, staging: 'staging' },
+  { pipeline: 'stations', name: 'load with room for a few partitions', step: 'load', leave: 'largest partition', staging: 'staging' },
   { pipeline: 'synop', name: 'load', step: 'load', leave: 0, staging: 'staging' },
-  { pipeline: 'synop', name: 'load with room for a few partitions', step: 'load', leave: 48 * 1024, staging: 'staging' },
+  { pipeline: 'synop', name: 'load with room for a few partitions', step: 'load', leave: 'largest partition', staging: 'staging' },
 ];
+
+/** tmpfs gives a file whole pages. */
+const PAGE = 4096;
 
 describe('lake disk full', { skip: 'skip' in mounted ? mounted.skip : false }, () => {
   const fs = mounted as Tmpfs;
   const filler = join(fs.path, 'filler');
   const inputs = new Map<FaultPipeline, string>();
   const expected = new Map<FaultPipeline, Snapshot>();
+  const largestPartition = new Map<FaultPipeline, number>();
 
   before(async () => {
     for (const pipeline of Object.keys(FAULT_PIPELINES) as FaultPipeline[]) {
@@ -57,6 +64,10 @@ describe('lake disk full', { skip: 'skip' in mounted ? mounted.skip : false }, (
       const clean = await runFiles(reference, env, pipeline, [input]);
       assert.equal(clean.status, 'succeeded', String(clean.error));
       expected.set(pipeline, await snapshotOf(reference, env, pipeline));
+      const staging = join(reference, 'lake', 'staging');
+      const sizes = await Promise.all((await matching(staging, /\.parquet$/)).map(async (n) => Math.ceil((await stat(join(staging, n))).size / PAGE) * PAGE));
+      assert.ok(sizes.length >= 2, `${pipeline}'s clean run writes several staging partitions (${sizes.length}): a full disk can fall between them`);
+      largestPartition.set(pipeline, Math.max(...sizes));
     }
   });
   after(async () => {
@@ -70,7 +81,7 @@ describe('lake disk full', { skip: 'skip' in mounted ? mounted.skip : false }, (
     return names.filter((n) => n.split('/').some((part) => pattern.test(part)));
   }
 
-  for (const [i, { pipeline, name, step, leave, staging }] of MOMENTS.entries()) {
+  for (const [i, { pipeline, name, step, leave: room, staging }] of MOMENTS.entries()) {
     test(
       `${pipeline}: full during ${name}: the run fails cleanly, the rerun${step === 'extract' ? ' and a rebuild' : ''} complete once space is freed`,
       { timeout: 60_000 },
@@ -80,6 +91,7 @@ describe('lake disk full', { skip: 'skip' in mounted ? mounted.skip : false }, (
         const env = { ECLUSE_LAKE: lake };
         const input = inputs.get(pipeline) as string;
         await rm(filler, { force: true });
+        const leave = room === 'largest partition' ? (largestPartition.get(pipeline) as number) : room;
         let filled = 0;
         const failed = await runFiles(home, env, pipeline, [input], (e) => {
           if (e.step === step && e.done === 0 && filled === 0) filled = fs.fillWith(filler, leave);
