@@ -109,25 +109,17 @@ async function rig(brokerUrl: string | undefined): Promise<Rig> {
       return { broker, release: lease.release };
     },
   });
-  const names = new Map<number, { first_name: string; last_name: string }>();
   // A pool of the notifier's own: the producers hold the bench's connections for the whole measure.
   const namesDb = new pg.Pool({ connectionString: url.toString(), max: 2 });
   const notifier = createRewardsNotifier({
     broker: () => acquireRewardsBroker(config),
+    // One query per batch, as the rewards-notifier stream asks the company database.
     names: async (ids) => {
-      const out = new Map<number, { first_name: string; last_name: string }>();
-      for (const id of ids) {
-        let n = names.get(id);
-        if (!n) {
-          const { rows } = await namesDb.query<{ first_name: string; last_name: string }>(
-            'SELECT first_name, last_name FROM employees WHERE employee_id = $1',
-            [id],
-          );
-          if (rows[0]) names.set(id, (n = rows[0]));
-        }
-        if (n) out.set(id, n);
-      }
-      return out;
+      const { rows } = await namesDb.query<{ employee_id: number; first_name: string; last_name: string }>(
+        'SELECT employee_id, first_name, last_name FROM employees WHERE employee_id = ANY($1::int[])',
+        [ids],
+      );
+      return new Map(rows.map((r) => [Number(r.employee_id), { first_name: r.first_name, last_name: r.last_name }]));
     },
     settings: (ctx) => rewardsConfig.settings(ctx.config),
     topic,

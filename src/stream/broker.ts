@@ -38,6 +38,13 @@ export interface Delivery {
  */
 export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
 
+/**
+ * Handles a batch: one or more deliveries in topic order, those the consumer had at hand when it called (it
+ * never waits to fill a batch). Resolving acknowledges them all; throwing hands them all back, and the
+ * consumer then delivers them again one at a time, so that one bad message fails alone.
+ */
+export type BatchHandler = (deliveries: readonly Delivery[]) => Promise<void>;
+
 export interface ConsumeOptions {
   /** Deliveries of one message before the broker gives it up (skips it); unlimited when absent. */
   maxDeliver?: number;
@@ -47,6 +54,11 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
   /** Called when a message is given up after `maxDeliver` deliveries. */
   onGiveUp?: (delivery: Delivery, error: unknown) => void;
+}
+
+export interface BatchConsumeOptions extends ConsumeOptions {
+  /** The most deliveries handed to one handler call (NATS: the consumer's `max_ack_pending`). */
+  maxBatch: number;
 }
 
 /** A running consumer. */
@@ -71,8 +83,26 @@ export interface Broker {
    * still running after `ackWaitMs` counts as lost, and the message is delivered again while it may still run.
    */
   consume(topic: string, consumerName: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription>;
+  /**
+   * `consume`, the handler given the messages at hand in batches of up to `maxBatch`: one acknowledgement
+   * per batch, for a handler whose work costs per call more than per message (a database commit).
+   */
+  consumeBatches(topic: string, consumerName: string, handler: BatchHandler, options: BatchConsumeOptions): Promise<Subscription>;
   /** Stops every consumer and releases the broker. */
   close(): Promise<void>;
+}
+
+/** A handler of one delivery as a handler of batches of one. */
+export function oneByOne(handler: DeliveryHandler): BatchHandler {
+  return async (deliveries) => {
+    for (const delivery of deliveries) await handler(delivery);
+  };
+}
+
+/** A batch size as the brokers take it: a whole number ≥ 1. */
+export function checkMaxBatch(maxBatch: number): number {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`invalid maxBatch ${maxBatch}: a whole number of at least 1`);
+  return maxBatch;
 }
 
 const TOPIC = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;

@@ -2,8 +2,12 @@ import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises
 import { join } from 'node:path';
 import {
   checkConsumerName,
+  checkMaxBatch,
   checkTopic,
+  oneByOne,
   plainHeaders,
+  type BatchConsumeOptions,
+  type BatchHandler,
   type Broker,
   type ConsumeOptions,
   type Delivery,
@@ -106,7 +110,12 @@ export class EmbeddedBroker implements Broker {
     return { seq: stored.seq, duplicate: false };
   }
 
-  async consume(topic: string, consumerName: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+  consume(topic: string, consumerName: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    return this.consumeBatches(topic, consumerName, oneByOne(handler), { ...options, maxBatch: 1 });
+  }
+
+  async consumeBatches(topic: string, consumerName: string, handler: BatchHandler, options: BatchConsumeOptions): Promise<Subscription> {
+    checkMaxBatch(options.maxBatch);
     if (this.closed) throw new Error('the embedded broker is closed');
     checkTopic(topic);
     checkConsumerName(consumerName);
@@ -257,8 +266,8 @@ class EmbeddedConsumer implements Subscription {
   constructor(
     private readonly log: TopicLog,
     private acked: number,
-    private readonly handler: DeliveryHandler,
-    private readonly options: ConsumeOptions,
+    private readonly handler: BatchHandler,
+    private readonly options: BatchConsumeOptions,
     private readonly save: (acked: number) => Promise<void>,
   ) {
     this.done = this.run();
@@ -287,35 +296,40 @@ class EmbeddedConsumer implements Subscription {
 
   private async run(): Promise<void> {
     const ackWait = this.options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
-    let deliveries = 0;
+    // Deliveries so far of the messages not yet acknowledged, by seq.
+    const tries = new Map<number, number>();
+    // After a failed batch, its messages go one at a time up to this seq: a bad one fails alone.
+    let alone = 0;
     while (!this.stopping) {
-      const message = this.log.messages[this.acked];
-      if (!message) {
+      const messages = this.log.messages.slice(this.acked, this.acked + (this.acked < alone ? 1 : this.options.maxBatch));
+      if (messages.length === 0) {
         await this.pause();
         continue;
       }
-      deliveries++;
-      const delivery: Delivery = {
-        topic: this.log.name,
-        id: message.id,
-        payload: structuredClone(message.payload),
-        headers: { ...message.headers },
-        seq: message.seq,
-        deliveryCount: deliveries,
-      };
-      const outcome = await this.deliver(delivery, ackWait);
+      const batch = messages.map((message): Delivery => {
+        const deliveryCount = (tries.get(message.seq) ?? 0) + 1;
+        tries.set(message.seq, deliveryCount);
+        return {
+          topic: this.log.name,
+          id: message.id,
+          payload: structuredClone(message.payload),
+          headers: { ...message.headers },
+          seq: message.seq,
+          deliveryCount,
+        };
+      });
+      const last = (messages.at(-1) as Stored).seq;
+      const outcome = await this.deliver(batch, ackWait);
       if (outcome.kind === 'acked') {
-        await this.save(message.seq);
-        this.acked = message.seq;
-        deliveries = 0;
+        await this.advance(last, messages, tries);
         continue;
       }
       const error = outcome.kind === 'failed' ? outcome.error : new Error(`not acknowledged within ${ackWait} ms`);
-      if (this.options.maxDeliver !== undefined && deliveries >= this.options.maxDeliver) {
-        this.options.onGiveUp?.(delivery, error);
-        await this.save(message.seq);
-        this.acked = message.seq;
-        deliveries = 0;
+      const [only] = batch as [Delivery];
+      if (batch.length > 1) alone = last;
+      else if (this.options.maxDeliver !== undefined && only.deliveryCount >= this.options.maxDeliver) {
+        this.options.onGiveUp?.(only, error);
+        await this.advance(last, messages, tries);
         continue;
       }
       // An expired delivery has waited its ack_wait already; a failed one waits before its next try.
@@ -323,12 +337,19 @@ class EmbeddedConsumer implements Subscription {
     }
   }
 
-  private async deliver(delivery: Delivery, ackWait: number): Promise<Outcome> {
+  /** Moves the position past `seq`, durably. */
+  private async advance(seq: number, messages: readonly Stored[], tries: Map<number, number>): Promise<void> {
+    await this.save(seq);
+    this.acked = seq;
+    for (const m of messages) tries.delete(m.seq);
+  }
+
+  private async deliver(batch: readonly Delivery[], ackWait: number): Promise<Outcome> {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<Outcome>((resolve) => {
       timer = setTimeout(() => resolve({ kind: 'expired' }), ackWait);
     });
-    const handled = this.handler(delivery).then(
+    const handled = this.handler(batch).then(
       (): Outcome => ({ kind: 'acked' }),
       (error: unknown): Outcome => ({ kind: 'failed', error }),
     );

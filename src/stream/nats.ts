@@ -12,7 +12,11 @@ import {
 import { connect, headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   checkConsumerName,
+  checkMaxBatch,
   checkTopic,
+  oneByOne,
+  type BatchConsumeOptions,
+  type BatchHandler,
   type Broker,
   type ConsumeOptions,
   type Delivery,
@@ -43,7 +47,8 @@ const MSG_ID = 'Nats-Msg-Id';
  * The broker on NATS JetStream. Topics sharing their first token share one stream (`sport.>` in
  * `ECLUSE_sport`, file storage), created when first used; the message id travels as `Nats-Msg-Id`, so the
  * stream's duplicate window de-duplicates a republished id. Consumers are durable pull consumers with
- * explicit acknowledgement and one message in flight, which keeps topic order as the embedded broker does.
+ * explicit acknowledgement and at most a batch in flight, which keeps topic order as the embedded broker does
+ * (a failed batch aside: the server sends its messages again after the delay, maybe behind later ones).
  */
 export class NatsBroker implements Broker {
   private readonly streams = new Map<string, Promise<string>>();
@@ -124,7 +129,12 @@ export class NatsBroker implements Broker {
     return { seq: ack.seq, duplicate: ack.duplicate };
   }
 
-  async consume(topic: string, consumerName: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+  consume(topic: string, consumerName: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    return this.consumeBatches(topic, consumerName, oneByOne(handler), { ...options, maxBatch: 1 });
+  }
+
+  async consumeBatches(topic: string, consumerName: string, handler: BatchHandler, options: BatchConsumeOptions): Promise<Subscription> {
+    const maxBatch = checkMaxBatch(options.maxBatch);
     checkConsumerName(consumerName);
     const stream = await this.streamOf(topic);
     // One durable per (name, topic): a consumer name may read several topics of one stream.
@@ -133,7 +143,8 @@ export class NatsBroker implements Broker {
     const config = {
       ack_wait: nanos(ackWait),
       max_deliver: options.maxDeliver ?? -1,
-      max_ack_pending: 1,
+      // The server sends no more than a batch ahead of the acknowledgements: order holds, failures aside.
+      max_ack_pending: maxBatch,
       description: `${consumerName} on ${topic}`,
     };
     try {
@@ -149,7 +160,7 @@ export class NatsBroker implements Broker {
       });
     }
     const consumer = await this.js.consumers.get(stream, durable);
-    const messages = await consumer.consume({ max_messages: 16 });
+    const messages = await consumer.consume({ max_messages: Math.max(16, maxBatch) });
     const subscription = new NatsConsumer(topic, messages, handler, options, ackWait);
     this.subscriptions.add(subscription);
     void subscription.done.catch(() => {}).finally(() => this.subscriptions.delete(subscription));
@@ -172,12 +183,14 @@ export class NatsBroker implements Broker {
 class NatsConsumer implements Subscription {
   readonly done: Promise<void>;
   private stopping = false;
+  /** After a failed batch, messages up to this stream seq are handled one at a time: a bad one fails alone. */
+  private alone = 0;
 
   constructor(
     private readonly topic: string,
     private readonly messages: ConsumerMessages,
-    private readonly handler: DeliveryHandler,
-    private readonly options: ConsumeOptions,
+    private readonly handler: BatchHandler,
+    private readonly options: BatchConsumeOptions,
     private readonly ackWait: number,
   ) {
     this.done = this.run();
@@ -190,20 +203,45 @@ class NatsConsumer implements Subscription {
   }
 
   private async run(): Promise<void> {
-    for await (const m of this.messages) {
-      if (this.stopping) {
-        // Handed back at once rather than after ack_wait: the next consumer gets it without waiting.
-        m.nak();
-        continue;
+    const iterator = this.messages[Symbol.asyncIterator]();
+    // A next() that did not answer at once when a batch was gathered: the next batch starts with its answer.
+    let ahead: Promise<IteratorResult<JsMsg>> | null = null;
+    for (;;) {
+      const first = await (ahead ?? iterator.next());
+      ahead = null;
+      if (first.done) return;
+      const batch = [first.value];
+      let ended = false;
+      // Only what the client holds already: a batch never waits for the server.
+      while (batch.length < this.options.maxBatch && this.messages.getPending() > 0) {
+        const next = iterator.next();
+        const got = await Promise.race([next, new Promise<null>((resolve) => setImmediate(() => resolve(null)))]);
+        if (got === null) {
+          ahead = next;
+          break;
+        }
+        if (got.done) {
+          ended = true;
+          break;
+        }
+        batch.push(got.value);
       }
-      await this.handle(m);
+      if (this.stopping) {
+        // Handed back at once rather than after ack_wait: the next consumer gets them without waiting.
+        for (const m of batch) m.nak();
+      } else if (batch.some((m) => m.seq <= this.alone)) {
+        for (const m of batch) await this.handle([m]);
+      } else {
+        await this.handle(batch);
+      }
+      if (ended) return;
     }
   }
 
-  private async handle(m: JsMsg): Promise<void> {
+  private delivery(m: JsMsg): Delivery {
     const user: Record<string, string> = {};
     if (m.headers) for (const [key, values] of m.headers) if (key !== MSG_ID) user[key] = values.join(', ');
-    const delivery: Delivery = {
+    return {
       topic: this.topic,
       id: m.headers?.get(MSG_ID) ?? String(m.seq),
       payload: m.json<Json>(),
@@ -211,29 +249,38 @@ class NatsConsumer implements Subscription {
       seq: m.seq,
       deliveryCount: m.info.deliveryCount,
     };
+  }
+
+  private async handle(batch: readonly JsMsg[]): Promise<void> {
+    const deliveries = batch.map((m) => this.delivery(m));
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => {
       timer = setTimeout(() => resolve('expired'), this.ackWait);
     });
     const outcome = await Promise.race([
-      this.handler(delivery).then(
+      this.handler(deliveries).then(
         () => ({ ok: true as const }),
         (error: unknown) => ({ ok: false as const, error }),
       ),
       expired,
     ]).finally(() => clearTimeout(timer));
-    // Expired: the server sends the message again by itself once ack_wait has run out.
+    // Expired: the server sends the messages again by itself once ack_wait has run out.
     if (outcome === 'expired') return;
+    const last = batch.at(-1) as JsMsg;
     if (outcome.ok) {
-      // Waits for the server to record the acknowledgement: a stop right after must not lose the position.
-      await m.ackAck();
+      for (const m of batch) if (m !== last) m.ack();
+      // Waits for the server to record the last acknowledgement (the others, sent before it on the same
+      // connection, are recorded first): a stop right after must not lose the position.
+      await last.ackAck();
       return;
     }
-    if (this.options.maxDeliver !== undefined && delivery.deliveryCount >= this.options.maxDeliver) {
-      this.options.onGiveUp?.(delivery, outcome.error);
-      m.term();
+    if (batch.length > 1) this.alone = Math.max(this.alone, last.seq);
+    const [only] = deliveries as [Delivery];
+    if (batch.length === 1 && this.options.maxDeliver !== undefined && only.deliveryCount >= this.options.maxDeliver) {
+      this.options.onGiveUp?.(only, outcome.error);
+      last.term();
       return;
     }
-    m.nak(this.options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS);
+    for (const m of batch) m.nak(this.options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS);
   }
 }

@@ -179,6 +179,7 @@ describe('change data capture from PostgreSQL', { skip: pgSkip }, () => {
             return ack;
           },
           consume: (...args) => broker.consume(...args),
+          consumeBatches: (...args) => broker.consumeBatches(...args),
           close: () => broker.close(),
         };
         const store = brokerSink(counted, tableTopic(prefix));

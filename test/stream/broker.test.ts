@@ -227,6 +227,89 @@ for (const kind of [memoryKind(), folderKind(), natsKind()] satisfies BrokerKind
       assert.deepEqual(calls, ['f1#1', 'f1#2', 'f2#1', 'f2#2', 'f2#3', 'f3#1']);
       assert.deepEqual(givenUp, ['f2']);
     });
+
+    test('batches: the messages at hand, up to maxBatch, in order; a consumer resumes after its last batch', async () => {
+      const a = await open();
+      const t = topic();
+      for (let i = 1; i <= 25; i++) await a.publish(t, { id: `b${i}`, payload: i });
+      const batches: string[][] = [];
+      let done!: () => void;
+      const all = new Promise<void>((r) => (done = r));
+      const first = await a.consumeBatches(
+        t,
+        'batcher',
+        async (ds) => {
+          batches.push(ds.map((d) => d.id));
+          if (batches.flat().length >= 25) done();
+        },
+        { maxBatch: 10 },
+      );
+      await within(10_000, all, 'twenty-five deliveries');
+      await first.stop();
+      assert.deepEqual(
+        batches.flat(),
+        Array.from({ length: 25 }, (_, i) => `b${i + 1}`),
+      );
+      assert.ok(
+        batches.every((b) => b.length >= 1 && b.length <= 10),
+        JSON.stringify(batches),
+      );
+      assert.ok(batches.length < 25, `messages at hand come together: ${JSON.stringify(batches)}`);
+
+      if (!kind.inMemory) await a.close();
+      const b = await reopen(a);
+      await b.publish(t, { id: 'b26', payload: 26 });
+      const again = collector(1);
+      const second = await b.consumeBatches(t, 'batcher', async (ds) => ds.forEach((d) => void again.handler(d)), { maxBatch: 10 });
+      await within(10_000, again.full, 'the new message');
+      await sleep(300);
+      await second.stop();
+      assert.deepEqual(
+        again.seen.map((d) => d.id),
+        ['b26'],
+      );
+      await assert.rejects(
+        b.consumeBatches(t, 'zero', async () => {}, { maxBatch: 0 }),
+        /invalid maxBatch/,
+      );
+    });
+
+    test('a failed batch comes again one message at a time: the bad one fails alone, maxDeliver gives it up', async () => {
+      const broker = await open();
+      const t = topic();
+      for (let i = 1; i <= 6; i++) await broker.publish(t, { id: `p${i}`, payload: i });
+      const calls: string[][] = [];
+      const handled: string[] = [];
+      const givenUp: string[] = [];
+      let done!: () => void;
+      const finished = new Promise<void>((r) => (done = r));
+      const sub = await broker.consumeBatches(
+        t,
+        'isolator',
+        async (ds) => {
+          calls.push(ds.map((d) => `${d.id}#${d.deliveryCount}`));
+          if (ds.some((d) => d.id === 'p3')) throw new Error('poison');
+          handled.push(...ds.map((d) => d.id));
+          if (handled.length + givenUp.length >= 6) done();
+        },
+        {
+          maxBatch: 10,
+          maxDeliver: 2,
+          retryDelayMs: 50,
+          onGiveUp: (d) => {
+            givenUp.push(d.id);
+            if (handled.length + givenUp.length >= 6) done();
+          },
+        },
+      );
+      await within(15_000, finished, 'every message handled or given up');
+      await sleep(300);
+      await sub.stop();
+      assert.deepEqual(givenUp, ['p3']);
+      assert.deepEqual([...handled].sort(), ['p1', 'p2', 'p4', 'p5', 'p6'], `each good message handled once: ${JSON.stringify(calls)}`);
+      const withPoison = calls.filter((c) => c.some((id) => id.startsWith('p3#')));
+      assert.deepEqual(withPoison.at(-1), ['p3#2'], `given up after a delivery alone: ${JSON.stringify(calls)}`);
+    });
   });
 }
 

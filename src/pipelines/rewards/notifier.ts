@@ -15,6 +15,8 @@ export const ACTIVITIES_TOPIC = 'sport.activities';
 const NOTIFIER_CONSUMER = 'slack-notifier';
 /** How long a name looked up stays in memory (a renamed employee is congratulated by the new name after this). */
 const NAMES_TTL_MS = 60_000;
+/** Change events handled per outbox write: the outbox inserts up to 200 rows per statement. */
+const BATCH = 200;
 
 interface BrokerLease {
   broker: Broker;
@@ -26,8 +28,8 @@ export interface RewardsNotifierOptions {
   broker: () => Promise<BrokerLease>;
   /** First and last names of these employees (absent from the map: unknown, named by id in the message). */
   names: (employeeIds: number[]) => Promise<Map<number, EmployeeName>>;
-  /** Told after each change of an activity (create, update, delete), e.g. to recompute the rewards. */
-  onActivitiesChanged?: () => void;
+  /** Told after each batch of activity changes (creates, updates, deletes) with their number, e.g. to recompute the rewards. */
+  onActivitiesChanged?: (changes: number) => void;
   /** The settings; `pipelines.rewards` of the configuration by default. */
   settings?: (ctx: StreamContext) => RewardsSettings;
   /** `sport.activities` by default (tests use topics of their own). */
@@ -62,18 +64,33 @@ function activityRow(value: unknown): ActivityRow | null {
 }
 
 /** Remembers names for a while: the same employee's activities come in runs (a first pull, a sync). */
-function cachedNames(lookup: RewardsNotifierOptions['names']): (id: number) => Promise<EmployeeName | null> {
+function cachedNames(lookup: RewardsNotifierOptions['names']): (ids: readonly number[]) => Promise<Map<number, EmployeeName>> {
   const cache = new Map<number, { name: EmployeeName; at: number }>();
-  return async (id) => {
-    const hit = cache.get(id);
-    if (hit && Date.now() - hit.at < NAMES_TTL_MS) return hit.name;
-    const name = (await lookup([id])).get(id) ?? null;
-    // An unknown employee is asked again next time: HR's import may have brought them meanwhile.
-    if (name) cache.set(id, { name, at: Date.now() });
-    else cache.delete(id);
-    return name;
+  return async (ids) => {
+    const now = Date.now();
+    const found = new Map<number, EmployeeName>();
+    const missing: number[] = [];
+    for (const id of new Set(ids)) {
+      const hit = cache.get(id);
+      if (hit && now - hit.at < NAMES_TTL_MS) found.set(id, hit.name);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return found;
+    const looked = await lookup(missing);
+    for (const id of missing) {
+      const name = looked.get(id);
+      // An unknown employee is asked again next time: HR's import may have brought them meanwhile.
+      if (name) {
+        cache.set(id, { name, at: now });
+        found.set(id, name);
+      } else cache.delete(id);
+    }
+    return found;
   };
 }
+
+/** The events a batch holds, in order. */
+type ActivityChange = { op: 'c'; row: ActivityRow; delivery: Delivery; recordedAt: number } | { op: 'd'; row: ActivityRow } | { op: 'u' };
 
 export function createRewardsNotifier(options: RewardsNotifierOptions): StreamPipeline {
   const topic = options.topic ?? ACTIVITIES_TOPIC;
@@ -97,40 +114,58 @@ export function createRewardsNotifier(options: RewardsNotifierOptions): StreamPi
         ctx.log.warn('no Slack webhook configured (ECLUSE_SLACK_WEBHOOK): congratulations wait in the outbox as pending, and go out once one is');
       }
 
-      const handle = async (delivery: Delivery): Promise<void> => {
+      const changeOf = (delivery: Delivery): ActivityChange | null => {
         const event = delivery.payload as Record<string, unknown> | null;
         const op = event && typeof event === 'object' ? event.op : undefined;
-        if (op === 'c') {
-          const row = activityRow(event!.after);
-          if (!row) {
-            ctx.log.warn({ event_id: delivery.id }, 'activity event without a usable row: no congratulation');
-          } else {
+        if (op === 'u') return { op };
+        const row = op === 'c' ? activityRow(event!.after) : op === 'd' ? activityRow(event!.before) : null;
+        if (op === 'c' && row) return { op, row, delivery, recordedAt: typeof event!.ts_ms === 'number' ? event!.ts_ms : Date.now() };
+        if (op === 'd' && row) return { op, row };
+        if (op === 'c') ctx.log.warn({ event_id: delivery.id }, 'activity event without a usable row: no congratulation');
+        else if (op !== 'd') ctx.log.warn({ event_id: delivery.id }, 'not an activity change event: ignored');
+        return null;
+      };
+
+      // A batch is one outbox write (and one acknowledgement): a commit per message would bound the rate.
+      const handle = async (deliveries: readonly Delivery[]): Promise<void> => {
+        const changes = deliveries.map(changeOf).filter((c): c is ActivityChange => c !== null);
+        const names = await nameOf(changes.flatMap((c) => (c.op === 'c' ? [c.row.employee_id] : [])));
+        let items: OutboxItem[] = [];
+        let woken = false;
+        const flush = async () => {
+          const sendable = items.some((i) => !i.skipReason);
+          if ((await outbox.enqueue(items)) > 0 && sendable && !woken) {
+            woken = true;
+            sender?.wake();
+          }
+          items = [];
+        };
+        for (const change of changes) {
+          if (change.op === 'c') {
+            const { row, delivery, recordedAt } = change;
             const startedAt = new Date(row.started_at);
-            const recordedAt = typeof event!.ts_ms === 'number' ? event!.ts_ms : Date.now();
             const tooOld = recordedAt - startedAt.getTime() > slack.maxActivityAgeDays * 86_400_000;
-            const item: OutboxItem = {
+            items.push({
               activityKey: activityKey(row.employee_id, startedAt),
               eventId: delivery.id,
               employeeId: row.employee_id,
               startedAt,
-              message: congratulation(await nameOf(row.employee_id), row),
+              message: congratulation(names.get(row.employee_id) ?? null, row),
               ...(tooOld ? { skipReason: `started more than ${slack.maxActivityAgeDays} days before it was recorded: not congratulated` } : {}),
-            };
-            if ((await outbox.enqueue([item])) > 0 && !tooOld) sender?.wake();
+            });
+          } else if (change.op === 'd') {
+            // The activity's creation, earlier in the batch, is queued first: its deletion then finds it pending.
+            await flush();
+            await outbox.skipPending([activityKey(change.row.employee_id, change.row.started_at)], 'the activity was deleted before its message was sent');
           }
-        } else if (op === 'd') {
-          const row = activityRow(event!.before);
-          if (row) await outbox.skipPending([activityKey(row.employee_id, row.started_at)], 'the activity was deleted before its message was sent');
-        } else if (op !== 'u') {
-          ctx.log.warn({ event_id: delivery.id }, 'not an activity change event: ignored');
-          return;
         }
-        options.onActivitiesChanged?.();
+        await flush();
+        if (changes.length > 0) options.onActivitiesChanged?.(changes.length);
       };
 
       const lease = await options.broker();
       try {
-        const subscription = await lease.broker.consume(topic, consumer, handle);
+        const subscription = await lease.broker.consumeBatches(topic, consumer, handle, { maxBatch: BATCH });
         try {
           await new Promise<void>((resolve, reject) => {
             if (ctx.signal.aborted) return resolve();

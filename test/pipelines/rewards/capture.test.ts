@@ -113,6 +113,7 @@ function countingBroker(counts: { published: number; duplicates: number }): NonN
         return ack;
       },
       consume: (...args) => lease.broker.consume(...args),
+      consumeBatches: (...args) => lease.broker.consumeBatches(...args),
       close: () => lease.broker.close(),
     };
     return { broker, release: lease.release };

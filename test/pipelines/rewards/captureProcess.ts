@@ -29,6 +29,7 @@ const stream = rewardsCaptureStream({
         return ack;
       },
       consume: (...args) => lease.broker.consume(...args),
+      consumeBatches: (...args) => lease.broker.consumeBatches(...args),
       close: () => lease.broker.close(),
     };
     return { broker, release: lease.release };

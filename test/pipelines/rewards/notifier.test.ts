@@ -66,7 +66,7 @@ for (const kind of [memoryKind(), natsKind()]) {
         const notifier = createRewardsNotifier({
           broker: async () => ({ broker, release: async () => {} }),
           names: namesUnder(4),
-          onActivitiesChanged: () => changed++,
+          onActivitiesChanged: (n) => (changed += n),
           settings: () => settingsWith(webhook),
           topic,
         });
