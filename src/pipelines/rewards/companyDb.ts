@@ -135,20 +135,22 @@ function migrations(kind: CompanyDb['kind']): string[][] {
   return [v1];
 }
 
-async function migrate(db: Pick<CompanyDb, 'query' | 'transaction' | 'kind'>): Promise<void> {
+async function migrate(db: Pick<CompanyDb, 'transaction' | 'kind'>): Promise<void> {
   const steps = migrations(db.kind);
+  // One transaction, behind a lock on PostgreSQL: the server, a run and the streams open the database at
+  // once when ecluse starts, and two concurrent CREATE TABLE IF NOT EXISTS of one table collide.
   await db.transaction(async (tx) => {
+    if (db.kind === 'postgres') await tx.execute(`SELECT pg_advisory_xact_lock(hashtext('ecluse.rewards_migrations'))`);
     await tx.execute(`CREATE TABLE IF NOT EXISTS rewards_migrations (version INTEGER PRIMARY KEY, applied_at VARCHAR NOT NULL)`);
+    for (const [i, statements] of steps.entries()) {
+      // Recorded first: a version already there inserts nothing, and its statements are not run again.
+      const claimed = await tx.execute(`INSERT INTO rewards_migrations (version, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+        i + 1,
+        new Date().toISOString(),
+      ]);
+      if (claimed > 0) for (const sql of statements) await tx.execute(sql);
+    }
   });
-  const done = new Set((await db.query(`SELECT version FROM rewards_migrations`)).map((r) => Number(r.version)));
-  for (const [i, statements] of steps.entries()) {
-    const version = i + 1;
-    if (done.has(version)) continue;
-    await db.transaction(async (tx) => {
-      for (const sql of statements) await tx.execute(sql);
-      await tx.execute(`INSERT INTO rewards_migrations (version, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [version, new Date().toISOString()]);
-    });
-  }
 }
 
 class PostgresCompanyDb implements CompanyDb {

@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { Config } from '../../config/config.js';
 import { isInstant } from '../../time/instants.js';
 import { dayBounds, DEFAULT_TIME_ZONE, parseDay, wallClock } from '../../time/zones.js';
-import type { SqlParam, Warehouse } from '../../warehouse/warehouse.js';
+import type { SqlParam } from '../../warehouse/warehouse.js';
 import { ErrorBody, isMissingTable, isoInstant, list, nullable, Paging, rowsOrEmpty } from '../kit/routeHelpers.js';
 import { badRequest, defineRoute, notFound, type RouteSpec } from '../kit/routeSpec.js';
-import { activityKey, insertActivities, openCompanyDb, type Activity, type CompanyDb } from './companyDb.js';
+import { activityKey, insertActivities, openCompanyDb, type Activity } from './companyDb.js';
 import { listNotifications, NOTIFICATION_STATUSES } from './outbox.js';
 import { limitKm, yearOf } from './rules.js';
 import { rewardsConfig } from './settings.js';
@@ -184,22 +184,6 @@ function activityFilter(query: { from?: string; to?: string; sport?: string }): 
 }
 
 const currentYear = (year: number | undefined) => year ?? yearOf(new Date());
-
-/** One company database per warehouse and configuration, opened (and migrated) on the first write. */
-const companies = new WeakMap<Warehouse, Map<string, Promise<CompanyDb>>>();
-function companyDbFor(warehouse: Warehouse, database: string | undefined): Promise<CompanyDb> {
-  let byUrl = companies.get(warehouse);
-  if (!byUrl) companies.set(warehouse, (byUrl = new Map()));
-  const key = database ?? '';
-  let db = byUrl.get(key);
-  if (!db) {
-    db = openCompanyDb(database, warehouse);
-    byUrl.set(key, db);
-    // A failed open (database down) is tried again by the next request.
-    db.catch(() => byUrl.delete(key));
-  }
-  return db;
-}
 
 const rewardsSettings = (config: Config | undefined) => {
   if (!config) throw new Error('the rewards routes need the platform configuration');
@@ -561,11 +545,16 @@ export const rewardsRoutes: RouteSpec[] = [
     },
     async handler({ warehouse, config, body }) {
       const activity = declaredActivity(body as DeclaredActivity);
-      const company = await companyDbFor(warehouse, rewardsSettings(config).database);
-      const known = await company.query(`SELECT 1 AS known FROM employees WHERE employee_id = $1`, [activity.employee_id]);
-      if (known.length === 0) throw badRequest(`employee ${activity.employee_id} is not in the company's employees`);
-      const inserted = await insertActivities(company, [activity]);
-      return { activity_key: activityKey(activity.employee_id, activity.started_at), inserted: inserted > 0 };
+      // Opened per declaration (a hand-made one now and then): no pool outlives the request.
+      const company = await openCompanyDb(rewardsSettings(config).database, warehouse);
+      try {
+        const known = await company.query(`SELECT 1 AS known FROM employees WHERE employee_id = $1`, [activity.employee_id]);
+        if (known.length === 0) throw badRequest(`employee ${activity.employee_id} is not in the company's employees`);
+        const inserted = await insertActivities(company, [activity]);
+        return { activity_key: activityKey(activity.employee_id, activity.started_at), inserted: inserted > 0 };
+      } finally {
+        await company.close();
+      }
     },
   }),
   defineRoute({

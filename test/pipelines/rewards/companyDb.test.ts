@@ -71,4 +71,27 @@ describe('company database', () => {
       }
     });
   });
+
+  test('PostgreSQL: processes opening a new company database at once migrate it once, none failing', async (t) => {
+    const skip = await skipUnless('postgres');
+    if (skip) return t.skip(skip);
+    const { url, drop } = await freshCompanyDatabase();
+    drops.push(drop);
+    const home = await tempHome();
+    await withPlatform(home, async (p) => {
+      // The server, the scheduled run, the capture and the notifier all open it when ecluse starts.
+      const opened = await Promise.allSettled(Array.from({ length: 6 }, () => openCompanyDb(url, p.warehouse)));
+      const dbs = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      try {
+        assert.deepEqual(
+          opened.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : [])),
+          [],
+        );
+        assert.deepEqual(await dbs[0]!.query('SELECT version FROM rewards_migrations'), [{ version: 1 }]);
+        assert.equal(await insertActivities(dbs[1]!, [activity(3, '2025-08-17T06:30:00Z')]), 1);
+      } finally {
+        for (const db of dbs) await db.close();
+      }
+    });
+  });
 });
