@@ -150,11 +150,26 @@ async function capturePostgres(
 }
 
 /** Whether the embedded company tables exist in the warehouse (rewards in use without a company database). */
-export async function changeLogExists(ctx: StreamContext): Promise<boolean> {
+async function changeLogExists(ctx: StreamContext): Promise<boolean> {
   const rows = await ctx.warehouse.query(
     `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'activity_changes' AND table_schema = current_schema()`,
   );
   return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Waits while rewards is not in use here (no company database configured, no embedded tables), creating
+ * nothing in the warehouse, and resolves once an import or a declared activity has created the tables: true,
+ * or false when the stream was stopped first.
+ */
+export async function untilRewardsInUse(ctx: StreamContext, database: string | undefined, checkMs: number): Promise<boolean> {
+  let said = false;
+  while (!database && !ctx.signal.aborted && !(await changeLogExists(ctx))) {
+    if (!said) ctx.log.debug('no company database and no activity_changes table: rewards is not in use, the stream waits');
+    said = true;
+    await pause(checkMs, ctx.signal);
+  }
+  return !ctx.signal.aborted;
 }
 
 function jsonColumn(value: unknown): Record<string, Json> | null {
@@ -236,17 +251,7 @@ export function rewardsCaptureStream(options: RewardsCaptureOptions = {}): Strea
     description: `changes to the company's activities (PostgreSQL logical replication, or the embedded change log) onto broker topic ${o.topic}`,
     async start(ctx) {
       const { database } = rewardsConfig.settings(ctx.config);
-      if (!database) {
-        // Rewards unused here (no company database, no embedded tables): wait quietly, creating nothing in
-        // the warehouse, and begin once an import or a declared activity has created the tables.
-        let said = false;
-        while (!ctx.signal.aborted && !(await changeLogExists(ctx))) {
-          if (!said) ctx.log.debug('no company database and no activity_changes table: rewards is not in use, the capture waits');
-          said = true;
-          await pause(o.idleCheckMs, ctx.signal);
-        }
-        if (ctx.signal.aborted) return;
-      }
+      if (!(await untilRewardsInUse(ctx, database, o.idleCheckMs))) return;
       const lease = await acquire(ctx.config);
       try {
         if (database) await capturePostgres(ctx, database, lease.broker, o);

@@ -7,13 +7,12 @@ import { openWarehouse } from '../../warehouse/open.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import type { StreamContext, StreamPipeline } from '../kit/streamPipeline.js';
 import { acquireRewardsBroker } from './broker.js';
-import { changeLogExists } from './capture.js';
+import { untilRewardsInUse } from './capture.js';
 import { openCompanyDb, type CompanyDb } from './companyDb.js';
 import type { EmployeeName } from './message.js';
 import { createRewardsNotifier } from './notifier.js';
 import { refreshRewards } from './refresh.js';
 import { rewardsConfig } from './settings.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A quiet spell after a change before the rewards are recomputed: a pull's thousand inserts make one refresh. */
 const REFRESH_DEBOUNCE_MS = 2000;
@@ -62,10 +61,8 @@ export const rewardsNotifier: StreamPipeline = {
     'Slack congratulations: one message per new activity of sport.activities, through an outbox, paced, retried; rewards recomputed as activities change',
   async start(ctx) {
     const settings = rewardsConfig.settings(ctx.config);
-    // Rewards unused here: wait, creating nothing (no outbox table, no topic), as the capture does.
-    while (!settings.database && !ctx.signal.aborted && !(await changeLogExists(ctx)))
-      await sleep(IDLE_CHECK_MS, undefined, { signal: ctx.signal }).catch(() => {});
-    if (ctx.signal.aborted) return;
+    // Rewards unused here: no outbox table, no topic until it is.
+    if (!(await untilRewardsInUse(ctx, settings.database, IDLE_CHECK_MS))) return;
     const company: CompanyDb = await openCompanyDb(settings.database, ctx.warehouse);
     const refreshDb = await ownConnection(ctx);
     const refreshCompany = settings.database ? company : await openCompanyDb(undefined, refreshDb);
