@@ -9,6 +9,7 @@ import { approvalOf, createRewardsTables, employeeOf, rewardParams, toDate } fro
 import { computeReward, yearOf, type DistanceSource, type RewardRow } from './rules.js';
 import { REWARDS, REWARDS_APPROVALS } from './schema.js';
 import type { RewardsRules } from './settings.js';
+import { withRewardsWriteLock } from './writeLock.js';
 
 export class ApprovalError extends Error {
   override name = 'ApprovalError';
@@ -52,14 +53,20 @@ function rewardOf(r: Record<string, unknown>): RewardRow {
  * rows, so the withheld bonus is paid. `reward` is the row of the year of `now` (or the latest one).
  * Throws ApprovalError when the employee is unknown to the warehouse or their declaration is not inconsistent.
  */
-export async function approveEmployee(args: {
+export function approveEmployee(args: ApprovalArgs): Promise<{ approval: Approval; reward: RewardRow }> {
+  return withRewardsWriteLock(args.warehouse, () => approveUnlocked(args));
+}
+
+interface ApprovalArgs {
   warehouse: Warehouse;
   employeeId: number;
   by: string;
   note?: string;
   now: Date;
   rules: RewardsRules;
-}): Promise<{ approval: Approval; reward: RewardRow }> {
+}
+
+async function approveUnlocked(args: ApprovalArgs): Promise<{ approval: Approval; reward: RewardRow }> {
   const { warehouse, employeeId, now } = args;
   const by = args.by.trim();
   if (!by) throw new ApprovalError('an approval needs the name of who gives it');

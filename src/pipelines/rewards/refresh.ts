@@ -12,6 +12,7 @@ import { chainDistances, hrFileDistances, noDistances, type DistanceProvider, ty
 import { geocoderDistances } from './geocoder.js';
 import { activityWindow, computeReward, countInWindow, yearOf, type ApprovalMatch, type Distance, type RewardEmployee, type RewardRow } from './rules.js';
 import { REWARDS, REWARDS_DATASETS, REWARDS_EMPLOYEES, SPORT_ACTIVITIES } from './schema.js';
+import { withRewardsWriteLock } from './writeLock.js';
 import type { RewardsRules, RewardsSettings } from './settings.js';
 
 /** Creates every table of the rewards pipeline that is missing. */
@@ -132,9 +133,14 @@ export interface RefreshSummary {
 /**
  * Copies the company's employees and activities into the warehouse (replacing the copies), resolves the
  * distances, and replaces the `rewards` rows of the current year and of every year having activities, in one
- * warehouse transaction: readers see the old rewards or the new ones, never a mix.
+ * warehouse transaction: readers see the old rewards or the new ones, never a mix. One writer of the rewards
+ * tables at a time (writeLock.ts): a refresh begun while another works waits for it.
  */
-export async function refreshRewards(args: {
+export function refreshRewards(args: RefreshArgs): Promise<RefreshSummary> {
+  return withRewardsWriteLock(args.warehouse, () => refreshUnlocked(args), args);
+}
+
+interface RefreshArgs {
   warehouse: Warehouse;
   company: CompanyDb;
   settings: RewardsSettings;
@@ -144,7 +150,9 @@ export async function refreshRewards(args: {
   fetch?: typeof fetch;
   /** Called last inside the transaction that writes the refresh: a run records itself there, so both commit together. */
   inTransaction?: () => Promise<void>;
-}): Promise<RefreshSummary> {
+}
+
+async function refreshUnlocked(args: RefreshArgs): Promise<RefreshSummary> {
   const { warehouse, company, settings, now, log, signal } = args;
   // Read first, committed: on the embedded company database these tables are in the warehouse, and the
   // transaction below must not be open while they are read.

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { insertActivities, openCompanyDb } from '../../../src/pipelines/rewards/companyDb.js';
 import { refreshRewards } from '../../../src/pipelines/rewards/refresh.js';
+import { DuckDBWarehouse } from '../../../src/warehouse/duckdbWarehouse.js';
+import { openWarehouse } from '../../../src/warehouse/open.js';
 import { openPlatform, tempHome } from '../../helpers/platform.js';
 import { dropSchemas, skipUnless, warehouseFor, type WarehouseKind } from '../../helpers/warehouses.js';
 import { freshCompanyDatabase } from './companyDbs.js';
@@ -81,6 +83,46 @@ for (const combo of combos) {
       } finally {
         if (combo.company === 'postgres') await company.close();
         await platform.warehouse.close();
+      }
+    });
+
+    test("refreshes at once on two connections (a run's and the notifier's) all succeed, one after the other", async () => {
+      const home = await tempHome('ecluse-rewards-refresh-');
+      homes.push(home);
+      const platform = await openPlatform(home, { ECLUSE_WAREHOUSE: warehouseFor(combo.warehouse, home) });
+      let database: string | undefined;
+      if (combo.company === 'postgres') {
+        const fresh = await freshCompanyDatabase();
+        drops.push(fresh.drop);
+        database = fresh.url;
+      }
+      const { warehouse } = platform;
+      // As the rewards-notifier stream makes its own (notifierStream.ts).
+      const other = warehouse instanceof DuckDBWarehouse ? await warehouse.connection() : await openWarehouse(platform.config, { command: 'test' });
+      const company = await openCompanyDb(database, warehouse);
+      const otherCompany = database ? company : await openCompanyDb(undefined, other);
+      try {
+        await insertEmployees(company);
+        await insertActivities(company, ACTIVITIES, NOW);
+        const settings = settingsWith({ database });
+        const outcomes = await Promise.allSettled(
+          [warehouse, other, warehouse, other].map((w) =>
+            refreshRewards({ warehouse: w, company: w === warehouse ? company : otherCompany, settings, now: NOW }),
+          ),
+        );
+        assert.deepEqual(
+          outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : [])),
+          [],
+        );
+        const [counts] = await warehouse.query(
+          `SELECT (SELECT count(*) FROM rewards) AS rewards, (SELECT count(*) FROM sport_activities) AS activities, (SELECT count(*) FROM rewards_employees) AS employees`,
+        );
+        assert.deepEqual(counts, { rewards: 16, activities: ACTIVITIES.length, employees: 8 });
+      } finally {
+        if (otherCompany !== company) await otherCompany.close();
+        await company.close();
+        await other.close();
+        await warehouse.close();
       }
     });
   });
