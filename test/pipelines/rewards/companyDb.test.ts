@@ -19,11 +19,18 @@ function activity(employee: number, iso: string, sport = 'Runing'): Activity {
   };
 }
 
+const pgSkip = await skipUnless('postgres');
+
 describe('company database', () => {
   const drops: (() => Promise<void>)[] = [];
   after(async () => {
     for (const d of drops) await d();
   });
+  const freshDatabase = async () => {
+    const { url, drop } = await freshCompanyDatabase();
+    drops.push(drop);
+    return url;
+  };
 
   test('embedded: migrated once, activities inserted once per key, each new one logged as a change', async () => {
     const home = await tempHome();
@@ -50,11 +57,8 @@ describe('company database', () => {
     });
   });
 
-  test('PostgreSQL: its own tables by migration, duplicates ignored', async (t) => {
-    const skip = await skipUnless('postgres');
-    if (skip) return t.skip(skip);
-    const { url, drop } = await freshCompanyDatabase();
-    drops.push(drop);
+  test('PostgreSQL: its own tables by migration, duplicates ignored', { skip: pgSkip }, async () => {
+    const url = await freshDatabase();
     const home = await tempHome();
     await withPlatform(home, async (p) => {
       const db = await openCompanyDb(url, p.warehouse);
@@ -72,11 +76,8 @@ describe('company database', () => {
     });
   });
 
-  test('PostgreSQL: processes opening a new company database at once migrate it once, none failing', async (t) => {
-    const skip = await skipUnless('postgres');
-    if (skip) return t.skip(skip);
-    const { url, drop } = await freshCompanyDatabase();
-    drops.push(drop);
+  test('PostgreSQL: processes opening a new company database at once migrate it once, none failing', { skip: pgSkip }, async () => {
+    const url = await freshDatabase();
     const home = await tempHome();
     await withPlatform(home, async (p) => {
       // The server, the scheduled run, the capture and the notifier all open it when ecluse starts.

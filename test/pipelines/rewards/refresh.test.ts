@@ -22,19 +22,25 @@ const combos: { warehouse: WarehouseKind; company: 'embedded' | 'postgres' }[] =
   { warehouse: 'duckdb', company: 'postgres' },
 ];
 
+/** A home on the combination's warehouse, and the URL of a fresh company database when it is PostgreSQL. */
+async function setup(combo: (typeof combos)[number]) {
+  const home = await tempHome('ecluse-rewards-refresh-');
+  homes.push(home);
+  const platform = await openPlatform(home, { ECLUSE_WAREHOUSE: warehouseFor(combo.warehouse, home) });
+  let database: string | undefined;
+  if (combo.company === 'postgres') {
+    const fresh = await freshCompanyDatabase();
+    drops.push(fresh.drop);
+    database = fresh.url;
+  }
+  return { platform, database };
+}
+
 for (const combo of combos) {
   const needsPg = combo.warehouse === 'postgres' || combo.company === 'postgres';
   describe(`refresh: ${combo.warehouse} warehouse, ${combo.company} company database`, { skip: needsPg ? await skipUnless('postgres') : false }, () => {
     test('copies employees and activities, computes every year with activities, and replaces them on the next refresh', async () => {
-      const home = await tempHome('ecluse-rewards-refresh-');
-      homes.push(home);
-      const platform = await openPlatform(home, { ECLUSE_WAREHOUSE: warehouseFor(combo.warehouse, home) });
-      let database: string | undefined;
-      if (combo.company === 'postgres') {
-        const fresh = await freshCompanyDatabase();
-        drops.push(fresh.drop);
-        database = fresh.url;
-      }
+      const { platform, database } = await setup(combo);
       const company = await openCompanyDb(database, platform.warehouse);
       try {
         const { warehouse } = platform;
@@ -87,15 +93,7 @@ for (const combo of combos) {
     });
 
     test("refreshes at once on two connections (a run's and the notifier's) all succeed, one after the other", async () => {
-      const home = await tempHome('ecluse-rewards-refresh-');
-      homes.push(home);
-      const platform = await openPlatform(home, { ECLUSE_WAREHOUSE: warehouseFor(combo.warehouse, home) });
-      let database: string | undefined;
-      if (combo.company === 'postgres') {
-        const fresh = await freshCompanyDatabase();
-        drops.push(fresh.drop);
-        database = fresh.url;
-      }
+      const { platform, database } = await setup(combo);
       const { warehouse } = platform;
       // As the rewards-notifier stream makes its own (notifierStream.ts).
       const other = warehouse instanceof DuckDBWarehouse ? await warehouse.connection() : await openWarehouse(platform.config, { command: 'test' });
