@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { DuckDBWarehouse } from '../warehouse/duckdbWarehouse.js';
-import { openWarehouse } from '../warehouse/open.js';
+import { openConnection } from '../warehouse/open.js';
 import { memoryStreamLocks, postgresStreamLocks, type StreamLease, type StreamLocks } from '../warehouse/streamLocks.js';
 import {
   beatStream,
@@ -50,10 +49,7 @@ function envMs(name: string, fallback: number, env: NodeJS.ProcessEnv = process.
 
 /** A second connection to the platform's warehouse: a stream's transactions must not share a run's. */
 function warehouseConnections(platform: Platform): () => Promise<Warehouse> {
-  const w = platform.warehouse;
-  if (w.kind === 'postgres') return () => openWarehouse(platform.config, { command: 'ecluse stream' });
-  if (w instanceof DuckDBWarehouse) return () => w.connection();
-  throw new Error(`stream pipelines need a warehouse that opens more connections (got ${w.location})`);
+  return () => openConnection(platform.warehouse, platform.config, 'ecluse stream');
 }
 
 /** PostgreSQL advisory locks shared by every process of the warehouse; in memory on the embedded one. */

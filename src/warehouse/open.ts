@@ -27,3 +27,13 @@ export async function openWarehouse(config: Config, options: { command?: string 
   }
   return DuckDBWarehouse.open(config.warehouse, { memoryLimit: config.duckdbMemoryLimit, command: options.command });
 }
+
+/**
+ * Another connection to the platform's `warehouse`, with transactions of its own: a fork of the embedded
+ * file's (one process opens the file), a new one to a server. Whoever writes beside the runs needs one: a
+ * statement sent on the runs' connection while a run's transaction is open joins that transaction.
+ */
+export function openConnection(warehouse: Warehouse, config: Config, command: string): Promise<Warehouse> {
+  if (warehouse instanceof DuckDBWarehouse) return warehouse.connection();
+  return openWarehouse(config, { command });
+}

@@ -2,10 +2,8 @@
  * The notifier as ecluse runs it (`ecluse up`, `ecluse worker`): the process's rewards broker, employees'
  * names from the company database, and the rewards recomputed a moment after activities change.
  */
-import { DuckDBWarehouse } from '../../warehouse/duckdbWarehouse.js';
-import { openWarehouse } from '../../warehouse/open.js';
-import type { Warehouse } from '../../warehouse/warehouse.js';
-import type { StreamContext, StreamPipeline } from '../kit/streamPipeline.js';
+import { openConnection } from '../../warehouse/open.js';
+import type { StreamPipeline } from '../kit/streamPipeline.js';
 import { acquireRewardsBroker } from './broker.js';
 import { untilRewardsInUse } from './capture.js';
 import { openCompanyDb, type CompanyDb } from './companyDb.js';
@@ -17,15 +15,6 @@ import { rewardsConfig } from './settings.js';
 /** A quiet spell after a change before the rewards are recomputed: a pull's thousand inserts make one refresh. */
 const REFRESH_DEBOUNCE_MS = 2000;
 const IDLE_CHECK_MS = 10_000;
-
-/**
- * A warehouse connection of the refresh's own: the notifier's outbox writes commit one by one on the stream's
- * connection, and must never ride (or roll back) with a refresh's transaction.
- */
-async function ownConnection(ctx: StreamContext): Promise<Warehouse> {
-  if (ctx.warehouse instanceof DuckDBWarehouse) return ctx.warehouse.connection();
-  return openWarehouse(ctx.config, { command: 'ecluse rewards-notifier' });
-}
 
 /** Calls `refresh` once changes have stopped for a moment, one refresh at a time, until `signal` aborts. */
 function debounced(refresh: () => Promise<void>, signal: AbortSignal): () => void {
@@ -64,7 +53,9 @@ export const rewardsNotifier: StreamPipeline = {
     // Rewards unused here: no outbox table, no topic until it is.
     if (!(await untilRewardsInUse(ctx, settings.database, IDLE_CHECK_MS))) return;
     const company: CompanyDb = await openCompanyDb(settings.database, ctx.warehouse);
-    const refreshDb = await ownConnection(ctx);
+    // A connection of the refresh's own: the notifier's outbox writes commit one by one on the stream's
+    // connection, and must never ride (or roll back) with a refresh's transaction.
+    const refreshDb = await openConnection(ctx.warehouse, ctx.config, 'ecluse rewards-notifier');
     const refreshCompany = settings.database ? company : await openCompanyDb(undefined, refreshDb);
     const log = ctx.log;
     const refresh = debounced(async () => {

@@ -12,6 +12,8 @@ import { BEARER, JSON_TYPE } from '../schemas.js';
 import { answerRun, answerStreamed } from '../runStream.js';
 import { NO_BODY, RUN_SUMMARY_SCHEMA } from './runs.js';
 import { pipelineEnv } from '../../pipelines/kit/settings.js';
+import { openConnection } from '../../warehouse/open.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
 
 const Schedule = Type.Object({
   cron: Type.String(),
@@ -20,8 +22,39 @@ const Schedule = Type.Object({
   origin: Type.Union([Type.Literal('pipeline'), Type.Literal('config')], { description: 'config: overridden by ecluse.config.json' }),
 });
 
+/** Runs a pipeline's write routes one at a time on their own warehouse connection. */
+type RouteWriter = <T>(fn: (warehouse: Warehouse) => Promise<T>) => Promise<T>;
+
+/**
+ * The write routes' connection, opened on the first write and closed with the server, and their queue. The
+ * server's connection carries the queued runs' transactions: a route's statement sent on it while a run's
+ * transaction is open would join it (committed or rolled back with the run's work), and two routes' writes
+ * on one connection would join each other's.
+ */
+function routeWriter(app: FastifyInstance, platform: ServerContext['platform']): RouteWriter {
+  let connection: Promise<Warehouse> | null = null;
+  let queue: Promise<unknown> = Promise.resolve();
+  app.addHook('onClose', async () => {
+    await queue;
+    if (connection) await (await connection.catch(() => null))?.close();
+  });
+  return (fn) => {
+    const run = queue.then(async () => {
+      connection ??= openConnection(platform.warehouse, platform.config, 'ecluse serve (pipeline writes)');
+      // A failed open (the server down) is tried again by the next write.
+      const warehouse = await connection.catch((err: unknown) => {
+        connection = null;
+        throw err;
+      });
+      return fn(warehouse);
+    });
+    queue = run.catch(() => {});
+    return run;
+  };
+}
+
 /** Mounts one route a pipeline declared; cacheable ones answer from the response cache while the data has not changed. */
-function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVersion }: ServerContext): void {
+function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVersion }: ServerContext, writer: RouteWriter): void {
   const { warehouse, config } = platform;
   if (spec.method !== 'GET' && spec.access !== 'write') throw new Error(`route ${spec.method} ${spec.url} writes: it must declare access 'write'`);
   const cacheable = spec.method === 'GET' && spec.cacheable;
@@ -47,13 +80,15 @@ function mount(app: FastifyInstance, spec: RouteSpec, { platform, cache, dataVer
     handler: async (request, reply) => {
       // The version is read before the query: if a run commits meanwhile, the answer is stored under the old one.
       const version = dataVersion();
-      const data = await spec.handler({
-        warehouse,
-        config,
-        params: request.params as Record<string, string>,
-        query: request.query as Record<string, unknown>,
-        body: request.body,
-      });
+      const answer = (w: Warehouse) =>
+        spec.handler({
+          warehouse: w,
+          config,
+          params: request.params as Record<string, string>,
+          query: request.query as Record<string, unknown>,
+          body: request.body,
+        });
+      const data = spec.access === 'write' ? await writer(answer) : await answer(warehouse);
       if (spec.status) reply.code(spec.status);
       if (!cacheable) return data;
       const body = Buffer.from(JSON.stringify(data));
@@ -70,7 +105,8 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ServerContext): 
     if (!pipeline) throw new HttpError(404, 'not_found', `unknown pipeline "${name}" (known: ${[...pipelines.keys()].join(', ')})`);
     return pipeline;
   };
-  for (const p of pipelines.values()) for (const spec of (await p.routes?.()) ?? []) mount(app, spec, ctx);
+  const writer = routeWriter(app, platform);
+  for (const p of pipelines.values()) for (const spec of (await p.routes?.()) ?? []) mount(app, spec, ctx, writer);
 
   app.get(
     '/pipelines',

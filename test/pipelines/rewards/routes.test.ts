@@ -313,5 +313,27 @@ for (const kind of ['duckdb', 'postgres'] as WarehouseKind[]) {
       await refused({ ...base, elapsed_s: 60, extra: 1 }, /./);
       await refused({ ...base, employee_id: 'x', elapsed_s: 60 }, /./);
     });
+
+    test("POST /rewards/activities while a run's transaction is open on the server's connection: its own write, kept when the run rolls back", async () => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const run = platform.warehouse.transaction(async () => {
+        await platform.warehouse.execute(`UPDATE rewards_notifications SET attempts = attempts + 1 WHERE status = 'dead'`);
+        entered();
+        await held;
+        throw new Error('the run failed');
+      });
+      await inside;
+      const declared = await post({ employee_id: 104, started_at: '2025-09-16T18:00:00Z', elapsed_s: 600, sport: 'Tennis' });
+      release();
+      await assert.rejects(run, /the run failed/);
+      assert.equal(declared.statusCode, 201, declared.body);
+      const [kept] = await company.query(`SELECT count(*) AS n FROM activities WHERE employee_id = 104 AND sport = 'Tennis' AND source = 'declared'`);
+      assert.equal(kept?.n, 1, 'the declaration outlived the rolled-back run');
+      const [dead] = await platform.warehouse.query(`SELECT attempts FROM rewards_notifications WHERE status = 'dead'`);
+      assert.equal(dead?.attempts, 5, "the run's own write rolled back");
+    });
   });
 }
