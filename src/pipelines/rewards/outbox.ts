@@ -72,6 +72,11 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
+/** An item's columns as parameters: key, event, employee, start, message, status, reason. */
+function itemParams(i: OutboxItem): SqlParam[] {
+  return [i.activityKey, i.eventId, i.employeeId, timestampValue(i.startedAt), i.message, i.skipReason ? 'skipped' : 'pending', i.skipReason ?? null];
+}
+
 export class Outbox {
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -108,17 +113,7 @@ export class Outbox {
         return this.warehouse.execute(
           `INSERT INTO ${TABLE} (activity_key, event_id, employee_id, started_at, message, status, attempts, last_error, next_attempt_at, created_at, sent_at)
            VALUES ($1, $2, $3, $4::TIMESTAMP, $5, $6, 0, $7, $8::TIMESTAMP, $9::TIMESTAMP, NULL)`,
-          [
-            i.activityKey,
-            i.eventId,
-            i.employeeId,
-            timestampValue(i.startedAt),
-            i.message,
-            i.skipReason ? 'skipped' : 'pending',
-            i.skipReason ?? null,
-            i.skipReason ? null : created,
-            created,
-          ],
+          [...itemParams(i), i.skipReason ? null : created, created],
         );
       }
       let added = 0;
@@ -130,15 +125,7 @@ export class Outbox {
               `($${n * width + 1}::VARCHAR, $${n * width + 2}::VARCHAR, $${n * width + 3}::INTEGER, $${n * width + 4}::TIMESTAMP, $${n * width + 5}::VARCHAR, $${n * width + 6}::VARCHAR, $${n * width + 7}::VARCHAR)`,
           )
           .join(', ');
-        const params: SqlParam[] = chunk.flatMap((i) => [
-          i.activityKey,
-          i.eventId,
-          i.employeeId,
-          timestampValue(i.startedAt),
-          i.message,
-          i.skipReason ? 'skipped' : 'pending',
-          i.skipReason ?? null,
-        ]);
+        const params: SqlParam[] = chunk.flatMap(itemParams);
         const at = chunk.length * width + 1;
         added += await this.warehouse.execute(
           `INSERT INTO ${TABLE} (activity_key, event_id, employee_id, started_at, message, status, attempts, last_error, next_attempt_at, created_at, sent_at)
