@@ -5,6 +5,7 @@ import type { StreamContext } from '../../../src/pipelines/kit/streamPipeline.js
 import type { EmployeeName } from '../../../src/pipelines/rewards/message.js';
 import type { RewardsSettings, SlackSettings } from '../../../src/pipelines/rewards/settings.js';
 import type { Broker, Json } from '../../../src/stream/broker.js';
+import { settingsWith as fixtureSettings } from './rulesFixture.js';
 
 /** What the supervisor gives a stream, minus its positions (the notifier keeps its place in the broker). */
 export function streamContext(platform: Platform, signal: AbortSignal, log: Logger = pino({ level: 'silent' })): StreamContext {
@@ -24,22 +25,7 @@ export function streamContext(platform: Platform, signal: AbortSignal, log: Logg
 export const FAST_SLACK: SlackSettings = { messagesPerSecond: 0, burst: 3, maxAttempts: 5, backoffMs: 50, timeoutMs: 5_000, maxActivityAgeDays: 7 };
 
 export function settingsWith(webhook: string | undefined, slack: Partial<SlackSettings> = {}): RewardsSettings {
-  return {
-    database: undefined,
-    activitiesUrl: undefined,
-    geocoderUrl: undefined,
-    slackWebhook: webhook,
-    rules: {
-      bonusPercent: 5,
-      walkingLimitKm: 15,
-      cyclingLimitKm: 25,
-      wellbeingActivities: 15,
-      wellbeingDays: 5,
-      office: '1362 Av. des Platanes, 34970 Lattes',
-      roadFactor: 1.25,
-    },
-    slack: { ...FAST_SLACK, ...slack },
-  };
+  return fixtureSettings({ slackWebhook: webhook, slack: { ...FAST_SLACK, ...slack } });
 }
 
 /** Names `Prénom<id> Nom<id>` for ids under `known`, the others unknown. */
