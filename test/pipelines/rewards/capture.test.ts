@@ -154,9 +154,9 @@ describe('rewards capture: the embedded company database', () => {
   after(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
   });
-
-  test('idles without tables; then change log → topic, position committed, a restart resumes without repeats', async () => {
-    const home = await tempHome('ecluse-capture-embedded-');
+  /** A home of its own (embedded warehouse and broker), removed after the suite. */
+  const embeddedHome = async (name: string) => {
+    const home = await tempHome(`ecluse-capture-${name}-`);
     const platform = await openPlatform(home);
     const broker = await acquireRewardsBroker(platform.config);
     cleanups.push(async () => {
@@ -164,6 +164,11 @@ describe('rewards capture: the embedded company database', () => {
       await platform.warehouse.close();
       await rm(home, { recursive: true, force: true });
     });
+    return { platform, broker };
+  };
+
+  test('idles without tables; then change log → topic, position committed, a restart resumes without repeats', async () => {
+    const { platform, broker } = await embeddedHome('embedded');
     const counts = { published: 0, duplicates: 0 };
     const options: RewardsCaptureOptions = { pollMs: 50, idleCheckMs: 50, lagIntervalMs: 50, acquireBroker: countingBroker(counts) };
     const { logger } = capturingLogger();
@@ -225,14 +230,7 @@ describe('rewards capture: the embedded company database', () => {
   });
 
   test('a hole in the change log is waited for, then stepped over', async () => {
-    const home = await tempHome('ecluse-capture-gap-');
-    const platform = await openPlatform(home);
-    const broker = await acquireRewardsBroker(platform.config);
-    cleanups.push(async () => {
-      await broker.release();
-      await platform.warehouse.close();
-      await rm(home, { recursive: true, force: true });
-    });
+    const { platform, broker } = await embeddedHome('gap');
     const company = await openCompanyDb(undefined, platform.warehouse);
     await insertActivities(company, [activity(0)]);
     // A transaction rolled back after taking numbers: they never show.
