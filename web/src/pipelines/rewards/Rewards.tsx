@@ -111,6 +111,19 @@ function ActivitiesChart({ q, year, today }: { q: QueryState; year: number; toda
   );
 }
 
+/** The employee, their business unit and declared commute: the first cells of both employee tables. */
+function EmployeeCells({ r }: { r: { employee_id: number; first_name: string; last_name: string; business_unit: string | null; commute_mode: string } }) {
+  return (
+    <>
+      <td>
+        {employeeName(r)} <span className="muted small">#{r.employee_id}</span>
+      </td>
+      <td>{r.business_unit ?? '—'}</td>
+      <td data-field="commute_mode">{r.commute_mode}</td>
+    </>
+  );
+}
+
 function InconsistencyTable({ year }: { year: number }) {
   const state = useApi<Inconsistencies>(apiUrl('/rewards/inconsistencies', { year }));
   return (
@@ -135,11 +148,7 @@ function InconsistencyTable({ year }: { year: number }) {
               <tbody>
                 {d.items.map((r) => (
                   <tr key={r.employee_id} data-employee={r.employee_id}>
-                    <td>
-                      {employeeName(r)} <span className="muted small">#{r.employee_id}</span>
-                    </td>
-                    <td>{r.business_unit ?? '—'}</td>
-                    <td data-field="commute_mode">{r.commute_mode}</td>
+                    <EmployeeCells r={r} />
                     <td style={PROSE}>{r.home_address ?? <span className="muted">no address</span>}</td>
                     <td className={`num${(overLimit(r.distance_km, r.limit_km) ?? 0) > 0 ? ' warn' : ''}`} data-field="distance">
                       {distanceVsLimit(r.distance_km, r.limit_km)}
@@ -189,11 +198,7 @@ function RewardsTable({ q, year }: { q: QueryState; year: number }) {
         const check = distanceStatusInfo(r.distance_status);
         return (
           <tr key={r.employee_id} data-employee={r.employee_id}>
-            <td>
-              {employeeName(r)} <span className="muted small">#{r.employee_id}</span>
-            </td>
-            <td>{r.business_unit ?? '—'}</td>
-            <td data-field="commute_mode">{r.commute_mode}</td>
+            <EmployeeCells r={r} />
             <td className="num" title={r.distance_source ? `from the ${r.distance_source}` : undefined}>
               {formatKm(r.distance_km)}
             </td>
